@@ -1,0 +1,124 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "scepter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "scepter", targets: ["scepter"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+    ],
+    targets: [
+        // Debian's OpenSSL 3 (libssl-dev); the shim turns macros into functions.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "ScepterProtocol",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Sources/Protocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ScepterEdge",
+            dependencies: [
+                "ScepterProtocol",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Edge",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ScepterControl",
+            dependencies: [
+                "ScepterProtocol",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Control",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "scepter",
+            dependencies: [
+                "ScepterProtocol", "ScepterEdge", "ScepterControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/scepter",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ScepterTesting",
+            dependencies: [
+                "ScepterProtocol",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Tests/ScepterTesting",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ScepterProtocolTests",
+            dependencies: ["ScepterProtocol", "ScepterTesting"],
+            path: "Tests/ScepterProtocolTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ScepterEdgeTests",
+            dependencies: [
+                "ScepterEdge", "ScepterTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ScepterEdgeTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ScepterControlTests",
+            dependencies: ["ScepterControl", "ScepterTesting"],
+            path: "Tests/ScepterControlTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["ScepterTesting"],
+            path: "Tests/InteropTests",
+            swiftSettings: strict
+        ),
+    ]
+)

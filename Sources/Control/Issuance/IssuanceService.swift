@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import SwiftASN1
+import X509
+import ScepterProtocol
+
+/// The control plane's side of `Issuance`: policy, issuance and the
+/// idempotent commit of certificate and enrollment record.
+public final class IssuanceService: Issuance {
+    private struct TransactionKey: Hashable {
+        var profile: String
+        var transactionID: String
+    }
+
+    let configuration: ControlConfiguration
+    let store: any ControlStore
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// Concurrent requests for one transaction share one issuance.
+    private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
+    private let crlNumber = Atomic<UInt64>(UInt64(Date().timeIntervalSince1970))
+
+    public init(configuration: ControlConfiguration, store: any ControlStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.now = now
+    }
+
+    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+        let key = TransactionKey(profile: request.profile, transactionID: request.transactionID)
+        let task = inFlight.withLock { running in
+            if let existing = running[key] { return existing }
+            let task = Task { try await self.process(request) }
+            running[key] = task
+            return task
+        }
+        defer { _ = inFlight.withLock { $0.removeValue(forKey: key) } }
+        return try await task.value
+    }
+
+    /// One transaction: the recorded answer if there is one, else policy, issue, commit.
+    private func process(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+        let csrHash = SHA256.hash(data: request.csr).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        if let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) {
+            guard recorded.csrSHA256 == csrHash else {
+                return .rejected(Refusal(.policyViolation, "transactionID \(request.transactionID) was already used with a different CSR"))
+            }
+            return try await decision(for: recorded)
+        }
+        guard let profile = configuration.profiles[request.profile] else {
+            return .rejected(Refusal(.policyViolation, "profile \(request.profile) is not configured on the control plane"))
+        }
+        let at = now()
+        let certificate: Certificate
+        let csr: CertificationRequest
+        do {
+            csr = try CertificationRequest(derEncoded: request.csr)
+            if request.messageType == .renewalReq {
+                try await checkRenewal(request, profile: profile, at: at)
+            }
+            certificate = try profile.issuer.issue(csr, profile: profile.policy, now: at)
+        } catch {
+            return try await reject(request, error, csrHash: csrHash, at: at)
+        }
+
+        let serial = certificate.serialNumber.hexString
+        let der = try certificate.derBytes
+        let record = CertificateRecord(
+            serialNumber: serial, issuer: profile.issuer.name, profile: profile.name,
+            subject: certificate.subject.description, subjectAlternativeNames: csr.subjectAlternativeNames.summary,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
+            transactionID: request.transactionID, deviceID: request.claim?.subject, der: der, createdAt: at)
+        let enrollment = EnrollmentRecord(
+            profile: profile.name, transactionID: request.transactionID, messageType: request.messageType.name,
+            status: .issued, serialNumber: serial, outcome: .success, reason: "issued by \(profile.issuer.name)",
+            csrSHA256: csrHash, createdAt: at)
+        do {
+            try await store.commitIssued(record, enrollment: enrollment)
+        } catch is StoreConflict {
+            // Another control plane replica committed this transaction first: answer what it recorded.
+            guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
+                throw IssuanceUnavailable("enrollment conflict without a recorded enrollment")
+            }
+            return try await decision(for: recorded)
+        }
+        logger.info("issued", metadata: ["profile": "\(profile.name)", "serial": "\(serial)", "transaction": "\(request.transactionID)"])
+        return .issued(IssuedCertificate(certificate: der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial))
+    }
+
+    private func reject(_ request: EnrollmentRequest, _ refusal: Refusal, csrHash: String, at: Date) async throws -> EnrollmentDecision {
+        // An issuer failure may be transient: do not pin it to the transaction.
+        if refusal.outcome != .issuerError {
+            let record = EnrollmentRecord(
+                profile: request.profile, transactionID: request.transactionID, messageType: request.messageType.name,
+                status: .rejected, serialNumber: nil, outcome: refusal.outcome, reason: refusal.reason, csrSHA256: csrHash,
+                createdAt: at)
+            do {
+                try await store.commitRejected(record)
+            } catch is StoreConflict {
+                if let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) {
+                    return try await decision(for: recorded)
+                }
+            }
+        }
+        logger.notice("refused", metadata: ["profile": "\(request.profile)", "outcome": "\(refusal.outcome.rawValue)", "reason": "\(refusal.reason)"])
+        return .rejected(refusal)
+    }
+
+    /// A renewal is signed with a current, unrevoked certificate this profile issued.
+    private func checkRenewal(_ request: EnrollmentRequest, profile: ControlConfiguration.Profile, at: Date) async throws(Refusal) {
+        let signer: Certificate
+        do {
+            signer = try Certificate(derEncoded: request.signerCertificate)
+        } catch {
+            throw Refusal(.renewalInvalid, "renewal signer certificate does not parse")
+        }
+        if let problem = profile.issuer.vouchesFor(signer, now: at) {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(signer.serialNumber.hexString): \(problem)")
+        }
+        let record: CertificateRecord?
+        do {
+            record = try await store.certificate(serialNumber: signer.serialNumber.hexString)
+        } catch {
+            throw Refusal(.issuerError, "certificate inventory unavailable: \(error)")
+        }
+        guard let record, record.profile == profile.name else {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(signer.serialNumber.hexString) was not issued by profile \(profile.name)")
+        }
+        guard record.status == "active" else {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(record.serialNumber) is \(record.status)")
+        }
+    }
+
+    private func decision(for recorded: EnrollmentRecord) async throws -> EnrollmentDecision {
+        switch recorded.status {
+        case .rejected:
+            return .rejected(Refusal(recorded.outcome, recorded.reason))
+        case .issued:
+            guard let serial = recorded.serialNumber, let certificate = try await store.certificate(serialNumber: serial),
+                let profile = configuration.profiles[recorded.profile]
+            else {
+                throw IssuanceUnavailable("enrollment \(recorded.transactionID) is recorded as issued but its certificate is missing")
+            }
+            return .issued(IssuedCertificate(certificate: certificate.der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial))
+        }
+    }
+
+    public func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
+        guard let recorded = try await store.enrollment(profile: profile, transactionID: transactionID) else {
+            // Still being issued by this process: the device keeps polling.
+            let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
+            return running ? .pending : nil
+        }
+        return try await decision(for: recorded)
+    }
+
+    public func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
+        guard let record = try await store.certificate(serialNumber: serialNumber), record.profile == profile,
+            let configured = configuration.profiles[profile]
+        else { return nil }
+        return IssuedCertificate(certificate: record.der, chain: [configured.issuer.certificateDER] + configured.issuer.chain, serialNumber: serialNumber)
+    }
+
+    public func crl(profile: String) async throws -> [UInt8] {
+        guard let configured = configuration.profiles[profile] else {
+            throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
+        }
+        let revoked = try await store.revocations(issuer: configured.issuer.name)
+        let number = crlNumber.add(1, ordering: .relaxed).newValue
+        return try CRLBuilder.build(ca: configured.issuer, revoked: revoked, crlNumber: number, now: now())
+    }
+
+    public func caCertificates(profile: String) async throws -> CACertificates {
+        guard let configured = configuration.profiles[profile] else {
+            throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
+        }
+        return CACertificates(issuer: configured.issuer.certificateDER, intermediates: configured.issuer.chain, next: configured.nextCA)
+    }
+}
+
+extension Certificate {
+    var derBytes: [UInt8] {
+        get throws {
+            var serializer = DER.Serializer()
+            try serializer.serialize(self)
+            return serializer.serializedBytes
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import SwiftASN1
+import X509
+import ScepterProtocol
+
+/// Builds and signs an X.509 v2 CRL (RFC 5280 §5) for a local CA.
+enum CRLBuilder {
+    static func build(
+        ca: LocalCA, revoked: [(serialNumber: String, revokedAt: Date)], crlNumber: UInt64, now: Date,
+        nextUpdate: Duration = .seconds(7 * 86400)
+    ) throws -> [UInt8] {
+        let algorithm = ca.signatureAlgorithm
+        var tbs = DER.Serializer()
+        try tbs.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.serialize(1)  // v2
+            try writeAlgorithm(algorithm, into: &coder)
+            try ca.certificate.subject.serialize(into: &coder)
+            try coder.serialize(try generalizedTime(now))
+            try coder.serialize(try generalizedTime(now.addingTimeInterval(nextUpdate.timeInterval)))
+            if !revoked.isEmpty {
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    for entry in revoked {
+                        try coder.appendConstructedNode(identifier: .sequence) { coder in
+                            coder.serializeRawBytes(Self.integer(hex: entry.serialNumber))
+                            try coder.serialize(try generalizedTime(entry.revokedAt))
+                        }
+                    }
+                }
+            }
+            try coder.serialize(
+                explicitlyTaggedWithTagNumber: 0, tagClass: .contextSpecific
+            ) { coder in
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    // authorityKeyIdentifier
+                    try coder.appendConstructedNode(identifier: .sequence) { coder in
+                        try coder.serialize(ASN1ObjectIdentifier.X509ExtensionID.authorityKeyIdentifier)
+                        var aki = DER.Serializer()
+                        try aki.appendConstructedNode(identifier: .sequence) { coder in
+                            try ASN1OctetString(contentBytes: ca.authorityKeyIdentifier).serialize(
+                                into: &coder, withIdentifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific))
+                        }
+                        try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(aki.serializedBytes)))
+                    }
+                    // cRLNumber
+                    try coder.appendConstructedNode(identifier: .sequence) { coder in
+                        try coder.serialize(([2, 5, 29, 20] as ASN1ObjectIdentifier))
+                        var number = DER.Serializer()
+                        try number.serialize(Int64(clamping: crlNumber))
+                        try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(number.serializedBytes)))
+                    }
+                }
+            }
+        }
+        let tbsBytes = tbs.serializedBytes
+        let signature = try ca.privateKey.sign(bytes: tbsBytes, signatureAlgorithm: algorithm)
+        var crl = DER.Serializer()
+        try crl.appendConstructedNode(identifier: .sequence) { coder in
+            coder.serializeRawBytes(tbsBytes)
+            try writeAlgorithm(algorithm, into: &coder)
+            try coder.serialize(ASN1BitString(bytes: ArraySlice(signature.rawRepresentation)))
+        }
+        return crl.serializedBytes
+    }
+
+    private static func writeAlgorithm(_ algorithm: Certificate.SignatureAlgorithm, into coder: inout DER.Serializer) throws {
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+            switch algorithm {
+            case .ecdsaWithSHA256: try coder.serialize(([1, 2, 840, 10045, 4, 3, 2] as ASN1ObjectIdentifier))
+            case .ecdsaWithSHA384: try coder.serialize(([1, 2, 840, 10045, 4, 3, 3] as ASN1ObjectIdentifier))
+            case .ecdsaWithSHA512: try coder.serialize(([1, 2, 840, 10045, 4, 3, 4] as ASN1ObjectIdentifier))
+            default:
+                try coder.serialize(([1, 2, 840, 113549, 1, 1, 11] as ASN1ObjectIdentifier))
+                try coder.serialize(ASN1Null())
+            }
+        }
+    }
+
+    static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return try GeneralizedTime(
+            year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hours: parts.hour ?? 0,
+            minutes: parts.minute ?? 0, seconds: parts.second ?? 0, fractionalSeconds: 0)
+    }
+
+    /// DER INTEGER from a hex serial (positive).
+    static func integer(hex: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var digits = Array(hex.utf8)
+        if digits.count % 2 == 1 { digits.insert(UInt8(ascii: "0"), at: 0) }
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            bytes.append(UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) ?? 0)
+        }
+        if let first = bytes.first, first & 0x80 != 0 { bytes.insert(0, at: 0) }
+        return [0x02, UInt8(bytes.count)] + bytes
+    }
+}

@@ -1,0 +1,131 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+import _CryptoExtras
+import ScepterProtocol
+
+/// An issuer whose CA key is a local PEM file (`SCEPTER_ISSUER_<NAME>_TYPE=local`).
+public struct LocalCA: Sendable {
+    public let name: String
+    public let certificate: Certificate
+    /// DER of the CA certificate.
+    public let certificateDER: [UInt8]
+    /// DER of the intermediates above the CA, nearest first.
+    public let chain: [[UInt8]]
+    let privateKey: Certificate.PrivateKey
+    let authorityKeyIdentifier: ArraySlice<UInt8>
+    /// Source of serial-number bytes; the system CSPRNG unless a test injects one.
+    let randomBytes: @Sendable (Int) -> [UInt8]
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    public init(
+        name: String, certificatePEM: String, keyPEM: String, chainPEM: String? = nil,
+        randomBytes: @escaping @Sendable (Int) -> [UInt8] = LocalCA.systemRandomBytes
+    ) throws(LoadError) {
+        do {
+            self.certificate = try Certificate(pemEncoded: certificatePEM)
+        } catch {
+            throw LoadError(reason: "CA certificate does not parse (\(error))")
+        }
+        do {
+            self.privateKey = try Certificate.PrivateKey(pemEncoded: keyPEM)
+        } catch {
+            throw LoadError(reason: "CA private key does not parse (\(error))")
+        }
+        guard privateKey.publicKey == certificate.publicKey else {
+            throw LoadError(reason: "CA private key does not belong to the CA certificate")
+        }
+        guard case .isCertificateAuthority = try? certificate.extensions.basicConstraints else {
+            throw LoadError(reason: "CA certificate lacks basicConstraints CA:TRUE")
+        }
+        self.name = name
+        var serializer = DER.Serializer()
+        do {
+            try serializer.serialize(certificate)
+        } catch {
+            throw LoadError(reason: "CA certificate does not serialize (\(error))")
+        }
+        self.certificateDER = serializer.serializedBytes
+        self.chain = chainPEM.map { PEM.blocks(in: $0, label: "CERTIFICATE") } ?? []
+        if let identifier = (try? certificate.extensions.subjectKeyIdentifier)??.keyIdentifier {
+            self.authorityKeyIdentifier = identifier
+        } else {
+            self.authorityKeyIdentifier = SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
+        }
+        self.randomBytes = randomBytes
+    }
+
+    public static func systemRandomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// A positive 127-bit serial from the CSPRNG (RFC 5280 allows up to 20 octets).
+    func freshSerial() -> Certificate.SerialNumber {
+        var bytes = randomBytes(16)
+        bytes[0] = (bytes[0] & 0x7F) | 0x40  // positive, and never shorter than 16 octets
+        return Certificate.SerialNumber(bytes: bytes)
+    }
+
+    var signatureAlgorithm: Certificate.SignatureAlgorithm {
+        switch privateKey.publicKey {
+        case _ where P384.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA384
+        case _ where P521.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA512
+        case _ where P256.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA256
+        default: .sha256WithRSAEncryption
+        }
+    }
+
+    /// Issues a certificate for `request`: subject and SANs copied from the
+    /// request, validity from the profile capped by the CA's own notAfter.
+    public func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date) throws(Refusal) -> Certificate {
+        let ekus = try profile.check(request)
+        var validity = profile.validity
+        if let cap = profile.maxValidity, cap < validity { validity = cap }
+        let notBefore = now.addingTimeInterval(-300)  // tolerate device clocks a little behind
+        let notAfter = min(now.addingTimeInterval(validity.timeInterval), certificate.notValidAfter)
+        guard notAfter > now else {
+            throw Refusal(.issuerError, "CA \(name) has expired (notAfter \(certificate.notValidAfter))")
+        }
+        let isRSA: Bool = if case .rsa = request.key { true } else { false }
+        do {
+            var extensions = Certificate.Extensions()
+            try extensions.append(Certificate.Extension(BasicConstraints.notCertificateAuthority, critical: true))
+            try extensions.append(
+                Certificate.Extension(KeyUsage(digitalSignature: true, keyEncipherment: isRSA), critical: true))
+            try extensions.append(Certificate.Extension(ExtendedKeyUsage(ekus), critical: false))
+            try extensions.append(Certificate.Extension(SubjectKeyIdentifier(hash: request.request.publicKey), critical: false))
+            try extensions.append(
+                Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier), critical: false))
+            if let san = request.requestedExtensions?[oid: .X509ExtensionID.subjectAlternativeName] {
+                // Copied as requested (URI and UPN otherName included); critical when the subject is empty (RFC 5280 §4.2.1.6).
+                try extensions.append(
+                    Certificate.Extension(oid: san.oid, critical: request.subject.isEmpty, value: san.value))
+            }
+            return try Certificate(
+                version: .v3, serialNumber: freshSerial(), publicKey: request.request.publicKey,
+                notValidBefore: notBefore, notValidAfter: notAfter, issuer: certificate.subject,
+                subject: request.subject, signatureAlgorithm: signatureAlgorithm, extensions: extensions,
+                issuerPrivateKey: privateKey)
+        } catch {
+            throw Refusal(.issuerError, "CA \(name) failed to sign: \(error)")
+        }
+    }
+
+    /// Whether `certificate` was signed by this CA and is valid at `now`.
+    func vouchesFor(_ candidate: Certificate, now: Date) -> String? {
+        guard candidate.issuer == certificate.subject else { return "issuer is \(candidate.issuer), not \(certificate.subject)" }
+        guard certificate.publicKey.isValidSignature(candidate.signature, for: candidate) else {
+            return "signature is not by CA \(name)"
+        }
+        guard candidate.notValidBefore <= now, now < candidate.notValidAfter else {
+            return "outside its validity (\(candidate.notValidBefore) – \(candidate.notValidAfter))"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import ScepterProtocol
+
+/// The control plane's durable state (SPEC §7): certificate inventory,
+/// enrollment idempotency records and the audit log. SQLite in embedded mode,
+/// PostgreSQL in the cluster; both pass the same contract tests.
+public protocol ControlStore: Sendable {
+    /// Runs pending migrations (versioned, forward-only).
+    func migrate() async throws
+
+    /// The recorded answer for (profile, transactionID), if any.
+    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord?
+
+    /// Records an issued certificate and its enrollment in one transaction.
+    /// Throws `StoreConflict` when the enrollment already exists.
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws
+
+    /// Records a refused enrollment so a retry gets the same answer.
+    func commitRejected(_ enrollment: EnrollmentRecord) async throws
+
+    func certificate(serialNumber: String) async throws -> CertificateRecord?
+
+    /// Inserts an audit event; an event id seen before is ignored.
+    func insertAudit(_ event: AuditEvent) async throws
+
+    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
+
+    /// Revoked serial numbers of an issuer with their dates, for the CRL.
+    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)]
+}
+
+/// A row of `certificates`.
+public struct CertificateRecord: Sendable, Hashable {
+    public var serialNumber: String
+    public var issuer: String
+    public var profile: String
+    public var subject: String
+    public var subjectAlternativeNames: String
+    public var notBefore: Date
+    public var notAfter: Date
+    public var status: String
+    public var transactionID: String
+    public var deviceID: String?
+    public var der: [UInt8]
+    public var createdAt: Date
+
+    public init(
+        serialNumber: String, issuer: String, profile: String, subject: String, subjectAlternativeNames: String,
+        notBefore: Date, notAfter: Date, status: String = "active", transactionID: String, deviceID: String?,
+        der: [UInt8], createdAt: Date
+    ) {
+        self.serialNumber = serialNumber
+        self.issuer = issuer
+        self.profile = profile
+        self.subject = subject
+        self.subjectAlternativeNames = subjectAlternativeNames
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.status = status
+        self.transactionID = transactionID
+        self.deviceID = deviceID
+        self.der = der
+        self.createdAt = createdAt
+    }
+}
+
+/// A row of `enrollments`: the idempotency record of one transaction.
+public struct EnrollmentRecord: Sendable, Hashable {
+    public enum Status: String, Sendable { case issued, rejected }
+
+    public var profile: String
+    public var transactionID: String
+    public var messageType: String
+    public var status: Status
+    public var serialNumber: String?
+    public var outcome: Outcome
+    public var reason: String
+    /// SHA-256 of the CSR: a transaction replayed with another CSR is refused.
+    public var csrSHA256: String
+    public var createdAt: Date
+
+    public init(
+        profile: String, transactionID: String, messageType: String, status: Status, serialNumber: String?,
+        outcome: Outcome, reason: String, csrSHA256: String, createdAt: Date
+    ) {
+        self.profile = profile
+        self.transactionID = transactionID
+        self.messageType = messageType
+        self.status = status
+        self.serialNumber = serialNumber
+        self.outcome = outcome
+        self.reason = reason
+        self.csrSHA256 = csrSHA256
+        self.createdAt = createdAt
+    }
+}
+
+/// Filters for the audit log; nil means any.
+public struct AuditQuery: Sendable {
+    public var profile: String?
+    public var outcome: Outcome?
+    public var transactionID: String?
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int
+
+    public init(
+        profile: String? = nil, outcome: Outcome? = nil, transactionID: String? = nil, since: Date? = nil,
+        until: Date? = nil, limit: Int = 100
+    ) {
+        self.profile = profile
+        self.outcome = outcome
+        self.transactionID = transactionID
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// The enrollment for that (profile, transactionID) was written by someone else first.
+public struct StoreConflict: Error, Sendable {}

@@ -1,0 +1,244 @@
+import Foundation
+import Logging
+import NIOCore
+import SQLiteNIO
+import ScepterProtocol
+
+/// The embedded-mode store: one SQLite file in WAL mode.
+///
+/// `synchronous=NORMAL` survives a crash of the process but can lose the last
+/// commits on power loss; production deployments use PostgreSQL.
+public final class SQLiteStore: ControlStore {
+    private let connection: SQLiteConnection
+    private let lock = AsyncLock()
+
+    private init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    /// Opens (creating if needed) the database at `path`; nil: in memory.
+    public static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
+        let storage: SQLiteConnection.Storage = path.map { .file(path: $0) } ?? .memory
+        let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        let store = SQLiteStore(connection: connection)
+        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
+            _ = try await connection.query(pragma)
+        }
+        return store
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+
+    public func migrate() async throws {
+        try await lock.withLock {
+            _ = try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            let applied = Set(try await connection.query("SELECT version FROM schema_migrations").compactMap {
+                $0.column("version")?.integer.map { Int($0) }
+            })
+            for migration in Schema.sqlite where !applied.contains(migration.version) {
+                try await transaction {
+                    for statement in migration.statements {
+                        _ = try await connection.query(statement)
+                    }
+                    _ = try await connection.query(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                        [.integer(migration.version), .text(Timestamp.format(Date()))])
+                }
+            }
+        }
+    }
+
+    public func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
+        try await lock.withLock {
+            let rows = try await connection.query(
+                "SELECT * FROM enrollments WHERE profile = ? AND transaction_id = ?", [.text(profile), .text(transactionID)])
+            return rows.first.flatMap(EnrollmentRecord.init(row:))
+        }
+    }
+
+    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+        try await lock.withLock {
+            try await transaction {
+                try await insertEnrollment(enrollment)
+                _ = try await connection.query(
+                    """
+                    INSERT INTO certificates (serial, issuer, profile, subject, sans, not_before, not_after, status,
+                        transaction_id, device_id, der, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile),
+                        .text(certificate.subject), .text(certificate.subjectAlternativeNames),
+                        .text(Timestamp.format(certificate.notBefore)), .text(Timestamp.format(certificate.notAfter)),
+                        .text(certificate.status), .text(certificate.transactionID),
+                        certificate.deviceID.map { .text($0) } ?? .null, .blob(ByteBuffer(bytes: certificate.der)),
+                        .text(Timestamp.format(certificate.createdAt)),
+                    ])
+                // The enrollment row references the certificate: link it once both exist.
+                _ = try await connection.query(
+                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ?",
+                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID)])
+            }
+        }
+    }
+
+    public func commitRejected(_ enrollment: EnrollmentRecord) async throws {
+        try await lock.withLock {
+            try await insertEnrollment(enrollment)
+        }
+    }
+
+    private func insertEnrollment(_ enrollment: EnrollmentRecord) async throws {
+        let existing = try await connection.query(
+            "SELECT 1 FROM enrollments WHERE profile = ? AND transaction_id = ?",
+            [.text(enrollment.profile), .text(enrollment.transactionID)])
+        guard existing.isEmpty else { throw StoreConflict() }
+        _ = try await connection.query(
+            """
+            INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
+            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)
+            """,
+            [
+                .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType),
+                .text(enrollment.status.rawValue), .text(enrollment.outcome.rawValue), .text(enrollment.reason),
+                .text(enrollment.csrSHA256), .text(Timestamp.format(enrollment.createdAt)),
+            ])
+    }
+
+    public func certificate(serialNumber: String) async throws -> CertificateRecord? {
+        try await lock.withLock {
+            let rows = try await connection.query("SELECT * FROM certificates WHERE serial = ?", [.text(serialNumber)])
+            return rows.first.flatMap(CertificateRecord.init(row:))
+        }
+    }
+
+    public func insertAudit(_ event: AuditEvent) async throws {
+        try await lock.withLock {
+            _ = try await connection.query(
+                """
+                INSERT INTO audit_events (id, time, edge, source_ip, profile, operation, message_type, transaction_id,
+                    outcome, fail_info, claim_sub, claim_iss, device_name, csr_subject, csr_sans, serial, latency_ms, details)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """,
+                [
+                    .text(event.id), .text(Timestamp.format(event.time)), .text(event.edgeID), .optional(event.sourceAddress),
+                    .text(event.profile), .text(event.operation), .optional(event.messageType), .optional(event.transactionID),
+                    .text(event.outcome.rawValue), .optional(event.failInfo), .optional(event.claimSubject),
+                    .optional(event.claimIssuer), .optional(event.deviceName), .optional(event.csrSubject),
+                    .optional(event.csrSANs), .optional(event.serialNumber), .float(event.latencyMilliseconds),
+                    .text(event.details),
+                ])
+        }
+    }
+
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        var clauses: [String] = []
+        var binds: [SQLiteData] = []
+        if let profile = query.profile { clauses.append("profile = ?"); binds.append(.text(profile)) }
+        if let outcome = query.outcome { clauses.append("outcome = ?"); binds.append(.text(outcome.rawValue)) }
+        if let transactionID = query.transactionID { clauses.append("transaction_id = ?"); binds.append(.text(transactionID)) }
+        if let since = query.since { clauses.append("time >= ?"); binds.append(.text(Timestamp.format(since))) }
+        if let until = query.until { clauses.append("time < ?"); binds.append(.text(Timestamp.format(until))) }
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        binds.append(.integer(max(1, min(query.limit, 10_000))))
+        let sql = "SELECT * FROM audit_events \(whereClause) ORDER BY time DESC, id LIMIT ?"
+        return try await lock.withLock {
+            try await connection.query(sql, binds).compactMap(AuditEvent.init(row:))
+        }
+    }
+
+    public func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
+        let rows = try await lock.withLock {
+            try await connection.query("SELECT serial, revoked_at FROM revocations WHERE issuer = ?", [.text(issuer)])
+        }
+        return rows.compactMap { row in
+            guard let serial = row.column("serial")?.string, let date = row.column("revoked_at")?.string.flatMap(Timestamp.parse)
+            else { return nil }
+            return (serial, date)
+        }
+    }
+
+    /// Runs `body` in a transaction; the caller holds the lock.
+    private func transaction(_ body: () async throws -> Void) async throws {
+        _ = try await connection.query("BEGIN IMMEDIATE")
+        do {
+            try await body()
+            _ = try await connection.query("COMMIT")
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+extension SQLiteData {
+    fileprivate static func optional(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
+}
+
+extension EnrollmentRecord {
+    fileprivate init?(row: SQLiteRow) {
+        guard let profile = row.column("profile")?.string, let transactionID = row.column("transaction_id")?.string,
+            let messageType = row.column("message_type")?.string,
+            let status = row.column("status")?.string.flatMap(Status.init(rawValue:)),
+            let outcome = row.column("outcome")?.string.flatMap(Outcome.init(rawValue:)),
+            let reason = row.column("reason")?.string, let csrSHA256 = row.column("csr_sha256")?.string,
+            let createdAt = row.column("created_at")?.string.flatMap(Timestamp.parse)
+        else { return nil }
+        self.init(
+            profile: profile, transactionID: transactionID, messageType: messageType, status: status,
+            serialNumber: row.column("serial")?.string, outcome: outcome, reason: reason, csrSHA256: csrSHA256,
+            createdAt: createdAt)
+    }
+}
+
+extension CertificateRecord {
+    fileprivate init?(row: SQLiteRow) {
+        guard let serial = row.column("serial")?.string, let issuer = row.column("issuer")?.string,
+            let profile = row.column("profile")?.string, let subject = row.column("subject")?.string,
+            let sans = row.column("sans")?.string,
+            let notBefore = row.column("not_before")?.string.flatMap(Timestamp.parse),
+            let notAfter = row.column("not_after")?.string.flatMap(Timestamp.parse),
+            let status = row.column("status")?.string, let transactionID = row.column("transaction_id")?.string,
+            case .blob(let der) = row.column("der"),
+            let createdAt = row.column("created_at")?.string.flatMap(Timestamp.parse)
+        else { return nil }
+        self.init(
+            serialNumber: serial, issuer: issuer, profile: profile, subject: subject, subjectAlternativeNames: sans,
+            notBefore: notBefore, notAfter: notAfter, status: status, transactionID: transactionID,
+            deviceID: row.column("device_id")?.string, der: Array(der.readableBytesView), createdAt: createdAt)
+    }
+}
+
+extension AuditEvent {
+    fileprivate init?(row: SQLiteRow) {
+        guard let id = row.column("id")?.string, let time = row.column("time")?.string.flatMap(Timestamp.parse),
+            let edge = row.column("edge")?.string, let profile = row.column("profile")?.string,
+            let operation = row.column("operation")?.string,
+            let outcome = row.column("outcome")?.string.flatMap(Outcome.init(rawValue:)),
+            let latency = row.column("latency_ms")?.double, let details = row.column("details")?.string
+        else { return nil }
+        self.init(
+            id: id, time: time, edgeID: edge, sourceAddress: row.column("source_ip")?.string, profile: profile,
+            operation: operation, messageType: row.column("message_type")?.string,
+            transactionID: row.column("transaction_id")?.string, outcome: outcome,
+            failInfo: row.column("fail_info")?.string, claimSubject: row.column("claim_sub")?.string,
+            claimIssuer: row.column("claim_iss")?.string, deviceName: row.column("device_name")?.string,
+            csrSubject: row.column("csr_subject")?.string, csrSANs: row.column("csr_sans")?.string,
+            serialNumber: row.column("serial")?.string, latencyMilliseconds: latency, details: details)
+    }
+}
+
+/// ISO 8601 UTC timestamps with milliseconds: sortable as text, readable in `sqlite3`.
+enum Timestamp {
+    static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    static func parse(_ text: String) -> Date? {
+        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+}

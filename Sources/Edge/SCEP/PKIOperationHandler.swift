@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import ScepterProtocol
+import X509
+
+/// One PKIOperation, top to bottom: decode and verify the PKIMessage, run the
+/// gates, ask the control plane, answer with a CertRep, write the audit event.
+public struct PKIOperationHandler: Sendable {
+    /// What the HTTP layer sends back.
+    public enum Response: Sendable, Equatable {
+        /// HTTP 200 with a CertRep PKIMessage.
+        case certRep([UInt8])
+        /// HTTP 400: the body is not a SCEP PKIMessage.
+        case badRequest(String)
+        /// HTTP 503 with Retry-After: a dependency is unreachable.
+        case unavailable(String)
+    }
+
+    let configuration: EdgeConfiguration
+    let issuance: any Issuance
+    let audit: any AuditSink
+    let state: any StateStore
+    let metrics: EdgeMetrics
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(
+        configuration: EdgeConfiguration, issuance: any Issuance, audit: any AuditSink, state: any StateStore,
+        metrics: EdgeMetrics, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.issuance = issuance
+        self.audit = audit
+        self.state = state
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    public func handle(_ body: [UInt8], profile: EdgeConfiguration.Profile, sourceAddress: String?) async -> Response {
+        let started = ContinuousClock.now
+        var event = AuditEvent(
+            time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile.name,
+            operation: Operation.pkiOperation.rawValue, outcome: .malformed, latencyMilliseconds: 0, details: ""
+        )
+
+        // 1. The PKIMessage: signature over the authenticated attributes, envelope, content.
+        let decoded: PKIMessage.Decoded
+        do {
+            decoded = try PKIMessage.decode(body, ra: profile.ra)
+        } catch {
+            event.details = "not a SCEP PKIMessage: \(error.reason)"
+            return await finish(.badRequest(error.reason), event: event, started: started)
+        }
+
+        let header: PKIMessage.Header
+        let verdict: Verdict
+        switch decoded {
+        case .refused(let refusedHeader, let refusal, _):
+            header = refusedHeader
+            verdict = .refused(refusal)
+        case .message(let message):
+            header = message.header
+            event.describe(message)
+            // 2. Gates, then the control plane.
+            verdict = await decide(message, profile: profile, event: &event)
+        }
+        event.messageType = header.messageType.name
+        event.transactionID = header.transactionID
+
+        // 3. The CertRep.
+        let reply: [UInt8]
+        do {
+            switch verdict {
+            case .certificates(let certificates, let crls, let serial, let recipient, let cipher):
+                reply = try CertRep.success(
+                    certificates: certificates, crls: crls, answering: header, recipient: recipient, cipher: cipher,
+                    ra: profile.ra)
+                event.outcome = .success
+                event.serialNumber = serial
+            case .pending:
+                reply = try CertRep.pending(answering: header, ra: profile.ra)
+                event.outcome = .pending
+            case .refused(let refusal):
+                let failInfo = refusal.outcome.failInfo ?? .badRequest
+                reply = try CertRep.failure(failInfo, answering: header, ra: profile.ra)
+                event.outcome = refusal.outcome
+                event.failInfo = failInfo.name
+                event.details = refusal.reason
+            case .unavailable(let reason):
+                event.outcome = .unavailable
+                event.details = reason
+                return await finish(.unavailable(reason), event: event, started: started)
+            }
+        } catch {
+            // Only a broken RA key or an OpenSSL failure gets here.
+            event.outcome = .issuerError
+            event.details = "building the CertRep failed: \(error)"
+            logger.error("building the CertRep failed", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
+            return await finish(.unavailable("could not build the CertRep"), event: event, started: started)
+        }
+        return await finish(.certRep(reply), event: event, started: started)
+    }
+
+    /// The outcome of the gates and the control plane, before it becomes a CertRep.
+    enum Verdict {
+        case certificates([[UInt8]], crls: [[UInt8]], serial: String?, recipient: [UInt8], cipher: ContentCipher)
+        case pending
+        case refused(Refusal)
+        case unavailable(String)
+    }
+
+    private func decide(_ message: PKIMessage, profile: EdgeConfiguration.Profile, event: inout AuditEvent) async -> Verdict {
+        let transactionID = message.header.transactionID
+        do {
+            switch message.content {
+            case .certificationRequest(let csr):
+                if message.header.messageType == .pkcsReq {
+                    if let refusal = ChallengeGate.check(csr.challengePassword, profile: profile) {
+                        return .refused(refusal)
+                    }
+                }
+                let request = EnrollmentRequest(
+                    profile: profile.name, transactionID: transactionID, messageType: message.header.messageType,
+                    csr: csr.derEncoded, signerCertificate: message.signerCertificate,
+                    gates: ["message", message.header.messageType == .pkcsReq ? "challenge:static" : "renewal"],
+                    edgeID: configuration.edgeID, sourceAddress: event.sourceAddress)
+                return verdict(for: try await issuance.enroll(request), message: message)
+
+            case .issuerAndSubject:
+                guard let decision = try await issuance.poll(profile: profile.name, transactionID: transactionID) else {
+                    return .refused(Refusal(.unknownTransaction, "CertPoll for transaction \(transactionID), which this profile does not know"))
+                }
+                return verdict(for: decision, message: message)
+
+            case .issuerAndSerial(let issuerAndSerial):
+                if message.header.messageType == .getCRL {
+                    let crl = try await issuance.crl(profile: profile.name)
+                    return .certificates([], crls: [crl], serial: nil, recipient: message.signerCertificate, cipher: message.cipher)
+                }
+                let serial = issuerAndSerial.serialNumber.hexString
+                guard let issued = try await issuance.certificate(profile: profile.name, serialNumber: serial) else {
+                    return .refused(Refusal(.unknownTransaction, "GetCert for serial \(serial), which this profile did not issue"))
+                }
+                return .certificates([issued.certificate], crls: [], serial: serial, recipient: message.signerCertificate, cipher: message.cipher)
+            }
+        } catch {
+            logger.warning("control plane unavailable", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
+            return .unavailable("control plane unavailable: \(error)")
+        }
+    }
+
+    private func verdict(for decision: EnrollmentDecision, message: PKIMessage) -> Verdict {
+        switch decision {
+        case .issued(let issued):
+            return .certificates(
+                [issued.certificate] + issued.chain, crls: [], serial: issued.serialNumber,
+                recipient: message.signerCertificate, cipher: message.cipher)
+        case .pending:
+            return .pending
+        case .rejected(let refusal):
+            return .refused(refusal)
+        }
+    }
+
+    /// Writes the audit event and the metrics; an event that cannot be written
+    /// turns the answer into 503 so the device retries and nothing goes unrecorded.
+    private func finish(_ response: Response, event: AuditEvent, started: ContinuousClock.Instant) async -> Response {
+        var event = event
+        let elapsed = ContinuousClock.now - started
+        event.latencyMilliseconds = elapsed.timeInterval * 1000
+        metrics.record(profile: event.profile, outcome: event.outcome, duration: elapsed)
+        var logMetadata: Logger.Metadata = [
+            "profile": "\(event.profile)", "outcome": "\(event.outcome.rawValue)",
+            "transaction": "\(event.transactionID ?? "-")",
+        ]
+        if !event.details.isEmpty { logMetadata["reason"] = "\(event.details)" }
+        logger.info("PKIOperation", metadata: logMetadata)
+        do {
+            try await audit.record(event)
+        } catch {
+            logger.error("audit event not recorded; answering 503", metadata: ["error": "\(error)", "event": "\(event.id)"])
+            return .unavailable("audit log unavailable")
+        }
+        return response
+    }
+}
+
+extension AuditEvent {
+    fileprivate mutating func describe(_ message: PKIMessage) {
+        if case .certificationRequest(let csr) = message.content {
+            csrSubject = csr.subject.description
+            csrSANs = csr.subjectAlternativeNames.summary
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+import ScepterProtocol
+
+/// The state store of embedded mode and single-edge tests: process-local,
+/// bounded in memory, entries expire.
+public final class InMemoryStateStore: StateStore {
+    private struct State {
+        /// replay key -> (transactionID, expiry)
+        var replay: [String: (transactionID: String, expires: Date)] = [:]
+        /// device key -> admission times, oldest first
+        var windows: [String: [Date]] = [:]
+        var operations = 0
+    }
+
+    private let state = Mutex(State())
+    /// Upper bound on remembered replay keys and device windows each.
+    public let capacity: Int
+
+    public init(capacity: Int = 200_000) {
+        self.capacity = capacity
+    }
+
+    public func admit(_ admission: Admission) async throws -> AdmissionResult {
+        state.withLock { state in
+            state.operations += 1
+            if state.operations % 1024 == 0 || state.replay.count >= capacity {
+                Self.expire(&state, now: admission.now, window: admission.window)
+            }
+            if let existing = state.replay[admission.replayKey], existing.expires > admission.now {
+                return existing.transactionID == admission.transactionID ? .retransmission : .replay
+            }
+            if let device = admission.deviceKey, admission.rateLimit > 0 {
+                let since = admission.now.addingTimeInterval(-admission.window.timeInterval)
+                let recent = (state.windows[device] ?? []).filter { $0 > since }
+                if recent.count >= admission.rateLimit {
+                    state.windows[device] = recent
+                    return .rateLimited
+                }
+                state.windows[device] = recent + [admission.now]
+            }
+            // At capacity after expiry the oldest keys go first; a key evicted
+            // early could be replayed, so capacity should exceed the fleet's
+            // enrollments per validity window.
+            if state.replay.count >= capacity,
+                let oldest = state.replay.min(by: { $0.value.expires < $1.value.expires })?.key
+            {
+                state.replay.removeValue(forKey: oldest)
+            }
+            state.replay[admission.replayKey] = (admission.transactionID, admission.now.addingTimeInterval(admission.replayTTL.timeInterval))
+            return .admitted
+        }
+    }
+
+    public func isHealthy() async -> Bool { true }
+
+    /// Number of remembered replay keys (for tests and metrics).
+    public var replayKeyCount: Int { state.withLock { $0.replay.count } }
+
+    private static func expire(_ state: inout State, now: Date, window: Duration) {
+        state.replay = state.replay.filter { $0.value.expires > now }
+        let since = now.addingTimeInterval(-window.timeInterval)
+        state.windows = state.windows.compactMapValues { times in
+            let recent = times.filter { $0 > since }
+            return recent.isEmpty ? nil : recent
+        }
+    }
+}

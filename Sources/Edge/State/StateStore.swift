@@ -1,0 +1,55 @@
+import Foundation
+
+/// Where edges keep the state they share: challenge replay keys and the
+/// per-device sliding windows (SPEC §5.1 gates 7 and 8).
+///
+/// One call per request does both checks atomically, so two edges cannot
+/// both admit the same challenge or the same device's fourth enrollment.
+public protocol StateStore: Sendable {
+    /// Checks and records one admission. Throws when the store is unreachable
+    /// (the edge then answers 503).
+    func admit(_ admission: Admission) async throws -> AdmissionResult
+
+    /// Whether the store is reachable now (readiness).
+    func isHealthy() async -> Bool
+}
+
+/// What a request asks the state store to admit.
+public struct Admission: Sendable, Hashable {
+    /// Single-use key of the challenge (its nonce, or its hash).
+    public var replayKey: String
+    /// The transaction using it: the same transaction again is a retransmission.
+    public var transactionID: String
+    /// How long the replay key is remembered (the challenge validity window).
+    public var replayTTL: Duration
+    /// The device's window key, e.g. "sub|iss"; nil: no rate limit.
+    public var deviceKey: String?
+    /// At most this many admissions per device per `window`; 0 disables.
+    public var rateLimit: Int
+    public var window: Duration
+    public var now: Date
+
+    public init(
+        replayKey: String, transactionID: String, replayTTL: Duration, deviceKey: String?, rateLimit: Int,
+        window: Duration = .seconds(24 * 3600), now: Date
+    ) {
+        self.replayKey = replayKey
+        self.transactionID = transactionID
+        self.replayTTL = replayTTL
+        self.deviceKey = deviceKey
+        self.rateLimit = rateLimit
+        self.window = window
+        self.now = now
+    }
+}
+
+public enum AdmissionResult: Sendable, Hashable {
+    /// First use: the request proceeds and counts against the device's window.
+    case admitted
+    /// The same transaction sent again: it gets its original answer.
+    case retransmission
+    /// The challenge was already used by another transaction.
+    case replay
+    /// The device is over its window.
+    case rateLimited
+}

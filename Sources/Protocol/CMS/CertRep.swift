@@ -1,0 +1,73 @@
+/// Builds CertRep messages (RFC 8894 §3.3.2): signed by the RA, echoing the
+/// request's transactionID, with recipientNonce = the request's senderNonce
+/// and a fresh senderNonce.
+public enum CertRep {
+    /// A SUCCESS CertRep carrying `certificates` (the issued one first, then
+    /// its chain) and `crls`, encrypted to `recipient` with `cipher`.
+    public static func success(
+        certificates: [[UInt8]],
+        crls: [[UInt8]] = [],
+        answering header: PKIMessage.Header,
+        recipient: [UInt8],
+        cipher: ContentCipher,
+        ra: RAIdentity,
+        senderNonce: [UInt8] = freshNonce()
+    ) throws -> [UInt8] {
+        let degenerate = try DegenerateSignedData.encode(certificates: certificates, crls: crls)
+        let recipientCertificate = try OpenSSLCertificate(derEncoded: recipient)
+        let envelope = try CMSCodec.encrypt(degenerate, to: recipientCertificate, cipher: cipher)
+        return try sign(envelope, status: .success, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
+    }
+
+    /// A FAILURE CertRep with `failInfo`.
+    public static func failure(
+        _ failInfo: FailInfo,
+        answering header: PKIMessage.Header,
+        ra: RAIdentity,
+        senderNonce: [UInt8] = freshNonce()
+    ) throws -> [UInt8] {
+        try sign(nil, status: .failure, failInfo: failInfo, header: header, ra: ra, senderNonce: senderNonce)
+    }
+
+    /// A PENDING CertRep: the requester polls with CertPoll.
+    public static func pending(
+        answering header: PKIMessage.Header,
+        ra: RAIdentity,
+        senderNonce: [UInt8] = freshNonce()
+    ) throws -> [UInt8] {
+        try sign(nil, status: .pending, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
+    }
+
+    /// 16 random bytes from the system CSPRNG.
+    public static func freshNonce() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    private static func sign(
+        _ content: [UInt8]?,
+        status: PKIStatus,
+        failInfo: FailInfo?,
+        header: PKIMessage.Header,
+        ra: RAIdentity,
+        senderNonce: [UInt8]
+    ) throws -> [UInt8] {
+        var attributes: [(CMSCodec.Attribute, [UInt8])] = [
+            (.transactionID, Array(header.transactionID.utf8)),
+            (.messageType, Array(String(MessageType.certRep.rawValue).utf8)),
+            (.pkiStatus, Array(String(status.rawValue).utf8)),
+            (.senderNonce, senderNonce),
+            (.recipientNonce, header.senderNonce),
+        ]
+        if let failInfo {
+            attributes.append((.failInfo, Array(String(failInfo.rawValue).utf8)))
+        }
+        return try CMSCodec.sign(
+            content,
+            certificate: ra.signing.openSSLCertificate,
+            key: ra.signing.key,
+            digest: header.digest,
+            attributes: attributes
+        )
+    }
+}

@@ -1,0 +1,154 @@
+import COpenSSL
+import SwiftASN1
+import X509
+
+/// A decoded SCEP request (RFC 8894 §3.2): signed by the requester, its
+/// pkcsPKIEnvelope decrypted with the RA key.
+public struct PKIMessage: Sendable {
+    /// What every CertRep answering this request echoes.
+    public struct Header: Sendable, Hashable {
+        public var messageType: MessageType
+        public var transactionID: String
+        public var senderNonce: [UInt8]
+        /// The requester's digest; the CertRep is signed with it too.
+        public var digest: DigestAlgorithm
+
+        public init(messageType: MessageType, transactionID: String, senderNonce: [UInt8], digest: DigestAlgorithm) {
+            self.messageType = messageType
+            self.transactionID = transactionID
+            self.senderNonce = senderNonce
+            self.digest = digest
+        }
+    }
+
+    /// The decrypted content, by message type.
+    public enum Content: Sendable {
+        /// PKCSReq and RenewalReq.
+        case certificationRequest(CertificationRequest)
+        /// CertPoll (GetCertInitial).
+        case issuerAndSubject(IssuerAndSubject)
+        /// GetCert and GetCRL.
+        case issuerAndSerial(IssuerAndSerial)
+    }
+
+    public var header: Header
+    /// DER of the certificate that signed the request (self-signed for a
+    /// first enrollment, the current certificate for a renewal).
+    public var signerCertificate: [UInt8]
+    public var cipher: ContentCipher
+    public var keyTransport: KeyTransport
+    public var content: Content
+
+    /// The result of decoding: a message, or a refusal that is still answered
+    /// with a signed FAILURE CertRep because the header was readable.
+    public enum Decoded: Sendable {
+        case message(PKIMessage)
+        case refused(Header, Refusal, signerCertificate: [UInt8]?)
+    }
+
+    /// Bytes that are not a SCEP PKIMessage at all: answered with HTTP 400.
+    public struct NotAPKIMessage: Error, Sendable, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// Decodes, verifies and decrypts a PKIMessage with the profile's RA.
+    public static func decode(_ der: [UInt8], ra: RAIdentity) throws(NotAPKIMessage) -> Decoded {
+        let signed: CMSCodec.SignedData
+        do {
+            signed = try CMSCodec.readSignedData(der)
+        } catch {
+            throw NotAPKIMessage(reason: error.reason)
+        }
+        guard let typeBytes = signed.attributes[.messageType], let typeNumber = Int(String(decoding: typeBytes, as: UTF8.self)) else {
+            throw NotAPKIMessage(reason: "SignedData has no SCEP messageType attribute")
+        }
+        guard let transactionBytes = signed.attributes[.transactionID], !transactionBytes.isEmpty,
+            transactionBytes.count <= 256
+        else {
+            throw NotAPKIMessage(reason: "SignedData has no usable SCEP transactionID attribute")
+        }
+        let transactionID = String(decoding: transactionBytes, as: UTF8.self)
+        guard let senderNonce = signed.attributes[.senderNonce], !senderNonce.isEmpty, senderNonce.count <= 64 else {
+            throw NotAPKIMessage(reason: "SignedData has no usable SCEP senderNonce attribute")
+        }
+        let digest = DigestAlgorithm(nid: signed.digestNID)
+        guard let messageType = MessageType(rawValue: typeNumber), messageType != .certRep else {
+            let header = Header(messageType: .pkcsReq, transactionID: transactionID, senderNonce: senderNonce, digest: digest ?? .sha256)
+            return .refused(header, Refusal(.malformed, "unsupported SCEP messageType \(typeNumber)"), signerCertificate: signed.signerCertificate)
+        }
+        let header = Header(messageType: messageType, transactionID: transactionID, senderNonce: senderNonce, digest: digest ?? .sha256)
+        func refuse(_ outcome: Outcome, _ reason: String) -> Decoded {
+            .refused(header, Refusal(outcome, reason), signerCertificate: signed.signerCertificate)
+        }
+
+        guard digest != nil else {
+            let name = OBJ_nid2sn(signed.digestNID).map { String(cString: $0) } ?? "unknown"
+            return refuse(.unsupportedAlgorithm, "signer digest \(name) is not supported")
+        }
+        if let failure = signed.signatureFailure {
+            return refuse(.badMessageCheck, "PKIMessage signature does not verify: \(failure)")
+        }
+        guard let signerCertificate = signed.signerCertificate else {
+            return refuse(.badMessageCheck, "the signer's certificate is not in the PKIMessage")
+        }
+
+        // The envelope: check the algorithms first so an unsupported one gets badAlg.
+        guard let algorithms = CMSCodec.envelopeAlgorithms(signed.content) else {
+            return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
+        }
+        guard let cipher = ContentCipher(nid: algorithms.cipherNID) else {
+            let name = OBJ_nid2sn(algorithms.cipherNID).map { String(cString: $0) } ?? "unknown"
+            return refuse(.unsupportedAlgorithm, "content cipher \(name) is not supported")
+        }
+        let keyTransport: KeyTransport
+        switch algorithms.keyTransportNID {
+        case NID_rsaEncryption: keyTransport = .rsaPKCS1
+        case NID_rsaesOaep: keyTransport = .rsaOAEP
+        default:
+            let name = OBJ_nid2sn(algorithms.keyTransportNID).map { String(cString: $0) } ?? "unknown"
+            return refuse(.unsupportedAlgorithm, "key transport \(name) is not supported")
+        }
+        let plaintext: [UInt8]
+        do {
+            plaintext = try CMSCodec.decrypt(signed.content, key: ra.encryption.key, certificate: ra.encryption.openSSLCertificate)
+        } catch {
+            switch error {
+            case .notEnveloped:
+                return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
+            case .notForThisRecipient:
+                return refuse(.badMessageCheck, "the pkcsPKIEnvelope is not encrypted to this profile's RA certificate")
+            case .failed(let detail):
+                if cipher == .des && !OpenSSL.legacyAvailable {
+                    return refuse(.unsupportedAlgorithm, "single DES needs OpenSSL's legacy provider, which is not installed")
+                }
+                return refuse(.badMessageCheck, "the pkcsPKIEnvelope does not decrypt: \(detail)")
+            }
+        }
+
+        let content: Content
+        switch messageType {
+        case .pkcsReq, .renewalReq:
+            do {
+                content = .certificationRequest(try CertificationRequest(derEncoded: plaintext))
+            } catch {
+                return .refused(header, error, signerCertificate: signerCertificate)
+            }
+        case .certPoll:
+            guard let value = try? IssuerAndSubject(derEncoded: plaintext) else {
+                return refuse(.malformed, "CertPoll content is not an IssuerAndSubject")
+            }
+            content = .issuerAndSubject(value)
+        case .getCert, .getCRL:
+            guard let value = try? IssuerAndSerial(derEncoded: plaintext) else {
+                return refuse(.malformed, "\(messageType.name) content is not an IssuerAndSerialNumber")
+            }
+            content = .issuerAndSerial(value)
+        case .certRep:
+            return refuse(.malformed, "a CertRep is not a request")
+        }
+        return .message(
+            PKIMessage(header: header, signerCertificate: signerCertificate, cipher: cipher, keyTransport: keyTransport, content: content)
+        )
+    }
+}

@@ -1,0 +1,69 @@
+import COpenSSL
+
+/// A profile's Registration Authority: the certificate clients encrypt to and
+/// the key that decrypts requests and signs CertReps.
+///
+/// Separate encryption and signing pairs are supported; by default one RSA
+/// pair does both. Clients require RSA, so only RSA keys of 2048 bits or more
+/// are accepted.
+public struct RAIdentity: Sendable {
+    public struct Pair: Sendable {
+        /// DER of the certificate.
+        public let certificate: [UInt8]
+        let openSSLCertificate: OpenSSLCertificate
+        let key: OpenSSLKey
+
+        /// Loads a PEM certificate and its PEM private key and checks they belong together.
+        public init(certificatePEM: String, keyPEM: String) throws(RAIdentity.LoadError) {
+            guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE") else {
+                throw LoadError(reason: "no PEM CERTIFICATE block")
+            }
+            let certificate: OpenSSLCertificate
+            let key: OpenSSLKey
+            do {
+                certificate = try OpenSSLCertificate(derEncoded: der)
+            } catch {
+                throw LoadError(reason: "certificate does not parse (\(error))")
+            }
+            do {
+                key = try OpenSSLKey(privateKeyPEM: keyPEM)
+            } catch {
+                throw LoadError(reason: "private key does not parse (\(error))")
+            }
+            guard key.isRSA else { throw LoadError(reason: "RA key must be RSA (SCEP clients encrypt to RSA only)") }
+            guard key.bits >= 2048 else { throw LoadError(reason: "RA key has \(key.bits) bits; 2048 or more required") }
+            guard certificate.matches(key) else {
+                _ = OpenSSL.drainErrors()
+                throw LoadError(reason: "private key does not belong to the certificate")
+            }
+            self.certificate = der
+            self.openSSLCertificate = certificate
+            self.key = key
+        }
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// Decrypts pkcsPKIEnvelopes.
+    public let encryption: Pair
+    /// Signs CertReps.
+    public let signing: Pair
+
+    public init(encryption: Pair, signing: Pair) {
+        self.encryption = encryption
+        self.signing = signing
+    }
+
+    public init(_ pair: Pair) {
+        self.init(encryption: pair, signing: pair)
+    }
+
+    /// The RA certificates to publish with GetCACert: one when shared, both otherwise.
+    public var certificates: [[UInt8]] {
+        encryption.certificate == signing.certificate
+            ? [signing.certificate] : [signing.certificate, encryption.certificate]
+    }
+}

@@ -1,0 +1,113 @@
+/// How an edge reaches the issuers: the control plane in process (embedded
+/// mode) or over the internal HTTP API (cluster). Every method throws only
+/// when the control plane cannot be reached; the edge then answers 503.
+public protocol Issuance: Sendable {
+    /// Submits a PKCSReq or RenewalReq that passed the edge's gates.
+    /// Idempotent on (profile, transactionID): a retry gets the first answer
+    /// and never a second certificate.
+    func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision
+
+    /// The current answer for a transaction (CertPoll); nil when unknown.
+    func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision?
+
+    /// A certificate this profile issued (GetCert); nil when unknown.
+    func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate?
+
+    /// The profile's issuer's current CRL, DER (GetCRL).
+    func crl(profile: String) async throws -> [UInt8]
+
+    /// The profile's CA chain for GetCACert/GetNextCACert.
+    func caCertificates(profile: String) async throws -> CACertificates
+}
+
+/// An enrollment job from an edge (SPEC §3 step 4).
+public struct EnrollmentRequest: Sendable, Codable {
+    public var profile: String
+    public var transactionID: String
+    public var messageType: MessageType
+    /// DER of the PKCS#10 request.
+    public var csr: [UInt8]
+    /// DER of the certificate that signed the PKIMessage.
+    public var signerCertificate: [UInt8]
+    /// The validated Intune claim, when the challenge was one.
+    public var claim: ClaimSummary?
+    /// Which gates passed, in order, e.g. `["message", "challenge:static"]`.
+    public var gates: [String]
+    public var edgeID: String
+    public var sourceAddress: String?
+
+    public init(
+        profile: String, transactionID: String, messageType: MessageType, csr: [UInt8], signerCertificate: [UInt8],
+        claim: ClaimSummary? = nil, gates: [String], edgeID: String, sourceAddress: String?
+    ) {
+        self.profile = profile
+        self.transactionID = transactionID
+        self.messageType = messageType
+        self.csr = csr
+        self.signerCertificate = signerCertificate
+        self.claim = claim
+        self.gates = gates
+        self.edgeID = edgeID
+        self.sourceAddress = sourceAddress
+    }
+}
+
+/// The claim fields the control plane records with a certificate.
+public struct ClaimSummary: Sendable, Codable, Hashable {
+    public var subject: String
+    public var issuer: String
+    public var deviceName: String?
+
+    public init(subject: String, issuer: String, deviceName: String?) {
+        self.subject = subject
+        self.issuer = issuer
+        self.deviceName = deviceName
+    }
+}
+
+/// The control plane's answer to an enrollment.
+public enum EnrollmentDecision: Sendable, Codable {
+    case issued(IssuedCertificate)
+    case pending
+    case rejected(Refusal)
+}
+
+/// An issued certificate with the chain that goes back to the device.
+public struct IssuedCertificate: Sendable, Codable, Hashable {
+    /// DER of the certificate.
+    public var certificate: [UInt8]
+    /// DER of the issuing CA and any intermediates above it, nearest first.
+    public var chain: [[UInt8]]
+    /// Lowercase hex serial number.
+    public var serialNumber: String
+
+    public init(certificate: [UInt8], chain: [[UInt8]], serialNumber: String) {
+        self.certificate = certificate
+        self.chain = chain
+        self.serialNumber = serialNumber
+    }
+}
+
+/// What GetCACert and GetNextCACert publish for a profile.
+public struct CACertificates: Sendable, Codable, Hashable {
+    /// DER of the issuing CA certificate.
+    public var issuer: [UInt8]
+    /// DER of intermediates above the issuer, nearest first (not the root's self-signature twice).
+    public var intermediates: [[UInt8]]
+    /// DER of the next CA (rollover), when configured.
+    public var next: [UInt8]?
+
+    public init(issuer: [UInt8], intermediates: [[UInt8]] = [], next: [UInt8]? = nil) {
+        self.issuer = issuer
+        self.intermediates = intermediates
+        self.next = next
+    }
+}
+
+/// Thrown by an `Issuance` when the control plane cannot be reached or
+/// cannot answer now; the edge answers HTTP 503 with Retry-After.
+public struct IssuanceUnavailable: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

@@ -1,0 +1,231 @@
+import COpenSSL
+
+/// CMS/PKCS#7 operations over OpenSSL, with Swift values in and out.
+enum CMSCodec {
+    /// A SignedData as Scepter needs it: the signer, its SCEP attributes and
+    /// whether its signature holds.
+    struct SignedData {
+        var signerCertificate: [UInt8]?
+        var digestNID: Int32
+        var attributes: [Attribute: [UInt8]]
+        var content: [UInt8]
+        /// nil when the signature over the authenticated attributes and the
+        /// content digest verifies; otherwise why not.
+        var signatureFailure: String?
+    }
+
+    enum Attribute: CaseIterable {
+        case messageType, pkiStatus, failInfo, senderNonce, recipientNonce, transactionID
+
+        var object: OpaquePointer {
+            let objects = SCEPObjects.shared
+            switch self {
+            case .messageType: return objects.messageType
+            case .pkiStatus: return objects.pkiStatus
+            case .failInfo: return objects.failInfo
+            case .senderNonce: return objects.senderNonce
+            case .recipientNonce: return objects.recipientNonce
+            case .transactionID: return objects.transactionID
+            }
+        }
+
+        /// The ASN.1 type the attribute is written with (RFC 8894 §3.2.1).
+        var asn1Type: Int32 {
+            switch self {
+            case .senderNonce, .recipientNonce: V_ASN1_OCTET_STRING
+            default: V_ASN1_PRINTABLESTRING
+            }
+        }
+    }
+
+    struct ReadError: Error { var reason: String }
+
+    /// Parses a DER/BER CMS SignedData, verifies its first signer and extracts
+    /// the SCEP attributes. Throws only when the bytes are not a SignedData.
+    static func readSignedData(_ der: [UInt8]) throws(ReadError) -> SignedData {
+        OpenSSL.initialize()
+        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_CMS_ContentInfo(nil, &cursor, buffer.count)
+        }
+        guard let cms = parsed else {
+            _ = OpenSSL.drainErrors()
+            throw ReadError(reason: "body is not a DER or BER CMS ContentInfo")
+        }
+        defer { CMS_ContentInfo_free(cms) }
+        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed else {
+            throw ReadError(reason: "CMS content is not SignedData")
+        }
+        guard let signerInfos = CMS_get0_SignerInfos(cms), scepter_sk_CMS_SignerInfo_num(signerInfos) >= 1,
+            let signerInfo = scepter_sk_CMS_SignerInfo_value(signerInfos, 0)
+        else {
+            throw ReadError(reason: "SignedData has no SignerInfo")
+        }
+
+        var attributes: [Attribute: [UInt8]] = [:]
+        for attribute in Attribute.allCases {
+            let index = CMS_signed_get_attr_by_OBJ(signerInfo, attribute.object, -1)
+            guard index >= 0, let x509Attribute = CMS_signed_get_attr(signerInfo, index),
+                let value = scepter_X509_ATTRIBUTE_string(x509Attribute)
+            else { continue }
+            attributes[attribute] = OpenSSL.bytes(of: value)
+        }
+
+        var digestAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
+        CMS_SignerInfo_get0_algs(signerInfo, nil, nil, &digestAlgorithm, nil)
+        var digestObject: OpaquePointer?
+        if let digestAlgorithm {
+            X509_ALGOR_get0(&digestObject, nil, nil, digestAlgorithm)
+        }
+        let digestNID = digestObject.map { OBJ_obj2nid($0) } ?? NID_undef
+
+        // The signer must travel in the message: a SCEP requester has no other
+        // way to tell the RA which key to encrypt the answer to.
+        var signerDER: [UInt8]?
+        var content: [UInt8] = []
+        var signatureFailure: String?
+        if let certificates = CMS_get1_certs(cms) {
+            let stack = OpenSSLCertificateStack(takingOwnershipOf: certificates)
+            for index in 0..<stack.count {
+                if let candidate = stack.borrow(index), CMS_SignerInfo_cert_cmp(signerInfo, candidate) == 0 {
+                    signerDER = try? OpenSSLCertificate.encodeBorrowed(candidate)
+                    break
+                }
+            }
+        }
+        if signerDER == nil {
+            signatureFailure = "the signer's certificate is not in the SignedData"
+        } else {
+            do {
+                content = try OpenSSL.collectingBIO { out in
+                    let flags = UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)
+                    guard CMS_verify(cms, nil, nil, nil, out, flags) == 1 else {
+                        throw OpenSSL.Failure("verifying the signature over the authenticated attributes")
+                    }
+                }
+            } catch {
+                signatureFailure = String(describing: error)
+            }
+        }
+        if signatureFailure != nil {
+            // Still surface the content so the caller can decide what to answer.
+            if let contentPointer = CMS_get0_content(cms), let octets = contentPointer.pointee {
+                content = OpenSSL.bytes(of: UnsafePointer(octets))
+            }
+        }
+        return SignedData(
+            signerCertificate: signerDER,
+            digestNID: digestNID,
+            attributes: attributes,
+            content: content,
+            signatureFailure: signatureFailure
+        )
+    }
+
+    /// The algorithms an EnvelopedData says it uses, read without decrypting.
+    static func envelopeAlgorithms(_ der: [UInt8]) -> (cipherNID: Int32, keyTransportNID: Int32)? {
+        let parsed = der.withUnsafeBufferPointer { buffer -> UnsafeMutablePointer<PKCS7>? in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_PKCS7(nil, &cursor, buffer.count)
+        }
+        guard let p7 = parsed else {
+            _ = OpenSSL.drainErrors()
+            return nil
+        }
+        defer { PKCS7_free(p7) }
+        return (scepter_PKCS7_enveloped_cipher_nid(p7), scepter_PKCS7_enveloped_keytransport_nid(p7))
+    }
+
+    enum DecryptError: Error {
+        case notEnveloped
+        case notForThisRecipient
+        case failed(String)
+    }
+
+    /// Decrypts an EnvelopedData addressed to `certificate` with `key`.
+    static func decrypt(_ der: [UInt8], key: OpenSSLKey, certificate: OpenSSLCertificate) throws(DecryptError) -> [UInt8] {
+        OpenSSL.initialize()
+        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_CMS_ContentInfo(nil, &cursor, buffer.count)
+        }
+        guard let cms = parsed else {
+            _ = OpenSSL.drainErrors()
+            throw .notEnveloped
+        }
+        defer { CMS_ContentInfo_free(cms) }
+        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_enveloped else { throw .notEnveloped }
+        var addressedToUs = false
+        if let recipients = CMS_get0_RecipientInfos(cms) {
+            for index in 0..<scepter_sk_CMS_RecipientInfo_num(recipients) {
+                if let recipient = scepter_sk_CMS_RecipientInfo_value(recipients, index),
+                    CMS_RecipientInfo_type(recipient) == CMS_RECIPINFO_TRANS,
+                    CMS_RecipientInfo_ktri_cert_cmp(recipient, certificate.pointer) == 0
+                {
+                    addressedToUs = true
+                }
+            }
+        }
+        guard addressedToUs else { throw .notForThisRecipient }
+        do {
+            return try OpenSSL.collectingBIO { out in
+                guard CMS_decrypt(cms, key.pointer, certificate.pointer, nil, out, UInt32(CMS_BINARY)) == 1 else {
+                    throw OpenSSL.Failure("decrypting the pkcsPKIEnvelope")
+                }
+            }
+        } catch {
+            throw .failed(String(describing: error))
+        }
+    }
+
+    /// Encrypts `content` to `recipient` with `cipher` (RSA PKCS#1 v1.5 key transport).
+    static func encrypt(_ content: [UInt8], to recipient: OpenSSLCertificate, cipher: ContentCipher) throws -> [UInt8] {
+        OpenSSL.initialize()
+        let recipients = try OpenSSLCertificateStack([recipient])
+        guard let evpCipher = cipher.evpCipher else { throw OpenSSL.Failure("loading cipher \(cipher.rawValue)") }
+        let cms = try OpenSSL.withReadBIO(content) { input in
+            CMS_encrypt(recipients.pointer, input, evpCipher, UInt32(CMS_BINARY))
+        }
+        guard let cms else { throw OpenSSL.Failure("encrypting with \(cipher.rawValue)") }
+        defer { CMS_ContentInfo_free(cms) }
+        return try OpenSSL.encode({ i2d_CMS_ContentInfo(cms, $0) }, what: "an EnvelopedData")
+    }
+
+    /// Signs `content` (nil: no content, as in FAILURE/PENDING CertReps) with
+    /// the SCEP attributes as authenticated attributes.
+    static func sign(
+        _ content: [UInt8]?,
+        certificate: OpenSSLCertificate,
+        key: OpenSSLKey,
+        digest: DigestAlgorithm,
+        attributes: [(Attribute, [UInt8])]
+    ) throws -> [UInt8] {
+        OpenSSL.initialize()
+        let baseFlags = UInt32(CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP)
+        let flags = content == nil ? baseFlags | UInt32(CMS_DETACHED) : baseFlags
+        guard let cms = CMS_sign(nil, nil, nil, nil, flags) else { throw OpenSSL.Failure("creating a SignedData") }
+        defer { CMS_ContentInfo_free(cms) }
+        guard let evpDigest = digest.evpDigest,
+            let signerInfo = CMS_add1_signer(cms, certificate.pointer, key.pointer, evpDigest, flags)
+        else {
+            throw OpenSSL.Failure("adding the RA as signer")
+        }
+        for (attribute, value) in attributes {
+            let added = value.withUnsafeBytes { raw in
+                CMS_signed_add1_attr_by_OBJ(signerInfo, attribute.object, attribute.asn1Type, raw.baseAddress, Int32(raw.count))
+            }
+            guard added == 1 else { throw OpenSSL.Failure("adding a SCEP attribute") }
+        }
+        try OpenSSL.withReadBIO(content ?? []) { data in
+            guard CMS_final(cms, data, nil, flags) == 1 else { throw OpenSSL.Failure("signing the CertRep") }
+        }
+        return try OpenSSL.encode({ i2d_CMS_ContentInfo(cms, $0) }, what: "a SignedData")
+    }
+}
+
+extension OpenSSLCertificate {
+    /// DER of a certificate we do not own.
+    static func encodeBorrowed(_ pointer: OpaquePointer) throws -> [UInt8] {
+        try OpenSSL.encode({ i2d_X509(pointer, $0) }, what: "a certificate")
+    }
+}
