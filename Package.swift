@@ -69,10 +69,21 @@ let package = Package(
             path: "Sources/Control",
             swiftSettings: strict
         ),
+        // Embedded mode: edge and control plane wired together in one process.
+        .target(
+            name: "ScepterEmbedded",
+            dependencies: [
+                "ScepterProtocol", "ScepterEdge", "ScepterControl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Embedded",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "scepter",
             dependencies: [
-                "ScepterProtocol", "ScepterEdge", "ScepterControl",
+                "ScepterProtocol", "ScepterEdge", "ScepterControl", "ScepterEmbedded",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +123,15 @@ let package = Package(
             name: "ScepterControlTests",
             dependencies: ["ScepterControl", "ScepterTesting"],
             path: "Tests/ScepterControlTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ScepterEmbeddedTests",
+            dependencies: [
+                "ScepterEmbedded", "ScepterTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/ScepterEmbeddedTests",
             swiftSettings: strict
         ),
         .testTarget(

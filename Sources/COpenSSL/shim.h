@@ -26,6 +26,10 @@ static inline X509 *scepter_sk_X509_value(const STACK_OF(X509) *stack, int i) { 
 static inline void scepter_sk_X509_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
 static inline void scepter_sk_X509_free(STACK_OF(X509) *stack) { sk_X509_free(stack); }
 
+static inline int scepter_sk_X509_CRL_num(const STACK_OF(X509_CRL) *stack) { return sk_X509_CRL_num(stack); }
+static inline X509_CRL *scepter_sk_X509_CRL_value(const STACK_OF(X509_CRL) *stack, int i) { return sk_X509_CRL_value(stack, i); }
+static inline void scepter_sk_X509_CRL_pop_free(STACK_OF(X509_CRL) *stack) { sk_X509_CRL_pop_free(stack, X509_CRL_free); }
+
 static inline int scepter_sk_CMS_SignerInfo_num(STACK_OF(CMS_SignerInfo) *stack) {
     return sk_CMS_SignerInfo_num(stack);
 }

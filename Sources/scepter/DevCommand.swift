@@ -1,10 +1,7 @@
 import ArgumentParser
-import Foundation
 import Hummingbird
-import Logging
 import ScepterControl
-import ScepterEdge
-import ScepterProtocol
+import ScepterEmbedded
 
 /// `scepter dev`: edge and control plane in one process, SQLite and
 /// in-memory state, a development PKI created on first run.
@@ -15,7 +12,7 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Where the development CA, RA, challenge, admin token and database live.")
     var dataDir = "./.scepter-dev"
 
-    @Option(help: "TCP port for SCEP, the API and health endpoints.")
+    @Option(help: "TCP port for SCEP, the API and health endpoints (0: any free port).")
     var port = 8080
 
     @Option(help: "Address to listen on.")
@@ -23,41 +20,12 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.dev")
-        let files = try DevelopmentFiles.prepare(in: dataDir)
-        let store = try await SQLiteStore.open(path: files.databasePath, logger: logger)
-        try await store.migrate()
-
-        let issuer = try LocalCA(
-            name: "dev", certificatePEM: try SecretFiles.readPublic(at: files.caCertificatePath, setting: "dev CA"),
-            keyPEM: try SecretFiles.readPrivateKey(at: files.caKeyPath, setting: "dev CA"))
-        let ra = RAIdentity(
-            try RAIdentity.Pair(
-                certificatePEM: try SecretFiles.readPublic(at: files.raCertificatePath, setting: "dev RA"),
-                keyPEM: try SecretFiles.readPrivateKey(at: files.raKeyPath, setting: "dev RA")))
-        let challenge = try SecretFiles.readPrivateKey(at: files.challengePath, setting: "dev challenge")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-
-        let profileName = EdgeConfiguration.defaultProfileName
-        let issuance = IssuanceService(
-            configuration: ControlConfiguration(profiles: [.init(name: profileName, issuer: issuer, policy: CertificateProfile())]),
-            store: store, logger: logger)
-        let edgeConfiguration = EdgeConfiguration(
-            profiles: [.init(name: profileName, ra: ra, challengePassword: challenge)],
-            edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
-        let metrics = EdgeMetrics()
-        let handler = PKIOperationHandler(
-            configuration: edgeConfiguration, issuance: issuance, audit: StoreAuditSink(store: store),
-            state: InMemoryStateStore(), metrics: metrics, logger: logger)
-
-        let router = Router(context: ScepterRequestContext.self)
-        SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
-        HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() }).add(to: router)
-
+        let server = try await EmbeddedServer.make(dataDir: dataDir, logger: logger)
+        let files = server.files
+        let (challenge, adminToken) = (server.challenge, server.adminToken)
         let port = self.port
-        let adminToken = try SecretFiles.readPrivateKey(at: files.adminTokenPath, setting: "dev admin token")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
+            router: server.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 StandardOutput.write(
@@ -73,53 +41,6 @@ struct DevCommand: AsyncParsableCommand {
             },
             logger: logger)
         try await app.runService()
-        try await store.close()
-    }
-}
-
-/// The development PKI and secrets under the data directory, created on first run.
-struct DevelopmentFiles {
-    var directory: String
-    var caCertificatePath: String { "\(directory)/ca.pem" }
-    var caKeyPath: String { "\(directory)/ca.key" }
-    var raCertificatePath: String { "\(directory)/ra.pem" }
-    var raKeyPath: String { "\(directory)/ra.key" }
-    var challengePath: String { "\(directory)/challenge" }
-    var adminTokenPath: String { "\(directory)/admin-token" }
-    var databasePath: String { "\(directory)/scepter.db" }
-
-    static func prepare(in directory: String) throws -> DevelopmentFiles {
-        let files = DevelopmentFiles(directory: directory)
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: 0o700)])
-        let manager = FileManager.default
-        if !manager.fileExists(atPath: files.caCertificatePath) {
-            let ca = try PKIBootstrap.makeRootCA(commonName: "Scepter Development CA", algorithm: .rsa)
-            try SecretFiles.create(ca.keyPEM, at: files.caKeyPath, mode: 0o600)
-            try SecretFiles.create(ca.certificatePEM, at: files.caCertificatePath, mode: 0o644)
-        }
-        if !manager.fileExists(atPath: files.raCertificatePath) {
-            let ca = PKIBootstrap.Pair(
-                certificatePEM: try SecretFiles.readPublic(at: files.caCertificatePath, setting: "dev CA"),
-                keyPEM: try SecretFiles.readPrivateKey(at: files.caKeyPath, setting: "dev CA"))
-            let ra = try PKIBootstrap.makeRA(commonName: "Scepter Development RA", ca: ca)
-            try SecretFiles.create(ra.keyPEM, at: files.raKeyPath, mode: 0o600)
-            try SecretFiles.create(ra.certificatePEM, at: files.raCertificatePath, mode: 0o644)
-        }
-        if !manager.fileExists(atPath: files.challengePath) {
-            try SecretFiles.create(randomToken(bytes: 18) + "\n", at: files.challengePath, mode: 0o600)
-        }
-        if !manager.fileExists(atPath: files.adminTokenPath) {
-            try SecretFiles.create(randomToken(bytes: 24) + "\n", at: files.adminTokenPath, mode: 0o600)
-        }
-        return files
-    }
-
-    /// URL-safe random text from the system CSPRNG.
-    static func randomToken(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let raw = (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64.encode(raw).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        try await server.store.close()
     }
 }

@@ -7,45 +7,7 @@ import COpenSSL
 /// pair does both. Clients require RSA, so only RSA keys of 2048 bits or more
 /// are accepted.
 public struct RAIdentity: Sendable {
-    public struct Pair: Sendable {
-        /// DER of the certificate.
-        public let certificate: [UInt8]
-        let openSSLCertificate: OpenSSLCertificate
-        let key: OpenSSLKey
-
-        /// Loads a PEM certificate and its PEM private key and checks they belong together.
-        public init(certificatePEM: String, keyPEM: String) throws(RAIdentity.LoadError) {
-            guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE") else {
-                throw LoadError(reason: "no PEM CERTIFICATE block")
-            }
-            let certificate: OpenSSLCertificate
-            let key: OpenSSLKey
-            do {
-                certificate = try OpenSSLCertificate(derEncoded: der)
-            } catch {
-                throw LoadError(reason: "certificate does not parse (\(error))")
-            }
-            do {
-                key = try OpenSSLKey(privateKeyPEM: keyPEM)
-            } catch {
-                throw LoadError(reason: "private key does not parse (\(error))")
-            }
-            guard key.isRSA else { throw LoadError(reason: "RA key must be RSA (SCEP clients encrypt to RSA only)") }
-            guard key.bits >= 2048 else { throw LoadError(reason: "RA key has \(key.bits) bits; 2048 or more required") }
-            guard certificate.matches(key) else {
-                _ = OpenSSL.drainErrors()
-                throw LoadError(reason: "private key does not belong to the certificate")
-            }
-            self.certificate = der
-            self.openSSLCertificate = certificate
-            self.key = key
-        }
-    }
-
-    public struct LoadError: Error, CustomStringConvertible {
-        public var reason: String
-        public var description: String { reason }
-    }
+    public typealias Pair = CertificateKeyPair
 
     /// Decrypts pkcsPKIEnvelopes.
     public let encryption: Pair
@@ -65,5 +27,48 @@ public struct RAIdentity: Sendable {
     public var certificates: [[UInt8]] {
         encryption.certificate == signing.certificate
             ? [signing.certificate] : [signing.certificate, encryption.certificate]
+    }
+}
+
+/// A certificate and its private key, held by OpenSSL: an RA pair, or a
+/// requester's signer pair on the client side.
+public struct CertificateKeyPair: Sendable {
+    /// DER of the certificate.
+    public let certificate: [UInt8]
+    let openSSLCertificate: OpenSSLCertificate
+    let key: OpenSSLKey
+
+    /// Loads a PEM certificate and its PEM private key and checks they belong
+    /// together. The key must be RSA of 2048 bits or more: SCEP encrypts to it.
+    public init(certificatePEM: String, keyPEM: String) throws(CertificateKeyPair.LoadError) {
+        guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE") else {
+            throw LoadError(reason: "no PEM CERTIFICATE block")
+        }
+        let certificate: OpenSSLCertificate
+        let key: OpenSSLKey
+        do {
+            certificate = try OpenSSLCertificate(derEncoded: der)
+        } catch {
+            throw LoadError(reason: "certificate does not parse (\(error))")
+        }
+        do {
+            key = try OpenSSLKey(privateKeyPEM: keyPEM)
+        } catch {
+            throw LoadError(reason: "private key does not parse (\(error))")
+        }
+        guard key.isRSA else { throw LoadError(reason: "key must be RSA (SCEP encrypts to RSA keys only)") }
+        guard key.bits >= 2048 else { throw LoadError(reason: "key has \(key.bits) bits; 2048 or more required") }
+        guard certificate.matches(key) else {
+            _ = OpenSSL.drainErrors()
+            throw LoadError(reason: "private key does not belong to the certificate")
+        }
+        self.certificate = der
+        self.openSSLCertificate = certificate
+        self.key = key
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
     }
 }

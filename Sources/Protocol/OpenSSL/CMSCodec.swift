@@ -178,17 +178,69 @@ enum CMSCodec {
         }
     }
 
-    /// Encrypts `content` to `recipient` with `cipher` (RSA PKCS#1 v1.5 key transport).
-    static func encrypt(_ content: [UInt8], to recipient: OpenSSLCertificate, cipher: ContentCipher) throws -> [UInt8] {
+    /// Encrypts `content` to `recipient` with `cipher`; key transport is RSA
+    /// PKCS#1 v1.5 unless `keyTransport` asks for OAEP (client side, tests).
+    static func encrypt(
+        _ content: [UInt8], to recipient: OpenSSLCertificate, cipher: ContentCipher, keyTransport: KeyTransport = .rsaPKCS1
+    ) throws -> [UInt8] {
         OpenSSL.initialize()
-        let recipients = try OpenSSLCertificateStack([recipient])
         guard let evpCipher = cipher.evpCipher else { throw OpenSSL.Failure("loading cipher \(cipher.rawValue)") }
-        let cms = try OpenSSL.withReadBIO(content) { input in
-            CMS_encrypt(recipients.pointer, input, evpCipher, UInt32(CMS_BINARY))
+        let flags = UInt32(CMS_BINARY)
+        let cms: OpaquePointer?
+        switch keyTransport {
+        case .rsaPKCS1:
+            let recipients = try OpenSSLCertificateStack([recipient])
+            cms = try OpenSSL.withReadBIO(content) { input in
+                CMS_encrypt(recipients.pointer, input, evpCipher, flags)
+            }
+        case .rsaOAEP:
+            guard let partial = CMS_encrypt(nil, nil, evpCipher, flags | UInt32(CMS_PARTIAL)) else {
+                throw OpenSSL.Failure("creating an EnvelopedData")
+            }
+            guard let info = CMS_add1_recipient_cert(partial, recipient.pointer, flags | UInt32(CMS_KEY_PARAM)),
+                let context = CMS_RecipientInfo_get0_pkey_ctx(info),
+                EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) > 0
+            else {
+                CMS_ContentInfo_free(partial)
+                throw OpenSSL.Failure("adding an OAEP recipient")
+            }
+            let finished = try OpenSSL.withReadBIO(content) { input in CMS_final(partial, input, nil, flags) }
+            guard finished == 1 else {
+                CMS_ContentInfo_free(partial)
+                throw OpenSSL.Failure("encrypting with OAEP")
+            }
+            cms = partial
         }
         guard let cms else { throw OpenSSL.Failure("encrypting with \(cipher.rawValue)") }
         defer { CMS_ContentInfo_free(cms) }
         return try OpenSSL.encode({ i2d_CMS_ContentInfo(cms, $0) }, what: "an EnvelopedData")
+    }
+
+    /// The certificates and CRLs of a (degenerate) SignedData, in order.
+    static func certificatesAndCRLs(of der: [UInt8]) throws -> (certificates: [[UInt8]], crls: [[UInt8]]) {
+        let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            return d2i_CMS_ContentInfo(nil, &cursor, buffer.count)
+        }
+        guard let cms = parsed else { throw OpenSSL.Failure("parsing a SignedData") }
+        defer { CMS_ContentInfo_free(cms) }
+        var certificates: [[UInt8]] = []
+        if let stack = CMS_get1_certs(cms) {
+            let owned = OpenSSLCertificateStack(takingOwnershipOf: stack)
+            for index in 0..<owned.count {
+                if let certificate = owned.borrow(index) { certificates.append(try OpenSSLCertificate.encodeBorrowed(certificate)) }
+            }
+        }
+        var crls: [[UInt8]] = []
+        if let stack = CMS_get1_crls(cms) {
+            defer { scepter_sk_X509_CRL_pop_free(stack) }
+            for index in 0..<scepter_sk_X509_CRL_num(stack) {
+                if let crl = scepter_sk_X509_CRL_value(stack, index) {
+                    crls.append(try OpenSSL.encode({ i2d_X509_CRL(crl, $0) }, what: "a CRL"))
+                }
+            }
+        }
+        return (certificates, crls)
     }
 
     /// Signs `content` (nil: no content, as in FAILURE/PENDING CertReps) with

@@ -1,0 +1,50 @@
+import Foundation
+import ScepterControl
+import ScepterProtocol
+
+/// The development PKI and secrets under the data directory, created on first run.
+public struct DevelopmentFiles: Sendable {
+    public var directory: String
+    public var caCertificatePath: String { "\(directory)/ca.pem" }
+    public var caKeyPath: String { "\(directory)/ca.key" }
+    public var raCertificatePath: String { "\(directory)/ra.pem" }
+    public var raKeyPath: String { "\(directory)/ra.key" }
+    public var challengePath: String { "\(directory)/challenge" }
+    public var adminTokenPath: String { "\(directory)/admin-token" }
+    public var databasePath: String { "\(directory)/scepter.db" }
+
+    public static func prepare(in directory: String) throws -> DevelopmentFiles {
+        let files = DevelopmentFiles(directory: directory)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: 0o700)])
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: files.caCertificatePath) {
+            let ca = try PKIBootstrap.makeRootCA(commonName: "Scepter Development CA", algorithm: .rsa)
+            try SecretFiles.create(ca.keyPEM, at: files.caKeyPath, mode: 0o600)
+            try SecretFiles.create(ca.certificatePEM, at: files.caCertificatePath, mode: 0o644)
+        }
+        if !manager.fileExists(atPath: files.raCertificatePath) {
+            let ca = PKIBootstrap.Pair(
+                certificatePEM: try SecretFiles.readPublic(at: files.caCertificatePath, setting: "dev CA"),
+                keyPEM: try SecretFiles.readPrivateKey(at: files.caKeyPath, setting: "dev CA"))
+            let ra = try PKIBootstrap.makeRA(commonName: "Scepter Development RA", ca: ca)
+            try SecretFiles.create(ra.keyPEM, at: files.raKeyPath, mode: 0o600)
+            try SecretFiles.create(ra.certificatePEM, at: files.raCertificatePath, mode: 0o644)
+        }
+        if !manager.fileExists(atPath: files.challengePath) {
+            try SecretFiles.create(randomToken(bytes: 18) + "\n", at: files.challengePath, mode: 0o600)
+        }
+        if !manager.fileExists(atPath: files.adminTokenPath) {
+            try SecretFiles.create(randomToken(bytes: 24) + "\n", at: files.adminTokenPath, mode: 0o600)
+        }
+        return files
+    }
+
+    /// URL-safe random text from the system CSPRNG.
+    public static func randomToken(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Base64.encode(raw).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

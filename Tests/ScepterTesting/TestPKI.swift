@@ -1,0 +1,141 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+import _CryptoExtras
+import ScepterProtocol
+
+/// Keys and certificates generated in code for tests.
+public enum TestPKI {
+    /// A certificate with its key in both worlds: swift-certificates and PEM.
+    public struct Identity: Sendable {
+        public let certificate: Certificate
+        public let privateKey: Certificate.PrivateKey
+        public let certificatePEM: String
+        public let keyPEM: String
+
+        public var certificateDER: [UInt8] {
+            var serializer = DER.Serializer()
+            try! serializer.serialize(certificate)
+            return serializer.serializedBytes
+        }
+
+        /// The pair as OpenSSL holds it (RSA only).
+        public func keyPair() throws -> CertificateKeyPair {
+            try CertificateKeyPair(certificatePEM: certificatePEM, keyPEM: keyPEM)
+        }
+    }
+
+    public enum KeyKind: Sendable { case rsa2048, rsa1024, p256 }
+
+    static func makeKey(_ kind: KeyKind) throws -> (Certificate.PrivateKey, String) {
+        switch kind {
+        case .rsa2048:
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            return (Certificate.PrivateKey(key), key.pemRepresentation)
+        case .rsa1024:
+            let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+            return (Certificate.PrivateKey(key), key.pemRepresentation)
+        case .p256:
+            let key = P256.Signing.PrivateKey()
+            return (Certificate.PrivateKey(key), key.pemRepresentation)
+        }
+    }
+
+    static func algorithm(for key: Certificate.PrivateKey) -> Certificate.SignatureAlgorithm {
+        P256.Signing.PublicKey(key.publicKey) != nil ? .ecdsaWithSHA256 : .sha256WithRSAEncryption
+    }
+
+    /// A CA certificate (self-signed unless `issuer` is given).
+    public static func makeCA(
+        commonName: String = "Test CA", key kind: KeyKind = .rsa2048, issuer: Identity? = nil,
+        notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(10 * 365 * 86400)
+    ) throws -> Identity {
+        let (key, keyPEM) = try makeKey(kind)
+        let name = try DistinguishedName { CommonName(commonName) }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+            Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+            SubjectKeyIdentifier(hash: key.publicKey)
+        }
+        let signingKey = issuer?.privateKey ?? key
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
+            issuer: issuer?.certificate.subject ?? name, subject: name, signatureAlgorithm: algorithm(for: signingKey),
+            extensions: extensions, issuerPrivateKey: signingKey)
+        return Identity(
+            certificate: certificate, privateKey: key, certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
+    }
+
+    /// An end-entity certificate: an RA signed by `issuer`, or a device's
+    /// self-signed transient certificate when `issuer` is nil.
+    public static func makeLeaf(
+        commonName: String, key kind: KeyKind = .rsa2048, issuer: Identity? = nil,
+        notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(365 * 86400)
+    ) throws -> Identity {
+        let (key, keyPEM) = try makeKey(kind)
+        let name = try DistinguishedName { CommonName(commonName) }
+        let extensions = try Certificate.Extensions {
+            Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+        }
+        let signingKey = issuer?.privateKey ?? key
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
+            issuer: issuer?.certificate.subject ?? name, subject: name, signatureAlgorithm: algorithm(for: signingKey),
+            extensions: extensions, issuerPrivateKey: signingKey)
+        return Identity(
+            certificate: certificate, privateKey: key, certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
+    }
+
+    /// A PKCS#10 request signed by `key`.
+    public static func makeCSR(
+        commonName: String?, challenge: String? = nil, dnsNames: [String] = [], emails: [String] = [], upns: [String] = [],
+        uris: [String] = [], ekus: [ExtendedKeyUsage.Usage] = [], key: Certificate.PrivateKey
+    ) throws -> [UInt8] {
+        let subject = try DistinguishedName {
+            if let commonName { CommonName(commonName) }
+        }
+        var names: [GeneralName] = dnsNames.map { .dnsName($0) } + emails.map { .rfc822Name($0) } + uris.map { .uniformResourceIdentifier($0) }
+        for upn in upns {
+            let value = try ASN1Any(erasing: ASN1UTF8String(upn))
+            names.append(.otherName(.init(typeID: CertificationRequest.upnOID, value: value)))
+        }
+        var extensions = Certificate.Extensions()
+        if !names.isEmpty { try extensions.append(Certificate.Extension(SubjectAlternativeNames(names), critical: false)) }
+        if !ekus.isEmpty { try extensions.append(Certificate.Extension(ExtendedKeyUsage(ekus), critical: false)) }
+        var attributes = CertificateSigningRequest.Attributes()
+        if !extensions.isEmpty { attributes.insert(try .init(ExtensionRequest(extensions: extensions))) }
+        if let challenge {
+            let value = try ASN1Any(erasing: ASN1UTF8String(challenge))
+            attributes.insert(.init(oid: [1, 2, 840, 113549, 1, 9, 7], values: [value]))
+        }
+        let csr = try CertificateSigningRequest(
+            version: .v1, subject: subject, privateKey: key, attributes: attributes, signatureAlgorithm: algorithm(for: key))
+        var serializer = DER.Serializer()
+        try serializer.serialize(csr)
+        return serializer.serializedBytes
+    }
+}
+
+/// A device about to enroll: a transient self-signed signer and a CSR.
+public struct TestDevice: Sendable {
+    public let signer: TestPKI.Identity
+    public let csr: [UInt8]
+
+    public init(commonName: String = "device-1", challenge: String?, dnsNames: [String] = [], emails: [String] = [], upns: [String] = [], uris: [String] = []) throws {
+        signer = try TestPKI.makeLeaf(commonName: commonName)
+        csr = try TestPKI.makeCSR(
+            commonName: commonName, challenge: challenge, dnsNames: dnsNames, emails: emails, upns: upns, uris: uris,
+            key: signer.privateKey)
+    }
+
+    /// A PKCSReq PKIMessage for `ra`.
+    public func pkcsReq(
+        ra: [UInt8], transactionID: String = UUID().uuidString, nonce: [UInt8] = CertRep.freshNonce(),
+        cipher: ContentCipher = .aes128, keyTransport: KeyTransport = .rsaPKCS1, digest: DigestAlgorithm = .sha256
+    ) throws -> [UInt8] {
+        try SCEPClient.request(
+            .pkcsReq, content: csr, transactionID: transactionID, senderNonce: nonce, recipient: ra, cipher: cipher,
+            keyTransport: keyTransport, signer: try signer.keyPair(), digest: digest)
+    }
+}
