@@ -97,10 +97,14 @@ enum CMSCodec {
             signatureFailure = "the signer's certificate is not in the SignedData"
         } else {
             do {
+                // FAILURE and PENDING CertReps carry no content: their digest is over nothing.
+                let detached = CMS_is_detached(cms) == 1
                 content = try OpenSSL.collectingBIO { out in
                     let flags = UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)
-                    guard CMS_verify(cms, nil, nil, nil, out, flags) == 1 else {
-                        throw OpenSSL.Failure("verifying the signature over the authenticated attributes")
+                    try OpenSSL.withReadBIO([]) { empty in
+                        guard CMS_verify(cms, nil, nil, detached ? empty : nil, out, flags) == 1 else {
+                            throw OpenSSL.Failure("verifying the signature over the authenticated attributes")
+                        }
                     }
                 }
             } catch {

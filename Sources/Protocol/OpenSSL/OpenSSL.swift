@@ -56,8 +56,10 @@ enum OpenSSL {
 extension OpenSSL {
     /// Runs `body` with a read-only memory BIO over `bytes`.
     static func withReadBIO<R>(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> R) throws -> R {
-        try bytes.withUnsafeBytes { raw in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+        // A zero-length view may have no base address; OpenSSL refuses NULL even for length 0.
+        let storage = bytes.isEmpty ? [0] : bytes
+        return try storage.withUnsafeBytes { raw in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(bytes.count)) else {
                 throw Failure("allocating a memory BIO")
             }
             defer { BIO_free(bio) }
