@@ -65,12 +65,13 @@ public struct CertificationRequest: Sendable {
     public init(derEncoded der: [UInt8]) throws(Refusal) {
         let request: CertificateSigningRequest
         do {
-            request = try CertificateSigningRequest(derEncoded: der)
+            request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
         } catch {
             throw Refusal(.policyViolation, "the envelope does not hold a parseable PKCS#10 request (\(error))")
         }
-        guard request.publicKey.isValidSignature(request.signature, for: request) else {
-            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify")
+        // On the bytes as sent: a re-encoded copy would not match the signature.
+        if let problem = CSRSignature.verify(der) {
+            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify (\(problem))")
         }
         self.derEncoded = der
         self.request = request

@@ -1,0 +1,79 @@
+import Foundation
+
+/// A real `scepter dev` process on a free loopback port, for tests that talk
+/// to it the way devices do.
+public final class DevServerProcess: @unchecked Sendable {
+    // @unchecked: the Process is only touched from init and terminate().
+    public let process: Process
+    public let dataDirectory: URL
+    public let port: Int
+    public let challenge: String
+
+    public var scepURL: String { "http://127.0.0.1:\(port)/scep" }
+    public var caCertificatePath: String { dataDirectory.appendingPathComponent("ca.pem").path }
+
+    /// The package root, found from this file's location.
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    public static var binary: String { packageRoot.appendingPathComponent(".build/debug/scepter").path }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Starts `scepter dev` and waits for its banner (up to 60 s).
+    public init(dataDirectory: URL? = nil, environment: [String: String] = [:]) throws {
+        let directory = try dataDirectory ?? Shell.temporaryDirectory()
+        self.dataDirectory = directory
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
+        var merged = ProcessInfo.processInfo.environment
+        merged["SCEPTER_LOG_LEVEL"] = merged["SCEPTER_LOG_LEVEL"] ?? "warning"
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        self.process = process
+
+        // Read the banner line by line until the SCEP URL and challenge appear.
+        var banner = ""
+        var port: Int?
+        var challenge: String?
+        let deadline = Date().addingTimeInterval(60)
+        let handle = output.fileHandleForReading
+        while port == nil || challenge == nil {
+            guard Date() < deadline, process.isRunning else {
+                process.terminate()
+                throw StartError(description: "scepter dev did not start; output so far:\n\(banner)")
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { continue }
+            banner += String(decoding: chunk, as: UTF8.self)
+            for line in banner.split(separator: "\n") {
+                if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {
+                    let digits = line[range.upperBound...].prefix(while: \.isNumber)
+                    port = Int(digits)
+                }
+                if line.contains("Challenge:") {
+                    challenge = line.split(separator: " ").last.map(String.init)
+                }
+            }
+        }
+        self.port = port!
+        self.challenge = challenge!
+    }
+
+    /// Stops the process with SIGTERM and waits for it.
+    public func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { terminate() }
+}
