@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SQLiteNIO
+import Synchronization
 import ScepterProtocol
 
 /// The embedded-mode store: one SQLite file in WAL mode.
@@ -11,9 +12,18 @@ import ScepterProtocol
 public final class SQLiteStore: ControlStore {
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
+    private let closed = Atomic<Bool>(false)
 
     private init(connection: SQLiteConnection) {
         self.connection = connection
+    }
+
+    deinit {
+        // A store dropped without close() still closes its handle (the close
+        // runs on the thread pool and keeps the connection alive until then).
+        if !closed.load(ordering: .acquiring) {
+            _ = connection.close()
+        }
     }
 
     /// Opens (creating if needed) the database at `path`; nil: in memory.
@@ -28,6 +38,7 @@ public final class SQLiteStore: ControlStore {
     }
 
     public func close() async throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try await connection.close()
     }
 

@@ -56,6 +56,9 @@ public struct CertificationRequest: Sendable {
         }
     }
 
+    /// The smallest RSA key Scepter reads at all; profiles may ask for more.
+    public static let minimumRSABits = 2048
+
     public static let upnOID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 311, 20, 2, 3]
     static let challengePasswordOID: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 9, 7]
 
@@ -63,15 +66,24 @@ public struct CertificationRequest: Sendable {
     /// `bad_message_check` for a signature that does not verify and
     /// `policy_violation` for bytes that are not a PKCS#10 request.
     public init(derEncoded der: [UInt8]) throws(Refusal) {
+        // OpenSSL first, on the bytes as sent: a re-encoded copy would not
+        // match the signature, and it names weak keys that swift-certificates
+        // refuses to parse at all.
+        switch CSRSignature.verify(der) {
+        case .unparseable(let problem):
+            throw Refusal(.policyViolation, "the envelope does not hold a parseable PKCS#10 request (\(problem))")
+        case .invalid(let problem):
+            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify (\(problem))")
+        case .valid(let rsaBits):
+            if let rsaBits, rsaBits < Self.minimumRSABits {
+                throw Refusal(.policyViolation, "RSA key of \(rsaBits) bits is below the minimum of \(Self.minimumRSABits)")
+            }
+        }
         let request: CertificateSigningRequest
         do {
             request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
         } catch {
-            throw Refusal(.policyViolation, "the envelope does not hold a parseable PKCS#10 request (\(error))")
-        }
-        // On the bytes as sent: a re-encoded copy would not match the signature.
-        if let problem = CSRSignature.verify(der) {
-            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify (\(problem))")
+            throw Refusal(.policyViolation, "the envelope does not hold a PKCS#10 request Scepter can read (\(error))")
         }
         self.derEncoded = der
         self.request = request
