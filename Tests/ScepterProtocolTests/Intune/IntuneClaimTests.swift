@@ -1,3 +1,4 @@
+import ScepterTesting
 import Crypto
 import Foundation
 import ScepterProtocol

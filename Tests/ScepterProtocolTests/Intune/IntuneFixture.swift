@@ -1,3 +1,4 @@
+import ScepterTesting
 import Foundation
 import ScepterProtocol
 

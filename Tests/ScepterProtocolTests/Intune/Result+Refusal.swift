@@ -1,3 +1,4 @@
+import ScepterTesting
 import ScepterProtocol
 
 extension Result where Failure == Refusal {

@@ -5,24 +5,24 @@ import _CryptoExtras
 /// Mints signed Intune challenges the way a Connector does, plus the malformed ones a test needs.
 ///
 /// Test-only. Kept free of test-framework calls so interop tests can reuse it.
-struct ChallengeMinter: Sendable {
+public struct ChallengeMinter: Sendable {
     /// The key that signs.
-    var key: TestConnector.Key
+    public var key: TestConnector.Key
 
     /// How the signature segment spells an ES256 signature.
-    enum ECDSAForm: Sendable {
+    public enum ECDSAForm: Sendable {
         /// JOSE's 64-byte r||s (RFC 7518 §3.4).
         case raw
         /// ASN.1 DER, as some JWS libraries emit.
         case der
     }
 
-    init(_ connector: TestConnector) {
+    public init(_ connector: TestConnector) {
         key = connector.key
     }
 
     /// The alg that matches the key.
-    var algorithm: String {
+    public var algorithm: String {
         switch key {
         case .rsa: "RS256"
         case .p256: "ES256"
@@ -33,7 +33,7 @@ struct ChallengeMinter: Sendable {
     /// Mints a challenge from a header and claims given as JSON objects.
     ///
     /// `header` defaults to `{"alg": <the key's alg>, "typ": "JWT"}`.
-    func mint(
+    public func mint(
         header: [String: Any]? = nil,
         claims: [String: Any],
         padded: Bool = false,
@@ -49,7 +49,7 @@ struct ChallengeMinter: Sendable {
     }
 
     /// Mints a challenge from the exact header and payload bytes, signing the on-wire `header.payload`.
-    func mint(
+    public func mint(
         headerJSON: [UInt8],
         payloadJSON: [UInt8],
         padded: Bool = false,
@@ -62,7 +62,7 @@ struct ChallengeMinter: Sendable {
     }
 
     /// The signature of `input` in JWS form.
-    func sign(_ input: [UInt8], ecdsaForm: ECDSAForm = .raw) throws -> [UInt8] {
+    public func sign(_ input: [UInt8], ecdsaForm: ECDSAForm = .raw) throws -> [UInt8] {
         switch key {
         case .rsa(let rsa):
             let signature = try rsa.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
@@ -77,7 +77,7 @@ struct ChallengeMinter: Sendable {
     }
 
     /// Base64url, with or without `=` padding.
-    static func base64url(_ bytes: some Sequence<UInt8>, padded: Bool = false) -> String {
+    public static func base64url(_ bytes: some Sequence<UInt8>, padded: Bool = false) -> String {
         var text = Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
@@ -88,7 +88,7 @@ struct ChallengeMinter: Sendable {
     }
 
     /// Compact, key-sorted JSON, so the same claims always mint the same bytes.
-    static func json(_ object: [String: Any]) throws -> [UInt8] {
+    public static func json(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 }

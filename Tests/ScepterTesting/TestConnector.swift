@@ -5,25 +5,25 @@ import X509
 import _CryptoExtras
 
 /// A stand-in for an Intune Certificate Connector: a signing key and its self-signed certificate.
-struct TestConnector: Sendable {
+public struct TestConnector: Sendable {
     /// The Connector's signing key.
-    enum Key: Sendable {
+    public enum Key: Sendable {
         case rsa(_RSA.Signing.PrivateKey)
         case p256(P256.Signing.PrivateKey)
         /// Not usable for challenges; only for refusing such anchors.
         case p384(P384.Signing.PrivateKey)
     }
 
-    let key: Key
-    let certificate: Certificate
+    public let key: Key
+    public let certificate: Certificate
 
     /// The certificate as one PEM block.
-    var pem: String {
+    public var pem: String {
         get throws { try certificate.serializeAsPEM().pemString }
     }
 
     /// The certificate's DER bytes.
-    var der: [UInt8] {
+    public var der: [UInt8] {
         get throws {
             var serializer = DER.Serializer()
             try serializer.serialize(certificate)
@@ -34,7 +34,7 @@ struct TestConnector: Sendable {
     /// Makes a Connector with a fresh key and a certificate valid over the given interval.
     ///
     /// Certificate times have one-second resolution, so pass whole seconds.
-    init(_ kind: Kind, commonName: String, notBefore: Date, notAfter: Date) throws {
+    public init(_ kind: Kind, commonName: String, notBefore: Date, notAfter: Date) throws {
         // Most general first, as real certificates are, so the RFC 4514 string reads "CN=…,O=…".
         let name = try DistinguishedName {
             OrganizationName("Scepter tests")
@@ -76,7 +76,7 @@ struct TestConnector: Sendable {
     }
 
     /// The key algorithms a test Connector can have.
-    enum Kind: Sendable {
+    public enum Kind: Sendable {
         case rsa, p256, p384
     }
 }
