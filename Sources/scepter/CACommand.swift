@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ScepterControl
+import ScepterProtocol
 
 struct CACommand: ParsableCommand {
     static let configuration = CommandConfiguration(

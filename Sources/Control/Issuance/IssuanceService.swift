@@ -20,7 +20,7 @@ public final class IssuanceService: Issuance {
     let now: @Sendable () -> Date
     /// Concurrent requests for one transaction share one issuance.
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
-    private let crlNumber = Atomic<UInt64>(UInt64(Date().timeIntervalSince1970))
+    private let lastCRLNumber = Atomic<UInt64>(0)
 
     public init(configuration: ControlConfiguration, store: any ControlStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
@@ -37,7 +37,12 @@ public final class IssuanceService: Issuance {
             running[key] = task
             return task
         }
-        defer { _ = inFlight.withLock { $0.removeValue(forKey: key) } }
+        defer {
+            // Only this caller's task: a later transaction may have registered its own.
+            inFlight.withLock { running in
+                if running[key] == task { running.removeValue(forKey: key) }
+            }
+        }
         return try await task.value
     }
 
@@ -59,10 +64,11 @@ public final class IssuanceService: Issuance {
         do {
             csr = try CertificationRequest(derEncoded: request.csr)
             if request.messageType == .renewalReq {
-                try await checkRenewal(request, profile: profile, at: at)
+                try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }
             certificate = try profile.issuer.issue(csr, profile: profile.policy, now: at)
         } catch {
+            if error.outcome == .unavailable { throw IssuanceUnavailable(error.reason) }
             return try await reject(request, error, csrHash: csrHash, at: at)
         }
 
@@ -109,28 +115,42 @@ public final class IssuanceService: Issuance {
         return .rejected(refusal)
     }
 
-    /// A renewal is signed with a current, unrevoked certificate this profile issued.
-    private func checkRenewal(_ request: EnrollmentRequest, profile: ControlConfiguration.Profile, at: Date) async throws(Refusal) {
+    /// A renewal is signed with a current, unrevoked certificate this profile
+    /// issued, and asks for the same identity: the subject it had and no name
+    /// it did not have (renewals carry no challenge).
+    private func checkRenewal(
+        _ request: EnrollmentRequest, csr: CertificationRequest, profile: ControlConfiguration.Profile, at: Date
+    ) async throws(Refusal) {
         let signer: Certificate
         do {
             signer = try Certificate(derEncoded: request.signerCertificate)
         } catch {
             throw Refusal(.renewalInvalid, "renewal signer certificate does not parse")
         }
+        let serial = signer.serialNumber.hexString
         if let problem = profile.issuer.vouchesFor(signer, now: at) {
-            throw Refusal(.renewalInvalid, "renewal signer certificate \(signer.serialNumber.hexString): \(problem)")
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial): \(problem)")
         }
         let record: CertificateRecord?
         do {
-            record = try await store.certificate(serialNumber: signer.serialNumber.hexString)
+            record = try await store.certificate(serialNumber: serial)
         } catch {
-            throw Refusal(.issuerError, "certificate inventory unavailable: \(error)")
+            throw Refusal(.unavailable, "certificate inventory unavailable: \(error)")
         }
         guard let record, record.profile == profile.name else {
-            throw Refusal(.renewalInvalid, "renewal signer certificate \(signer.serialNumber.hexString) was not issued by profile \(profile.name)")
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) was not issued by profile \(profile.name)")
         }
         guard record.status == "active" else {
-            throw Refusal(.renewalInvalid, "renewal signer certificate \(record.serialNumber) is \(record.status)")
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is \(record.status)")
+        }
+        guard csr.subject == signer.subject else {
+            throw Refusal(.renewalInvalid, "renewal asks for subject \(csr.subject), but certificate \(serial) is for \(signer.subject)")
+        }
+        let held = Set(((try? signer.extensions.subjectAlternativeNames) ?? nil).map { Array($0) } ?? [])
+        let requested = ((try? csr.requestedExtensions?.subjectAlternativeNames) ?? nil).map { Array($0) } ?? []
+        let added = requested.filter { !held.contains($0) }
+        guard added.isEmpty else {
+            throw Refusal(.renewalInvalid, "renewal adds names certificate \(serial) does not have: \(added.map { "\($0)" }.joined(separator: ", "))")
         }
     }
 
@@ -169,8 +189,17 @@ public final class IssuanceService: Issuance {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }
         let revoked = try await store.revocations(issuer: configured.issuer.name)
-        let number = crlNumber.add(1, ordering: .relaxed).newValue
-        return try CRLBuilder.build(ca: configured.issuer, revoked: revoked, crlNumber: number, now: now())
+        // Seconds since the epoch of thisUpdate: increasing across restarts and
+        // replicas; bumped when two CRLs are signed within one second here.
+        let at = now()
+        let seconds = UInt64(max(0, at.timeIntervalSince1970))
+        var number = seconds
+        while true {
+            let last = lastCRLNumber.load(ordering: .relaxed)
+            number = max(seconds, last + 1)
+            if lastCRLNumber.compareExchange(expected: last, desired: number, ordering: .relaxed).exchanged { break }
+        }
+        return try CRLBuilder.build(ca: configured.issuer, revoked: revoked, crlNumber: number, now: at)
     }
 
     public func caCertificates(profile: String) async throws -> CACertificates {

@@ -15,14 +15,14 @@ enum CRLBuilder {
             try coder.serialize(1)  // v2
             try writeAlgorithm(algorithm, into: &coder)
             try ca.certificate.subject.serialize(into: &coder)
-            try coder.serialize(try generalizedTime(now))
-            try coder.serialize(try generalizedTime(now.addingTimeInterval(nextUpdate.timeInterval)))
+            try writeTime(now, into: &coder)
+            try writeTime(now.addingTimeInterval(nextUpdate.timeInterval), into: &coder)
             if !revoked.isEmpty {
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                     for entry in revoked {
                         try coder.appendConstructedNode(identifier: .sequence) { coder in
                             coder.serializeRawBytes(Self.integer(hex: entry.serialNumber))
-                            try coder.serialize(try generalizedTime(entry.revokedAt))
+                            try writeTime(entry.revokedAt, into: &coder)
                         }
                     }
                 }
@@ -75,13 +75,21 @@ enum CRLBuilder {
         }
     }
 
-    static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
+    /// RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050.
+    static func writeTime(_ date: Date, into coder: inout DER.Serializer) throws {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return try GeneralizedTime(
-            year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hours: parts.hour ?? 0,
-            minutes: parts.minute ?? 0, seconds: parts.second ?? 0, fractionalSeconds: 0)
+        let (year, month, day) = (parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+        let (hours, minutes, seconds) = (parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+        if (1950...2049).contains(year) {
+            try coder.serialize(
+                try UTCTime(year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: seconds))
+        } else {
+            try coder.serialize(
+                try GeneralizedTime(
+                    year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: seconds, fractionalSeconds: 0))
+        }
     }
 
     /// DER INTEGER from a hex serial (positive).

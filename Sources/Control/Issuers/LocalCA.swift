@@ -65,7 +65,7 @@ public struct LocalCA: Sendable {
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
-    /// A positive 127-bit serial from the CSPRNG (RFC 5280 allows up to 20 octets).
+    /// A positive 16-octet serial with 126 random bits from the CSPRNG (RFC 5280 allows up to 20 octets).
     func freshSerial() -> Certificate.SerialNumber {
         var bytes = randomBytes(16)
         bytes[0] = (bytes[0] & 0x7F) | 0x40  // positive, and never shorter than 16 octets
@@ -98,7 +98,9 @@ public struct LocalCA: Sendable {
             try extensions.append(Certificate.Extension(BasicConstraints.notCertificateAuthority, critical: true))
             try extensions.append(
                 Certificate.Extension(KeyUsage(digitalSignature: true, keyEncipherment: isRSA), critical: true))
-            try extensions.append(Certificate.Extension(ExtendedKeyUsage(ekus), critical: false))
+            if !ekus.isEmpty {
+                try extensions.append(Certificate.Extension(ExtendedKeyUsage(ekus), critical: false))
+            }
             try extensions.append(Certificate.Extension(SubjectKeyIdentifier(hash: request.request.publicKey), critical: false))
             try extensions.append(
                 Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier), critical: false))

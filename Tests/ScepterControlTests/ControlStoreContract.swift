@@ -1,0 +1,277 @@
+import Foundation
+import Testing
+import ScepterProtocol
+@testable import ScepterControl
+
+/// The behaviour every `ControlStore` must have, SQLite and PostgreSQL alike.
+///
+/// Each check receives a fresh, empty, not yet migrated store. Run them as
+/// `@Test(arguments: ControlStoreContract.allCases)` with the store under test.
+enum ControlStoreContract: String, CaseIterable, Sendable {
+    case migrateTwiceIsIdempotent
+    case unknownKeysReadAsNil
+    case issuedRoundTrip
+    case issuedTwiceConflictsAndKeepsTheFirst
+    case concurrentIssuedCommitsHaveOneWinner
+    case rejectedRoundTrip
+    case rejectedTwiceConflicts
+    case transactionIDsAreScopedByProfile
+    case auditRoundTrip
+    case auditInsertIsIdempotentByID
+    case auditFilters
+    case auditOrderAndLimit
+    case timestampsKeepMilliseconds
+    case revocationsEmptyByDefault
+
+    /// Runs this check against `store`.
+    func run(on store: any ControlStore) async throws {
+        try await store.migrate()
+        switch self {
+        case .migrateTwiceIsIdempotent: try await Self.migrateTwice(store)
+        case .unknownKeysReadAsNil: try await Self.unknownKeys(store)
+        case .issuedRoundTrip: try await Self.issuedRoundTrip(store)
+        case .issuedTwiceConflictsAndKeepsTheFirst: try await Self.issuedTwice(store)
+        case .concurrentIssuedCommitsHaveOneWinner: try await Self.concurrentIssued(store)
+        case .rejectedRoundTrip: try await Self.rejectedRoundTrip(store)
+        case .rejectedTwiceConflicts: try await Self.rejectedTwice(store)
+        case .transactionIDsAreScopedByProfile: try await Self.scopedByProfile(store)
+        case .auditRoundTrip: try await Self.auditRoundTrip(store)
+        case .auditInsertIsIdempotentByID: try await Self.auditIdempotent(store)
+        case .auditFilters: try await Self.auditFilters(store)
+        case .auditOrderAndLimit: try await Self.auditOrderAndLimit(store)
+        case .timestampsKeepMilliseconds: try await Self.timestampsKeepMilliseconds(store)
+        case .revocationsEmptyByDefault: try await Self.revocationsEmpty(store)
+        }
+    }
+
+    // MARK: Sample rows
+
+    /// A fixed instant with whole seconds (stores keep at least milliseconds).
+    static let t0 = Date(timeIntervalSince1970: 1_760_000_000)
+
+    static func certificate(
+        serial: String, profile: String = "corp", transactionID: String, deviceID: String? = "device-42",
+        createdAt: Date = t0
+    ) -> CertificateRecord {
+        CertificateRecord(
+            serialNumber: serial, issuer: "corp-ca", profile: profile, subject: "CN=device-1,O=Example",
+            subjectAlternativeNames: "DNS:device-1.example.com,UPN:alice@corp.example.com,URI:\(ControlFixtures.sidURI)",
+            notBefore: t0.addingTimeInterval(-300), notAfter: t0.addingTimeInterval(365 * 86400),
+            transactionID: transactionID, deviceID: deviceID,
+            der: [0x30, 0x82, 0x00, 0x00, 0xFF, 0x00, 0x7F] + (0..<512).map { UInt8($0 % 256) }, createdAt: createdAt)
+    }
+
+    static func issuedEnrollment(serial: String, profile: String = "corp", transactionID: String) -> EnrollmentRecord {
+        EnrollmentRecord(
+            profile: profile, transactionID: transactionID, messageType: "PKCSReq", status: .issued, serialNumber: serial,
+            outcome: .success, reason: "issued by corp-ca", csrSHA256: String(repeating: "ab", count: 32), createdAt: t0)
+    }
+
+    static func rejectedEnrollment(profile: String = "corp", transactionID: String, reason: String = "RSA key of 1024 bits") -> EnrollmentRecord {
+        EnrollmentRecord(
+            profile: profile, transactionID: transactionID, messageType: "RenewalReq", status: .rejected, serialNumber: nil,
+            outcome: .policyViolation, reason: reason, csrSHA256: String(repeating: "cd", count: 32),
+            createdAt: t0.addingTimeInterval(5))
+    }
+
+    static func event(
+        id: String, profile: String = "corp", outcome: Outcome = .success, at offset: TimeInterval,
+        transactionID: String? = nil, details: String = "issued"
+    ) -> AuditEvent {
+        AuditEvent(
+            id: id, time: t0.addingTimeInterval(offset), edgeID: "edge-a", sourceAddress: "192.0.2.7", profile: profile,
+            operation: "PKIOperation", messageType: "PKCSReq", transactionID: transactionID ?? "tx-\(id)", outcome: outcome,
+            failInfo: outcome.failInfo?.name, claimSubject: "device-42", claimIssuer: "intune", deviceName: "LAPTOP-42",
+            csrSubject: "CN=device-1", csrSANs: "DNS:device-1.example.com", serialNumber: outcome == .success ? "4a01" : nil,
+            latencyMilliseconds: 12.5, details: details)
+    }
+
+    // MARK: Checks
+
+    static func migrateTwice(_ store: any ControlStore) async throws {
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        try await store.migrate()
+        try await store.migrate()
+        #expect(try await store.certificate(serialNumber: "4a01") == certificate(serial: "4a01", transactionID: "tx-1"))
+        try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-2"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-2"))
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.serialNumber == "4a02")
+    }
+
+    static func unknownKeys(_ store: any ControlStore) async throws {
+        #expect(try await store.enrollment(profile: "corp", transactionID: "nothing") == nil)
+        #expect(try await store.certificate(serialNumber: "dead") == nil)
+        #expect(try await store.auditEvents(AuditQuery()).isEmpty)
+    }
+
+    static func issuedRoundTrip(_ store: any ControlStore) async throws {
+        let withDevice = certificate(serial: "4a01", transactionID: "tx-1", createdAt: t0.addingTimeInterval(0.25))
+        let withoutDevice = certificate(serial: "7f02", transactionID: "tx-2", deviceID: nil)
+        try await store.commitIssued(withDevice, enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        try await store.commitIssued(withoutDevice, enrollment: issuedEnrollment(serial: "7f02", transactionID: "tx-2"))
+
+        #expect(try await store.certificate(serialNumber: "4a01") == withDevice)
+        #expect(try await store.certificate(serialNumber: "7f02") == withoutDevice)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1") == issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2") == issuedEnrollment(serial: "7f02", transactionID: "tx-2"))
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == "active")
+    }
+
+    static func issuedTwice(_ store: any ControlStore) async throws {
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+
+        await #expect(throws: StoreConflict.self) {
+            try await store.commitIssued(
+                certificate(serial: "4a02", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-1"))
+        }
+
+        #expect(try await store.certificate(serialNumber: "4a02") == nil, "the losing certificate must not be stored")
+        #expect(try await store.certificate(serialNumber: "4a01") != nil)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.serialNumber == "4a01")
+        // A rejection for the same transaction conflicts too: the first answer stands.
+        await #expect(throws: StoreConflict.self) { try await store.commitRejected(rejectedEnrollment(transactionID: "tx-1")) }
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
+    }
+
+    static func concurrentIssued(_ store: any ControlStore) async throws {
+        let serials = (0..<12).map { String(format: "5b%02x", $0) }
+        let results = await withTaskGroup(of: (String, Bool).self) { group in
+            for serial in serials {
+                group.addTask {
+                    do {
+                        try await store.commitIssued(
+                            certificate(serial: serial, transactionID: "tx-race"),
+                            enrollment: issuedEnrollment(serial: serial, transactionID: "tx-race"))
+                        return (serial, true)
+                    } catch is StoreConflict {
+                        return (serial, false)
+                    } catch {
+                        Issue.record("commit failed with \(error), not StoreConflict")
+                        return (serial, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+
+        let winners = results.filter(\.value).map(\.key)
+        #expect(winners.count == 1, "winners: \(winners)")
+        let recorded = try await store.enrollment(profile: "corp", transactionID: "tx-race")
+        #expect(recorded?.serialNumber == winners.first)
+        for serial in serials where serial != winners.first {
+            #expect(try await store.certificate(serialNumber: serial) == nil, "loser \(serial) left a certificate")
+        }
+    }
+
+    static func rejectedRoundTrip(_ store: any ControlStore) async throws {
+        let rejected = rejectedEnrollment(transactionID: "tx-no", reason: "requested extended key usage codeSigning is not in ALLOWED_EKUS")
+        try await store.commitRejected(rejected)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-no") == rejected)
+    }
+
+    static func rejectedTwice(_ store: any ControlStore) async throws {
+        try await store.commitRejected(rejectedEnrollment(transactionID: "tx-no", reason: "first"))
+        await #expect(throws: StoreConflict.self) {
+            try await store.commitRejected(rejectedEnrollment(transactionID: "tx-no", reason: "second"))
+        }
+        await #expect(throws: StoreConflict.self) {
+            try await store.commitIssued(certificate(serial: "4a09", transactionID: "tx-no"), enrollment: issuedEnrollment(serial: "4a09", transactionID: "tx-no"))
+        }
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-no")?.reason == "first")
+        #expect(try await store.certificate(serialNumber: "4a09") == nil)
+    }
+
+    static func scopedByProfile(_ store: any ControlStore) async throws {
+        try await store.commitIssued(
+            certificate(serial: "4a01", profile: "corp", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", profile: "corp", transactionID: "tx-1"))
+        try await store.commitRejected(rejectedEnrollment(profile: "wifi", transactionID: "tx-1"))
+
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
+        #expect(try await store.enrollment(profile: "wifi", transactionID: "tx-1")?.status == .rejected)
+        #expect(try await store.enrollment(profile: "vpn", transactionID: "tx-1") == nil)
+    }
+
+    static func auditRoundTrip(_ store: any ControlStore) async throws {
+        let full = event(id: "e-full", outcome: .success, at: 0)
+        let sparse = AuditEvent(
+            id: "e-sparse", time: t0.addingTimeInterval(1), edgeID: "edge-b", sourceAddress: nil, profile: "corp",
+            operation: "GetCACaps", outcome: .malformed, latencyMilliseconds: 0, details: "")
+        try await store.insertAudit(full)
+        try await store.insertAudit(sparse)
+
+        let events = try await store.auditEvents(AuditQuery())
+        #expect(events == [sparse, full])
+    }
+
+    static func auditIdempotent(_ store: any ControlStore) async throws {
+        try await store.insertAudit(event(id: "e-1", at: 0, details: "first"))
+        try await store.insertAudit(event(id: "e-1", at: 0, details: "first"))
+        try await store.insertAudit(event(id: "e-1", at: 60, details: "redelivered with other content"))
+
+        let events = try await store.auditEvents(AuditQuery())
+        #expect(events.map(\.id) == ["e-1"])
+        #expect(events.first?.details == "first", "the first delivery wins")
+    }
+
+    static func auditFilters(_ store: any ControlStore) async throws {
+        let events = [
+            event(id: "e1", profile: "corp", outcome: .success, at: 0),
+            event(id: "e2", profile: "corp", outcome: .policyViolation, at: 10),
+            event(id: "e3", profile: "wifi", outcome: .success, at: 20),
+            event(id: "e4", profile: "corp", outcome: .success, at: 30, transactionID: "tx-find-me"),
+            event(id: "e5", profile: "wifi", outcome: .replay, at: 40),
+        ]
+        // Inserted out of order: the store orders, not the insertion.
+        for event in [events[2], events[0], events[4], events[1], events[3]] { try await store.insertAudit(event) }
+
+        func ids(_ query: AuditQuery) async throws -> [String] { try await store.auditEvents(query).map(\.id) }
+        #expect(try await ids(AuditQuery()) == ["e5", "e4", "e3", "e2", "e1"])
+        #expect(try await ids(AuditQuery(profile: "corp")) == ["e4", "e2", "e1"])
+        #expect(try await ids(AuditQuery(outcome: .success)) == ["e4", "e3", "e1"])
+        #expect(try await ids(AuditQuery(profile: "corp", outcome: .success)) == ["e4", "e1"])
+        #expect(try await ids(AuditQuery(outcome: .rateLimited)) == [])
+        #expect(try await ids(AuditQuery(transactionID: "tx-find-me")) == ["e4"])
+        #expect(try await ids(AuditQuery(since: t0.addingTimeInterval(10))) == ["e5", "e4", "e3", "e2"], "since is inclusive")
+        #expect(try await ids(AuditQuery(until: t0.addingTimeInterval(30))) == ["e3", "e2", "e1"], "until is exclusive")
+        #expect(try await ids(AuditQuery(since: t0.addingTimeInterval(10), until: t0.addingTimeInterval(30))) == ["e3", "e2"])
+        #expect(try await ids(AuditQuery(profile: "wifi", since: t0.addingTimeInterval(25))) == ["e5"])
+    }
+
+    static func auditOrderAndLimit(_ store: any ControlStore) async throws {
+        for index in 0..<30 {
+            try await store.insertAudit(event(id: String(format: "e%02d", index), at: Double(index)))
+        }
+
+        let newestFive = try await store.auditEvents(AuditQuery(limit: 5)).map(\.id)
+        #expect(newestFive == ["e29", "e28", "e27", "e26", "e25"])
+        let all = try await store.auditEvents(AuditQuery(limit: 1000))
+        #expect(all.count == 30)
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.time > $1.time }, "newest first")
+        let window = try await store.auditEvents(AuditQuery(since: t0.addingTimeInterval(10), until: t0.addingTimeInterval(13), limit: 2))
+        #expect(window.map(\.id) == ["e12", "e11"])
+    }
+
+    static func timestampsKeepMilliseconds(_ store: any ControlStore) async throws {
+        let offsets = [0.001, 0.026, 0.027, 0.250, 0.999]
+        for (index, offset) in offsets.enumerated() {
+            try await store.insertAudit(event(id: "ms-\(index)", at: offset))
+        }
+
+        let events = try await store.auditEvents(AuditQuery())
+        #expect(events.map(\.id) == ["ms-4", "ms-3", "ms-2", "ms-1", "ms-0"], "events a millisecond apart keep their order")
+        for event in events {
+            let index = try #require(Int(event.id.dropFirst(3)))
+            let written = t0.addingTimeInterval(offsets[index])
+            #expect(
+                abs(event.time.timeIntervalSince(written)) < 0.0005,
+                "\(event.id) written at +\(offsets[index]) s reads back at +\(event.time.timeIntervalSince(t0)) s")
+        }
+        let window = try await store.auditEvents(AuditQuery(since: t0.addingTimeInterval(0.027), until: t0.addingTimeInterval(0.251)))
+        #expect(window.map(\.id) == ["ms-3", "ms-2"])
+    }
+
+    static func revocationsEmpty(_ store: any ControlStore) async throws {
+        #expect(try await store.revocations(issuer: "corp-ca").isEmpty)
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        #expect(try await store.revocations(issuer: "corp-ca").isEmpty, "issuing revokes nothing")
+    }
+}

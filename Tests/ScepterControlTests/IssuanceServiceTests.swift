@@ -1,0 +1,291 @@
+import Foundation
+import SwiftASN1
+import Testing
+import X509
+import ScepterProtocol
+import ScepterTesting
+@testable import ScepterControl
+
+@Suite("IssuanceService: policy, issuance and idempotent commit")
+struct IssuanceServiceTests {
+    @Test("An enrollment issues, answers the chain and records certificate and enrollment", arguments: [TestPKI.KeyKind.rsa2048, .p256])
+    func enrollIssues(caKey: TestPKI.KeyKind) async throws {
+        try await IssuanceHarness.run(caKey: caKey) { harness in
+            let device = try Device(dnsNames: ["device-1.example.com"], upns: ["alice@corp.example.com"], uris: [ControlFixtures.sidURI])
+            let claim = ClaimSummary(subject: "intune-device-42", issuer: "intune", deviceName: "LAPTOP-42")
+            let job = IssuanceHarness.job(device, transactionID: "tx-issue", claim: claim)
+
+            let issued = try #require(try await harness.service.enroll(job).issued)
+
+            let certificate = try Certificate(derEncoded: issued.certificate)
+            #expect(issued.serialNumber == certificate.serialNumber.hexString)
+            #expect(issued.chain == [harness.caIdentity.certificateDER])
+            #expect(certificate.publicKey == device.signer.privateKey.publicKey)
+            #expect(harness.caIdentity.certificate.publicKey.isValidSignature(certificate.signature, for: certificate))
+
+            let record = try #require(try await harness.store.certificate(serialNumber: issued.serialNumber))
+            #expect(record.der == issued.certificate)
+            #expect(record.profile == "corp")
+            #expect(record.issuer == "corp-ca")
+            #expect(record.subject == certificate.subject.description)
+            #expect(record.subjectAlternativeNames == "DNS:device-1.example.com,UPN:alice@corp.example.com,URI:\(ControlFixtures.sidURI)")
+            #expect(record.notBefore == certificate.notValidBefore)
+            #expect(record.notAfter == certificate.notValidAfter)
+            #expect(record.status == "active")
+            #expect(record.transactionID == "tx-issue")
+            #expect(record.deviceID == "intune-device-42")
+
+            let enrollment = try #require(try await harness.store.enrollment(profile: "corp", transactionID: "tx-issue"))
+            #expect(enrollment.status == .issued)
+            #expect(enrollment.serialNumber == issued.serialNumber)
+            #expect(enrollment.outcome == .success)
+            #expect(enrollment.messageType == "PKCSReq")
+            #expect(enrollment.csrSHA256 == IssuanceHarness.sha256Hex(device.csr))
+            #expect(harness.store.issuedCommits == 1)
+
+            let directory = try TemporaryDirectory()
+            try directory.write(harness.caIdentity.certificatePEM, to: "ca.pem")
+            try directory.write(PEM.encode(issued.certificate, label: "CERTIFICATE"), to: "leaf.pem")
+            let verify = try await OpenSSLCommandLine.run(["verify", "-x509_strict", "-CAfile", "ca.pem", "leaf.pem"], in: directory)
+            #expect(verify.succeeded, "\(verify)")
+        }
+    }
+
+    @Test("A retry of the same transaction returns the same certificate and commits nothing new")
+    func retryReturnsTheSameCertificate() async throws {
+        try await IssuanceHarness.run { harness in
+            let device = try Device()
+            let job = IssuanceHarness.job(device, transactionID: "tx-retry")
+
+            let first = try #require(try await harness.service.enroll(job).issued)
+            let second = try #require(try await harness.service.enroll(job).issued)
+
+            #expect(second.serialNumber == first.serialNumber)
+            #expect(second.certificate == first.certificate)
+            #expect(second.chain == first.chain)
+            #expect(harness.store.issuedCommits == 1)
+            #expect(harness.store.conflicts == 0)
+        }
+    }
+
+    @Test("The same transactionID with another CSR is a policy_violation and the first certificate stands")
+    func sameTransactionOtherCSR() async throws {
+        try await IssuanceHarness.run { harness in
+            let first = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-1")).issued)
+
+            let refusal = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-1")).refusal)
+
+            #expect(refusal.outcome == .policyViolation)
+            #expect(refusal.reason.contains("tx-1"), "\(refusal)")
+            #expect(harness.store.issuedCommits == 1)
+            #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-1")?.issued == first)
+        }
+    }
+
+    @Test("20 concurrent enrollments of one transaction yield one certificate")
+    func concurrentEnrollments() async throws {
+        try await IssuanceHarness.run { harness in
+            let job = IssuanceHarness.job(try Device(), transactionID: "tx-storm")
+
+            let answers = try await withThrowingTaskGroup(of: IssuedCertificate?.self) { group in
+                for _ in 0..<20 { group.addTask { try await harness.service.enroll(job).issued } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+
+            #expect(answers.count == 20)
+            #expect(answers.allSatisfy { $0 != nil }, "every caller gets the certificate")
+            #expect(Set(answers.compactMap { $0?.serialNumber }).count == 1)
+            #expect(Set(answers.compactMap { $0?.certificate }).count == 1)
+            #expect(harness.store.issuedCommits == 1)
+        }
+    }
+
+    @Test("Two replicas over one store racing on a transaction agree on one certificate")
+    func replicasAgree() async throws {
+        try await IssuanceHarness.run { harness in
+            let job = IssuanceHarness.job(try Device(), transactionID: "tx-replicas")
+            let replicas = [harness.service, harness.replica()]
+
+            let answers = try await withThrowingTaskGroup(of: IssuedCertificate?.self) { group in
+                for index in 0..<20 { group.addTask { try await replicas[index % 2].enroll(job).issued } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+
+            #expect(answers.allSatisfy { $0 != nil })
+            #expect(Set(answers.compactMap { $0?.serialNumber }).count == 1)
+            #expect(harness.store.issuedCommits == 1)
+        }
+    }
+
+    @Test("An unknown profile is rejected and nothing is recorded")
+    func unknownProfile() async throws {
+        try await IssuanceHarness.run { harness in
+            let job = IssuanceHarness.job(try Device(), profile: "nope", transactionID: "tx-unknown")
+
+            let refusal = try #require(try await harness.service.enroll(job).refusal)
+
+            #expect(refusal.outcome == .policyViolation)
+            #expect(refusal.reason.contains("nope"), "\(refusal)")
+            #expect(try await harness.service.poll(profile: "nope", transactionID: "tx-unknown") == nil)
+            #expect(harness.store.issuedCommits == 0)
+        }
+    }
+
+    @Test("A policy rejection is recorded and replayed as the same rejection")
+    func policyRejectionIsReplayed() async throws {
+        try await IssuanceHarness.run(profiles: ["corp": CertificateProfile(allowedEKUs: [.clientAuth])]) { harness in
+            let job = IssuanceHarness.job(try Device(ekus: [.codeSigning]), transactionID: "tx-eku")
+
+            let first = try #require(try await harness.service.enroll(job).refusal)
+            let second = try #require(try await harness.service.enroll(job).refusal)
+            let polled = try #require(try await harness.service.poll(profile: "corp", transactionID: "tx-eku")?.refusal)
+
+            #expect(first.outcome == .policyViolation)
+            #expect(first.reason.contains("ALLOWED_EKUS"), "\(first)")
+            #expect(second == first)
+            #expect(polled == first)
+            #expect(harness.store.rejectedCommits == 1)
+            #expect(harness.store.issuedCommits == 0)
+            let recorded = try #require(try await harness.store.enrollment(profile: "corp", transactionID: "tx-eku"))
+            #expect(recorded.status == .rejected)
+            #expect(recorded.serialNumber == nil)
+            #expect(recorded.outcome == .policyViolation)
+        }
+    }
+
+    @Test("A CSR whose self-signature fails is bad_message_check; bytes that are not a CSR are policy_violation")
+    func brokenCSRs() async throws {
+        try await IssuanceHarness.run { harness in
+            let device = try Device()
+            var tampered = device.csr
+            tampered[tampered.count - 3] ^= 0x01  // inside the signature
+            var job = IssuanceHarness.job(device, transactionID: "tx-tampered")
+            job.csr = tampered
+            var garbage = IssuanceHarness.job(device, transactionID: "tx-garbage")
+            garbage.csr = [0x30, 0x03, 0x02, 0x01, 0x00]
+
+            #expect(try await harness.service.enroll(job).refusal?.outcome == .badMessageCheck)
+            #expect(try await harness.service.enroll(garbage).refusal?.outcome == .policyViolation)
+            #expect(harness.store.issuedCommits == 0)
+        }
+    }
+
+    @Test("An issuer failure is not pinned to the transaction: a retry after the cause is gone issues")
+    func issuerErrorIsNotPinned() async throws {
+        let now = ControlFixtures.wholeSecondNow()
+        let shortLived = try TestPKI.makeCA(notBefore: now.addingTimeInterval(-86400), notAfter: now.addingTimeInterval(86400))
+        try await IssuanceHarness.run(caIdentity: shortLived, start: now.addingTimeInterval(2 * 86400)) { harness in
+            let job = IssuanceHarness.job(try Device(), transactionID: "tx-ca-expired")
+
+            let refusal = try #require(try await harness.service.enroll(job).refusal)
+            #expect(refusal.outcome == .issuerError)
+            #expect(try await harness.store.enrollment(profile: "corp", transactionID: "tx-ca-expired") == nil)
+            #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-ca-expired") == nil)
+
+            harness.clock.advance(by: -2 * 86400)
+            #expect(try await harness.service.enroll(job).issued != nil)
+        }
+    }
+
+    // MARK: Poll, GetCert, GetCACert, GetCRL
+
+    @Test("poll: unknown is nil, issued is the certificate")
+    func poll() async throws {
+        try await IssuanceHarness.run { harness in
+            #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-never") == nil)
+
+            let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-poll")).issued)
+
+            let polled = try #require(try await harness.service.poll(profile: "corp", transactionID: "tx-poll")?.issued)
+            #expect(polled == issued)
+            #expect(try await harness.service.poll(profile: "wifi", transactionID: "tx-poll") == nil, "transactions belong to a profile")
+        }
+    }
+
+    @Test("poll answers pending while the transaction is being committed")
+    func pollWhileInFlight() async throws {
+        let caIdentity = try TestPKI.makeCA(key: .p256)
+        let ca = try ControlFixtures.localCA(caIdentity)
+        let sqlite = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
+        do {
+            try await sqlite.migrate()
+            let store = GatedStore(sqlite)
+            let service = IssuanceService(
+                configuration: ControlConfiguration(profiles: [.init(name: "corp", issuer: ca, policy: CertificateProfile())]),
+                store: store, logger: ControlFixtures.logger)
+            let job = IssuanceHarness.job(try Device(), transactionID: "tx-slow")
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { store.stopSignalling() }
+                    let decision = try await service.enroll(job)
+                    #expect(decision.issued != nil)
+                }
+                var entered = store.enteredCommits.makeAsyncIterator()
+                let didEnter = await entered.next() != nil
+                #expect(didEnter, "the enrollment never reached the commit")
+                if didEnter {
+                    #expect(try await service.poll(profile: "corp", transactionID: "tx-slow")?.isPending == true)
+                }
+                store.open()
+                try await group.waitForAll()
+            }
+            #expect(try await service.poll(profile: "corp", transactionID: "tx-slow")?.issued != nil)
+        } catch {
+            try await sqlite.close()
+            throw error
+        }
+        try await sqlite.close()
+    }
+
+    @Test("GetCert finds a certificate only under the profile that issued it")
+    func certificateLookupIsPerProfile() async throws {
+        try await IssuanceHarness.run(profiles: ["corp": CertificateProfile(), "wifi": CertificateProfile()]) { harness in
+            let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-get")).issued)
+
+            let found = try await harness.service.certificate(profile: "corp", serialNumber: issued.serialNumber)
+            #expect(found == issued)
+            #expect(try await harness.service.certificate(profile: "wifi", serialNumber: issued.serialNumber) == nil)
+            #expect(try await harness.service.certificate(profile: "nope", serialNumber: issued.serialNumber) == nil)
+            #expect(try await harness.service.certificate(profile: "corp", serialNumber: "4242") == nil)
+        }
+    }
+
+    @Test("caCertificates publishes the issuer, its intermediates and the next CA")
+    func caCertificates() async throws {
+        let root = try TestPKI.makeCA(commonName: "Root")
+        let issuing = try TestPKI.makeCA(commonName: "Issuing", issuer: root)
+        let next = try TestPKI.makeCA(commonName: "Issuing 2027", issuer: root)
+        try await IssuanceHarness.run(caIdentity: issuing, chainPEM: root.certificatePEM, nextCA: next.certificateDER) { harness in
+            let published = try await harness.service.caCertificates(profile: "corp")
+
+            #expect(published.issuer == issuing.certificateDER)
+            #expect(published.intermediates == [root.certificateDER])
+            #expect(published.next == next.certificateDER)
+            await #expect(throws: IssuanceUnavailable.self) { try await harness.service.caCertificates(profile: "nope") }
+
+            // An issued certificate comes back with the whole chain, nearest first.
+            let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+            #expect(issued.chain == [issuing.certificateDER, root.certificateDER])
+        }
+    }
+
+    @Test("crl() is signed by the profile's CA, verifies with openssl, and its number grows", arguments: [TestPKI.KeyKind.rsa2048, .p256])
+    func crl(caKey: TestPKI.KeyKind) async throws {
+        try await IssuanceHarness.run(caKey: caKey) { harness in
+            let first = try await harness.service.crl(profile: "corp")
+            let second = try await harness.service.crl(profile: "corp")
+
+            let text = try await CRLBuilderTests.opensslCheck(crl: first, caPEM: harness.caIdentity.certificatePEM)
+            #expect(text.contains("Issuer: CN = Scepter Test CA"), "\(text)")
+            let parsedFirst = try ParsedCRL(derEncoded: first)
+            let parsedSecond = try ParsedCRL(derEncoded: second)
+            #expect(parsedFirst.issuer == harness.caIdentity.certificate.subject)
+            #expect(parsedFirst.revoked == nil)
+            let firstNumber = try #require(try parsedFirst.crlNumber)
+            let secondNumber = try #require(try parsedSecond.crlNumber)
+            #expect(secondNumber > firstNumber)
+            await #expect(throws: IssuanceUnavailable.self) { try await harness.service.crl(profile: "nope") }
+        }
+    }
+}
