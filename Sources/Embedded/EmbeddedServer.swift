@@ -15,10 +15,16 @@ public struct EmbeddedServer {
     public let challenge: String
     public let adminToken: String
     public let metrics: EdgeMetrics
+    public let configuration: EdgeConfiguration
+    /// Reloads Intune trust anchors on SIGHUP; run it as a service.
+    public let reloader: TrustAnchorReloader
 
     /// Loads (creating on first run) the development PKI under `dataDir` and
     /// wires edge and control plane together.
-    public static func make(dataDir: String, logger: Logger, databasePath: String? = nil) async throws -> EmbeddedServer {
+    public static func make(
+        dataDir: String, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
+        databasePath: String? = nil
+    ) async throws -> EmbeddedServer {
         let files = try DevelopmentFiles.prepare(in: dataDir)
         let store = try await SQLiteStore.open(path: databasePath ?? files.databasePath, logger: logger)
         try await store.migrate()
@@ -35,13 +41,19 @@ public struct EmbeddedServer {
         let adminToken = try SecretFiles.readPrivateKey(at: files.adminTokenPath, setting: "dev admin token")
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let profileName = EdgeConfiguration.defaultProfileName
-        let issuance = IssuanceService(
-            configuration: ControlConfiguration(profiles: [.init(name: profileName, issuer: issuer, policy: CertificateProfile())]),
-            store: store, logger: logger)
-        let edgeConfiguration = EdgeConfiguration(
-            profiles: [.init(name: profileName, ra: ra, challengePassword: challenge)],
-            edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
+        // The dev profile, plus what SCEPTER_PROFILES adds (RA and issuer default to the dev ones).
+        var settings = Settings(environment: environment)
+        let envProfiles = EdgeConfiguration.loadProfiles(&settings, fallbacks: .init(ra: ra))
+        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: envProfiles.map(\.name), fallbackIssuer: issuer)
+        if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
+        let devName = EdgeConfiguration.defaultProfileName
+        let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
+        let devControl = ControlConfiguration.Profile(name: devName, issuer: issuer, policy: CertificateProfile())
+        let edgeProfiles = (envProfiles.contains { $0.name == devName } ? [] : [devEdge]) + envProfiles
+        let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
+
+        let issuance = IssuanceService(configuration: ControlConfiguration(profiles: issuerProfiles), store: store, logger: logger)
+        let edgeConfiguration = EdgeConfiguration(profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
         let metrics = EdgeMetrics()
         let handler = PKIOperationHandler(
             configuration: edgeConfiguration, issuance: issuance, audit: StoreAuditSink(store: store),
@@ -51,6 +63,7 @@ public struct EmbeddedServer {
         SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
         HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() }).add(to: router)
         return EmbeddedServer(
-            router: router, store: store, files: files, challenge: challenge, adminToken: adminToken, metrics: metrics)
+            router: router, store: store, files: files, challenge: challenge, adminToken: adminToken, metrics: metrics,
+            configuration: edgeConfiguration, reloader: TrustAnchorReloader(configuration: edgeConfiguration, logger: logger))
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Hummingbird
 import ScepterControl
+import ScepterEdge
 import ScepterEmbedded
+import ScepterProtocol
 
 /// `scepter dev`: edge and control plane in one process, SQLite and
 /// in-memory state, a development PKI created on first run.
@@ -20,21 +22,30 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.dev")
-        let server = try await EmbeddedServer.make(dataDir: dataDir, logger: logger)
+        let server: EmbeddedServer
+        do {
+            server = try await EmbeddedServer.make(dataDir: dataDir, logger: logger)
+        } catch let error as ConfigurationError {
+            StandardOutput.error(error.description)
+            throw ExitCode(2)
+        }
         let files = server.files
         let (challenge, adminToken) = (server.challenge, server.adminToken)
         let port = self.port
+        let profiles = server.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         let app = Application(
             router: server.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
+            services: [server.reloader],
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 StandardOutput.write(
                     """
                     Scepter \(ScepterVersion.string) is running in embedded mode (data in \(files.directory)).
                       SCEP URL:     http://127.0.0.1:\(bound)/scep  (profile "default", also /scep/default)
+                      Profiles:     \(profiles)
                       Challenge:    \(challenge)
                       CA:           \(files.caCertificatePath)
-                      Admin token:  \(adminToken)  (API at http://127.0.0.1:\(bound)/api/v1)
+                      Admin token:  \(adminToken)  (kept in \(files.adminTokenPath))
                       Health:       http://127.0.0.1:\(bound)/healthz  Metrics: http://127.0.0.1:\(bound)/metrics
                     Stop with Ctrl-C.
                     """)

@@ -20,12 +20,16 @@ enum LogSetup {
 
 
 
-/// Unbuffered stdout, so a supervisor (or a test) sees the banner at once.
+/// Unbuffered stdout and stderr, so a supervisor (or a test) sees output at once.
 enum StandardOutput {
-    static func write(_ text: String) {
+    static func write(_ text: String) { write(text, to: 1) }
+
+    static func error(_ text: String) { write(text, to: 2) }
+
+    private static func write(_ text: String, to descriptor: Int32) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
         _ = line.utf8CString.withUnsafeBufferPointer { buffer in
-            Glibc.write(1, buffer.baseAddress, buffer.count - 1)
+            Glibc.write(descriptor, buffer.baseAddress, buffer.count - 1)
         }
     }
 }

@@ -32,8 +32,8 @@ struct BadInputTests {
                 #expect($0.status == .badRequest)
             }
         }
-        // Each PKIOperation that reached the handler is audited once.
-        #expect(try await harness.auditCount() == bodies.count)
+        // Every PKIOperation is audited once, the unreadable GET included.
+        #expect(try await harness.auditCount() == bodies.count + 1)
     }
 
     @Test func oversizedBodiesAre413() async throws {
@@ -46,6 +46,10 @@ struct BadInputTests {
                 #expect($0.status == .contentTooLarge)
             }
         }
+        // Refused before decoding, still audited once each.
+        let events = try await harness.server.store.auditEvents(AuditQuery(outcome: .malformed))
+        #expect(events.count == 2)
+        #expect(events.allSatisfy { $0.details.contains("exceeds") })
     }
 
     @Test func wrongContentTypeWithAValidMessageIsServed() async throws {

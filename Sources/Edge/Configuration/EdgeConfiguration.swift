@@ -9,11 +9,30 @@ public struct EdgeConfiguration: Sendable {
         public var ra: RAIdentity
         /// The static challenge password; nil when the profile has none.
         public var challengePassword: String?
+        /// Signed-challenge validation; nil when `INTUNE_MODE` is off.
+        public var intune: Intune?
 
-        public init(name: String, ra: RAIdentity, challengePassword: String?) {
+        public init(name: String, ra: RAIdentity, challengePassword: String?, intune: Intune? = nil) {
             self.name = name.lowercased()
             self.ra = ra
             self.challengePassword = challengePassword
+            self.intune = intune
+        }
+    }
+
+    /// A profile's `INTUNE_MODE=signed-challenge` settings (SPEC §5.1, §9).
+    public struct Intune: Sendable {
+        public var anchors: TrustAnchorStore
+        public var policy: IntuneValidator.Policy
+        /// Enrollments per device per 24 h (`INTUNE_RATE_LIMIT`, default 3); 0 disables.
+        public var rateLimit: Int
+        public var compliance: ComplianceHook?
+
+        public init(anchors: TrustAnchorStore, policy: IntuneValidator.Policy, rateLimit: Int = 3, compliance: ComplianceHook? = nil) {
+            self.anchors = anchors
+            self.policy = policy
+            self.rateLimit = rateLimit
+            self.compliance = compliance
         }
     }
 

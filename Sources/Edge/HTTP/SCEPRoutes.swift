@@ -24,7 +24,7 @@ public struct SCEPRoutes: Sendable {
 
     public func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         let defaultProfile = EdgeConfiguration.defaultProfileName
-        for path in ["/scep", "/certsrv/mscep/mscep.dll"] {
+        for path in ["/scep", "/scep/pkiclient.exe", "/certsrv/mscep/mscep.dll"] {
             router.get(RouterPath(path)) { request, context in
                 try await self.respond(request, context: context, profileName: defaultProfile)
             }
@@ -104,20 +104,20 @@ public struct SCEPRoutes: Sendable {
             do {
                 buffer = try await request.collectBody(upTo: Self.maxBodySize)
             } catch is NIOTooManyBytesError {
-                return .text("request body exceeds \(Self.maxBodySize) bytes\n", status: .contentTooLarge)
+                return await refuse("request body exceeds \(Self.maxBodySize) bytes", status: .contentTooLarge, profile, context)
             }
             body = Self.unwrapBase64(Array(buffer.readableBytesView))
         } else {
             guard let raw = query.rawValue(for: "message") else {
-                return .text("PKIOperation over GET needs a message parameter\n", status: .badRequest)
+                return await refuse("PKIOperation over GET needs a message parameter", status: .badRequest, profile, context)
             }
             guard raw.utf8.count <= Self.maxMessageQuerySize else {
-                return .text("message parameter exceeds \(Self.maxMessageQuerySize) bytes\n", status: .contentTooLarge)
+                return await refuse("message parameter exceeds \(Self.maxMessageQuerySize) bytes", status: .contentTooLarge, profile, context)
             }
             // Clients differ: some escape, some send raw base64 whose `+`
             // became a space on the way; padding may be missing.
             guard let decoded = Base64.decode(QueryString.percentDecode(raw), spaceIsPlus: true), !decoded.isEmpty else {
-                return .text("message parameter is not base64\n", status: .badRequest)
+                return await refuse("message parameter is not base64", status: .badRequest, profile, context)
             }
             body = decoded
         }
@@ -129,6 +129,16 @@ public struct SCEPRoutes: Sendable {
         case .unavailable:
             return .unavailable("SCEP service temporarily unavailable")
         }
+    }
+
+    /// Answers a PKIOperation that could not even be read, auditing it like any other.
+    private func refuse<Context: RemoteAddressRequestContext>(
+        _ reason: String, status: HTTPResponse.Status, _ profile: EdgeConfiguration.Profile, _ context: Context
+    ) async -> Response {
+        let outcome = await handler.refuseUnread(
+            reason, response: .badRequest(reason), profile: profile.name, sourceAddress: context.sourceAddress)
+        if case .unavailable = outcome { return .unavailable("SCEP service temporarily unavailable") }
+        return .text(reason + "\n", status: status)
     }
 
     /// Some clients POST base64 instead of DER; DER always starts with a SEQUENCE tag.

@@ -94,7 +94,7 @@ public struct PKIOperationHandler: Sendable {
             }
         } catch {
             // Only a broken RA key or an OpenSSL failure gets here.
-            event.outcome = .issuerError
+            event.outcome = .unavailable
             event.details = "building the CertRep failed: \(error)"
             logger.error("building the CertRep failed", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
             return await finish(.unavailable("could not build the CertRep"), event: event, started: started)
@@ -115,16 +115,23 @@ public struct PKIOperationHandler: Sendable {
         do {
             switch message.content {
             case .certificationRequest(let csr):
+                var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil)
                 if message.header.messageType == .pkcsReq {
-                    if let refusal = ChallengeGate.check(csr.challengePassword, profile: profile) {
+                    let gate = ChallengeGate(profile: profile, state: state, now: now())
+                    switch try await gate.check(csr, transactionID: transactionID) {
+                    case .refused(let refusal, let claim):
+                        event.describe(claim)
                         return .refused(refusal)
+                    case .passed(let gates):
+                        passed = gates
                     }
                 }
+                event.describe(passed.claim)
                 let request = EnrollmentRequest(
                     profile: profile.name, transactionID: transactionID, messageType: message.header.messageType,
                     csr: csr.derEncoded, signerCertificate: message.signerCertificate,
-                    gates: ["message", message.header.messageType == .pkcsReq ? "challenge:static" : "renewal"],
-                    edgeID: configuration.edgeID, sourceAddress: event.sourceAddress)
+                    claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
+                    gates: ["message"] + passed.gates, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress)
                 return verdict(for: try await issuance.enroll(request), message: message)
 
             case .issuerAndSubject:
@@ -145,8 +152,8 @@ public struct PKIOperationHandler: Sendable {
                 return .certificates([issued.certificate], crls: [], serial: serial, recipient: message.signerCertificate, cipher: message.cipher)
             }
         } catch {
-            logger.warning("control plane unavailable", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
-            return .unavailable("control plane unavailable: \(error)")
+            logger.warning("a dependency is unavailable", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
+            return .unavailable("unavailable: \(error)")
         }
     }
 
@@ -163,12 +170,31 @@ public struct PKIOperationHandler: Sendable {
         }
     }
 
-    /// Writes the audit event and the metrics; an event that cannot be written
-    /// turns the answer into 503 so the device retries and nothing goes unrecorded.
+    /// A PKIOperation refused before it reached the decoder (oversized, no
+    /// message, not base64): still exactly one audit event.
+    public func refuseUnread(_ reason: String, response: Response, profile: String, sourceAddress: String?) async -> Response {
+        let event = AuditEvent(
+            time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile,
+            operation: Operation.pkiOperation.rawValue, outcome: .malformed, latencyMilliseconds: 0, details: reason)
+        return await finish(response, event: event, started: ContinuousClock.now)
+    }
+
+    /// Writes the audit event, then the metrics and the log line. An event
+    /// that cannot be written turns the answer into 503, so the device retries
+    /// and nothing goes unrecorded.
     private func finish(_ response: Response, event: AuditEvent, started: ContinuousClock.Instant) async -> Response {
         var event = event
+        var response = response
         let elapsed = ContinuousClock.now - started
         event.latencyMilliseconds = elapsed.timeInterval * 1000
+        do {
+            try await audit.record(event)
+        } catch {
+            logger.error("audit event not recorded; answering 503", metadata: ["error": "\(error)", "event": "\(event.id)"])
+            event.outcome = .unavailable
+            event.details = "audit log unavailable: \(error)"
+            response = .unavailable("audit log unavailable")
+        }
         metrics.record(profile: event.profile, outcome: event.outcome, duration: elapsed)
         var logMetadata: Logger.Metadata = [
             "profile": "\(event.profile)", "outcome": "\(event.outcome.rawValue)",
@@ -176,17 +202,18 @@ public struct PKIOperationHandler: Sendable {
         ]
         if !event.details.isEmpty { logMetadata["reason"] = "\(event.details)" }
         logger.info("PKIOperation", metadata: logMetadata)
-        do {
-            try await audit.record(event)
-        } catch {
-            logger.error("audit event not recorded; answering 503", metadata: ["error": "\(error)", "event": "\(event.id)"])
-            return .unavailable("audit log unavailable")
-        }
         return response
     }
 }
 
 extension AuditEvent {
+    fileprivate mutating func describe(_ claim: IntuneClaim?) {
+        guard let claim else { return }
+        claimSubject = claim.subject
+        claimIssuer = claim.issuer
+        deviceName = claim.deviceName
+    }
+
     fileprivate mutating func describe(_ message: PKIMessage) {
         if case .certificationRequest(let csr) = message.content {
             csrSubject = csr.subject.description

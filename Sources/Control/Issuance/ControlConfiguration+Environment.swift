@@ -1,0 +1,94 @@
+import Foundation
+import X509
+import ScepterProtocol
+
+extension ControlConfiguration {
+    /// Reads issuers (`SCEPTER_ISSUERS`, `SCEPTER_ISSUER_<NAME>_*`) and the
+    /// control plane's side of each profile in `profileNames` (SPEC §9).
+    /// `fallbackIssuer` serves profiles without `ISSUER` (embedded mode's dev CA).
+    public static func loadProfiles(
+        _ settings: inout Settings, profileNames: [String], fallbackIssuer: LocalCA? = nil
+    ) -> [Profile] {
+        var issuers: [String: LocalCA] = [:]
+        for rawName in settings.list("SCEPTER_ISSUERS") {
+            let name = rawName.lowercased()
+            guard Settings.isValidName(name) else {
+                settings.problem("SCEPTER_ISSUERS", "\"\(rawName)\" is not a valid issuer name (letters, digits and dashes)")
+                continue
+            }
+            if let issuer = loadIssuer(name, &settings) { issuers[name] = issuer }
+        }
+
+        var profiles: [Profile] = []
+        for name in profileNames {
+            let prefix = "SCEPTER_PROFILE_\(Settings.variableName(name))_"
+            let issuer: LocalCA?
+            if let issuerName = settings.string(prefix + "ISSUER")?.lowercased() {
+                issuer = issuers[issuerName]
+                if issuer == nil {
+                    let known = issuers.keys.sorted().joined(separator: ", ")
+                    settings.problem(prefix + "ISSUER", "issuer \"\(issuerName)\" is not in SCEPTER_ISSUERS (\(known.isEmpty ? "none configured" : known))")
+                }
+            } else if issuers.count == 1 {
+                issuer = issuers.values.first
+            } else if let fallbackIssuer {
+                issuer = fallbackIssuer
+            } else {
+                settings.problem(prefix + "ISSUER", "is required (which issuer signs this profile's certificates)")
+                issuer = nil
+            }
+            let policy = loadPolicy(prefix: prefix, &settings)
+            if let issuer { profiles.append(Profile(name: name, issuer: issuer, policy: policy)) }
+        }
+        return profiles
+    }
+
+    private static func loadIssuer(_ name: String, _ settings: inout Settings) -> LocalCA? {
+        let prefix = "SCEPTER_ISSUER_\(Settings.variableName(name))_"
+        let type = (settings.string(prefix + "TYPE") ?? "local").lowercased()
+        guard type == "local" else {
+            settings.problem(prefix + "TYPE", "\"\(type)\" is not a supported issuer type (supported: local)")
+            return nil
+        }
+        guard let certificatePath = settings.required(prefix + "CA_CERT_PATH", "the CA certificate PEM"),
+            let keyPath = settings.required(prefix + "CA_KEY_PATH", "the CA private key PEM, mode 0600")
+        else { return nil }
+        let chainPath = settings.string(prefix + "CHAIN_PATH")
+        do throws(SecretFiles.Problem) {
+            let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "CA_CERT_PATH")
+            let key = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "CA_KEY_PATH")
+            var chain: String?
+            if let chainPath { chain = try SecretFiles.readPublic(at: chainPath, setting: prefix + "CHAIN_PATH") }
+            do {
+                return try LocalCA(name: name, certificatePEM: certificate, keyPEM: key, chainPEM: chain)
+            } catch {
+                settings.problem(prefix + "CA_CERT_PATH", "issuer \(name) refused: \(error.reason)")
+            }
+        } catch {
+            settings.problem(error.setting, error.message)
+        }
+        return nil
+    }
+
+    private static func loadPolicy(prefix: String, _ settings: inout Settings) -> CertificateProfile {
+        var policy = CertificateProfile()
+        policy.validity = settings.duration(prefix + "CERT_VALIDITY", default: policy.validity)
+        policy.maxValidity = settings.optionalDuration(prefix + "MAX_VALIDITY")
+        policy.minRSABits = settings.integer(prefix + "MIN_RSA_BITS", default: 2048, minimum: CertificationRequest.minimumRSABits)
+        let ekuNames = settings.list(prefix + "ALLOWED_EKUS")
+        if !ekuNames.isEmpty {
+            var usages: [ExtendedKeyUsage.Usage] = []
+            for name in ekuNames {
+                if let usage = CertificateProfile.extendedKeyUsage(named: name) {
+                    usages.append(usage)
+                } else {
+                    settings.problem(
+                        prefix + "ALLOWED_EKUS",
+                        "\"\(name)\" is not an EKU name (clientAuth, serverAuth, codeSigning, emailProtection, timeStamping, ocspSigning, any) or a dotted OID")
+                }
+            }
+            policy.allowedEKUs = usages
+        }
+        return policy
+    }
+}

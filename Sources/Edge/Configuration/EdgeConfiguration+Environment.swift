@@ -1,0 +1,110 @@
+import Foundation
+import ScepterProtocol
+
+extension EdgeConfiguration {
+    /// What embedded mode supplies to profiles that leave settings unset.
+    public struct Fallbacks: Sendable {
+        public var ra: RAIdentity?
+
+        public init(ra: RAIdentity?) {
+            self.ra = ra
+        }
+    }
+
+    /// Reads the edge's profiles from `SCEPTER_PROFILES` and the
+    /// `SCEPTER_PROFILE_<NAME>_*` family (SPEC §9). Problems are collected in
+    /// `settings`, each naming its variable.
+    public static func loadProfiles(_ settings: inout Settings, fallbacks: Fallbacks? = nil, now: Date = Date()) -> [Profile] {
+        var profiles: [Profile] = []
+        for rawName in settings.list("SCEPTER_PROFILES") {
+            let name = rawName.lowercased()
+            guard Settings.isValidName(name) else {
+                settings.problem("SCEPTER_PROFILES", "\"\(rawName)\" is not a valid profile name (letters, digits and dashes)")
+                continue
+            }
+            if let profile = loadProfile(name, &settings, fallbacks: fallbacks, now: now) {
+                profiles.append(profile)
+            }
+        }
+        return profiles
+    }
+
+    private static func loadProfile(_ name: String, _ settings: inout Settings, fallbacks: Fallbacks?, now: Date) -> Profile? {
+        let prefix = "SCEPTER_PROFILE_\(Settings.variableName(name))_"
+        let ra = loadRA(prefix: prefix, &settings, fallback: fallbacks?.ra)
+        let challenge = settings.secret(prefix + "CHALLENGE_PASSWORD")
+
+        var intune: Intune?
+        let mode = (settings.string(prefix + "INTUNE_MODE") ?? "off").lowercased()
+        switch mode {
+        case "off":
+            for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL"]
+            where settings.string(prefix + variable) != nil {
+                settings.problem(prefix + variable, "is set but \(prefix)INTUNE_MODE is off; set INTUNE_MODE=signed-challenge or remove it")
+            }
+            if challenge == nil {
+                settings.problem(
+                    prefix + "CHALLENGE_PASSWORD",
+                    "profile \(name) has neither a static challenge password nor an INTUNE_MODE; every enrollment would be refused")
+            }
+        case "signed-challenge":
+            intune = loadIntune(prefix: prefix, &settings, now: now)
+        case "intune-api":
+            settings.problem(prefix + "INTUNE_MODE", "intune-api is not available in this build; use signed-challenge")
+        default:
+            settings.problem(prefix + "INTUNE_MODE", "\"\(mode)\" is not one of off, signed-challenge, intune-api")
+        }
+        guard let ra else { return nil }
+        return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune)
+    }
+
+    private static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?) -> RAIdentity? {
+        let certificatePath = settings.string(prefix + "RA_CERT_PATH")
+        let keyPath = settings.string(prefix + "RA_KEY_PATH")
+        guard let certificatePath, let keyPath else {
+            if certificatePath == nil, keyPath == nil, let fallback { return fallback }
+            let missing = certificatePath == nil ? "RA_CERT_PATH" : "RA_KEY_PATH"
+            settings.problem(prefix + missing, "is required (the profile's RA certificate and its private key)")
+            return nil
+        }
+        do {
+            let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "RA_CERT_PATH")
+            let key = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "RA_KEY_PATH")
+            do {
+                return RAIdentity(try CertificateKeyPair(certificatePEM: certificate, keyPEM: key))
+            } catch {
+                settings.problem(prefix + "RA_CERT_PATH", "RA pair \(certificatePath) + \(keyPath) refused: \(error.reason)")
+            }
+        } catch {
+            settings.problem(error.setting, error.message)
+        }
+        return nil
+    }
+
+    private static func loadIntune(prefix: String, _ settings: inout Settings, now: Date) -> Intune? {
+        let policy = IntuneValidator.Policy(
+            audience: settings.string(prefix + "INTUNE_AUDIENCE"),
+            challengeValidityCap: settings.duration(prefix + "INTUNE_CHALLENGE_VALIDITY", default: .seconds(3600)),
+            clockSkew: settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60)))
+        let rateLimit = settings.integer(prefix + "INTUNE_RATE_LIMIT", default: 3)
+        var compliance: ComplianceHook?
+        if let url = settings.string(prefix + "INTUNE_COMPLIANCE_URL") {
+            if url.hasPrefix("http://") || url.hasPrefix("https://") {
+                let timeout = settings.duration(prefix + "INTUNE_COMPLIANCE_TIMEOUT", default: .seconds(5))
+                compliance = ComplianceHook(url: url, timeout: timeout)
+            } else {
+                settings.problem(prefix + "INTUNE_COMPLIANCE_URL", "\"\(url)\" is not an http:// or https:// URL")
+            }
+        }
+        guard let path = settings.required(prefix + "INTUNE_CONNECTOR_CERT_PATH", "the Intune Connector trust anchor PEM bundle") else {
+            return nil
+        }
+        do {
+            let anchors = try TrustAnchorStore(path: path, now: now)
+            return Intune(anchors: anchors, policy: policy, rateLimit: rateLimit, compliance: compliance)
+        } catch {
+            settings.problem(prefix + "INTUNE_CONNECTOR_CERT_PATH", error.message)
+            return nil
+        }
+    }
+}

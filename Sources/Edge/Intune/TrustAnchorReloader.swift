@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import ScepterProtocol
+
+/// Reloads every Intune profile's trust anchors on SIGHUP.
+public struct TrustAnchorReloader: Service {
+    let stores: [(profile: String, store: TrustAnchorStore)]
+    let logger: Logger
+
+    public init(configuration: EdgeConfiguration, logger: Logger) {
+        self.stores = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
+            profile.intune.map { (profile.name, $0.anchors) }
+        }
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reloadAll()
+        }
+    }
+
+    /// Reloads each profile's bundle; a bad file keeps the old pool. Results by profile.
+    @discardableResult
+    public func reloadAll(now: Date = Date()) -> [String: TrustAnchorStore.ReloadResult] {
+        var results: [String: TrustAnchorStore.ReloadResult] = [:]
+        for (profile, store) in stores {
+            let result = store.reload(now: now)
+            results[profile] = result
+            if result.succeeded {
+                logger.notice(
+                    "trust anchors reloaded",
+                    metadata: ["profile": "\(profile)", "path": "\(store.path)", "fingerprints": "\(result.fingerprints.joined(separator: ","))"])
+            } else {
+                logger.error(
+                    "trust anchor reload failed; keeping the previous anchors",
+                    metadata: ["profile": "\(profile)", "path": "\(store.path)", "reason": "\(result.error ?? "")"])
+            }
+        }
+        return results
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+
+/// One thing wrong with the configuration, naming the variable at fault.
+public struct ConfigurationProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public var variable: String
+    public var message: String
+
+    public init(_ variable: String, _ message: String) {
+        self.variable = variable
+        self.message = message
+    }
+
+    public var description: String { "\(variable): \(message)" }
+}
+
+/// Every configuration problem at once; a role refuses to start with it.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigurationProblem]
+
+    public init(_ problems: [ConfigurationProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String {
+        "configuration refused (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// Reads SPEC §9 environment variables, collecting problems instead of
+/// stopping at the first one.
+public struct Settings: Sendable {
+    public let environment: [String: String]
+    public private(set) var problems: [ConfigurationProblem] = []
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    public mutating func problem(_ variable: String, _ message: String) {
+        problems.append(ConfigurationProblem(variable, message))
+    }
+
+    /// The value of `name`, or of the file named by `name_FILE` (trailing newline trimmed).
+    public mutating func string(_ name: String) -> String? {
+        if let value = environment[name], !value.isEmpty { return value }
+        guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
+        do {
+            return try SecretFiles.readPublic(at: path, setting: name + "_FILE").trimmingCharacters(in: .newlines)
+        } catch {
+            problem(name + "_FILE", "cannot read \(path)")
+            return nil
+        }
+    }
+
+    /// A secret: like `string`, but a `_FILE` readable by group or others is refused.
+    public mutating func secret(_ name: String) -> String? {
+        if let value = environment[name], !value.isEmpty { return value }
+        guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
+        do {
+            return try SecretFiles.readPrivateKey(at: path, setting: name + "_FILE").trimmingCharacters(in: .newlines)
+        } catch {
+            problem(error.setting, error.message)
+            return nil
+        }
+    }
+
+    public mutating func required(_ name: String, _ why: String) -> String? {
+        guard let value = string(name) else {
+            problem(name, "is required (\(why))")
+            return nil
+        }
+        return value
+    }
+
+    /// A comma-separated list, trimmed, empty items dropped.
+    public mutating func list(_ name: String) -> [String] {
+        (string(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    public mutating func duration(_ name: String, default fallback: Duration) -> Duration {
+        guard let text = string(name) else { return fallback }
+        guard let value = DurationText.parse(text) else {
+            problem(name, "\"\(text)\" is not a duration (use e.g. 90s, 60m, 24h, 365d)")
+            return fallback
+        }
+        return value
+    }
+
+    public mutating func optionalDuration(_ name: String) -> Duration? {
+        guard let text = string(name) else { return nil }
+        guard let value = DurationText.parse(text) else {
+            problem(name, "\"\(text)\" is not a duration (use e.g. 90s, 60m, 24h, 365d)")
+            return nil
+        }
+        return value
+    }
+
+    public mutating func integer(_ name: String, default fallback: Int, minimum: Int = 0) -> Int {
+        guard let text = string(name) else { return fallback }
+        guard let value = Int(text), value >= minimum else {
+            problem(name, "\"\(text)\" is not a whole number of at least \(minimum)")
+            return fallback
+        }
+        return value
+    }
+
+    /// The upper-cased name used in variable names for a profile or issuer.
+    public static func variableName(_ name: String) -> String {
+        name.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// Profile and issuer names: lowercase letters, digits and dashes.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+}
+
+/// Durations as operators write them: `90s`, `60m`, `24h`, `365d`.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unit = trimmed.last, let number = Int64(trimmed.dropLast()), number >= 0 else { return nil }
+        switch unit {
+        case "s": return .seconds(number)
+        case "m": return .seconds(number * 60)
+        case "h": return .seconds(number * 3600)
+        case "d": return .seconds(number * 86400)
+        default: return nil
+        }
+    }
+}
