@@ -18,11 +18,11 @@ struct EmbeddedHarness: @unchecked Sendable {
     let ra: [UInt8]
     let caPEM: String
 
-    static func make() async throws -> EmbeddedHarness {
+    static func make(environment: [String: String] = [:]) async throws -> EmbeddedHarness {
         let directory = try Shell.temporaryDirectory()
         var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let server = try await EmbeddedServer.make(dataDir: directory.path, logger: logger)
+        logger.logLevel = .critical
+        let server = try await EmbeddedServer.make(dataDir: directory.path, environment: environment, logger: logger)
         let raPEM = try String(contentsOfFile: server.files.raCertificatePath, encoding: .utf8)
         let ra = try #require(PEM.firstBlock(in: raPEM, label: "CERTIFICATE"))
         return EmbeddedHarness(server: server, ra: ra, caPEM: try String(contentsOfFile: server.files.caCertificatePath, encoding: .utf8))
@@ -44,6 +44,11 @@ struct EmbeddedHarness: @unchecked Sendable {
 }
 
 extension TestClientProtocol {
+    /// POSTs a PKIMessage and returns the HTTP status and body.
+    func pkiOperation(_ message: [UInt8], profile: String) async throws -> (HTTPResponse.Status, [UInt8]) {
+        try await pkiOperation(message, path: "/scep/\(profile)")
+    }
+
     /// POSTs a PKIMessage and returns the HTTP status and body.
     func pkiOperation(_ message: [UInt8], path: String = "/scep", contentType: String = "application/x-pki-message") async throws
         -> (HTTPResponse.Status, [UInt8])
