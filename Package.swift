@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "ScepterEdgeTests",
             dependencies: [
-                "ScepterEdge", "ScepterTesting",
+                "ScepterEdge", "ScepterTesting", "ScepterProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ScepterEdgeTests",

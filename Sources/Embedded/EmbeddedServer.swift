@@ -44,7 +44,9 @@ public struct EmbeddedServer {
         // The dev profile, plus what SCEPTER_PROFILES adds (RA and issuer default to the dev ones).
         var settings = Settings(environment: environment)
         let envProfiles = EdgeConfiguration.loadProfiles(&settings, fallbacks: .init(ra: ra))
-        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: envProfiles.map(\.name), fallbackIssuer: issuer)
+        // Every listed profile, so control-side problems show even where the edge side failed.
+        let listedNames = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }.filter(Settings.isValidName)
+        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: issuer)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)

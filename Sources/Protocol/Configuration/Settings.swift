@@ -38,7 +38,8 @@ public struct Settings: Sendable {
     }
 
     public mutating func problem(_ variable: String, _ message: String) {
-        problems.append(ConfigurationProblem(variable, message))
+        let problem = ConfigurationProblem(variable, message)
+        if !problems.contains(problem) { problems.append(problem) }
     }
 
     /// The value of `name`, or of the file named by `name_FILE` (trailing newline trimmed).

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import ScepterEdge
+import ScepterProtocol
+import ScepterTesting
+
+/// Preflight: every problem at once, each naming its variable.
+@Suite("Edge configuration from SCEPTER_* variables")
+struct EdgeConfigurationTests {
+    struct Files {
+        let directory: URL
+        let raCertificate: String
+        let raKey: String
+        let anchors: String
+    }
+
+    static let files = Result { () throws -> Files in
+        let directory = try Shell.temporaryDirectory()
+        let ca = try TestPKI.makeCA()
+        let ra = try TestPKI.makeLeaf(commonName: "RA", issuer: ca)
+        let raCertificate = directory.appendingPathComponent("ra.pem").path
+        let raKey = directory.appendingPathComponent("ra.key").path
+        try SecretFiles.create(ra.certificatePEM, at: raCertificate, mode: 0o644)
+        try SecretFiles.create(ra.keyPEM, at: raKey, mode: 0o600)
+        let connector = try TestConnector(.p256, commonName: "Connector", notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(86_400))
+        let anchors = directory.appendingPathComponent("anchors.pem").path
+        try SecretFiles.create(try connector.pem, at: anchors, mode: 0o644)
+        return Files(directory: directory, raCertificate: raCertificate, raKey: raKey, anchors: anchors)
+    }
+
+    static func load(_ environment: [String: String]) -> ([EdgeConfiguration.Profile], [ConfigurationProblem]) {
+        var settings = Settings(environment: environment)
+        let profiles = EdgeConfiguration.loadProfiles(&settings)
+        return (profiles, settings.problems)
+    }
+
+    @Test func aCompleteIntuneProfileLoads() throws {
+        let files = try Self.files.get()
+        let (profiles, problems) = Self.load([
+            "SCEPTER_PROFILES": "Corp-Laptops",
+            "SCEPTER_PROFILE_CORP_LAPTOPS_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_CORP_LAPTOPS_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_MODE": "signed-challenge",
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_CONNECTOR_CERT_PATH": files.anchors,
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_CHALLENGE_VALIDITY": "30m",
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_CLOCK_SKEW": "90s",
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_RATE_LIMIT": "5",
+            "SCEPTER_PROFILE_CORP_LAPTOPS_INTUNE_AUDIENCE": "https://scep.example/scep/corp-laptops",
+        ])
+        #expect(problems.isEmpty, "\(problems)")
+        let profile = try #require(profiles.first)
+        #expect(profile.name == "corp-laptops")
+        #expect(profile.challengePassword == nil)
+        let intune = try #require(profile.intune)
+        #expect(intune.policy.challengeValidityCap == .seconds(1800))
+        #expect(intune.policy.clockSkew == .seconds(90))
+        #expect(intune.rateLimit == 5)
+        #expect(intune.policy.audience == "https://scep.example/scep/corp-laptops")
+        #expect(intune.anchors.anchors.fingerprints.count == 1)
+    }
+
+    @Test func everyProblemIsReportedAtOnceNamingItsVariable() throws {
+        let files = try Self.files.get()
+        let garbage = files.directory.appendingPathComponent("garbage.pem").path
+        try? "garbage".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let (_, problems) = Self.load([
+            "SCEPTER_PROFILES": "a,b,c,Bad_Name",
+            // a: no RA key, no challenge at all
+            "SCEPTER_PROFILE_A_RA_CERT_PATH": files.raCertificate,
+            // b: Intune with an unparseable bundle and a bad duration
+            "SCEPTER_PROFILE_B_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_B_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_B_INTUNE_MODE": "signed-challenge",
+            "SCEPTER_PROFILE_B_INTUNE_CONNECTOR_CERT_PATH": garbage,
+            "SCEPTER_PROFILE_B_INTUNE_CLOCK_SKEW": "soon",
+            // c: unknown mode, Intune setting with Intune off is caught too
+            "SCEPTER_PROFILE_C_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_C_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_C_CHALLENGE_PASSWORD": "pw",
+            "SCEPTER_PROFILE_C_INTUNE_MODE": "maybe",
+        ])
+        let variables = Set(problems.map(\.variable))
+        #expect(variables == [
+            "SCEPTER_PROFILES",
+            "SCEPTER_PROFILE_A_RA_KEY_PATH",
+            "SCEPTER_PROFILE_A_CHALLENGE_PASSWORD",
+            "SCEPTER_PROFILE_B_INTUNE_CONNECTOR_CERT_PATH",
+            "SCEPTER_PROFILE_B_INTUNE_CLOCK_SKEW",
+            "SCEPTER_PROFILE_C_INTUNE_MODE",
+        ], "\(problems)")
+        #expect(ConfigurationError(problems).description.contains("6 problems"))
+    }
+
+    @Test func aKeyReadableByOthersIsRefused() throws {
+        let files = try Self.files.get()
+        let loose = files.directory.appendingPathComponent("loose-\(UUID().uuidString).key").path
+        try SecretFiles.create(try String(contentsOfFile: files.raKey, encoding: .utf8), at: loose, mode: 0o644)
+        let (_, problems) = Self.load([
+            "SCEPTER_PROFILES": "x",
+            "SCEPTER_PROFILE_X_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_X_RA_KEY_PATH": loose,
+            "SCEPTER_PROFILE_X_CHALLENGE_PASSWORD": "pw",
+        ])
+        #expect(problems.count == 1)
+        #expect(problems.first?.variable == "SCEPTER_PROFILE_X_RA_KEY_PATH")
+        #expect(problems.first?.message.contains("chmod 600") == true)
+    }
+
+    @Test func expiredAnchorsRefuseToStart() throws {
+        let files = try Self.files.get()
+        let expired = try TestConnector(.p256, commonName: "Old", notBefore: Date().addingTimeInterval(-10 * 86_400), notAfter: Date().addingTimeInterval(-86_400))
+        let path = files.directory.appendingPathComponent("expired-\(UUID().uuidString).pem").path
+        try expired.pem.write(toFile: path, atomically: true, encoding: .utf8)
+        let (profiles, problems) = Self.load([
+            "SCEPTER_PROFILES": "y",
+            "SCEPTER_PROFILE_Y_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_Y_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_Y_INTUNE_MODE": "signed-challenge",
+            "SCEPTER_PROFILE_Y_INTUNE_CONNECTOR_CERT_PATH": path,
+        ])
+        #expect(profiles.isEmpty == false)
+        #expect(profiles.first?.intune == nil)
+        #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_Y_INTUNE_CONNECTOR_CERT_PATH"])
+        #expect(problems.first?.message.contains("expired") == true, "\(problems)")
+    }
+
+    @Test func secretsComeFromFilesToo() throws {
+        let files = try Self.files.get()
+        let secret = files.directory.appendingPathComponent("challenge-\(UUID().uuidString)").path
+        try SecretFiles.create("from-a-file\n", at: secret, mode: 0o600)
+        let (profiles, problems) = Self.load([
+            "SCEPTER_PROFILES": "z",
+            "SCEPTER_PROFILE_Z_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_Z_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_Z_CHALLENGE_PASSWORD_FILE": secret,
+        ])
+        #expect(problems.isEmpty)
+        #expect(profiles.first?.challengePassword == "from-a-file")
+    }
+
+    @Test(arguments: [("90s", 90), ("60m", 3600), ("24h", 86_400), ("365d", 31_536_000)])
+    func durationsAsOperatorsWriteThem(text: String, seconds: Int64) {
+        #expect(DurationText.parse(text) == .seconds(seconds))
+    }
+
+    @Test(arguments: ["", "5", "5y", "-3m", "m"])
+    func notDurations(text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+}
