@@ -51,7 +51,8 @@ public struct EmbeddedServer {
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
         let devControl = ControlConfiguration.Profile(name: devName, issuer: issuer, policy: CertificateProfile())
-        let edgeProfiles = (envProfiles.contains { $0.name == devName } ? [] : [devEdge]) + envProfiles
+        let replacesDefault = envProfiles.contains { $0.name == devName }
+        let edgeProfiles = (replacesDefault ? [] : [devEdge]) + envProfiles
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
         let issuance = IssuanceService(configuration: ControlConfiguration(profiles: issuerProfiles), store: store, logger: logger)
@@ -65,7 +66,8 @@ public struct EmbeddedServer {
         SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
         HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() }).add(to: router)
         return EmbeddedServer(
-            router: router, store: store, files: files, challenge: challenge, adminToken: adminToken, metrics: metrics,
-            configuration: edgeConfiguration, reloader: TrustAnchorReloader(configuration: edgeConfiguration, logger: logger))
+            router: router, store: store, files: files,
+            challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,
+            configuration: edgeConfiguration, reloader: TrustAnchorReloader(configuration: edgeConfiguration, metrics: metrics, logger: logger))
     }
 }

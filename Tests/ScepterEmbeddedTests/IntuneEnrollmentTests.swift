@@ -180,6 +180,12 @@ struct IntuneEnrollmentTests {
         #expect(good.fingerprints.count == 1)
         #expect(try await Self.enroll(setup, challenge: try ChallengeMinter(primary).mint(claims: Self.claims())).failInfo == .badMessageCheck)
         #expect(try await Self.enroll(setup, challenge: try ChallengeMinter(secondary).mint(claims: Self.claims())).status == .success)
+
+        // Only the anchor in use is published.
+        let metrics = String(decoding: setup.harness.server.metrics.render(), as: UTF8.self)
+        let published = metrics.split(separator: "\n").filter { $0.hasPrefix("scepter_trust_anchor_not_after_seconds{") }
+        #expect(published.count == 1)
+        #expect(published.first?.contains(good.fingerprints[0]) == true)
     }
 
     @Test func haBundleAcceptsEitherConnector() async throws {
@@ -228,6 +234,8 @@ struct IntuneEnrollmentTests {
                 let text = String(buffer: response.body)
                 #expect(text.contains(#"scepter_enrollments_total{profile="corp",outcome="success"} 1"#))
                 #expect(text.contains(#"scepter_enrollments_total{profile="corp",outcome="expired"} 1"#))
+                #expect(text.contains(#"scepter_trust_anchor_not_after_seconds{profile="corp",fingerprint=""#))
+                #expect(text.contains(#"scepter_trust_anchor_last_reload_success{profile="corp"} 1"#))
             }
         }
     }

@@ -7,13 +7,19 @@ import ScepterProtocol
 /// Reloads every Intune profile's trust anchors on SIGHUP.
 public struct TrustAnchorReloader: Service {
     let stores: [(profile: String, store: TrustAnchorStore)]
+    let metrics: EdgeMetrics
     let logger: Logger
 
-    public init(configuration: EdgeConfiguration, logger: Logger) {
+    /// Publishes the anchors loaded at boot as metrics.
+    public init(configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger) {
         self.stores = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
             profile.intune.map { (profile.name, $0.anchors) }
         }
+        self.metrics = metrics
         self.logger = logger
+        for (profile, store) in stores {
+            metrics.recordAnchors(profile: profile, anchors: store.anchors, reloadSucceeded: true)
+        }
     }
 
     public func run() async throws {
@@ -29,6 +35,7 @@ public struct TrustAnchorReloader: Service {
         for (profile, store) in stores {
             let result = store.reload(now: now)
             results[profile] = result
+            metrics.recordAnchors(profile: profile, anchors: store.anchors, reloadSucceeded: result.succeeded)
             if result.succeeded {
                 logger.notice(
                     "trust anchors reloaded",

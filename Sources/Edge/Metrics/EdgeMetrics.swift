@@ -1,9 +1,17 @@
+import Foundation
 import Prometheus
+import Synchronization
 import ScepterProtocol
 
 /// The edge's Prometheus metrics, rendered at `/metrics`.
 public struct EdgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The anchor gauges currently registered, by profile, so a reload can retire old ones.
+    private let anchorGauges = GaugeSets()
+
+    private final class GaugeSets: Sendable {
+        let byProfile = Mutex<[String: [Gauge]]>([:])
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -11,13 +19,41 @@ public struct EdgeMetrics: Sendable {
 
     static var enrollments: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "scepter", metricName: "enrollments", unitName: "total",
-        helpText: "SCEP PKIOperations by profile and outcome label")
+            namespace: "scepter", metricName: "enrollments", unitName: "total",
+            helpText: "SCEP PKIOperations by profile and outcome label")
     }
     static var latency: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "scepter", metricName: "pkioperation_duration", unitName: "seconds",
-        helpText: "Time from request to CertRep for SCEP PKIOperations")
+            namespace: "scepter", metricName: "pkioperation_duration", unitName: "seconds",
+            helpText: "Time from request to CertRep for SCEP PKIOperations")
+    }
+    static var anchorNotAfter: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "scepter", metricName: "trust_anchor_not_after", unitName: "seconds",
+            helpText: "notAfter of each Intune Connector trust anchor in use, as Unix time")
+    }
+    static var reloadSucceeded: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "scepter", metricName: "trust_anchor_last_reload", unitName: "success",
+            helpText: "1 when the last trust anchor (re)load of the profile succeeded, 0 when it kept the old anchors")
+    }
+
+    /// Publishes the anchors a profile uses now, replacing the previous set.
+    public func recordAnchors(profile: String, anchors: TrustAnchors, reloadSucceeded: Bool) {
+        let gauges = anchors.anchors.map { anchor in
+            let gauge = registry.makeGauge(
+                descriptor: Self.anchorNotAfter,
+                labels: [("profile", profile), ("fingerprint", anchor.fingerprint), ("subject", anchor.subject)])
+            gauge.set(anchor.notAfter.timeIntervalSince1970)
+            return gauge
+        }
+        let retired = anchorGauges.byProfile.withLock { current -> [Gauge] in
+            let previous = current[profile] ?? []
+            current[profile] = gauges
+            return previous.filter { old in !gauges.contains { $0 === old } }
+        }
+        for gauge in retired { registry.unregisterGauge(gauge) }
+        registry.makeGauge(descriptor: Self.reloadSucceeded, labels: [("profile", profile)]).set(reloadSucceeded ? 1.0 : 0.0)
     }
 
     static let latencyBuckets: [Duration] = [

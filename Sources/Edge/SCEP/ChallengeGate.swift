@@ -44,8 +44,10 @@ struct ChallengeGate {
         }
 
         // Gates 7 and 8 in one atomic step: replay, then the device's sliding window.
+        // The replay key is global (a challenge is single-use everywhere); the
+        // window is per profile, so Wi-Fi and VPN profiles each get their N.
         let admission = Admission(
-            replayKey: "\(profile.name)|\(claim.replayKey(challenge: challenge))", transactionID: transactionID,
+            replayKey: claim.replayKey(challenge: challenge), transactionID: transactionID,
             replayTTL: intune.policy.challengeValidityCap + intune.policy.clockSkew,
             deviceKey: "\(profile.name)|\(claim.deviceKey.storageKey)", rateLimit: intune.rateLimit, now: now)
         var gates = ["challenge:intune"]

@@ -123,12 +123,17 @@ public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         guard let unit = trimmed.last, let number = Int64(trimmed.dropLast()), number >= 0 else { return nil }
+        let scale: Int64
         switch unit {
-        case "s": return .seconds(number)
-        case "m": return .seconds(number * 60)
-        case "h": return .seconds(number * 3600)
-        case "d": return .seconds(number * 86400)
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86400
         default: return nil
         }
+        let (seconds, overflow) = number.multipliedReportingOverflow(by: scale)
+        // Beyond a century is a typo, not a validity.
+        guard !overflow, seconds <= 100 * 365 * 86400 else { return nil }
+        return .seconds(seconds)
     }
 }
