@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import ScepterTesting
+
+/// The `scepter` command line as an operator uses it.
+@Suite("scepter command line")
+struct CommandLineTests {
+    @Test(arguments: ["--rsa", "--ecdsa"])
+    func caInitWritesAVerifiableCAAndRAWithPrivateKeys(algorithm: String) throws {
+        let out = try Shell.temporaryDirectory().appendingPathComponent("pki")
+        let run = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, algorithm])
+        #expect(run.status == 0, "\(run.stderr)")
+        for (file, mode) in [("ca.pem", 0o644), ("ca.key", 0o600), ("ra.pem", 0o644), ("ra.key", 0o600)] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(file).path)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == mode, "\(file)")
+        }
+        let verify = try Shell.openssl("verify", "-CAfile", out.appendingPathComponent("ca.pem").path, out.appendingPathComponent("ra.pem").path)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let raKey = try Shell.openssl("pkey", "-in", out.appendingPathComponent("ra.key").path, "-noout", "-text")
+        #expect(raKey.stdout.contains("Private-Key: (2048 bit"))
+
+        // A second run refuses to overwrite the CA.
+        let again = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("refusing to overwrite"))
+    }
+
+    @Test func versionNamesOpenSSL() throws {
+        let run = try Shell.run(DevServerProcess.binary, ["version"])
+        #expect(run.status == 0)
+        #expect(run.stdout.hasPrefix("scepter "))
+        #expect(run.stdout.contains("OpenSSL 3"))
+    }
+
+    @Test func devRefusesALooseKeyNamingTheFile() throws {
+        let directory = try Shell.temporaryDirectory()
+        // First run creates the development PKI; then loosen the RA key.
+        let server = try DevServerProcess(dataDirectory: directory)
+        server.terminate()
+        let key = directory.appendingPathComponent("ra.key").path
+        try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: 0o644)], ofItemAtPath: key)
+        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"])
+        #expect(run.status != 0)
+        #expect((run.stdout + run.stderr).contains("chmod 600 \(key)"))
+    }
+
+    @Test func devPreflightListsEveryProblem() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SCEPTER_PROFILES"] = "corp,wifi"
+        environment["SCEPTER_PROFILE_CORP_INTUNE_MODE"] = "signed-challenge"
+        environment["SCEPTER_PROFILE_WIFI_CERT_VALIDITY"] = "forever"
+        let directory = try Shell.temporaryDirectory()
+        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH"))
+        #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD"))
+        #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CERT_VALIDITY"))
+    }
+}
