@@ -51,20 +51,13 @@ public enum TestPKI {
         commonName: String = "Test CA", key kind: KeyKind = .rsa2048, issuer: Identity? = nil,
         notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(10 * 365 * 86400)
     ) throws -> Identity {
-        let (key, keyPEM) = try makeKey(kind)
-        let name = try DistinguishedName { CommonName(commonName) }
-        let extensions = try Certificate.Extensions {
-            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-            Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
-            SubjectKeyIdentifier(hash: key.publicKey)
+        try makeCertificate(commonName: commonName, key: kind, issuer: issuer, notBefore: notBefore, notAfter: notAfter) { key in
+            try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: key.publicKey)
+            }
         }
-        let signingKey = issuer?.privateKey ?? key
-        let certificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
-            issuer: issuer?.certificate.subject ?? name, subject: name, signatureAlgorithm: algorithm(for: signingKey),
-            extensions: extensions, issuerPrivateKey: signingKey)
-        return Identity(
-            certificate: certificate, privateKey: key, certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
     }
 
     /// An end-entity certificate: an RA signed by `issuer`, or a device's
@@ -73,16 +66,22 @@ public enum TestPKI {
         commonName: String, key kind: KeyKind = .rsa2048, issuer: Identity? = nil,
         notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(365 * 86400)
     ) throws -> Identity {
+        try makeCertificate(commonName: commonName, key: kind, issuer: issuer, notBefore: notBefore, notAfter: notAfter) { _ in
+            try Certificate.Extensions { Critical(KeyUsage(digitalSignature: true, keyEncipherment: true)) }
+        }
+    }
+
+    private static func makeCertificate(
+        commonName: String, key kind: KeyKind, issuer: Identity?, notBefore: Date, notAfter: Date,
+        extensions: (Certificate.PrivateKey) throws -> Certificate.Extensions
+    ) throws -> Identity {
         let (key, keyPEM) = try makeKey(kind)
         let name = try DistinguishedName { CommonName(commonName) }
-        let extensions = try Certificate.Extensions {
-            Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
-        }
         let signingKey = issuer?.privateKey ?? key
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
             issuer: issuer?.certificate.subject ?? name, subject: name, signatureAlgorithm: algorithm(for: signingKey),
-            extensions: extensions, issuerPrivateKey: signingKey)
+            extensions: try extensions(key), issuerPrivateKey: signingKey)
         return Identity(
             certificate: certificate, privateKey: key, certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
     }

@@ -80,12 +80,7 @@ public struct Settings: Sendable {
     }
 
     public mutating func duration(_ name: String, default fallback: Duration) -> Duration {
-        guard let text = string(name) else { return fallback }
-        guard let value = DurationText.parse(text) else {
-            problem(name, "\"\(text)\" is not a duration (use e.g. 90s, 60m, 24h, 365d)")
-            return fallback
-        }
-        return value
+        optionalDuration(name) ?? fallback
     }
 
     public mutating func optionalDuration(_ name: String) -> Duration? {
