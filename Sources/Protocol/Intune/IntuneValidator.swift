@@ -73,7 +73,11 @@ public struct IntuneValidator: Sendable {
         do throws(Refusal) {
             // 2. Signature: structure (malformed), then alg and signature (signature_invalid).
             let jws = try IntuneChallenge.parse(challenge).get()
-            try jws.verifySignature(against: anchors)
+            let usable = anchors.valid(at: now)
+            guard !usable.anchors.isEmpty else {
+                throw Refusal(.signatureInvalid, "every trust anchor of this profile is outside its validity; rotate the Connector bundle")
+            }
+            try jws.verifySignature(against: usable)
 
             // 3. Version: only now is the payload trusted enough to read.
             let claim = try IntuneClaim.parse(verifiedPayload: jws.payload).get()

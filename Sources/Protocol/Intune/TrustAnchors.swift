@@ -49,6 +49,16 @@ public struct TrustAnchors: Sendable {
         self.anchors = anchors
     }
 
+    private init(anchors: [Anchor]) {
+        self.anchors = anchors
+    }
+
+    /// The anchors valid at `now`: one that expires while loaded stops
+    /// verifying challenges at its notAfter, as it would have at boot.
+    public func valid(at now: Date) -> TrustAnchors {
+        TrustAnchors(anchors: anchors.filter { $0.notBefore <= now && now <= $0.notAfter })
+    }
+
     /// One Connector signing certificate.
     public struct Anchor: Sendable, Equatable {
         /// The certificate.
@@ -144,7 +154,7 @@ public struct TrustAnchors: Sendable {
             case amber
             /// Fewer than 7 days left.
             case red
-            /// Past notAfter; challenges it signed no longer verify after a reload.
+            /// Past notAfter; challenges it signed no longer verify.
             case expired
         }
     }

@@ -164,3 +164,26 @@ struct TrustAnchorsTests {
         #expect(anchor.badge(now: at) == badge)
     }
 }
+
+@Suite("Trust anchors expiring while loaded")
+struct TrustAnchorsExpiryTests {
+    @Test func anAnchorThatExpiresWhileLoadedStopsVerifying() throws {
+        let now = Date(timeIntervalSince1970: 1_750_000_000)
+        let connector = try TestConnector(.p256, commonName: "Short-lived", notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(3600))
+        let anchors = try TrustAnchors(pemBundle: try connector.pem, now: now)
+        let validator = IntuneValidator(anchors: anchors, policy: .init())
+        let later = now.addingTimeInterval(7200)
+        let claims: [String: Any] = [
+            "iss": "i", "sub": "s", "iat": later.timeIntervalSince1970 - 60, "exp": later.timeIntervalSince1970 + 600,
+        ]
+        let challenge = try ChallengeMinter(connector).mint(claims: claims)
+        guard case .failure(let refusal) = validator.validate(challenge, csr: .init(commonName: nil), now: later) else {
+            Issue.record("an expired anchor verified a challenge")
+            return
+        }
+        #expect(refusal.outcome == .signatureInvalid)
+        #expect(refusal.reason.contains("outside its validity"))
+        #expect(anchors.valid(at: now).anchors.count == 1)
+        #expect(anchors.valid(at: later).anchors.isEmpty)
+    }
+}
