@@ -62,7 +62,9 @@ public final class IssuanceService: Issuance {
         let certificate: Certificate
         let csr: CertificationRequest
         do {
-            csr = try CertificationRequest(derEncoded: request.csr)
+            // The edge verified these bytes before sending them over the
+            // authenticated internal API; parse without verifying again.
+            csr = try CertificationRequest(derEncoded: request.csr, selfSignatureVerified: true)
             if request.messageType == .renewalReq {
                 try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }

@@ -73,7 +73,7 @@ public final class SQLiteStore: ControlStore {
     public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
         try await lock.withLock {
             try await transaction {
-                try await insertEnrollment(enrollment)
+                // The certificate first, so the enrollment row can reference it in one insert.
                 _ = try await connection.query(
                     """
                     INSERT INTO certificates (serial, issuer, profile, subject, sans, not_before, not_after, status,
@@ -88,35 +88,33 @@ public final class SQLiteStore: ControlStore {
                         certificate.deviceID.map { .text($0) } ?? .null, .blob(ByteBuffer(bytes: certificate.der)),
                         .text(Timestamp.format(certificate.createdAt)),
                     ])
-                // The enrollment row references the certificate: link it once both exist.
-                _ = try await connection.query(
-                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ?",
-                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID)])
+                try await insertEnrollment(enrollment, serial: certificate.serialNumber)
             }
         }
     }
 
     public func commitRejected(_ enrollment: EnrollmentRecord) async throws {
         try await lock.withLock {
-            try await insertEnrollment(enrollment)
+            try await insertEnrollment(enrollment, serial: nil)
         }
     }
 
-    private func insertEnrollment(_ enrollment: EnrollmentRecord) async throws {
-        let existing = try await connection.query(
-            "SELECT 1 FROM enrollments WHERE profile = ? AND transaction_id = ?",
-            [.text(enrollment.profile), .text(enrollment.transactionID)])
-        guard existing.isEmpty else { throw StoreConflict() }
-        _ = try await connection.query(
-            """
-            INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
-            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)
-            """,
-            [
-                .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType),
-                .text(enrollment.status.rawValue), .text(enrollment.outcome.rawValue), .text(enrollment.reason),
-                .text(enrollment.csrSHA256), .text(Timestamp.format(enrollment.createdAt)),
-            ])
+    /// The primary key on (profile, transaction_id) decides a race: the loser gets StoreConflict.
+    private func insertEnrollment(_ enrollment: EnrollmentRecord, serial: String?) async throws {
+        do {
+            _ = try await connection.query(
+                """
+                INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType),
+                    .text(enrollment.status.rawValue), serial.map { .text($0) } ?? .null, .text(enrollment.outcome.rawValue),
+                    .text(enrollment.reason), .text(enrollment.csrSHA256), .text(Timestamp.format(enrollment.createdAt)),
+                ])
+        } catch let error as SQLiteError where error.reason == .constraintPrimaryKeyFailed || error.reason == .constraint {
+            throw StoreConflict()
+        }
     }
 
     public func certificate(serialNumber: String) async throws -> CertificateRecord? {

@@ -72,10 +72,8 @@ public struct PKIOperationHandler: Sendable {
         let reply: [UInt8]
         do {
             switch verdict {
-            case .certificates(let certificates, let crls, let serial, let recipient, let cipher):
-                reply = try CertRep.success(
-                    certificates: certificates, crls: crls, answering: header, recipient: recipient, cipher: cipher,
-                    ra: profile.ra)
+            case .certificates(let certificates, let crls, let serial, let request):
+                reply = try CertRep.success(certificates: certificates, crls: crls, answering: request, ra: profile.ra)
                 event.outcome = .success
                 event.serialNumber = serial
             case .pending:
@@ -104,7 +102,8 @@ public struct PKIOperationHandler: Sendable {
 
     /// The outcome of the gates and the control plane, before it becomes a CertRep.
     enum Verdict {
-        case certificates([[UInt8]], crls: [[UInt8]], serial: String?, recipient: [UInt8], cipher: ContentCipher)
+        /// SUCCESS, encrypted to the request's signer.
+        case certificates([[UInt8]], crls: [[UInt8]], serial: String?, answering: PKIMessage)
         case pending
         case refused(Refusal)
         case unavailable(String)
@@ -143,13 +142,13 @@ public struct PKIOperationHandler: Sendable {
             case .issuerAndSerial(let issuerAndSerial):
                 if message.header.messageType == .getCRL {
                     let crl = try await issuance.crl(profile: profile.name)
-                    return .certificates([], crls: [crl], serial: nil, recipient: message.signerCertificate, cipher: message.cipher)
+                    return .certificates([], crls: [crl], serial: nil, answering: message)
                 }
                 let serial = issuerAndSerial.serialNumber.hexString
                 guard let issued = try await issuance.certificate(profile: profile.name, serialNumber: serial) else {
                     return .refused(Refusal(.unknownTransaction, "GetCert for serial \(serial), which this profile did not issue"))
                 }
-                return .certificates([issued.certificate], crls: [], serial: serial, recipient: message.signerCertificate, cipher: message.cipher)
+                return .certificates([issued.certificate], crls: [], serial: serial, answering: message)
             }
         } catch {
             logger.warning("a dependency is unavailable", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
@@ -160,9 +159,7 @@ public struct PKIOperationHandler: Sendable {
     private func verdict(for decision: EnrollmentDecision, message: PKIMessage) -> Verdict {
         switch decision {
         case .issued(let issued):
-            return .certificates(
-                [issued.certificate] + issued.chain, crls: [], serial: issued.serialNumber,
-                recipient: message.signerCertificate, cipher: message.cipher)
+            return .certificates([issued.certificate] + issued.chain, crls: [], serial: issued.serialNumber, answering: message)
         case .pending:
             return .pending
         case .rejected(let refusal):

@@ -19,6 +19,18 @@ public enum CertRep {
         return try sign(envelope, status: .success, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
     }
 
+    /// A SUCCESS CertRep answering `request`: encrypted to its signer with
+    /// the cipher it used (the signer is not parsed again).
+    public static func success(
+        certificates: [[UInt8]], crls: [[UInt8]] = [], answering request: PKIMessage, ra: RAIdentity,
+        senderNonce: [UInt8] = freshNonce()
+    ) throws -> [UInt8] {
+        let recipient = try request.recipient ?? OpenSSLCertificate(derEncoded: request.signerCertificate)
+        let degenerate = try DegenerateSignedData.encode(certificates: certificates, crls: crls)
+        let envelope = try CMSCodec.encrypt(degenerate, to: recipient, cipher: request.cipher)
+        return try sign(envelope, status: .success, failInfo: nil, header: request.header, ra: ra, senderNonce: senderNonce)
+    }
+
     /// A FAILURE CertRep with `failInfo`.
     public static func failure(
         _ failInfo: FailInfo,

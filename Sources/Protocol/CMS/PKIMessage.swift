@@ -35,6 +35,8 @@ public struct PKIMessage: Sendable {
     /// DER of the certificate that signed the request (self-signed for a
     /// first enrollment, the current certificate for a renewal).
     public var signerCertificate: [UInt8]
+    /// The same certificate as OpenSSL holds it, so the CertRep need not parse it again.
+    let recipient: OpenSSLCertificate?
     public var cipher: ContentCipher
     public var keyTransport: KeyTransport
     public var content: Content
@@ -148,7 +150,9 @@ public struct PKIMessage: Sendable {
             return refuse(.malformed, "a CertRep is not a request")
         }
         return .message(
-            PKIMessage(header: header, signerCertificate: signerCertificate, cipher: cipher, keyTransport: keyTransport, content: content)
+            PKIMessage(
+                header: header, signerCertificate: signerCertificate, recipient: signed.signer,
+                cipher: cipher, keyTransport: keyTransport, content: content)
         )
     }
 }

@@ -65,20 +65,11 @@ public struct CertificationRequest: Sendable {
     /// Parses and verifies the self-signature. The refusal's label is
     /// `bad_message_check` for a signature that does not verify and
     /// `policy_violation` for bytes that are not a PKCS#10 request.
-    public init(derEncoded der: [UInt8]) throws(Refusal) {
-        // OpenSSL first, on the bytes as sent: a re-encoded copy would not
-        // match the signature, and it names weak keys that swift-certificates
-        // refuses to parse at all.
-        switch CSRSignature.verify(der) {
-        case .unparseable(let problem):
-            throw Refusal(.policyViolation, "the envelope does not hold a parseable PKCS#10 request (\(problem))")
-        case .invalid(let problem):
-            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify (\(problem))")
-        case .valid(let rsaBits):
-            if let rsaBits, rsaBits < Self.minimumRSABits {
-                throw Refusal(.policyViolation, "RSA key of \(rsaBits) bits is below the minimum of \(Self.minimumRSABits)")
-            }
-        }
+    ///
+    /// `selfSignatureVerified`: the caller already verified these exact bytes
+    /// (the control plane, behind an edge that did), so OpenSSL is skipped.
+    public init(derEncoded der: [UInt8], selfSignatureVerified: Bool = false) throws(Refusal) {
+        if !selfSignatureVerified { try Self.verifySelfSignature(der) }
         let request: CertificateSigningRequest
         do {
             request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
@@ -109,6 +100,22 @@ public struct CertificationRequest: Sendable {
         }
         self.subjectAlternativeNames = names
         self.key = Self.describe(request.publicKey)
+    }
+
+    /// OpenSSL, on the bytes as sent: a re-encoded copy would not match the
+    /// signature, and it names weak keys that swift-certificates refuses to
+    /// parse at all.
+    private static func verifySelfSignature(_ der: [UInt8]) throws(Refusal) {
+        switch CSRSignature.verify(der) {
+        case .unparseable(let problem):
+            throw Refusal(.policyViolation, "the envelope does not hold a parseable PKCS#10 request (\(problem))")
+        case .invalid(let problem):
+            throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify (\(problem))")
+        case .valid(let rsaBits):
+            if let rsaBits, rsaBits < minimumRSABits {
+                throw Refusal(.policyViolation, "RSA key of \(rsaBits) bits is below the minimum of \(minimumRSABits)")
+            }
+        }
     }
 
     public var subject: DistinguishedName { request.subject }

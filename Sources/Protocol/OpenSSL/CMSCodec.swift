@@ -6,6 +6,8 @@ enum CMSCodec {
     /// whether its signature holds.
     struct SignedData {
         var signerCertificate: [UInt8]?
+        /// The signer as OpenSSL parsed it (a reference of our own).
+        var signer: OpenSSLCertificate?
         var digestNID: Int32
         var attributes: [Attribute: [UInt8]]
         var content: [UInt8]
@@ -82,6 +84,7 @@ enum CMSCodec {
         // The signer must travel in the message: a SCEP requester has no other
         // way to tell the RA which key to encrypt the answer to.
         var signerDER: [UInt8]?
+        var signer: OpenSSLCertificate?
         var content: [UInt8] = []
         var signatureFailure: String?
         if let certificates = CMS_get1_certs(cms) {
@@ -89,6 +92,8 @@ enum CMSCodec {
             for index in 0..<stack.count {
                 if let candidate = stack.borrow(index), CMS_SignerInfo_cert_cmp(signerInfo, candidate) == 0 {
                     signerDER = try? OpenSSLCertificate.encodeBorrowed(candidate)
+                    X509_up_ref(candidate)
+                    signer = OpenSSLCertificate(takingOwnershipOf: candidate)
                     break
                 }
             }
@@ -119,6 +124,7 @@ enum CMSCodec {
         }
         return SignedData(
             signerCertificate: signerDER,
+            signer: signer,
             digestNID: digestNID,
             attributes: attributes,
             content: content,
