@@ -1,0 +1,157 @@
+import CBenchOpenSSL
+import CBenchSupport
+import Crypto
+import Foundation
+import _CryptoExtras
+
+/// The RSA operations one enrollment needs on the server, each timed on one
+/// core with the library and key the server uses.
+struct CryptoOperation: Sendable {
+    var name: String
+    var library: String
+    var isPrivate: Bool
+    /// How many an enrollment needs.
+    var perEnrollment: Int
+    /// Thread CPU time per operation, in milliseconds.
+    var cpuMilliseconds: Double
+    /// Wall time per operation (higher than CPU when the core was shared).
+    var wallMilliseconds: Double
+    var iterations: Int
+}
+
+struct CryptoBound: Sendable {
+    /// Counted in the bound.
+    var operations: [CryptoOperation]
+    /// Timed for comparison only (e.g. the same signature through another library).
+    var references: [CryptoOperation]
+
+    var millisecondsPerEnrollment: Double {
+        operations.reduce(0) { $0 + $1.cpuMilliseconds * Double($1.perEnrollment) }
+    }
+
+    var privateMilliseconds: Double {
+        operations.filter(\.isPrivate).reduce(0) { $0 + $1.cpuMilliseconds * Double($1.perEnrollment) }
+    }
+
+    /// Enrollments per second one core could do if it did nothing but these operations.
+    var enrollmentsPerSecondPerCore: Double { 1000 / millisecondsPerEnrollment }
+
+    /// Times each operation for about `seconds` of CPU on the calling thread.
+    /// `raKeyPEM` and `caKeyPEM` are the server's own keys (its data dir);
+    /// `device` supplies the requester's RSA-2048 public key.
+    static func measure(raKeyPEM: String, caKeyPEM: String, device: Device, seconds: Double) throws -> CryptoBound {
+        let raKey = try PKey(privateKeyPEM: raKeyPEM)
+        let caKeyOpenSSL = try PKey(privateKeyPEM: caKeyPEM)
+        let caKey = try _RSA.Signing.PrivateKey(pemRepresentation: caKeyPEM)
+        guard let devicePublic = device.signer.publicKey else { throw BenchError("device certificate has no key") }
+
+        // Inputs shaped like the real ones: a 16-byte AES-128 key wrapped to
+        // the RA, ~250 bytes of signed attributes, a ~1 KB TBSCertificate.
+        let contentKey = [UInt8]((0..<16).map { UInt8($0) })
+        let signedAttributes = [UInt8](repeating: 0x31, count: 250)
+        let tbsCertificate = [UInt8](repeating: 0x30, count: 1000)
+        let wrappedKey = try OpenSSLRSA.encrypt(contentKey, to: raKey)
+        let deviceSignature = try OpenSSLRSA.sign(signedAttributes, with: device.key)
+
+        func time(_ name: String, _ library: String, isPrivate: Bool, count: Int, _ operation: () throws -> Void) throws -> CryptoOperation {
+            for _ in 0..<3 { try operation() }  // warm caches, lazy provider loading
+            let cpuStart = Clock.threadCPUNanoseconds()
+            let wallStart = Clock.monotonicNanoseconds()
+            var iterations = 0
+            let budget = Int64(seconds * 1e9)
+            repeat {
+                for _ in 0..<4 { try operation() }
+                iterations += 4
+            } while Clock.threadCPUNanoseconds() - cpuStart < budget
+            let cpu = Double(Clock.threadCPUNanoseconds() - cpuStart) / 1e6 / Double(iterations)
+            let wall = Double(Clock.monotonicNanoseconds() - wallStart) / 1e6 / Double(iterations)
+            return CryptoOperation(
+                name: name, library: library, isPrivate: isPrivate, perEnrollment: count, cpuMilliseconds: cpu,
+                wallMilliseconds: wall, iterations: iterations)
+        }
+
+        let caKeyBits = caKeyOpenSSL.bits
+        let operations = [
+            try time("RA decrypts the envelope key (RSA-\(raKey.bits) private, PKCS#1 v1.5)", "OpenSSL 3", isPrivate: true, count: 1) {
+                let key = try OpenSSLRSA.decrypt(wrappedKey, with: raKey)
+                guard key.count == 16 else { throw BenchError("RSA decrypt returned \(key.count) bytes") }
+            },
+            try time("RA signs the CertRep (RSA-\(raKey.bits) private, SHA-256)", "OpenSSL 3", isPrivate: true, count: 1) {
+                _ = try OpenSSLRSA.sign(signedAttributes, with: raKey)
+            },
+            try time("CA signs the certificate (RSA-\(caKeyBits) private, SHA-256)", "swift-crypto (BoringSSL)", isPrivate: true, count: 1) {
+                _ = try caKey.signature(for: SHA256.hash(data: tbsCertificate), padding: .insecurePKCS1v1_5)
+            },
+            try time("verify request and CSR signatures (RSA-\(devicePublic.bits) public)", "OpenSSL 3", isPrivate: false, count: 2) {
+                guard try OpenSSLRSA.verify(deviceSignature, over: signedAttributes, with: devicePublic) else {
+                    throw BenchError("RSA verify failed")
+                }
+            },
+            try time("encrypt the reply key to the device (RSA-\(devicePublic.bits) public)", "OpenSSL 3", isPrivate: false, count: 1) {
+                _ = try OpenSSLRSA.encrypt(contentKey, to: devicePublic)
+            },
+        ]
+        let deviceCertificate = device.signer.der
+        let references = [
+            try time("CA signature (RSA-\(caKeyBits) private) through OpenSSL instead", "OpenSSL 3", isPrivate: true, count: 0) {
+                _ = try OpenSSLRSA.sign(tbsCertificate, with: caKeyOpenSSL)
+            },
+            // Not RSA, but paid per parse: OpenSSL 3.0 decodes the public key
+            // of every certificate or CSR it parses through its provider decoders.
+            try time("parse an RSA-2048 certificate (d2i_X509, not crypto)", "OpenSSL 3", isPrivate: false, count: 0) {
+                guard let parsed = OpenSSLLib.decode(deviceCertificate, { d2i_X509(nil, $0, $1) }) else {
+                    throw OpenSSLError("d2i_X509")
+                }
+                X509_free(parsed)
+            },
+        ]
+        return CryptoBound(operations: operations, references: references)
+    }
+}
+
+/// RSA through OpenSSL's EVP API, one context per operation as the CMS code does.
+enum OpenSSLRSA {
+    static func encrypt(_ plaintext: [UInt8], to key: PKey) throws -> [UInt8] {
+        guard let context = EVP_PKEY_CTX_new(key.pointer, nil) else { throw OpenSSLError("EVP_PKEY_CTX_new") }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_encrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
+            throw OpenSSLError("EVP_PKEY_encrypt_init")
+        }
+        var length = 0
+        guard EVP_PKEY_encrypt(context, nil, &length, plaintext, plaintext.count) == 1 else { throw OpenSSLError("EVP_PKEY_encrypt") }
+        var output = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_encrypt(context, &output, &length, plaintext, plaintext.count) == 1 else { throw OpenSSLError("EVP_PKEY_encrypt") }
+        return Array(output[0..<length])
+    }
+
+    static func decrypt(_ ciphertext: [UInt8], with key: PKey) throws -> [UInt8] {
+        guard let context = EVP_PKEY_CTX_new(key.pointer, nil) else { throw OpenSSLError("EVP_PKEY_CTX_new") }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_decrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
+            throw OpenSSLError("EVP_PKEY_decrypt_init")
+        }
+        var length = 0
+        guard EVP_PKEY_decrypt(context, nil, &length, ciphertext, ciphertext.count) == 1 else { throw OpenSSLError("EVP_PKEY_decrypt") }
+        var output = [UInt8](repeating: 0, count: length)
+        guard EVP_PKEY_decrypt(context, &output, &length, ciphertext, ciphertext.count) == 1 else { throw OpenSSLError("EVP_PKEY_decrypt") }
+        return Array(output[0..<length])
+    }
+
+    static func sign(_ data: [UInt8], with key: PKey) throws -> [UInt8] {
+        guard let context = EVP_MD_CTX_new() else { throw OpenSSLError("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, key.pointer) == 1 else { throw OpenSSLError("EVP_DigestSignInit") }
+        var length = 0
+        guard EVP_DigestSign(context, nil, &length, data, data.count) == 1 else { throw OpenSSLError("EVP_DigestSign") }
+        var output = [UInt8](repeating: 0, count: length)
+        guard EVP_DigestSign(context, &output, &length, data, data.count) == 1 else { throw OpenSSLError("EVP_DigestSign") }
+        return Array(output[0..<length])
+    }
+
+    static func verify(_ signature: [UInt8], over data: [UInt8], with key: PKey) throws -> Bool {
+        guard let context = EVP_MD_CTX_new() else { throw OpenSSLError("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(context) }
+        guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, key.pointer) == 1 else { throw OpenSSLError("EVP_DigestVerifyInit") }
+        return EVP_DigestVerify(context, signature, signature.count, data, data.count) == 1
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+
+struct MachineFacts: Sendable, Codable {
+    var cpus: Int
+    var cpuModel: String
+    var kernel: String
+    var openSSL: String
+
+    static func read() -> MachineFacts {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingSpaces() } ?? "unknown"
+        let kernel = ((try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)) ?? "unknown").trimmingSpaces()
+            .trimmingCharacters(in: .newlines)
+        return MachineFacts(
+            cpus: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model, kernel: kernel, openSSL: OpenSSLVersion.text)
+    }
+}
+
+/// The target from the issue: one core sustains at least 70% of the crypto bound.
+let targetRatio = 0.70
+
+struct BenchResult {
+    var machine: MachineFacts
+    var binary: String
+    var serverCPU: Int
+    var clientCPU: Int
+    var serverLogLevel: String
+    var requests: Int
+    var concurrency: Int
+    var warmup: Int
+    var bound: CryptoBound
+    var serverCPUSeconds: Double
+    var clientCPUSeconds: Double
+    var wallSeconds: Double
+    var latencyP50: Double
+    var latencyP99: Double
+    var latencyMax: Double
+    var fullyVerified: Int
+    var serverRSSMiB: Double?
+    var generationSeconds: Double
+    var loadAverageBefore: Double?
+    var loadAverageAfter: Double?
+    /// Share of the wall time CPU `serverCPU` spent on anything but the server.
+    var otherWorkOnServerCPU: Double?
+
+    var serverCPUMillisecondsPerEnrollment: Double { serverCPUSeconds * 1000 / Double(requests) }
+    var enrollmentsPerSecond: Double { Double(requests) / wallSeconds }
+    var serverUtilisation: Double { serverCPUSeconds / wallSeconds }
+    var clientUtilisation: Double { clientCPUSeconds / wallSeconds }
+    /// Crypto ms / server CPU ms: the fraction of the crypto bound one core sustains.
+    var ratio: Double { bound.millisecondsPerEnrollment / serverCPUMillisecondsPerEnrollment }
+    /// Enrollments/s one fully busy core would do at the measured CPU cost.
+    var perCoreCapacity: Double { 1000 / serverCPUMillisecondsPerEnrollment }
+
+    func table() -> String {
+        func f(_ value: Double, _ decimals: Int = 3) -> String { String(format: "%.\(decimals)f", value) }
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        func lpad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+        }
+        var lines: [String] = []
+        lines.append("")
+        lines.append("Scepter embedded-mode benchmark")
+        lines.append(
+            "machine: \(machine.cpus) CPUs (\(machine.cpuModel)), Linux \(machine.kernel), \(machine.openSSL); "
+                + "server pinned to CPU \(serverCPU), load generator to CPU \(clientCPU)")
+        lines.append("server:  \(binary) dev (log level \(serverLogLevel))")
+        lines.append(
+            "run:     \(requests) PKCSReq (RSA-2048 key each, AES-128-CBC, SHA-256) at concurrency \(concurrency), "
+                + "after \(warmup) warm-up; load average \(loadAverageBefore.map { f($0, 2) } ?? "?") before, "
+                + "\(loadAverageAfter.map { f($0, 2) } ?? "?") after")
+        lines.append("")
+        lines.append("Crypto an enrollment needs (thread CPU time on CPU \(serverCPU), server keys, same run)")
+        let nameWidth = max(62, (bound.operations.map(\.name.count) + bound.references.map { $0.name.count + 15 }).max() ?? 0)
+        lines.append("  " + pad("operation", nameWidth) + "  " + pad("library", 24) + lpad("ms/op", 8) + lpad("x", 3) + lpad("ms", 8))
+        for op in bound.operations {
+            lines.append(
+                "  " + pad(op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8)
+                    + lpad("\(op.perEnrollment)", 3) + lpad(f(op.cpuMilliseconds * Double(op.perEnrollment)), 8))
+        }
+        lines.append("  " + pad("crypto per enrollment (private operations alone: \(f(bound.privateMilliseconds)) ms)", nameWidth + 24 + 13)
+            + lpad(f(bound.millisecondsPerEnrollment), 8))
+        lines.append("  " + pad("crypto bound: enrollments/s per core (1000 / crypto ms)", nameWidth + 24 + 13)
+            + lpad(f(bound.enrollmentsPerSecondPerCore, 1), 8))
+        for op in bound.references {
+            lines.append("  " + pad("for reference: " + op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8))
+        }
+        lines.append("")
+        lines.append("Server (scepter dev, one core)")
+        let rows: [(String, String)] = [
+            ("server CPU per enrollment", f(serverCPUMillisecondsPerEnrollment) + " ms  (user+system of the whole process / enrollments)"),
+            (
+                "crypto / server CPU", f(ratio * 100, 1) + " %  = fraction of the crypto bound one core sustains (target >= "
+                    + f(targetRatio * 100, 0) + " %: " + (ratio >= targetRatio ? "met" : "NOT met") + ")"
+            ),
+            ("one core at 100 %", f(perCoreCapacity, 1) + " enrollments/s  (1000 / server CPU ms)"),
+            ("enrollments/s", f(enrollmentsPerSecond, 1) + "  at concurrency \(concurrency), " + f(wallSeconds, 2) + " s wall"),
+            ("server CPU utilisation", f(serverUtilisation * 100, 1) + " % of one core"),
+            (
+                "other work on CPU \(serverCPU)", otherWorkOnServerCPU.map { f($0 * 100, 1) + " % of the wall time (other processes; should be ~0)" } ?? "?"
+            ),
+            ("latency p50 / p99 / max", f(latencyP50, 1) + " / " + f(latencyP99, 1) + " / " + f(latencyMax, 1) + " ms"),
+            ("load generator CPU", f(clientUtilisation * 100, 1) + " % of CPU \(clientCPU)"),
+            ("server RSS after the run", serverRSSMiB.map { f($0, 0) + " MiB" } ?? "?"),
+            (
+                "replies", "\(requests) SUCCESS CertReps (status, transactionID, nonce checked); \(fullyVerified) fully verified "
+                    + "(RA signature, decrypted, certificate for the device key, signed by the CA)"
+            ),
+        ]
+        for (label, value) in rows { lines.append("  " + pad(label, 26) + value) }
+        if (otherWorkOnServerCPU ?? 0) > 0.05 {
+            lines.append("")
+            lines.append(
+                "  note: other processes used CPU \(serverCPU) during the run: the server shared its core, so enrollments/s "
+                    + "is low and the CPU figures are noisy. Rerun on a quiet machine.")
+        }
+        lines.append("")
+        return lines.joined(separator: "\n")
+    }
+
+    func json() throws -> Data {
+        struct Operation: Codable {
+            var name: String
+            var library: String
+            var isPrivate: Bool
+            var perEnrollment: Int
+            var cpuMilliseconds: Double
+            var iterations: Int
+        }
+        struct Summary: Codable {
+            var machine: MachineFacts
+            var serverCPU: Int
+            var clientCPU: Int
+            var serverLogLevel: String
+            var requests: Int
+            var concurrency: Int
+            var cryptoOperations: [Operation]
+            var cryptoReferences: [Operation]
+            var cryptoMillisecondsPerEnrollment: Double
+            var cryptoBoundEnrollmentsPerSecondPerCore: Double
+            var serverCPUMillisecondsPerEnrollment: Double
+            var cryptoOverServerCPU: Double
+            var targetRatio: Double
+            var enrollmentsPerSecond: Double
+            var serverCPUUtilisation: Double
+            var latencyP50Milliseconds: Double
+            var latencyP99Milliseconds: Double
+            var latencyMaxMilliseconds: Double
+            var loadGeneratorCPUUtilisation: Double
+            var wallSeconds: Double
+            var otherWorkOnServerCPU: Double?
+        }
+        func convert(_ op: CryptoOperation) -> Operation {
+            Operation(
+                name: op.name, library: op.library, isPrivate: op.isPrivate, perEnrollment: op.perEnrollment,
+                cpuMilliseconds: op.cpuMilliseconds, iterations: op.iterations)
+        }
+        let summary = Summary(
+            machine: machine, serverCPU: serverCPU, clientCPU: clientCPU, serverLogLevel: serverLogLevel, requests: requests,
+            concurrency: concurrency, cryptoOperations: bound.operations.map(convert), cryptoReferences: bound.references.map(convert),
+            cryptoMillisecondsPerEnrollment: bound.millisecondsPerEnrollment,
+            cryptoBoundEnrollmentsPerSecondPerCore: bound.enrollmentsPerSecondPerCore,
+            serverCPUMillisecondsPerEnrollment: serverCPUMillisecondsPerEnrollment, cryptoOverServerCPU: ratio, targetRatio: targetRatio,
+            enrollmentsPerSecond: enrollmentsPerSecond, serverCPUUtilisation: serverUtilisation, latencyP50Milliseconds: latencyP50,
+            latencyP99Milliseconds: latencyP99, latencyMaxMilliseconds: latencyMax, loadGeneratorCPUUtilisation: clientUtilisation,
+            wallSeconds: wallSeconds, otherWorkOnServerCPU: otherWorkOnServerCPU)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(summary)
+    }
+}

@@ -1,0 +1,301 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+
+@main
+struct ScepterBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scepter-bench",
+        abstract: "Measures server CPU per enrollment and enrollments/s of `scepter dev` beside the cost of the RSA operations an enrollment needs.",
+        discussion: """
+            Starts the release server pinned to one CPU, pre-generates PKCSReq messages (each with its own \
+            RSA-2048 key), sends them from another CPU and checks every reply. Exits non-zero only on errors, \
+            never for missing the target.
+            """)
+
+    @Option(help: "Measured enrollments.")
+    var requests = 2000
+
+    @Option(help: "Requests in flight (one keep-alive connection each).")
+    var concurrency = 16
+
+    @Option(help: "Path of the release scepter binary (default: .build-release/release/scepter of the repository).")
+    var binary: String?
+
+    @Option(help: "Unmeasured enrollments sent first, at the same concurrency.")
+    var warmup = 50
+
+    @Option(help: "Replies fully verified (RA signature, decryption, issued certificate); every reply's status is checked.")
+    var verifySample = 50
+
+    @Option(help: "CPU seconds spent timing each RSA operation.")
+    var cryptoSeconds = 1.0
+
+    @Option(help: "CPU the server (and the crypto measurement) is pinned to.")
+    var serverCPU = 0
+
+    @Option(help: "CPU the load generator is pinned to.")
+    var clientCPU = 1
+
+    @Option(help: "SCEPTER_LOG_LEVEL for the server (default: the server's own, info).")
+    var serverLogLevel: String?
+
+    @Option(help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    @Flag(help: "Keep the server's data directory and log.")
+    var keepData = false
+
+    @Option(help: ArgumentHelp(
+        "Reuse the devices' RSA-2048 keys from this directory across runs (made on first use).",
+        discussion: "Key generation dominates pre-generation (around 0.1 s of CPU per RSA-2048 key on this machine). Keys stay distinct within a run; the server starts with a fresh database every run."))
+    var keyCache: String?
+
+    @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
+    var profile: String?
+
+    mutating func validate() throws {
+        guard requests > 0, concurrency > 0, warmup >= 0, verifySample >= 0, cryptoSeconds > 0 else {
+            throw ValidationError("--requests and --concurrency must be positive; --warmup, --verify-sample >= 0")
+        }
+    }
+
+    func run() throws {
+        let binary = try resolveBinary()
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("scepter-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { if !keepData { try? FileManager.default.removeItem(atPath: base) } }
+        let loadBefore = ProcStat.loadAverage()
+
+        note("starting \(binary) dev on CPU \(serverCPU)")
+        let server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel)
+        defer { server.stop() }
+        note("server pid \(server.pid) listening on 127.0.0.1:\(server.port)")
+
+        // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).
+        let caResponse = try HTTPConnection(port: server.port).get("/scep?operation=GetCACert")
+        guard caResponse.status == 200 else { throw BenchError("GetCACert answered HTTP \(caResponse.status)") }
+        let published = try SCEPMessages.certificates(ofDegenerate: caResponse.body)
+        guard let ca = published.first(where: \.isCA), let ra = published.first(where: { !$0.isCA }) else {
+            throw BenchError("GetCACert did not return a CA and an RA certificate")
+        }
+
+        // The crypto bound, on the server's CPU while the server idles, with its own keys.
+        note("timing the RSA operations on CPU \(serverCPU) (\(cryptoSeconds) s each)")
+        let raKeyPEM = try String(contentsOfFile: server.dataDir + "/ra.key", encoding: .utf8)
+        let caKeyPEM = try String(contentsOfFile: server.dataDir + "/ca.key", encoding: .utf8)
+        let probeDevice = try Device(commonName: "crypto-probe", challenge: server.challenge)
+        let boundResult = Mutex<Result<CryptoBound, any Error>?>(nil)
+        let seconds = cryptoSeconds
+        runThreads(1, cpu: serverCPU) { _ in
+            let result = Result { try CryptoBound.measure(raKeyPEM: raKeyPEM, caKeyPEM: caKeyPEM, device: probeDevice, seconds: seconds) }
+            boundResult.withLock { $0 = result }
+        }
+        let bound = try boundResult.withLock { $0! }.get()
+
+        // Pre-generation: keys, CSRs and PKIMessages, on every CPU; not measured.
+        let total = warmup + requests
+        note("pre-generating \(total) PKCSReq messages (RSA-2048 key, CSR, AES-128, SHA-256 each) on \(cpus) threads")
+        let generationStart = Clock.monotonicSeconds()
+        let enrollments = try Self.generate(total, challenge: server.challenge, ra: ra, threads: cpus, keyCache: keyCache)
+        let generationSeconds = Clock.monotonicSeconds() - generationStart
+        note(String(format: "pre-generated in %.1f s", generationSeconds))
+
+        if warmup > 0 {
+            note("warm-up: \(warmup) enrollments")
+            let outcomes = Self.load(Array(enrollments[0..<warmup]), concurrency: concurrency, port: server.port, cpu: clientCPU)
+            try Self.check(outcomes, enrollments: Array(enrollments[0..<warmup]), ra: ra, ca: ca, sample: 0)
+        }
+
+        note("measuring: \(requests) enrollments, concurrency \(concurrency), load generator on CPU \(clientCPU)")
+        let measured = Array(enrollments[warmup...])
+        let profiler = try profile.map { try Profiler(pid: server.pid, output: $0, cpu: clientCPU) }
+        let serverCoreBusyBefore = ProcStat.busySeconds(cpu: serverCPU)
+        let serverCPUBefore = try server.cpuSeconds()
+        let clientCPUBefore = try ProcStat.cpuSeconds(pid: getpid())
+        let wallStart = Clock.monotonicSeconds()
+        let outcomes = Self.load(measured, concurrency: concurrency, port: server.port, cpu: clientCPU)
+        let wall = Clock.monotonicSeconds() - wallStart
+        let serverCPUSeconds = try server.cpuSeconds() - serverCPUBefore
+        let serverCoreBusy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in serverCoreBusyBefore.map { after - $0 } }
+        let clientCPUSeconds = try ProcStat.cpuSeconds(pid: getpid()) - clientCPUBefore
+        profiler?.stop()
+        let rss = server.residentMiB()
+        let loadAfter = ProcStat.loadAverage()
+
+        note("checking \(outcomes.count) replies (\(min(verifySample, outcomes.count)) fully)")
+        let verified = try Self.check(outcomes, enrollments: measured, ra: ra, ca: ca, sample: verifySample)
+        server.stop()
+
+        let latencies = outcomes.map(\.latencyMilliseconds).sorted()
+        let result = BenchResult(
+            machine: MachineFacts.read(), binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
+            serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,
+            bound: bound, serverCPUSeconds: serverCPUSeconds, clientCPUSeconds: clientCPUSeconds, wallSeconds: wall,
+            latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
+            fullyVerified: verified, serverRSSMiB: rss, generationSeconds: generationSeconds,
+            loadAverageBefore: loadBefore, loadAverageAfter: loadAfter,
+            otherWorkOnServerCPU: serverCoreBusy.map { max(0, $0 - serverCPUSeconds) / wall })
+        print(result.table())
+        if let json {
+            try result.json().write(to: URL(fileURLWithPath: json))
+            note("figures written to \(json)")
+        }
+        if keepData { note("server data and log kept in \(base)") }
+    }
+
+    private func resolveBinary() throws -> String {
+        let candidates: [String]
+        if let binary {
+            candidates = [binary]
+        } else {
+            // From the repository root or from Benchmarks/.
+            let cwd = FileManager.default.currentDirectoryPath
+            candidates = [cwd + "/.build-release/release/scepter", cwd + "/../.build-release/release/scepter"]
+        }
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
+            return URL(fileURLWithPath: candidate).standardizedFileURL.path
+        }
+        throw BenchError(
+            "no scepter binary at \(candidates.joined(separator: " or ")); build it with "
+                + "`swift build -c release --product scepter --scratch-path .build-release` or pass --binary")
+    }
+
+    // MARK: - Pre-generation
+
+    static func generate(_ count: Int, challenge: String, ra: X509Cert, threads: Int, keyCache: String?) throws -> [Enrollment] {
+        if let keyCache { try FileManager.default.createDirectory(atPath: keyCache, withIntermediateDirectories: true) }
+        let counter = WorkCounter()
+        let made = Collector<(Int, Enrollment)>()
+        let failures = Collector<String>()
+        let runID = String(UInt32.random(in: .min ... .max), radix: 16)
+        runThreads(max(1, threads), cpu: nil) { _ in
+            var local: [(Int, Enrollment)] = []
+            while failures.all.isEmpty {
+                let index = counter.take()
+                guard index < count else { break }
+                do {
+                    let cached = keyCache.map { "\($0)/device-\(index).der" }
+                    let keyDER = cached.flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
+                    let device = try Device(commonName: "bench-\(runID)-\(index)", challenge: challenge, keyDER: keyDER)
+                    if let cached, keyDER == nil {
+                        try Data(device.keyDER).write(to: URL(fileURLWithPath: cached), options: .atomic)
+                    }
+                    let transactionID = randomHex(16)
+                    let nonce = (0..<16).map { _ in UInt8.random(in: .min ... .max) }
+                    let body = try SCEPMessages.pkcsReq(device: device, ra: ra, transactionID: transactionID, senderNonce: nonce)
+                    local.append((index, Enrollment(device: device, transactionID: transactionID, senderNonce: nonce, body: body)))
+                } catch {
+                    failures.append(["enrollment \(index): \(error)"])
+                }
+            }
+            made.append(local)
+        }
+        if let failure = failures.all.first { throw BenchError("pre-generation failed: \(failure)") }
+        return made.all.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    // MARK: - Load
+
+    struct Outcome: Sendable {
+        var index: Int
+        var latencyMilliseconds: Double
+        var status: Int
+        var body: [UInt8]
+        var error: String?
+    }
+
+    /// Sends every enrollment once, `concurrency` at a time, from threads
+    /// pinned to `cpu`, each on its own keep-alive connection.
+    static func load(_ enrollments: [Enrollment], concurrency: Int, port: UInt16, cpu: Int) -> [Outcome] {
+        let counter = WorkCounter()
+        let collected = Collector<Outcome>()
+        runThreads(min(concurrency, enrollments.count), cpu: cpu) { _ in
+            let connection = HTTPConnection(port: port)
+            var local: [Outcome] = []
+            while true {
+                let index = counter.take()
+                guard index < enrollments.count else { break }
+                let start = Clock.monotonicNanoseconds()
+                do {
+                    let response = try connection.post(
+                        "/scep?operation=PKIOperation", contentType: "application/x-pki-message", body: enrollments[index].body)
+                    let latency = Double(Clock.monotonicNanoseconds() - start) / 1e6
+                    local.append(Outcome(index: index, latencyMilliseconds: latency, status: response.status, body: response.body))
+                } catch {
+                    let latency = Double(Clock.monotonicNanoseconds() - start) / 1e6
+                    local.append(Outcome(index: index, latencyMilliseconds: latency, status: 0, body: [], error: "\(error)"))
+                    connection.close()
+                }
+            }
+            collected.append(local)
+        }
+        return collected.all.sorted { $0.index < $1.index }
+    }
+
+    /// Every reply must be HTTP 200 with a SUCCESS CertRep echoing the
+    /// request; `sample` of them, spread over the run, are fully verified.
+    /// Returns how many were fully verified.
+    @discardableResult
+    static func check(_ outcomes: [Outcome], enrollments: [Enrollment], ra: X509Cert, ca: X509Cert, sample: Int) throws -> Int {
+        var problems: [String] = []
+        for outcome in outcomes {
+            let enrollment = enrollments[outcome.index]
+            if let error = outcome.error {
+                problems.append("#\(outcome.index): \(error)")
+                continue
+            }
+            guard outcome.status == 200 else {
+                problems.append("#\(outcome.index): HTTP \(outcome.status): \(String(decoding: outcome.body.prefix(200), as: UTF8.self))")
+                continue
+            }
+            do {
+                let header = try SCEPMessages.header(ofReply: outcome.body)
+                guard header.messageType == "3" else { throw BenchError("messageType \(header.messageType ?? "none"), not CertRep (3)") }
+                guard header.pkiStatus == "0" else {
+                    throw BenchError("pkiStatus \(header.pkiStatus ?? "none") (failInfo \(header.failInfo ?? "none")), not SUCCESS")
+                }
+                guard header.transactionID == enrollment.transactionID else { throw BenchError("transactionID not echoed") }
+                guard header.recipientNonce == enrollment.senderNonce else { throw BenchError("recipientNonce != senderNonce") }
+            } catch {
+                problems.append("#\(outcome.index): \(error)")
+            }
+        }
+        var verified = 0
+        if problems.isEmpty && sample > 0 && !outcomes.isEmpty {
+            let step = max(1, outcomes.count / sample)
+            for outcome in stride(from: 0, to: outcomes.count, by: step).prefix(sample).map({ outcomes[$0] }) {
+                do {
+                    try SCEPMessages.verifyReply(outcome.body, enrollment: enrollments[outcome.index], ra: ra, ca: ca)
+                    verified += 1
+                } catch {
+                    problems.append("#\(outcome.index): \(error)")
+                }
+            }
+        }
+        if !problems.isEmpty {
+            throw BenchError(
+                "\(problems.count) of \(outcomes.count) replies are wrong; first ones:\n  "
+                    + problems.prefix(5).joined(separator: "\n  "))
+        }
+        return verified
+    }
+}
+
+func note(_ message: String) {
+    FileHandle.standardError.write(Data(("scepter-bench: " + message + "\n").utf8))
+}
+
+func randomHex(_ bytes: Int) -> String {
+    (0..<bytes).map { _ in
+        let byte = UInt8.random(in: .min ... .max)
+        return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+    }.joined()
+}
+
+func percentile(_ sorted: [Double], _ quantile: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let rank = Int((quantile * Double(sorted.count)).rounded(.up)) - 1
+    return sorted[min(max(rank, 0), sorted.count - 1)]
+}
