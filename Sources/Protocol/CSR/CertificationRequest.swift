@@ -69,12 +69,20 @@ public struct CertificationRequest: Sendable {
     /// `selfSignatureVerified`: the caller already verified these exact bytes
     /// (the control plane, behind an edge that did), so OpenSSL is skipped.
     public init(derEncoded der: [UInt8], selfSignatureVerified: Bool = false) throws(Refusal) {
-        if !selfSignatureVerified { try Self.verifySelfSignature(der) }
         let request: CertificateSigningRequest
         do {
             request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
         } catch {
+            // OpenSSL reads what swift-certificates will not (weak keys) and names the problem.
+            if !selfSignatureVerified { try Self.verifySelfSignature(der) }
             throw Refusal(.policyViolation, "the envelope does not hold a PKCS#10 request Scepter can read (\(error))")
+        }
+        if !selfSignatureVerified {
+            switch CSRSelfSignature.verify(der, request: request) {
+            case .valid: break
+            case .invalid: throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify")
+            case .unsupported: try Self.verifySelfSignature(der)
+            }
         }
         self.derEncoded = der
         self.request = request
@@ -102,9 +110,9 @@ public struct CertificationRequest: Sendable {
         self.key = Self.describe(request.publicKey)
     }
 
-    /// OpenSSL, on the bytes as sent: a re-encoded copy would not match the
-    /// signature, and it names weak keys that swift-certificates refuses to
-    /// parse at all.
+    /// OpenSSL, on the bytes as sent (a re-encoded copy would not match the
+    /// signature): for algorithms the swift-crypto path does not cover, and to
+    /// name weak keys that swift-certificates refuses to parse at all.
     private static func verifySelfSignature(_ der: [UInt8]) throws(Refusal) {
         switch CSRSignature.verify(der) {
         case .unparseable(let problem):
