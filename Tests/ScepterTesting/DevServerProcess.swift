@@ -67,10 +67,17 @@ public final class DevServerProcess: @unchecked Sendable {
         self.challenge = challenge!
     }
 
-    /// Stops the process with SIGTERM and waits for it.
+    /// Stops the process with SIGTERM (a graceful shutdown), or SIGKILL when
+    /// it has not exited within 10 s, and reaps it.
     public func terminate() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
