@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // Debian's OpenSSL 3 (libssl-dev); the shim turns macros into functions.
@@ -31,6 +32,24 @@ let package = Package(
             path: "Sources/COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        // Debian's hiredis (libhiredis-dev): only its RESP reader is used.
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "ScepterRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Redis",
+            swiftSettings: strict
         ),
         .target(
             name: "ScepterProtocol",
@@ -47,7 +66,7 @@ let package = Package(
         .target(
             name: "ScepterEdge",
             dependencies: [
-                "ScepterProtocol",
+                "ScepterProtocol", "ScepterRedis",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,10 +135,16 @@ let package = Package(
         .testTarget(
             name: "ScepterEdgeTests",
             dependencies: [
-                "ScepterEdge", "ScepterTesting", "ScepterProtocol",
+                "ScepterEdge", "ScepterTesting", "ScepterProtocol", "ScepterRedis",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ScepterEdgeTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ScepterRedisTests",
+            dependencies: ["ScepterRedis", "ScepterTesting"],
+            path: "Tests/ScepterRedisTests",
             swiftSettings: strict
         ),
         .testTarget(

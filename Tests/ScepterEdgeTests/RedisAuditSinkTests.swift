@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import ScepterProtocol
+import ScepterRedis
+import ScepterTesting
+import Testing
+@testable import ScepterEdge
+
+@Suite("Redis audit sink: one stream entry per event, acknowledged before record returns")
+struct RedisAuditSinkTests {
+    let stream = TestRedis.uniquePrefix("audit") + "stream"
+
+    func event(_ index: Int) -> AuditEvent {
+        AuditEvent(
+            id: "event-\(index)", time: Date(timeIntervalSince1970: 1_800_000_000.123), edgeID: "edge-1",
+            sourceAddress: "10.0.0.\(index)", profile: "corp", operation: "PKIOperation", messageType: "PKCSReq",
+            transactionID: "tx-\(index)", outcome: .replay, failInfo: "badRequest", claimSubject: "device-\(index)",
+            latencyMilliseconds: 12.5, details: "challenge already used by tx-0 \r\n\"quoted\"")
+    }
+
+    @Test func eachEventIsOneEntryWithItsIdAndItsJSON() async throws {
+        let client = try RedisClient(url: TestRedis.url(), logger: Logger(label: "test"))
+        let sink = RedisAuditSink(client: client, stream: stream)
+        for index in 0..<3 { try await sink.record(event(index)) }
+
+        let entries = try #require(try await client.send(["XRANGE", stream, "-", "+"]).array)
+        #expect(entries.count == 3)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        for (index, entry) in entries.enumerated() {
+            let fields = try #require(entry.array?.last?.array)
+            #expect(fields.count == 4)
+            #expect(fields[0].string == "id")
+            #expect(fields[1].string == "event-\(index)")
+            #expect(fields[2].string == "event")
+            let json = try #require(fields[3].bytes)
+            #expect(try decoder.decode(AuditEvent.self, from: Data(json)) == event(index))
+        }
+        _ = try await client.send(["DEL", stream])
+        await client.close()
+    }
+
+    @Test func theStreamIsCappedNearMaxLength() async throws {
+        let client = try RedisClient(url: TestRedis.url(), logger: Logger(label: "test"))
+        let sink = RedisAuditSink(client: client, stream: stream, maxLength: 10)
+        for index in 0..<300 { try await sink.record(event(index)) }
+        // MAXLEN ~ trims whole stream nodes (100 entries by default), never below the cap.
+        let length = try #require(try await client.send(["XLEN", stream]).integer)
+        #expect(length >= 10 && length <= 110)
+        _ = try await client.send(["DEL", stream])
+        await client.close()
+    }
+
+    @Test func recordThrowsWhenRedisIsUnreachable() async throws {
+        let port = try RedisServerProcess.freeLoopbackPort()
+        let client = try RedisClient(url: "redis://127.0.0.1:\(port)/0", logger: Logger(label: "test"))
+        let sink = RedisAuditSink(client: client)
+        await #expect { try await sink.record(event(0)) } throws: { error in
+            (error as? RedisError)?.code == .connectionFailed
+        }
+        await client.close()
+    }
+}

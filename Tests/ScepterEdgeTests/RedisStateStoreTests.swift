@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import ScepterRedis
+import ScepterTesting
+import Testing
+@testable import ScepterEdge
+
+/// The in-memory store's scenarios, with the same expectations, against a real
+/// Redis; plus what only a shared store has: edges racing, keys expiring.
+@Suite("Redis state store: replay and sliding window in one script")
+struct RedisStateStoreTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    let prefix = TestRedis.uniquePrefix("state")
+
+    func admission(_ key: String, transaction: String, device: String? = "dev|iss", limit: Int = 3, at offset: TimeInterval = 0)
+        -> Admission
+    {
+        Admission(
+            replayKey: key, transactionID: transaction, replayTTL: .seconds(3600), deviceKey: device, rateLimit: limit,
+            now: start.addingTimeInterval(offset))
+    }
+
+    /// A store on a client of its own (one "edge"), closed after `body`.
+    func withStore<T>(_ body: (RedisStateStore, RedisClient) async throws -> T) async throws -> T {
+        let client = try RedisClient(url: TestRedis.url(), logger: Logger(label: "test"), timeout: .seconds(10))
+        do {
+            let result = try await body(RedisStateStore(client: client, keyPrefix: prefix), client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    @Test func firstUseIsAdmittedSecondTransactionIsReplaySameTransactionIsRetransmission() async throws {
+        try await withStore { store, _ async throws in
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-a")) == .admitted)
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-a", at: 5)) == .retransmission)
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-b", at: 6)) == .replay)
+        }
+    }
+
+    @Test func replayKeyExpiresAfterItsTTL() async throws {
+        try await withStore { store, _ async throws in
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-a", device: nil)) == .admitted)
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-b", device: nil, at: 3599)) == .replay)
+            #expect(try await store.admit(admission("nonce-1", transaction: "tx-b", device: nil, at: 3601)) == .admitted)
+        }
+    }
+
+    @Test func fourthEnrollmentOfADeviceIn24HoursIsRateLimitedAndTheWindowSlides() async throws {
+        try await withStore { store, _ async throws in
+            for index in 0..<3 {
+                #expect(try await store.admit(admission("n\(index)", transaction: "t\(index)", at: Double(index) * 3600)) == .admitted)
+            }
+            #expect(try await store.admit(admission("n3", transaction: "t3", at: 4 * 3600)) == .rateLimited)
+            // The first admission leaves the window 24 h after it happened.
+            #expect(try await store.admit(admission("n4", transaction: "t4", at: 24 * 3600 + 1)) == .admitted)
+            #expect(try await store.admit(admission("n5", transaction: "t5", at: 24 * 3600 + 2)) == .rateLimited)
+        }
+    }
+
+    @Test func rateLimitZeroDisablesTheWindowAndOtherDevicesAreIndependent() async throws {
+        try await withStore { store, _ async throws in
+            for index in 0..<10 {
+                #expect(try await store.admit(admission("z\(index)", transaction: "tz\(index)", limit: 0)) == .admitted)
+            }
+            for index in 0..<3 {
+                #expect(try await store.admit(admission("a\(index)", transaction: "ta\(index)", device: "a|iss")) == .admitted)
+            }
+            #expect(try await store.admit(admission("b0", transaction: "tb0", device: "b|iss")) == .admitted)
+        }
+    }
+
+    @Test func aRateLimitedRequestDoesNotBurnItsChallenge() async throws {
+        try await withStore { store, _ async throws in
+            for index in 0..<3 { _ = try await store.admit(admission("n\(index)", transaction: "t\(index)")) }
+            #expect(try await store.admit(admission("late", transaction: "t-late", at: 10)) == .rateLimited)
+            #expect(try await store.admit(admission("late", transaction: "t-late", at: 86_400 + 1)) == .admitted)
+        }
+    }
+
+    /// Redis' counterpart of the in-memory capacity bound: every key expires,
+    /// and a device window never holds more than the limit.
+    @Test func memoryIsBoundedByTTLsAndTheLimit() async throws {
+        try await withStore { store, client async throws in
+            for index in 0..<20 {
+                _ = try await store.admit(admission("k\(index)", transaction: "t\(index)", at: Double(index)))
+            }
+            #expect(try await client.send(["ZCARD", store.windowKey("dev|iss")]) == .integer(3))
+            for index in 0..<3 {
+                let ttl = try #require(try await client.send(["PTTL", store.replayKey("k\(index)")]).integer)
+                #expect(ttl > 0 && ttl <= 3_600_000)
+            }
+            let windowTTL = try #require(try await client.send(["PTTL", store.windowKey("dev|iss")]).integer)
+            #expect(windowTTL > 0 && windowTTL <= 86_400_000)
+            // The rate-limited ones stored nothing (-2: no such key).
+            #expect(try await client.send(["PTTL", store.replayKey("k19")]) == .integer(-2))
+        }
+    }
+
+    @Test func concurrentUsesOfOneChallengeAdmitExactlyOne() async throws {
+        try await withStore { store, _ async throws in
+            let results = await withTaskGroup(of: AdmissionResult?.self) { group in
+                for index in 0..<50 {
+                    group.addTask { try? await store.admit(admission("shared", transaction: "tx-\(index)", device: nil)) }
+                }
+                return await group.reduce(into: [AdmissionResult?]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 == .admitted }.count == 1)
+            #expect(results.filter { $0 == .replay }.count == 49)
+        }
+    }
+
+    @Test func twoEdgesRacingForOneChallengeAdmitExactlyOne() async throws {
+        try await withStore { first, _ async throws in
+            try await withStore { second, _ async throws in
+                let results = await withTaskGroup(of: AdmissionResult?.self) { group in
+                    for index in 0..<50 {
+                        let edge = index.isMultiple(of: 2) ? first : second
+                        group.addTask { try? await edge.admit(admission("raced", transaction: "tx-\(index)", device: nil)) }
+                    }
+                    return await group.reduce(into: [AdmissionResult?]()) { $0.append($1) }
+                }
+                #expect(results.filter { $0 == .admitted }.count == 1)
+                #expect(results.filter { $0 == .replay }.count == 49)
+            }
+        }
+    }
+
+    @Test func twoEdgesRacingForOneDeviceAdmitExactlyItsLimit() async throws {
+        try await withStore { first, _ async throws in
+            try await withStore { second, _ async throws in
+                let results = await withTaskGroup(of: AdmissionResult?.self) { group in
+                    for index in 0..<20 {
+                        let edge = index.isMultiple(of: 2) ? first : second
+                        group.addTask { try? await edge.admit(admission("c\(index)", transaction: "tc\(index)")) }
+                    }
+                    return await group.reduce(into: [AdmissionResult?]()) { $0.append($1) }
+                }
+                #expect(results.filter { $0 == .admitted }.count == 3)
+                #expect(results.filter { $0 == .rateLimited }.count == 17)
+            }
+        }
+    }
+
+    @Test func keysCarryTheReplayTTLAndTheWindowAndRememberTheTransaction() async throws {
+        try await withStore { store, client async throws in
+            let short = Admission(
+                replayKey: "short", transactionID: "tx-short", replayTTL: .milliseconds(1500), deviceKey: "d|iss",
+                rateLimit: 3, window: .seconds(2), now: start)
+            #expect(try await store.admit(short) == .admitted)
+            let replayTTL = try #require(try await client.send(["PTTL", store.replayKey("short")]).integer)
+            #expect(replayTTL > 0 && replayTTL <= 1500)
+            let windowTTL = try #require(try await client.send(["PTTL", store.windowKey("d|iss")]).integer)
+            #expect(windowTTL > 0 && windowTTL <= 2000)
+            #expect(try await client.send(["HGET", store.replayKey("short"), "transaction"]) == .bulk(Array("tx-short".utf8)))
+        }
+    }
+
+    @Test func anUnreachableRedisThrowsAndIsNotHealthy() async throws {
+        let port = try RedisServerProcess.freeLoopbackPort()
+        let client = try RedisClient(url: "redis://127.0.0.1:\(port)/0", logger: Logger(label: "test"))
+        let store = RedisStateStore(client: client, keyPrefix: prefix)
+        await #expect { try await store.admit(admission("n", transaction: "t")) } throws: { error in
+            (error as? RedisError)?.code == .connectionFailed
+        }
+        #expect(await store.isHealthy() == false)
+        await client.close()
+        try await withStore { reachable, _ async throws in #expect(await reachable.isHealthy()) }
+    }
+}
