@@ -148,13 +148,13 @@ struct RedisStateStoreTests {
     @Test func keysCarryTheReplayTTLAndTheWindowAndRememberTheTransaction() async throws {
         try await withStore { store, client async throws in
             let short = Admission(
-                replayKey: "short", transactionID: "tx-short", replayTTL: .milliseconds(1500), deviceKey: "d|iss",
-                rateLimit: 3, window: .seconds(2), now: start)
+                replayKey: "short", transactionID: "tx-short", replayTTL: .seconds(60), deviceKey: "d|iss",
+                rateLimit: 3, window: .seconds(120), now: start)
             #expect(try await store.admit(short) == .admitted)
             let replayTTL = try #require(try await client.send(["PTTL", store.replayKey("short")]).integer)
-            #expect(replayTTL > 0 && replayTTL <= 1500)
+            #expect(replayTTL > 0 && replayTTL <= 60_000)
             let windowTTL = try #require(try await client.send(["PTTL", store.windowKey("d|iss")]).integer)
-            #expect(windowTTL > 0 && windowTTL <= 2000)
+            #expect(windowTTL > 60_000 && windowTTL <= 120_000)
             #expect(try await client.send(["HGET", store.replayKey("short"), "transaction"]) == .bulk(Array("tx-short".utf8)))
         }
     }

@@ -201,7 +201,7 @@ struct IntuneEnrollmentTests {
         router.post("/compliance") { request, context -> Response in
             let body = try await request.body.collect(upTo: 65_536)
             let text = String(buffer: body)
-            if text.contains("slow-device") { try await Task.sleep(for: .seconds(3)) }
+            if text.contains("slow-device") { try await Task.sleep(for: .seconds(20)) }
             let compliant = !text.contains("noncompliant-device")
             let answer = #"{"compliant": \#(compliant), "reason": "disk not encrypted"}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
@@ -210,7 +210,7 @@ struct IntuneEnrollmentTests {
         try await webhook.test(.live) { client in
             let setup = try await Self.setup(extra: [
                 "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL": "http://127.0.0.1:\(client.port!)/compliance",
-                "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_TIMEOUT": "1s",
+                "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_TIMEOUT": "4s",
             ])
             let ok = try await Self.enroll(setup, challenge: try setup.minter.mint(claims: Self.claims(device: "good-device")))
             #expect(ok.status == .success)

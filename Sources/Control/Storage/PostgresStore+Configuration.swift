@@ -1,0 +1,224 @@
+import Foundation
+import PostgresNIO
+import ScepterProtocol
+
+extension PostgresStore {
+    /// Where the control plane's PostgreSQL is and how long to wait for it.
+    ///
+    /// Usually parsed from `SCEPTER_DATABASE_URL` with ``init(url:)``. The
+    /// `description` never contains the password: log it freely.
+    public struct Configuration: Sendable, CustomStringConvertible {
+        /// libpq's `sslmode`, minus `allow`.
+        public enum TLSMode: String, Sendable, CaseIterable {
+            /// Plain TCP.
+            case disable
+            /// TLS if the server offers it, without verifying its certificate (libpq's default).
+            case prefer
+            /// TLS or fail, without verifying the server's certificate.
+            case require
+            /// TLS; the server's chain must lead to a trusted root (`sslrootcert` or the system's).
+            case verifyCA = "verify-ca"
+            /// As `verifyCA`, and the certificate must name `host`.
+            case verifyFull = "verify-full"
+        }
+
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String
+        public var tls: TLSMode
+        /// PEM file of the roots that `verify-ca` / `verify-full` trust; nil: the system's.
+        public var tlsRootCertificatePath: String?
+        /// Reported to the server as `application_name` (shows in `pg_stat_activity`).
+        public var applicationName: String
+
+        /// How long to wait for a connection: TCP connect, and a free pooled
+        /// connection for an operation. Default 5 s.
+        public var connectTimeout: Duration = .seconds(5)
+        /// The server's `statement_timeout`, and (plus one second) the client's
+        /// limit on one operation once it has a connection; past it the
+        /// connection is closed. The server also ends a session idle in a
+        /// transaction for twice this, at least a minute (a client that
+        /// vanished mid-transaction). Default 10 s.
+        public var queryTimeout: Duration = .seconds(10)
+        /// Limit on applying migrations, waiting for another replica's included. Default 60 s.
+        public var migrationTimeout: Duration = .seconds(60)
+        /// Pool size. Default 10.
+        public var maximumConnections: Int = 10
+
+        public init(
+            host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
+            tls: TLSMode = .prefer, tlsRootCertificatePath: String? = nil, applicationName: String = "scepter-control"
+        ) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.database = database
+            self.tls = tls
+            self.tlsRootCertificatePath = tlsRootCertificatePath
+            self.applicationName = applicationName
+        }
+
+        /// Parses `postgres://user:password@host:port/database?sslmode=disable`
+        /// (`postgresql://` too). Query parameters: `sslmode` (default
+        /// `prefer`), `sslrootcert`, `connect_timeout` (seconds),
+        /// `application_name`. User and password may be percent-encoded.
+        /// Errors never repeat the password.
+        public init(url: String) throws(Error) {
+            func refuse(_ message: String) -> Error { Error(code: .invalidConfiguration, message) }
+
+            guard let components = URLComponents(string: url), let scheme = components.scheme else {
+                throw refuse("is not a URL (expected postgres://user:password@host:5432/database)")
+            }
+            guard scheme == "postgres" || scheme == "postgresql" else {
+                throw refuse("scheme \"\(scheme)\" is not postgres:// or postgresql://")
+            }
+            // An IPv6 literal keeps its brackets in URLComponents.
+            guard let host = components.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), !host.isEmpty else {
+                throw refuse("has no host (expected postgres://user:password@host:5432/database)")
+            }
+            guard let username = components.user, !username.isEmpty else {
+                throw refuse("has no user name (expected postgres://user:password@\(host)/database)")
+            }
+            let port = components.port ?? 5432
+            guard (1...65535).contains(port) else {
+                throw refuse("port \(port) is not in 1-65535")
+            }
+            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+            guard !path.isEmpty else {
+                throw refuse("has no database name (expected postgres://\(username)@\(host):\(port)/database)")
+            }
+            guard !path.contains("/") else {
+                throw refuse("database name \"\(path)\" contains a slash")
+            }
+            self.init(host: host, port: port, username: username, password: components.password, database: path)
+
+            var problems: [String] = []
+            for item in components.queryItems ?? [] {
+                let value = item.value ?? ""
+                switch item.name {
+                case "sslmode":
+                    if let mode = TLSMode(rawValue: value) {
+                        tls = mode
+                    } else {
+                        let known = TLSMode.allCases.map(\.rawValue).joined(separator: ", ")
+                        problems.append("sslmode=\(value) is not one of \(known)")
+                    }
+                case "sslrootcert":
+                    tlsRootCertificatePath = value
+                case "connect_timeout":
+                    if let seconds = Int(value), seconds > 0 {
+                        connectTimeout = .seconds(seconds)
+                    } else {
+                        problems.append("connect_timeout=\(value) is not a positive number of seconds")
+                    }
+                case "application_name":
+                    applicationName = value
+                default:
+                    problems.append("unknown parameter \"\(item.name)\" (supported: sslmode, sslrootcert, connect_timeout, application_name)")
+                }
+            }
+            if tlsRootCertificatePath != nil && (tls != .verifyCA && tls != .verifyFull) {
+                problems.append("sslrootcert needs sslmode=verify-ca or verify-full (it is \(tls.rawValue))")
+            }
+            if !problems.isEmpty { throw refuse(problems.joined(separator: "; ")) }
+        }
+
+        /// The URL without the password, for logs and errors.
+        public var description: String {
+            let user = username + (password == nil ? "" : ":***")
+            return "postgres://\(user)@\(endpoint)/\(database)?sslmode=\(tls.rawValue)"
+        }
+
+        /// `host:port`, bracketing IPv6 literals.
+        var endpoint: String {
+            host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+
+        /// Settings sent in the startup message: the server enforces the timeouts.
+        var startupParameters: [(String, String)] {
+            let idleInTransaction = max(queryTimeout * 2, .seconds(60))
+            return [
+                ("application_name", applicationName),
+                ("statement_timeout", String(Self.milliseconds(queryTimeout))),
+                ("idle_in_transaction_session_timeout", String(Self.milliseconds(idleInTransaction))),
+            ]
+        }
+
+        static func milliseconds(_ duration: Duration) -> Int64 {
+            let (seconds, attoseconds) = duration.components
+            return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        }
+
+        func tlsConfiguration() -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            switch tls {
+            case .disable, .prefer, .require:
+                configuration.certificateVerification = .none
+            case .verifyCA:
+                configuration.certificateVerification = .noHostnameVerification
+            case .verifyFull:
+                configuration.certificateVerification = .fullVerification
+            }
+            if let tlsRootCertificatePath {
+                configuration.trustRoots = .file(tlsRootCertificatePath)
+            }
+            return configuration
+        }
+
+        /// The pool's configuration.
+        func clientConfiguration() -> PostgresClient.Configuration {
+            let mode: PostgresClient.Configuration.TLS =
+                switch tls {
+                case .disable: .disable
+                case .prefer: .prefer(tlsConfiguration())
+                case .require, .verifyCA, .verifyFull: .require(tlsConfiguration())
+                }
+            var configuration = PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: mode)
+            configuration.options.connectTimeout = connectTimeout
+            configuration.options.maximumConnections = maximumConnections
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
+        }
+
+        /// A single connection's configuration (migrations run on their own connection).
+        func connectionConfiguration() throws(Error) -> PostgresConnection.Configuration {
+            let mode: PostgresConnection.Configuration.TLS
+            do {
+                switch tls {
+                case .disable: mode = .disable
+                case .prefer: mode = .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+                case .require, .verifyCA, .verifyFull: mode = .require(try NIOSSLContext(configuration: tlsConfiguration()))
+                }
+            } catch {
+                throw Error(code: .invalidConfiguration, "TLS setup for \(self) failed: \(error)")
+            }
+            var configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: mode)
+            let (seconds, attoseconds) = connectTimeout.components
+            configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            configuration.options.additionalStartupParameters = startupParameters
+            return configuration
+        }
+    }
+}
+
+extension Settings {
+    /// `name` (default `SCEPTER_DATABASE_URL`, or its `_FILE`) parsed as a
+    /// PostgreSQL URL; a problem is recorded when it is missing or wrong.
+    public mutating func postgres(_ name: String = "SCEPTER_DATABASE_URL") -> PostgresStore.Configuration? {
+        guard let url = secret(name) else {
+            problem(name, "is required (postgres://user:password@host:5432/database)")
+            return nil
+        }
+        do {
+            return try PostgresStore.Configuration(url: url)
+        } catch {
+            problem(name, error.message)
+            return nil
+        }
+    }
+}
