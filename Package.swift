@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "ScepterControl",
             dependencies: [
-                "ScepterProtocol",
+                "ScepterProtocol", "ScepterRedis",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +112,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Sources/scepter",
             swiftSettings: strict

@@ -130,6 +130,18 @@ public final class PostgresStore: ControlStore, Service {
         }
     }
 
+    /// Whether a pooled connection answers `SELECT 1` (readiness).
+    public func isHealthy() async -> Bool {
+        do {
+            return try await withConnection("health check") { connection in
+                _ = try await self.execute("SELECT 1", on: connection, "health check: SELECT 1")
+                return true
+            }
+        } catch {
+            return false
+        }
+    }
+
     public func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
         try await withConnection("enrollment") { connection in
             let rows = try await self.execute(

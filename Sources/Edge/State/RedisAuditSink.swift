@@ -6,9 +6,7 @@ import ScepterRedis
 /// the control plane copies them into its database (SPEC §7).
 ///
 /// Each event is one entry with two fields: `id` (the event's id, for
-/// idempotent inserts) and `event` (the event as JSON: `AuditEvent`'s coding
-/// keys, `time` in milliseconds since 1970, keys sorted, absent optionals
-/// omitted). `record` returns once Redis acknowledged the `XADD`, so the event
+/// idempotent inserts) and `event` (`AuditEvent.jsonEncoded()`). `record` returns once Redis acknowledged the `XADD`, so the event
 /// survives the edge crashing right after answering; it throws otherwise
 /// (the edge then answers 503). The stream is capped near `maxLength`
 /// entries (`MAXLEN ~`): the consumer must keep up within that bound.
@@ -24,15 +22,7 @@ public struct RedisAuditSink: AuditSink {
     }
 
     public func record(_ event: AuditEvent) async throws {
-        let json = try Self.encode(event)
+        let json = try event.jsonEncoded()
         _ = try await client.send(["XADD", stream, "MAXLEN", "~", maxLength, "*", "id", event.id, "event", json])
-    }
-
-    /// The `event` field's bytes.
-    static func encode(_ event: AuditEvent) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(event))
     }
 }

@@ -57,3 +57,17 @@ public struct AuditEvent: Sendable, Codable, Hashable {
 public protocol AuditSink: Sendable {
     func record(_ event: AuditEvent) async throws
 }
+
+extension AuditEvent {
+    /// The event as the edges write it to the audit stream and the control
+    /// plane reads it back: the coding keys above, `time` in milliseconds
+    /// since 1970, keys sorted, absent optionals omitted.
+    public func jsonEncoded() throws -> [UInt8] {
+        Array(try InternalAPI.encoder().encode(self))
+    }
+
+    /// Reads an event written by `jsonEncoded()`.
+    public init(json: [UInt8]) throws {
+        self = try InternalAPI.decoder().decode(AuditEvent.self, from: Data(json))
+    }
+}

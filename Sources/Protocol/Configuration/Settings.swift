@@ -101,6 +101,30 @@ public struct Settings: Sendable {
         return value
     }
 
+    /// A `host:port` to listen on (`SCEPTER_EDGE_LISTEN`, `SCEPTER_CONTROL_LISTEN`);
+    /// `[::]:8080` for IPv6. Port 0 picks a free port.
+    public mutating func listenAddress(_ name: String, default fallback: String) -> (host: String, port: Int) {
+        let text = string(name) ?? fallback
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else {
+            problem(name, "\"\(text)\" is not host:port (e.g. 0.0.0.0:8080)")
+            return ("0.0.0.0", 0)
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// An http:// or https:// base URL without a trailing slash.
+    public mutating func httpURL(_ name: String, _ why: String) -> String? {
+        guard let text = required(name, why) else { return nil }
+        guard text.hasPrefix("http://") || text.hasPrefix("https://"), URLComponents(string: text)?.host?.isEmpty == false else {
+            problem(name, "\"\(text)\" is not an http:// or https:// URL")
+            return nil
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
     /// The upper-cased name used in variable names for a profile or issuer.
     public static func variableName(_ name: String) -> String {
         name.uppercased().replacingOccurrences(of: "-", with: "_")

@@ -21,7 +21,7 @@ public protocol Issuance: Sendable {
 }
 
 /// An enrollment job from an edge (SPEC §3 step 4).
-public struct EnrollmentRequest: Sendable, Codable {
+public struct EnrollmentRequest: Sendable {
     public var profile: String
     public var transactionID: String
     public var messageType: MessageType
@@ -66,14 +66,14 @@ public struct ClaimSummary: Sendable, Codable, Hashable {
 }
 
 /// The control plane's answer to an enrollment.
-public enum EnrollmentDecision: Sendable, Codable {
+public enum EnrollmentDecision: Sendable, Hashable {
     case issued(IssuedCertificate)
     case pending
     case rejected(Refusal)
 }
 
 /// An issued certificate with the chain that goes back to the device.
-public struct IssuedCertificate: Sendable, Codable, Hashable {
+public struct IssuedCertificate: Sendable, Hashable {
     /// DER of the certificate.
     public var certificate: [UInt8]
     /// DER of the issuing CA and any intermediates above it, nearest first.
@@ -89,7 +89,7 @@ public struct IssuedCertificate: Sendable, Codable, Hashable {
 }
 
 /// What GetCACert and GetNextCACert publish for a profile.
-public struct CACertificates: Sendable, Codable, Hashable {
+public struct CACertificates: Sendable, Hashable {
     /// DER of the issuing CA certificate.
     public var issuer: [UInt8]
     /// DER of intermediates above the issuer, nearest first (not the root's self-signature twice).

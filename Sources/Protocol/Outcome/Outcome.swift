@@ -69,7 +69,7 @@ public enum FailInfo: Int, Sendable, Codable, CaseIterable {
 /// A refusal: the outcome label plus the precise reason for the operator.
 ///
 /// The reason goes to the log and the audit record, never to the SCEP client.
-public struct Refusal: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+public struct Refusal: Error, Sendable, Hashable, Codable, CustomStringConvertible {
     public var outcome: Outcome
     public var reason: String
 

@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ScepterProtocol
+
+/// The internal API edges call (SPEC §3 steps 4 and 6, §8 "Internal"), behind
+/// the edge token. Answers are JSON (`InternalAPI`), except the CRL (DER).
+public struct InternalRoutes: Sendable {
+    let issuance: any Issuance
+    let tokens: BearerTokens
+    let logger: Logger
+
+    public init(issuance: any Issuance, tokens: BearerTokens, logger: Logger) {
+        self.issuance = issuance
+        self.tokens = tokens
+        self.logger = logger
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        let group = router.group("/internal/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .edge))
+        group.post("enrollments") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: InternalAPI.maxBodySize)
+            let enrollment: EnrollmentRequest
+            do {
+                enrollment = try InternalAPI.decoder().decode(EnrollmentRequest.self, from: Data(body.readableBytesView))
+            } catch {
+                return Response.plain("the body is not an enrollment request: \(error)", status: .badRequest)
+            }
+            return try await answer { try await issuance.enroll(enrollment) }
+        }
+        group.get("enrollments/:profile/:transaction") { _, context in
+            let profile = try context.parameters.require("profile")
+            let transaction = try context.parameters.require("transaction")
+            return try await answer { try await issuance.poll(profile: profile, transactionID: transaction) }
+        }
+        group.get("certificates/:profile/:serial") { _, context in
+            let profile = try context.parameters.require("profile")
+            let serial = try context.parameters.require("serial")
+            return try await json { try await issuance.certificate(profile: profile, serialNumber: serial) }
+        }
+        group.get("profiles/:profile/ca") { _, context in
+            let profile = try context.parameters.require("profile")
+            return try await json { try await issuance.caCertificates(profile: profile) }
+        }
+        group.get("profiles/:profile/crl") { _, context in
+            let profile = try context.parameters.require("profile")
+            do {
+                let crl = try await issuance.crl(profile: profile)
+                return Response(
+                    status: .ok, headers: [.contentType: "application/pkix-crl"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl)))
+            } catch {
+                return unavailable(error)
+            }
+        }
+    }
+
+    private func answer(_ decide: () async throws -> EnrollmentDecision?) async throws -> Response {
+        try await json { try await decide().map(InternalAPI.Decision.init) }
+    }
+
+    /// 200 with the value as JSON, 404 when nil, 503 when the store or issuer cannot answer now.
+    private func json<Value: Encodable>(_ produce: () async throws -> Value?) async throws -> Response {
+        let value: Value?
+        do {
+            value = try await produce()
+        } catch {
+            return unavailable(error)
+        }
+        guard let value else { return Response.plain("not found", status: .notFound) }
+        let body = try InternalAPI.encoder().encode(value)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func unavailable(_ error: any Error) -> Response {
+        logger.warning("internal API request failed", metadata: ["error": "\(error)"])
+        var response = Response.plain("unavailable: \(error)", status: .serviceUnavailable)
+        response.headers[.retryAfter] = "5"
+        return response
+    }
+}
+
+/// Refuses requests without a bearer token granting `role`: 401 without a
+/// valid token, 403 with a token of another role.
+public struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let tokens: BearerTokens
+    let role: BearerTokens.Role
+
+    public init(tokens: BearerTokens, role: BearerTokens.Role) {
+        self.tokens = tokens
+        self.role = role
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let granted = tokens.roles(authorization: request.headers[.authorization])
+        guard !granted.isEmpty else {
+            var response = Response.plain("a valid bearer token is required (Authorization: Bearer <token>)", status: .unauthorized)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        guard granted.contains(role) else {
+            return Response.plain("this endpoint needs a token with the \(role.rawValue) role", status: .forbidden)
+        }
+        return try await next(request, context)
+    }
+}
+
+extension Response {
+    static func plain(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import ScepterProtocol
+import ScepterRedis
+import ServiceLifecycle
+
+/// Copies the edges' audit events from the Redis stream into the store
+/// (SPEC §7): a consumer group, each entry acknowledged only after its row is
+/// committed, inserts idempotent by event id.
+///
+/// Each round reads, in order: this consumer's own unacknowledged entries
+/// (after a failed insert or a restart under the same name), entries other
+/// consumers left pending for `claimAfter` (a replica that died), then new
+/// entries (blocking up to `block`). While the database is down nothing is
+/// acknowledged; the entries wait in the stream and are retried with backoff.
+/// An entry that is not an audit event at all is copied to `deadLetterStream`
+/// and acknowledged, so it cannot stall the stream.
+public final class AuditStreamConsumer: Service {
+    public let stream: String
+    public let group: String
+    public let consumer: String
+    public let deadLetterStream: String
+    let client: RedisClient
+    let store: any ControlStore
+    let batchSize: Int
+    let block: Duration
+    let claimAfter: Duration
+    let logger: Logger
+
+    /// - Parameter client: a connection of its own: `XREADGROUP … BLOCK` holds it while it waits.
+    public init(
+        client: RedisClient, store: any ControlStore, consumer: String, stream: String = "scepter:audit",
+        group: String = "scepter-control", batchSize: Int = 200, block: Duration = .seconds(1),
+        claimAfter: Duration = .seconds(30), logger: Logger
+    ) {
+        self.client = client
+        self.store = store
+        self.consumer = consumer
+        self.stream = stream
+        self.group = group
+        self.deadLetterStream = stream + ":dead"
+        self.batchSize = batchSize
+        self.block = block
+        self.claimAfter = claimAfter
+        self.logger = logger
+    }
+
+    struct Entry {
+        var id: String
+        var fields: [String: [UInt8]]?
+    }
+
+    public func run() async throws {
+        var backoff = Duration.milliseconds(200)
+        var failing = false
+        var groupReady = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if !groupReady {
+                    try await createGroup()
+                    groupReady = true
+                }
+                let copied = try await round()
+                if failing {
+                    logger.notice("audit stream consumer recovered", metadata: ["copied": "\(copied)"])
+                    failing = false
+                }
+                backoff = .milliseconds(200)
+            } catch {
+                if !failing {
+                    logger.error(
+                        "audit stream consumer cannot copy events; they stay in the stream and are retried",
+                        metadata: ["error": "\(error)"])
+                    failing = true
+                }
+                if let redisError = error as? RedisError, redisError.message.contains("NOGROUP") { groupReady = false }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        await client.close()
+    }
+
+    /// One round; returns how many events were committed.
+    @discardableResult
+    func round() async throws -> Int {
+        var entries = try await read(from: "0", block: nil)
+        if entries.isEmpty { entries = try await claimStale() }
+        if entries.isEmpty { entries = try await read(from: ">", block: block) }
+        return try await copy(entries)
+    }
+
+    /// `XGROUP CREATE … 0 MKSTREAM`: from the start of the stream, so events
+    /// written before the control plane first ran are not lost.
+    func createGroup() async throws {
+        do {
+            _ = try await client.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])
+            logger.info("created the audit stream consumer group", metadata: ["stream": "\(stream)", "group": "\(group)"])
+        } catch let error as RedisError where error.message.hasPrefix("BUSYGROUP") {
+            // Another replica or an earlier run created it.
+        }
+    }
+
+    private func read(from id: String, block: Duration?) async throws -> [Entry] {
+        var command: [any RedisArgument] = ["XREADGROUP", "GROUP", group, consumer, "COUNT", batchSize]
+        var timeout: Duration?
+        if let block {
+            command += ["BLOCK", Int(block.timeInterval * 1000)]
+            timeout = block + .seconds(5)
+        }
+        command += ["STREAMS", stream, id]
+        let reply = try await client.send(command, timeout: timeout)
+        // [[stream, [[id, [field, value, …]], …]]] or null when BLOCK timed out.
+        guard let streams = reply.array, let first = streams.first?.array, first.count == 2, let entries = first[1].array else {
+            return []
+        }
+        return entries.compactMap(Self.entry)
+    }
+
+    /// `XAUTOCLAIM`: entries another consumer read but never acknowledged.
+    private func claimStale() async throws -> [Entry] {
+        let reply = try await client.send([
+            "XAUTOCLAIM", stream, group, consumer, Int(claimAfter.timeInterval * 1000), "0-0", "COUNT", batchSize,
+        ])
+        guard let parts = reply.array, parts.count >= 2, let entries = parts[1].array else { return [] }
+        let claimed = entries.compactMap(Self.entry)
+        if !claimed.isEmpty {
+            logger.notice("claimed audit events another consumer left unacknowledged", metadata: ["count": "\(claimed.count)"])
+        }
+        return claimed
+    }
+
+    static func entry(_ value: RedisValue) -> Entry? {
+        guard let parts = value.array, parts.count == 2, let id = parts[0].string else { return nil }
+        // A pending entry trimmed from the stream comes back without fields.
+        guard let flat = parts[1].array else { return Entry(id: id, fields: nil) }
+        var fields: [String: [UInt8]] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            if let name = flat[index].string, let value = flat[index + 1].bytes { fields[name] = value }
+            index += 2
+        }
+        return Entry(id: id, fields: fields)
+    }
+
+    /// Inserts each event, then acknowledges the batch. A failed insert
+    /// throws before the acknowledgement: those entries are read again.
+    private func copy(_ entries: [Entry]) async throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        var copied = 0
+        for entry in entries {
+            guard let fields = entry.fields else { continue }
+            guard let json = fields["event"], let event = try? AuditEvent(json: json) else {
+                try await deadLetter(entry)
+                continue
+            }
+            try await store.insertAudit(event)
+            copied += 1
+        }
+        _ = try await client.send(["XACK", stream, group] + entries.map(\.id))
+        return copied
+    }
+
+    private func deadLetter(_ entry: Entry) async throws {
+        logger.error(
+            "audit stream entry is not an audit event; moved to the dead-letter stream",
+            metadata: ["entry": "\(entry.id)", "deadLetterStream": "\(deadLetterStream)"])
+        var command: [any RedisArgument] = ["XADD", deadLetterStream, "*", "source-id", entry.id]
+        for (name, value) in (entry.fields ?? [:]).sorted(by: { $0.key < $1.key }) { command += [name, value] }
+        _ = try await client.send(command)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ScepterProtocol
+import ScepterRedis
+import ServiceLifecycle
+
+/// `scepter control` assembled (SPEC §1, §7, §8): the issuers, the PostgreSQL
+/// store, the internal API for edges, the audit-stream consumer and the
+/// admin API.
+public struct ControlServer {
+    public struct Options: Sendable {
+        public var listen: (host: String, port: Int)
+        /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
+        public var shutdownGrace: Duration
+        /// Names this replica in the audit consumer group (`SCEPTER_CONTROL_ID`, default the host name).
+        public var controlID: String
+    }
+
+    public let router: Router<BasicRequestContext>
+    public let store: PostgresStore
+    public let options: Options
+    /// Run beside the HTTP server, in this order (shut down in reverse: the store last).
+    public let services: [any Service]
+
+    /// Reads and checks the control plane's configuration; throws
+    /// `ConfigurationError` listing every problem, each naming its variable.
+    public static func make(environment: [String: String], logger: Logger) throws -> ControlServer {
+        var settings = Settings(environment: environment)
+        let names = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }
+        if names.isEmpty { settings.problem("SCEPTER_PROFILES", "is required (the SCEP profiles, e.g. corp,wifi)") }
+        for name in names where !Settings.isValidName(name) {
+            settings.problem("SCEPTER_PROFILES", "\"\(name)\" is not a valid profile name (letters, digits and dashes)")
+        }
+        let profiles = ControlConfiguration.loadProfiles(&settings, profileNames: names.filter(Settings.isValidName))
+        let listen = settings.listenAddress("SCEPTER_CONTROL_LISTEN", default: "0.0.0.0:9000")
+        let database = settings.postgres()
+        let edgeTokens = settings.secret("SCEPTER_EDGE_TOKEN").map { [$0] } ?? []
+        if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
+        let adminTokens = (settings.secret("SCEPTER_ADMIN_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let viewerTokens = (settings.secret("SCEPTER_VIEWER_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let redisURL = settings.required("SCEPTER_REDIS_URL", "the edges' audit stream, heartbeats and reload channel, e.g. redis://redis:6379/0")
+        var redisConfiguration: RedisClient.Configuration?
+        if let redisURL {
+            do {
+                redisConfiguration = try RedisClient.Configuration(url: redisURL)
+            } catch {
+                settings.problem("SCEPTER_REDIS_URL", "\(error)")
+            }
+        }
+        let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
+        let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
+        guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
+
+        let store = PostgresStore(configuration: database, logger: logger)
+        let issuance = IssuanceService(configuration: ControlConfiguration(profiles: profiles), store: store, logger: logger)
+        let tokens = BearerTokens(
+            admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let consumer = AuditStreamConsumer(
+            client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID, logger: logger)
+
+        let router = Router(context: BasicRequestContext.self)
+        InternalRoutes(issuance: issuance, tokens: tokens, logger: logger).add(to: router)
+        router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
+        router.get("/readyz") { _, _ in
+            async let databaseUp = store.isHealthy()
+            async let redisUp = (try? await redis.ping(timeout: .seconds(1))) != nil
+            let (databaseOK, redisOK) = await (databaseUp, redisUp)
+            let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisOK ? "up" : "DOWN")"
+            // Issuance needs only the database; the audit stream waits in Redis.
+            return Response.plain(detail, status: databaseOK ? .ok : .serviceUnavailable)
+        }
+        return ControlServer(
+            router: router, store: store,
+            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID),
+            services: [store, RedisClientCloser(client: redis), consumer])
+    }
+}
+
+/// Closes a Redis client once everything that used it has stopped.
+struct RedisClientCloser: Service {
+    let client: RedisClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await client.close()
+    }
+}

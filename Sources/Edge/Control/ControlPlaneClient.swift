@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ScepterProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// The cluster's `Issuance`: the control plane over the internal HTTP API
+/// (SPEC §3 steps 4, 6 and 7; §8 "Internal"), authenticated by the edge token.
+///
+/// - An enrollment that the control plane has not answered within
+///   `waitBudget` is PENDING: the control plane keeps issuing, commits, and
+///   the device's CertPoll finds the result.
+/// - A control plane that cannot be reached (connection refused, connect
+///   timeout, 5xx, the connection dropped before an answer) throws
+///   `IssuanceUnavailable`: the edge answers 503 and the device retries the
+///   same transaction, which the control plane answers idempotently.
+/// - Each profile's CA chain is fetched at start, refreshed every
+///   `caRefreshInterval` and on `refreshCACertificates()`, and served from
+///   this cache while the control plane is away (GetCACert keeps working).
+///
+/// Run it as a service: it prefetches the CA chains and shuts its HTTP
+/// client down after the server stopped.
+public final class ControlPlaneClient: Issuance, Service {
+    public let baseURL: String
+    public let waitBudget: Duration
+    /// Bound on every call other than an enrollment.
+    public let requestTimeout: Duration
+    public let caRefreshInterval: Duration
+    private let token: String
+    private let profiles: [String]
+    private let client: HTTPClient
+    private let logger: Logger
+    private let caCache = Mutex<[String: CACertificates]>([:])
+
+    /// - Parameters:
+    ///   - baseURL: `SCEPTER_CONTROL_URL`, without a trailing slash.
+    ///   - token: `SCEPTER_EDGE_TOKEN`.
+    ///   - profiles: whose CA chains to keep cached.
+    public init(
+        baseURL: String, token: String, profiles: [String], waitBudget: Duration = .seconds(5),
+        requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(1),
+        caRefreshInterval: Duration = .seconds(300), logger: Logger
+    ) {
+        self.baseURL = baseURL
+        self.token = token
+        self.profiles = profiles
+        self.waitBudget = waitBudget
+        self.requestTimeout = requestTimeout
+        self.caRefreshInterval = caRefreshInterval
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        // Connecting must fail well within the wait budget, or a dead control plane would read as PENDING.
+        configuration.timeout = .init(connect: .nanoseconds(min(connectTimeout, waitBudget / 2).nanoseconds))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.decompression = .disabled
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        // Prefetch until every profile's chain is cached, then refresh now and then.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let missing = await self.refreshCACertificates()
+                try await Task.sleep(for: missing.isEmpty ? self.caRefreshInterval : .seconds(2))
+            }
+        }
+        try await client.shutdown()
+    }
+
+    /// Fetches every profile's CA chain; returns the profiles it could not fetch.
+    @discardableResult
+    public func refreshCACertificates() async -> [String] {
+        var missing: [String] = []
+        for profile in profiles {
+            do {
+                let fetched = try await fetchCACertificates(profile: profile)
+                caCache.withLock { $0[profile] = fetched }
+            } catch {
+                missing.append(profile)
+                logger.warning(
+                    "could not fetch the CA chain from the control plane; serving the cached one",
+                    metadata: ["profile": "\(profile)", "error": "\(error)"])
+            }
+        }
+        return missing
+    }
+
+    // MARK: Issuance
+
+    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+        let body = try InternalAPI.encoder().encode(request)
+        let response: (HTTPResponseStatus, ByteBuffer)
+        do {
+            response = try await call(.POST, InternalAPI.enrollmentsPath, body: Array(body), timeout: waitBudget)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            // The request went out and the control plane is working on it: the device polls.
+            logger.notice(
+                "the control plane did not answer within the wait budget; answering PENDING",
+                metadata: ["profile": "\(request.profile)", "transaction": "\(request.transactionID)", "budget": "\(waitBudget)"])
+            return .pending
+        }
+        return try decision(response, path: InternalAPI.enrollmentsPath) ?? .pending
+    }
+
+    public func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
+        let path = InternalAPI.enrollmentPath(profile: profile, transactionID: transactionID)
+        return try decision(try await call(.GET, path, timeout: requestTimeout), path: path)
+    }
+
+    public func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
+        let path = InternalAPI.certificatePath(profile: profile, serialNumber: serialNumber)
+        let (status, body) = try await call(.GET, path, timeout: requestTimeout)
+        if status == .notFound { return nil }
+        return try decode(IssuedCertificate.self, status: status, body: body, path: path)
+    }
+
+    public func crl(profile: String) async throws -> [UInt8] {
+        let path = InternalAPI.crlPath(profile: profile)
+        let (status, body) = try await call(.GET, path, timeout: requestTimeout)
+        guard status == .ok else { throw refused(status, body, path) }
+        return Array(body.readableBytesView)
+    }
+
+    public func caCertificates(profile: String) async throws -> CACertificates {
+        if let cached = caCache.withLock({ $0[profile] }) { return cached }
+        let fetched = try await fetchCACertificates(profile: profile)
+        caCache.withLock { $0[profile] = fetched }
+        return fetched
+    }
+
+    /// Whether the control plane answers its `/readyz` within `timeout`.
+    public func isReachable(timeout: Duration = .seconds(1)) async -> Bool {
+        guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout) else { return false }
+        return status == .ok
+    }
+
+    // MARK: HTTP
+
+    private func fetchCACertificates(profile: String) async throws -> CACertificates {
+        let path = InternalAPI.caPath(profile: profile)
+        let (status, body) = try await call(.GET, path, timeout: requestTimeout)
+        return try decode(CACertificates.self, status: status, body: body, path: path)
+    }
+
+    /// One request; transport failures other than a timeout after sending become `IssuanceUnavailable`.
+    private func call(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, timeout: Duration
+    ) async throws -> (HTTPResponseStatus, ByteBuffer) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            let collected = try await response.body.collect(upTo: InternalAPI.maxBodySize)
+            return (response.status, collected)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            throw error
+        } catch {
+            throw IssuanceUnavailable("control plane at \(baseURL) unreachable: \(error)")
+        }
+    }
+
+    private func decision(_ response: (HTTPResponseStatus, ByteBuffer), path: String) throws -> EnrollmentDecision? {
+        let (status, body) = response
+        if status == .notFound { return nil }
+        let wire = try decode(InternalAPI.Decision.self, status: status, body: body, path: path)
+        guard let decision = wire.decision else {
+            throw IssuanceUnavailable("control plane answered \(path) with a decision this edge cannot read (status \(wire.status))")
+        }
+        return decision
+    }
+
+    private func decode<Value: Decodable>(_ type: Value.Type, status: HTTPResponseStatus, body: ByteBuffer, path: String) throws -> Value {
+        guard status == .ok else { throw refused(status, body, path) }
+        do {
+            return try InternalAPI.decoder().decode(type, from: Data(body.readableBytesView))
+        } catch {
+            throw IssuanceUnavailable("control plane answered \(path) with JSON this edge cannot read: \(error)")
+        }
+    }
+
+    private func refused(_ status: HTTPResponseStatus, _ body: ByteBuffer, _ path: String) -> IssuanceUnavailable {
+        let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if status == .unauthorized || status == .forbidden {
+            logger.error(
+                "the control plane refused this edge's token; check that SCEPTER_EDGE_TOKEN is the same on edges and control plane",
+                metadata: ["status": "\(status.code)"])
+            return IssuanceUnavailable("control plane refused the edge token (HTTP \(status.code)): check SCEPTER_EDGE_TOKEN")
+        }
+        return IssuanceUnavailable("control plane answered \(path) with HTTP \(status.code): \(text)")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import Logging
+import ScepterProtocol
+import ScepterRedis
+import ServiceLifecycle
+
+/// `scepter edge` assembled (SPEC §1, §3): the SCEP surface with every gate,
+/// replay and rate-limit state and the audit stream in Redis, issuance by the
+/// control plane over the internal API.
+public struct EdgeServer {
+    /// The role's settings beyond the profiles (SPEC §9).
+    public struct Options: Sendable {
+        public var listen: (host: String, port: Int)
+        public var controlURL: String
+        public var edgeToken: String
+        public var redisURL: String
+        /// `SCEPTER_EDGE_WAIT_BUDGET`: how long an enrollment waits for the control plane before PENDING.
+        public var waitBudget: Duration
+        /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
+        public var shutdownGrace: Duration
+    }
+
+    public let router: Router<ScepterRequestContext>
+    public let configuration: EdgeConfiguration
+    public let options: Options
+    /// Run beside the HTTP server, in this order (shut down in reverse).
+    public let services: [any Service]
+    public let metrics: EdgeMetrics
+
+    /// Reads and checks the edge's configuration; throws `ConfigurationError`
+    /// listing every problem, each naming its variable.
+    public static func make(environment: [String: String], logger: Logger) throws -> EdgeServer {
+        var settings = Settings(environment: environment)
+        let profiles = EdgeConfiguration.loadProfiles(&settings)
+        if settings.list("SCEPTER_PROFILES").isEmpty {
+            settings.problem("SCEPTER_PROFILES", "is required (the SCEP profiles this edge serves, e.g. corp,wifi)")
+        }
+        let listen = settings.listenAddress("SCEPTER_EDGE_LISTEN", default: "0.0.0.0:8080")
+        let controlURL = settings.httpURL("SCEPTER_CONTROL_URL", "the control plane's internal API, e.g. http://scepter-control:9000")
+        let token = settings.secret("SCEPTER_EDGE_TOKEN")
+        if token == nil { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret for the control plane's /internal API)") }
+        let redisURL = settings.required("SCEPTER_REDIS_URL", "replay and rate-limit state and the audit stream, e.g. redis://redis:6379/0")
+        var redisConfiguration: RedisClient.Configuration?
+        if let redisURL {
+            do {
+                redisConfiguration = try RedisClient.Configuration(url: redisURL)
+            } catch {
+                settings.problem("SCEPTER_REDIS_URL", "\(error)")
+            }
+        }
+        let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
+        let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
+        let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        guard settings.problems.isEmpty, let controlURL, let token, let redisURL, let redisConfiguration else {
+            throw ConfigurationError(settings.problems)
+        }
+
+        let configuration = EdgeConfiguration(profiles: profiles, edgeID: edgeID)
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let state = RedisStateStore(client: redis)
+        let control = ControlPlaneClient(
+            baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget, logger: logger)
+        let metrics = EdgeMetrics()
+        let handler = PKIOperationHandler(
+            configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
+            metrics: metrics, logger: logger)
+        let router = Router(context: ScepterRequestContext.self)
+        SCEPRoutes(configuration: configuration, handler: handler, issuance: control).add(to: router)
+        HealthRoutes(
+            ready: {
+                async let redisUp = state.isHealthy()
+                async let controlUp = control.isReachable()
+                let (redisOK, controlOK) = await (redisUp, controlUp)
+                let detail = "redis \(redisOK ? "up" : "DOWN"), control plane \(controlOK ? "up" : "DOWN")"
+                return (redisOK && controlOK, detail)
+            },
+            metrics: { metrics.render() }
+        ).add(to: router)
+        let reloader = TrustAnchorReloader(configuration: configuration, metrics: metrics, logger: logger)
+        return EdgeServer(
+            router: router, configuration: configuration,
+            options: Options(
+                listen: listen, controlURL: controlURL, edgeToken: token, redisURL: redisURL, waitBudget: waitBudget,
+                shutdownGrace: shutdownGrace),
+            services: [RedisClientService(client: redis), control, reloader], metrics: metrics)
+    }
+}
+
+/// Closes a Redis client once everything that used it has stopped.
+public struct RedisClientService: Service {
+    let client: RedisClient
+
+    public init(client: RedisClient) { self.client = client }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await client.close()
+    }
+}

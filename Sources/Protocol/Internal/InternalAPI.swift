@@ -1,0 +1,191 @@
+import Foundation
+
+/// The edge ↔ control plane HTTP API (SPEC §3, §8 "Internal"): paths, the
+/// bearer token header and the JSON both sides speak. Byte strings travel as
+/// standard base64; times as milliseconds since 1970.
+public enum InternalAPI {
+    /// `POST`: an `EnrollmentRequest`; answers a `Decision`.
+    public static let enrollmentsPath = "/internal/v1/enrollments"
+
+    /// `GET`: the recorded `Decision` of a transaction; 404 when unknown.
+    public static func enrollmentPath(profile: String, transactionID: String) -> String {
+        "\(enrollmentsPath)/\(escape(profile))/\(escape(transactionID))"
+    }
+
+    /// `GET`: an `IssuedCertificate` of this profile; 404 when unknown.
+    public static func certificatePath(profile: String, serialNumber: String) -> String {
+        "/internal/v1/certificates/\(escape(profile))/\(escape(serialNumber))"
+    }
+
+    /// `GET`: the profile's `CACertificates`.
+    public static func caPath(profile: String) -> String { "/internal/v1/profiles/\(escape(profile))/ca" }
+
+    /// `GET`: the profile's issuer's current CRL (DER, `application/pkix-crl`).
+    public static func crlPath(profile: String) -> String { "/internal/v1/profiles/\(escape(profile))/crl" }
+
+    /// Largest request body either side accepts on the internal API.
+    public static let maxBodySize = 512 * 1024
+
+    public static func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? component
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }
+
+    /// The control plane's answer to an enrollment or a poll, as JSON:
+    /// `{"status":"issued","certificate":…,"chain":[…],"serialNumber":…}`,
+    /// `{"status":"pending"}` or `{"status":"rejected","outcome":…,"reason":…}`.
+    public struct Decision: Sendable, Codable, Hashable {
+        public var status: String
+        public var certificate: String?
+        public var chain: [String]?
+        public var serialNumber: String?
+        public var outcome: Outcome?
+        public var reason: String?
+
+        public init(_ decision: EnrollmentDecision) {
+            switch decision {
+            case .issued(let issued):
+                status = "issued"
+                certificate = Base64.encode(issued.certificate)
+                chain = issued.chain.map(Base64.encode)
+                serialNumber = issued.serialNumber
+            case .pending:
+                status = "pending"
+            case .rejected(let refusal):
+                status = "rejected"
+                outcome = refusal.outcome
+                reason = refusal.reason
+            }
+        }
+
+        /// The decision, or nil when the JSON does not describe one.
+        public var decision: EnrollmentDecision? {
+            switch status {
+            case "issued":
+                guard let certificate = certificate.flatMap({ Base64.decode($0) }), let serialNumber else { return nil }
+                let chain = (self.chain ?? []).compactMap { Base64.decode($0) }
+                guard chain.count == (self.chain ?? []).count else { return nil }
+                return .issued(IssuedCertificate(certificate: certificate, chain: chain, serialNumber: serialNumber))
+            case "pending":
+                return .pending
+            case "rejected":
+                guard let outcome else { return nil }
+                return .rejected(Refusal(outcome, reason ?? ""))
+            default:
+                return nil
+            }
+        }
+    }
+}
+
+/// Byte fields as base64 strings, so a CSR is not a JSON array of numbers.
+extension KeyedEncodingContainer {
+    mutating func encodeBase64(_ bytes: [UInt8], forKey key: Key) throws {
+        try encode(Base64.encode(bytes), forKey: key)
+    }
+}
+
+extension KeyedDecodingContainer {
+    func decodeBase64(forKey key: Key) throws -> [UInt8] {
+        let text = try decode(String.self, forKey: key)
+        guard let bytes = Base64.decode(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not base64")
+        }
+        return bytes
+    }
+
+    func decodeBase64Array(forKey key: Key) throws -> [[UInt8]] {
+        try decode([String].self, forKey: key).map { text in
+            guard let bytes = Base64.decode(text) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not base64")
+            }
+            return bytes
+        }
+    }
+
+    func decodeBase64IfPresent(forKey key: Key) throws -> [UInt8]? {
+        try contains(key) && !decodeNil(forKey: key) ? decodeBase64(forKey: key) : nil
+    }
+}
+
+extension EnrollmentRequest: Codable {
+    enum CodingKeys: String, CodingKey {
+        case profile, transactionID, messageType, csr, signerCertificate, claim, gates, edgeID, sourceAddress
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            profile: try container.decode(String.self, forKey: .profile),
+            transactionID: try container.decode(String.self, forKey: .transactionID),
+            messageType: try container.decode(MessageType.self, forKey: .messageType),
+            csr: try container.decodeBase64(forKey: .csr),
+            signerCertificate: try container.decodeBase64(forKey: .signerCertificate),
+            claim: try container.decodeIfPresent(ClaimSummary.self, forKey: .claim),
+            gates: try container.decode([String].self, forKey: .gates),
+            edgeID: try container.decode(String.self, forKey: .edgeID),
+            sourceAddress: try container.decodeIfPresent(String.self, forKey: .sourceAddress))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(profile, forKey: .profile)
+        try container.encode(transactionID, forKey: .transactionID)
+        try container.encode(messageType, forKey: .messageType)
+        try container.encodeBase64(csr, forKey: .csr)
+        try container.encodeBase64(signerCertificate, forKey: .signerCertificate)
+        try container.encodeIfPresent(claim, forKey: .claim)
+        try container.encode(gates, forKey: .gates)
+        try container.encode(edgeID, forKey: .edgeID)
+        try container.encodeIfPresent(sourceAddress, forKey: .sourceAddress)
+    }
+}
+
+extension IssuedCertificate: Codable {
+    enum CodingKeys: String, CodingKey { case certificate, chain, serialNumber }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            certificate: try container.decodeBase64(forKey: .certificate), chain: try container.decodeBase64Array(forKey: .chain),
+            serialNumber: try container.decode(String.self, forKey: .serialNumber))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeBase64(certificate, forKey: .certificate)
+        try container.encode(chain.map(Base64.encode), forKey: .chain)
+        try container.encode(serialNumber, forKey: .serialNumber)
+    }
+}
+
+extension CACertificates: Codable {
+    enum CodingKeys: String, CodingKey { case issuer, intermediates, next }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            issuer: try container.decodeBase64(forKey: .issuer),
+            intermediates: try container.decodeBase64Array(forKey: .intermediates),
+            next: try container.decodeBase64IfPresent(forKey: .next))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeBase64(issuer, forKey: .issuer)
+        try container.encode(intermediates.map(Base64.encode), forKey: .intermediates)
+        try container.encodeIfPresent(next.map(Base64.encode), forKey: .next)
+    }
+}

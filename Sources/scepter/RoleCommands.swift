@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ScepterControl
+import ScepterEdge
+import ScepterProtocol
+import ServiceLifecycle
+import UnixSignals
+
+/// `scepter edge`: a stateless SCEP worker (SPEC §1, §9).
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge", abstract: "Run an edge worker: SCEP and its gates, state in Redis, issuance by the control plane.")
+
+    func run() async throws {
+        let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.edge")
+        let edge = try preflight { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        let (host, port) = edge.options.listen
+        let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
+        let edgeID = edge.configuration.edgeID
+        let app = Application(
+            router: edge.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter-edge"),
+            services: edge.services,
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.notice("edge listening", metadata: ["port": "\(bound)", "edge": "\(edgeID)", "profiles": "\(profiles)"])
+                StandardOutput.write("Scepter edge \(edgeID) listening on \(host):\(bound) (\(profiles))")
+            },
+            logger: logger)
+        try await RoleRunner.run(app, grace: edge.options.shutdownGrace, logger: logger)
+    }
+}
+
+/// `scepter control`: issuers, PostgreSQL, the internal and admin APIs (SPEC §1, §8, §9).
+struct ControlCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "control", abstract: "Run the control plane: issuers, PostgreSQL audit log and inventory, internal and admin APIs.")
+
+    func run() async throws {
+        let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.control")
+        let control = try preflight { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        try await migrate(control.store, logger: logger)
+        let (host, port) = control.options.listen
+        let app = Application(
+            router: control.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter-control"),
+            services: control.services,
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.notice("control plane listening", metadata: ["port": "\(bound)"])
+                StandardOutput.write("Scepter control plane listening on \(host):\(bound)")
+            },
+            logger: logger)
+        try await RoleRunner.run(app, grace: control.options.shutdownGrace, logger: logger)
+    }
+
+    /// Migrations run before the server starts; a database that is not up
+    /// yet is retried for a minute (the order pods start in is not ours).
+    private func migrate(_ store: PostgresStore, logger: Logger) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                try await store.migrate()
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    StandardOutput.error("scepter control: cannot migrate the database (SCEPTER_DATABASE_URL): \(error)")
+                    throw ExitCode(1)
+                }
+                logger.warning("database not ready for migrations; retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+}
+
+/// Runs a configuration loader; prints every problem and exits 2 on a bad configuration.
+func preflight<T>(_ load: () throws -> T) throws -> T {
+    do {
+        return try load()
+    } catch let error as ConfigurationError {
+        StandardOutput.error(error.description)
+        throw ExitCode(2)
+    }
+}
+
+enum RoleRunner {
+    /// Runs the application until SIGTERM or SIGINT, then drains: the server
+    /// stops accepting, in-flight requests finish within `grace`, services
+    /// stop in reverse order; past `grace` what remains is cancelled.
+    static func run(_ app: some Service, grace: Duration, logger: Logger) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = grace
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
+        logger.notice("stopped")
+    }
+}
