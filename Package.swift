@@ -165,6 +165,20 @@ let package = Package(
             path: "Tests/ScepterEmbeddedTests",
             swiftSettings: strict
         ),
+        // Real `scepter control` and `scepter edge` processes with Redis and PostgreSQL.
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "ScepterTesting", "ScepterProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/ClusterTests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "InteropTests",
             dependencies: ["ScepterTesting"],

@@ -18,6 +18,8 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case transactionIDsAreScopedByProfile
     case auditRoundTrip
     case auditInsertIsIdempotentByID
+    case issuedWithAuditCommitsAProvisionalRowTheEdgeReplaces
+    case conflictingIssueLeavesNoProvisionalRow
     case auditFilters
     case auditOrderAndLimit
     case timestampsKeepMilliseconds
@@ -37,6 +39,8 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .transactionIDsAreScopedByProfile: try await Self.scopedByProfile(store)
         case .auditRoundTrip: try await Self.auditRoundTrip(store)
         case .auditInsertIsIdempotentByID: try await Self.auditIdempotent(store)
+        case .issuedWithAuditCommitsAProvisionalRowTheEdgeReplaces: try await Self.provisionalAuditReplaced(store)
+        case .conflictingIssueLeavesNoProvisionalRow: try await Self.conflictLeavesNoProvisionalRow(store)
         case .auditFilters: try await Self.auditFilters(store)
         case .auditOrderAndLimit: try await Self.auditOrderAndLimit(store)
         case .timestampsKeepMilliseconds: try await Self.timestampsKeepMilliseconds(store)
@@ -210,6 +214,32 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         let events = try await store.auditEvents(AuditQuery())
         #expect(events.map(\.id) == ["e-1"])
         #expect(events.first?.details == "first", "the first delivery wins")
+    }
+
+    static func provisionalAuditReplaced(_ store: any ControlStore) async throws {
+        let provisional = event(id: "e-1", at: 0, details: "recorded by the control plane")
+        try await store.commitIssued(
+            certificate(serial: "4a01", transactionID: "tx-e-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-e-1"),
+            audit: provisional)
+        #expect(try await store.auditEvents(AuditQuery()) == [provisional], "the certificate never exists without its audit row")
+
+        var fromEdge = event(id: "e-1", at: 0.5, details: "the edge's event")
+        fromEdge.sourceAddress = "198.51.100.9"
+        try await store.insertAudit(fromEdge)
+        #expect(try await store.auditEvents(AuditQuery()) == [fromEdge], "the edge's event replaces the provisional row")
+
+        try await store.insertAudit(event(id: "e-1", at: 60, details: "redelivered with other content"))
+        #expect(try await store.auditEvents(AuditQuery()) == [fromEdge], "after that the first delivery wins again")
+    }
+
+    static func conflictLeavesNoProvisionalRow(_ store: any ControlStore) async throws {
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        await #expect(throws: StoreConflict.self) {
+            try await store.commitIssued(
+                certificate(serial: "4a02", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-1"),
+                audit: event(id: "e-lost", at: 0))
+        }
+        #expect(try await store.auditEvents(AuditQuery()).isEmpty, "the losing transaction's audit row rolled back with it")
     }
 
     static func auditFilters(_ store: any ControlStore) async throws {

@@ -63,7 +63,7 @@ struct PostgresStoreTests {
                 "audit_events.operation", "audit_events.message_type", "audit_events.transaction_id", "audit_events.outcome",
                 "audit_events.fail_info", "audit_events.claim_sub", "audit_events.claim_iss", "audit_events.device_name",
                 "audit_events.csr_subject", "audit_events.csr_sans", "audit_events.serial", "audit_events.latency_ms",
-                "audit_events.details",
+                "audit_events.details", "audit_events.provisional",
                 "revocations.serial", "revocations.issuer", "revocations.revoked_at", "revocations.reason", "revocations.actor",
             ]
             #expect(columns == expected)

@@ -29,6 +29,16 @@ public enum Shell {
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// `run` on a thread of its own, so waiting for the process does not hold
+    /// one of the few cooperative threads other tests need.
+    public static func runAsync(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try run(executable, arguments, environment: environment) })
+            }
+        }
+    }
+
     /// `openssl` with arguments.
     @discardableResult
     public static func openssl(_ arguments: String...) throws -> Result {

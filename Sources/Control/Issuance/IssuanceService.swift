@@ -86,7 +86,7 @@ public final class IssuanceService: Issuance {
             status: .issued, serialNumber: serial, outcome: .success, reason: "issued by \(profile.issuer.name)",
             csrSHA256: csrHash, createdAt: at)
         do {
-            try await store.commitIssued(record, enrollment: enrollment)
+            try await store.commitIssued(record, enrollment: enrollment, audit: provisionalAudit(request, serial: serial, at: at))
         } catch is StoreConflict {
             // Another control plane replica committed this transaction first: answer what it recorded.
             guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
@@ -96,6 +96,18 @@ public final class IssuanceService: Issuance {
         }
         logger.info("issued", metadata: ["profile": "\(profile.name)", "serial": "\(serial)", "transaction": "\(request.transactionID)"])
         return .issued(IssuedCertificate(certificate: der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial))
+    }
+
+    /// The audit row committed with the certificate; the edge's own event (same id) replaces it.
+    private func provisionalAudit(_ request: EnrollmentRequest, serial: String, at: Date) -> AuditEvent? {
+        guard let id = request.auditEventID else { return nil }
+        return AuditEvent(
+            id: id, time: at, edgeID: request.edgeID, sourceAddress: request.sourceAddress, profile: request.profile,
+            operation: Operation.pkiOperation.rawValue, messageType: request.messageType.name, transactionID: request.transactionID,
+            outcome: .success, claimSubject: request.claim?.subject, claimIssuer: request.claim?.issuer,
+            deviceName: request.claim?.deviceName, csrSubject: request.csrSubject, csrSANs: request.csrSANs, serialNumber: serial,
+            latencyMilliseconds: 0,
+            details: "recorded by the control plane at issuance; replaced by the edge's event once it arrives")
     }
 
     private func reject(_ request: EnrollmentRequest, _ refusal: Refusal, csrHash: String, at: Date) async throws -> EnrollmentDecision {

@@ -11,22 +11,33 @@ public protocol ControlStore: Sendable {
     /// The recorded answer for (profile, transactionID), if any.
     func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord?
 
-    /// Records an issued certificate and its enrollment in one transaction.
-    /// Throws `StoreConflict` when the enrollment already exists.
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws
+    /// Records an issued certificate, its enrollment and (when given) a
+    /// provisional audit row in one transaction, so no certificate exists
+    /// without an audit record even if the edge that asked for it dies before
+    /// writing its own event. The edge's event with the same id replaces the
+    /// provisional row. Throws `StoreConflict` when the enrollment already exists.
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws
 
     /// Records a refused enrollment so a retry gets the same answer.
     func commitRejected(_ enrollment: EnrollmentRecord) async throws
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
 
-    /// Inserts an audit event; an event id seen before is ignored.
+    /// Inserts an audit event; an event id seen before is ignored, unless
+    /// its row is a provisional one from `commitIssued`, which it replaces.
     func insertAudit(_ event: AuditEvent) async throws
 
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
 
     /// Revoked serial numbers of an issuer with their dates, for the CRL.
     func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)]
+}
+
+extension ControlStore {
+    /// `commitIssued` without an audit row.
+    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+        try await commitIssued(certificate, enrollment: enrollment, audit: nil)
+    }
 }
 
 /// A row of `certificates`.

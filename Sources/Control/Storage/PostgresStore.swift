@@ -153,10 +153,10 @@ public final class PostgresStore: ControlStore, Service {
         }
     }
 
-    /// Writes the enrollment and the certificate in one transaction. A second
+    /// Writes the enrollment, the certificate and the provisional audit row in one transaction. A second
     /// writer of the same (profile, transaction) waits for the first to
     /// commit, then gets the unique violation, which becomes `StoreConflict`.
-    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         try await withConnection("commitIssued") { connection in
             try await self.transaction(on: connection, "commitIssued") {
                 try await self.insertEnrollment(enrollment, on: connection, "commitIssued")
@@ -175,6 +175,7 @@ public final class PostgresStore: ControlStore, Service {
                     UPDATE enrollments SET serial = \(certificate.serialNumber)
                     WHERE profile = \(enrollment.profile) AND transaction_id = \(enrollment.transactionID)
                     """, on: connection, "commitIssued: UPDATE enrollments")
+                if let audit { try await self.insertAuditRow(audit, provisional: true, on: connection, "commitIssued") }
             }
         }
     }
@@ -212,17 +213,20 @@ public final class PostgresStore: ControlStore, Service {
 
     public func insertAudit(_ event: AuditEvent) async throws {
         try await withConnection("insertAudit") { connection in
-            _ = try await self.execute(
-                """
-                INSERT INTO audit_events (id, "time", edge, source_ip, profile, operation, message_type, transaction_id,
-                    outcome, fail_info, claim_sub, claim_iss, device_name, csr_subject, csr_sans, serial, latency_ms, details)
-                VALUES (\(event.id), \(PostgresTimestamp(event.time)), \(event.edgeID), \(event.sourceAddress), \(event.profile),
-                    \(event.operation), \(event.messageType), \(event.transactionID), \(event.outcome.rawValue), \(event.failInfo),
-                    \(event.claimSubject), \(event.claimIssuer), \(event.deviceName), \(event.csrSubject), \(event.csrSANs),
-                    \(event.serialNumber), \(event.latencyMilliseconds), \(event.details))
-                ON CONFLICT (id) DO NOTHING
-                """, on: connection, "insertAudit: INSERT INTO audit_events")
+            try await self.insertAuditRow(event, provisional: false, on: connection, "insertAudit")
         }
+    }
+
+    private func insertAuditRow(_ event: AuditEvent, provisional: Bool, on connection: PostgresConnection, _ operation: String) async throws {
+        try await execute(
+            """
+            INSERT INTO audit_events (\(unescaped: Schema.auditColumnList))
+            VALUES (\(event.id), \(PostgresTimestamp(event.time)), \(event.edgeID), \(event.sourceAddress), \(event.profile),
+                \(event.operation), \(event.messageType), \(event.transactionID), \(event.outcome.rawValue), \(event.failInfo),
+                \(event.claimSubject), \(event.claimIssuer), \(event.deviceName), \(event.csrSubject), \(event.csrSANs),
+                \(event.serialNumber), \(event.latencyMilliseconds), \(event.details), \(provisional))
+            \(unescaped: Schema.auditConflictClause)
+            """, on: connection, "\(operation): INSERT INTO audit_events")
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
@@ -271,20 +275,32 @@ public final class PostgresStore: ControlStore, Service {
     ) async throws -> T {
         try ensureOpen(operation)
         return try await bounded(operation, budget: configuration.queryTimeout + .seconds(1)) { attempt in
-            do {
-                return try await self.client.withConnection { connection in
-                    attempt.connected(connection)
-                    return try await withTaskCancellationHandler {
-                        try await body(connection)
-                    } onCancel: {
-                        connection.closeNow()
+            // The pool may lend a connection the server closed a moment ago
+            // (a restart, pg_terminate_backend) before it noticed: nothing was
+            // sent on it, so take another, a few times.
+            for _ in 0..<3 {
+                do {
+                    return try await self.client.withConnection { connection in
+                        guard !connection.isClosed else { throw StaleConnection() }
+                        attempt.connected(connection)
+                        return try await withTaskCancellationHandler {
+                            try await body(connection)
+                        } onCancel: {
+                            connection.closeNow()
+                        }
                     }
+                } catch is StaleConnection {
+                    continue
+                } catch where attempt.connectedAt == nil && !(error is CancellationError) {
+                    throw self.leaseFailed(operation, error)
                 }
-            } catch where attempt.connectedAt == nil && !(error is CancellationError) {
-                throw self.leaseFailed(operation, error)
             }
+            throw Error(code: .unavailable, "\(operation): the pool lent only closed connections to PostgreSQL at \(self.configuration.endpoint)")
         }
     }
+
+    /// A lent connection that was closed before anything was sent on it.
+    private struct StaleConnection: Swift.Error {}
 
     /// Translates the pool's refusal to lend a connection.
     private func leaseFailed(_ operation: String, _ error: any Swift.Error) -> Error {

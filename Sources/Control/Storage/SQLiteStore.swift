@@ -70,7 +70,7 @@ public final class SQLiteStore: ControlStore {
         }
     }
 
-    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         try await lock.withLock {
             try await transaction {
                 // The certificate first, so the enrollment row can reference it in one insert.
@@ -89,6 +89,7 @@ public final class SQLiteStore: ControlStore {
                         .text(Timestamp.format(certificate.createdAt)),
                     ])
                 try await insertEnrollment(enrollment, serial: certificate.serialNumber)
+                if let audit { try await insertAuditRow(audit, provisional: true) }
             }
         }
     }
@@ -126,22 +127,26 @@ public final class SQLiteStore: ControlStore {
 
     public func insertAudit(_ event: AuditEvent) async throws {
         try await lock.withLock {
-            _ = try await connection.query(
-                """
-                INSERT INTO audit_events (id, time, edge, source_ip, profile, operation, message_type, transaction_id,
-                    outcome, fail_info, claim_sub, claim_iss, device_name, csr_subject, csr_sans, serial, latency_ms, details)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """,
-                [
-                    .text(event.id), .text(Timestamp.format(event.time)), .text(event.edgeID), .optional(event.sourceAddress),
-                    .text(event.profile), .text(event.operation), .optional(event.messageType), .optional(event.transactionID),
-                    .text(event.outcome.rawValue), .optional(event.failInfo), .optional(event.claimSubject),
-                    .optional(event.claimIssuer), .optional(event.deviceName), .optional(event.csrSubject),
-                    .optional(event.csrSANs), .optional(event.serialNumber), .float(event.latencyMilliseconds),
-                    .text(event.details),
-                ])
+            try await insertAuditRow(event, provisional: false)
         }
+    }
+
+    /// Callers hold `lock`.
+    private func insertAuditRow(_ event: AuditEvent, provisional: Bool) async throws {
+        _ = try await connection.query(
+            """
+            INSERT INTO audit_events (\(Schema.auditColumnList))
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            \(Schema.auditConflictClause)
+            """,
+            [
+                .text(event.id), .text(Timestamp.format(event.time)), .text(event.edgeID), .optional(event.sourceAddress),
+                .text(event.profile), .text(event.operation), .optional(event.messageType), .optional(event.transactionID),
+                .text(event.outcome.rawValue), .optional(event.failInfo), .optional(event.claimSubject),
+                .optional(event.claimIssuer), .optional(event.deviceName), .optional(event.csrSubject),
+                .optional(event.csrSANs), .optional(event.serialNumber), .float(event.latencyMilliseconds),
+                .text(event.details), .integer(provisional ? 1 : 0),
+            ])
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {

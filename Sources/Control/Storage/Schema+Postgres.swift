@@ -69,6 +69,9 @@ extension Schema {
                 actor text NOT NULL
             )
             """,
-        ])
+        ]),
+        Migration(version: 2, statements: [
+            "ALTER TABLE audit_events ADD COLUMN provisional boolean NOT NULL DEFAULT false"
+        ]),
     ]
 }

@@ -75,6 +75,26 @@ enum Schema {
                 actor TEXT NOT NULL
             )
             """,
-        ])
+        ]),
+        // The control plane's own record of an issuance, written with the
+        // certificate, until the edge's event with the same id replaces it.
+        Migration(version: 2, statements: [
+            "ALTER TABLE audit_events ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0"
+        ]),
     ]
+
+    /// The columns an audit insert writes, in `VALUES` order.
+    static let auditColumns = [
+        "id", "time", "edge", "source_ip", "profile", "operation", "message_type", "transaction_id", "outcome", "fail_info",
+        "claim_sub", "claim_iss", "device_name", "csr_subject", "csr_sans", "serial", "latency_ms", "details", "provisional",
+    ]
+
+    /// How an audit insert meets a row with the same id: the first delivery
+    /// of an edge's event wins, and it replaces a provisional row.
+    static let auditConflictClause: String = {
+        let assignments = auditColumns.dropFirst().map { #""\#($0)" = excluded."\#($0)""# }.joined(separator: ", ")
+        return "ON CONFLICT (id) DO UPDATE SET \(assignments) WHERE audit_events.provisional AND NOT excluded.provisional"
+    }()
+
+    static var auditColumnList: String { auditColumns.map { #""\#($0)""# }.joined(separator: ", ") }
 }

@@ -130,7 +130,8 @@ public struct PKIOperationHandler: Sendable {
                     profile: profile.name, transactionID: transactionID, messageType: message.header.messageType,
                     csr: csr.derEncoded, signerCertificate: message.signerCertificate,
                     claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
-                    gates: ["message"] + passed.gates, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress)
+                    gates: ["message"] + passed.gates, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
+                    auditEventID: event.id, csrSubject: event.csrSubject, csrSANs: event.csrSANs)
                 return verdict(for: try await issuance.enroll(request), message: message)
 
             case .issuerAndSubject:

@@ -123,6 +123,7 @@ extension KeyedDecodingContainer {
 extension EnrollmentRequest: Codable {
     enum CodingKeys: String, CodingKey {
         case profile, transactionID, messageType, csr, signerCertificate, claim, gates, edgeID, sourceAddress
+        case auditEventID, csrSubject, csrSANs
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,7 +137,10 @@ extension EnrollmentRequest: Codable {
             claim: try container.decodeIfPresent(ClaimSummary.self, forKey: .claim),
             gates: try container.decode([String].self, forKey: .gates),
             edgeID: try container.decode(String.self, forKey: .edgeID),
-            sourceAddress: try container.decodeIfPresent(String.self, forKey: .sourceAddress))
+            sourceAddress: try container.decodeIfPresent(String.self, forKey: .sourceAddress),
+            auditEventID: try container.decodeIfPresent(String.self, forKey: .auditEventID),
+            csrSubject: try container.decodeIfPresent(String.self, forKey: .csrSubject),
+            csrSANs: try container.decodeIfPresent(String.self, forKey: .csrSANs))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -150,6 +154,9 @@ extension EnrollmentRequest: Codable {
         try container.encode(gates, forKey: .gates)
         try container.encode(edgeID, forKey: .edgeID)
         try container.encodeIfPresent(sourceAddress, forKey: .sourceAddress)
+        try container.encodeIfPresent(auditEventID, forKey: .auditEventID)
+        try container.encodeIfPresent(csrSubject, forKey: .csrSubject)
+        try container.encodeIfPresent(csrSANs, forKey: .csrSANs)
     }
 }
 

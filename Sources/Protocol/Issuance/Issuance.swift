@@ -35,10 +35,18 @@ public struct EnrollmentRequest: Sendable {
     public var gates: [String]
     public var edgeID: String
     public var sourceAddress: String?
+    /// The id of the audit event the edge will write for this PKIOperation.
+    /// The control plane commits a provisional audit row under this id with
+    /// the certificate; the edge's event replaces it.
+    public var auditEventID: String?
+    /// What the edge recorded about the request, for that provisional row.
+    public var csrSubject: String?
+    public var csrSANs: String?
 
     public init(
         profile: String, transactionID: String, messageType: MessageType, csr: [UInt8], signerCertificate: [UInt8],
-        claim: ClaimSummary? = nil, gates: [String], edgeID: String, sourceAddress: String?
+        claim: ClaimSummary? = nil, gates: [String], edgeID: String, sourceAddress: String?, auditEventID: String? = nil,
+        csrSubject: String? = nil, csrSANs: String? = nil
     ) {
         self.profile = profile
         self.transactionID = transactionID
@@ -49,6 +57,9 @@ public struct EnrollmentRequest: Sendable {
         self.gates = gates
         self.edgeID = edgeID
         self.sourceAddress = sourceAddress
+        self.auditEventID = auditEventID
+        self.csrSubject = csrSubject
+        self.csrSANs = csrSANs
     }
 }
 

@@ -94,9 +94,9 @@ final class CountingStore: ControlStore {
         try await base.enrollment(profile: profile, transactionID: transactionID)
     }
 
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         do {
-            try await base.commitIssued(certificate, enrollment: enrollment)
+            try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
             counts.withLock { $0.issued += 1 }
         } catch let error as StoreConflict {
             counts.withLock { $0.conflicts += 1 }

@@ -112,7 +112,7 @@ final class GatedStore: ControlStore {
         waiting.forEach { $0.resume() }
     }
 
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         entered.yield()
         await withCheckedContinuation { continuation in
             let isOpen = gate.withLock { gate in
@@ -121,7 +121,7 @@ final class GatedStore: ControlStore {
             }
             if isOpen { continuation.resume() }
         }
-        try await base.commitIssued(certificate, enrollment: enrollment)
+        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
     }
 
     func migrate() async throws { try await base.migrate() }

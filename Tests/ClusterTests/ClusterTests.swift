@@ -1,0 +1,167 @@
+import Foundation
+import ScepterProtocol
+import ScepterTesting
+import SwiftASN1
+import Testing
+import X509
+
+/// Two edges and a control plane on loopback sharing Redis and PostgreSQL
+/// (SPEC §1, §3, §7): cluster-wide single use of challenges, rate limits
+/// across edges, idempotent transactions and one audit row per request.
+@Suite("Cluster: edges sharing state", .serialized)
+struct ClusterTests {
+    /// Runs `body` against a fresh cluster and stops it afterwards; on failure
+    /// the processes' logs go into the test's issues.
+    static func withCluster(
+        edges: Int = 2, environment: [String: String] = [:], _ body: (TestCluster) async throws -> Void
+    ) async throws {
+        let cluster = try await TestCluster.start(edges: edges, environment: environment)
+        do {
+            try await body(cluster)
+        } catch {
+            Issue.record("cluster logs:\n\(cluster.logs)")
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+    }
+
+    @Test("The same Intune challenge sent to both edges at once issues exactly one certificate, every time")
+    func sameChallengeAtBothEdgesIssuesOnce() async throws {
+        try await Self.withCluster { cluster in
+            let rounds = 8
+            var transactions: [String] = []
+            for round in 0..<rounds {
+                let name = "LAPTOP-\(round)"
+                let challenge = try cluster.mintChallenge(sub: UUID().uuidString, name: name)
+                let first = try TestCluster.device(name: name, challenge: challenge)
+                let second = try TestCluster.device(name: name, challenge: challenge)
+                let (firstID, secondID) = ("race-\(round)-a-\(UUID())", "race-\(round)-b-\(UUID())")
+                transactions += [firstID, secondID]
+                let firstMessage = try first.pkcsReq(ra: cluster.ra, transactionID: firstID)
+                let secondMessage = try second.pkcsReq(ra: cluster.ra, transactionID: secondID)
+
+                async let toEdge0 = cluster.pkiOperation(firstMessage, edge: 0)
+                async let toEdge1 = cluster.pkiOperation(secondMessage, edge: 1)
+                let answers = try await [toEdge0, toEdge1]
+                #expect(answers.map(\.status) == [200, 200])
+                let replies = [try TestCluster.reply(answers[0], device: first), try TestCluster.reply(answers[1], device: second)]
+                #expect(replies.filter { $0.status == .success }.count == 1, "round \(round): \(replies.map(\.status))")
+                #expect(replies.filter { $0.status == .failure && $0.failInfo == .badRequest }.count == 1)
+            }
+
+            #expect(try await cluster.waitForAudit(2 * rounds) == 2 * rounds)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == rounds)
+            let outcomes = try await cluster.sql("SELECT outcome, count(*) FROM audit_events GROUP BY outcome ORDER BY outcome")
+            #expect(outcomes == [["replay", "\(rounds)"], ["success", "\(rounds)"]])
+            // One row per request, each naming its transaction.
+            let audited = try await cluster.sql("SELECT transaction_id FROM audit_events").map { $0[0] }
+            #expect(audited.sorted() == transactions.sorted())
+            // Each certificate's audit row is the edge's (the provisional row was replaced).
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE provisional") == 0)
+            let edges = try await cluster.sql("SELECT DISTINCT edge FROM audit_events ORDER BY edge").map { $0[0] }
+            #expect(edges == ["edge-0", "edge-1"])
+        }
+    }
+
+    @Test("A device's fourth enrollment within 24 hours is rate_limited, whichever edge it reaches")
+    func rateLimitHoldsAcrossEdges() async throws {
+        try await Self.withCluster { cluster in
+            let sub = UUID().uuidString
+            var statuses: [PKIStatus] = []
+            var lastTransaction = ""
+            for attempt in 0..<4 {
+                let challenge = try cluster.mintChallenge(sub: sub, name: "LAPTOP-RL")
+                let device = try TestCluster.device(name: "LAPTOP-RL", challenge: challenge)
+                lastTransaction = "rate-\(attempt)-\(UUID())"
+                let answer = try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra, transactionID: lastTransaction), edge: attempt % 2)
+                statuses.append(try TestCluster.reply(answer, device: device).status)
+            }
+            #expect(statuses == [.success, .success, .success, .failure])
+            #expect(try await cluster.waitForAudit(4) == 4)
+            let outcome = try await cluster.sql("SELECT outcome, fail_info, claim_sub FROM audit_events WHERE transaction_id = '\(lastTransaction)'")
+            #expect(outcome == [["rate_limited", "badRequest", sub]])
+        }
+    }
+
+    @Test("The same PKIMessage sent twice, also to two edges at once, yields one certificate")
+    func samePKIMessageToBothEdgesIsIdempotent() async throws {
+        try await Self.withCluster { cluster in
+            let device = try TestDevice(commonName: "printer-7", challenge: TestCluster.staticPassword)
+            let transaction = "same-message-\(UUID())"
+            let message = try device.pkcsReq(ra: cluster.ra, transactionID: transaction)
+            async let toEdge0 = cluster.pkiOperation(message, edge: 0)
+            async let toEdge1 = cluster.pkiOperation(message, edge: 1)
+            let concurrent = try await [toEdge0, toEdge1]
+            let again = try await cluster.pkiOperation(message, edge: 1)
+            let replies = try (concurrent + [again]).map { try TestCluster.reply($0, device: device) }
+            #expect(replies.map(\.status) == [.success, .success, .success])
+            let issued = Set(replies.compactMap(\.certificates.first))
+            #expect(issued.count == 1, "every answer carries the same certificate")
+
+            #expect(try await cluster.count("SELECT count(*) FROM certificates WHERE transaction_id = '\(transaction)'") == 1)
+            #expect(try await cluster.waitForAudit(3) == 3, "one audit row per request")
+            let serials = try await cluster.sql("SELECT DISTINCT serial FROM audit_events WHERE transaction_id = '\(transaction)'")
+            #expect(serials.count == 1)
+        }
+    }
+
+    @Test("An Intune transaction retransmitted to another edge gets its original answer, not replay")
+    func intuneRetransmissionGetsItsAnswer() async throws {
+        try await Self.withCluster { cluster in
+            let challenge = try cluster.mintChallenge(sub: UUID().uuidString, name: "LAPTOP-RT")
+            let device = try TestCluster.device(name: "LAPTOP-RT", challenge: challenge)
+            let message = try device.pkcsReq(ra: cluster.ra, transactionID: "retransmit-\(UUID())")
+            let first = try TestCluster.reply(try await cluster.pkiOperation(message, edge: 0), device: device)
+            let second = try TestCluster.reply(try await cluster.pkiOperation(message, edge: 1), device: device)
+            #expect(first.status == .success)
+            #expect(second.status == .success)
+            #expect(first.certificates.first == second.certificates.first)
+            #expect(try await cluster.waitForAudit(2) == 2)
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'success'") == 2)
+        }
+    }
+
+    @Test("Issuance that outlasts the edge's wait budget answers PENDING, and CertPoll through another edge gets the certificate")
+    func slowIssuanceIsPendingThenPolled() async throws {
+        try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
+            // Hold the enrollments table so the control plane's issuance waits ~5 s.
+            let holder = Task {
+                try await Shell.runAsync(
+                    "/usr/bin/psql",
+                    [cluster.databaseURL, "-v", "ON_ERROR_STOP=1", "-c",
+                     "BEGIN; LOCK TABLE enrollments IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;"])
+            }
+            let lockQuery = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'enrollments' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+            var locked = false
+            for _ in 0..<150 where !locked {
+                locked = try await cluster.count(lockQuery) == 1
+                if !locked { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(locked, "the test could not take the table lock")
+
+            let device = try TestDevice(commonName: "slow-device", challenge: TestCluster.staticPassword)
+            let signer = try device.signer.keyPair()
+            let transaction = "pending-\(UUID())"
+            let enrolled = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra, transactionID: transaction), edge: 0), device: device)
+            #expect(enrolled.status == .pending)
+            _ = try await holder.value
+
+            let ca = try Certificate(pemEncoded: cluster.caPEM)
+            var coder = DER.Serializer()
+            try coder.serialize(IssuerAndSubject(issuer: ca.subject, subject: try DistinguishedName { CommonName("slow-device") }))
+            let poll = try SCEPClient.request(.certPoll, content: coder.serializedBytes, transactionID: transaction, recipient: cluster.ra, signer: signer)
+            var polled = try TestCluster.reply(try await cluster.pkiOperation(poll, edge: 1), device: device)
+            for _ in 0..<60 where polled.status == .pending {
+                try await Task.sleep(for: .milliseconds(500))
+                polled = try TestCluster.reply(try await cluster.pkiOperation(poll, edge: 1), device: device)
+            }
+            #expect(polled.status == .success)
+            let issued = try #require(polled.certificates.first)
+            #expect(try Certificate(derEncoded: issued).subject.description.contains("slow-device"))
+            #expect(try await cluster.count("SELECT count(*) FROM certificates WHERE transaction_id = '\(transaction)'") == 1)
+            let outcomes = try await cluster.sql("SELECT outcome FROM audit_events WHERE transaction_id = '\(transaction)' AND NOT provisional ORDER BY time")
+            #expect(outcomes.map { $0[0] }.first == "pending")
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+
+/// A real `scepter edge` or `scepter control` process, started with an
+/// environment and followed through its output: the port it listens on, its
+/// log (for failure messages) and its exit.
+public final class RoleProcess: Sendable {
+    public let role: String
+    public let port: Int
+    private let process: Process
+    private let state: State
+
+    /// What the output reader and the termination handler share with the test.
+    private final class State: Sendable {
+        let output = Mutex("")
+        let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var log: String { state.output.withLock { $0 } }
+    public var isRunning: Bool { state.exit.withLock { $0.status == nil } }
+
+    /// Starts `scepter <role>` and returns once it prints the address it listens on (up to 60 s).
+    public static func start(_ role: String, environment: [String: String]) async throws -> RoleProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DevServerProcess.binary)
+        process.arguments = [role]
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SCEPTER_") || $0.key.hasPrefix("SCEPTER_TEST_") }
+        merged["SCEPTER_LOG_LEVEL"] = "notice"
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+
+        let state = State()
+        process.terminationHandler = { finished in
+            let status = finished.terminationReason == .uncaughtSignal ? -finished.terminationStatus : finished.terminationStatus
+            let waiters = state.exit.withLock { state in
+                state.status = status
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: status) }
+        }
+        try process.run()
+
+        // Read the output on a thread of its own to its end (the pipe never
+        // fills); report the port once the listening line appears.
+        let port = await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+            Thread.detachNewThread {
+                var reported = false
+                let handle = pipe.fileHandleForReading
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    let text = state.output.withLock { log in
+                        log += String(decoding: chunk, as: UTF8.self)
+                        return log
+                    }
+                    if !reported, let port = Self.listeningPort(in: text) {
+                        reported = true
+                        continuation.resume(returning: port)
+                    }
+                }
+                if !reported { continuation.resume(returning: nil) }
+            }
+        }
+        let started = RoleProcess(role: role, port: port ?? 0, process: process, state: state)
+        guard port != nil else {
+            throw StartError(description: "scepter \(role) did not start (exit \(await started.waitForExit())):\n\(started.log)")
+        }
+        return started
+    }
+
+    private init(role: String, port: Int, process: Process, state: State) {
+        self.role = role
+        self.port = port
+        self.process = process
+        self.state = state
+    }
+
+    static func listeningPort(in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.contains("listening on 127.0.0.1:") {
+            let tail = line[line.range(of: "listening on 127.0.0.1:")!.upperBound...]
+            if let port = Int(tail.prefix(while: \.isNumber)) { return port }
+        }
+        return nil
+    }
+
+    /// The exit status (negative: killed by that signal).
+    public func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = state.exit.withLock { exit in
+                if exit.status == nil { exit.waiters.append(continuation) }
+                return exit.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+
+    /// SIGTERM, then the exit status; SIGKILL if it has not exited within `grace`.
+    @discardableResult
+    public func terminate(grace: Duration = .seconds(30)) async -> Int32 {
+        guard isRunning else { return await waitForExit() }
+        kill(process.processIdentifier, SIGTERM)
+        let killer = Task {
+            try await Task.sleep(for: grace)
+            kill(self.process.processIdentifier, SIGKILL)
+        }
+        let status = await waitForExit()
+        killer.cancel()
+        return status
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    public func kill9() async {
+        guard isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = await waitForExit()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
