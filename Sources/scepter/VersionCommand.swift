@@ -2,7 +2,7 @@ import ArgumentParser
 import ScepterProtocol
 
 enum ScepterVersion {
-    static let string = "0.1.0"
+    static let string = ScepterRelease.version
 }
 
 struct VersionCommand: ParsableCommand {

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import NIOHTTP1
 import ScepterProtocol
 import ScepterTesting
 import SwiftASN1
@@ -163,5 +165,85 @@ struct ClusterTests {
             let outcomes = try await cluster.sql("SELECT outcome FROM audit_events WHERE transaction_id = '\(transaction)' AND NOT provisional ORDER BY time")
             #expect(outcomes.map { $0[0] }.first == "pending")
         }
+    }
+
+    @Test("reload-trust reaches every live edge and answers each one's result; stats show counters, anchors, edges and failures")
+    func clusterWideReloadAndStats() async throws {
+        try await Self.withCluster { cluster in
+            let stats = cluster.controlURL("/api/v1/admin/scep/intune/stats")
+            let reload = cluster.controlURL("/api/v1/admin/scep/intune/reload-trust")
+            #expect(try await cluster.http(stats).status == 401)
+            #expect(try await cluster.http(stats, token: "not-a-token").status == 401)
+            let asViewer = try await cluster.http(reload, method: .POST, token: TestCluster.viewerToken)
+            #expect(asViewer.status == 403)
+            #expect(asViewer.text.contains("admin"))
+
+            // Both edges are live once their first heartbeats are in.
+            var liveEdges: [String] = []
+            for _ in 0..<100 where liveEdges.count < 2 {
+                let answer = try await cluster.http(stats, token: TestCluster.adminToken)
+                liveEdges = Self.profile(answer)?["edges"].flatMap { $0 as? [[String: Any]] }?.compactMap { $0["id"] as? String } ?? []
+                if liveEdges.count < 2 { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(liveEdges.sorted() == ["edge-0", "edge-1"])
+
+            // A new connector replaces the old one on every edge.
+            let newConnector = try TestConnector(
+                .p256, commonName: "Rotated Connector", notBefore: Date().addingTimeInterval(-3600), notAfter: Date().addingTimeInterval(20 * 86_400))
+            try newConnector.pem.write(to: cluster.anchorPath, atomically: true, encoding: .utf8)
+            let reloaded = try await cluster.http(reload, method: .POST, token: TestCluster.adminToken)
+            #expect(reloaded.status == 200)
+            let edges = try #require(Self.json(reloaded)?["edges"] as? [[String: Any]])
+            #expect(edges.compactMap { $0["edge"] as? String }.sorted() == ["edge-0", "edge-1"])
+            #expect(edges.allSatisfy { $0["status"] as? String == "reloaded" }, "\(reloaded.text)")
+
+            let sub = UUID().uuidString
+            let fresh = try ChallengeMinter(newConnector).mint(claims: TestCluster.claims(sub: sub, name: "LAPTOP-NEW"))
+            let device = try TestCluster.device(name: "LAPTOP-NEW", challenge: fresh)
+            let issued = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 1), device: device)
+            #expect(issued.status == .success, "a challenge of the new connector verifies")
+            let stale = try cluster.mintChallenge(sub: UUID().uuidString, name: "LAPTOP-OLD")
+            let oldDevice = try TestCluster.device(name: "LAPTOP-OLD", challenge: stale)
+            let refused = try TestCluster.reply(try await cluster.pkiOperation(try oldDevice.pkcsReq(ra: cluster.ra), edge: 0), device: oldDevice)
+            #expect(refused.status == .failure)
+            #expect(refused.failInfo == .badMessageCheck, "the old connector is no longer trusted")
+
+            // A broken bundle is refused on every edge, which keep the pool they had.
+            try "not a certificate".write(to: cluster.anchorPath, atomically: true, encoding: .utf8)
+            let broken = try await cluster.http(reload, method: .POST, token: TestCluster.adminToken)
+            let brokenEdges = try #require(Self.json(broken)?["edges"] as? [[String: Any]])
+            #expect(brokenEdges.count == 2)
+            #expect(brokenEdges.allSatisfy { $0["status"] as? String == "failed" }, "\(broken.text)")
+            let again = try ChallengeMinter(newConnector).mint(claims: TestCluster.claims(sub: UUID().uuidString, name: "LAPTOP-KEPT"))
+            let kept = try TestCluster.device(name: "LAPTOP-KEPT", challenge: again)
+            #expect(try TestCluster.reply(try await cluster.pkiOperation(try kept.pkcsReq(ra: cluster.ra), edge: 0), device: kept).status == .success)
+
+            // Stats: counters, the anchors the edges use, agreement, the failure.
+            #expect(try await cluster.waitForAudit(3) == 3)
+            let answer = try await cluster.http(stats, token: TestCluster.adminToken)
+            #expect(answer.status == 200)
+            let corp = try #require(Self.profile(answer))
+            #expect((corp["total"] as? [String: Int])?["success"] == 2)
+            #expect((corp["last24h"] as? [String: Int])?["signature_invalid"] == 1)
+            let anchors = try #require(corp["trustAnchors"] as? [[String: Any]])
+            #expect(anchors.count == 1)
+            let fingerprint = SHA256.hash(data: try newConnector.der).map { String(format: "%02x", $0) }.joined()
+            #expect(anchors.first?["fingerprint"] as? String == fingerprint)
+            #expect(anchors.first?["badge"] as? String == "amber", "19 days left")
+            #expect(corp["edgesInAgreement"] as? Bool == true)
+            let failures = try #require(corp["recentFailures"] as? [[String: Any]])
+            #expect(failures.map { $0["outcome"] as? String } == ["signature_invalid"])
+            // The reloads were audited as admin actions.
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE operation = 'reload-trust'") == 2)
+        }
+    }
+
+    static func json(_ answer: TestCluster.HTTPAnswer) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any]
+    }
+
+    /// The `corp` entry of a stats answer.
+    static func profile(_ answer: TestCluster.HTTPAnswer) -> [String: Any]? {
+        (json(answer)?["profiles"] as? [[String: Any]])?.first { $0["profile"] as? String == "corp" }
     }
 }

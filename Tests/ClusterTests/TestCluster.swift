@@ -173,7 +173,8 @@ final class TestCluster: Sendable {
         request.method = method
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        // Bounded: a request to a dead edge would otherwise wait out the pool's reconnect attempts.
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let collected = try await response.body.collect(upTo: 4 * 1024 * 1024)
         return HTTPAnswer(
             status: Int(response.status.code), body: Array(collected.readableBytesView), retryAfter: response.headers.first(name: "Retry-After"))
@@ -195,13 +196,13 @@ final class TestCluster: Sendable {
         Int(try await sql(query).first?.first ?? "") ?? -1
     }
 
-    /// Waits until `audit_events` holds `expected` rows written by edges (not provisional); returns the count.
+    /// Waits until `audit_events` holds `expected` PKIOperation rows written by edges (not provisional); returns the count.
     @discardableResult
     func waitForAudit(_ expected: Int, timeout: Duration = .seconds(120)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         var seen = -1
         while ContinuousClock.now < deadline {
-            seen = try await count("SELECT count(*) FROM audit_events WHERE NOT provisional")
+            seen = try await count("SELECT count(*) FROM audit_events WHERE NOT provisional AND operation = 'PKIOperation'")
             if seen >= expected { return seen }
             try await Task.sleep(for: .milliseconds(250))
         }

@@ -22,6 +22,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case conflictingIssueLeavesNoProvisionalRow
     case auditFilters
     case auditOrderAndLimit
+    case outcomeCountsAndFailures
     case timestampsKeepMilliseconds
     case revocationsEmptyByDefault
 
@@ -43,6 +44,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .conflictingIssueLeavesNoProvisionalRow: try await Self.conflictLeavesNoProvisionalRow(store)
         case .auditFilters: try await Self.auditFilters(store)
         case .auditOrderAndLimit: try await Self.auditOrderAndLimit(store)
+        case .outcomeCountsAndFailures: try await Self.outcomeCountsAndFailures(store)
         case .timestampsKeepMilliseconds: try await Self.timestampsKeepMilliseconds(store)
         case .revocationsEmptyByDefault: try await Self.revocationsEmpty(store)
         }
@@ -240,6 +242,26 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
                 audit: event(id: "e-lost", at: 0))
         }
         #expect(try await store.auditEvents(AuditQuery()).isEmpty, "the losing transaction's audit row rolled back with it")
+    }
+
+    static func outcomeCountsAndFailures(_ store: any ControlStore) async throws {
+        for (index, (profile, outcome)) in [
+            ("corp", Outcome.success), ("corp", .success), ("corp", .replay), ("wifi", .rateLimited), ("corp", .pending),
+        ].enumerated() {
+            try await store.insertAudit(event(id: "c\(index)", profile: profile, outcome: outcome, at: TimeInterval(index * 100)))
+        }
+        let all = Set(try await store.outcomeCounts(since: nil))
+        #expect(all == [
+            OutcomeCount(profile: "corp", outcome: "success", count: 2), OutcomeCount(profile: "corp", outcome: "replay", count: 1),
+            OutcomeCount(profile: "wifi", outcome: "rate_limited", count: 1), OutcomeCount(profile: "corp", outcome: "pending", count: 1),
+        ])
+        let recent = Set(try await store.outcomeCounts(since: t0.addingTimeInterval(150)))
+        #expect(recent == [
+            OutcomeCount(profile: "corp", outcome: "replay", count: 1), OutcomeCount(profile: "wifi", outcome: "rate_limited", count: 1),
+            OutcomeCount(profile: "corp", outcome: "pending", count: 1),
+        ])
+        let failures = try await store.auditEvents(AuditQuery(failuresOnly: true))
+        #expect(failures.map(\.id) == ["c3", "c2"], "refusals only, newest first")
     }
 
     static func auditFilters(_ store: any ControlStore) async throws {

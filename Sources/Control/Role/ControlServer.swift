@@ -53,7 +53,14 @@ public struct ControlServer {
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
-        let store = PostgresStore(configuration: database, logger: logger)
+        var storeConfiguration = database
+        if !(settings.string("SCEPTER_DATABASE_URL") ?? "").contains("connect_timeout=") {
+            // Fail well within an edge's wait budget (5 s by default): a database
+            // that is down must read as 503 (retry), not as PENDING for a job
+            // that was never accepted.
+            storeConfiguration.connectTimeout = .seconds(2)
+        }
+        let store = PostgresStore(configuration: storeConfiguration, logger: logger)
         let issuance = IssuanceService(configuration: ControlConfiguration(profiles: profiles), store: store, logger: logger)
         let tokens = BearerTokens(
             admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
@@ -63,6 +70,7 @@ public struct ControlServer {
 
         let router = Router(context: BasicRequestContext.self)
         InternalRoutes(issuance: issuance, tokens: tokens, logger: logger).add(to: router)
+        AdminRoutes(store: store, redis: redis, profiles: profiles.map(\.name), tokens: tokens, logger: logger).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/readyz") { _, _ in
             async let databaseUp = store.isHealthy()

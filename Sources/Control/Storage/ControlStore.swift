@@ -29,6 +29,10 @@ public protocol ControlStore: Sendable {
 
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
 
+    /// How many audit events each (profile, outcome) has, since `since` (nil: all time).
+    /// Provisional rows count: each stands for one request.
+    func outcomeCounts(since: Date?) async throws -> [OutcomeCount]
+
     /// Revoked serial numbers of an issuer with their dates, for the CRL.
     func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)]
 }
@@ -113,18 +117,34 @@ public struct AuditQuery: Sendable {
     public var transactionID: String?
     public var since: Date?
     public var until: Date?
+    /// Only refusals: every outcome but success and pending.
+    public var failuresOnly: Bool
     public var limit: Int
 
     public init(
         profile: String? = nil, outcome: Outcome? = nil, transactionID: String? = nil, since: Date? = nil,
-        until: Date? = nil, limit: Int = 100
+        until: Date? = nil, failuresOnly: Bool = false, limit: Int = 100
     ) {
         self.profile = profile
         self.outcome = outcome
         self.transactionID = transactionID
         self.since = since
         self.until = until
+        self.failuresOnly = failuresOnly
         self.limit = limit
+    }
+}
+
+/// One row of `outcomeCounts`.
+public struct OutcomeCount: Sendable, Hashable {
+    public var profile: String
+    public var outcome: String
+    public var count: Int
+
+    public init(profile: String, outcome: String, count: Int) {
+        self.profile = profile
+        self.outcome = outcome
+        self.count = count
     }
 }
 

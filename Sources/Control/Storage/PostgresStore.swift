@@ -241,6 +241,7 @@ public final class PostgresStore: ControlStore, Service {
         if let transactionID = query.transactionID { filter("transaction_id", "=", transactionID) }
         if let since = query.since { filter("\"time\"", ">=", PostgresTimestamp(since)) }
         if let until = query.until { filter("\"time\"", "<", PostgresTimestamp(until)) }
+        if query.failuresOnly { clauses.append("outcome NOT IN ('success', 'pending')") }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         binds.append(max(1, min(query.limit, 10_000)))
         let sql = """
@@ -252,6 +253,21 @@ public final class PostgresStore: ControlStore, Service {
         return try await withConnection("auditEvents") { connection in
             let rows = try await self.execute(statement, on: connection, "auditEvents: SELECT FROM audit_events")
             return try rows.map { try AuditEvent(row: $0, store: self) }
+        }
+    }
+
+    public func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
+        try await withConnection("outcomeCounts") { connection in
+            let rows = try await self.execute(
+                """
+                SELECT profile, outcome, count(*) FROM audit_events
+                WHERE \(since == nil) OR "time" >= \(PostgresTimestamp(since ?? Date(timeIntervalSince1970: 0)))
+                GROUP BY profile, outcome
+                """, on: connection, "outcomeCounts: SELECT FROM audit_events")
+            return try rows.map { row in
+                let (profile, outcome, count) = try self.decode(row, (String, String, Int64).self, "audit_events")
+                return OutcomeCount(profile: profile, outcome: outcome, count: Int(count))
+            }
         }
     }
 

@@ -157,11 +157,29 @@ public final class SQLiteStore: ControlStore {
         if let transactionID = query.transactionID { clauses.append("transaction_id = ?"); binds.append(.text(transactionID)) }
         if let since = query.since { clauses.append("time >= ?"); binds.append(.text(Timestamp.format(since))) }
         if let until = query.until { clauses.append("time < ?"); binds.append(.text(Timestamp.format(until))) }
+        if query.failuresOnly { clauses.append("outcome NOT IN ('success', 'pending')") }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         binds.append(.integer(max(1, min(query.limit, 10_000))))
         let sql = "SELECT * FROM audit_events \(whereClause) ORDER BY time DESC, id LIMIT ?"
         return try await lock.withLock {
             try await connection.query(sql, binds).compactMap(AuditEvent.init(row:))
+        }
+    }
+
+    public func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
+        let rows = try await lock.withLock {
+            if let since {
+                return try await connection.query(
+                    "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE time >= ? GROUP BY profile, outcome",
+                    [.text(Timestamp.format(since))])
+            }
+            return try await connection.query("SELECT profile, outcome, count(*) AS n FROM audit_events GROUP BY profile, outcome")
+        }
+        return rows.compactMap { row in
+            guard let profile = row.column("profile")?.string, let outcome = row.column("outcome")?.string,
+                let count = row.column("n")?.integer
+            else { return nil }
+            return OutcomeCount(profile: profile, outcome: outcome, count: count)
         }
     }
 

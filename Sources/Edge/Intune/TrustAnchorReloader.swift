@@ -1,14 +1,18 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 import ScepterProtocol
 
-/// Reloads every Intune profile's trust anchors on SIGHUP.
-public struct TrustAnchorReloader: Service {
+/// Reloads every Intune profile's trust anchors on SIGHUP, or when the
+/// cluster asks (`EdgeHeartbeatService`), and remembers the last report.
+public final class TrustAnchorReloader: Service {
     let stores: [(profile: String, store: TrustAnchorStore)]
     let metrics: EdgeMetrics
     let logger: Logger
+    let edgeID: String
+    private let last = Mutex<ReloadReport?>(nil)
 
     /// Publishes the anchors loaded at boot as metrics.
     public init(configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger) {
@@ -17,6 +21,7 @@ public struct TrustAnchorReloader: Service {
         }
         self.metrics = metrics
         self.logger = logger
+        self.edgeID = configuration.edgeID
         for (profile, store) in stores {
             metrics.recordAnchors(profile: profile, anchors: store.anchors, reloadSucceeded: true)
         }
@@ -24,8 +29,32 @@ public struct TrustAnchorReloader: Service {
 
     public func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reloadAll()
+            reload(generation: nil)
         }
+    }
+
+    /// The last reload's report; nil before the first.
+    public var lastReport: ReloadReport? { last.withLock { $0 } }
+
+    /// The anchors in use, by profile.
+    public var anchors: [String: [AnchorSummary]] {
+        Dictionary(uniqueKeysWithValues: stores.map { profile, store in
+            (profile, store.anchors.anchors.map { AnchorSummary(subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) })
+        })
+    }
+
+    /// Reloads every profile and records the report; `generation` names a cluster-wide request.
+    @discardableResult
+    public func reload(generation: Int64?, now: Date = Date()) -> ReloadReport {
+        let results = reloadAll(now: now)
+        let report = ReloadReport(
+            edgeID: edgeID, generation: generation, at: now,
+            profiles: results.keys.sorted().map { profile in
+                let result = results[profile]!
+                return .init(profile: profile, succeeded: result.succeeded, error: result.error, fingerprints: result.fingerprints)
+            })
+        last.withLock { $0 = report }
+        return report
     }
 
     /// Reloads each profile's bundle; a bad file keeps the old pool. Results by profile.

@@ -83,7 +83,11 @@ public struct EdgeServer {
             options: Options(
                 listen: listen, controlURL: controlURL, edgeToken: token, redisURL: redisURL, waitBudget: waitBudget,
                 shutdownGrace: shutdownGrace),
-            services: [RedisClientService(client: redis), control, reloader], metrics: metrics)
+            services: [
+                RedisClientService(client: redis), control, reloader,
+                EdgeHeartbeatService(client: redis, reloader: reloader, edgeID: edgeID, logger: logger),
+            ],
+            metrics: metrics)
     }
 }
 

@@ -130,20 +130,16 @@ public struct TrustAnchors: Sendable {
         }
 
         /// Whole days left until ``notAfter``, rounded down; negative once expired.
-        public func daysLeft(now: Date) -> Int {
+        public func daysLeft(now: Date) -> Int { Self.daysLeft(until: notAfter, now: now) }
+
+        /// The console's expiry badge at `now`.
+        public func badge(now: Date) -> Badge { Badge(notAfter: notAfter, now: now) }
+
+        /// Whole days from `now` to `notAfter`, rounded down; negative once past.
+        public static func daysLeft(until notAfter: Date, now: Date) -> Int {
             let days = (notAfter.timeIntervalSince(now) / 86_400).rounded(.down)
             // Clamped so that an absurd notAfter cannot trap the conversion.
             return Int(max(min(days, 1e9), -1e9))
-        }
-
-        /// The console's expiry badge at `now`.
-        public func badge(now: Date) -> Badge {
-            guard now <= notAfter else { return .expired }
-            switch daysLeft(now: now) {
-            case 30...: return .green
-            case 7..<30: return .amber
-            default: return .red
-            }
         }
 
         /// How soon an anchor needs rotating (SPEC §8).
@@ -156,6 +152,19 @@ public struct TrustAnchors: Sendable {
             case red
             /// Past notAfter; challenges it signed no longer verify.
             case expired
+
+            /// The badge of a certificate valid until `notAfter`, at `now`.
+            public init(notAfter: Date, now: Date) {
+                guard now <= notAfter else {
+                    self = .expired
+                    return
+                }
+                switch Anchor.daysLeft(until: notAfter, now: now) {
+                case 30...: self = .green
+                case 7..<30: self = .amber
+                default: self = .red
+                }
+            }
         }
     }
 

@@ -121,6 +121,7 @@ final class CountingStore: ControlStore {
     func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
 
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
+    func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
 
     func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
         try await base.revocations(issuer: issuer)

@@ -1,0 +1,235 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ScepterProtocol
+import ScepterRedis
+
+/// The Intune part of the admin API (SPEC §8): cluster-wide trust reload and
+/// the stats the console's monitoring page shows. Admin token required.
+public struct AdminRoutes: Sendable {
+    let store: any ControlStore
+    let redis: RedisClient
+    let profiles: [String]
+    let tokens: BearerTokens
+    let logger: Logger
+    /// How long reload-trust waits for every live edge's answer.
+    let reloadWait: Duration
+    /// An edge whose last heartbeat is older than this is not live.
+    let liveness: Duration
+
+    public init(
+        store: any ControlStore, redis: RedisClient, profiles: [String], tokens: BearerTokens, logger: Logger,
+        reloadWait: Duration = .seconds(10), liveness: Duration = .seconds(10)
+    ) {
+        self.store = store
+        self.redis = redis
+        self.profiles = profiles
+        self.tokens = tokens
+        self.logger = logger
+        self.reloadWait = reloadWait
+        self.liveness = liveness
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        let group = router.group("/api/v1/admin/scep/intune").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
+        group.post("reload-trust") { _, _ in try await reloadTrust() }
+        group.get("stats") { _, _ in try await stats() }
+    }
+
+    // MARK: reload-trust
+
+    struct ReloadAnswer: Codable {
+        struct EdgeResult: Codable {
+            var edge: String
+            /// `reloaded`, `failed` (a bundle was refused; the old pool stays) or `no_answer`.
+            var status: String
+            var profiles: [ReloadReport.ProfileResult]
+        }
+
+        var generation: Int64
+        var edges: [EdgeResult]
+    }
+
+    private func reloadTrust() async throws -> Response {
+        let live: [String]
+        let generation: Int64
+        do {
+            live = try await liveEdges()
+            generation = try await redis.send(["INCR", ClusterKeys.reloadGeneration]).integer ?? 0
+        } catch {
+            return unavailable("Redis (SCEPTER_REDIS_URL) is unreachable, so no edge can be asked to reload: \(error)")
+        }
+        // Wait until every live edge answered, or the wait is over.
+        var reports: [String: ReloadReport] = [:]
+        let deadline = ContinuousClock.now + reloadWait
+        while ContinuousClock.now < deadline {
+            if let fields = try? await redis.send(["HGETALL", ClusterKeys.reloadResults(generation)]).array {
+                var index = 0
+                while index + 1 < fields.count {
+                    if let edge = fields[index].string, let json = fields[index + 1].bytes,
+                        let report = try? InternalAPI.decoder().decode(ReloadReport.self, from: Data(json))
+                    {
+                        reports[edge] = report
+                    }
+                    index += 2
+                }
+            }
+            if Set(live).isSubset(of: reports.keys) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let edges = Set(live).union(reports.keys).sorted().map { edge in
+            guard let report = reports[edge] else { return ReloadAnswer.EdgeResult(edge: edge, status: "no_answer", profiles: []) }
+            return ReloadAnswer.EdgeResult(edge: edge, status: report.succeeded ? "reloaded" : "failed", profiles: report.profiles)
+        }
+        let answer = ReloadAnswer(generation: generation, edges: edges)
+        let summary = edges.map { "\($0.edge)=\($0.status)" }.joined(separator: " ")
+        logger.notice("cluster-wide trust reload", metadata: ["generation": "\(generation)", "edges": "\(summary)"])
+        // The admin action is audited by the control plane (SPEC §3).
+        let allReloaded = !edges.isEmpty && edges.allSatisfy { $0.status == "reloaded" }
+        let event = AuditEvent(
+            time: Date(), edgeID: "control", sourceAddress: nil, profile: "*", operation: "reload-trust",
+            outcome: allReloaded ? .success : .unavailable, latencyMilliseconds: 0,
+            details: edges.isEmpty ? "generation \(generation): no live edge" : "generation \(generation): \(summary)")
+        do {
+            try await store.insertAudit(event)
+        } catch {
+            logger.error("could not audit the trust reload", metadata: ["error": "\(error)"])
+        }
+        return try json(answer)
+    }
+
+    // MARK: stats
+
+    struct Stats: Codable {
+        struct Anchor: Codable {
+            var subject: String
+            var fingerprint: String
+            var notAfter: Date
+            var daysLeft: Int
+            var badge: String
+        }
+
+        struct Edge: Codable {
+            var id: String
+            var version: String
+            var lastHeartbeat: Date
+            var fingerprints: [String]
+            /// Whether this edge uses the same anchors as every other live edge.
+            var inAgreement: Bool
+        }
+
+        struct Failure: Codable {
+            var time: Date
+            var edge: String
+            var outcome: String
+            var failInfo: String?
+            var transactionID: String?
+            var deviceName: String?
+            var claimSubject: String?
+            var details: String
+        }
+
+        struct Profile: Codable {
+            var profile: String
+            var last24h: [String: Int]
+            var total: [String: Int]
+            var trustAnchors: [Anchor]
+            var edges: [Edge]
+            var edgesInAgreement: Bool
+            var recentFailures: [Failure]
+        }
+
+        var generatedAt: Date
+        var profiles: [Profile]
+    }
+
+    private func stats() async throws -> Response {
+        let now = Date()
+        let total: [OutcomeCount]
+        let recent: [OutcomeCount]
+        do {
+            total = try await store.outcomeCounts(since: nil)
+            recent = try await store.outcomeCounts(since: now.addingTimeInterval(-86_400))
+        } catch {
+            return unavailable("the database (SCEPTER_DATABASE_URL) is unreachable: \(error)")
+        }
+        let heartbeats = (try? await liveHeartbeats()) ?? []
+        var answers: [Stats.Profile] = []
+        for profile in profileNames(from: total) {
+            let failures = (try? await store.auditEvents(AuditQuery(profile: profile, failuresOnly: true, limit: 50))) ?? []
+            let edges = heartbeats.filter { $0.anchors[profile] != nil }
+            let sets = edges.map { Set($0.anchors[profile]!.map(\.fingerprint)) }
+            let majority = Dictionary(grouping: sets, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? []
+            var anchors: [String: AnchorSummary] = [:]
+            for edge in edges { for anchor in edge.anchors[profile]! { anchors[anchor.fingerprint] = anchor } }
+            answers.append(
+                Stats.Profile(
+                    profile: profile,
+                    last24h: counts(recent, profile), total: counts(total, profile),
+                    trustAnchors: anchors.values.sorted { $0.notAfter < $1.notAfter }.map { anchor in
+                        Stats.Anchor(
+                            subject: anchor.subject, fingerprint: anchor.fingerprint, notAfter: anchor.notAfter,
+                            daysLeft: TrustAnchors.Anchor.daysLeft(until: anchor.notAfter, now: now),
+                            badge: TrustAnchors.Anchor.Badge(notAfter: anchor.notAfter, now: now).rawValue)
+                    },
+                    edges: zip(edges, sets).map { edge, set in
+                        Stats.Edge(id: edge.edgeID, version: edge.version, lastHeartbeat: edge.at, fingerprints: set.sorted(), inAgreement: set == majority)
+                    },
+                    edgesInAgreement: Set(sets).count <= 1,
+                    recentFailures: failures.map {
+                        Stats.Failure(
+                            time: $0.time, edge: $0.edgeID, outcome: $0.outcome.rawValue, failInfo: $0.failInfo,
+                            transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject, details: $0.details)
+                    }))
+        }
+        return try json(Stats(generatedAt: now, profiles: answers))
+    }
+
+    /// Configured profiles first, then any others the audit log knows.
+    private func profileNames(from counts: [OutcomeCount]) -> [String] {
+        let seen = Set(counts.map(\.profile)).subtracting(profiles).subtracting(["*"]).sorted()
+        return profiles + seen
+    }
+
+    private func counts(_ rows: [OutcomeCount], _ profile: String) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in rows where row.profile == profile { result[row.outcome, default: 0] += row.count }
+        return result
+    }
+
+    // MARK: Edges
+
+    private func liveEdges() async throws -> [String] {
+        let since = Int64((Date().timeIntervalSince1970 - liveness.timeInterval) * 1000)
+        let reply = try await redis.send(["ZRANGEBYSCORE", ClusterKeys.edges, since, "+inf"])
+        return (reply.array ?? []).compactMap(\.string)
+    }
+
+    private func liveHeartbeats() async throws -> [EdgeHeartbeat] {
+        var heartbeats: [EdgeHeartbeat] = []
+        for edge in try await liveEdges() {
+            guard let json = try await redis.send(["GET", ClusterKeys.edge(edge)]).bytes,
+                let heartbeat = try? InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(json))
+            else { continue }
+            heartbeats.append(heartbeat)
+        }
+        return heartbeats
+    }
+
+    // MARK: Responses
+
+    private func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    private func unavailable(_ reason: String) -> Response {
+        var response = Response.plain(reason, status: .serviceUnavailable)
+        response.headers[.retryAfter] = "5"
+        return response
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import ScepterProtocol
+import ScepterTesting
+import Synchronization
+import Testing
+
+/// The cluster when a part of it fails (SPEC §3 step 7, §7): Redis, the
+/// control plane, PostgreSQL, an edge killed outright, and a graceful drain.
+@Suite("Cluster: faults", .serialized)
+struct ClusterFaultTests {
+    /// A static-password enrollment of a fresh device through `edge`.
+    static func enroll(_ cluster: TestCluster, edge: Int, transaction: String = "tx-\(UUID())") async throws
+        -> (answer: TestCluster.HTTPAnswer, device: TestDevice, message: [UInt8])
+    {
+        let device = try TestDevice(commonName: "device-\(transaction.prefix(12))", challenge: TestCluster.staticPassword)
+        let message = try device.pkcsReq(ra: cluster.ra, transactionID: transaction)
+        return (try await cluster.pkiOperation(message, edge: edge), device, message)
+    }
+
+    static func ready(_ cluster: TestCluster, edge: Int) async -> Bool {
+        (try? await cluster.http(cluster.edgeURL(edge, "/readyz")))?.status == 200
+    }
+
+    @Test("Redis stopped: PKIOperation answers 503 with Retry-After, readiness is false, GetCACert still works; all recover when it returns")
+    func redisStopped() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let before = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(before.answer, device: before.device).status == .success)
+
+            await cluster.redis.stop()
+            let during = try await Self.enroll(cluster, edge: 0)
+            #expect(during.answer.status == 503)
+            #expect(during.answer.retryAfter != nil)
+            let readiness = try await cluster.http(cluster.edgeURL(0, "/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.text.contains("redis DOWN"), "\(readiness.text)")
+            #expect(try await cluster.http(cluster.scepURL(edge: 0) + "?operation=GetCACert").status == 200)
+            #expect(try await cluster.http(cluster.scepURL(edge: 0) + "?operation=GetCACaps").status == 200)
+
+            try await cluster.redis.start()
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with Redis")
+            let after = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+            // The control plane's consumer re-created its group on the empty, restarted Redis and copies again.
+            let transaction = try TestCluster.reply(after.answer, device: after.device).transactionID
+            #expect(await cluster.eventually {
+                (try? await cluster.count("SELECT count(*) FROM audit_events WHERE transaction_id = '\(transaction)' AND NOT provisional")) == 1
+            })
+        }
+    }
+
+    @Test("Control plane stopped: 503, readiness false, cached CA chain served; after restart a retried transaction gets the same certificate")
+    func controlPlaneStopped() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let first = try await Self.enroll(cluster, edge: 0)
+            let issued = try TestCluster.reply(first.answer, device: first.device)
+            #expect(issued.status == .success)
+
+            #expect(await cluster.stopControl() == 0, "SIGTERM drains and exits 0")
+            let retried = try await cluster.pkiOperation(first.message, edge: 0)
+            #expect(retried.status == 503)
+            #expect(retried.retryAfter != nil)
+            let second = try await Self.enroll(cluster, edge: 0)
+            #expect(second.answer.status == 503, "nothing was accepted, so the device retries")
+            let readiness = try await cluster.http(cluster.edgeURL(0, "/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.text.contains("control plane DOWN"), "\(readiness.text)")
+            #expect(try await cluster.http(cluster.scepURL(edge: 0) + "?operation=GetCACert").status == 200, "the cached chain")
+
+            try await cluster.startControl()
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) })
+            let again = try TestCluster.reply(try await cluster.pkiOperation(first.message, edge: 0), device: first.device)
+            #expect(again.status == .success)
+            #expect(again.certificates.first == issued.certificates.first, "the same certificate, not a second one")
+            let secondRetry = try TestCluster.reply(try await cluster.pkiOperation(second.message, edge: 0), device: second.device)
+            #expect(secondRetry.status == .success)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == 2)
+            // Five requests, five audit rows: the 503s were written to the stream while the control plane was away.
+            #expect(try await cluster.waitForAudit(5) == 5)
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'unavailable'") == 2)
+        }
+    }
+
+    @Test("PostgreSQL stopped during load: enrollments answer 503, audit events wait in the stream and all arrive after it returns")
+    func postgresStoppedDuringLoad() async throws {
+        let postgres = try await PostgresServerProcess.start()
+        let cluster = try await TestCluster.start(edges: 2, databaseURL: postgres.url)
+        do {
+            let answers = Shared<[Int: Int]>([:])
+            let total = 24
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<2 {
+                    group.addTask {
+                        for index in stride(from: worker, to: total, by: 2) {
+                            let (answer, _, _) = try await Self.enroll(cluster, edge: worker)
+                            answers.withLock { $0[answer.status, default: 0] += 1 }
+                            if index == 8 { try await postgres.stop() }
+                            if index == 17 { try await postgres.resume() }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let counts = answers.withLock { $0 }
+            #expect(counts.values.reduce(0, +) == total)
+            #expect(counts[503, default: 0] > 0, "some requests met the outage: \(counts)")
+            #expect(counts[200, default: 0] > 0, "\(counts)")
+            // Every request's event reaches the database once it is back.
+            let audited = try await cluster.waitForAudit(total)
+            #expect(audited == total)
+            let outcomes = try await cluster.sql("SELECT outcome, count(*) FROM audit_events WHERE NOT provisional GROUP BY 1 ORDER BY 1")
+            let successes = try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'success'")
+            #expect(successes == counts[200, default: 0], "\(outcomes)")
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'unavailable'") == counts[503, default: 0])
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == successes)
+            if audited != total || successes != counts[200, default: 0] {
+                Issue.record("answers \(counts), audit \(outcomes); logs:\n\(cluster.logs)")
+            }
+        } catch {
+            Issue.record("cluster logs:\n\(cluster.logs)")
+            await cluster.shutdown()
+            throw error
+        }
+        await cluster.shutdown()
+    }
+
+    @Test("An edge killed with SIGKILL mid-load leaves no partial state: every certificate has its audit row")
+    func edgeKilledMidLoad() async throws {
+        try await ClusterTests.withCluster(edges: 2) { cluster in
+            let answered = Shared<[String]>([])
+            let victim = cluster.edges[0]
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        // Stop once the edge is gone: a client would move to another edge.
+                        for index in 0..<12 where victim.isRunning {
+                            let transaction = "kill-\(worker)-\(index)-\(UUID())"
+                            guard let (answer, device, _) = try? await Self.enroll(cluster, edge: 0, transaction: transaction) else { continue }
+                            if answer.status == 200, (try? TestCluster.reply(answer, device: device))?.status == .success {
+                                answered.withLock { $0.append(transaction) }
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    while answered.withLock({ $0.count }) < 6 { try? await Task.sleep(for: .milliseconds(20)) }
+                    await victim.kill9()
+                }
+            }
+            let successes = answered.withLock { $0 }
+            #expect(!successes.isEmpty)
+            #expect(!victim.isRunning)
+
+            // The surviving edge keeps serving.
+            let after = try await Self.enroll(cluster, edge: 1)
+            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+
+            // Let the consumer drain, then: no certificate without an audit row, no issued enrollment without its certificate.
+            #expect(await cluster.eventually {
+                (try? await cluster.count(
+                    "SELECT count(*) FROM audit_events WHERE NOT provisional AND transaction_id = '\(try! TestCluster.reply(after.answer, device: after.device).transactionID)'")) == 1
+            })
+            #expect(try await cluster.count(
+                "SELECT count(*) FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.transaction_id = c.transaction_id AND a.serial = c.serial)") == 0)
+            #expect(try await cluster.count(
+                "SELECT count(*) FROM enrollments e WHERE e.status = 'issued' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = e.serial)") == 0)
+            // Every answer a device received was audited by the edge before it was sent.
+            let quoted = successes.map { "'\($0)'" }.joined(separator: ",")
+            #expect(try await cluster.count(
+                "SELECT count(DISTINCT transaction_id) FROM audit_events WHERE NOT provisional AND outcome = 'success' AND transaction_id IN (\(quoted))") == successes.count)
+        }
+    }
+
+    @Test("SIGTERM drains: a request in flight completes, then the edge exits 0")
+    func sigtermDrainsInFlightRequests() async throws {
+        try await ClusterTests.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "20s"]) { cluster in
+            let holder = Task {
+                try await Shell.runAsync(
+                    "/usr/bin/psql",
+                    [cluster.databaseURL, "-v", "ON_ERROR_STOP=1", "-c",
+                     "BEGIN; LOCK TABLE enrollments IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;"])
+            }
+            try await Task.sleep(for: .milliseconds(800))
+            let edge = cluster.edges[0]
+            async let inFlight = Self.enroll(cluster, edge: 0)
+            try await Task.sleep(for: .milliseconds(700))
+            let exit = Task { await edge.terminate(grace: .seconds(60)) }
+            let (answer, device, _) = try await inFlight
+            #expect(answer.status == 200)
+            #expect(try TestCluster.reply(answer, device: device).status == .success, "the request in flight was answered")
+            #expect(await exit.value == 0)
+            _ = try await holder.value
+            #expect(try await cluster.waitForAudit(1) == 1)
+        }
+    }
+}
+
+/// State the tasks of one test share.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+
+    init(_ value: Value) { self.value = Mutex(value) }
+
+    func withLock<Result>(_ body: (inout sending Value) -> sending Result) -> sending Result {
+        value.withLock(body)
+    }
+}
