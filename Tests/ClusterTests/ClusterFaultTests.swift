@@ -171,6 +171,34 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("An edge with the wrong edge token is not ready, answers 503, and its log names SCEPTER_EDGE_TOKEN")
+    func wrongEdgeTokenIsVisible() async throws {
+        try await ClusterTests.withCluster(edges: 0) { cluster in
+            try await cluster.startEdge(id: "edge-wrong-token", environment: ["SCEPTER_EDGE_TOKEN": "not-the-edge-token"])
+            let readiness = try await cluster.http(cluster.edgeURL(0, "/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.text.contains("control plane DOWN"), "\(readiness.text)")
+            let attempt = try await Self.enroll(cluster, edge: 0)
+            #expect(attempt.answer.status == 503)
+            #expect(cluster.edges[0].log.contains("SCEPTER_EDGE_TOKEN"), "\(cluster.edges[0].log)")
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == 0)
+        }
+    }
+
+    @Test("Each role refuses to start without its configuration and names every missing variable")
+    func rolesPreflight() async throws {
+        for (role, variables) in [
+            ("edge", ["SCEPTER_PROFILES", "SCEPTER_CONTROL_URL", "SCEPTER_EDGE_TOKEN", "SCEPTER_REDIS_URL"]),
+            ("control", ["SCEPTER_PROFILES", "SCEPTER_DATABASE_URL", "SCEPTER_EDGE_TOKEN", "SCEPTER_REDIS_URL"]),
+        ] {
+            let run = try await Shell.runAsync(DevServerProcess.binary, [role], environment: ["PATH": "/usr/bin:/bin"])
+            #expect(run.status == 2, "scepter \(role): \(run.stderr)")
+            for variable in variables {
+                #expect(run.stderr.contains(variable), "scepter \(role) does not name \(variable): \(run.stderr)")
+            }
+        }
+    }
+
     @Test("SIGTERM drains: a request in flight completes, then the edge exits 0")
     func sigtermDrainsInFlightRequests() async throws {
         try await ClusterTests.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "20s"]) { cluster in

@@ -238,6 +238,30 @@ struct ClusterTests {
         }
     }
 
+    @Test("micromdm's SCEP client enrolls through either edge, GET and POST, and OpenSSL verifies the certificates")
+    func micromdmClientEnrollsThroughTheCluster() async throws {
+        try InteropClient.ensureBuilt()
+        try await Self.withCluster { cluster in
+            let directory = try Shell.temporaryDirectory()
+            let caPath = directory.appendingPathComponent("ca.pem").path
+            try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
+            for (edge, method) in [(0, "post"), (1, "get")] {
+                let certificate = directory.appendingPathComponent("device-\(edge).pem").path
+                let run = try await Shell.runAsync(InteropClient.binary, [
+                    "-url", cluster.scepURL(edge: edge), "-challenge", TestCluster.staticPassword, "-method", method,
+                    "-cipher", "aes256", "-digest", "sha256", "-cert-out", certificate, "-strict", "-cn", "interop-\(edge)",
+                ])
+                #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+                let report = try JSONDecoder().decode(InteropClient.Report.self, from: Data((run.stdout.split(separator: "\n").last ?? "").utf8))
+                #expect(report.pkiStatus == "SUCCESS")
+                let verify = try await Shell.runAsync("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
+                #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            }
+            #expect(try await cluster.waitForAudit(2) == 2)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == 2)
+        }
+    }
+
     static func json(_ answer: TestCluster.HTTPAnswer) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any]
     }

@@ -22,6 +22,8 @@ let targetRatio = 0.70
 
 struct BenchResult {
     var machine: MachineFacts
+    /// What was measured, e.g. "scepter dev" or "cluster: control + 2 edges + redis + PostgreSQL".
+    var mode: String
     var binary: String
     var serverCPU: Int
     var clientCPU: Int
@@ -63,7 +65,7 @@ struct BenchResult {
         }
         var lines: [String] = []
         lines.append("")
-        lines.append("Scepter embedded-mode benchmark")
+        lines.append("Scepter benchmark: \(mode)")
         lines.append(
             "machine: \(machine.cpus) CPUs (\(machine.cpuModel)), Linux \(machine.kernel), \(machine.openSSL); "
                 + "server pinned to CPU \(serverCPU), load generator to CPU \(clientCPU)")
@@ -89,9 +91,9 @@ struct BenchResult {
             lines.append("  " + pad("for reference: " + op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8))
         }
         lines.append("")
-        lines.append("Server (scepter dev, one core)")
+        lines.append("Server (\(mode), one core)")
         let rows: [(String, String)] = [
-            ("server CPU per enrollment", f(serverCPUMillisecondsPerEnrollment) + " ms  (user+system of the whole process / enrollments)"),
+            ("server CPU per enrollment", f(serverCPUMillisecondsPerEnrollment) + " ms  (user+system of every server-side process / enrollments)"),
             (
                 "crypto / server CPU", f(ratio * 100, 1) + " %  = fraction of the crypto bound one core sustains (target >= "
                     + f(targetRatio * 100, 0) + " %: " + (ratio >= targetRatio ? "met" : "NOT met") + ")"

@@ -51,6 +51,14 @@ struct ScepterBench: ParsableCommand {
         discussion: "Key generation dominates pre-generation (around 0.1 s of CPU per RSA-2048 key on this machine). Keys stay distinct within a run; the server starts with a fresh database every run."))
     var keyCache: String?
 
+    @Option(help: ArgumentHelp(
+        "Measure the cluster instead of `scepter dev`: control plane, --edges edges, a private redis-server and a fresh database on this PostgreSQL (a URL whose user may CREATE DATABASE).",
+        discussion: "Every server-side process, PostgreSQL's included, is pinned to --server-cpu; their CPU is summed."))
+    var clusterDatabase: String?
+
+    @Option(help: "Edges in --cluster-database mode; the load is spread over them.")
+    var edges = 2
+
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
     var profile: String?
 
@@ -68,13 +76,20 @@ struct ScepterBench: ParsableCommand {
         defer { if !keepData { try? FileManager.default.removeItem(atPath: base) } }
         let loadBefore = ProcStat.loadAverage()
 
-        note("starting \(binary) dev on CPU \(serverCPU)")
-        let server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel)
+        let server: any ServerUnderTest
+        if let clusterDatabase {
+            note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)")
+            server = try ClusterUnderTest(
+                binary: binary, cpu: serverCPU, directory: base, database: clusterDatabase, edges: edges, logLevel: serverLogLevel)
+        } else {
+            note("starting \(binary) dev on CPU \(serverCPU)")
+            server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel)
+        }
         defer { server.stop() }
-        note("server pid \(server.pid) listening on 127.0.0.1:\(server.port)")
+        note("server pid \(server.pid) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
 
         // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).
-        let caResponse = try HTTPConnection(port: server.port).get("/scep?operation=GetCACert")
+        let caResponse = try HTTPConnection(port: server.ports[0]).get("/scep?operation=GetCACert")
         guard caResponse.status == 200 else { throw BenchError("GetCACert answered HTTP \(caResponse.status)") }
         let published = try SCEPMessages.certificates(ofDegenerate: caResponse.body)
         guard let ca = published.first(where: \.isCA), let ra = published.first(where: { !$0.isCA }) else {
@@ -83,8 +98,8 @@ struct ScepterBench: ParsableCommand {
 
         // The crypto bound, on the server's CPU while the server idles, with its own keys.
         note("timing the RSA operations on CPU \(serverCPU) (\(cryptoSeconds) s each)")
-        let raKeyPEM = try String(contentsOfFile: server.dataDir + "/ra.key", encoding: .utf8)
-        let caKeyPEM = try String(contentsOfFile: server.dataDir + "/ca.key", encoding: .utf8)
+        let raKeyPEM = try String(contentsOfFile: server.raKeyPath, encoding: .utf8)
+        let caKeyPEM = try String(contentsOfFile: server.caKeyPath, encoding: .utf8)
         let probeDevice = try Device(commonName: "crypto-probe", challenge: server.challenge)
         let boundResult = Mutex<Result<CryptoBound, any Error>?>(nil)
         let seconds = cryptoSeconds
@@ -104,7 +119,7 @@ struct ScepterBench: ParsableCommand {
 
         if warmup > 0 {
             note("warm-up: \(warmup) enrollments")
-            let outcomes = Self.load(Array(enrollments[0..<warmup]), concurrency: concurrency, port: server.port, cpu: clientCPU)
+            let outcomes = Self.load(Array(enrollments[0..<warmup]), concurrency: concurrency, ports: server.ports, cpu: clientCPU)
             try Self.check(outcomes, enrollments: Array(enrollments[0..<warmup]), ra: ra, ca: ca, sample: 0)
         }
 
@@ -113,11 +128,19 @@ struct ScepterBench: ParsableCommand {
         let profiler = try profile.map { try Profiler(pid: server.pid, output: $0, cpu: clientCPU) }
         let serverCoreBusyBefore = ProcStat.busySeconds(cpu: serverCPU)
         let serverCPUBefore = try server.cpuSeconds()
+        let byProcessBefore = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
         let clientCPUBefore = try ProcStat.cpuSeconds(pid: getpid())
         let wallStart = Clock.monotonicSeconds()
-        let outcomes = Self.load(measured, concurrency: concurrency, port: server.port, cpu: clientCPU)
+        let outcomes = Self.load(measured, concurrency: concurrency, ports: server.ports, cpu: clientCPU)
         let wall = Clock.monotonicSeconds() - wallStart
         let serverCPUSeconds = try server.cpuSeconds() - serverCPUBefore
+        if let cluster = server as? ClusterUnderTest {
+            let after = cluster.cpuByProcess()
+            let perEnrollment = after.keys.sorted().map { name in
+                String(format: "%@ %.3f ms", name, ((after[name] ?? 0) - (byProcessBefore[name] ?? 0)) * 1000 / Double(requests))
+            }
+            note("server CPU per enrollment by process: " + perEnrollment.joined(separator: ", "))
+        }
         let serverCoreBusy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in serverCoreBusyBefore.map { after - $0 } }
         let clientCPUSeconds = try ProcStat.cpuSeconds(pid: getpid()) - clientCPUBefore
         profiler?.stop()
@@ -129,8 +152,9 @@ struct ScepterBench: ParsableCommand {
         server.stop()
 
         let latencies = outcomes.map(\.latencyMilliseconds).sorted()
+        let mode = clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL"
         let result = BenchResult(
-            machine: MachineFacts.read(), binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
+            machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
             serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,
             bound: bound, serverCPUSeconds: serverCPUSeconds, clientCPUSeconds: clientCPUSeconds, wallSeconds: wall,
             latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
@@ -208,11 +232,12 @@ struct ScepterBench: ParsableCommand {
 
     /// Sends every enrollment once, `concurrency` at a time, from threads
     /// pinned to `cpu`, each on its own keep-alive connection.
-    static func load(_ enrollments: [Enrollment], concurrency: Int, port: UInt16, cpu: Int) -> [Outcome] {
+    static func load(_ enrollments: [Enrollment], concurrency: Int, ports: [UInt16], cpu: Int) -> [Outcome] {
         let counter = WorkCounter()
         let collected = Collector<Outcome>()
-        runThreads(min(concurrency, enrollments.count), cpu: cpu) { _ in
-            let connection = HTTPConnection(port: port)
+        runThreads(min(concurrency, enrollments.count), cpu: cpu) { thread in
+            // Each connection stays on one edge; connections are spread evenly.
+            let connection = HTTPConnection(port: ports[thread % ports.count])
             var local: [Outcome] = []
             while true {
                 let index = counter.take()

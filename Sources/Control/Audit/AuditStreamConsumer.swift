@@ -149,7 +149,13 @@ public final class AuditStreamConsumer: Service {
         guard !entries.isEmpty else { return 0 }
         var copied = 0
         for entry in entries {
-            guard let fields = entry.fields else { continue }
+            guard let fields = entry.fields else {
+                // Trimmed by MAXLEN before it was copied: the consumer fell that far behind.
+                logger.error(
+                    "an unacknowledged audit event was trimmed from the stream before it was copied; it is lost (the consumer fell behind the stream's length cap)",
+                    metadata: ["entry": "\(entry.id)", "stream": "\(stream)"])
+                continue
+            }
             guard let json = fields["event"], let event = try? AuditEvent(json: json) else {
                 try await deadLetter(entry)
                 continue

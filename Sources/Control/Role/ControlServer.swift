@@ -40,7 +40,7 @@ public struct ControlServer {
         if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
         let adminTokens = (settings.secret("SCEPTER_ADMIN_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let viewerTokens = (settings.secret("SCEPTER_VIEWER_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let redisURL = settings.required("SCEPTER_REDIS_URL", "the edges' audit stream, heartbeats and reload channel, e.g. redis://redis:6379/0")
+        let redisURL = settings.requiredSecret("SCEPTER_REDIS_URL", "the edges' audit stream, heartbeats and reload channel, e.g. redis://redis:6379/0")
         var redisConfiguration: RedisClient.Configuration?
         if let redisURL {
             do {

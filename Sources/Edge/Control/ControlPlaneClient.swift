@@ -104,7 +104,10 @@ public final class ControlPlaneClient: Issuance, Service {
                 metadata: ["profile": "\(request.profile)", "transaction": "\(request.transactionID)", "budget": "\(waitBudget)"])
             return .pending
         }
-        return try decision(response, path: InternalAPI.enrollmentsPath) ?? .pending
+        guard let decision = try decision(response, path: InternalAPI.enrollmentsPath) else {
+            throw IssuanceUnavailable("control plane at \(baseURL) answered \(InternalAPI.enrollmentsPath) with 404: is SCEPTER_CONTROL_URL the control plane?")
+        }
+        return decision
     }
 
     public func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
@@ -133,10 +136,18 @@ public final class ControlPlaneClient: Issuance, Service {
         return fetched
     }
 
-    /// Whether the control plane answers its `/readyz` within `timeout`.
+    /// Whether the control plane is ready and accepts this edge's token:
+    /// its `/readyz` and an authenticated read of the first profile's CA
+    /// chain (which also refreshes the cache), each within `timeout`.
     public func isReachable(timeout: Duration = .seconds(1)) async -> Bool {
-        guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout) else { return false }
-        return status == .ok
+        guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout), status == .ok else { return false }
+        guard let profile = profiles.first else { return true }
+        let path = InternalAPI.caPath(profile: profile)
+        guard let (caStatus, body) = try? await call(.GET, path, timeout: timeout),
+            let fetched = try? decode(CACertificates.self, status: caStatus, body: body, path: path)
+        else { return false }
+        caCache.withLock { $0[profile] = fetched }
+        return true
     }
 
     // MARK: HTTP

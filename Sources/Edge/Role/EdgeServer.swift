@@ -40,7 +40,7 @@ public struct EdgeServer {
         let controlURL = settings.httpURL("SCEPTER_CONTROL_URL", "the control plane's internal API, e.g. http://scepter-control:9000")
         let token = settings.secret("SCEPTER_EDGE_TOKEN")
         if token == nil { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret for the control plane's /internal API)") }
-        let redisURL = settings.required("SCEPTER_REDIS_URL", "replay and rate-limit state and the audit stream, e.g. redis://redis:6379/0")
+        let redisURL = settings.requiredSecret("SCEPTER_REDIS_URL", "replay and rate-limit state and the audit stream, e.g. redis://redis:6379/0")
         var redisConfiguration: RedisClient.Configuration?
         if let redisURL {
             do {

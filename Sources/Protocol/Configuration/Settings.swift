@@ -74,6 +74,15 @@ public struct Settings: Sendable {
         return value
     }
 
+    /// A required secret (`secret`: a `_FILE` must be owner-only), e.g. a URL carrying a password.
+    public mutating func requiredSecret(_ name: String, _ why: String) -> String? {
+        guard let value = secret(name) else {
+            if environment[name + "_FILE"] == nil { problem(name, "is required (\(why))") }
+            return nil
+        }
+        return value
+    }
+
     /// A comma-separated list, trimmed, empty items dropped.
     public mutating func list(_ name: String) -> [String] {
         (string(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
