@@ -238,6 +238,49 @@ struct ClusterTests {
         }
     }
 
+    @Test("SIGHUP reloads only the edge that got it, and stats show the edges disagree until reload-trust")
+    func sighupReloadsOneEdgeAndStatsShowDisagreement() async throws {
+        try await Self.withCluster { cluster in
+            let stats = cluster.controlURL("/api/v1/admin/scep/intune/stats")
+            let rotated = try TestConnector(
+                .p256, commonName: "SIGHUP Connector", notBefore: Date().addingTimeInterval(-3600), notAfter: Date().addingTimeInterval(90 * 86_400))
+            try rotated.pem.write(to: cluster.anchorPath, atomically: true, encoding: .utf8)
+            kill(cluster.edges[1].pid, SIGHUP)
+
+            // Edge 1 now trusts the new connector, edge 0 still the old one.
+            let challenge = try ChallengeMinter(rotated).mint(claims: TestCluster.claims(sub: UUID().uuidString, name: "LAPTOP-HUP"))
+            var status: PKIStatus?
+            for _ in 0..<50 where status != .success {
+                let device = try TestCluster.device(name: "LAPTOP-HUP", challenge: challenge)
+                status = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 1), device: device).status
+                if status != .success { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(status == .success, "edge 1 reloaded on SIGHUP")
+            let other = try cluster.mintChallenge(sub: UUID().uuidString, name: "LAPTOP-OLD0")
+            let oldDevice = try TestCluster.device(name: "LAPTOP-OLD0", challenge: other)
+            #expect(try TestCluster.reply(try await cluster.pkiOperation(try oldDevice.pkcsReq(ra: cluster.ra), edge: 0), device: oldDevice).status == .success,
+                    "edge 0 did not reload and still trusts the old connector")
+
+            // The heartbeats tell: the edges disagree.
+            var agreement: Bool?
+            for _ in 0..<50 {
+                agreement = Self.profile(try await cluster.http(stats, token: TestCluster.adminToken))?["edgesInAgreement"] as? Bool
+                if agreement == false { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(agreement == false)
+            // reload-trust brings every edge to the same anchors.
+            let reloaded = try await cluster.http(cluster.controlURL("/api/v1/admin/scep/intune/reload-trust"), method: .POST, token: TestCluster.adminToken)
+            #expect(reloaded.status == 200)
+            for _ in 0..<50 {
+                agreement = Self.profile(try await cluster.http(stats, token: TestCluster.adminToken))?["edgesInAgreement"] as? Bool
+                if agreement == true { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(agreement == true)
+        }
+    }
+
     @Test("micromdm's SCEP client enrolls through either edge, GET and POST, and OpenSSL verifies the certificates")
     func micromdmClientEnrollsThroughTheCluster() async throws {
         try InteropClient.ensureBuilt()
