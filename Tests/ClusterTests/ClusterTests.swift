@@ -302,6 +302,15 @@ struct ClusterTests {
             }
             #expect(try await cluster.waitForAudit(2) == 2)
             #expect(try await cluster.count("SELECT count(*) FROM certificates") == 2)
+
+            // The control plane's metrics count the jobs and the copied audit events.
+            let metrics = try await cluster.http(cluster.controlURL("/metrics")).text
+            #expect(metrics.contains(#"scepter_control_enrollment_decisions_total{profile="corp",decision="issued"} 2"#), "\(metrics)")
+            let copied = metrics.split(separator: "\n").first { $0.hasPrefix("scepter_audit_events_copied_total ") }
+            #expect((copied?.split(separator: " ").last).flatMap { Int($0) } ?? 0 >= 2, "\(metrics)")
+            // And the edges' metrics their PKIOperations.
+            let edgeMetrics = try await cluster.http(cluster.edgeURL(0, "/metrics")).text
+            #expect(edgeMetrics.contains(#"scepter_enrollments_total{profile="corp",outcome="success"} 1"#), "\(edgeMetrics)")
         }
     }
 

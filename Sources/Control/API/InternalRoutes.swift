@@ -10,11 +10,13 @@ import ScepterProtocol
 public struct InternalRoutes: Sendable {
     let issuance: any Issuance
     let tokens: BearerTokens
+    let metrics: ControlMetrics?
     let logger: Logger
 
-    public init(issuance: any Issuance, tokens: BearerTokens, logger: Logger) {
+    public init(issuance: any Issuance, tokens: BearerTokens, metrics: ControlMetrics? = nil, logger: Logger) {
         self.issuance = issuance
         self.tokens = tokens
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -29,7 +31,14 @@ public struct InternalRoutes: Sendable {
             } catch {
                 return Response.plain("the body is not an enrollment request: \(error)", status: .badRequest)
             }
-            return try await answer { try await issuance.enroll(enrollment) }
+            let started = ContinuousClock.now
+            var decision = "unavailable"
+            defer { metrics?.recordDecision(profile: enrollment.profile, decision: decision, duration: ContinuousClock.now - started) }
+            return try await answer {
+                let answered = try await issuance.enroll(enrollment)
+                decision = InternalAPI.Decision(answered).status
+                return answered
+            }
         }
         group.get("enrollments/:profile/:transaction") { _, context in
             let profile = try context.parameters.require("profile")

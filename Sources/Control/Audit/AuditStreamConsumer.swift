@@ -26,12 +26,13 @@ public final class AuditStreamConsumer: Service {
     let block: Duration
     let claimAfter: Duration
     let logger: Logger
+    let metrics: ControlMetrics?
 
     /// - Parameter client: a connection of its own: `XREADGROUP … BLOCK` holds it while it waits.
     public init(
         client: RedisClient, store: any ControlStore, consumer: String, stream: String = "scepter:audit",
         group: String = "scepter-control", batchSize: Int = 200, block: Duration = .seconds(1),
-        claimAfter: Duration = .seconds(30), logger: Logger
+        claimAfter: Duration = .seconds(30), metrics: ControlMetrics? = nil, logger: Logger
     ) {
         self.client = client
         self.store = store
@@ -42,6 +43,7 @@ public final class AuditStreamConsumer: Service {
         self.batchSize = batchSize
         self.block = block
         self.claimAfter = claimAfter
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -61,12 +63,14 @@ public final class AuditStreamConsumer: Service {
                     groupReady = true
                 }
                 let copied = try await round()
+                if copied > 0 { metrics?.recordCopied(copied) }
                 if failing {
                     logger.notice("audit stream consumer recovered", metadata: ["copied": "\(copied)"])
                     failing = false
                 }
                 backoff = .milliseconds(200)
             } catch {
+                metrics?.recordConsumerFailure()
                 if !failing {
                     logger.error(
                         "audit stream consumer cannot copy events; they stay in the stream and are retried",
@@ -150,6 +154,7 @@ public final class AuditStreamConsumer: Service {
         var copied = 0
         for entry in entries {
             guard let fields = entry.fields else {
+                metrics?.recordLost()
                 // Trimmed by MAXLEN before it was copied: the consumer fell that far behind.
                 logger.error(
                     "an unacknowledged audit event was trimmed from the stream before it was copied; it is lost (the consumer fell behind the stream's length cap)",

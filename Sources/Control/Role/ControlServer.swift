@@ -65,13 +65,20 @@ public struct ControlServer {
         let tokens = BearerTokens(
             admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let metrics = ControlMetrics()
         let consumer = AuditStreamConsumer(
-            client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID, logger: logger)
+            client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID,
+            metrics: metrics, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
-        InternalRoutes(issuance: issuance, tokens: tokens, logger: logger).add(to: router)
+        InternalRoutes(issuance: issuance, tokens: tokens, metrics: metrics, logger: logger).add(to: router)
         AdminRoutes(store: store, redis: redis, profiles: profiles.map(\.name), tokens: tokens, logger: logger).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
         router.get("/readyz") { _, _ in
             async let databaseUp = store.isHealthy()
             async let redisUp = (try? await redis.ping(timeout: .seconds(1))) != nil

@@ -56,18 +56,13 @@ public struct EdgeMetrics: Sendable {
         registry.makeGauge(descriptor: Self.reloadSucceeded, labels: [("profile", profile)]).set(reloadSucceeded ? 1.0 : 0.0)
     }
 
-    static let latencyBuckets: [Duration] = [
-        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
-    ]
-
     /// Counts one PKIOperation by profile and outcome label and observes its latency.
     public func record(profile: String, outcome: Outcome, duration: Duration) {
         registry.makeCounter(
             descriptor: Self.enrollments, labels: [("profile", profile), ("outcome", outcome.rawValue)]
         ).increment()
         registry.makeDurationHistogram(
-            descriptor: Self.latency, labels: [("profile", profile)], buckets: Self.latencyBuckets
+            descriptor: Self.latency, labels: [("profile", profile)], buckets: LatencyBuckets.standard
         ).recordNanoseconds(duration.nanoseconds)
     }
 

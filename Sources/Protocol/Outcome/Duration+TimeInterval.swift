@@ -15,3 +15,11 @@ extension Duration {
         return scaled &+ attoseconds / 1_000_000_000
     }
 }
+
+/// Histogram buckets every role uses for request latencies, 5 ms to 10 s.
+public enum LatencyBuckets {
+    public static let standard: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+}
