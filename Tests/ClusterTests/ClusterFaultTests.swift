@@ -202,13 +202,7 @@ struct ClusterFaultTests {
     @Test("SIGTERM drains: a request in flight completes, then the edge exits 0")
     func sigtermDrainsInFlightRequests() async throws {
         try await ClusterTests.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "20s"]) { cluster in
-            let holder = Task {
-                try await Shell.runAsync(
-                    "/usr/bin/psql",
-                    [cluster.databaseURL, "-v", "ON_ERROR_STOP=1", "-c",
-                     "BEGIN; LOCK TABLE enrollments IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;"])
-            }
-            try await Task.sleep(for: .milliseconds(800))
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 3)
             let edge = cluster.edges[0]
             async let inFlight = Self.enroll(cluster, edge: 0)
             try await Task.sleep(for: .milliseconds(700))

@@ -128,19 +128,7 @@ struct ClusterTests {
     func slowIssuanceIsPendingThenPolled() async throws {
         try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
             // Hold the enrollments table so the control plane's issuance waits ~5 s.
-            let holder = Task {
-                try await Shell.runAsync(
-                    "/usr/bin/psql",
-                    [cluster.databaseURL, "-v", "ON_ERROR_STOP=1", "-c",
-                     "BEGIN; LOCK TABLE enrollments IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;"])
-            }
-            let lockQuery = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'enrollments' AND l.mode = 'AccessExclusiveLock' AND l.granted"
-            var locked = false
-            for _ in 0..<150 where !locked {
-                locked = try await cluster.count(lockQuery) == 1
-                if !locked { try await Task.sleep(for: .milliseconds(200)) }
-            }
-            #expect(locked, "the test could not take the table lock")
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 5)
 
             let device = try TestDevice(commonName: "slow-device", challenge: TestCluster.staticPassword)
             let signer = try device.signer.keyPair()
@@ -164,6 +152,38 @@ struct ClusterTests {
             #expect(try await cluster.count("SELECT count(*) FROM certificates WHERE transaction_id = '\(transaction)'") == 1)
             let outcomes = try await cluster.sql("SELECT outcome FROM audit_events WHERE transaction_id = '\(transaction)' AND NOT provisional ORDER BY time")
             #expect(outcomes.map { $0[0] }.first == "pending")
+        }
+    }
+
+    @Test("With two control-plane replicas, a CertPoll reaching the other replica while issuance is in flight is PENDING, then SUCCESS")
+    func certPollAcrossControlReplicas() async throws {
+        try await Self.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
+            let replica = try await cluster.startReplica(id: "control-b")
+            try await cluster.startEdge(id: "edge-b", environment: ["SCEPTER_CONTROL_URL": replica, "SCEPTER_EDGE_WAIT_BUDGET": "1s"])
+            // EXCLUSIVE blocks the commit's INSERT but not the replicas' SELECTs.
+            let holder = try await cluster.holdEnrollmentsLock("EXCLUSIVE", seconds: 5)
+
+            let device = try TestDevice(commonName: "replica-device", challenge: TestCluster.staticPassword)
+            let signer = try device.signer.keyPair()
+            let transaction = "replicas-\(UUID())"
+            let enrolled = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra, transactionID: transaction), edge: 0), device: device)
+            #expect(enrolled.status == .pending)
+
+            let ca = try Certificate(pemEncoded: cluster.caPEM)
+            var coder = DER.Serializer()
+            try coder.serialize(IssuerAndSubject(issuer: ca.subject, subject: try DistinguishedName { CommonName("replica-device") }))
+            let poll = try SCEPClient.request(.certPoll, content: coder.serializedBytes, transactionID: transaction, recipient: cluster.ra, signer: signer)
+            let early = try TestCluster.reply(try await cluster.pkiOperation(poll, edge: 1), device: device)
+            #expect(early.status == .pending, "the other replica knows the issuance is in flight (failInfo \(String(describing: early.failInfo)))")
+
+            _ = try await holder.value
+            var polled = early
+            for _ in 0..<60 where polled.status == .pending {
+                try await Task.sleep(for: .milliseconds(500))
+                polled = try TestCluster.reply(try await cluster.pkiOperation(poll, edge: 1), device: device)
+            }
+            #expect(polled.status == .success)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates WHERE transaction_id = '\(transaction)'") == 1)
         }
     }
 

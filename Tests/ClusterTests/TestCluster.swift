@@ -37,7 +37,7 @@ final class TestCluster: Sendable {
     let ra: [UInt8]
     let caPEM: String
     let anchorPath: URL
-    private let processes = Mutex<(control: RoleProcess?, edges: [RoleProcess])>((nil, []))
+    private let processes = Mutex<(control: RoleProcess?, edges: [RoleProcess], others: [RoleProcess])>((nil, [], []))
 
     var control: RoleProcess? { processes.withLock { $0.control } }
     var edges: [RoleProcess] { processes.withLock { $0.edges } }
@@ -124,6 +124,15 @@ final class TestCluster: Sendable {
         processes.withLock { $0.control = control }
     }
 
+    /// Another control-plane replica on the same database and Redis; returns its base URL.
+    func startReplica(id: String) async throws -> String {
+        let port = try RedisServerProcess.freeLoopbackPort()
+        let replica = try await RoleProcess.start(
+            "control", environment: environment.merging(["SCEPTER_CONTROL_LISTEN": "127.0.0.1:\(port)", "SCEPTER_CONTROL_ID": id]) { $1 })
+        processes.withLock { $0.others.append(replica) }
+        return "http://127.0.0.1:\(port)"
+    }
+
     /// SIGTERM; the exit status.
     @discardableResult
     func stopControl() async -> Int32 {
@@ -146,8 +155,9 @@ final class TestCluster: Sendable {
 
     /// Stops every process and the Redis server; prints their logs when the test failed.
     func shutdown() async {
-        let (control, edges) = processes.withLock { ($0.control, $0.edges) }
+        let (control, edges, others) = processes.withLock { ($0.control, $0.edges, $0.others) }
         for edge in edges { await edge.terminate(grace: .seconds(15)) }
+        for other in others { await other.terminate(grace: .seconds(15)) }
         await control?.terminate(grace: .seconds(15))
         await redis.stop()
         try? FileManager.default.removeItem(at: directory)
@@ -155,8 +165,8 @@ final class TestCluster: Sendable {
 
     /// Every process's output, for a failure message.
     var logs: String {
-        let (control, edges) = processes.withLock { ($0.control, $0.edges) }
-        return ([control].compactMap { $0 } + edges).map { "--- scepter \($0.role) (pid \($0.pid)):\n\($0.log)" }.joined(separator: "\n")
+        let (control, edges, others) = processes.withLock { ($0.control, $0.edges, $0.others) }
+        return ([control].compactMap { $0 } + others + edges).map { "--- scepter \($0.role) (pid \($0.pid)):\n\($0.log)" }.joined(separator: "\n")
     }
 
     // MARK: Talking to it
@@ -207,6 +217,27 @@ final class TestCluster: Sendable {
             try await Task.sleep(for: .milliseconds(250))
         }
         return seen
+    }
+
+    /// Holds a `mode` lock on `enrollments` from a psql session for
+    /// `seconds`, making issuance wait; returns once the lock is granted.
+    /// Await the task to know it was released.
+    func holdEnrollmentsLock(_ mode: String = "ACCESS EXCLUSIVE", seconds: Int) async throws -> Task<Shell.Result, any Error> {
+        let holder = Task {
+            try await Shell.runAsync(
+                "/usr/bin/psql",
+                [databaseURL, "-v", "ON_ERROR_STOP=1", "-c", "BEGIN; LOCK TABLE enrollments IN \(mode) MODE; SELECT pg_sleep(\(seconds)); COMMIT;"])
+        }
+        let lockName = mode.split(separator: " ").map { $0.capitalized }.joined() + "Lock"
+        let granted = """
+            SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE c.relname = 'enrollments' AND l.mode = '\(lockName)' AND l.granted
+            """
+        for _ in 0..<300 {
+            if try await count(granted) == 1 { return holder }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw NotConfigured(description: "the \(mode) lock on enrollments was not granted within 30 s")
     }
 
     /// Polls until `condition` holds, or `timeout`; returns whether it held.

@@ -18,14 +18,20 @@ public final class IssuanceService: Issuance {
     let store: any ControlStore
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Tells other control-plane replicas what this one is issuing, so their CertPolls answer PENDING.
+    let replicas: (any InFlightRegistry)?
     /// Concurrent requests for one transaction share one issuance.
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
     private let lastCRLNumber = Atomic<UInt64>(0)
 
-    public init(configuration: ControlConfiguration, store: any ControlStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        configuration: ControlConfiguration, store: any ControlStore, logger: Logger, replicas: (any InFlightRegistry)? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        self.replicas = replicas
         self.now = now
     }
 
@@ -33,7 +39,11 @@ public final class IssuanceService: Issuance {
         let key = TransactionKey(profile: request.profile, transactionID: request.transactionID)
         let task = inFlight.withLock { running in
             if let existing = running[key] { return existing }
-            let task = Task { try await self.process(request) }
+            let task = Task {
+                await self.replicas?.begin(profile: request.profile, transactionID: request.transactionID)
+                defer { Task { await self.replicas?.end(profile: request.profile, transactionID: request.transactionID) } }
+                return try await self.process(request)
+            }
             running[key] = task
             return task
         }
@@ -186,7 +196,10 @@ public final class IssuanceService: Issuance {
         guard let recorded = try await store.enrollment(profile: profile, transactionID: transactionID) else {
             // Still being issued by this process: the device keeps polling.
             let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
-            return running ? .pending : nil
+            if running { return .pending }
+            // Or by another replica.
+            if await replicas?.isInFlight(profile: profile, transactionID: transactionID) == true { return .pending }
+            return nil
         }
         return try await decision(for: recorded)
     }

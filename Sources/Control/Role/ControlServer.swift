@@ -61,10 +61,12 @@ public struct ControlServer {
             storeConfiguration.connectTimeout = .seconds(2)
         }
         let store = PostgresStore(configuration: storeConfiguration, logger: logger)
-        let issuance = IssuanceService(configuration: ControlConfiguration(profiles: profiles), store: store, logger: logger)
         let tokens = BearerTokens(
             admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let issuance = IssuanceService(
+            configuration: ControlConfiguration(profiles: profiles), store: store, logger: logger,
+            replicas: RedisInFlightRegistry(client: redis, replicaID: controlID, logger: logger))
         let metrics = ControlMetrics()
         let consumer = AuditStreamConsumer(
             client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID,
