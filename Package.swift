@@ -44,7 +44,8 @@ let package = Package(
         .target(
             name: "ScepterRedis",
             dependencies: [
-                "CHiredis",
+                "CHiredis", "ScepterProtocol",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,19 +16,10 @@ struct EdgeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.edge")
         let edge = try preflight { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
-        let (host, port) = edge.options.listen
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
-        let edgeID = edge.configuration.edgeID
-        let app = Application(
-            router: edge.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter-edge"),
-            services: edge.services,
-            onServerRunning: { channel in
-                let bound = channel.localAddress?.port ?? port
-                logger.notice("edge listening", metadata: ["port": "\(bound)", "edge": "\(edgeID)", "profiles": "\(profiles)"])
-                StandardOutput.write("Scepter edge \(edgeID) listening on \(host):\(bound) (\(profiles))")
-            },
-            logger: logger)
-        try await RoleRunner.run(app, grace: edge.options.shutdownGrace, logger: logger)
+        try await RoleRunner.serve(
+            edge.router, listen: edge.options.listen, name: "edge \(edge.configuration.edgeID)", detail: profiles,
+            services: edge.services, grace: edge.options.shutdownGrace, logger: logger)
     }
 }
 
@@ -41,17 +32,9 @@ struct ControlCommand: AsyncParsableCommand {
         let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.control")
         let control = try preflight { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         try await migrate(control.store, logger: logger)
-        let (host, port) = control.options.listen
-        let app = Application(
-            router: control.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter-control"),
-            services: control.services,
-            onServerRunning: { channel in
-                let bound = channel.localAddress?.port ?? port
-                logger.notice("control plane listening", metadata: ["port": "\(bound)"])
-                StandardOutput.write("Scepter control plane listening on \(host):\(bound)")
-            },
-            logger: logger)
-        try await RoleRunner.run(app, grace: control.options.shutdownGrace, logger: logger)
+        try await RoleRunner.serve(
+            control.router, listen: control.options.listen, name: "control plane", detail: nil,
+            services: control.services, grace: control.options.shutdownGrace, logger: logger)
     }
 
     /// Migrations run before the server starts; a database that is not up
@@ -85,6 +68,25 @@ func preflight<T>(_ load: () throws -> T) throws -> T {
 }
 
 enum RoleRunner {
+    /// Serves `router` with `services` beside it until SIGTERM or SIGINT,
+    /// announcing "Scepter <name> listening on host:port" once bound.
+    static func serve<Responder: HTTPResponderBuilder>(
+        _ router: Responder, listen: (host: String, port: Int), name: String, detail: String?, services: [any Service],
+        grace: Duration, logger: Logger
+    ) async throws where Responder.Responder.Context: RequestContext, Responder.Responder.Context.Source == ApplicationRequestContextSource {
+        let (host, port) = listen
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
+            services: services,
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.notice("listening", metadata: ["role": "\(name)", "port": "\(bound)"])
+                StandardOutput.write("Scepter \(name) listening on \(host):\(bound)" + (detail.map { " (\($0))" } ?? ""))
+            },
+            logger: logger)
+        try await run(app, grace: grace, logger: logger)
+    }
+
     /// Runs the application until SIGTERM or SIGINT, then drains: the server
     /// stops accepting, in-flight requests finish within `grace`, services
     /// stop in reverse order; past `grace` what remains is cancelled.

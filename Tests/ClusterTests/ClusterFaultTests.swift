@@ -84,8 +84,7 @@ struct ClusterFaultTests {
     @Test("PostgreSQL stopped during load: enrollments answer 503, audit events wait in the stream and all arrive after it returns")
     func postgresStoppedDuringLoad() async throws {
         let postgres = try await PostgresServerProcess.start()
-        let cluster = try await TestCluster.start(edges: 2, databaseURL: postgres.url)
-        do {
+        try await ClusterTests.withCluster(edges: 2, databaseURL: postgres.url) { cluster in
             let answers = Shared<[Int: Int]>([:])
             let total = 24
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -112,16 +111,15 @@ struct ClusterFaultTests {
             let successes = try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'success'")
             #expect(successes == counts[200, default: 0], "\(outcomes)")
             #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'unavailable'") == counts[503, default: 0])
-            #expect(try await cluster.count("SELECT count(*) FROM certificates") == successes)
+            // A commit the server made just before it crashed may not have reached the control plane
+            // (the edge answered 503): that certificate's row is `unavailable` but names its serial.
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") >= successes)
+            #expect(try await cluster.count(
+                "SELECT count(*) FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.serial = c.serial AND a.outcome IN ('success', 'unavailable'))") == 0)
             if audited != total || successes != counts[200, default: 0] {
                 Issue.record("answers \(counts), audit \(outcomes); logs:\n\(cluster.logs)")
             }
-        } catch {
-            Issue.record("cluster logs:\n\(cluster.logs)")
-            await cluster.shutdown()
-            throw error
         }
-        await cluster.shutdown()
     }
 
     @Test("An edge killed with SIGKILL mid-load leaves no partial state: every certificate has its audit row")
@@ -178,6 +176,7 @@ struct ClusterFaultTests {
             let readiness = try await cluster.http(cluster.edgeURL(0, "/readyz"))
             #expect(readiness.status == 503)
             #expect(readiness.text.contains("control plane DOWN"), "\(readiness.text)")
+            #expect(readiness.text.contains("SCEPTER_EDGE_TOKEN"), "readiness names the setting at fault: \(readiness.text)")
             let attempt = try await Self.enroll(cluster, edge: 0)
             #expect(attempt.answer.status == 503)
             #expect(cluster.edges[0].log.contains("SCEPTER_EDGE_TOKEN"), "\(cluster.edges[0].log)")

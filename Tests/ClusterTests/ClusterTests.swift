@@ -15,9 +15,9 @@ struct ClusterTests {
     /// Runs `body` against a fresh cluster and stops it afterwards; on failure
     /// the processes' logs go into the test's issues.
     static func withCluster(
-        edges: Int = 2, environment: [String: String] = [:], _ body: (TestCluster) async throws -> Void
+        edges: Int = 2, environment: [String: String] = [:], databaseURL: String? = nil, _ body: (TestCluster) async throws -> Void
     ) async throws {
-        let cluster = try await TestCluster.start(edges: edges, environment: environment)
+        let cluster = try await TestCluster.start(edges: edges, environment: environment, databaseURL: databaseURL)
         do {
             try await body(cluster)
         } catch {

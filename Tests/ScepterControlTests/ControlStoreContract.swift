@@ -232,6 +232,17 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
 
         try await store.insertAudit(event(id: "e-1", at: 60, details: "redelivered with other content"))
         #expect(try await store.auditEvents(AuditQuery()) == [fromEdge], "after that the first delivery wins again")
+
+        // The commit went through but the edge answered 503: its event replaces the row and the serial stays.
+        var committed = event(id: "e-2", at: 1, transactionID: "tx-e-2")
+        committed.serialNumber = "4a02"
+        try await store.commitIssued(
+            certificate(serial: "4a02", transactionID: "tx-e-2"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-e-2"),
+            audit: committed)
+        try await store.insertAudit(event(id: "e-2", outcome: .unavailable, at: 2, transactionID: "tx-e-2", details: "answered 503"))
+        let unavailable = try #require(try await store.auditEvents(AuditQuery(transactionID: "tx-e-2")).first)
+        #expect(unavailable.outcome == .unavailable)
+        #expect(unavailable.serialNumber == "4a02", "the row still names the certificate the retry will get")
     }
 
     static func conflictLeavesNoProvisionalRow(_ store: any ControlStore) async throws {

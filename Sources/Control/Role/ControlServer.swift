@@ -35,32 +35,20 @@ public struct ControlServer {
         }
         let profiles = ControlConfiguration.loadProfiles(&settings, profileNames: names.filter(Settings.isValidName))
         let listen = settings.listenAddress("SCEPTER_CONTROL_LISTEN", default: "0.0.0.0:9000")
-        let database = settings.postgres()
+        // Fail well within an edge's wait budget (5 s by default): a database
+        // that is down must read as 503 (retry), not as PENDING for a job
+        // that was never accepted. `connect_timeout` in the URL overrides it.
+        let database = settings.postgres(defaultConnectTimeout: .seconds(2))
         let edgeTokens = settings.secret("SCEPTER_EDGE_TOKEN").map { [$0] } ?? []
         if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
         let adminTokens = (settings.secret("SCEPTER_ADMIN_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let viewerTokens = (settings.secret("SCEPTER_VIEWER_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let redisURL = settings.requiredSecret("SCEPTER_REDIS_URL", "the edges' audit stream, heartbeats and reload channel, e.g. redis://redis:6379/0")
-        var redisConfiguration: RedisClient.Configuration?
-        if let redisURL {
-            do {
-                redisConfiguration = try RedisClient.Configuration(url: redisURL)
-            } catch {
-                settings.problem("SCEPTER_REDIS_URL", "\(error)")
-            }
-        }
+        let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
-        var storeConfiguration = database
-        if !(settings.string("SCEPTER_DATABASE_URL") ?? "").contains("connect_timeout=") {
-            // Fail well within an edge's wait budget (5 s by default): a database
-            // that is down must read as 503 (retry), not as PENDING for a job
-            // that was never accepted.
-            storeConfiguration.connectTimeout = .seconds(2)
-        }
-        let store = PostgresStore(configuration: storeConfiguration, logger: logger)
+        let store = PostgresStore(configuration: database, logger: logger)
         let tokens = BearerTokens(
             admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
@@ -92,16 +80,6 @@ public struct ControlServer {
         return ControlServer(
             router: router, store: store,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID),
-            services: [store, RedisClientCloser(client: redis), consumer])
-    }
-}
-
-/// Closes a Redis client once everything that used it has stopped.
-struct RedisClientCloser: Service {
-    let client: RedisClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await client.close()
+            services: [store, RedisClientService(client: redis), consumer])
     }
 }

@@ -65,8 +65,9 @@ extension PostgresStore {
         /// (`postgresql://` too). Query parameters: `sslmode` (default
         /// `prefer`), `sslrootcert`, `connect_timeout` (seconds),
         /// `application_name`. User and password may be percent-encoded.
-        /// Errors never repeat the password.
-        public init(url: String) throws(Error) {
+        /// Errors never repeat the password. `defaultConnectTimeout` applies
+        /// when the URL has no `connect_timeout`.
+        public init(url: String, defaultConnectTimeout: Duration = .seconds(5)) throws(Error) {
             func refuse(_ message: String) -> Error { Error(code: .invalidConfiguration, message) }
 
             guard let components = URLComponents(string: url), let scheme = components.scheme else {
@@ -94,6 +95,7 @@ extension PostgresStore {
                 throw refuse("database name \"\(path)\" contains a slash")
             }
             self.init(host: host, port: port, username: username, password: components.password, database: path)
+            connectTimeout = defaultConnectTimeout
 
             var problems: [String] = []
             for item in components.queryItems ?? [] {
@@ -209,13 +211,15 @@ extension PostgresStore {
 extension Settings {
     /// `name` (default `SCEPTER_DATABASE_URL`, or its `_FILE`) parsed as a
     /// PostgreSQL URL; a problem is recorded when it is missing or wrong.
-    public mutating func postgres(_ name: String = "SCEPTER_DATABASE_URL") -> PostgresStore.Configuration? {
+    public mutating func postgres(
+        _ name: String = "SCEPTER_DATABASE_URL", defaultConnectTimeout: Duration = .seconds(5)
+    ) -> PostgresStore.Configuration? {
         guard let url = secret(name) else {
             problem(name, "is required (postgres://user:password@host:5432/database)")
             return nil
         }
         do {
-            return try PostgresStore.Configuration(url: url)
+            return try PostgresStore.Configuration(url: url, defaultConnectTimeout: defaultConnectTimeout)
         } catch {
             problem(name, error.message)
             return nil

@@ -90,9 +90,16 @@ enum Schema {
     ]
 
     /// How an audit insert meets a row with the same id: the first delivery
-    /// of an edge's event wins, and it replaces a provisional row.
+    /// of an edge's event wins, and it replaces a provisional row, keeping
+    /// the provisional serial when the edge has none (the certificate was
+    /// committed but the edge answered 503: the row then says which
+    /// certificate that request's retry will receive).
     static let auditConflictClause: String = {
-        let assignments = auditColumns.dropFirst().map { #""\#($0)" = excluded."\#($0)""# }.joined(separator: ", ")
+        let assignments = auditColumns.dropFirst().map { column in
+            column == "serial"
+                ? #""serial" = COALESCE(excluded."serial", audit_events."serial")"#
+                : #""\#(column)" = excluded."\#(column)""#
+        }.joined(separator: ", ")
         return "ON CONFLICT (id) DO UPDATE SET \(assignments) WHERE audit_events.provisional AND NOT excluded.provisional"
     }()
 

@@ -136,18 +136,22 @@ public final class ControlPlaneClient: Issuance, Service {
         return fetched
     }
 
-    /// Whether the control plane is ready and accepts this edge's token:
-    /// its `/readyz` and an authenticated read of the first profile's CA
-    /// chain (which also refreshes the cache), each within `timeout`.
-    public func isReachable(timeout: Duration = .seconds(1)) async -> Bool {
-        guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout), status == .ok else { return false }
-        guard let profile = profiles.first else { return true }
+    /// Why the control plane cannot take enrollments from this edge now, or
+    /// nil when it can: its `/readyz` answers 200, and an authenticated read
+    /// of the first profile's CA chain (which also refreshes the cache)
+    /// succeeds, so a wrong edge token shows here. Each call within `timeout`.
+    public func unreadiness(timeout: Duration = .seconds(1)) async -> String? {
+        guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout) else { return "unreachable at \(baseURL)" }
+        guard status == .ok else { return "not ready (its /readyz answered \(status.code))" }
+        guard let profile = profiles.first else { return nil }
         let path = InternalAPI.caPath(profile: profile)
-        guard let (caStatus, body) = try? await call(.GET, path, timeout: timeout),
-            let fetched = try? decode(CACertificates.self, status: caStatus, body: body, path: path)
-        else { return false }
+        guard let (caStatus, body) = try? await call(.GET, path, timeout: timeout) else { return "unreachable at \(baseURL)" }
+        if caStatus == .unauthorized || caStatus == .forbidden { return "refuses this edge's token: check SCEPTER_EDGE_TOKEN" }
+        guard let fetched = try? decode(CACertificates.self, status: caStatus, body: body, path: path) else {
+            return "answered \(path) with HTTP \(caStatus.code)"
+        }
         caCache.withLock { $0[profile] = fetched }
-        return true
+        return nil
     }
 
     // MARK: HTTP

@@ -14,7 +14,6 @@ public struct EdgeServer {
         public var listen: (host: String, port: Int)
         public var controlURL: String
         public var edgeToken: String
-        public var redisURL: String
         /// `SCEPTER_EDGE_WAIT_BUDGET`: how long an enrollment waits for the control plane before PENDING.
         public var waitBudget: Duration
         /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
@@ -40,19 +39,11 @@ public struct EdgeServer {
         let controlURL = settings.httpURL("SCEPTER_CONTROL_URL", "the control plane's internal API, e.g. http://scepter-control:9000")
         let token = settings.secret("SCEPTER_EDGE_TOKEN")
         if token == nil { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret for the control plane's /internal API)") }
-        let redisURL = settings.requiredSecret("SCEPTER_REDIS_URL", "replay and rate-limit state and the audit stream, e.g. redis://redis:6379/0")
-        var redisConfiguration: RedisClient.Configuration?
-        if let redisURL {
-            do {
-                redisConfiguration = try RedisClient.Configuration(url: redisURL)
-            } catch {
-                settings.problem("SCEPTER_REDIS_URL", "\(error)")
-            }
-        }
+        let redisConfiguration = settings.redis(for: "replay and rate-limit state and the audit stream")
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        guard settings.problems.isEmpty, let controlURL, let token, let redisURL, let redisConfiguration else {
+        guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
         }
 
@@ -70,10 +61,10 @@ public struct EdgeServer {
         HealthRoutes(
             ready: {
                 async let redisUp = state.isHealthy()
-                async let controlUp = control.isReachable()
-                let (redisOK, controlOK) = await (redisUp, controlUp)
-                let detail = "redis \(redisOK ? "up" : "DOWN"), control plane \(controlOK ? "up" : "DOWN")"
-                return (redisOK && controlOK, detail)
+                async let controlProblem = control.unreadiness()
+                let (redisOK, problem) = await (redisUp, controlProblem)
+                let detail = "redis \(redisOK ? "up" : "DOWN (SCEPTER_REDIS_URL)"), control plane \(problem.map { "DOWN: \($0)" } ?? "up")"
+                return (redisOK && problem == nil, detail)
             },
             metrics: { metrics.render() }
         ).add(to: router)
@@ -81,24 +72,12 @@ public struct EdgeServer {
         return EdgeServer(
             router: router, configuration: configuration,
             options: Options(
-                listen: listen, controlURL: controlURL, edgeToken: token, redisURL: redisURL, waitBudget: waitBudget,
+                listen: listen, controlURL: controlURL, edgeToken: token, waitBudget: waitBudget,
                 shutdownGrace: shutdownGrace),
             services: [
                 RedisClientService(client: redis), control, reloader,
                 EdgeHeartbeatService(client: redis, reloader: reloader, edgeID: edgeID, logger: logger),
             ],
             metrics: metrics)
-    }
-}
-
-/// Closes a Redis client once everything that used it has stopped.
-public struct RedisClientService: Service {
-    let client: RedisClient
-
-    public init(client: RedisClient) { self.client = client }
-
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await client.close()
     }
 }

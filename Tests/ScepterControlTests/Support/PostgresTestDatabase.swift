@@ -50,12 +50,19 @@ struct PostgresTestDatabase {
         return PostgresTestDatabase(name: name, configuration: configuration, server: server)
     }
 
+    /// Drops the database; retried a few times, as a backend a test killed may still be exiting.
     func drop() async {
-        do {
-            try await Self.administer(server, "DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
-        } catch {
-            Issue.record("dropping test database \(name): \(String(reflecting: error))")
+        var lastError: (any Error)?
+        for attempt in 0..<5 {
+            do {
+                try await Self.administer(server, "DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)")
+                return
+            } catch {
+                lastError = error
+                try? await Task.sleep(for: .milliseconds(200 * (attempt + 1)))
+            }
         }
+        Issue.record("dropping test database \(name): \(String(reflecting: lastError))")
     }
 
     /// Runs `query` on a connection of its own to `configuration`'s database.
