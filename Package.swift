@@ -90,6 +90,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Control",
@@ -102,6 +105,7 @@ let package = Package(
                 "ScepterProtocol", "ScepterEdge", "ScepterControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Embedded",
             swiftSettings: strict
@@ -130,6 +134,20 @@ let package = Package(
             path: "Tests/ScepterTesting",
             swiftSettings: strict
         ),
+        // A stand-in for Entra ID, Microsoft Graph and the Intune services,
+        // written from Microsoft's published contract; it checks every request.
+        .target(
+            name: "IntuneStandIn",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/IntuneStandIn",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ScepterProtocolTests",
             dependencies: ["ScepterProtocol", "ScepterTesting"],
@@ -154,15 +172,20 @@ let package = Package(
         ),
         .testTarget(
             name: "ScepterControlTests",
-            dependencies: ["ScepterControl", "ScepterTesting"],
+            dependencies: [
+                "ScepterControl", "ScepterTesting", "IntuneStandIn",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/ScepterControlTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "ScepterEmbeddedTests",
             dependencies: [
-                "ScepterEmbedded", "ScepterTesting",
+                "ScepterEmbedded", "ScepterTesting", "IntuneStandIn",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/ScepterEmbeddedTests",
             swiftSettings: strict
@@ -171,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "ScepterTesting", "ScepterProtocol",
+                "ScepterTesting", "ScepterProtocol", "IntuneStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -184,7 +207,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["ScepterTesting"],
+            dependencies: ["ScepterTesting", "IntuneStandIn"],
             path: "Tests/InteropTests",
             swiftSettings: strict
         ),

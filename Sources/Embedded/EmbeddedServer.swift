@@ -4,6 +4,7 @@ import Logging
 import ScepterControl
 import ScepterEdge
 import ScepterProtocol
+import ServiceLifecycle
 
 /// Embedded mode assembled: the edge's SCEP surface wired to the control
 /// plane's issuance in process, with SQLite and in-memory state. The same
@@ -18,6 +19,11 @@ public struct EmbeddedServer {
     public let configuration: EdgeConfiguration
     /// Reloads Intune trust anchors on SIGHUP; run it as a service.
     public let reloader: TrustAnchorReloader
+    /// Each `intune-api` profile's Intune client.
+    public let intune: [String: IntuneClient]
+    /// What runs beside the HTTP server: the reloader and, with intune-api
+    /// profiles, the Intune revocation poller.
+    public let services: [any Service]
 
     /// Loads (creating on first run) the development PKI under `dataDir` and
     /// wires edge and control plane together.
@@ -55,7 +61,12 @@ public struct EmbeddedServer {
         let edgeProfiles = (replacesDefault ? [] : [devEdge]) + envProfiles
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
-        let issuance = IssuanceService(configuration: ControlConfiguration(profiles: issuerProfiles), store: store, logger: logger)
+        let intuneOptions = IntuneOptions.load(&settings)
+        if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
+        let controlMetrics = ControlMetrics()
+        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions)
+        let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)
+        let issuance = IssuanceService(configuration: controlConfiguration, store: store, logger: logger, intune: intune)
         let edgeConfiguration = EdgeConfiguration(profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
         let metrics = EdgeMetrics()
         let handler = PKIOperationHandler(
@@ -64,10 +75,14 @@ public struct EmbeddedServer {
 
         let router = Router(context: ScepterRequestContext.self)
         SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
-        HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() }).add(to: router)
+        HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() + controlMetrics.render() }).add(to: router)
+        let reloader = TrustAnchorReloader(configuration: edgeConfiguration, metrics: metrics, logger: logger)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,
-            configuration: edgeConfiguration, reloader: TrustAnchorReloader(configuration: edgeConfiguration, metrics: metrics, logger: logger))
+            configuration: edgeConfiguration, reloader: reloader, intune: intune,
+            services: [reloader]
+                + ControlServer.revocationPoller(
+                    intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))
     }
 }

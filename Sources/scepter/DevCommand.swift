@@ -35,7 +35,7 @@ struct DevCommand: AsyncParsableCommand {
         let profiles = server.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         let app = Application(
             router: server.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
-            services: [server.reloader],
+            services: server.services,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 StandardOutput.write(

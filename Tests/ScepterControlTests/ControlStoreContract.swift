@@ -25,6 +25,10 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case outcomeCountsAndFailures
     case timestampsKeepMilliseconds
     case revocationsEmptyByDefault
+    case revokeFeedsTheCRLOnce
+    case withdrawRefusesTheEnrollmentAndRevokes
+    case markDeliveredOnlyTurnsNotifyingIntoIssued
+    case outcomeCountsOnlyCountPKIOperations
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -47,6 +51,10 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .outcomeCountsAndFailures: try await Self.outcomeCountsAndFailures(store)
         case .timestampsKeepMilliseconds: try await Self.timestampsKeepMilliseconds(store)
         case .revocationsEmptyByDefault: try await Self.revocationsEmpty(store)
+        case .revokeFeedsTheCRLOnce: try await Self.revokeFeedsTheCRL(store)
+        case .withdrawRefusesTheEnrollmentAndRevokes: try await Self.withdrawRevokes(store)
+        case .markDeliveredOnlyTurnsNotifyingIntoIssued: try await Self.markDelivered(store)
+        case .outcomeCountsOnlyCountPKIOperations: try await Self.outcomeCountsSkipAdminEvents(store)
         }
     }
 
@@ -336,5 +344,67 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(try await store.revocations(issuer: "corp-ca").isEmpty)
         try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
         #expect(try await store.revocations(issuer: "corp-ca").isEmpty, "issuing revokes nothing")
+    }
+
+    // MARK: Revocation and Intune delivery
+
+    static func revokeFeedsTheCRL(_ store: any ControlStore) async throws {
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        let at = t0.addingTimeInterval(60)
+        let first = try await store.revoke(Revocation(serialNumber: "4a01", reason: .privilegeWithdrawn, actor: "intune", at: at))
+        guard case .revoked(let record) = first else {
+            Issue.record("first revocation answered \(first)")
+            return
+        }
+        #expect(record.status == "revoked")
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == "revoked")
+        let again = try await store.revoke(Revocation(serialNumber: "4a01", reason: .keyCompromise, actor: "admin", at: at.addingTimeInterval(5)))
+        guard case .alreadyRevoked = again else {
+            Issue.record("second revocation answered \(again)")
+            return
+        }
+        #expect(try await store.revoke(Revocation(serialNumber: "dead", reason: .unspecified, actor: "intune", at: at)) == .notFound)
+        let revoked = try await store.revocations(issuer: "corp-ca")
+        #expect(revoked.count == 1)
+        #expect(revoked.first?.serialNumber == "4a01")
+        #expect(revoked.first?.revokedAt == at)
+    }
+
+    static func withdrawRevokes(_ store: any ControlStore) async throws {
+        var enrollment = issuedEnrollment(serial: "4a01", transactionID: "tx-1")
+        enrollment.status = .notifying
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: enrollment)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .notifying)
+        try await store.withdraw(
+            profile: "corp", transactionID: "tx-1", outcome: .notificationFailed, reason: "successNotification failed",
+            revocation: Revocation(serialNumber: "4a01", reason: .cessationOfOperation, actor: "scepter", at: t0))
+        let recorded = try await store.enrollment(profile: "corp", transactionID: "tx-1")
+        #expect(recorded?.status == .rejected)
+        #expect(recorded?.outcome == .notificationFailed)
+        #expect(recorded?.reason == "successNotification failed")
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == "revoked")
+        #expect(try await store.revocations(issuer: "corp-ca").map(\.serialNumber) == ["4a01"])
+    }
+
+    static func markDelivered(_ store: any ControlStore) async throws {
+        var notifying = issuedEnrollment(serial: "4a01", transactionID: "tx-1")
+        notifying.status = .notifying
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: notifying)
+        try await store.markDelivered(profile: "corp", transactionID: "tx-1", reason: "issued; Intune acknowledged")
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.reason == "issued; Intune acknowledged")
+        // A refusal stays a refusal.
+        try await store.commitRejected(rejectedEnrollment(transactionID: "tx-2"))
+        try await store.markDelivered(profile: "corp", transactionID: "tx-2", reason: "issued")
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.status == .rejected)
+    }
+
+    static func outcomeCountsSkipAdminEvents(_ store: any ControlStore) async throws {
+        try await store.insertAudit(event(id: "e1", at: 0))
+        var revocation = event(id: "e2", at: 1)
+        revocation.operation = "intune-revocation"
+        try await store.insertAudit(revocation)
+        let counts = try await store.outcomeCounts(since: nil)
+        #expect(counts == [OutcomeCount(profile: "corp", outcome: "success", count: 1)])
     }
 }

@@ -12,6 +12,8 @@ public struct AdminRoutes: Sendable {
     let redis: RedisClient
     let profiles: [String]
     let tokens: BearerTokens
+    /// Each `intune-api` profile's client, for its breaker and last calls.
+    let intune: [String: IntuneClient]
     let logger: Logger
     /// How long reload-trust waits for every live edge's answer.
     let reloadWait: Duration
@@ -19,13 +21,14 @@ public struct AdminRoutes: Sendable {
     let liveness: Duration
 
     public init(
-        store: any ControlStore, redis: RedisClient, profiles: [String], tokens: BearerTokens, logger: Logger,
-        reloadWait: Duration = .seconds(10), liveness: Duration = .seconds(10)
+        store: any ControlStore, redis: RedisClient, profiles: [String], tokens: BearerTokens, intune: [String: IntuneClient] = [:],
+        logger: Logger, reloadWait: Duration = .seconds(10), liveness: Duration = .seconds(10)
     ) {
         self.store = store
         self.redis = redis
         self.profiles = profiles
         self.tokens = tokens
+        self.intune = intune
         self.logger = logger
         self.reloadWait = reloadWait
         self.liveness = liveness
@@ -138,6 +141,9 @@ public struct AdminRoutes: Sendable {
             var edges: [Edge]
             var edgesInAgreement: Bool
             var recentFailures: [Failure]
+            /// For an `intune-api` profile: each Intune service's breaker and
+            /// last successful call, as this replica saw them.
+            var intuneAPI: IntuneClient.Status?
         }
 
         var generatedAt: Date
@@ -181,7 +187,8 @@ public struct AdminRoutes: Sendable {
                         Stats.Failure(
                             time: $0.time, edge: $0.edgeID, outcome: $0.outcome.rawValue, failInfo: $0.failInfo,
                             transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject, details: $0.details)
-                    }))
+                    },
+                    intuneAPI: intune[profile]?.status))
         }
         return try json(Stats(generatedAt: now, profiles: answers))
     }

@@ -38,7 +38,17 @@ extension ControlConfiguration {
                 issuer = nil
             }
             let policy = loadPolicy(prefix: prefix, &settings)
-            if let issuer { profiles.append(Profile(name: name, issuer: issuer, policy: policy)) }
+            // The edge reads INTUNE_MODE too and reports a value that is not a mode.
+            var intuneAPI: IntuneAPISettings?
+            if settings.string(prefix + "INTUNE_MODE")?.lowercased() == "intune-api" {
+                intuneAPI = IntuneAPISettings.load(prefix: prefix, &settings)
+            } else {
+                for variable in ["INTUNE_TENANT_ID", "INTUNE_CLIENT_ID", "INTUNE_CLIENT_SECRET", "INTUNE_CLIENT_CERT_PATH"]
+                where settings.string(prefix + variable) != nil || settings.environment[prefix + variable + "_FILE"] != nil {
+                    settings.problem(prefix + variable, "is set but \(prefix)INTUNE_MODE is not intune-api; set INTUNE_MODE=intune-api or remove it")
+                }
+            }
+            if let issuer { profiles.append(Profile(name: name, issuer: issuer, policy: policy, intuneAPI: intuneAPI)) }
         }
         return profiles
     }

@@ -20,18 +20,21 @@ public final class IssuanceService: Issuance {
     let now: @Sendable () -> Date
     /// Tells other control-plane replicas what this one is issuing, so their CertPolls answer PENDING.
     let replicas: (any InFlightRegistry)?
+    /// Intune's validation service for each `intune-api` profile, by profile name.
+    let intune: [String: IntuneClient]
     /// Concurrent requests for one transaction share one issuance.
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
     private let lastCRLNumber = Atomic<UInt64>(0)
 
     public init(
         configuration: ControlConfiguration, store: any ControlStore, logger: Logger, replicas: (any InFlightRegistry)? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        intune: [String: IntuneClient] = [:], now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         self.replicas = replicas
+        self.intune = intune
         self.now = now
     }
 
@@ -56,19 +59,33 @@ public final class IssuanceService: Issuance {
         return try await task.value
     }
 
-    /// One transaction: the recorded answer if there is one, else policy, issue, commit.
+    /// One transaction: the recorded answer if there is one, else (for an
+    /// opaque Intune challenge) Intune's verdict, then policy, issue, commit
+    /// and (Intune again) the success notification before the certificate
+    /// goes back.
     private func process(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
-        let csrHash = SHA256.hash(data: request.csr).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let csrHash = SHA256Hex.of(request.csr)
         if let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) {
             guard recorded.csrSHA256 == csrHash else {
                 return .rejected(Refusal(.policyViolation, "transactionID \(request.transactionID) was already used with a different CSR"))
             }
+            if recorded.status == .notifying { return try await resumeNotification(request, recorded: recorded) }
             return try await decision(for: recorded)
         }
         guard let profile = configuration.profiles[request.profile] else {
             return .rejected(Refusal(.policyViolation, "profile \(request.profile) is not configured on the control plane"))
         }
         let at = now()
+
+        // An opaque Intune challenge issues only on Intune's Success (SPEC §5.2).
+        var approval: IntuneApproval?
+        if request.challenge == .intuneAPI {
+            switch try await askIntune(request) {
+            case .approved(let approved): approval = approved
+            case .refused(let refusal): return try await reject(request, refusal, csrHash: csrHash, at: at)
+            }
+        }
+
         let certificate: Certificate
         let csr: CertificationRequest
         do {
@@ -81,6 +98,7 @@ public final class IssuanceService: Issuance {
             certificate = try profile.issuer.issue(csr, profile: profile.policy, now: at)
         } catch {
             if error.outcome == .unavailable { throw IssuanceUnavailable(error.reason) }
+            if let approval { await approval.reportFailure(of: request, error, logger: logger) }
             return try await reject(request, error, csrHash: csrHash, at: at)
         }
 
@@ -91,9 +109,11 @@ public final class IssuanceService: Issuance {
             subject: certificate.subject.description, subjectAlternativeNames: csr.subjectAlternativeNames.summary,
             notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
             transactionID: request.transactionID, deviceID: request.claim?.subject, der: der, createdAt: at)
+        // With Intune, the certificate waits (`notifying`) until Intune has acknowledged it.
         let enrollment = EnrollmentRecord(
             profile: profile.name, transactionID: request.transactionID, messageType: request.messageType.name,
-            status: .issued, serialNumber: serial, outcome: .success, reason: "issued by \(profile.issuer.name)",
+            status: approval == nil ? .issued : .notifying, serialNumber: serial, outcome: .success,
+            reason: "issued by \(profile.issuer.name)" + (approval.map { "; \($0.validated)" } ?? ""),
             csrSHA256: csrHash, createdAt: at)
         do {
             try await store.commitIssued(record, enrollment: enrollment, audit: provisionalAudit(request, serial: serial, at: at))
@@ -105,7 +125,9 @@ public final class IssuanceService: Issuance {
             return try await decision(for: recorded)
         }
         logger.info("issued", metadata: ["profile": "\(profile.name)", "serial": "\(serial)", "transaction": "\(request.transactionID)"])
-        return .issued(IssuedCertificate(certificate: der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial))
+        let issued = IssuedCertificate(certificate: der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial)
+        guard let approval else { return .issued(issued) }
+        return try await deliver(issued, record: record, request: request, approval: approval, profile: profile)
     }
 
     /// The audit row committed with the certificate; the edge's own event (same id) replaces it.
@@ -182,6 +204,9 @@ public final class IssuanceService: Issuance {
         switch recorded.status {
         case .rejected:
             return .rejected(Refusal(recorded.outcome, recorded.reason))
+        case .notifying:
+            // Intune has not acknowledged the certificate yet: never hand it out.
+            return .pending
         case .issued:
             guard let serial = recorded.serialNumber, let certificate = try await store.certificate(serialNumber: serial),
                 let profile = configuration.profiles[recorded.profile]

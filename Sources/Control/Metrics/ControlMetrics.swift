@@ -30,6 +30,25 @@ public struct ControlMetrics: Sendable {
         named("audit_events_lost", "total", "Audit events trimmed from the stream before they were copied (the consumer fell behind its cap)")
     }
 
+    static var intuneRequests: MetricNameDescriptor {
+        named("intune_api_requests", "total", "Calls to Entra ID, Graph and Intune by call and HTTP status (unreachable, breaker_open when none was sent)")
+    }
+    static var intuneLatency: MetricNameDescriptor {
+        named("intune_api_request_duration", "seconds", "Time each call to Intune took, by call")
+    }
+    static var intuneCodes: MetricNameDescriptor {
+        named("intune_validation_codes", "total", "Intune validateRequest answers by Microsoft's code (Success, ChallengeExpired, ...)")
+    }
+    static var tokenRefreshes: MetricNameDescriptor {
+        named("intune_token_refreshes", "total", "Entra ID tokens obtained, by scope (intune, graph)")
+    }
+    static var breakerState: MetricNameDescriptor {
+        named("intune_breaker_state", "", "Circuit breaker per Intune service and tenant: 0 closed, 1 open, 2 half-open")
+    }
+    static var revocations: MetricNameDescriptor {
+        named("intune_revocations", "total", "Intune revocation requests processed, by result (revoked, already_revoked, not_found, failed)")
+    }
+
     /// One enrollment job answered (or not: `decision` "unavailable").
     public func recordDecision(profile: String, decision: String, duration: Duration) {
         registry.makeCounter(descriptor: Self.decisions, labels: [("profile", profile), ("decision", decision)]).increment()
@@ -47,6 +66,32 @@ public struct ControlMetrics: Sendable {
 
     public func recordLost() {
         registry.makeCounter(descriptor: Self.auditLost).increment()
+    }
+
+    public func recordIntuneRequest(call: String, code: String, duration: Duration?) {
+        registry.makeCounter(descriptor: Self.intuneRequests, labels: [("call", call), ("code", code)]).increment()
+        if let duration {
+            registry.makeDurationHistogram(descriptor: Self.intuneLatency, labels: [("call", call)], buckets: LatencyBuckets.standard)
+                .recordNanoseconds(duration.nanoseconds)
+        }
+    }
+
+    public func recordIntuneCode(_ code: String) {
+        // Microsoft's codes are a closed set in practice; cap odd ones to keep the label set small.
+        let label = code.count <= 64 && code.allSatisfy({ $0.isLetter || $0.isNumber }) ? code : "other"
+        registry.makeCounter(descriptor: Self.intuneCodes, labels: [("code", label)]).increment()
+    }
+
+    public func recordTokenRefresh(scope: String) {
+        registry.makeCounter(descriptor: Self.tokenRefreshes, labels: [("scope", scope)]).increment()
+    }
+
+    public func recordBreaker(service: String, tenant: String, state: CircuitBreaker.State) {
+        registry.makeGauge(descriptor: Self.breakerState, labels: [("service", service), ("tenant", tenant)]).set(Double(state.gaugeValue))
+    }
+
+    public func recordRevocation(result: String) {
+        registry.makeCounter(descriptor: Self.revocations, labels: [("result", result)]).increment()
     }
 
     /// The Prometheus text exposition.

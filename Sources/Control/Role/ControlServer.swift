@@ -46,23 +46,26 @@ public struct ControlServer {
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
+        let intuneOptions = IntuneOptions.load(&settings)
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         let store = PostgresStore(configuration: database, logger: logger)
         let tokens = BearerTokens(
             admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let issuance = IssuanceService(
-            configuration: ControlConfiguration(profiles: profiles), store: store, logger: logger,
-            replicas: RedisInFlightRegistry(client: redis, replicaID: controlID, logger: logger))
         let metrics = ControlMetrics()
+        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions)
+        let intune = configuration.intuneClients(metrics: metrics, logger: logger)
+        let issuance = IssuanceService(
+            configuration: configuration, store: store, logger: logger,
+            replicas: RedisInFlightRegistry(client: redis, replicaID: controlID, logger: logger), intune: intune)
         let consumer = AuditStreamConsumer(
             client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID,
             metrics: metrics, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
         InternalRoutes(issuance: issuance, tokens: tokens, metrics: metrics, logger: logger).add(to: router)
-        AdminRoutes(store: store, redis: redis, profiles: profiles.map(\.name), tokens: tokens, logger: logger).add(to: router)
+        AdminRoutes(store: store, redis: redis, profiles: profiles.map(\.name), tokens: tokens, intune: intune, logger: logger).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in
             Response(
@@ -80,6 +83,17 @@ public struct ControlServer {
         return ControlServer(
             router: router, store: store,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID),
-            services: [store, RedisClientService(client: redis), consumer])
+            services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
+                intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
+                metrics: metrics, logger: logger))
+    }
+
+    /// The Intune revocation poller, when a profile uses intune-api and polling is on.
+    public static func revocationPoller(
+        _ intune: [String: IntuneClient], options: IntuneOptions, store: any ControlStore, lease: any ClusterLease, metrics: ControlMetrics,
+        logger: Logger
+    ) -> [any Service] {
+        guard !intune.isEmpty, let interval = options.revocationInterval else { return [] }
+        return [IntuneRevocationPoller(clients: intune, store: store, lease: lease, interval: interval, metrics: metrics, logger: logger)]
     }
 }

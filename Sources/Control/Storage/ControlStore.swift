@@ -23,6 +23,18 @@ public protocol ControlStore: Sendable {
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
 
+    /// Turns a `.notifying` enrollment into `.issued` (Intune acknowledged
+    /// the certificate), replacing its reason. No-op for any other status.
+    func markDelivered(profile: String, transactionID: String, reason: String) async throws
+
+    /// Turns an issued enrollment whose certificate must never be delivered
+    /// into a refusal and revokes that certificate, in one transaction.
+    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws
+
+    /// Revokes a certificate: its inventory status and the revocations row
+    /// the CRL is built from, in one transaction.
+    func revoke(_ revocation: Revocation) async throws -> RevocationOutcome
+
     /// Inserts an audit event; an event id seen before is ignored, unless
     /// its row is a provisional one from `commitIssued`, which it replaces.
     func insertAudit(_ event: AuditEvent) async throws
@@ -79,9 +91,47 @@ public struct CertificateRecord: Sendable, Hashable {
     }
 }
 
+/// A revocation to record: a row of `revocations`.
+public struct Revocation: Sendable, Hashable {
+    /// RFC 5280 CRLReason names, as stored in `revocations.reason`.
+    public enum Reason: String, Sendable, Hashable {
+        case unspecified
+        case keyCompromise
+        case superseded
+        case cessationOfOperation
+        case privilegeWithdrawn
+    }
+
+    public var serialNumber: String
+    public var reason: Reason
+    /// Who asked: `intune`, `scepter` (the control plane itself) or an admin.
+    public var actor: String
+    public var at: Date
+
+    public init(serialNumber: String, reason: Reason, actor: String, at: Date) {
+        self.serialNumber = serialNumber
+        self.reason = reason
+        self.actor = actor
+        self.at = at
+    }
+}
+
+/// What `revoke` found.
+public enum RevocationOutcome: Sendable, Hashable {
+    case revoked(CertificateRecord)
+    case alreadyRevoked(CertificateRecord)
+    case notFound
+}
+
 /// A row of `enrollments`: the idempotency record of one transaction.
 public struct EnrollmentRecord: Sendable, Hashable {
-    public enum Status: String, Sendable { case issued, rejected }
+    public enum Status: String, Sendable {
+        case issued
+        case rejected
+        /// Issued and committed, but Intune's successNotification is not yet
+        /// acknowledged: the certificate is not handed out in this state.
+        case notifying
+    }
 
     public var profile: String
     public var transactionID: String

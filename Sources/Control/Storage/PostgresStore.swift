@@ -211,6 +211,61 @@ public final class PostgresStore: ControlStore, Service {
         }
     }
 
+    public func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+        try await withConnection("markDelivered") { connection in
+            try await self.execute(
+                """
+                UPDATE enrollments SET status = 'issued', reason = \(reason)
+                WHERE profile = \(profile) AND transaction_id = \(transactionID) AND status = 'notifying'
+                """, on: connection, "markDelivered: UPDATE enrollments")
+        }
+    }
+
+    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+        try await withConnection("withdraw") { connection in
+            try await self.transaction(on: connection, "withdraw") {
+                try await self.execute(
+                    """
+                    UPDATE enrollments SET status = 'rejected', outcome = \(outcome.rawValue), reason = \(reason)
+                    WHERE profile = \(profile) AND transaction_id = \(transactionID)
+                    """, on: connection, "withdraw: UPDATE enrollments")
+                _ = try await self.revokeRow(revocation, on: connection, "withdraw")
+            }
+        }
+    }
+
+    public func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
+        try await withConnection("revoke") { connection in
+            var outcome = RevocationOutcome.notFound
+            try await self.transaction(on: connection, "revoke") {
+                outcome = try await self.revokeRow(revocation, on: connection, "revoke")
+            }
+            return outcome
+        }
+    }
+
+    /// Inside the caller's transaction; the row lock orders concurrent revocations of one serial.
+    private func revokeRow(_ revocation: Revocation, on connection: PostgresConnection, _ operation: String) async throws -> RevocationOutcome {
+        let rows = try await execute(
+            """
+            SELECT serial, issuer, profile, subject, sans, not_before, not_after, status, transaction_id, device_id, der, created_at
+            FROM certificates WHERE serial = \(revocation.serialNumber) FOR UPDATE
+            """, on: connection, "\(operation): SELECT FROM certificates")
+        guard var record = try rows.first.map({ try CertificateRecord(row: $0, store: self) }) else { return .notFound }
+        if record.status == "revoked" { return .alreadyRevoked(record) }
+        try await execute(
+            "UPDATE certificates SET status = 'revoked' WHERE serial = \(record.serialNumber)", on: connection,
+            "\(operation): UPDATE certificates")
+        try await execute(
+            """
+            INSERT INTO revocations (serial, issuer, revoked_at, reason, actor)
+            VALUES (\(record.serialNumber), \(record.issuer), \(PostgresTimestamp(revocation.at)), \(revocation.reason.rawValue), \(revocation.actor))
+            ON CONFLICT (serial) DO NOTHING
+            """, on: connection, "\(operation): INSERT INTO revocations")
+        record.status = "revoked"
+        return .revoked(record)
+    }
+
     public func insertAudit(_ event: AuditEvent) async throws {
         try await withConnection("insertAudit") { connection in
             try await self.insertAuditRow(event, provisional: false, on: connection, "insertAudit")
@@ -261,7 +316,8 @@ public final class PostgresStore: ControlStore, Service {
             let rows = try await self.execute(
                 """
                 SELECT profile, outcome, count(*) FROM audit_events
-                WHERE \(since == nil) OR "time" >= \(PostgresTimestamp(since ?? Date(timeIntervalSince1970: 0)))
+                WHERE operation = \(Operation.pkiOperation.rawValue)
+                    AND (\(since == nil) OR "time" >= \(PostgresTimestamp(since ?? Date(timeIntervalSince1970: 0))))
                 GROUP BY profile, outcome
                 """, on: connection, "outcomeCounts: SELECT FROM audit_events")
             return try rows.map { row in

@@ -125,6 +125,52 @@ public final class SQLiteStore: ControlStore {
         }
     }
 
+    public func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+        try await lock.withLock {
+            _ = try await connection.query(
+                "UPDATE enrollments SET status = 'issued', reason = ? WHERE profile = ? AND transaction_id = ? AND status = 'notifying'",
+                [.text(reason), .text(profile), .text(transactionID)])
+        }
+    }
+
+    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+        try await lock.withLock {
+            try await transaction {
+                _ = try await connection.query(
+                    "UPDATE enrollments SET status = 'rejected', outcome = ?, reason = ? WHERE profile = ? AND transaction_id = ?",
+                    [.text(outcome.rawValue), .text(reason), .text(profile), .text(transactionID)])
+                _ = try await revokeRow(revocation)
+            }
+        }
+    }
+
+    public func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
+        try await lock.withLock {
+            var outcome = RevocationOutcome.notFound
+            try await transaction { outcome = try await revokeRow(revocation) }
+            return outcome
+        }
+    }
+
+    /// The caller holds the lock and a transaction.
+    private func revokeRow(_ revocation: Revocation) async throws -> RevocationOutcome {
+        let rows = try await connection.query("SELECT * FROM certificates WHERE serial = ?", [.text(revocation.serialNumber)])
+        guard var record = rows.first.flatMap(CertificateRecord.init(row:)) else { return .notFound }
+        if record.status == "revoked" { return .alreadyRevoked(record) }
+        _ = try await connection.query("UPDATE certificates SET status = 'revoked' WHERE serial = ?", [.text(record.serialNumber)])
+        _ = try await connection.query(
+            """
+            INSERT INTO revocations (serial, issuer, revoked_at, reason, actor) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (serial) DO NOTHING
+            """,
+            [
+                .text(record.serialNumber), .text(record.issuer), .text(Timestamp.format(revocation.at)), .text(revocation.reason.rawValue),
+                .text(revocation.actor),
+            ])
+        record.status = "revoked"
+        return .revoked(record)
+    }
+
     public func insertAudit(_ event: AuditEvent) async throws {
         try await lock.withLock {
             try await insertAuditRow(event, provisional: false)
@@ -170,10 +216,12 @@ public final class SQLiteStore: ControlStore {
         let rows = try await lock.withLock {
             if let since {
                 return try await connection.query(
-                    "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE time >= ? GROUP BY profile, outcome",
-                    [.text(Timestamp.format(since))])
+                    "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ? AND time >= ? GROUP BY profile, outcome",
+                    [.text(Operation.pkiOperation.rawValue), .text(Timestamp.format(since))])
             }
-            return try await connection.query("SELECT profile, outcome, count(*) AS n FROM audit_events GROUP BY profile, outcome")
+            return try await connection.query(
+                "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ? GROUP BY profile, outcome",
+                [.text(Operation.pkiOperation.rawValue)])
         }
         return rows.compactMap { row in
             guard let profile = row.column("profile")?.string, let outcome = row.column("outcome")?.string,

@@ -35,6 +35,7 @@ extension EdgeConfiguration {
         let challenge = settings.secret(prefix + "CHALLENGE_PASSWORD")
 
         var intune: Intune?
+        var intuneAPI: IntuneAPI?
         let mode = (settings.string(prefix + "INTUNE_MODE") ?? "off").lowercased()
         switch mode {
         case "off":
@@ -50,12 +51,20 @@ extension EdgeConfiguration {
         case "signed-challenge":
             intune = loadIntune(prefix: prefix, &settings, now: now)
         case "intune-api":
-            settings.problem(prefix + "INTUNE_MODE", "intune-api is not available in this build; use signed-challenge")
+            for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_RATE_LIMIT"]
+            where settings.string(prefix + variable) != nil {
+                settings.problem(
+                    prefix + variable,
+                    "applies to INTUNE_MODE=signed-challenge only; with intune-api, Intune itself judges the challenge: remove it")
+            }
+            let validity = settings.duration(prefix + "INTUNE_CHALLENGE_VALIDITY", default: .seconds(3600))
+            let skew = settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60))
+            intuneAPI = IntuneAPI(replayWindow: validity + skew)
         default:
             settings.problem(prefix + "INTUNE_MODE", "\"\(mode)\" is not one of off, signed-challenge, intune-api")
         }
         guard let ra else { return nil }
-        return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune)
+        return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune, intuneAPI: intuneAPI)
     }
 
     private static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?) -> RAIdentity? {

@@ -9,15 +9,34 @@ public struct EdgeConfiguration: Sendable {
         public var ra: RAIdentity
         /// The static challenge password; nil when the profile has none.
         public var challengePassword: String?
-        /// Signed-challenge validation; nil when `INTUNE_MODE` is off.
+        /// Signed-challenge validation; nil unless `INTUNE_MODE=signed-challenge`.
         public var intune: Intune?
+        /// Opaque challenges for Intune's validation service; nil unless `INTUNE_MODE=intune-api`.
+        public var intuneAPI: IntuneAPI?
 
-        public init(name: String, ra: RAIdentity, challengePassword: String?, intune: Intune? = nil) {
+        public init(name: String, ra: RAIdentity, challengePassword: String?, intune: Intune? = nil, intuneAPI: IntuneAPI? = nil) {
             self.name = name.lowercased()
             self.ra = ra
             self.challengePassword = challengePassword
             self.intune = intune
+            self.intuneAPI = intuneAPI
         }
+    }
+
+    /// A profile's `INTUNE_MODE=intune-api` settings at the edge (SPEC §5.2):
+    /// the challenge is opaque here; the control plane asks Intune.
+    public struct IntuneAPI: Sendable {
+        /// How long a used challenge is remembered as used (`INTUNE_CHALLENGE_VALIDITY`
+        /// plus `INTUNE_CLOCK_SKEW`): a second transaction carrying it is a replay.
+        public var replayWindow: Duration
+
+        public init(replayWindow: Duration = .seconds(3660)) {
+            self.replayWindow = replayWindow
+        }
+
+        /// Intune's challenges are a few hundred to a few thousand base64
+        /// characters; anything longer is refused before it costs a call.
+        public static let maxChallengeLength = 16 * 1024
     }
 
     /// A profile's `INTUNE_MODE=signed-challenge` settings (SPEC §5.1, §9).

@@ -1,13 +1,17 @@
 import Foundation
 import ScepterProtocol
 
-/// The challenge gates of a PKCSReq (SPEC §5.1): a signed Intune challenge
-/// through gates 2–9, anything else as a static password.
+/// The challenge gates of a PKCSReq (SPEC §5): a signed Intune challenge
+/// through gates 2–9, an opaque one of an `intune-api` profile through the
+/// shape and replay gates (Intune judges the rest), anything else as a
+/// static password.
 struct ChallengeGate {
     /// What passed, for the enrollment job and the audit record.
     struct Passed {
         var gates: [String]
         var claim: IntuneClaim?
+        /// nil for a renewal, which carries no challenge.
+        var check: ChallengeCheck?
     }
 
     enum Verdict {
@@ -22,12 +26,15 @@ struct ChallengeGate {
 
     /// Throws only when the state store is unreachable.
     func check(_ csr: CertificationRequest, transactionID: String) async throws -> Verdict {
+        if let api = profile.intuneAPI {
+            return try await checkOpaque(csr.challengePassword, api: api, transactionID: transactionID)
+        }
         // Gate 1, shape: only a long, two-dot challenge on an Intune profile is a JWS.
         guard let intune = profile.intune, let challenge = csr.challengePassword, IntuneChallenge.looksSigned(challenge) else {
             if let refusal = Self.staticPassword(csr.challengePassword, profile: profile) {
                 return .refused(refusal, claim: nil)
             }
-            return .passed(Passed(gates: ["challenge:static"], claim: nil))
+            return .passed(Passed(gates: ["challenge:static"], claim: nil, check: .staticPassword))
         }
 
         // Gates 2–6: signature, version, time, audience, CSR binding.
@@ -71,7 +78,45 @@ struct ChallengeGate {
             }
             gates.append("compliance")
         }
-        return .passed(Passed(gates: gates, claim: claim))
+        return .passed(Passed(gates: gates, claim: claim, check: .signedChallenge))
+    }
+
+    /// An `intune-api` profile: the static password when the profile has one
+    /// and it matches; anything else is an opaque Intune challenge, bounded
+    /// here and single-use cluster-wide, judged by Intune at the control plane.
+    private func checkOpaque(_ challenge: String?, api: EdgeConfiguration.IntuneAPI, transactionID: String) async throws -> Verdict {
+        guard let challenge, !challenge.isEmpty else {
+            return .refused(Refusal(.challengeInvalid, "the CSR carries no challengePassword"), claim: nil)
+        }
+        if let expected = profile.challengePassword, !expected.isEmpty, ConstantTime.equals(challenge, expected) {
+            return .passed(Passed(gates: ["challenge:static"], claim: nil, check: .staticPassword))
+        }
+        let length = challenge.utf8.count
+        guard length <= EdgeConfiguration.IntuneAPI.maxChallengeLength else {
+            return .refused(
+                Refusal(.malformed, "the challenge is \(length) bytes; an Intune challenge is at most \(EdgeConfiguration.IntuneAPI.maxChallengeLength)"),
+                claim: nil)
+        }
+        // Intune's challenges are printable ASCII without spaces; binary or
+        // control characters are never worth a call to Intune.
+        guard challenge.unicodeScalars.allSatisfy({ (0x21..<0x7f).contains($0.value) }) else {
+            return .refused(Refusal(.malformed, "the challenge holds characters an Intune challenge never has (control, space or non-ASCII)"), claim: nil)
+        }
+        // The challenge's hash is the replay key; no device is known before
+        // Intune answers, so there is no per-device window in this mode.
+        let admission = Admission(
+            replayKey: "intune-api:" + SHA256Hex.of(challenge), transactionID: transactionID, replayTTL: api.replayWindow,
+            deviceKey: nil, rateLimit: 0, now: now)
+        var gates = ["challenge:intune-api"]
+        switch try await state.admit(admission) {
+        case .admitted, .rateLimited:
+            gates.append("replay:first-use")
+        case .retransmission:
+            gates.append("replay:retransmission")
+        case .replay:
+            return .refused(Refusal(.replay, "Intune challenge already used by another transaction"), claim: nil)
+        }
+        return .passed(Passed(gates: gates, claim: nil, check: .intuneAPI))
     }
 
     /// The static password, compared in constant time.

@@ -72,10 +72,11 @@ public struct PKIOperationHandler: Sendable {
         let reply: [UInt8]
         do {
             switch verdict {
-            case .certificates(let certificates, let crls, let serial, let request):
+            case .certificates(let certificates, let crls, let serial, let details, let request):
                 reply = try CertRep.success(certificates: certificates, crls: crls, answering: request, ra: profile.ra)
                 event.outcome = .success
                 event.serialNumber = serial
+                if let details { event.details = details }
             case .pending:
                 reply = try CertRep.pending(answering: header, ra: profile.ra)
                 event.outcome = .pending
@@ -103,7 +104,7 @@ public struct PKIOperationHandler: Sendable {
     /// The outcome of the gates and the control plane, before it becomes a CertRep.
     enum Verdict {
         /// SUCCESS, encrypted to the request's signer.
-        case certificates([[UInt8]], crls: [[UInt8]], serial: String?, answering: PKIMessage)
+        case certificates([[UInt8]], crls: [[UInt8]], serial: String?, details: String? = nil, answering: PKIMessage)
         case pending
         case refused(Refusal)
         case unavailable(String)
@@ -114,7 +115,7 @@ public struct PKIOperationHandler: Sendable {
         do {
             switch message.content {
             case .certificationRequest(let csr):
-                var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil)
+                var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil)
                 if message.header.messageType == .pkcsReq {
                     let gate = ChallengeGate(profile: profile, state: state, now: now())
                     switch try await gate.check(csr, transactionID: transactionID) {
@@ -130,7 +131,7 @@ public struct PKIOperationHandler: Sendable {
                     profile: profile.name, transactionID: transactionID, messageType: message.header.messageType,
                     csr: csr.derEncoded, signerCertificate: message.signerCertificate,
                     claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
-                    gates: ["message"] + passed.gates, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
+                    gates: ["message"] + passed.gates, challenge: passed.check, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
                     auditEventID: event.id, csrSubject: event.csrSubject, csrSANs: event.csrSANs)
                 return verdict(for: try await issuance.enroll(request), message: message)
 
@@ -160,7 +161,8 @@ public struct PKIOperationHandler: Sendable {
     private func verdict(for decision: EnrollmentDecision, message: PKIMessage) -> Verdict {
         switch decision {
         case .issued(let issued):
-            return .certificates([issued.certificate] + issued.chain, crls: [], serial: issued.serialNumber, answering: message)
+            return .certificates(
+                [issued.certificate] + issued.chain, crls: [], serial: issued.serialNumber, details: issued.details, answering: message)
         case .pending:
             return .pending
         case .rejected(let refusal):

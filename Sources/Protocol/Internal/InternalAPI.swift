@@ -53,6 +53,8 @@ public enum InternalAPI {
         public var serialNumber: String?
         public var outcome: Outcome?
         public var reason: String?
+        /// `IssuedCertificate.details`.
+        public var details: String?
 
         public init(_ decision: EnrollmentDecision) {
             switch decision {
@@ -61,6 +63,7 @@ public enum InternalAPI {
                 certificate = Base64.encode(issued.certificate)
                 chain = issued.chain.map(Base64.encode)
                 serialNumber = issued.serialNumber
+                details = issued.details
             case .pending:
                 status = "pending"
             case .rejected(let refusal):
@@ -77,7 +80,7 @@ public enum InternalAPI {
                 guard let certificate = certificate.flatMap({ Base64.decode($0) }), let serialNumber else { return nil }
                 let chain = (self.chain ?? []).compactMap { Base64.decode($0) }
                 guard chain.count == (self.chain ?? []).count else { return nil }
-                return .issued(IssuedCertificate(certificate: certificate, chain: chain, serialNumber: serialNumber))
+                return .issued(IssuedCertificate(certificate: certificate, chain: chain, serialNumber: serialNumber, details: details))
             case "pending":
                 return .pending
             case "rejected":
@@ -122,7 +125,7 @@ extension KeyedDecodingContainer {
 
 extension EnrollmentRequest: Codable {
     enum CodingKeys: String, CodingKey {
-        case profile, transactionID, messageType, csr, signerCertificate, claim, gates, edgeID, sourceAddress
+        case profile, transactionID, messageType, csr, signerCertificate, claim, gates, challenge, edgeID, sourceAddress
         case auditEventID, csrSubject, csrSANs
     }
 
@@ -136,6 +139,7 @@ extension EnrollmentRequest: Codable {
             signerCertificate: try container.decodeBase64(forKey: .signerCertificate),
             claim: try container.decodeIfPresent(ClaimSummary.self, forKey: .claim),
             gates: try container.decode([String].self, forKey: .gates),
+            challenge: try container.decodeIfPresent(ChallengeCheck.self, forKey: .challenge),
             edgeID: try container.decode(String.self, forKey: .edgeID),
             sourceAddress: try container.decodeIfPresent(String.self, forKey: .sourceAddress),
             auditEventID: try container.decodeIfPresent(String.self, forKey: .auditEventID),
@@ -152,6 +156,7 @@ extension EnrollmentRequest: Codable {
         try container.encodeBase64(signerCertificate, forKey: .signerCertificate)
         try container.encodeIfPresent(claim, forKey: .claim)
         try container.encode(gates, forKey: .gates)
+        try container.encodeIfPresent(challenge, forKey: .challenge)
         try container.encode(edgeID, forKey: .edgeID)
         try container.encodeIfPresent(sourceAddress, forKey: .sourceAddress)
         try container.encodeIfPresent(auditEventID, forKey: .auditEventID)
@@ -161,13 +166,14 @@ extension EnrollmentRequest: Codable {
 }
 
 extension IssuedCertificate: Codable {
-    enum CodingKeys: String, CodingKey { case certificate, chain, serialNumber }
+    enum CodingKeys: String, CodingKey { case certificate, chain, serialNumber, details }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             certificate: try container.decodeBase64(forKey: .certificate), chain: try container.decodeBase64Array(forKey: .chain),
-            serialNumber: try container.decode(String.self, forKey: .serialNumber))
+            serialNumber: try container.decode(String.self, forKey: .serialNumber),
+            details: try container.decodeIfPresent(String.self, forKey: .details))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -175,6 +181,7 @@ extension IssuedCertificate: Codable {
         try container.encodeBase64(certificate, forKey: .certificate)
         try container.encode(chain.map(Base64.encode), forKey: .chain)
         try container.encode(serialNumber, forKey: .serialNumber)
+        try container.encodeIfPresent(details, forKey: .details)
     }
 }
 

@@ -1,6 +1,8 @@
+import Crypto
+
 extension Sequence where Element == UInt8 {
     /// These bytes as lowercase hexadecimal, two digits each.
-    var lowercaseHex: String {
+    package var lowercaseHex: String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(self.underestimatedCount * 2)
@@ -10,4 +12,10 @@ extension Sequence where Element == UInt8 {
         }
         return String(decoding: text, as: UTF8.self)
     }
+}
+
+/// SHA-256 of a text's UTF-8, as lowercase hex: replay keys and CSR fingerprints.
+package enum SHA256Hex {
+    package static func of(_ text: String) -> String { SHA256.hash(data: Array(text.utf8)).lowercaseHex }
+    package static func of(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).lowercaseHex }
 }

@@ -33,6 +33,10 @@ public struct EnrollmentRequest: Sendable {
     public var claim: ClaimSummary?
     /// Which gates passed, in order, e.g. `["message", "challenge:static"]`.
     public var gates: [String]
+    /// How the edge checked a PKCSReq's challenge; nil for renewals. With
+    /// `.intuneAPI` the control plane asks Intune before it issues (the
+    /// challenge travels inside the CSR, which Intune takes whole).
+    public var challenge: ChallengeCheck?
     public var edgeID: String
     public var sourceAddress: String?
     /// The id of the audit event the edge will write for this PKIOperation.
@@ -45,8 +49,8 @@ public struct EnrollmentRequest: Sendable {
 
     public init(
         profile: String, transactionID: String, messageType: MessageType, csr: [UInt8], signerCertificate: [UInt8],
-        claim: ClaimSummary? = nil, gates: [String], edgeID: String, sourceAddress: String?, auditEventID: String? = nil,
-        csrSubject: String? = nil, csrSANs: String? = nil
+        claim: ClaimSummary? = nil, gates: [String], challenge: ChallengeCheck? = nil, edgeID: String, sourceAddress: String?,
+        auditEventID: String? = nil, csrSubject: String? = nil, csrSANs: String? = nil
     ) {
         self.profile = profile
         self.transactionID = transactionID
@@ -55,12 +59,23 @@ public struct EnrollmentRequest: Sendable {
         self.signerCertificate = signerCertificate
         self.claim = claim
         self.gates = gates
+        self.challenge = challenge
         self.edgeID = edgeID
         self.sourceAddress = sourceAddress
         self.auditEventID = auditEventID
         self.csrSubject = csrSubject
         self.csrSANs = csrSANs
     }
+}
+
+/// How an edge checked a PKCSReq's challenge password.
+public enum ChallengeCheck: String, Sendable, Codable, Hashable {
+    /// The profile's static password matched.
+    case staticPassword = "static"
+    /// A Connector-signed challenge passed gates 2–9 at the edge.
+    case signedChallenge = "signed-challenge"
+    /// An opaque Intune challenge: only Intune's validateRequest can judge it.
+    case intuneAPI = "intune-api"
 }
 
 /// The claim fields the control plane records with a certificate.
@@ -91,11 +106,15 @@ public struct IssuedCertificate: Sendable, Hashable {
     public var chain: [[UInt8]]
     /// Lowercase hex serial number.
     public var serialNumber: String
+    /// What the control plane did beyond signing (e.g. the Intune calls and
+    /// their client-request-ids), for the audit record; nil when nothing.
+    public var details: String?
 
-    public init(certificate: [UInt8], chain: [[UInt8]], serialNumber: String) {
+    public init(certificate: [UInt8], chain: [[UInt8]], serialNumber: String, details: String? = nil) {
         self.certificate = certificate
         self.chain = chain
         self.serialNumber = serialNumber
+        self.details = details
     }
 }
 

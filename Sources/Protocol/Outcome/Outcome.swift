@@ -16,6 +16,9 @@ public enum Outcome: String, Sendable, Codable, CaseIterable, Hashable {
     case rateLimited = "rate_limited"
     case complianceFailed = "compliance_failed"
     case intuneRejected = "intune_rejected"
+    /// Intune said Success, but its successNotification could not be
+    /// delivered: the certificate was revoked and never handed out.
+    case notificationFailed = "notification_failed"
     case challengeInvalid = "challenge_invalid"
     case badMessageCheck = "bad_message_check"
     case unsupportedAlgorithm = "unsupported_algorithm"
@@ -40,7 +43,7 @@ public enum Outcome: String, Sendable, Codable, CaseIterable, Hashable {
         case .unknownTransaction:
             return .badCertID
         case .malformed, .unknownVersion, .wrongAudience, .claimMismatch, .replay, .rateLimited,
-            .complianceFailed, .intuneRejected, .challengeInvalid, .policyViolation, .issuerError:
+            .complianceFailed, .intuneRejected, .notificationFailed, .challengeInvalid, .policyViolation, .issuerError:
             return .badRequest
         }
     }

@@ -74,9 +74,40 @@ final class ManualClock: Sendable {
     }
 }
 
+/// A store that forwards every call to `base`: test wrappers implement only
+/// what they watch.
+protocol ForwardingStore: ControlStore {
+    var base: any ControlStore { get }
+}
+
+extension ForwardingStore {
+    func migrate() async throws { try await base.migrate() }
+    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
+        try await base.enrollment(profile: profile, transactionID: transactionID)
+    }
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
+    }
+    func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
+    func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
+    func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+        try await base.markDelivered(profile: profile, transactionID: transactionID, reason: reason)
+    }
+    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+        try await base.withdraw(profile: profile, transactionID: transactionID, outcome: outcome, reason: reason, revocation: revocation)
+    }
+    func revoke(_ revocation: Revocation) async throws -> RevocationOutcome { try await base.revoke(revocation) }
+    func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
+    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
+    func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
+    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
+        try await base.revocations(issuer: issuer)
+    }
+}
+
 /// A real store with a tally of the commits that succeeded: lets tests state
 /// "exactly one certificate" without reaching into SQL.
-final class CountingStore: ControlStore {
+final class CountingStore: ForwardingStore {
     let base: any ControlStore
     private let counts = Mutex<(issued: Int, rejected: Int, conflicts: Int)>((0, 0, 0))
 
@@ -87,12 +118,6 @@ final class CountingStore: ControlStore {
     var issuedCommits: Int { counts.withLock { $0.issued } }
     var rejectedCommits: Int { counts.withLock { $0.rejected } }
     var conflicts: Int { counts.withLock { $0.conflicts } }
-
-    func migrate() async throws { try await base.migrate() }
-
-    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
-        try await base.enrollment(profile: profile, transactionID: transactionID)
-    }
 
     func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         do {
@@ -112,19 +137,6 @@ final class CountingStore: ControlStore {
             counts.withLock { $0.conflicts += 1 }
             throw error
         }
-    }
-
-    func certificate(serialNumber: String) async throws -> CertificateRecord? {
-        try await base.certificate(serialNumber: serialNumber)
-    }
-
-    func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
-
-    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
-    func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
-
-    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
-        try await base.revocations(issuer: issuer)
     }
 }
 

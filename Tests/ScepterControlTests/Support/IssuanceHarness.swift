@@ -86,7 +86,7 @@ struct Device: Sendable {
 
 /// A store whose `commitIssued` waits until the test releases it, so the test
 /// can look at the service while an issuance is in flight.
-final class GatedStore: ControlStore {
+final class GatedStore: ForwardingStore {
     let base: any ControlStore
     private let entered: AsyncStream<Void>.Continuation
     let enteredCommits: AsyncStream<Void>
@@ -122,18 +122,5 @@ final class GatedStore: ControlStore {
             if isOpen { continuation.resume() }
         }
         try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
-    }
-
-    func migrate() async throws { try await base.migrate() }
-    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
-        try await base.enrollment(profile: profile, transactionID: transactionID)
-    }
-    func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
-    func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
-    func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
-    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
-    func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
-    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
-        try await base.revocations(issuer: issuer)
     }
 }

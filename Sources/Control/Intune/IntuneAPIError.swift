@@ -1,0 +1,47 @@
+/// A call to Entra ID, Graph or Intune that did not produce an answer Scepter
+/// can act on. The message names what the operator can check.
+public struct IntuneAPIError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        /// No answer: connection refused, reset, DNS, or the call's timeout.
+        case unreachable
+        /// 429, or 503 with Retry-After: Microsoft asks to come back later.
+        case throttled(retryAfter: Duration?)
+        /// 5xx.
+        case serverError(status: Int)
+        /// 401/403 after a fresh token, or Entra refusing the credential: a
+        /// configuration problem (credential, permission, admin consent).
+        case refused(status: Int)
+        /// 404 from a discovered service URI even after rediscovery.
+        case notFound
+        /// 2xx whose body is not the JSON the contract describes.
+        case badAnswer
+        /// The breaker is open: Intune failed recently, calls wait out the cooldown.
+        case breakerOpen
+    }
+
+    public var code: Code
+    /// The Microsoft call, e.g. `validateRequest`, `token`, `discovery`.
+    public var call: String
+    /// The `client-request-id` sent, for Microsoft support; nil for Entra and Graph.
+    public var clientRequestID: String?
+    public var message: String
+
+    public init(_ code: Code, call: String, clientRequestID: String? = nil, _ message: String) {
+        self.code = code
+        self.call = call
+        self.clientRequestID = clientRequestID
+        self.message = message
+    }
+
+    public var description: String {
+        "\(call): \(message)" + (clientRequestID.map { " (client-request-id \($0))" } ?? "")
+    }
+
+    /// Whether a retry may help and the failure counts against the breaker.
+    var isTransient: Bool {
+        switch code {
+        case .unreachable, .throttled, .serverError, .badAnswer, .breakerOpen: true
+        case .refused, .notFound: false
+        }
+    }
+}

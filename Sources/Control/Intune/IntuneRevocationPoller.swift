@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import ScepterProtocol
+import ServiceLifecycle
+
+/// Revokes what Intune asks (device wiped, retired, profile removed): every
+/// `SCEPTER_INTUNE_REVOCATION_INTERVAL`, one replica at a time cluster-wide,
+/// download the pending requests of each app registration, revoke each
+/// serial in the inventory (the revocation the CRL and GetCRL publish),
+/// audit it, and upload every result. A serial Scepter did not issue for
+/// that tenant is reported `CertificateNotFoundError`, never ignored.
+public struct IntuneRevocationPoller: Service {
+    /// One app registration and the profiles whose certificates it may revoke.
+    public struct Tenant: Sendable {
+        let client: IntuneClient
+        let profiles: Set<String>
+    }
+
+    let tenants: [Tenant]
+    let store: any ControlStore
+    let lease: any ClusterLease
+    let interval: Duration
+    let metrics: ControlMetrics?
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Requests per download (Microsoft's maximum) and downloads per round.
+    static let batch = 500
+    static let maxBatchesPerRound = 20
+
+    public init(
+        clients: [String: IntuneClient], store: any ControlStore, lease: any ClusterLease, interval: Duration,
+        metrics: ControlMetrics?, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        // Profiles sharing an app registration share one client: one download for all of them.
+        var grouped: [ObjectIdentifier: (IntuneClient, Set<String>)] = [:]
+        for (profile, client) in clients {
+            grouped[ObjectIdentifier(client), default: (client, [])].1.insert(profile)
+        }
+        self.tenants = grouped.values.map { Tenant(client: $0.0, profiles: $0.1) }.sorted { $0.client.settings.clientKey < $1.client.settings.clientKey }
+        self.store = store
+        self.lease = lease
+        self.interval = interval
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        guard !tenants.isEmpty else { return }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await pollOnce()
+            // SIGTERM ends the wait at once.
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// One round over every tenant; the lease keeps other replicas out meanwhile.
+    public func pollOnce() async {
+        for tenant in tenants {
+            let key = "intune-revocation:" + SHA256Hex.of(tenant.client.settings.clientKey).prefix(16)
+            // The lease outlives a slow round: 20 downloads and uploads at the call timeout, with retries.
+            let ttl = tenant.client.settings.timeout * (Self.maxBatchesPerRound * 2 * Retry.attempts) + .seconds(60)
+            let ran = await lease.withLease(key, ttl: ttl) { await poll(tenant) }
+            if !ran { logger.debug("Intune revocation round skipped: another replica holds the lease", metadata: ["tenant": "\(tenant.client.settings.tenantID)"]) }
+        }
+    }
+
+    private func poll(_ tenant: Tenant) async {
+        for _ in 0..<Self.maxBatchesPerRound {
+            let requests: [IntuneClient.RevocationRequest]
+            do {
+                requests = try await tenant.client.downloadRevocationRequests(maxRequests: Self.batch)
+            } catch {
+                logger.error("Intune revocation requests not downloaded", metadata: ["tenant": "\(tenant.client.settings.tenantID)", "error": "\(error)"])
+                return
+            }
+            guard !requests.isEmpty else { return }
+            var results: [IntuneClient.RevocationResult] = []
+            for request in requests {
+                results.append(await revoke(request, tenant: tenant))
+            }
+            do {
+                try await tenant.client.uploadRevocationResults(results)
+            } catch {
+                // Intune hands the requests out again; revoking twice is harmless (already revoked → succeeded).
+                logger.error("Intune revocation results not uploaded", metadata: ["tenant": "\(tenant.client.settings.tenantID)", "error": "\(error)"])
+                return
+            }
+            if requests.count < Self.batch { return }
+        }
+    }
+
+    private func revoke(_ request: IntuneClient.RevocationRequest, tenant: Tenant) async -> IntuneClient.RevocationResult {
+        let serial = Self.normalized(request.serialNumber)
+        let at = now()
+        var event = AuditEvent(
+            time: at, edgeID: "control", sourceAddress: nil, profile: "*", operation: Self.operation, transactionID: request.requestContext,
+            outcome: .success, serialNumber: serial, latencyMilliseconds: 0, details: "")
+        let result: IntuneClient.RevocationResult
+        let label: String
+        do {
+            let existing = try await store.certificate(serialNumber: serial)
+            if let existing, tenant.profiles.contains(existing.profile) {
+                event.profile = existing.profile
+                switch try await store.revoke(Revocation(serialNumber: serial, reason: .privilegeWithdrawn, actor: "intune", at: at)) {
+                case .revoked:
+                    label = "revoked"
+                    event.details = "revoked at Intune's request (device wiped, retired or profile removed); issuer \(request.issuerName ?? "-")"
+                case .alreadyRevoked:
+                    label = "already_revoked"
+                    event.details = "Intune asked to revoke a certificate already revoked; reported as succeeded"
+                case .notFound:
+                    label = "not_found"
+                }
+                result = IntuneClient.RevocationResult(requestContext: request.requestContext, succeeded: label != "not_found", errorCode: label == "not_found" ? "CertificateNotFoundError" : "None", errorMessage: "")
+            } else {
+                label = "not_found"
+                let why = existing == nil ? "Scepter did not issue it" : "it belongs to profile \(existing!.profile), which does not use this Intune tenant"
+                event.outcome = .unknownTransaction
+                event.details = "Intune asked to revoke serial \(serial) (issuer \(request.issuerName ?? "-")), but \(why); reported CertificateNotFoundError"
+                result = IntuneClient.RevocationResult(
+                    requestContext: request.requestContext, succeeded: false, errorCode: "CertificateNotFoundError",
+                    errorMessage: "certificate \(serial) was not issued by this Scepter for this tenant")
+            }
+        } catch {
+            label = "failed"
+            event.outcome = .unavailable
+            event.details = "Intune asked to revoke serial \(serial); the inventory could not be updated: \(error)"
+            result = IntuneClient.RevocationResult(
+                requestContext: request.requestContext, succeeded: false, errorCode: "Unknown", errorMessage: "the certificate inventory is unavailable; retry")
+        }
+        metrics?.recordRevocation(result: label)
+        logger.notice("Intune revocation request", metadata: ["serial": "\(serial)", "result": "\(label)", "profile": "\(event.profile)"])
+        do {
+            try await store.insertAudit(event)
+        } catch {
+            logger.error("Intune revocation not audited", metadata: ["serial": "\(serial)", "error": "\(error)"])
+        }
+        return result
+    }
+
+    /// The audit `operation` of a revocation Intune asked for.
+    public static let operation = "intune-revocation"
+
+    /// Serials as Scepter stores them: lowercase hex without separators.
+    static func normalized(_ serial: String) -> String {
+        serial.lowercased().filter { $0.isHexDigit }
+    }
+}
