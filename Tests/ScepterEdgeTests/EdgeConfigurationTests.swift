@@ -59,6 +59,31 @@ struct EdgeConfigurationTests {
         #expect(intune.anchors.anchors.fingerprints.count == 1)
     }
 
+    @Test func anIntuneAPIProfileNeedsNoAnchorsAndRefusesSignedChallengeSettings() throws {
+        let files = try Self.files.get()
+        let (profiles, problems) = Self.load([
+            "SCEPTER_PROFILES": "corp",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_CHALLENGE_VALIDITY": "2h",
+        ])
+        #expect(problems.isEmpty, "\(problems)")
+        let profile = try #require(profiles.first)
+        #expect(profile.intune == nil)
+        #expect(profile.intuneAPI?.replayWindow == .seconds(7200 + 60))
+
+        let (_, refused) = Self.load([
+            "SCEPTER_PROFILES": "corp",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH": files.anchors,
+            "SCEPTER_PROFILE_CORP_INTUNE_RATE_LIMIT": "3",
+        ])
+        #expect(Set(refused.map(\.variable)) == ["SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH", "SCEPTER_PROFILE_CORP_INTUNE_RATE_LIMIT"])
+    }
+
     @Test func everyProblemIsReportedAtOnceNamingItsVariable() throws {
         let files = try Self.files.get()
         let garbage = files.directory.appendingPathComponent("garbage.pem").path

@@ -42,7 +42,8 @@ public struct RedisLease: ClusterLease {
     public func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool {
         let key = "scepter:lease:\(name)"
         do {
-            let reply = try await client.send(["SET", key, owner, "NX", "PX", Int(ttl.components.seconds * 1000)])
+            let milliseconds = max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+            let reply = try await client.send(["SET", key, owner, "NX", "PX", Int(milliseconds)])
             guard reply.string == "OK" else { return false }
         } catch {
             logger.warning("lease not taken: Redis (SCEPTER_REDIS_URL) unreachable", metadata: ["lease": "\(name)", "error": "\(error)"])

@@ -96,6 +96,8 @@ extension IntuneAPISettings {
             credential = .secret(secret)
         case (nil, .some(let certificatePath), .some(let keyPath)):
             credential = loadCertificate(certificatePath, keyPath, prefix: prefix, &settings)
+        case (nil, nil, nil) where settings.environment[prefix + "INTUNE_CLIENT_SECRET_FILE"] != nil:
+            break  // `secret` reported the unreadable or loose file
         case (nil, nil, nil):
             settings.problem(
                 prefix + "INTUNE_CLIENT_SECRET",

@@ -80,7 +80,7 @@ extension IssuanceService {
             case .badAnswer, .refused(status: 400), .refused(status: 409), .refused(status: 422):
                 return .refused(Refusal(.intuneRejected, "Intune validateRequest gave no verdict, nothing issued: \(error)"))
             default:
-                throw IssuanceUnavailable("Intune validateRequest: \(error)")
+                throw IssuanceUnavailable("Intune \(error)")
             }
         }
         let trace = "Intune validateRequest \(verdict.code) (client-request-id \(verdict.clientRequestID))"

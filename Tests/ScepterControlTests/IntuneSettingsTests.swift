@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import ScepterControl
+import ScepterProtocol
+import ScepterTesting
+
+/// Preflight of `INTUNE_MODE=intune-api` on the control plane: every problem
+/// at once, each naming its variable; secrets only from owner-only files.
+@Suite("Control configuration: intune-api credentials")
+struct IntuneSettingsTests {
+    static let ca = Result { try ControlConfigurationTests.writeCA("Corp CA") }
+
+    static func load(_ extra: [String: String]) throws -> ([ControlConfiguration.Profile], [ConfigurationProblem]) {
+        let ca = try Self.ca.get()
+        var environment = [
+            "SCEPTER_ISSUERS": "corp",
+            "SCEPTER_ISSUER_CORP_CA_CERT_PATH": ca.certificate,
+            "SCEPTER_ISSUER_CORP_CA_KEY_PATH": ca.key,
+        ]
+        for (key, value) in extra { environment[key] = value }
+        var settings = Settings(environment: environment)
+        let profiles = ControlConfiguration.loadProfiles(&settings, profileNames: ["corp"])
+        _ = IntuneOptions.load(&settings)
+        return (profiles, settings.problems)
+    }
+
+    @Test func aSecretProfileLoadsWithMicrosoftsDefaults() throws {
+        let (profiles, problems) = try Self.load([
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": "contoso.onmicrosoft.com",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "secret",
+        ])
+        #expect(problems.isEmpty, "\(problems)")
+        let settings = try #require(profiles.first?.intuneAPI)
+        #expect(settings.loginURL == "https://login.microsoftonline.com")
+        #expect(settings.graphURL == "https://graph.microsoft.com")
+        #expect(settings.timeout == .seconds(10))
+    }
+
+    @Test func everyProblemNamesItsVariable() throws {
+        let (_, problems) = try Self.load([
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "secret",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_CERT_PATH": "/etc/app.pem",
+            "SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": "login.microsoftonline.com",
+            "SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT": "ten seconds",
+            "SCEPTER_INTUNE_REVOCATION_INTERVAL": "often",
+        ])
+        #expect(Set(problems.map(\.variable)) == [
+            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET",
+            "SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL",
+            "SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT",
+            "SCEPTER_INTUNE_REVOCATION_INTERVAL",
+        ], "\(problems)")
+        #expect(!problems.description.contains("secret\""), "the secret's value is never echoed")
+    }
+
+    @Test func aSecretFileReadableByOthersIsRefused() throws {
+        let directory = try Shell.temporaryDirectory()
+        let path = directory.appendingPathComponent("secret").path
+        try SecretFiles.create("secret\n", at: path, mode: 0o644)
+        let (_, problems) = try Self.load([
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": "t",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": "c",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET_FILE": path,
+        ])
+        #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET_FILE"], "\(problems)")
+    }
+
+    @Test func aKeyThatIsNotTheCertificatesIsRefused() throws {
+        let directory = try Shell.temporaryDirectory()
+        let app = try TestPKI.makeCA(commonName: "app")
+        let other = try TestPKI.makeCA(commonName: "other")
+        let certificate = directory.appendingPathComponent("app.pem").path
+        let key = directory.appendingPathComponent("other.key").path
+        try SecretFiles.create(app.certificatePEM, at: certificate, mode: 0o644)
+        try SecretFiles.create(other.keyPEM, at: key, mode: 0o600)
+        let (_, problems) = try Self.load([
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": "t",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": "c",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_CERT_PATH": certificate,
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH": key,
+        ])
+        #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH"], "\(problems)")
+    }
+
+    @Test func credentialsWithoutTheModeAreRefused() throws {
+        let (_, problems) = try Self.load(["SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": "t", "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "s"])
+        #expect(Set(problems.map(\.variable)) == ["SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID", "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET"])
+    }
+
+    @Test func revocationPollingTurnsOffWithZero() throws {
+        var settings = Settings(environment: ["SCEPTER_INTUNE_REVOCATION_INTERVAL": "0"])
+        #expect(IntuneOptions.load(&settings).revocationInterval == nil)
+        settings = Settings(environment: [:])
+        #expect(IntuneOptions.load(&settings).revocationInterval == .seconds(900))
+        #expect(settings.problems.isEmpty)
+    }
+}
