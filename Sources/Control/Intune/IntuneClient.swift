@@ -57,7 +57,12 @@ public final class IntuneClient: Sendable {
     /// Identifies Scepter in `callerInfo` (Microsoft's "provider name and version").
     let callerInfo: String
     private let breakers: [IntuneServiceDirectory.Service: CircuitBreaker]
-    private let history = Mutex<[IntuneServiceDirectory.Service: (success: Date?, failure: Date?, error: String?)]>([:])
+    private struct CallHistory {
+        var success: Date?
+        var failure: Date?
+        var error: String?
+    }
+    private let history = Mutex<[IntuneServiceDirectory.Service: CallHistory]>([:])
 
     init(settings: IntuneAPISettings, http: MicrosoftHTTP, options: IntuneOptions, metrics: ControlMetrics?, logger: Logger) {
         self.settings = settings
@@ -235,11 +240,14 @@ public final class IntuneClient: Sendable {
                 try await self.attempt(service, path, name: name, payload: payload)
             }
             breaker.recordSuccess()
-            history.withLock { $0[service, default: (nil, nil, nil)].success = Date() }
+            history.withLock { $0[service, default: CallHistory()].success = Date() }
             return result
         } catch {
             if error.isTransient { breaker.recordFailure() } else { breaker.recordNeutral() }
-            history.withLock { $0[service, default: (nil, nil, nil)].failure = Date(); $0[service, default: (nil, nil, nil)].error = error.description }
+            history.withLock { history in
+                history[service, default: CallHistory()].failure = Date()
+                history[service, default: CallHistory()].error = error.description
+            }
             throw error
         }
     }

@@ -95,53 +95,68 @@ public struct IntuneRevocationPoller: Service {
         }
     }
 
+    /// What one revocation request came to: the result Intune gets, the metric label, the audit row.
+    private struct Handled {
+        var result: IntuneClient.RevocationResult
+        var label: String
+        var outcome: Outcome
+        var profile: String
+        var details: String
+    }
+
     private func revoke(_ request: IntuneClient.RevocationRequest, tenant: Tenant) async -> IntuneClient.RevocationResult {
         let serial = Self.normalized(request.serialNumber)
         let at = now()
-        var event = AuditEvent(
-            time: at, edgeID: "control", sourceAddress: nil, profile: "*", operation: Self.operation, transactionID: request.requestContext,
-            outcome: .success, serialNumber: serial, latencyMilliseconds: 0, details: "")
-        let result: IntuneClient.RevocationResult
-        let label: String
-        do {
-            let existing = try await store.certificate(serialNumber: serial)
-            if let existing, tenant.profiles.contains(existing.profile) {
-                event.profile = existing.profile
-                switch try await store.revoke(Revocation(serialNumber: serial, reason: .privilegeWithdrawn, actor: "intune", at: at)) {
-                case .revoked:
-                    label = "revoked"
-                    event.details = "revoked at Intune's request (device wiped, retired or profile removed); issuer \(request.issuerName ?? "-")"
-                case .alreadyRevoked:
-                    label = "already_revoked"
-                    event.details = "Intune asked to revoke a certificate already revoked; reported as succeeded"
-                case .notFound:
-                    label = "not_found"
-                }
-                result = IntuneClient.RevocationResult(requestContext: request.requestContext, succeeded: label != "not_found", errorCode: label == "not_found" ? "CertificateNotFoundError" : "None", errorMessage: "")
-            } else {
-                label = "not_found"
-                let why = existing == nil ? "Scepter did not issue it" : "it belongs to profile \(existing!.profile), which does not use this Intune tenant"
-                event.outcome = .unknownTransaction
-                event.details = "Intune asked to revoke serial \(serial) (issuer \(request.issuerName ?? "-")), but \(why); reported CertificateNotFoundError"
-                result = IntuneClient.RevocationResult(
-                    requestContext: request.requestContext, succeeded: false, errorCode: "CertificateNotFoundError",
-                    errorMessage: "certificate \(serial) was not issued by this Scepter for this tenant")
-            }
-        } catch {
-            label = "failed"
-            event.outcome = .unavailable
-            event.details = "Intune asked to revoke serial \(serial); the inventory could not be updated: \(error)"
-            result = IntuneClient.RevocationResult(
-                requestContext: request.requestContext, succeeded: false, errorCode: "Unknown", errorMessage: "the certificate inventory is unavailable; retry")
-        }
-        metrics?.recordRevocation(result: label)
-        logger.notice("Intune revocation request", metadata: ["serial": "\(serial)", "result": "\(label)", "profile": "\(event.profile)"])
+        let handled = await handle(request, serial: serial, tenant: tenant, at: at)
+        metrics?.recordRevocation(result: handled.label)
+        logger.notice("Intune revocation request", metadata: ["serial": "\(serial)", "result": "\(handled.label)", "profile": "\(handled.profile)"])
+        let event = AuditEvent(
+            time: at, edgeID: "control", sourceAddress: nil, profile: handled.profile, operation: Self.operation,
+            transactionID: request.requestContext, outcome: handled.outcome, serialNumber: serial, latencyMilliseconds: 0,
+            details: handled.details)
         do {
             try await store.insertAudit(event)
         } catch {
             logger.error("Intune revocation not audited", metadata: ["serial": "\(serial)", "error": "\(error)"])
         }
-        return result
+        return handled.result
+    }
+
+    private func handle(_ request: IntuneClient.RevocationRequest, serial: String, tenant: Tenant, at: Date) async -> Handled {
+        let context = request.requestContext
+        let issuer = request.issuerName ?? "-"
+        func notOurs(_ why: String) -> Handled {
+            Handled(
+                result: .init(
+                    requestContext: context, succeeded: false, errorCode: "CertificateNotFoundError",
+                    errorMessage: "certificate \(serial) was not issued by this Scepter for this tenant"),
+                label: "not_found", outcome: .unknownTransaction, profile: "*",
+                details: "Intune asked to revoke serial \(serial) (issuer \(issuer)), but \(why); reported CertificateNotFoundError")
+        }
+        do {
+            guard let existing = try await store.certificate(serialNumber: serial) else { return notOurs("Scepter did not issue it") }
+            guard tenant.profiles.contains(existing.profile) else {
+                return notOurs("it belongs to profile \(existing.profile), which does not use this Intune tenant")
+            }
+            let succeeded = IntuneClient.RevocationResult(requestContext: context, succeeded: true, errorCode: "None", errorMessage: "")
+            switch try await store.revoke(Revocation(serialNumber: serial, reason: .privilegeWithdrawn, actor: "intune", at: at)) {
+            case .revoked:
+                return Handled(
+                    result: succeeded, label: "revoked", outcome: .success, profile: existing.profile,
+                    details: "revoked at Intune's request (device wiped, retired or profile removed); issuer \(issuer)")
+            case .alreadyRevoked:
+                return Handled(
+                    result: succeeded, label: "already_revoked", outcome: .success, profile: existing.profile,
+                    details: "Intune asked to revoke a certificate already revoked; reported as succeeded")
+            case .notFound:
+                return notOurs("it disappeared from the inventory meanwhile")
+            }
+        } catch {
+            return Handled(
+                result: .init(requestContext: context, succeeded: false, errorCode: "Unknown", errorMessage: "the certificate inventory is unavailable; retry"),
+                label: "failed", outcome: .unavailable, profile: "*",
+                details: "Intune asked to revoke serial \(serial); the inventory could not be updated: \(error)")
+        }
     }
 
     /// The audit `operation` of a revocation Intune asked for.
