@@ -12,18 +12,11 @@ import ScepterTesting
 struct IntuneAPIClusterTests {
     /// The cluster's profile switched to intune-api (the signed-challenge settings cleared).
     static func environment(_ intune: IntuneStandIn) -> [String: String] {
-        [
-            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
+        intune.environment().merging([
             "SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH": "",
             "SCEPTER_PROFILE_CORP_INTUNE_AUDIENCE": "",
-            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": intune.tenantID,
-            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": intune.clientID,
-            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "s3cret-value",
-            "SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": intune.loginURL,
-            "SCEPTER_PROFILE_CORP_INTUNE_GRAPH_URL": intune.graphURL,
-            "SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT": "2s",
             "SCEPTER_INTUNE_REVOCATION_INTERVAL": "1s",
-        ]
+        ]) { $1 }
     }
 
     static func withCluster(_ body: (TestCluster, IntuneStandIn) async throws -> Void) async throws {

@@ -32,19 +32,8 @@ struct IntuneAPIInteropTests {
         try InteropClient.ensureBuilt()
         let intune = try await IntuneStandIn.start()
         do {
-            let server = try DevServerProcess(environment: [
-                "SCEPTER_PROFILES": "corp",
-                "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
-                "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": intune.tenantID,
-                "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": intune.clientID,
-                "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "s3cret-value",
-                "SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": intune.loginURL,
-                "SCEPTER_PROFILE_CORP_INTUNE_GRAPH_URL": intune.graphURL,
-                "SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT": "2s",
-                "SCEPTER_INTUNE_REVOCATION_INTERVAL": "1s",
-                "SCEPTER_INTUNE_BREAKER_THRESHOLD": "2",
-                "SCEPTER_INTUNE_BREAKER_COOLDOWN": "1s",
-            ])
+            let server = try DevServerProcess(
+                environment: intune.environment().merging(["SCEPTER_PROFILES": "corp", "SCEPTER_INTUNE_REVOCATION_INTERVAL": "1s"]) { $1 })
             defer { server.terminate() }
             try await body(Running(intune: intune, server: server, work: try Shell.temporaryDirectory()))
             #expect(intune.violations.isEmpty, "contract violations: \(intune.violations)")

@@ -301,3 +301,20 @@ extension Certificate {
         return serializer.serializedBytes
     }
 }
+
+extension IntuneStandIn {
+    /// The `SCEPTER_PROFILE_<NAME>_INTUNE_*` variables that point `profile`
+    /// at this stand-in as an `intune-api` profile with the client secret.
+    package func environment(profile: String = "corp") -> [String: String] {
+        let prefix = "SCEPTER_PROFILE_\(profile.uppercased().replacingOccurrences(of: "-", with: "_"))_INTUNE_"
+        return [
+            prefix + "MODE": "intune-api",
+            prefix + "TENANT_ID": tenantID,
+            prefix + "CLIENT_ID": clientID,
+            prefix + "CLIENT_SECRET": clientSecret ?? "",
+            prefix + "LOGIN_URL": loginURL,
+            prefix + "GRAPH_URL": graphURL,
+            prefix + "TIMEOUT": "2s",
+        ]
+    }
+}

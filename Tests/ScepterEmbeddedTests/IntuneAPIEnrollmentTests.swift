@@ -23,21 +23,12 @@ struct IntuneAPIEnrollmentTests {
     }
 
     static func environment(_ intune: IntuneStandIn, extra: [String: String]) -> [String: String] {
-        var environment = [
+        intune.environment().merging([
             "SCEPTER_PROFILES": "corp",
-            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api",
-            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": intune.tenantID,
-            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": intune.clientID,
-            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET": "s3cret-value",
-            "SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": intune.loginURL,
-            "SCEPTER_PROFILE_CORP_INTUNE_GRAPH_URL": intune.graphURL,
-            "SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT": "2s",
             "SCEPTER_INTUNE_REVOCATION_INTERVAL": "0",
             "SCEPTER_INTUNE_BREAKER_THRESHOLD": "2",
             "SCEPTER_INTUNE_BREAKER_COOLDOWN": "1s",
-        ]
-        for (key, value) in extra { environment[key] = value }
-        return environment
+        ]) { $1 }.merging(extra) { $1 }
     }
 
     /// A harness and a stand-in for one test; the stand-in is stopped afterwards.
