@@ -53,6 +53,7 @@ public struct EmbeddedServer {
         // Every listed profile, so control-side problems show even where the edge side failed.
         let listedNames = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }.filter(Settings.isValidName)
         let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: issuer)
+        let intuneOptions = IntuneOptions.load(&settings)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -61,8 +62,6 @@ public struct EmbeddedServer {
         let edgeProfiles = (replacesDefault ? [] : [devEdge]) + envProfiles
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
-        let intuneOptions = IntuneOptions.load(&settings)
-        if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let controlMetrics = ControlMetrics()
         let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions)
         let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)

@@ -384,6 +384,18 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(recorded?.reason == "successNotification failed")
         #expect(try await store.certificate(serialNumber: "4a01")?.status == "revoked")
         #expect(try await store.revocations(issuer: "corp-ca").map(\.serialNumber) == ["4a01"])
+
+        // Delivered by another replica first: nothing is withdrawn, nothing revoked.
+        var delivered = issuedEnrollment(serial: "4a02", transactionID: "tx-2")
+        delivered.status = .notifying
+        try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-2"), enrollment: delivered)
+        try await store.markDelivered(profile: "corp", transactionID: "tx-2", reason: "delivered")
+        let withdrawn = try await store.withdraw(
+            profile: "corp", transactionID: "tx-2", outcome: .notificationFailed, reason: "late failure",
+            revocation: Revocation(serialNumber: "4a02", reason: .cessationOfOperation, actor: "scepter", at: t0))
+        #expect(!withdrawn)
+        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.status == .issued)
+        #expect(try await store.certificate(serialNumber: "4a02")?.status == "active")
     }
 
     static func markDelivered(_ store: any ControlStore) async throws {

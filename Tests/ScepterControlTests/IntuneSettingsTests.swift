@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import ScepterControl
 import ScepterProtocol
@@ -87,6 +88,31 @@ struct IntuneSettingsTests {
             "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH": key,
         ])
         #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH"], "\(problems)")
+    }
+
+    @Test func profilesSharingAnAppRegistrationMustAgreeOnItsCredential() throws {
+        let ca = try Self.ca.get()
+        var environment = [
+            "SCEPTER_ISSUERS": "corp",
+            "SCEPTER_ISSUER_CORP_CA_CERT_PATH": ca.certificate,
+            "SCEPTER_ISSUER_CORP_CA_KEY_PATH": ca.key,
+        ]
+        for profile in ["WIFI", "VPN"] {
+            environment["SCEPTER_PROFILE_\(profile)_INTUNE_MODE"] = "intune-api"
+            environment["SCEPTER_PROFILE_\(profile)_INTUNE_TENANT_ID"] = "contoso.onmicrosoft.com"
+            environment["SCEPTER_PROFILE_\(profile)_INTUNE_CLIENT_ID"] = "app"
+            environment["SCEPTER_PROFILE_\(profile)_INTUNE_CLIENT_SECRET"] = "secret-\(profile)"
+        }
+        var settings = Settings(environment: environment)
+        _ = ControlConfiguration.loadProfiles(&settings, profileNames: ["vpn", "wifi"])
+        #expect(settings.problems.map(\.variable) == ["SCEPTER_PROFILE_WIFI_INTUNE_CLIENT_SECRET"], "\(settings.problems)")
+
+        environment["SCEPTER_PROFILE_WIFI_INTUNE_CLIENT_SECRET"] = "secret-VPN"
+        settings = Settings(environment: environment)
+        let profiles = ControlConfiguration.loadProfiles(&settings, profileNames: ["vpn", "wifi"])
+        #expect(settings.problems.isEmpty)
+        let clients = ControlConfiguration(profiles: profiles).intuneClients(metrics: nil, logger: .init(label: "test"))
+        #expect(clients["vpn"] === clients["wifi"], "one client, one breaker, one revocation download")
     }
 
     @Test func credentialsWithoutTheModeAreRefused() throws {

@@ -344,6 +344,22 @@ struct IntuneAPIEnrollmentTests {
         }
     }
 
+    @Test("A 403 (a token from before admin consent) is retried once with a fresh token")
+    func forbiddenRenewsTheTokenOnce() async throws {
+        try await Self.with { setup in
+            try await Self.expectSuccess(setup)
+            let tokensBefore = setup.intune.calls(.token).count
+            setup.intune.set(.validate, .status(403), times: 1)
+            try await Self.expectSuccess(setup)
+            #expect(setup.intune.calls(.token).count == tokensBefore + 1)
+            // Refused again with the fresh token: a configuration problem, 503, the permission named.
+            setup.intune.set(.validate, .status(403), times: 2)
+            let refused = try await Self.enroll(setup, challenge: setup.intune.challenge(), transactionID: "tx-forbidden")
+            #expect(refused.status == .serviceUnavailable)
+            #expect(try await Self.audit(setup, "tx-forbidden").details.contains("scep_challenge_provider"))
+        }
+    }
+
     @Test("Tokens and discovery are cached; services that moved are rediscovered after a 404")
     func cachingAndRediscovery() async throws {
         try await Self.with { setup in

@@ -65,6 +65,20 @@ public struct IntuneAPISettings: Sendable {
     }
 }
 
+extension IntuneAPISettings.Credential {
+    /// The same secret, or the same certificate and key.
+    func isSame(as other: Self) -> Bool {
+        switch (self, other) {
+        case (.secret(let mine), .secret(let theirs)):
+            ConstantTime.equals(mine, theirs)
+        case (.certificate(let mine, let myKey), .certificate(let theirs, let theirKey)):
+            mine == theirs && myKey.derRepresentation == theirKey.derRepresentation
+        default:
+            false
+        }
+    }
+}
+
 /// Cluster-wide knobs of the Intune integration (SPEC §9).
 public struct IntuneOptions: Sendable {
     /// `SCEPTER_INTUNE_REVOCATION_INTERVAL` (default 15 min); nil: no revocation polling.

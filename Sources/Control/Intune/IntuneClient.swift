@@ -282,7 +282,8 @@ public final class IntuneClient: Sendable {
             switch answer.status {
             case 200..<300:
                 return (answer, requestID)
-            case 401 where !renewedToken:
+            case 401 where !renewedToken, 403 where !renewedToken:
+                // Expired, or issued before admin consent granted the role: one fresh token.
                 tokens.invalidate(settings.intuneScope, token: token)
                 renewedToken = true
             case 404 where !rediscovered:

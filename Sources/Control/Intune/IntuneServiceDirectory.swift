@@ -65,24 +65,28 @@ final class IntuneServiceDirectory: Sendable {
     }
 
     private func discover() async throws(IntuneAPIError) -> [String: String] {
-        let token = try await tokens.token(for: settings.graphScope)
-        let answer: MicrosoftHTTP.Answer
-        do {
-            answer = try await http.send(
-                .GET, endpointsURL, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")], timeout: settings.timeout)
-        } catch {
-            throw IntuneAPIError(.unreachable, call: "discovery", "Microsoft Graph at \(settings.graphURL) did not answer: \(error)")
+        var renewedToken = false
+        var answer: MicrosoftHTTP.Answer
+        while true {
+            let token = try await tokens.token(for: settings.graphScope)
+            do {
+                answer = try await http.send(
+                    .GET, endpointsURL, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")], timeout: settings.timeout)
+            } catch {
+                throw IntuneAPIError(.unreachable, call: "discovery", "Microsoft Graph at \(settings.graphURL) did not answer: \(error)")
+            }
+            // Expired, or issued before admin consent granted Application.Read.All: one fresh token.
+            guard [401, 403].contains(answer.status), !renewedToken else { break }
+            tokens.invalidate(settings.graphScope, token: token)
+            renewedToken = true
         }
         switch answer.status {
         case 200..<300:
             break
-        case 401:
-            tokens.invalidate(settings.graphScope, token: token)
-            throw IntuneAPIError(.serverError(status: 401), call: "discovery", "Graph refused the token (401); retrying with a new one")
-        case 403:
+        case 401, 403:
             throw IntuneAPIError(
-                .refused(status: 403), call: "discovery",
-                "Graph refused service discovery (403): grant the app \(settings.clientID) Microsoft Graph Application.Read.All with admin consent")
+                .refused(status: answer.status), call: "discovery",
+                "Graph refused service discovery (\(answer.status)): grant the app \(settings.clientID) Microsoft Graph Application.Read.All with admin consent")
         case 429, 500...:
             throw IntuneAPIError(
                 answer.status == 429 ? .throttled(retryAfter: answer.retryAfter) : .serverError(status: answer.status), call: "discovery",

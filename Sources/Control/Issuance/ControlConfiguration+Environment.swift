@@ -50,7 +50,32 @@ extension ControlConfiguration {
             }
             if let issuer { profiles.append(Profile(name: name, issuer: issuer, policy: policy, intuneAPI: intuneAPI)) }
         }
+        checkSharedAppRegistrations(profiles, &settings)
         return profiles
+    }
+
+    /// Profiles naming one app registration share one Intune client (one
+    /// token cache, breaker and revocation download), so they must agree on
+    /// how it authenticates and how long it waits.
+    private static func checkSharedAppRegistrations(_ profiles: [Profile], _ settings: inout Settings) {
+        var first: [String: (name: String, settings: IntuneAPISettings)] = [:]
+        for profile in profiles {
+            guard let intune = profile.intuneAPI else { continue }
+            guard let (earlier, shared) = first[intune.clientKey] else {
+                first[intune.clientKey] = (profile.name, intune)
+                continue
+            }
+            let prefix = "SCEPTER_PROFILE_\(Settings.variableName(profile.name))_"
+            if !intune.credential.isSame(as: shared.credential) {
+                let variable = if case .secret = intune.credential { "INTUNE_CLIENT_SECRET" } else { "INTUNE_CLIENT_CERT_PATH" }
+                settings.problem(
+                    prefix + variable,
+                    "profile \(profile.name) uses the same app registration as profile \(earlier) with another credential; give both the same")
+            }
+            if intune.timeout != shared.timeout {
+                settings.problem(prefix + "INTUNE_TIMEOUT", "profile \(profile.name) shares profile \(earlier)'s app registration; use the same INTUNE_TIMEOUT")
+            }
+        }
     }
 
     private static func loadIssuer(_ name: String, _ settings: inout Settings) -> LocalCA? {

@@ -114,9 +114,16 @@ extension IssuanceService {
         } catch let error as IntuneAPIError {
             let reason =
                 "\(approval.validated); successNotification failed (\(error)): certificate \(record.serialNumber) revoked and not delivered"
-            try await store.withdraw(
+            let withdrawn = try await store.withdraw(
                 profile: request.profile, transactionID: request.transactionID, outcome: .notificationFailed, reason: reason,
                 revocation: Revocation(serialNumber: record.serialNumber, reason: .cessationOfOperation, actor: "scepter", at: now()))
+            guard withdrawn else {
+                // Another replica finished this transaction meanwhile: its answer stands.
+                guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
+                    throw IssuanceUnavailable("enrollment \(request.transactionID) vanished while Intune was being notified")
+                }
+                return try await decision(for: recorded)
+            }
             logger.error(
                 "Intune successNotification failed: certificate revoked, not delivered",
                 metadata: ["profile": "\(request.profile)", "serial": "\(record.serialNumber)", "error": "\(error)"])

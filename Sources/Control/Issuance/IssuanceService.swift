@@ -200,7 +200,7 @@ public final class IssuanceService: Issuance {
         }
     }
 
-    private func decision(for recorded: EnrollmentRecord) async throws -> EnrollmentDecision {
+    func decision(for recorded: EnrollmentRecord) async throws -> EnrollmentDecision {
         switch recorded.status {
         case .rejected:
             return .rejected(Refusal(recorded.outcome, recorded.reason))

@@ -31,7 +31,7 @@ public struct ControlMetrics: Sendable {
     }
 
     static var intuneRequests: MetricNameDescriptor {
-        named("intune_api_requests", "total", "Calls to Entra ID, Graph and Intune by call and HTTP status (unreachable, breaker_open when none was sent)")
+        named("intune_api_requests", "total", "Calls to Intune's services by call and HTTP status (unreachable, or breaker_open when none was sent)")
     }
     static var intuneLatency: MetricNameDescriptor {
         named("intune_api_request_duration", "seconds", "Time each call to Intune took, by call")

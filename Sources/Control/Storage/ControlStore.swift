@@ -27,9 +27,12 @@ public protocol ControlStore: Sendable {
     /// the certificate), replacing its reason. No-op for any other status.
     func markDelivered(profile: String, transactionID: String, reason: String) async throws
 
-    /// Turns an issued enrollment whose certificate must never be delivered
-    /// into a refusal and revokes that certificate, in one transaction.
-    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws
+    /// Turns a `.notifying` enrollment whose certificate must never be
+    /// delivered into a refusal and revokes that certificate, in one
+    /// transaction. False (nothing changed) when the enrollment is no longer
+    /// `.notifying`: another replica delivered or withdrew it first.
+    @discardableResult
+    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool
 
     /// Revokes a certificate: its inventory status and the revocations row
     /// the CRL is built from, in one transaction.

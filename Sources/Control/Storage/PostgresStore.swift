@@ -221,16 +221,21 @@ public final class PostgresStore: ControlStore, Service {
         }
     }
 
-    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+    @discardableResult
+    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await withConnection("withdraw") { connection in
+            var withdrawn = false
             try await self.transaction(on: connection, "withdraw") {
-                try await self.execute(
+                let updated = try await self.execute(
                     """
                     UPDATE enrollments SET status = 'rejected', outcome = \(outcome.rawValue), reason = \(reason)
-                    WHERE profile = \(profile) AND transaction_id = \(transactionID)
+                    WHERE profile = \(profile) AND transaction_id = \(transactionID) AND status = 'notifying' RETURNING serial
                     """, on: connection, "withdraw: UPDATE enrollments")
+                guard !updated.isEmpty else { return }
                 _ = try await self.revokeRow(revocation, on: connection, "withdraw")
+                withdrawn = true
             }
+            return withdrawn
         }
     }
 

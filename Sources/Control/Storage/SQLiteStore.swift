@@ -133,14 +133,22 @@ public final class SQLiteStore: ControlStore {
         }
     }
 
-    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+    @discardableResult
+    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await lock.withLock {
+            var withdrawn = false
             try await transaction {
-                _ = try await connection.query(
-                    "UPDATE enrollments SET status = 'rejected', outcome = ?, reason = ? WHERE profile = ? AND transaction_id = ?",
+                let updated = try await connection.query(
+                    """
+                    UPDATE enrollments SET status = 'rejected', outcome = ?, reason = ?
+                    WHERE profile = ? AND transaction_id = ? AND status = 'notifying' RETURNING serial
+                    """,
                     [.text(outcome.rawValue), .text(reason), .text(profile), .text(transactionID)])
+                guard !updated.isEmpty else { return }
                 _ = try await revokeRow(revocation)
+                withdrawn = true
             }
+            return withdrawn
         }
     }
 

@@ -93,7 +93,7 @@ extension ForwardingStore {
     func markDelivered(profile: String, transactionID: String, reason: String) async throws {
         try await base.markDelivered(profile: profile, transactionID: transactionID, reason: reason)
     }
-    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws {
+    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await base.withdraw(profile: profile, transactionID: transactionID, outcome: outcome, reason: reason, revocation: revocation)
     }
     func revoke(_ revocation: Revocation) async throws -> RevocationOutcome { try await base.revoke(revocation) }
