@@ -16,6 +16,8 @@ struct IntuneAPIClusterTests {
             "SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH": "",
             "SCEPTER_PROFILE_CORP_INTUNE_AUDIENCE": "",
             "SCEPTER_INTUNE_REVOCATION_INTERVAL": "1s",
+            // Validation, issuance and notification on a busy machine can pass the default 5 s; PENDING is tested elsewhere.
+            "SCEPTER_EDGE_WAIT_BUDGET": "30s",
         ]) { $1 }
     }
 

@@ -314,7 +314,8 @@ extension IntuneStandIn {
             prefix + "CLIENT_SECRET": clientSecret ?? "",
             prefix + "LOGIN_URL": loginURL,
             prefix + "GRAPH_URL": graphURL,
-            prefix + "TIMEOUT": "2s",
+            // Generous: the suite runs many servers at once on two cores.
+            prefix + "TIMEOUT": "10s",
         ]
     }
 }

@@ -30,7 +30,7 @@ struct PostgresStoreTests {
             let second = PostgresStore(configuration: database.configuration, logger: ControlFixtures.logger)
             try await second.migrate()
 
-            let versions = Schema.postgres.map(\.version)
+            let versions = Schema.migrations.map(\.version)
             #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == versions.count)
             #expect(try await database.scalar("SELECT max(version) FROM schema_migrations") == versions.max())
             #expect(try await store.certificate(serialNumber: "4a01") == ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"))
@@ -78,7 +78,7 @@ struct PostgresStoreTests {
                 for store in stores { group.addTask { try await store.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.postgres.count)
+            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.migrations.count)
             #expect(try await database.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'certificates'") == 1)
         }
     }
@@ -99,7 +99,7 @@ struct PostgresStoreTests {
             try await replica.query("COMMIT", logger: ControlFixtures.logger)
             try await replica.close()
             try await store.migrate()
-            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.postgres.count)
+            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.migrations.count)
         }
     }
 
@@ -107,14 +107,14 @@ struct PostgresStoreTests {
     func newerSchemaIsRefused() async throws {
         try await Database.withStore { store, database in
             try await store.migrate()
-            let future = (Schema.postgres.map(\.version).max() ?? 0) + 1
+            let future = (Schema.migrations.map(\.version).max() ?? 0) + 1
             try await Database.administer(
                 database.configuration, "INSERT INTO schema_migrations (version, applied_at) VALUES (\(future), now())")
 
             let error = await #expect(throws: PostgresStore.Error.self) { try await store.migrate() }
             #expect(error?.code == .schemaTooNew)
             #expect(error?.message.contains("schema version \(future)") == true, "\(String(describing: error))")
-            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.postgres.count + 1)
+            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations") == Schema.migrations.count + 1)
         }
     }
 

@@ -275,7 +275,8 @@ struct IntuneAPIEnrollmentTests {
 
     @Test("Intune down: 503 with Retry-After, the breaker opens (no more calls), then closes once Intune is back")
     func breakerOpensAndCloses() async throws {
-        try await Self.with { setup in
+        // A cooldown long enough that the breaker is still open when the test looks, on a busy machine.
+        try await Self.with(extra: ["SCEPTER_INTUNE_BREAKER_COOLDOWN": "4s"]) { setup in
             setup.intune.set(.validate, .status(500))
             for index in 0..<2 {
                 let enrolled = try await Self.enroll(setup, challenge: setup.intune.challenge(), transactionID: "tx-down-\(index)")
@@ -292,7 +293,7 @@ struct IntuneAPIEnrollmentTests {
 
             setup.intune.set(.validate, .normal)
             // After the cooldown the probe goes through and closes it.
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(30)
             var recovered = false
             while !recovered, ContinuousClock.now < deadline {
                 recovered = try await Self.succeeds(setup)
@@ -310,7 +311,7 @@ struct IntuneAPIEnrollmentTests {
 
     @Test("A timed-out validateRequest is 503, never a certificate")
     func timeoutIsUnavailable() async throws {
-        try await Self.with { setup in
+        try await Self.with(extra: ["SCEPTER_PROFILE_CORP_INTUNE_TIMEOUT": "2s"]) { setup in
             setup.intune.set(.validate, .delay(.seconds(4)), times: 1)
             let enrolled = try await Self.enroll(setup, challenge: setup.intune.challenge(), transactionID: "tx-slow")
             #expect(enrolled.status == .serviceUnavailable)

@@ -1,92 +1,118 @@
-/// The storage schema (SPEC §7), as versioned forward-only migrations.
+import Foundation
+
+/// The storage schema (SPEC §7), as versioned forward-only migrations,
+/// written once for both engines.
 ///
-/// Column names are the contract operators query; SQLite and PostgreSQL
-/// share them (types differ only where the engines do).
+/// Column names are the contract operators query. Column types are written
+/// as placeholders the dialect fills in: `{instant}` is ISO 8601 `TEXT` in
+/// SQLite and `timestamptz(3)` (milliseconds, as SQLite's text) in
+/// PostgreSQL, `{bytes}` `BLOB`/`bytea`, `{real}` `REAL`/`double precision`,
+/// `{boolean}` `INTEGER`/`boolean` with `{false}` `0`/`false`.
 enum Schema {
     struct Migration {
         var version: Int
         var statements: [String]
     }
 
-    static let sqlite: [Migration] = [
+    static let migrations: [Migration] = [
         Migration(version: 1, statements: [
             """
             CREATE TABLE certificates (
-                serial TEXT PRIMARY KEY,
-                issuer TEXT NOT NULL,
-                profile TEXT NOT NULL,
-                subject TEXT NOT NULL,
-                sans TEXT NOT NULL,
-                not_before TEXT NOT NULL,
-                not_after TEXT NOT NULL,
-                status TEXT NOT NULL,
-                transaction_id TEXT NOT NULL,
-                device_id TEXT,
-                der BLOB NOT NULL,
-                created_at TEXT NOT NULL
+                serial text PRIMARY KEY,
+                issuer text NOT NULL,
+                profile text NOT NULL,
+                subject text NOT NULL,
+                sans text NOT NULL,
+                not_before {instant} NOT NULL,
+                not_after {instant} NOT NULL,
+                status text NOT NULL,
+                transaction_id text NOT NULL,
+                device_id text,
+                der {bytes} NOT NULL,
+                created_at {instant} NOT NULL
             )
             """,
             "CREATE INDEX certificates_profile ON certificates (profile, created_at)",
             "CREATE INDEX certificates_device ON certificates (device_id)",
             """
             CREATE TABLE enrollments (
-                profile TEXT NOT NULL,
-                transaction_id TEXT NOT NULL,
-                message_type TEXT NOT NULL,
-                status TEXT NOT NULL,
-                serial TEXT REFERENCES certificates (serial),
-                outcome TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                csr_sha256 TEXT NOT NULL,
-                created_at TEXT NOT NULL,
+                profile text NOT NULL,
+                transaction_id text NOT NULL,
+                message_type text NOT NULL,
+                status text NOT NULL,
+                serial text REFERENCES certificates (serial),
+                outcome text NOT NULL,
+                reason text NOT NULL,
+                csr_sha256 text NOT NULL,
+                created_at {instant} NOT NULL,
                 PRIMARY KEY (profile, transaction_id)
             )
             """,
             """
             CREATE TABLE audit_events (
-                id TEXT PRIMARY KEY,
-                time TEXT NOT NULL,
-                edge TEXT NOT NULL,
-                source_ip TEXT,
-                profile TEXT NOT NULL,
-                operation TEXT NOT NULL,
-                message_type TEXT,
-                transaction_id TEXT,
-                outcome TEXT NOT NULL,
-                fail_info TEXT,
-                claim_sub TEXT,
-                claim_iss TEXT,
-                device_name TEXT,
-                csr_subject TEXT,
-                csr_sans TEXT,
-                serial TEXT,
-                latency_ms REAL NOT NULL,
-                details TEXT NOT NULL
+                id text PRIMARY KEY,
+                "time" {instant} NOT NULL,
+                edge text NOT NULL,
+                source_ip text,
+                profile text NOT NULL,
+                operation text NOT NULL,
+                message_type text,
+                transaction_id text,
+                outcome text NOT NULL,
+                fail_info text,
+                claim_sub text,
+                claim_iss text,
+                device_name text,
+                csr_subject text,
+                csr_sans text,
+                serial text,
+                latency_ms {real} NOT NULL,
+                details text NOT NULL
             )
             """,
-            "CREATE INDEX audit_events_time ON audit_events (time)",
-            "CREATE INDEX audit_events_profile_outcome ON audit_events (profile, outcome, time)",
+            #"CREATE INDEX audit_events_time ON audit_events ("time")"#,
+            #"CREATE INDEX audit_events_profile_outcome ON audit_events (profile, outcome, "time")"#,
             """
             CREATE TABLE revocations (
-                serial TEXT PRIMARY KEY REFERENCES certificates (serial),
-                issuer TEXT NOT NULL,
-                revoked_at TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                actor TEXT NOT NULL
+                serial text PRIMARY KEY REFERENCES certificates (serial),
+                issuer text NOT NULL,
+                revoked_at {instant} NOT NULL,
+                reason text NOT NULL,
+                actor text NOT NULL
             )
             """,
         ]),
         // The control plane's own record of an issuance, written with the
         // certificate, until the edge's event with the same id replaces it.
         Migration(version: 2, statements: [
-            "ALTER TABLE audit_events ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0"
+            "ALTER TABLE audit_events ADD COLUMN provisional {boolean} NOT NULL DEFAULT {false}"
         ]),
     ]
+
+    /// The newest schema version this Scepter knows.
+    static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }
+
+    /// A migration statement in `dialect`'s types.
+    static func render(_ statement: String, for dialect: SQLDialect) -> String {
+        let types: [(String, String)] =
+            switch dialect {
+            case .sqlite: [("{instant}", "TEXT"), ("{bytes}", "BLOB"), ("{real}", "REAL"), ("{boolean}", "INTEGER"), ("{false}", "0")]
+            case .postgres:
+                [("{instant}", "timestamptz(3)"), ("{bytes}", "bytea"), ("{real}", "double precision"), ("{boolean}", "boolean"), ("{false}", "false")]
+            }
+        return types.reduce(statement) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+    }
 
     /// The columns an audit insert writes, in `VALUES` order.
     static let auditColumns = [
         "id", "time", "edge", "source_ip", "profile", "operation", "message_type", "transaction_id", "outcome", "fail_info",
         "claim_sub", "claim_iss", "device_name", "csr_subject", "csr_sans", "serial", "latency_ms", "details", "provisional",
+    ]
+
+    /// The columns a certificate row is read from.
+    static let certificateColumns = [
+        "serial", "issuer", "profile", "subject", "sans", "not_before", "not_after", "status", "transaction_id", "device_id", "der",
+        "created_at",
     ]
 
     /// How an audit insert meets a row with the same id: the first delivery
@@ -103,5 +129,5 @@ enum Schema {
         return "ON CONFLICT (id) DO UPDATE SET \(assignments) WHERE audit_events.provisional AND NOT excluded.provisional"
     }()
 
-    static var auditColumnList: String { auditColumns.map { #""\#($0)""# }.joined(separator: ", ") }
+    static func columnList(_ columns: [String]) -> String { columns.map { #""\#($0)""# }.joined(separator: ", ") }
 }

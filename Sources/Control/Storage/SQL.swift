@@ -1,0 +1,121 @@
+import Foundation
+import ScepterProtocol
+
+/// A value bound to a statement. Each engine stores it its own way: an
+/// instant is ISO 8601 text in SQLite and `timestamptz(3)` in PostgreSQL, a
+/// boolean 0/1 or `boolean`.
+enum SQLValue: Sendable, Hashable {
+    case text(String)
+    case integer(Int64)
+    case real(Double)
+    case bytes([UInt8])
+    case instant(Date)
+    case boolean(Bool)
+    case null
+
+    static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+}
+
+/// One statement: SQL with `?` placeholders, and their values in order.
+struct SQLStatement: Sendable {
+    var sql: String
+    var binds: [SQLValue]
+
+    init(_ sql: String, _ binds: [SQLValue] = []) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    /// What the statement does, for error messages: `INSERT INTO certificates`,
+    /// `SELECT FROM audit_events`, `UPDATE enrollments`.
+    var summary: String {
+        let words = sql.split(whereSeparator: \.isWhitespace)
+        guard let verb = words.first?.uppercased() else { return "statement" }
+        func after(_ keyword: String) -> String? {
+            words.firstIndex { $0.uppercased() == keyword }.flatMap { words.index(after: $0) < words.endIndex ? String(words[words.index(after: $0)]) : nil }
+        }
+        switch verb {
+        case "INSERT": return "INSERT INTO " + (after("INTO") ?? "?")
+        case "UPDATE": return "UPDATE " + (words.dropFirst().first.map(String.init) ?? "?")
+        case "DELETE": return "DELETE FROM " + (after("FROM") ?? "?")
+        case "SELECT": return "SELECT FROM " + (after("FROM") ?? "?")
+        default: return String(words.prefix(3).joined(separator: " "))
+        }
+    }
+}
+
+/// A result row, read by column name; nil for SQL NULL.
+protocol SQLRow {
+    func text(_ column: String) throws -> String?
+    func integer(_ column: String) throws -> Int64?
+    func real(_ column: String) throws -> Double?
+    func bytes(_ column: String) throws -> [UInt8]?
+    func instant(_ column: String) throws -> Date?
+}
+
+/// Runs statements on one connection, inside the store's transaction when
+/// it opened one.
+protocol SQLExecutor: Sendable {
+    func run(_ statement: SQLStatement) async throws -> [any SQLRow]
+}
+
+extension SQLExecutor {
+    @discardableResult
+    func run(_ sql: String, _ binds: [SQLValue] = []) async throws -> [any SQLRow] {
+        try await run(SQLStatement(sql, binds))
+    }
+}
+
+/// Where the two engines' SQL differs; everything else is written once.
+enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+
+    /// The statement as the engine takes it: PostgreSQL numbers its
+    /// placeholders (`$1`, `$2`, …). Scepter's SQL has no `?` inside literals.
+    func render(_ sql: String) -> String {
+        guard self == .postgres else { return sql }
+        var rendered = ""
+        rendered.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        for character in sql {
+            if character == "?" {
+                number += 1
+                rendered += "$\(number)"
+            } else {
+                rendered.append(character)
+            }
+        }
+        return rendered
+    }
+
+    /// Appended to a SELECT that a transaction goes on to update: PostgreSQL
+    /// locks the rows; SQLite's write transactions already exclude each other.
+    var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
+}
+
+/// A row that does not read as the schema says: a column missing or of
+/// another type. Names the table and the column.
+struct UnexpectedRow: Error, CustomStringConvertible {
+    var table: String
+    var column: String
+    var problem: String
+
+    var description: String { "\(table): column \(column) \(problem)" }
+}
+
+extension SQLRow {
+    /// A NOT NULL column.
+    func required<Value>(_ read: (String) throws -> Value?, _ column: String, in table: String) throws -> Value {
+        guard let value = try read(column) else { throw UnexpectedRow(table: table, column: column, problem: "is NULL or missing") }
+        return value
+    }
+
+    func outcome(_ column: String, in table: String) throws -> Outcome {
+        let stored = try required(text, column, in: table)
+        guard let outcome = Outcome(rawValue: stored) else {
+            throw UnexpectedRow(table: table, column: column, problem: "holds \"\(stored)\", which is not an outcome label")
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import ScepterProtocol
+
+/// A `ControlStore` on a SQL engine. The engine supplies connections,
+/// transactions and its conflict error; the queries and row decoders below
+/// are written once, so SQLite and PostgreSQL cannot drift apart.
+protocol SQLStore: ControlStore {
+    var dialect: SQLDialect { get }
+
+    /// Runs `body` on a connection, each statement on its own.
+    func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+
+    /// Runs `body` in one transaction: all of it commits, or none.
+    func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+
+    /// Whether `error` is a second insert of an enrollment's (profile, transaction_id).
+    func isEnrollmentConflict(_ error: any Error) -> Bool
+}
+
+extension SQLStore {
+    public func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
+        try await run("enrollment") { sql in
+            try await sql.run(
+                """
+                SELECT profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at
+                FROM enrollments WHERE profile = ? AND transaction_id = ?
+                """, [.text(profile), .text(transactionID)]
+            ).first.map(EnrollmentRecord.init(row:))
+        }
+    }
+
+    /// The enrollment first: a second writer of the same (profile,
+    /// transaction) conflicts before it writes anything (PostgreSQL makes it
+    /// wait for the first to commit), then the certificate it references.
+    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+        try await conflictsAsStoreConflict {
+            try await transaction("commitIssued") { sql in
+                try await Self.insert(enrollment, on: sql)
+                try await sql.run(
+                    "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile), .text(certificate.subject),
+                        .text(certificate.subjectAlternativeNames), .instant(certificate.notBefore), .instant(certificate.notAfter),
+                        .text(certificate.status), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
+                        .instant(certificate.createdAt),
+                    ])
+                try await sql.run(
+                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ?",
+                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID)])
+                if let audit { try await Self.insert(audit, provisional: true, on: sql) }
+            }
+        }
+    }
+
+    public func commitRejected(_ enrollment: EnrollmentRecord) async throws {
+        try await conflictsAsStoreConflict {
+            try await run("commitRejected") { sql in try await Self.insert(enrollment, on: sql) }
+        }
+    }
+
+    public func certificate(serialNumber: String) async throws -> CertificateRecord? {
+        try await run("certificate") { sql in
+            try await sql.run(
+                "SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates WHERE serial = ?", [.text(serialNumber)]
+            ).first.map(CertificateRecord.init(row:))
+        }
+    }
+
+    public func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+        try await run("markDelivered") { sql in
+            _ = try await sql.run(
+                "UPDATE enrollments SET status = 'issued', reason = ? WHERE profile = ? AND transaction_id = ? AND status = 'notifying'",
+                [.text(reason), .text(profile), .text(transactionID)])
+        }
+    }
+
+    @discardableResult
+    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
+        try await transaction("withdraw") { sql in
+            let updated = try await sql.run(
+                """
+                UPDATE enrollments SET status = 'rejected', outcome = ?, reason = ?
+                WHERE profile = ? AND transaction_id = ? AND status = 'notifying' RETURNING serial
+                """, [.text(outcome.rawValue), .text(reason), .text(profile), .text(transactionID)])
+            guard !updated.isEmpty else { return false }
+            _ = try await Self.revoke(revocation, on: sql, dialect: dialect)
+            return true
+        }
+    }
+
+    public func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
+        let dialect = dialect
+        return try await transaction("revoke") { sql in try await Self.revoke(revocation, on: sql, dialect: dialect) }
+    }
+
+    public func insertAudit(_ event: AuditEvent) async throws {
+        try await run("insertAudit") { sql in try await Self.insert(event, provisional: false, on: sql) }
+    }
+
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        var clauses: [String] = []
+        var binds: [SQLValue] = []
+        func filter(_ clause: String, _ value: SQLValue) {
+            clauses.append(clause)
+            binds.append(value)
+        }
+        if let profile = query.profile { filter("profile = ?", .text(profile)) }
+        if let outcome = query.outcome { filter("outcome = ?", .text(outcome.rawValue)) }
+        if let transactionID = query.transactionID { filter("transaction_id = ?", .text(transactionID)) }
+        if let since = query.since { filter(#""time" >= ?"#, .instant(since)) }
+        if let until = query.until { filter(#""time" < ?"#, .instant(until)) }
+        if query.failuresOnly { clauses.append("outcome NOT IN ('success', 'pending')") }
+        binds.append(.integer(Int64(max(1, min(query.limit, 10_000)))))
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let statement = SQLStatement(
+            #"SELECT \#(Schema.columnList(Schema.auditColumns)) FROM audit_events \#(whereClause) ORDER BY "time" DESC, id LIMIT ?"#, binds)
+        return try await run("auditEvents") { sql in try await sql.run(statement).map(AuditEvent.init(row:)) }
+    }
+
+    /// Only PKIOperations count: admin events (reloads, Intune revocations) are not requests.
+    public func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
+        var binds: [SQLValue] = [.text(Operation.pkiOperation.rawValue)]
+        var sinceClause = ""
+        if let since {
+            sinceClause = #" AND "time" >= ?"#
+            binds.append(.instant(since))
+        }
+        let statement = SQLStatement(
+            "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ?\(sinceClause) GROUP BY profile, outcome", binds)
+        return try await run("outcomeCounts") { sql in
+            try await sql.run(statement).map { row in
+                OutcomeCount(
+                    profile: try row.required(row.text, "profile", in: "audit_events"),
+                    outcome: try row.required(row.text, "outcome", in: "audit_events"),
+                    count: Int(try row.required(row.integer, "n", in: "audit_events")))
+            }
+        }
+    }
+
+    public func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
+        try await run("revocations") { sql in
+            try await sql.run("SELECT serial, revoked_at FROM revocations WHERE issuer = ?", [.text(issuer)]).map { row in
+                (try row.required(row.text, "serial", in: "revocations"), try row.required(row.instant, "revoked_at", in: "revocations"))
+            }
+        }
+    }
+
+    // MARK: Statements shared by several operations
+
+    private func conflictsAsStoreConflict(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch where isEnrollmentConflict(error) {
+            throw StoreConflict()
+        }
+    }
+
+    private static func insert(_ enrollment: EnrollmentRecord, on sql: any SQLExecutor) async throws {
+        try await sql.run(
+            """
+            INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
+            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)
+            """,
+            [
+                .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType), .text(enrollment.status.rawValue),
+                .text(enrollment.outcome.rawValue), .text(enrollment.reason), .text(enrollment.csrSHA256), .instant(enrollment.createdAt),
+            ])
+    }
+
+    private static func insert(_ event: AuditEvent, provisional: Bool, on sql: any SQLExecutor) async throws {
+        let placeholders = Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ")
+        try await sql.run(
+            "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES (\(placeholders)) \(Schema.auditConflictClause)",
+            [
+                .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
+                .text(event.operation), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
+                .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
+                .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
+                .text(event.details), .boolean(provisional),
+            ])
+    }
+
+    /// Inside the caller's transaction.
+    private static func revoke(_ revocation: Revocation, on sql: any SQLExecutor, dialect: SQLDialect) async throws -> RevocationOutcome {
+        let rows = try await sql.run(
+            "SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates WHERE serial = ?\(dialect.forUpdate)",
+            [.text(revocation.serialNumber)])
+        guard var record = try rows.first.map(CertificateRecord.init(row:)) else { return .notFound }
+        if record.status == "revoked" { return .alreadyRevoked(record) }
+        try await sql.run("UPDATE certificates SET status = 'revoked' WHERE serial = ?", [.text(record.serialNumber)])
+        try await sql.run(
+            "INSERT INTO revocations (serial, issuer, revoked_at, reason, actor) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
+            [.text(record.serialNumber), .text(record.issuer), .instant(revocation.at), .text(revocation.reason.rawValue), .text(revocation.actor)])
+        record.status = "revoked"
+        return .revoked(record)
+    }
+}
+
+// MARK: Rows
+
+extension EnrollmentRecord {
+    init(row: any SQLRow) throws {
+        let table = "enrollments"
+        let stored = try row.required(row.text, "status", in: table)
+        guard let status = Status(rawValue: stored) else {
+            throw UnexpectedRow(table: table, column: "status", problem: "holds \"\(stored)\", which is not an enrollment status")
+        }
+        self.init(
+            profile: try row.required(row.text, "profile", in: table), transactionID: try row.required(row.text, "transaction_id", in: table),
+            messageType: try row.required(row.text, "message_type", in: table), status: status, serialNumber: try row.text("serial"),
+            outcome: try row.outcome("outcome", in: table), reason: try row.required(row.text, "reason", in: table),
+            csrSHA256: try row.required(row.text, "csr_sha256", in: table), createdAt: try row.required(row.instant, "created_at", in: table))
+    }
+}
+
+extension CertificateRecord {
+    init(row: any SQLRow) throws {
+        let table = "certificates"
+        self.init(
+            serialNumber: try row.required(row.text, "serial", in: table), issuer: try row.required(row.text, "issuer", in: table),
+            profile: try row.required(row.text, "profile", in: table), subject: try row.required(row.text, "subject", in: table),
+            subjectAlternativeNames: try row.required(row.text, "sans", in: table),
+            notBefore: try row.required(row.instant, "not_before", in: table), notAfter: try row.required(row.instant, "not_after", in: table),
+            status: try row.required(row.text, "status", in: table), transactionID: try row.required(row.text, "transaction_id", in: table),
+            deviceID: try row.text("device_id"), der: try row.required(row.bytes, "der", in: table),
+            createdAt: try row.required(row.instant, "created_at", in: table))
+    }
+}
+
+extension AuditEvent {
+    init(row: any SQLRow) throws {
+        let table = "audit_events"
+        self.init(
+            id: try row.required(row.text, "id", in: table), time: try row.required(row.instant, "time", in: table),
+            edgeID: try row.required(row.text, "edge", in: table), sourceAddress: try row.text("source_ip"),
+            profile: try row.required(row.text, "profile", in: table), operation: try row.required(row.text, "operation", in: table),
+            messageType: try row.text("message_type"), transactionID: try row.text("transaction_id"),
+            outcome: try row.outcome("outcome", in: table), failInfo: try row.text("fail_info"), claimSubject: try row.text("claim_sub"),
+            claimIssuer: try row.text("claim_iss"), deviceName: try row.text("device_name"), csrSubject: try row.text("csr_subject"),
+            csrSANs: try row.text("csr_sans"), serialNumber: try row.text("serial"),
+            latencyMilliseconds: try row.required(row.real, "latency_ms", in: table), details: try row.required(row.text, "details", in: table))
+    }
+}
