@@ -76,6 +76,12 @@ public struct EmbeddedServer {
         SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
         HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() + controlMetrics.render() }).add(to: router)
         let reloader = TrustAnchorReloader(configuration: edgeConfiguration, metrics: metrics, logger: logger)
+        // The admin API on the same port, behind the dev admin token.
+        AdminRoutes(
+            store: store, cluster: ProcessClusterView(reloader: reloader, edgeID: edgeConfiguration.edgeID),
+            profiles: edgeProfiles.map(\.name), tokens: BearerTokens(admin: [adminToken], viewer: [], edge: []), intune: intune,
+            logger: logger
+        ).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

@@ -3,13 +3,14 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScepterProtocol
-import ScepterRedis
 
 /// The Intune part of the admin API (SPEC §8): cluster-wide trust reload and
-/// the stats the console's monitoring page shows. Admin token required.
+/// the stats the console's monitoring page shows. Admin token required. The
+/// same routes serve the cluster (edges seen through Redis) and embedded
+/// mode (its one edge in process).
 public struct AdminRoutes: Sendable {
     let store: any ControlStore
-    let redis: RedisClient
+    let cluster: any ClusterView
     let profiles: [String]
     let tokens: BearerTokens
     /// Each `intune-api` profile's client, for its breaker and last calls.
@@ -17,21 +18,20 @@ public struct AdminRoutes: Sendable {
     let logger: Logger
     /// How long reload-trust waits for every live edge's answer.
     let reloadWait: Duration
-    /// An edge whose last heartbeat is older than this is not live.
-    let liveness: Duration
+    let now: @Sendable () -> Date
 
     public init(
-        store: any ControlStore, redis: RedisClient, profiles: [String], tokens: BearerTokens, intune: [String: IntuneClient] = [:],
-        logger: Logger, reloadWait: Duration = .seconds(10), liveness: Duration = .seconds(10)
+        store: any ControlStore, cluster: any ClusterView, profiles: [String], tokens: BearerTokens, intune: [String: IntuneClient] = [:],
+        logger: Logger, reloadWait: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
-        self.redis = redis
+        self.cluster = cluster
         self.profiles = profiles
         self.tokens = tokens
         self.intune = intune
         self.logger = logger
         self.reloadWait = reloadWait
-        self.liveness = liveness
+        self.now = now
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
@@ -55,32 +55,13 @@ public struct AdminRoutes: Sendable {
     }
 
     private func reloadTrust() async throws -> Response {
-        let live: [String]
-        let generation: Int64
+        let round: ReloadRound
         do {
-            live = try await liveEdges()
-            generation = try await redis.send(["INCR", ClusterKeys.reloadGeneration]).integer ?? 0
+            round = try await cluster.reloadTrust(wait: reloadWait)
         } catch {
             return unavailable("Redis (SCEPTER_REDIS_URL) is unreachable, so no edge can be asked to reload: \(error)")
         }
-        // Wait until every live edge answered, or the wait is over.
-        var reports: [String: ReloadReport] = [:]
-        let deadline = ContinuousClock.now + reloadWait
-        while ContinuousClock.now < deadline {
-            if let fields = try? await redis.send(["HGETALL", ClusterKeys.reloadResults(generation)]).array {
-                var index = 0
-                while index + 1 < fields.count {
-                    if let edge = fields[index].string, let json = fields[index + 1].bytes,
-                        let report = try? InternalAPI.decoder().decode(ReloadReport.self, from: Data(json))
-                    {
-                        reports[edge] = report
-                    }
-                    index += 2
-                }
-            }
-            if Set(live).isSubset(of: reports.keys) { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let (generation, live, reports) = (round.generation, round.asked, round.reports)
         let edges = Set(live).union(reports.keys).sorted().map { edge in
             guard let report = reports[edge] else { return ReloadAnswer.EdgeResult(edge: edge, status: "no_answer", profiles: []) }
             return ReloadAnswer.EdgeResult(edge: edge, status: report.succeeded ? "reloaded" : "failed", profiles: report.profiles)
@@ -91,7 +72,7 @@ public struct AdminRoutes: Sendable {
         // The admin action is audited by the control plane (SPEC §3).
         let allReloaded = !edges.isEmpty && edges.allSatisfy { $0.status == "reloaded" }
         let event = AuditEvent(
-            time: Date(), edgeID: "control", sourceAddress: nil, profile: "*", operation: "reload-trust",
+            time: now(), edgeID: "control", sourceAddress: nil, profile: "*", operation: "reload-trust",
             outcome: allReloaded ? .success : .unavailable, latencyMilliseconds: 0,
             details: edges.isEmpty ? "generation \(generation): no live edge" : "generation \(generation): \(summary)")
         do {
@@ -151,7 +132,7 @@ public struct AdminRoutes: Sendable {
     }
 
     private func stats() async throws -> Response {
-        let now = Date()
+        let now = now()
         let total: [OutcomeCount]
         let recent: [OutcomeCount]
         do {
@@ -160,7 +141,7 @@ public struct AdminRoutes: Sendable {
         } catch {
             return unavailable("the database (SCEPTER_DATABASE_URL) is unreachable: \(error)")
         }
-        let heartbeats = (try? await liveHeartbeats()) ?? []
+        let heartbeats = (try? await cluster.liveEdges()) ?? []
         var answers: [Stats.Profile] = []
         for profile in profileNames(from: total) {
             let failures = (try? await store.auditEvents(AuditQuery(profile: profile, failuresOnly: true, limit: 50))) ?? []
@@ -203,25 +184,6 @@ public struct AdminRoutes: Sendable {
         var result: [String: Int] = [:]
         for row in rows where row.profile == profile { result[row.outcome, default: 0] += row.count }
         return result
-    }
-
-    // MARK: Edges
-
-    private func liveEdges() async throws -> [String] {
-        let since = Int64((Date().timeIntervalSince1970 - liveness.timeInterval) * 1000)
-        let reply = try await redis.send(["ZRANGEBYSCORE", ClusterKeys.edges, since, "+inf"])
-        return (reply.array ?? []).compactMap(\.string)
-    }
-
-    private func liveHeartbeats() async throws -> [EdgeHeartbeat] {
-        var heartbeats: [EdgeHeartbeat] = []
-        for edge in try await liveEdges() {
-            guard let json = try await redis.send(["GET", ClusterKeys.edge(edge)]).bytes,
-                let heartbeat = try? InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(json))
-            else { continue }
-            heartbeats.append(heartbeat)
-        }
-        return heartbeats
     }
 
     // MARK: Responses

@@ -65,7 +65,10 @@ public struct ControlServer {
 
         let router = Router(context: BasicRequestContext.self)
         InternalRoutes(issuance: issuance, tokens: tokens, metrics: metrics, logger: logger).add(to: router)
-        AdminRoutes(store: store, redis: redis, profiles: profiles.map(\.name), tokens: tokens, intune: intune, logger: logger).add(to: router)
+        AdminRoutes(
+            store: store, cluster: RedisClusterView(redis: redis), profiles: profiles.map(\.name), tokens: tokens, intune: intune,
+            logger: logger
+        ).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in
             Response(

@@ -1,0 +1,55 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+import ScepterControl
+import ScepterEmbedded
+import ScepterProtocol
+import ScepterTesting
+
+/// The admin API inside `scepter dev`, on the SCEP port, behind the dev admin token (SPEC §8, §11).
+@Suite("Admin API in embedded mode")
+struct EmbeddedAdminTests {
+    static func call(
+        _ harness: EmbeddedHarness, _ method: HTTPRequest.Method, _ path: String, token: String?
+    ) async throws -> (HTTPResponse.Status, [String: Any]?, String) {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        let headers = fields
+        let (status, body) = try await harness.test { client in
+            try await client.execute(uri: path, method: method, headers: headers) { response in
+                (response.status, Array(response.body.readableBytesView))
+            }
+        }
+        return (status, (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], String(decoding: body, as: UTF8.self))
+    }
+
+    @Test("stats and reload-trust answer the dev admin token, refuse anyone else, and see the in-process edge's anchors")
+    func statsAndReload() async throws {
+        let setup = try await IntuneEnrollmentTests.setup()
+        let harness = setup.harness
+        let token = harness.server.adminToken
+
+        #expect(try await Self.call(harness, .get, "/api/v1/admin/scep/intune/stats", token: nil).0 == .unauthorized)
+        #expect(try await Self.call(harness, .get, "/api/v1/admin/scep/intune/stats", token: "wrong").0 == .unauthorized)
+
+        let (status, stats, text) = try await Self.call(harness, .get, "/api/v1/admin/scep/intune/stats", token: token)
+        #expect(status == .ok, "\(text)")
+        let corp = (stats?["profiles"] as? [[String: Any]])?.first { $0["profile"] as? String == "corp" }
+        let anchors = corp?["trustAnchors"] as? [[String: Any]]
+        #expect(anchors?.count == 1)
+        #expect((corp?["edges"] as? [[String: Any]])?.count == 1)
+        #expect(corp?["edgesInAgreement"] as? Bool == true)
+
+        let (reloadStatus, reload, reloadText) = try await Self.call(harness, .post, "/api/v1/admin/scep/intune/reload-trust", token: token)
+        #expect(reloadStatus == .ok, "\(reloadText)")
+        let edges = reload?["edges"] as? [[String: Any]]
+        #expect(edges?.count == 1)
+        #expect(edges?.first?["status"] as? String == "reloaded")
+        // The reload is audited as an admin event, not counted as a request.
+        let events = try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == "reload-trust" }
+        #expect(events.count == 1)
+        #expect(try await harness.server.store.outcomeCounts(since: nil).allSatisfy { $0.profile != "*" })
+    }
+}
