@@ -94,7 +94,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     ) -> AuditEvent {
         AuditEvent(
             id: id, time: t0.addingTimeInterval(offset), edgeID: "edge-a", sourceAddress: "192.0.2.7", profile: profile,
-            operation: "PKIOperation", messageType: "PKCSReq", transactionID: transactionID ?? "tx-\(id)", outcome: outcome,
+            operation: .pkiOperation, messageType: "PKCSReq", transactionID: transactionID ?? "tx-\(id)", outcome: outcome,
             failInfo: outcome.failInfo?.name, claimSubject: "device-42", claimIssuer: "intune", deviceName: "LAPTOP-42",
             csrSubject: "CN=device-1", csrSANs: "DNS:device-1.example.com", serialNumber: outcome == .success ? "4a01" : nil,
             latencyMilliseconds: 12.5, details: details)
@@ -127,7 +127,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(try await store.certificate(serialNumber: "7f02") == withoutDevice)
         #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1") == issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
         #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2") == issuedEnrollment(serial: "7f02", transactionID: "tx-2"))
-        #expect(try await store.certificate(serialNumber: "4a01")?.status == "active")
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == .active)
     }
 
     static func issuedTwice(_ store: any ControlStore) async throws {
@@ -208,7 +208,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         let full = event(id: "e-full", outcome: .success, at: 0)
         let sparse = AuditEvent(
             id: "e-sparse", time: t0.addingTimeInterval(1), edgeID: "edge-b", sourceAddress: nil, profile: "corp",
-            operation: "GetCACaps", outcome: .malformed, latencyMilliseconds: 0, details: "")
+            operation: .getCACaps, outcome: .malformed, latencyMilliseconds: 0, details: "")
         try await store.insertAudit(full)
         try await store.insertAudit(sparse)
 
@@ -356,8 +356,8 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             Issue.record("first revocation answered \(first)")
             return
         }
-        #expect(record.status == "revoked")
-        #expect(try await store.certificate(serialNumber: "4a01")?.status == "revoked")
+        #expect(record.status == .revoked)
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == .revoked)
         let again = try await store.revoke(Revocation(serialNumber: "4a01", reason: .keyCompromise, actor: "admin", at: at.addingTimeInterval(5)))
         guard case .alreadyRevoked = again else {
             Issue.record("second revocation answered \(again)")
@@ -382,7 +382,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(recorded?.status == .rejected)
         #expect(recorded?.outcome == .notificationFailed)
         #expect(recorded?.reason == "successNotification failed")
-        #expect(try await store.certificate(serialNumber: "4a01")?.status == "revoked")
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == .revoked)
         #expect(try await store.revocations(issuer: "corp-ca").map(\.serialNumber) == ["4a01"])
 
         // Delivered by another replica first: nothing is withdrawn, nothing revoked.
@@ -395,7 +395,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             revocation: Revocation(serialNumber: "4a02", reason: .cessationOfOperation, actor: "scepter", at: t0))
         #expect(!withdrawn)
         #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.status == .issued)
-        #expect(try await store.certificate(serialNumber: "4a02")?.status == "active")
+        #expect(try await store.certificate(serialNumber: "4a02")?.status == .active)
     }
 
     static func markDelivered(_ store: any ControlStore) async throws {
@@ -414,7 +414,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     static func outcomeCountsSkipAdminEvents(_ store: any ControlStore) async throws {
         try await store.insertAudit(event(id: "e1", at: 0))
         var revocation = event(id: "e2", at: 1)
-        revocation.operation = "intune-revocation"
+        revocation.operation = .intuneRevocation
         try await store.insertAudit(revocation)
         let counts = try await store.outcomeCounts(since: nil)
         #expect(counts == [OutcomeCount(profile: "corp", outcome: "success", count: 1)])

@@ -31,7 +31,7 @@ struct IssuanceServiceTests {
             #expect(record.subjectAlternativeNames == "DNS:device-1.example.com,UPN:alice@corp.example.com,URI:\(ControlFixtures.sidURI)")
             #expect(record.notBefore == certificate.notValidBefore)
             #expect(record.notAfter == certificate.notValidAfter)
-            #expect(record.status == "active")
+            #expect(record.status == .active)
             #expect(record.transactionID == "tx-issue")
             #expect(record.deviceID == "intune-device-42")
 

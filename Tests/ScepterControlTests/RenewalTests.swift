@@ -137,7 +137,7 @@ struct RenewalTests {
             try await harness.store.commitIssued(
                 CertificateRecord(
                     serialNumber: revoked.serialNumber.hexString, issuer: "corp-ca", profile: "corp", subject: revoked.subject.description,
-                    subjectAlternativeNames: "", notBefore: revoked.notValidBefore, notAfter: revoked.notValidAfter, status: "revoked",
+                    subjectAlternativeNames: "", notBefore: revoked.notValidBefore, notAfter: revoked.notValidAfter, status: .revoked,
                     transactionID: "tx-revoked", deviceID: nil, der: der, createdAt: Date()),
                 enrollment: ControlStoreContract.issuedEnrollment(serial: revoked.serialNumber.hexString, transactionID: "tx-revoked"))
 

@@ -13,7 +13,7 @@ struct RedisAuditSinkTests {
     func event(_ index: Int) -> AuditEvent {
         AuditEvent(
             id: "event-\(index)", time: Date(timeIntervalSince1970: 1_800_000_000.123), edgeID: "edge-1",
-            sourceAddress: "10.0.0.\(index)", profile: "corp", operation: "PKIOperation", messageType: "PKCSReq",
+            sourceAddress: "10.0.0.\(index)", profile: "corp", operation: .pkiOperation, messageType: "PKCSReq",
             transactionID: "tx-\(index)", outcome: .replay, failInfo: "badRequest", claimSubject: "device-\(index)",
             latencyMilliseconds: 12.5, details: "challenge already used by tx-0 \r\n\"quoted\"")
     }

@@ -48,7 +48,7 @@ struct EmbeddedAdminTests {
         #expect(edges?.count == 1)
         #expect(edges?.first?["status"] as? String == "reloaded")
         // The reload is audited as an admin event, not counted as a request.
-        let events = try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == "reload-trust" }
+        let events = try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == .reloadTrust }
         #expect(events.count == 1)
         #expect(try await harness.server.store.outcomeCounts(since: nil).allSatisfy { $0.profile != "*" })
     }

@@ -243,7 +243,7 @@ struct IntuneAPIEnrollmentTests {
             let recorded = try #require(try await setup.harness.server.store.enrollment(profile: "corp", transactionID: "tx-unnotified"))
             #expect(recorded.status == .rejected)
             let serial = try #require(recorded.serialNumber)
-            #expect(try await setup.harness.server.store.certificate(serialNumber: serial)?.status == "revoked")
+            #expect(try await setup.harness.server.store.certificate(serialNumber: serial)?.status == .revoked)
             #expect(try await setup.harness.server.store.revocations(issuer: "dev").map(\.serialNumber).contains(serial))
             let failure = try #require(setup.intune.failureNotifications.first)
             #expect(failure.transactionID == "tx-unnotified")
@@ -432,7 +432,7 @@ struct IntuneAPIEnrollmentTests {
             let text = try Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text")
             #expect(text.stdout.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serial.lowercased())"), "\(text.stdout)")
 
-            let events = try await setup.harness.server.store.auditEvents(AuditQuery(limit: 100)).filter { $0.operation == "intune-revocation" }
+            let events = try await setup.harness.server.store.auditEvents(AuditQuery(limit: 100)).filter { $0.operation == .intuneRevocation }
             #expect(events.count == 2)
             #expect(events.contains { $0.serialNumber == serial.lowercased() && $0.outcome == .success && $0.profile == "corp" })
             #expect(events.contains { $0.serialNumber == "0badc0ffee" && $0.outcome == .unknownTransaction })

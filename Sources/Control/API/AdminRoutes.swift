@@ -44,9 +44,15 @@ public struct AdminRoutes: Sendable {
 
     struct ReloadAnswer: Codable {
         struct EdgeResult: Codable {
+            enum Status: String, Codable {
+                case reloaded
+                /// A bundle was refused; the old pool stays in use.
+                case failed
+                case noAnswer = "no_answer"
+            }
+
             var edge: String
-            /// `reloaded`, `failed` (a bundle was refused; the old pool stays) or `no_answer`.
-            var status: String
+            var status: Status
             var profiles: [ReloadReport.ProfileResult]
         }
 
@@ -63,16 +69,16 @@ public struct AdminRoutes: Sendable {
         }
         let (generation, live, reports) = (round.generation, round.asked, round.reports)
         let edges = Set(live).union(reports.keys).sorted().map { edge in
-            guard let report = reports[edge] else { return ReloadAnswer.EdgeResult(edge: edge, status: "no_answer", profiles: []) }
-            return ReloadAnswer.EdgeResult(edge: edge, status: report.succeeded ? "reloaded" : "failed", profiles: report.profiles)
+            guard let report = reports[edge] else { return ReloadAnswer.EdgeResult(edge: edge, status: .noAnswer, profiles: []) }
+            return ReloadAnswer.EdgeResult(edge: edge, status: report.succeeded ? .reloaded : .failed, profiles: report.profiles)
         }
         let answer = ReloadAnswer(generation: generation, edges: edges)
-        let summary = edges.map { "\($0.edge)=\($0.status)" }.joined(separator: " ")
+        let summary = edges.map { "\($0.edge)=\($0.status.rawValue)" }.joined(separator: " ")
         logger.notice("cluster-wide trust reload", metadata: ["generation": "\(generation)", "edges": "\(summary)"])
         // The admin action is audited by the control plane (SPEC §3).
-        let allReloaded = !edges.isEmpty && edges.allSatisfy { $0.status == "reloaded" }
+        let allReloaded = !edges.isEmpty && edges.allSatisfy { $0.status == .reloaded }
         let event = AuditEvent(
-            time: now(), edgeID: "control", sourceAddress: nil, profile: "*", operation: "reload-trust",
+            time: now(), edgeID: "control", sourceAddress: nil, profile: "*", operation: .reloadTrust,
             outcome: allReloaded ? .success : .unavailable, latencyMilliseconds: 0,
             details: edges.isEmpty ? "generation \(generation): no live edge" : "generation \(generation): \(summary)")
         do {

@@ -32,7 +32,7 @@ public struct InternalRoutes: Sendable {
                 return Response.plain("the body is not an enrollment request: \(error)", status: .badRequest)
             }
             let started = ContinuousClock.now
-            var decision = "unavailable"
+            var decision: InternalAPI.Decision.Status?
             defer { metrics?.recordDecision(profile: enrollment.profile, decision: decision, duration: ContinuousClock.now - started) }
             return try await answer {
                 let answered = try await issuance.enroll(enrollment)

@@ -111,7 +111,7 @@ public struct IntuneRevocationPoller: Service {
         metrics?.recordRevocation(result: handled.label)
         logger.notice("Intune revocation request", metadata: ["serial": "\(serial)", "result": "\(handled.label)", "profile": "\(handled.profile)"])
         let event = AuditEvent(
-            time: at, edgeID: "control", sourceAddress: nil, profile: handled.profile, operation: Self.operation,
+            time: at, edgeID: "control", sourceAddress: nil, profile: handled.profile, operation: .intuneRevocation,
             transactionID: request.requestContext, outcome: handled.outcome, serialNumber: serial, latencyMilliseconds: 0,
             details: handled.details)
         do {
@@ -158,9 +158,6 @@ public struct IntuneRevocationPoller: Service {
                 details: "Intune asked to revoke serial \(serial); the inventory could not be updated: \(error)")
         }
     }
-
-    /// The audit `operation` of a revocation Intune asked for.
-    public static let operation = "intune-revocation"
 
     /// Serials as Scepter stores them: lowercase hex without separators.
     static func normalized(_ serial: String) -> String {

@@ -135,7 +135,7 @@ public final class IssuanceService: Issuance {
         guard let id = request.auditEventID else { return nil }
         return AuditEvent(
             id: id, time: at, edgeID: request.edgeID, sourceAddress: request.sourceAddress, profile: request.profile,
-            operation: Operation.pkiOperation.rawValue, messageType: request.messageType.name, transactionID: request.transactionID,
+            operation: .pkiOperation, messageType: request.messageType.name, transactionID: request.transactionID,
             outcome: .success, claimSubject: request.claim?.subject, claimIssuer: request.claim?.issuer,
             deviceName: request.claim?.deviceName, csrSubject: request.csrSubject, csrSANs: request.csrSANs, serialNumber: serial,
             latencyMilliseconds: 0,
@@ -186,8 +186,8 @@ public final class IssuanceService: Issuance {
         guard let record, record.profile == profile.name else {
             throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) was not issued by profile \(profile.name)")
         }
-        guard record.status == "active" else {
-            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is \(record.status)")
+        guard record.status == .active else {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is \(record.status.rawValue)")
         }
         guard csr.subject == signer.subject else {
             throw Refusal(.renewalInvalid, "renewal asks for subject \(csr.subject), but certificate \(serial) is for \(signer.subject)")

@@ -49,9 +49,10 @@ public struct ControlMetrics: Sendable {
         named("intune_revocations", "total", "Intune revocation requests processed, by result (revoked, already_revoked, not_found, failed)")
     }
 
-    /// One enrollment job answered (or not: `decision` "unavailable").
-    public func recordDecision(profile: String, decision: String, duration: Duration) {
-        registry.makeCounter(descriptor: Self.decisions, labels: [("profile", profile), ("decision", decision)]).increment()
+    /// One enrollment job answered; nil: not answered (unavailable).
+    public func recordDecision(profile: String, decision: InternalAPI.Decision.Status?, duration: Duration) {
+        let label = decision?.rawValue ?? "unavailable"
+        registry.makeCounter(descriptor: Self.decisions, labels: [("profile", profile), ("decision", label)]).increment()
         registry.makeDurationHistogram(descriptor: Self.issuanceLatency, labels: [("profile", profile)], buckets: LatencyBuckets.standard)
             .recordNanoseconds(duration.nanoseconds)
     }

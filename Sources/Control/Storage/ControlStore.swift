@@ -61,6 +61,11 @@ extension ControlStore {
 
 /// A row of `certificates`.
 public struct CertificateRecord: Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable, Codable {
+        case active
+        case revoked
+    }
+
     public var serialNumber: String
     public var issuer: String
     public var profile: String
@@ -68,7 +73,7 @@ public struct CertificateRecord: Sendable, Hashable {
     public var subjectAlternativeNames: String
     public var notBefore: Date
     public var notAfter: Date
-    public var status: String
+    public var status: Status
     public var transactionID: String
     public var deviceID: String?
     public var der: [UInt8]
@@ -76,7 +81,7 @@ public struct CertificateRecord: Sendable, Hashable {
 
     public init(
         serialNumber: String, issuer: String, profile: String, subject: String, subjectAlternativeNames: String,
-        notBefore: Date, notAfter: Date, status: String = "active", transactionID: String, deviceID: String?,
+        notBefore: Date, notAfter: Date, status: Status = .active, transactionID: String, deviceID: String?,
         der: [UInt8], createdAt: Date
     ) {
         self.serialNumber = serialNumber

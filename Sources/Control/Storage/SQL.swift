@@ -111,6 +111,14 @@ extension SQLRow {
         return value
     }
 
+    func operation(_ column: String, in table: String) throws -> AuditOperation {
+        let stored = try required(text, column, in: table)
+        guard let operation = AuditOperation(rawValue: stored) else {
+            throw UnexpectedRow(table: table, column: column, problem: "holds \"\(stored)\", which is not an audited operation")
+        }
+        return operation
+    }
+
     func outcome(_ column: String, in table: String) throws -> Outcome {
         let stored = try required(text, column, in: table)
         guard let outcome = Outcome(rawValue: stored) else {

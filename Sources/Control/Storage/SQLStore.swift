@@ -41,7 +41,7 @@ extension SQLStore {
                     [
                         .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile), .text(certificate.subject),
                         .text(certificate.subjectAlternativeNames), .instant(certificate.notBefore), .instant(certificate.notAfter),
-                        .text(certificate.status), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
+                        .text(certificate.status.rawValue), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
                         .instant(certificate.createdAt),
                     ])
                 try await sql.run(
@@ -119,7 +119,7 @@ extension SQLStore {
 
     /// Only PKIOperations count: admin events (reloads, Intune revocations) are not requests.
     public func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
-        var binds: [SQLValue] = [.text(Operation.pkiOperation.rawValue)]
+        var binds: [SQLValue] = [.text(AuditOperation.pkiOperation.rawValue)]
         var sinceClause = ""
         if let since {
             sinceClause = #" AND "time" >= ?"#
@@ -173,7 +173,7 @@ extension SQLStore {
             "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES (\(placeholders)) \(Schema.auditConflictClause)",
             [
                 .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
-                .text(event.operation), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
+                .text(event.operation.rawValue), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
                 .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
                 .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
                 .text(event.details), .boolean(provisional),
@@ -186,12 +186,12 @@ extension SQLStore {
             "SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates WHERE serial = ?\(dialect.forUpdate)",
             [.text(revocation.serialNumber)])
         guard var record = try rows.first.map(CertificateRecord.init(row:)) else { return .notFound }
-        if record.status == "revoked" { return .alreadyRevoked(record) }
+        if record.status == .revoked { return .alreadyRevoked(record) }
         try await sql.run("UPDATE certificates SET status = 'revoked' WHERE serial = ?", [.text(record.serialNumber)])
         try await sql.run(
             "INSERT INTO revocations (serial, issuer, revoked_at, reason, actor) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
             [.text(record.serialNumber), .text(record.issuer), .instant(revocation.at), .text(revocation.reason.rawValue), .text(revocation.actor)])
-        record.status = "revoked"
+        record.status = .revoked
         return .revoked(record)
     }
 }
@@ -216,12 +216,16 @@ extension EnrollmentRecord {
 extension CertificateRecord {
     init(row: any SQLRow) throws {
         let table = "certificates"
+        let stored = try row.required(row.text, "status", in: table)
+        guard let status = Status(rawValue: stored) else {
+            throw UnexpectedRow(table: table, column: "status", problem: "holds \"\(stored)\", which is not a certificate status")
+        }
         self.init(
             serialNumber: try row.required(row.text, "serial", in: table), issuer: try row.required(row.text, "issuer", in: table),
             profile: try row.required(row.text, "profile", in: table), subject: try row.required(row.text, "subject", in: table),
             subjectAlternativeNames: try row.required(row.text, "sans", in: table),
             notBefore: try row.required(row.instant, "not_before", in: table), notAfter: try row.required(row.instant, "not_after", in: table),
-            status: try row.required(row.text, "status", in: table), transactionID: try row.required(row.text, "transaction_id", in: table),
+            status: status, transactionID: try row.required(row.text, "transaction_id", in: table),
             deviceID: try row.text("device_id"), der: try row.required(row.bytes, "der", in: table),
             createdAt: try row.required(row.instant, "created_at", in: table))
     }
@@ -233,7 +237,7 @@ extension AuditEvent {
         self.init(
             id: try row.required(row.text, "id", in: table), time: try row.required(row.instant, "time", in: table),
             edgeID: try row.required(row.text, "edge", in: table), sourceAddress: try row.text("source_ip"),
-            profile: try row.required(row.text, "profile", in: table), operation: try row.required(row.text, "operation", in: table),
+            profile: try row.required(row.text, "profile", in: table), operation: try row.operation("operation", in: table),
             messageType: try row.text("message_type"), transactionID: try row.text("transaction_id"),
             outcome: try row.outcome("outcome", in: table), failInfo: try row.text("fail_info"), claimSubject: try row.text("claim_sub"),
             claimIssuer: try row.text("claim_iss"), deviceName: try row.text("device_name"), csrSubject: try row.text("csr_subject"),

@@ -41,7 +41,7 @@ public struct PKIOperationHandler: Sendable {
         let started = ContinuousClock.now
         var event = AuditEvent(
             time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile.name,
-            operation: Operation.pkiOperation.rawValue, outcome: .malformed, latencyMilliseconds: 0, details: ""
+            operation: .pkiOperation, outcome: .malformed, latencyMilliseconds: 0, details: ""
         )
 
         // 1. The PKIMessage: signature over the authenticated attributes, envelope, content.
@@ -175,7 +175,7 @@ public struct PKIOperationHandler: Sendable {
     public func refuseUnread(_ reason: String, response: Response, profile: String, sourceAddress: String?) async -> Response {
         let event = AuditEvent(
             time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile,
-            operation: Operation.pkiOperation.rawValue, outcome: .malformed, latencyMilliseconds: 0, details: reason)
+            operation: .pkiOperation, outcome: .malformed, latencyMilliseconds: 0, details: reason)
         return await finish(response, event: event, started: ContinuousClock.now)
     }
 

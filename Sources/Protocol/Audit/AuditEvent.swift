@@ -1,5 +1,17 @@
 import Foundation
 
+/// What an audit record is about: a SCEP request or an admin action.
+public enum AuditOperation: String, Sendable, Codable, Hashable, CaseIterable {
+    case getCACaps = "GetCACaps"
+    case getCACert = "GetCACert"
+    case getNextCACert = "GetNextCACert"
+    case pkiOperation = "PKIOperation"
+    /// A cluster-wide trust-anchor reload an admin asked for.
+    case reloadTrust = "reload-trust"
+    /// A revocation Intune asked for (device wiped, retired, profile removed).
+    case intuneRevocation = "intune-revocation"
+}
+
 /// One audit record: every PKIOperation yields exactly one (SPEC §7).
 public struct AuditEvent: Sendable, Codable, Hashable {
     /// Unique id; inserts are idempotent on it.
@@ -8,7 +20,7 @@ public struct AuditEvent: Sendable, Codable, Hashable {
     public var edgeID: String
     public var sourceAddress: String?
     public var profile: String
-    public var operation: String
+    public var operation: AuditOperation
     public var messageType: String?
     public var transactionID: String?
     public var outcome: Outcome
@@ -25,7 +37,7 @@ public struct AuditEvent: Sendable, Codable, Hashable {
 
     public init(
         id: String = UUID().uuidString.lowercased(), time: Date, edgeID: String, sourceAddress: String?, profile: String,
-        operation: String, messageType: String? = nil, transactionID: String? = nil, outcome: Outcome,
+        operation: AuditOperation, messageType: String? = nil, transactionID: String? = nil, outcome: Outcome,
         failInfo: String? = nil, claimSubject: String? = nil, claimIssuer: String? = nil, deviceName: String? = nil,
         csrSubject: String? = nil, csrSANs: String? = nil, serialNumber: String? = nil, latencyMilliseconds: Double,
         details: String

@@ -47,7 +47,11 @@ public enum InternalAPI {
     /// `{"status":"issued","certificate":…,"chain":[…],"serialNumber":…}`,
     /// `{"status":"pending"}` or `{"status":"rejected","outcome":…,"reason":…}`.
     public struct Decision: Sendable, Codable, Hashable {
-        public var status: String
+        public enum Status: String, Sendable, Codable, Hashable {
+            case issued, pending, rejected
+        }
+
+        public var status: Status
         public var certificate: String?
         public var chain: [String]?
         public var serialNumber: String?
@@ -59,15 +63,15 @@ public enum InternalAPI {
         public init(_ decision: EnrollmentDecision) {
             switch decision {
             case .issued(let issued):
-                status = "issued"
+                status = .issued
                 certificate = Base64.encode(issued.certificate)
                 chain = issued.chain.map(Base64.encode)
                 serialNumber = issued.serialNumber
                 details = issued.details
             case .pending:
-                status = "pending"
+                status = .pending
             case .rejected(let refusal):
-                status = "rejected"
+                status = .rejected
                 outcome = refusal.outcome
                 reason = refusal.reason
             }
@@ -76,18 +80,16 @@ public enum InternalAPI {
         /// The decision, or nil when the JSON does not describe one.
         public var decision: EnrollmentDecision? {
             switch status {
-            case "issued":
+            case .issued:
                 guard let certificate = certificate.flatMap({ Base64.decode($0) }), let serialNumber else { return nil }
                 let chain = (self.chain ?? []).compactMap { Base64.decode($0) }
                 guard chain.count == (self.chain ?? []).count else { return nil }
                 return .issued(IssuedCertificate(certificate: certificate, chain: chain, serialNumber: serialNumber, details: details))
-            case "pending":
+            case .pending:
                 return .pending
-            case "rejected":
+            case .rejected:
                 guard let outcome else { return nil }
                 return .rejected(Refusal(outcome, reason ?? ""))
-            default:
-                return nil
             }
         }
     }
