@@ -3,17 +3,17 @@ import ScepterControl
 import ScepterProtocol
 
 /// The development PKI and secrets under the data directory, created on first run.
-public struct DevelopmentFiles: Sendable {
-    public var directory: String
-    public var caCertificatePath: String { "\(directory)/ca.pem" }
-    public var caKeyPath: String { "\(directory)/ca.key" }
-    public var raCertificatePath: String { "\(directory)/ra.pem" }
-    public var raKeyPath: String { "\(directory)/ra.key" }
-    public var challengePath: String { "\(directory)/challenge" }
-    public var adminTokenPath: String { "\(directory)/admin-token" }
-    public var databasePath: String { "\(directory)/scepter.db" }
+package struct DevelopmentFiles: Sendable {
+    package var directory: String
+    package var caCertificatePath: String { "\(directory)/ca.pem" }
+    package var caKeyPath: String { "\(directory)/ca.key" }
+    package var raCertificatePath: String { "\(directory)/ra.pem" }
+    package var raKeyPath: String { "\(directory)/ra.key" }
+    package var challengePath: String { "\(directory)/challenge" }
+    package var adminTokenPath: String { "\(directory)/admin-token" }
+    package var databasePath: String { "\(directory)/scepter.db" }
 
-    public static func prepare(in directory: String) throws -> DevelopmentFiles {
+    package static func prepare(in directory: String) throws -> DevelopmentFiles {
         let files = DevelopmentFiles(directory: directory)
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: 0o700)])
@@ -41,7 +41,7 @@ public struct DevelopmentFiles: Sendable {
     }
 
     /// URL-safe random text from the system CSPRNG.
-    public static func randomToken(bytes: Int) -> String {
+    package static func randomToken(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         let raw = (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Base64.encode(raw).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

@@ -9,25 +9,25 @@ import ServiceLifecycle
 /// Embedded mode assembled: the edge's SCEP surface wired to the control
 /// plane's issuance in process, with SQLite and in-memory state. The same
 /// code paths the cluster uses, minus the network.
-public struct EmbeddedServer {
-    public let router: Router<ScepterRequestContext>
-    public let store: SQLiteStore
-    public let files: DevelopmentFiles
-    public let challenge: String
-    public let adminToken: String
-    public let metrics: EdgeMetrics
-    public let configuration: EdgeConfiguration
+package struct EmbeddedServer {
+    package let router: Router<ScepterRequestContext>
+    package let store: SQLiteStore
+    package let files: DevelopmentFiles
+    package let challenge: String
+    package let adminToken: String
+    package let metrics: EdgeMetrics
+    package let configuration: EdgeConfiguration
     /// Reloads Intune trust anchors on SIGHUP; run it as a service.
-    public let reloader: TrustAnchorReloader
+    package let reloader: TrustAnchorReloader
     /// Each `intune-api` profile's Intune client.
-    public let intune: [String: IntuneClient]
+    package let intune: [String: IntuneClient]
     /// What runs beside the HTTP server: the reloader and, with intune-api
     /// profiles, the Intune revocation poller.
-    public let services: [any Service]
+    package let services: [any Service]
 
     /// Loads (creating on first run) the development PKI under `dataDir` and
     /// wires edge and control plane together.
-    public static func make(
+    package static func make(
         dataDir: String, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
         databasePath: String? = nil
     ) async throws -> EmbeddedServer {

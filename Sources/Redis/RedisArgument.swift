@@ -2,33 +2,33 @@ import NIOCore
 
 /// What `RedisClient.send` accepts as one command argument; every argument
 /// goes on the wire as a binary-safe RESP bulk string.
-public protocol RedisArgument: Sendable {
+package protocol RedisArgument: Sendable {
     /// Appends the argument's bytes (without RESP framing) to `buffer`.
     func writeRedisBytes(into buffer: inout ByteBuffer)
 }
 
 extension String: RedisArgument {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(self) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(self) }
 }
 
 extension Substring: RedisArgument {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeSubstring(self) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeSubstring(self) }
 }
 
 extension Array: RedisArgument where Element == UInt8 {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeBytes(self) }
 }
 
 extension ByteBuffer: RedisArgument {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeImmutableBuffer(self) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeImmutableBuffer(self) }
 }
 
 extension Int: RedisArgument {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(String(self)) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(String(self)) }
 }
 
 extension Int64: RedisArgument {
-    public func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(String(self)) }
+    package func writeRedisBytes(into buffer: inout ByteBuffer) { buffer.writeString(String(self)) }
 }
 
 extension ByteBuffer {

@@ -1,26 +1,26 @@
 extension RedisClient {
     /// Where and how to reach Redis: the parts of `redis://[[user]:password@]host[:port][/db]`
     /// plus the timeouts.
-    public struct Configuration: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
-        public var host: String
+    package struct Configuration: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
+        package var host: String
         /// Default 6379.
-        public var port: Int
+        package var port: Int
         /// The logical database selected after connecting; default 0.
-        public var database: Int
+        package var database: Int
         /// ACL user (Redis 6+); nil authenticates as `default` when a password is set.
-        public var username: String?
+        package var username: String?
         /// Sent with `AUTH`; never logged, never part of `description` or errors.
-        public var password: String?
+        package var password: String?
         /// Bound on TCP connect; authentication and `SELECT` then run under `commandTimeout`.
-        public var connectTimeout: Duration
+        package var connectTimeout: Duration
         /// Bound on each command's round trip. A command that times out drops its
         /// connection (the next command reconnects), since a late reply would
         /// otherwise be paired with the wrong caller. A command that has to
         /// connect first waits at most `connectTimeout` + 2 × `commandTimeout`
         /// (the second for AUTH/SELECT).
-        public var commandTimeout: Duration
+        package var commandTimeout: Duration
 
-        public init(
+        package init(
             host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil,
             connectTimeout: Duration = .seconds(3), commandTimeout: Duration = .seconds(2)
         ) {
@@ -37,7 +37,7 @@ extension RedisClient {
         /// `SCEPTER_REDIS_URL`). User and password may be percent-encoded; an
         /// IPv6 host goes in brackets. TLS (`rediss://`), Unix sockets and query
         /// options are not supported and are rejected with a reason.
-        public init(url: String, connectTimeout: Duration = .seconds(3), commandTimeout: Duration = .seconds(2)) throws {
+        package init(url: String, connectTimeout: Duration = .seconds(3), commandTimeout: Duration = .seconds(2)) throws {
             func invalid(_ reason: String) -> RedisError { RedisError(.invalidURL, reason) }
             let schemeEnd = url.firstRange(of: "://")
             guard let schemeEnd else { throw invalid("expected redis://host[:port][/db]") }
@@ -111,7 +111,7 @@ extension RedisClient {
         }
 
         /// The URL with the password masked: safe to log.
-        public var description: String {
+        package var description: String {
             let hostPart = host.contains(":") ? "[\(host)]" : host
             var credentials = ""
             if password != nil { credentials = "\(username ?? ""):***@" }
@@ -119,7 +119,7 @@ extension RedisClient {
         }
 
         /// Mirrors (`dump`, debuggers' summaries) show the password masked too.
-        public var customMirror: Mirror {
+        package var customMirror: Mirror {
             Mirror(
                 self,
                 children: [

@@ -4,12 +4,12 @@ import ServiceLifecycle
 /// Closes a Redis client once everything that used it has stopped: put it in
 /// a ServiceGroup before the services that use the client (the group stops
 /// them in reverse order).
-public struct RedisClientService: Service {
+package struct RedisClientService: Service {
     let client: RedisClient
 
-    public init(client: RedisClient) { self.client = client }
+    package init(client: RedisClient) { self.client = client }
 
-    public func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         await client.close()
     }
@@ -19,7 +19,7 @@ extension Settings {
     /// `SCEPTER_REDIS_URL` (or its owner-only `_FILE`: the URL may hold a
     /// password), parsed; a problem naming the variable is recorded when it
     /// is missing or wrong. `use` says what the role needs Redis for.
-    public mutating func redis(for use: String, _ name: String = "SCEPTER_REDIS_URL") -> RedisClient.Configuration? {
+    package mutating func redis(for use: String, _ name: String = "SCEPTER_REDIS_URL") -> RedisClient.Configuration? {
         guard let url = requiredSecret(name, "\(use), e.g. redis://redis:6379/0") else { return nil }
         do {
             return try RedisClient.Configuration(url: url)

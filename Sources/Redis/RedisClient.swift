@@ -22,8 +22,8 @@ import Synchronization
 /// when the connection drops fails with `.connectionClosed` and may or may not
 /// have run. A command that found its connection already closed before it was
 /// written is sent once more on a fresh connection.
-public final class RedisClient: Sendable {
-    public let configuration: Configuration
+package final class RedisClient: Sendable {
+    package let configuration: Configuration
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state = Mutex(State())
@@ -43,7 +43,7 @@ public final class RedisClient: Sendable {
     }
 
     /// A client for `configuration`; nothing connects until the first command.
-    public init(
+    package init(
         configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
@@ -56,7 +56,7 @@ public final class RedisClient: Sendable {
 
     /// A client for a `redis://[[user]:password@]host[:port][/db]` URL.
     /// - Parameter timeout: the per-command timeout (also bounds the TCP connect).
-    public convenience init(
+    package convenience init(
         url: String, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         timeout: Duration = .seconds(2)
     ) throws {
@@ -75,7 +75,7 @@ public final class RedisClient: Sendable {
     /// Arguments are binary-safe. A top-level error reply throws
     /// `RedisError(.server, message)`; errors nested in arrays stay values.
     /// - Parameter timeout: overrides `configuration.commandTimeout` for this command.
-    public func send(_ arguments: [any RedisArgument], timeout: Duration? = nil) async throws -> RedisValue {
+    package func send(_ arguments: [any RedisArgument], timeout: Duration? = nil) async throws -> RedisValue {
         let value = try await reply(to: arguments, timeout: timeout ?? configuration.commandTimeout)
         if case .error(let message) = value { throw RedisError(.server, message) }
         return value
@@ -84,7 +84,7 @@ public final class RedisClient: Sendable {
     /// Runs `script` by its SHA-1 (`EVALSHA`), falling back to `EVAL` when the
     /// server does not have it cached (`NOSCRIPT`: first use, restart, `SCRIPT FLUSH`).
     /// `EVAL` caches it again, so the next call is one `EVALSHA`.
-    public func eval(
+    package func eval(
         _ script: RedisScript, keys: [any RedisArgument] = [], arguments: [any RedisArgument] = [],
         timeout: Duration? = nil
     ) async throws -> RedisValue {
@@ -98,14 +98,14 @@ public final class RedisClient: Sendable {
     }
 
     /// Whether the server answers `PING` with `PONG` within `timeout`.
-    public func ping(timeout: Duration? = nil) async throws {
+    package func ping(timeout: Duration? = nil) async throws {
         let value = try await send(["PING"], timeout: timeout)
         guard value == .simple("PONG") else { throw RedisError(.protocolError, "PING answered \(value)") }
     }
 
     /// Closes the connection; later commands throw `.clientClosed`. Commands in
     /// flight fail with `.connectionClosed`.
-    public func close() async {
+    package func close() async {
         let channel: (any Channel)? = state.withLock { state in
             defer { state.connection = .closed }
             if case .connected(_, let channel) = state.connection { return channel }

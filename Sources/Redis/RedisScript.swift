@@ -1,11 +1,11 @@
 /// A Lua script run with `RedisClient.eval`, identified on the server by the
 /// SHA-1 of its source (as `SCRIPT LOAD` and `EVALSHA` do).
-public struct RedisScript: Sendable, Hashable {
-    public let source: String
+package struct RedisScript: Sendable, Hashable {
+    package let source: String
     /// Lowercase hex SHA-1 of `source`'s UTF-8 bytes.
-    public let sha1: String
+    package let sha1: String
 
-    public init(_ source: String) {
+    package init(_ source: String) {
         self.source = source
         self.sha1 = SHA1.hexDigest(of: Array(source.utf8))
     }

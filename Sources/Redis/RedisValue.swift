@@ -3,7 +3,7 @@
 /// hiredis' reader does not tell a null array (`*-1`) from a null bulk string
 /// (`$-1`), so both arrive as `.bulk(nil)`; `.array(nil)` exists for callers
 /// that build values themselves.
-public enum RedisValue: Sendable, Hashable {
+package enum RedisValue: Sendable, Hashable {
     /// A status reply such as `OK` or `PONG`.
     case simple(String)
     /// An error reply. `RedisClient.send` throws a top-level error reply;
@@ -17,7 +17,7 @@ public enum RedisValue: Sendable, Hashable {
 
 extension RedisValue {
     /// The bulk or status text as UTF-8 (invalid sequences repaired); nil otherwise.
-    public var string: String? {
+    package var string: String? {
         switch self {
         case .simple(let text): text
         case .bulk(let bytes?): String(decoding: bytes, as: UTF8.self)
@@ -26,7 +26,7 @@ extension RedisValue {
     }
 
     /// The bytes of a bulk or status reply; nil otherwise.
-    public var bytes: [UInt8]? {
+    package var bytes: [UInt8]? {
         switch self {
         case .simple(let text): Array(text.utf8)
         case .bulk(let bytes): bytes
@@ -35,7 +35,7 @@ extension RedisValue {
     }
 
     /// An integer reply, or a bulk string holding a decimal integer.
-    public var integer: Int64? {
+    package var integer: Int64? {
         switch self {
         case .integer(let value): value
         case .bulk(let bytes?): Int64(String(decoding: bytes, as: UTF8.self))
@@ -44,12 +44,12 @@ extension RedisValue {
     }
 
     /// The elements of a non-null array reply.
-    public var array: [RedisValue]? {
+    package var array: [RedisValue]? {
         if case .array(let elements?) = self { elements } else { nil }
     }
 
     /// Whether this is the null reply.
-    public var isNull: Bool {
+    package var isNull: Bool {
         switch self {
         case .bulk(nil), .array(nil): true
         default: false
@@ -60,7 +60,7 @@ extension RedisValue {
 extension RedisValue: CustomStringConvertible {
     /// redis-cli-like: `OK`, `(error) ERR …`, `(integer) 5`, `"text"`, `(nil)`, `[…]`;
     /// bulk strings that are not printable UTF-8 show as their length.
-    public var description: String {
+    package var description: String {
         switch self {
         case .simple(let text): return text
         case .error(let message): return "(error) \(message)"

@@ -8,7 +8,7 @@ import ScepterProtocol
 /// the stats the console's monitoring page shows. Admin token required. The
 /// same routes serve the cluster (edges seen through Redis) and embedded
 /// mode (its one edge in process).
-public struct AdminRoutes: Sendable {
+package struct AdminRoutes: Sendable {
     let store: any ControlStore
     let cluster: any ClusterView
     let profiles: [String]
@@ -20,7 +20,7 @@ public struct AdminRoutes: Sendable {
     let reloadWait: Duration
     let now: @Sendable () -> Date
 
-    public init(
+    package init(
         store: any ControlStore, cluster: any ClusterView, profiles: [String], tokens: BearerTokens, intune: [String: IntuneClient] = [:],
         logger: Logger, reloadWait: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -34,7 +34,7 @@ public struct AdminRoutes: Sendable {
         self.now = now
     }
 
-    public func add<Context: RequestContext>(to router: Router<Context>) {
+    package func add<Context: RequestContext>(to router: Router<Context>) {
         let group = router.group("/api/v1/admin/scep/intune").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
         group.post("reload-trust") { _, _ in try await reloadTrust() }
         group.get("stats") { _, _ in try await stats() }

@@ -7,20 +7,20 @@ import ScepterProtocol
 
 /// The internal API edges call (SPEC §3 steps 4 and 6, §8 "Internal"), behind
 /// the edge token. Answers are JSON (`InternalAPI`), except the CRL (DER).
-public struct InternalRoutes: Sendable {
+package struct InternalRoutes: Sendable {
     let issuance: any Issuance
     let tokens: BearerTokens
     let metrics: ControlMetrics?
     let logger: Logger
 
-    public init(issuance: any Issuance, tokens: BearerTokens, metrics: ControlMetrics? = nil, logger: Logger) {
+    package init(issuance: any Issuance, tokens: BearerTokens, metrics: ControlMetrics? = nil, logger: Logger) {
         self.issuance = issuance
         self.tokens = tokens
         self.metrics = metrics
         self.logger = logger
     }
 
-    public func add<Context: RequestContext>(to router: Router<Context>) {
+    package func add<Context: RequestContext>(to router: Router<Context>) {
         let group = router.group("/internal/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .edge))
         group.post("enrollments") { request, context in
             var request = request
@@ -94,16 +94,16 @@ public struct InternalRoutes: Sendable {
 
 /// Refuses requests without a bearer token granting `role`: 401 without a
 /// valid token, 403 with a token of another role.
-public struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let tokens: BearerTokens
     let role: BearerTokens.Role
 
-    public init(tokens: BearerTokens, role: BearerTokens.Role) {
+    package init(tokens: BearerTokens, role: BearerTokens.Role) {
         self.tokens = tokens
         self.role = role
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let granted = tokens.roles(authorization: request.headers[.authorization])
         guard !granted.isEmpty else {
             var response = Response.plain("a valid bearer token is required (Authorization: Bearer <token>)", status: .unauthorized)

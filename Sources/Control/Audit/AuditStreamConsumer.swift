@@ -15,11 +15,11 @@ import ServiceLifecycle
 /// acknowledged; the entries wait in the stream and are retried with backoff.
 /// An entry that is not an audit event at all is copied to `deadLetterStream`
 /// and acknowledged, so it cannot stall the stream.
-public final class AuditStreamConsumer: Service {
-    public let stream: String
-    public let group: String
-    public let consumer: String
-    public let deadLetterStream: String
+package final class AuditStreamConsumer: Service {
+    package let stream: String
+    package let group: String
+    package let consumer: String
+    package let deadLetterStream: String
     let client: RedisClient
     let store: any ControlStore
     let batchSize: Int
@@ -29,7 +29,7 @@ public final class AuditStreamConsumer: Service {
     let metrics: ControlMetrics?
 
     /// - Parameter client: a connection of its own: `XREADGROUP … BLOCK` holds it while it waits.
-    public init(
+    package init(
         client: RedisClient, store: any ControlStore, consumer: String, stream: String = "scepter:audit",
         group: String = "scepter-control", batchSize: Int = 200, block: Duration = .seconds(1),
         claimAfter: Duration = .seconds(30), metrics: ControlMetrics? = nil, logger: Logger
@@ -52,7 +52,7 @@ public final class AuditStreamConsumer: Service {
         var fields: [String: [UInt8]]?
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var backoff = Duration.milliseconds(200)
         var failing = false
         var groupReady = false

@@ -6,24 +6,24 @@ import _CryptoExtras
 import ScepterProtocol
 
 /// Creates CA and RA key pairs for `scepter ca init` and `scepter dev`.
-public enum PKIBootstrap {
-    public enum KeyAlgorithm: String, Sendable, CaseIterable {
+package enum PKIBootstrap {
+    package enum KeyAlgorithm: String, Sendable, CaseIterable {
         case rsa, ecdsa
     }
 
     /// A PEM certificate and its PEM private key.
-    public struct Pair: Sendable {
-        public var certificatePEM: String
-        public var keyPEM: String
+    package struct Pair: Sendable {
+        package var certificatePEM: String
+        package var keyPEM: String
 
-        public init(certificatePEM: String, keyPEM: String) {
+        package init(certificatePEM: String, keyPEM: String) {
             self.certificatePEM = certificatePEM
             self.keyPEM = keyPEM
         }
     }
 
     /// A self-signed root CA, valid 10 years.
-    public static func makeRootCA(commonName: String, algorithm: KeyAlgorithm, now: Date = Date()) throws -> Pair {
+    package static func makeRootCA(commonName: String, algorithm: KeyAlgorithm, now: Date = Date()) throws -> Pair {
         let key: Certificate.PrivateKey
         let keyPEM: String
         switch algorithm {
@@ -54,7 +54,7 @@ public enum PKIBootstrap {
     }
 
     /// An RSA 2048 RA certificate signed by the CA, valid 2 years (clients encrypt to RSA only).
-    public static func makeRA(commonName: String, ca: Pair, now: Date = Date()) throws -> Pair {
+    package static func makeRA(commonName: String, ca: Pair, now: Date = Date()) throws -> Pair {
         let caCertificate = try Certificate(pemEncoded: ca.certificatePEM)
         let caKey = try Certificate.PrivateKey(pemEncoded: ca.keyPEM)
         let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)

@@ -4,7 +4,7 @@ import ScepterProtocol
 /// The control plane's view of the edges (SPEC §7, §8): which are alive,
 /// with which trust anchors, and cluster-wide trust reloads. Redis in the
 /// cluster; the one in-process edge in embedded mode.
-public protocol ClusterView: Sendable {
+package protocol ClusterView: Sendable {
     /// The heartbeats of the edges alive now.
     func liveEdges() async throws -> [EdgeHeartbeat]
 
@@ -14,14 +14,14 @@ public protocol ClusterView: Sendable {
 }
 
 /// One cluster-wide reload: the edges asked and the reports they sent.
-public struct ReloadRound: Sendable {
-    public var generation: Int64
+package struct ReloadRound: Sendable {
+    package var generation: Int64
     /// The edges alive when the reload was asked for.
-    public var asked: [String]
+    package var asked: [String]
     /// Reports by edge id; an asked edge without one did not answer in time.
-    public var reports: [String: ReloadReport]
+    package var reports: [String: ReloadReport]
 
-    public init(generation: Int64, asked: [String], reports: [String: ReloadReport]) {
+    package init(generation: Int64, asked: [String], reports: [String: ReloadReport]) {
         self.generation = generation
         self.asked = asked
         self.reports = reports

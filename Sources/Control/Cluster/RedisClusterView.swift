@@ -4,19 +4,19 @@ import ScepterRedis
 
 /// The cluster's view in Redis: edges' heartbeats (`ClusterKeys.edges`,
 /// `ClusterKeys.edge`) and the reload generation they poll.
-public struct RedisClusterView: ClusterView {
+package struct RedisClusterView: ClusterView {
     let redis: RedisClient
     /// An edge whose last heartbeat is older than this is not live.
     let liveness: Duration
     let now: @Sendable () -> Date
 
-    public init(redis: RedisClient, liveness: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(redis: RedisClient, liveness: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }) {
         self.redis = redis
         self.liveness = liveness
         self.now = now
     }
 
-    public func liveEdges() async throws -> [EdgeHeartbeat] {
+    package func liveEdges() async throws -> [EdgeHeartbeat] {
         var heartbeats: [EdgeHeartbeat] = []
         for edge in try await liveEdgeIDs() {
             guard let json = try await redis.send(["GET", ClusterKeys.edge(edge)]).bytes,
@@ -27,7 +27,7 @@ public struct RedisClusterView: ClusterView {
         return heartbeats
     }
 
-    public func reloadTrust(wait: Duration) async throws -> ReloadRound {
+    package func reloadTrust(wait: Duration) async throws -> ReloadRound {
         let live = try await liveEdgeIDs()
         let generation = try await redis.send(["INCR", ClusterKeys.reloadGeneration]).integer ?? 0
         // Until every live edge answered, or the wait is over.

@@ -5,8 +5,8 @@ import Synchronization
 /// after `threshold` consecutive failed calls it opens and refuses calls for
 /// `cooldown`, then lets one probe through (half-open); the probe's result
 /// closes or re-opens it.
-public final class CircuitBreaker: Sendable {
-    public enum State: String, Sendable, Codable {
+package final class CircuitBreaker: Sendable {
+    package enum State: String, Sendable, Codable {
         case closed
         case open
         case halfOpen = "half_open"
@@ -32,13 +32,13 @@ public final class CircuitBreaker: Sendable {
     private let machine = Mutex(Machine())
     private let onChange: @Sendable (State) -> Void
 
-    public init(threshold: Int, cooldown: Duration, onChange: @escaping @Sendable (State) -> Void = { _ in }) {
+    package init(threshold: Int, cooldown: Duration, onChange: @escaping @Sendable (State) -> Void = { _ in }) {
         self.threshold = max(1, threshold)
         self.cooldown = cooldown
         self.onChange = onChange
     }
 
-    public var state: State {
+    package var state: State {
         machine.withLock { machine in Self.state(of: machine, at: .now, cooldown: cooldown) }
     }
 

@@ -3,17 +3,17 @@ import ScepterRedis
 
 /// A lease only one control-plane replica holds at a time, for work that
 /// must not run twice at once (the Intune revocation download).
-public protocol ClusterLease: Sendable {
+package protocol ClusterLease: Sendable {
     /// Runs `body` if the lease `name` was free; false when another replica
     /// holds it or the lease cannot be taken now.
     func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool
 }
 
 /// One process (embedded mode): nothing to share.
-public struct ProcessLease: ClusterLease {
-    public init() {}
+package struct ProcessLease: ClusterLease {
+    package init() {}
 
-    public func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool {
+    package func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool {
         await body()
         return true
     }
@@ -22,12 +22,12 @@ public struct ProcessLease: ClusterLease {
 /// `SET key owner NX PX ttl`, released only by its owner (a Lua
 /// compare-and-delete), so a replica whose lease expired mid-work cannot free
 /// the next holder's. `ttl` must exceed the work's longest run.
-public struct RedisLease: ClusterLease {
+package struct RedisLease: ClusterLease {
     let client: RedisClient
     let owner: String
     let logger: Logger
 
-    public init(client: RedisClient, owner: String, logger: Logger) {
+    package init(client: RedisClient, owner: String, logger: Logger) {
         self.client = client
         self.owner = owner
         self.logger = logger
@@ -39,7 +39,7 @@ public struct RedisLease: ClusterLease {
         return 0
         """)
 
-    public func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool {
+    package func withLease(_ name: String, ttl: Duration, _ body: () async -> Void) async -> Bool {
         let key = "scepter:lease:\(name)"
         do {
             let milliseconds = max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)

@@ -1,7 +1,7 @@
 /// A call to Entra ID, Graph or Intune that did not produce an answer Scepter
 /// can act on. The message names what the operator can check.
-public struct IntuneAPIError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable, Hashable {
+package struct IntuneAPIError: Error, Sendable, CustomStringConvertible {
+    package enum Code: Sendable, Hashable {
         /// No answer: connection refused, reset, DNS, or the call's timeout.
         case unreachable
         /// 429, or 503 with Retry-After: Microsoft asks to come back later.
@@ -19,21 +19,21 @@ public struct IntuneAPIError: Error, Sendable, CustomStringConvertible {
         case breakerOpen
     }
 
-    public var code: Code
+    package var code: Code
     /// The Microsoft call, e.g. `validateRequest`, `token`, `discovery`.
-    public var call: String
+    package var call: String
     /// The `client-request-id` sent, for Microsoft support; nil for Entra and Graph.
-    public var clientRequestID: String?
-    public var message: String
+    package var clientRequestID: String?
+    package var message: String
 
-    public init(_ code: Code, call: String, clientRequestID: String? = nil, _ message: String) {
+    package init(_ code: Code, call: String, clientRequestID: String? = nil, _ message: String) {
         self.code = code
         self.call = call
         self.clientRequestID = clientRequestID
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         "\(call): \(message)" + (clientRequestID.map { " (client-request-id \($0))" } ?? "")
     }
 

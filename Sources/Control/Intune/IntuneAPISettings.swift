@@ -8,9 +8,9 @@ import X509
 /// How the control plane reaches Microsoft for one `INTUNE_MODE=intune-api`
 /// profile (SPEC §5.2, §9): the Entra app registration, its credential and
 /// the cloud's base URLs.
-public struct IntuneAPISettings: Sendable {
+package struct IntuneAPISettings: Sendable {
     /// How the app proves itself to Entra ID.
-    public enum Credential: Sendable {
+    package enum Credential: Sendable {
         /// `INTUNE_CLIENT_SECRET`.
         case secret(String)
         /// `INTUNE_CLIENT_CERT_PATH` + `INTUNE_CLIENT_KEY_PATH`: a JWT client
@@ -18,21 +18,21 @@ public struct IntuneAPISettings: Sendable {
         case certificate(der: [UInt8], key: _RSA.Signing.PrivateKey)
     }
 
-    public var tenantID: String
-    public var clientID: String
-    public var credential: Credential
+    package var tenantID: String
+    package var clientID: String
+    package var credential: Credential
     /// Entra ID's base URL, no trailing slash (default `https://login.microsoftonline.com`).
-    public var loginURL: String
+    package var loginURL: String
     /// Microsoft Graph's base URL, no trailing slash (default `https://graph.microsoft.com`).
-    public var graphURL: String
+    package var graphURL: String
     /// Intune's resource URL; the token scope is this plus `/.default`, so the
     /// default `https://api.manage.microsoft.com/` gives Microsoft's literal
     /// `https://api.manage.microsoft.com//.default`.
-    public var resourceURL: String
+    package var resourceURL: String
     /// Bound on each HTTP call to Microsoft.
-    public var timeout: Duration
+    package var timeout: Duration
 
-    public init(
+    package init(
         tenantID: String, clientID: String, credential: Credential, loginURL: String = IntuneAPISettings.defaultLoginURL,
         graphURL: String = IntuneAPISettings.defaultGraphURL, resourceURL: String = IntuneAPISettings.defaultResourceURL,
         timeout: Duration = .seconds(10)
@@ -46,9 +46,9 @@ public struct IntuneAPISettings: Sendable {
         self.timeout = timeout
     }
 
-    public static let defaultLoginURL = "https://login.microsoftonline.com"
-    public static let defaultGraphURL = "https://graph.microsoft.com"
-    public static let defaultResourceURL = "https://api.manage.microsoft.com/"
+    package static let defaultLoginURL = "https://login.microsoftonline.com"
+    package static let defaultGraphURL = "https://graph.microsoft.com"
+    package static let defaultResourceURL = "https://api.manage.microsoft.com/"
 
     var tokenURL: String { "\(loginURL)/\(tenantID)/oauth2/v2.0/token" }
     var intuneScope: String { resourceURL + "/.default" }
@@ -80,15 +80,15 @@ extension IntuneAPISettings.Credential {
 }
 
 /// Cluster-wide knobs of the Intune integration (SPEC §9).
-public struct IntuneOptions: Sendable {
+package struct IntuneOptions: Sendable {
     /// `SCEPTER_INTUNE_REVOCATION_INTERVAL` (default 15 min); nil: no revocation polling.
-    public var revocationInterval: Duration?
+    package var revocationInterval: Duration?
     /// `SCEPTER_INTUNE_BREAKER_THRESHOLD`: consecutive failed calls that open the breaker (default 5).
-    public var breakerThreshold: Int
+    package var breakerThreshold: Int
     /// `SCEPTER_INTUNE_BREAKER_COOLDOWN`: how long an open breaker refuses calls before one probe (default 30 s).
-    public var breakerCooldown: Duration
+    package var breakerCooldown: Duration
 
-    public init(revocationInterval: Duration? = .seconds(900), breakerThreshold: Int = 5, breakerCooldown: Duration = .seconds(30)) {
+    package init(revocationInterval: Duration? = .seconds(900), breakerThreshold: Int = 5, breakerCooldown: Duration = .seconds(30)) {
         self.revocationInterval = revocationInterval
         self.breakerThreshold = breakerThreshold
         self.breakerCooldown = breakerCooldown

@@ -8,7 +8,7 @@ import ScepterProtocol
 /// registration (SPEC §5.2): each call authenticated with an Entra token,
 /// sent to the discovered URI with `api-version`, a fresh `client-request-id`
 /// (logged: Microsoft support asks for it) and Scepter's User-Agent.
-public final class IntuneClient: Sendable {
+package final class IntuneClient: Sendable {
     /// Intune's answer to validateRequest.
     struct Verdict: Sendable {
         var code: String
@@ -34,18 +34,18 @@ public final class IntuneClient: Sendable {
     }
 
     /// For the admin stats: the breaker of each service and its last good call.
-    public struct Status: Sendable, Codable {
-        public struct ServiceStatus: Sendable, Codable {
-            public var service: String
-            public var breaker: CircuitBreaker.State
-            public var lastSuccess: Date?
-            public var lastFailure: Date?
-            public var lastError: String?
+    package struct Status: Sendable, Codable {
+        package struct ServiceStatus: Sendable, Codable {
+            package var service: String
+            package var breaker: CircuitBreaker.State
+            package var lastSuccess: Date?
+            package var lastFailure: Date?
+            package var lastError: String?
         }
 
-        public var tenantID: String
-        public var clientID: String
-        public var services: [ServiceStatus]
+        package var tenantID: String
+        package var clientID: String
+        package var services: [ServiceStatus]
     }
 
     let settings: IntuneAPISettings
@@ -84,7 +84,7 @@ public final class IntuneClient: Sendable {
         self.breakers = breakers
     }
 
-    public var status: Status {
+    package var status: Status {
         let history = history.withLock { $0 }
         return Status(
             tenantID: settings.tenantID, clientID: settings.clientID,

@@ -9,9 +9,9 @@ import ServiceLifecycle
 /// serial in the inventory (the revocation the CRL and GetCRL publish),
 /// audit it, and upload every result. A serial Scepter did not issue for
 /// that tenant is reported `CertificateNotFoundError`, never ignored.
-public struct IntuneRevocationPoller: Service {
+package struct IntuneRevocationPoller: Service {
     /// One app registration and the profiles whose certificates it may revoke.
-    public struct Tenant: Sendable {
+    package struct Tenant: Sendable {
         let client: IntuneClient
         let profiles: Set<String>
     }
@@ -28,7 +28,7 @@ public struct IntuneRevocationPoller: Service {
     static let batch = 500
     static let maxBatchesPerRound = 20
 
-    public init(
+    package init(
         clients: [String: IntuneClient], store: any ControlStore, lease: any ClusterLease, interval: Duration,
         metrics: ControlMetrics?, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -46,7 +46,7 @@ public struct IntuneRevocationPoller: Service {
         self.now = now
     }
 
-    public func run() async throws {
+    package func run() async throws {
         guard !tenants.isEmpty else { return }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await pollOnce()
@@ -60,7 +60,7 @@ public struct IntuneRevocationPoller: Service {
     }
 
     /// One round over every tenant; the lease keeps other replicas out meanwhile.
-    public func pollOnce() async {
+    package func pollOnce() async {
         for tenant in tenants {
             let key = "intune-revocation:" + SHA256Hex.of(tenant.client.settings.clientKey).prefix(16)
             // The lease outlives a slow round: 20 downloads and uploads at the call timeout, with retries.

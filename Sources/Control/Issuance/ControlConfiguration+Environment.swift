@@ -6,7 +6,7 @@ extension ControlConfiguration {
     /// Reads issuers (`SCEPTER_ISSUERS`, `SCEPTER_ISSUER_<NAME>_*`) and the
     /// control plane's side of each profile in `profileNames` (SPEC §9).
     /// `fallbackIssuer` serves profiles without `ISSUER` (embedded mode's dev CA).
-    public static func loadProfiles(
+    package static func loadProfiles(
         _ settings: inout Settings, profileNames: [String], fallbackIssuer: LocalCA? = nil
     ) -> [Profile] {
         var issuers: [String: LocalCA] = [:]

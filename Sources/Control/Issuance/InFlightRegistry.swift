@@ -6,7 +6,7 @@ import ScepterRedis
 /// CertPoll that reaches another replica before the commit answers PENDING
 /// rather than "unknown transaction". Best effort: when the registry cannot
 /// be reached, issuance goes on and only cross-replica polls lose the hint.
-public protocol InFlightRegistry: Sendable {
+package protocol InFlightRegistry: Sendable {
     func begin(profile: String, transactionID: String) async
     func end(profile: String, transactionID: String) async
     func isInFlight(profile: String, transactionID: String) async -> Bool
@@ -14,13 +14,13 @@ public protocol InFlightRegistry: Sendable {
 
 /// The registry in Redis: `scepter:inflight:<profile>:<transactionID>`, set
 /// with a TTL (a replica that dies mid-issuance stops claiming it after `ttl`).
-public struct RedisInFlightRegistry: InFlightRegistry {
+package struct RedisInFlightRegistry: InFlightRegistry {
     let client: RedisClient
     let replicaID: String
     let ttl: Duration
     let logger: Logger
 
-    public init(client: RedisClient, replicaID: String, ttl: Duration = .seconds(120), logger: Logger) {
+    package init(client: RedisClient, replicaID: String, ttl: Duration = .seconds(120), logger: Logger) {
         self.client = client
         self.replicaID = replicaID
         self.ttl = ttl
@@ -29,7 +29,7 @@ public struct RedisInFlightRegistry: InFlightRegistry {
 
     static func key(_ profile: String, _ transactionID: String) -> String { "scepter:inflight:\(profile):\(transactionID)" }
 
-    public func begin(profile: String, transactionID: String) async {
+    package func begin(profile: String, transactionID: String) async {
         do {
             _ = try await client.send(["SET", Self.key(profile, transactionID), replicaID, "PX", Int(ttl.timeInterval * 1000)])
         } catch {
@@ -37,11 +37,11 @@ public struct RedisInFlightRegistry: InFlightRegistry {
         }
     }
 
-    public func end(profile: String, transactionID: String) async {
+    package func end(profile: String, transactionID: String) async {
         _ = try? await client.send(["DEL", Self.key(profile, transactionID)])
     }
 
-    public func isInFlight(profile: String, transactionID: String) async -> Bool {
+    package func isInFlight(profile: String, transactionID: String) async -> Bool {
         ((try? await client.send(["EXISTS", Self.key(profile, transactionID)]))?.integer ?? 0) > 0
     }
 }

@@ -8,7 +8,7 @@ import ScepterProtocol
 
 /// The control plane's side of `Issuance`: policy, issuance and the
 /// idempotent commit of certificate and enrollment record.
-public final class IssuanceService: Issuance {
+package final class IssuanceService: Issuance {
     private struct TransactionKey: Hashable {
         var profile: String
         var transactionID: String
@@ -26,7 +26,7 @@ public final class IssuanceService: Issuance {
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
     private let lastCRLNumber = Atomic<UInt64>(0)
 
-    public init(
+    package init(
         configuration: ControlConfiguration, store: any ControlStore, logger: Logger, replicas: (any InFlightRegistry)? = nil,
         intune: [String: IntuneClient] = [:], now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -38,7 +38,7 @@ public final class IssuanceService: Issuance {
         self.now = now
     }
 
-    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+    package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
         let key = TransactionKey(profile: request.profile, transactionID: request.transactionID)
         let task = inFlight.withLock { running in
             if let existing = running[key] { return existing }
@@ -217,7 +217,7 @@ public final class IssuanceService: Issuance {
         }
     }
 
-    public func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
+    package func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
         guard let recorded = try await store.enrollment(profile: profile, transactionID: transactionID) else {
             // Still being issued by this process: the device keeps polling.
             let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
@@ -229,14 +229,14 @@ public final class IssuanceService: Issuance {
         return try await decision(for: recorded)
     }
 
-    public func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
+    package func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
         guard let record = try await store.certificate(serialNumber: serialNumber), record.profile == profile,
             let configured = configuration.profiles[profile]
         else { return nil }
         return IssuedCertificate(certificate: record.der, chain: [configured.issuer.certificateDER] + configured.issuer.chain, serialNumber: serialNumber)
     }
 
-    public func crl(profile: String) async throws -> [UInt8] {
+    package func crl(profile: String) async throws -> [UInt8] {
         guard let configured = configuration.profiles[profile] else {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }
@@ -254,7 +254,7 @@ public final class IssuanceService: Issuance {
         return try CRLBuilder.build(ca: configured.issuer, revoked: revoked, crlNumber: number, now: at)
     }
 
-    public func caCertificates(profile: String) async throws -> CACertificates {
+    package func caCertificates(profile: String) async throws -> CACertificates {
         guard let configured = configuration.profiles[profile] else {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }

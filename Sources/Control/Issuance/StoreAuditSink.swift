@@ -2,14 +2,14 @@ import ScepterProtocol
 
 /// Embedded mode's audit sink: events go straight into the store, before the
 /// edge answers.
-public struct StoreAuditSink: AuditSink {
+package struct StoreAuditSink: AuditSink {
     let store: any ControlStore
 
-    public init(store: any ControlStore) {
+    package init(store: any ControlStore) {
         self.store = store
     }
 
-    public func record(_ event: AuditEvent) async throws {
+    package func record(_ event: AuditEvent) async throws {
         try await store.insertAudit(event)
     }
 }

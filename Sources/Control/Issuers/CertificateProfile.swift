@@ -4,17 +4,17 @@ import ScepterProtocol
 
 /// What a profile allows into a certificate (SPEC §9 `CERT_VALIDITY`,
 /// `MAX_VALIDITY`, `ALLOWED_EKUS`, `MIN_RSA_BITS`).
-public struct CertificateProfile: Sendable {
+package struct CertificateProfile: Sendable {
     /// Validity of issued certificates (default 365 days).
-    public var validity: Duration
+    package var validity: Duration
     /// Upper bound on validity; nil: only the CA's own notAfter caps it.
-    public var maxValidity: Duration?
+    package var maxValidity: Duration?
     /// EKUs a request may ask for; a request asking none gets all of them.
-    public var allowedEKUs: [ExtendedKeyUsage.Usage]
+    package var allowedEKUs: [ExtendedKeyUsage.Usage]
     /// Smallest RSA key accepted (default 2048).
-    public var minRSABits: Int
+    package var minRSABits: Int
 
-    public init(
+    package init(
         validity: Duration = .seconds(365 * 86400), maxValidity: Duration? = nil,
         allowedEKUs: [ExtendedKeyUsage.Usage] = [.clientAuth], minRSABits: Int = 2048
     ) {
@@ -26,7 +26,7 @@ public struct CertificateProfile: Sendable {
 
     /// Parses an EKU by name (`clientAuth`, `serverAuth`, `codeSigning`,
     /// `emailProtection`, `timeStamping`, `ocspSigning`, `any`) or dotted OID.
-    public static func extendedKeyUsage(named name: String) -> ExtendedKeyUsage.Usage? {
+    package static func extendedKeyUsage(named name: String) -> ExtendedKeyUsage.Usage? {
         switch name.lowercased() {
         case "clientauth": return .clientAuth
         case "serverauth": return .serverAuth

@@ -6,24 +6,24 @@ import _CryptoExtras
 import ScepterProtocol
 
 /// An issuer whose CA key is a local PEM file (`SCEPTER_ISSUER_<NAME>_TYPE=local`).
-public struct LocalCA: Sendable {
-    public let name: String
-    public let certificate: Certificate
+package struct LocalCA: Sendable {
+    package let name: String
+    package let certificate: Certificate
     /// DER of the CA certificate.
-    public let certificateDER: [UInt8]
+    package let certificateDER: [UInt8]
     /// DER of the intermediates above the CA, nearest first.
-    public let chain: [[UInt8]]
+    package let chain: [[UInt8]]
     let privateKey: Certificate.PrivateKey
     let authorityKeyIdentifier: ArraySlice<UInt8>
     /// Source of serial-number bytes; the system CSPRNG unless a test injects one.
     let randomBytes: @Sendable (Int) -> [UInt8]
 
-    public struct LoadError: Error, CustomStringConvertible {
-        public var reason: String
-        public var description: String { reason }
+    package struct LoadError: Error, CustomStringConvertible {
+        package var reason: String
+        package var description: String { reason }
     }
 
-    public init(
+    package init(
         name: String, certificatePEM: String, keyPEM: String, chainPEM: String? = nil,
         randomBytes: @escaping @Sendable (Int) -> [UInt8] = LocalCA.systemRandomBytes
     ) throws(LoadError) {
@@ -60,7 +60,7 @@ public struct LocalCA: Sendable {
         self.randomBytes = randomBytes
     }
 
-    public static func systemRandomBytes(_ count: Int) -> [UInt8] {
+    package static func systemRandomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
@@ -83,7 +83,7 @@ public struct LocalCA: Sendable {
 
     /// Issues a certificate for `request`: subject and SANs copied from the
     /// request, validity from the profile capped by the CA's own notAfter.
-    public func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date) throws(Refusal) -> Certificate {
+    package func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date) throws(Refusal) -> Certificate {
         let ekus = try profile.check(request)
         var validity = profile.validity
         if let cap = profile.maxValidity, cap < validity { validity = cap }

@@ -3,10 +3,10 @@ import Prometheus
 import ScepterProtocol
 
 /// The control plane's Prometheus metrics, rendered at `/metrics`.
-public struct ControlMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package struct ControlMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
     }
 
@@ -50,26 +50,26 @@ public struct ControlMetrics: Sendable {
     }
 
     /// One enrollment job answered; nil: not answered (unavailable).
-    public func recordDecision(profile: String, decision: InternalAPI.Decision.Status?, duration: Duration) {
+    package func recordDecision(profile: String, decision: InternalAPI.Decision.Status?, duration: Duration) {
         let label = decision?.rawValue ?? "unavailable"
         registry.makeCounter(descriptor: Self.decisions, labels: [("profile", profile), ("decision", label)]).increment()
         registry.makeDurationHistogram(descriptor: Self.issuanceLatency, labels: [("profile", profile)], buckets: LatencyBuckets.standard)
             .recordNanoseconds(duration.nanoseconds)
     }
 
-    public func recordCopied(_ count: Int) {
+    package func recordCopied(_ count: Int) {
         registry.makeCounter(descriptor: Self.auditCopied).increment(by: Int64(count))
     }
 
-    public func recordConsumerFailure() {
+    package func recordConsumerFailure() {
         registry.makeCounter(descriptor: Self.auditFailures).increment()
     }
 
-    public func recordLost() {
+    package func recordLost() {
         registry.makeCounter(descriptor: Self.auditLost).increment()
     }
 
-    public func recordIntuneRequest(call: String, code: String, duration: Duration?) {
+    package func recordIntuneRequest(call: String, code: String, duration: Duration?) {
         registry.makeCounter(descriptor: Self.intuneRequests, labels: [("call", call), ("code", code)]).increment()
         if let duration {
             registry.makeDurationHistogram(descriptor: Self.intuneLatency, labels: [("call", call)], buckets: LatencyBuckets.standard)
@@ -77,26 +77,26 @@ public struct ControlMetrics: Sendable {
         }
     }
 
-    public func recordIntuneCode(_ code: String) {
+    package func recordIntuneCode(_ code: String) {
         // Microsoft's codes are a closed set in practice; cap odd ones to keep the label set small.
         let label = code.count <= 64 && code.allSatisfy({ $0.isLetter || $0.isNumber }) ? code : "other"
         registry.makeCounter(descriptor: Self.intuneCodes, labels: [("code", label)]).increment()
     }
 
-    public func recordTokenRefresh(scope: String) {
+    package func recordTokenRefresh(scope: String) {
         registry.makeCounter(descriptor: Self.tokenRefreshes, labels: [("scope", scope)]).increment()
     }
 
-    public func recordBreaker(service: String, tenant: String, state: CircuitBreaker.State) {
+    package func recordBreaker(service: String, tenant: String, state: CircuitBreaker.State) {
         registry.makeGauge(descriptor: Self.breakerState, labels: [("service", service), ("tenant", tenant)]).set(Double(state.gaugeValue))
     }
 
-    public func recordRevocation(result: String) {
+    package func recordRevocation(result: String) {
         registry.makeCounter(descriptor: Self.revocations, labels: [("result", result)]).increment()
     }
 
     /// The Prometheus text exposition.
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

@@ -9,24 +9,24 @@ import ServiceLifecycle
 /// `scepter control` assembled (SPEC §1, §7, §8): the issuers, the PostgreSQL
 /// store, the internal API for edges, the audit-stream consumer and the
 /// admin API.
-public struct ControlServer {
-    public struct Options: Sendable {
-        public var listen: (host: String, port: Int)
+package struct ControlServer {
+    package struct Options: Sendable {
+        package var listen: (host: String, port: Int)
         /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
-        public var shutdownGrace: Duration
+        package var shutdownGrace: Duration
         /// Names this replica in the audit consumer group (`SCEPTER_CONTROL_ID`, default the host name).
-        public var controlID: String
+        package var controlID: String
     }
 
-    public let router: Router<BasicRequestContext>
-    public let store: PostgresStore
-    public let options: Options
+    package let router: Router<BasicRequestContext>
+    package let store: PostgresStore
+    package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse: the store last).
-    public let services: [any Service]
+    package let services: [any Service]
 
     /// Reads and checks the control plane's configuration; throws
     /// `ConfigurationError` listing every problem, each naming its variable.
-    public static func make(environment: [String: String], logger: Logger) throws -> ControlServer {
+    package static func make(environment: [String: String], logger: Logger) throws -> ControlServer {
         var settings = Settings(environment: environment)
         let names = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }
         if names.isEmpty { settings.problem("SCEPTER_PROFILES", "is required (the SCEP profiles, e.g. corp,wifi)") }
@@ -92,7 +92,7 @@ public struct ControlServer {
     }
 
     /// The Intune revocation poller, when a profile uses intune-api and polling is on.
-    public static func revocationPoller(
+    package static func revocationPoller(
         _ intune: [String: IntuneClient], options: IntuneOptions, store: any ControlStore, lease: any ClusterLease, metrics: ControlMetrics,
         logger: Logger
     ) -> [any Service] {

@@ -4,7 +4,7 @@ import ScepterProtocol
 /// The control plane's durable state (SPEC §7): certificate inventory,
 /// enrollment idempotency records and the audit log. SQLite in embedded mode,
 /// PostgreSQL in the cluster; both pass the same contract tests.
-public protocol ControlStore: Sendable {
+package protocol ControlStore: Sendable {
     /// Runs pending migrations (versioned, forward-only).
     func migrate() async throws
 
@@ -54,32 +54,32 @@ public protocol ControlStore: Sendable {
 
 extension ControlStore {
     /// `commitIssued` without an audit row.
-    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
+    package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
         try await commitIssued(certificate, enrollment: enrollment, audit: nil)
     }
 }
 
 /// A row of `certificates`.
-public struct CertificateRecord: Sendable, Hashable {
-    public enum Status: String, Sendable, Hashable, Codable {
+package struct CertificateRecord: Sendable, Hashable {
+    package enum Status: String, Sendable, Hashable, Codable {
         case active
         case revoked
     }
 
-    public var serialNumber: String
-    public var issuer: String
-    public var profile: String
-    public var subject: String
-    public var subjectAlternativeNames: String
-    public var notBefore: Date
-    public var notAfter: Date
-    public var status: Status
-    public var transactionID: String
-    public var deviceID: String?
-    public var der: [UInt8]
-    public var createdAt: Date
+    package var serialNumber: String
+    package var issuer: String
+    package var profile: String
+    package var subject: String
+    package var subjectAlternativeNames: String
+    package var notBefore: Date
+    package var notAfter: Date
+    package var status: Status
+    package var transactionID: String
+    package var deviceID: String?
+    package var der: [UInt8]
+    package var createdAt: Date
 
-    public init(
+    package init(
         serialNumber: String, issuer: String, profile: String, subject: String, subjectAlternativeNames: String,
         notBefore: Date, notAfter: Date, status: Status = .active, transactionID: String, deviceID: String?,
         der: [UInt8], createdAt: Date
@@ -100,9 +100,9 @@ public struct CertificateRecord: Sendable, Hashable {
 }
 
 /// A revocation to record: a row of `revocations`.
-public struct Revocation: Sendable, Hashable {
+package struct Revocation: Sendable, Hashable {
     /// RFC 5280 CRLReason names, as stored in `revocations.reason`.
-    public enum Reason: String, Sendable, Hashable {
+    package enum Reason: String, Sendable, Hashable {
         case unspecified
         case keyCompromise
         case superseded
@@ -110,13 +110,13 @@ public struct Revocation: Sendable, Hashable {
         case privilegeWithdrawn
     }
 
-    public var serialNumber: String
-    public var reason: Reason
+    package var serialNumber: String
+    package var reason: Reason
     /// Who asked: `intune`, `scepter` (the control plane itself) or an admin.
-    public var actor: String
-    public var at: Date
+    package var actor: String
+    package var at: Date
 
-    public init(serialNumber: String, reason: Reason, actor: String, at: Date) {
+    package init(serialNumber: String, reason: Reason, actor: String, at: Date) {
         self.serialNumber = serialNumber
         self.reason = reason
         self.actor = actor
@@ -125,15 +125,15 @@ public struct Revocation: Sendable, Hashable {
 }
 
 /// What `revoke` found.
-public enum RevocationOutcome: Sendable, Hashable {
+package enum RevocationOutcome: Sendable, Hashable {
     case revoked(CertificateRecord)
     case alreadyRevoked(CertificateRecord)
     case notFound
 }
 
 /// A row of `enrollments`: the idempotency record of one transaction.
-public struct EnrollmentRecord: Sendable, Hashable {
-    public enum Status: String, Sendable {
+package struct EnrollmentRecord: Sendable, Hashable {
+    package enum Status: String, Sendable {
         case issued
         case rejected
         /// Issued and committed, but Intune's successNotification is not yet
@@ -141,18 +141,18 @@ public struct EnrollmentRecord: Sendable, Hashable {
         case notifying
     }
 
-    public var profile: String
-    public var transactionID: String
-    public var messageType: String
-    public var status: Status
-    public var serialNumber: String?
-    public var outcome: Outcome
-    public var reason: String
+    package var profile: String
+    package var transactionID: String
+    package var messageType: String
+    package var status: Status
+    package var serialNumber: String?
+    package var outcome: Outcome
+    package var reason: String
     /// SHA-256 of the CSR: a transaction replayed with another CSR is refused.
-    public var csrSHA256: String
-    public var createdAt: Date
+    package var csrSHA256: String
+    package var createdAt: Date
 
-    public init(
+    package init(
         profile: String, transactionID: String, messageType: String, status: Status, serialNumber: String?,
         outcome: Outcome, reason: String, csrSHA256: String, createdAt: Date
     ) {
@@ -169,17 +169,17 @@ public struct EnrollmentRecord: Sendable, Hashable {
 }
 
 /// Filters for the audit log; nil means any.
-public struct AuditQuery: Sendable {
-    public var profile: String?
-    public var outcome: Outcome?
-    public var transactionID: String?
-    public var since: Date?
-    public var until: Date?
+package struct AuditQuery: Sendable {
+    package var profile: String?
+    package var outcome: Outcome?
+    package var transactionID: String?
+    package var since: Date?
+    package var until: Date?
     /// Only refusals: every outcome but success and pending.
-    public var failuresOnly: Bool
-    public var limit: Int
+    package var failuresOnly: Bool
+    package var limit: Int
 
-    public init(
+    package init(
         profile: String? = nil, outcome: Outcome? = nil, transactionID: String? = nil, since: Date? = nil,
         until: Date? = nil, failuresOnly: Bool = false, limit: Int = 100
     ) {
@@ -194,12 +194,12 @@ public struct AuditQuery: Sendable {
 }
 
 /// One row of `outcomeCounts`.
-public struct OutcomeCount: Sendable, Hashable {
-    public var profile: String
-    public var outcome: String
-    public var count: Int
+package struct OutcomeCount: Sendable, Hashable {
+    package var profile: String
+    package var outcome: String
+    package var count: Int
 
-    public init(profile: String, outcome: String, count: Int) {
+    package init(profile: String, outcome: String, count: Int) {
         self.profile = profile
         self.outcome = outcome
         self.count = count
@@ -207,4 +207,4 @@ public struct OutcomeCount: Sendable, Hashable {
 }
 
 /// The enrollment for that (profile, transactionID) was written by someone else first.
-public struct StoreConflict: Error, Sendable {}
+package struct StoreConflict: Error, Sendable {}

@@ -7,9 +7,9 @@ extension PostgresStore {
     ///
     /// Usually parsed from `SCEPTER_DATABASE_URL` with ``init(url:)``. The
     /// `description` never contains the password: log it freely.
-    public struct Configuration: Sendable, CustomStringConvertible {
+    package struct Configuration: Sendable, CustomStringConvertible {
         /// libpq's `sslmode`, minus `allow`.
-        public enum TLSMode: String, Sendable, CaseIterable {
+        package enum TLSMode: String, Sendable, CaseIterable {
             /// Plain TCP.
             case disable
             /// TLS if the server offers it, without verifying its certificate (libpq's default).
@@ -22,32 +22,32 @@ extension PostgresStore {
             case verifyFull = "verify-full"
         }
 
-        public var host: String
-        public var port: Int
-        public var username: String
-        public var password: String?
-        public var database: String
-        public var tls: TLSMode
+        package var host: String
+        package var port: Int
+        package var username: String
+        package var password: String?
+        package var database: String
+        package var tls: TLSMode
         /// PEM file of the roots that `verify-ca` / `verify-full` trust; nil: the system's.
-        public var tlsRootCertificatePath: String?
+        package var tlsRootCertificatePath: String?
         /// Reported to the server as `application_name` (shows in `pg_stat_activity`).
-        public var applicationName: String
+        package var applicationName: String
 
         /// How long to wait for a connection: TCP connect, and a free pooled
         /// connection for an operation. Default 5 s.
-        public var connectTimeout: Duration = .seconds(5)
+        package var connectTimeout: Duration = .seconds(5)
         /// The server's `statement_timeout`, and (plus one second) the client's
         /// limit on one operation once it has a connection; past it the
         /// connection is closed. The server also ends a session idle in a
         /// transaction for twice this, at least a minute (a client that
         /// vanished mid-transaction). Default 10 s.
-        public var queryTimeout: Duration = .seconds(10)
+        package var queryTimeout: Duration = .seconds(10)
         /// Limit on applying migrations, waiting for another replica's included. Default 60 s.
-        public var migrationTimeout: Duration = .seconds(60)
+        package var migrationTimeout: Duration = .seconds(60)
         /// Pool size. Default 10.
-        public var maximumConnections: Int = 10
+        package var maximumConnections: Int = 10
 
-        public init(
+        package init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
             tls: TLSMode = .prefer, tlsRootCertificatePath: String? = nil, applicationName: String = "scepter-control"
         ) {
@@ -67,7 +67,7 @@ extension PostgresStore {
         /// `application_name`. User and password may be percent-encoded.
         /// Errors never repeat the password. `defaultConnectTimeout` applies
         /// when the URL has no `connect_timeout`.
-        public init(url: String, defaultConnectTimeout: Duration = .seconds(5)) throws(Error) {
+        package init(url: String, defaultConnectTimeout: Duration = .seconds(5)) throws(Error) {
             func refuse(_ message: String) -> Error { Error(code: .invalidConfiguration, message) }
 
             guard let components = URLComponents(string: url), let scheme = components.scheme else {
@@ -129,7 +129,7 @@ extension PostgresStore {
         }
 
         /// The URL without the password, for logs and errors.
-        public var description: String {
+        package var description: String {
             let user = username + (password == nil ? "" : ":***")
             return "postgres://\(user)@\(endpoint)/\(database)?sslmode=\(tls.rawValue)"
         }
@@ -211,7 +211,7 @@ extension PostgresStore {
 extension Settings {
     /// `name` (default `SCEPTER_DATABASE_URL`, or its `_FILE`) parsed as a
     /// PostgreSQL URL; a problem is recorded when it is missing or wrong.
-    public mutating func postgres(
+    package mutating func postgres(
         _ name: String = "SCEPTER_DATABASE_URL", defaultConnectTimeout: Duration = .seconds(5)
     ) -> PostgresStore.Configuration? {
         guard let url = secret(name) else {

@@ -3,8 +3,8 @@ import PostgresNIO
 extension PostgresStore {
     /// A PostgreSQL store failure, naming the operation and what failed.
     /// An enrollment written twice is `StoreConflict`, not this.
-    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
-        public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Error: Swift.Error, Sendable, CustomStringConvertible {
+        package struct Code: Sendable, Hashable, CustomStringConvertible {
             private enum Base: String, Sendable, Hashable {
                 case invalidConfiguration, unavailable, timedOut, query, unexpectedData, schemaTooNew, shutDown
             }
@@ -13,38 +13,38 @@ extension PostgresStore {
             private init(_ base: Base) { self.base = base }
 
             /// `SCEPTER_DATABASE_URL` or the TLS setup is wrong.
-            public static let invalidConfiguration = Self(.invalidConfiguration)
+            package static let invalidConfiguration = Self(.invalidConfiguration)
             /// No connection: server down or unreachable, login refused, or every pooled connection busy.
-            public static let unavailable = Self(.unavailable)
+            package static let unavailable = Self(.unavailable)
             /// A statement ran past `statement_timeout`, or an operation past the client's limit.
-            public static let timedOut = Self(.timedOut)
+            package static let timedOut = Self(.timedOut)
             /// The server refused a statement.
-            public static let query = Self(.query)
+            package static let query = Self(.query)
             /// A row did not read back as the schema says.
-            public static let unexpectedData = Self(.unexpectedData)
+            package static let unexpectedData = Self(.unexpectedData)
             /// The database was migrated by a newer Scepter than this one.
-            public static let schemaTooNew = Self(.schemaTooNew)
+            package static let schemaTooNew = Self(.schemaTooNew)
             /// The store was shut down.
-            public static let shutDown = Self(.shutDown)
+            package static let shutDown = Self(.shutDown)
 
-            public var description: String { base.rawValue }
+            package var description: String { base.rawValue }
         }
 
-        public var code: Code
-        public var message: String
+        package var code: Code
+        package var message: String
         /// The server's SQLSTATE, when it sent an error.
-        public var sqlState: String?
+        package var sqlState: String?
         /// The constraint the server named (unique and foreign-key violations).
-        public var constraint: String?
+        package var constraint: String?
 
-        public init(code: Code, _ message: String, sqlState: String? = nil, constraint: String? = nil) {
+        package init(code: Code, _ message: String, sqlState: String? = nil, constraint: String? = nil) {
             self.code = code
             self.message = message
             self.sqlState = sqlState
             self.constraint = constraint
         }
 
-        public var description: String { "PostgreSQL store (\(code)): \(message)" }
+        package var description: String { "PostgreSQL store (\(code)): \(message)" }
 
         /// The server's unique-violation SQLSTATE.
         static let uniqueViolation = "23505"

@@ -22,8 +22,8 @@ import ScepterProtocol
 /// with `Error.Code.unavailable` instead of hanging; the server cancels a
 /// statement past `queryTimeout`, and the client closes a connection whose
 /// operation outlives it by a second (a server that stopped answering).
-public final class PostgresStore: SQLStore, Service {
-    public let configuration: Configuration
+package final class PostgresStore: SQLStore, Service {
+    package let configuration: Configuration
     let client: PostgresClient
     let logger: Logger
     let phase = Mutex(Phase.idle)
@@ -33,7 +33,7 @@ public final class PostgresStore: SQLStore, Service {
     /// Key of the advisory lock that serializes migrations across replicas ("SCEPTER!").
     static let migrationLock: Int64 = 0x5343_4550_5445_5221
 
-    public init(configuration: Configuration, logger: Logger) {
+    package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.client = PostgresClient(configuration: configuration.clientConfiguration(), backgroundLogger: logger)
@@ -43,7 +43,7 @@ public final class PostgresStore: SQLStore, Service {
 
     /// Runs the connection pool until graceful shutdown or cancellation, then
     /// closes its connections and returns. Call it once.
-    public func run() async throws {
+    package func run() async throws {
         let started = phase.withLock { phase in
             guard phase == .idle else { return false }
             phase = .running
@@ -75,7 +75,7 @@ public final class PostgresStore: SQLStore, Service {
     /// Applies pending migrations in one transaction on a connection of its
     /// own, holding an advisory lock so that replicas starting together take
     /// turns. Refuses a database migrated by a newer Scepter.
-    public func migrate() async throws {
+    package func migrate() async throws {
         try ensureOpen("migrate")
         let connectionConfiguration = try configuration.connectionConfiguration()
         try await bounded("migrate", budget: configuration.migrationTimeout + .seconds(1)) { attempt in
@@ -132,7 +132,7 @@ public final class PostgresStore: SQLStore, Service {
     }
 
     /// Whether a pooled connection answers `SELECT 1` (readiness).
-    public func isHealthy() async -> Bool {
+    package func isHealthy() async -> Bool {
         do {
             return try await withConnection("health check") { connection in
                 _ = try await self.execute("SELECT 1", on: connection, "health check: SELECT 1")

@@ -18,7 +18,7 @@ protocol SQLStore: ControlStore {
 }
 
 extension SQLStore {
-    public func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
+    package func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
         try await run("enrollment") { sql in
             try await sql.run(
                 """
@@ -32,7 +32,7 @@ extension SQLStore {
     /// The enrollment first: a second writer of the same (profile,
     /// transaction) conflicts before it writes anything (PostgreSQL makes it
     /// wait for the first to commit), then the certificate it references.
-    public func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+    package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         try await conflictsAsStoreConflict {
             try await transaction("commitIssued") { sql in
                 try await Self.insert(enrollment, on: sql)
@@ -52,13 +52,13 @@ extension SQLStore {
         }
     }
 
-    public func commitRejected(_ enrollment: EnrollmentRecord) async throws {
+    package func commitRejected(_ enrollment: EnrollmentRecord) async throws {
         try await conflictsAsStoreConflict {
             try await run("commitRejected") { sql in try await Self.insert(enrollment, on: sql) }
         }
     }
 
-    public func certificate(serialNumber: String) async throws -> CertificateRecord? {
+    package func certificate(serialNumber: String) async throws -> CertificateRecord? {
         try await run("certificate") { sql in
             try await sql.run(
                 "SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates WHERE serial = ?", [.text(serialNumber)]
@@ -66,7 +66,7 @@ extension SQLStore {
         }
     }
 
-    public func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+    package func markDelivered(profile: String, transactionID: String, reason: String) async throws {
         try await run("markDelivered") { sql in
             _ = try await sql.run(
                 "UPDATE enrollments SET status = 'issued', reason = ? WHERE profile = ? AND transaction_id = ? AND status = 'notifying'",
@@ -75,7 +75,7 @@ extension SQLStore {
     }
 
     @discardableResult
-    public func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
+    package func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await transaction("withdraw") { sql in
             let updated = try await sql.run(
                 """
@@ -88,16 +88,16 @@ extension SQLStore {
         }
     }
 
-    public func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
+    package func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
         let dialect = dialect
         return try await transaction("revoke") { sql in try await Self.revoke(revocation, on: sql, dialect: dialect) }
     }
 
-    public func insertAudit(_ event: AuditEvent) async throws {
+    package func insertAudit(_ event: AuditEvent) async throws {
         try await run("insertAudit") { sql in try await Self.insert(event, provisional: false, on: sql) }
     }
 
-    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+    package func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
         var clauses: [String] = []
         var binds: [SQLValue] = []
         func filter(_ clause: String, _ value: SQLValue) {
@@ -118,7 +118,7 @@ extension SQLStore {
     }
 
     /// Only PKIOperations count: admin events (reloads, Intune revocations) are not requests.
-    public func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
+    package func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
         var binds: [SQLValue] = [.text(AuditOperation.pkiOperation.rawValue)]
         var sinceClause = ""
         if let since {
@@ -137,7 +137,7 @@ extension SQLStore {
         }
     }
 
-    public func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
+    package func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
         try await run("revocations") { sql in
             try await sql.run("SELECT serial, revoked_at FROM revocations WHERE issuer = ?", [.text(issuer)]).map { row in
                 (try row.required(row.text, "serial", in: "revocations"), try row.required(row.instant, "revoked_at", in: "revocations"))

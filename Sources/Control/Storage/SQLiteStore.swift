@@ -10,7 +10,7 @@ import ScepterProtocol
 ///
 /// `synchronous=NORMAL` survives a crash of the process but can lose the last
 /// commits on power loss; production deployments use PostgreSQL.
-public final class SQLiteStore: SQLStore {
+package final class SQLiteStore: SQLStore {
     private let connection: SQLiteConnection
     /// One operation at a time on the one connection (transactions included).
     private let lock = AsyncLock()
@@ -31,7 +31,7 @@ public final class SQLiteStore: SQLStore {
     }
 
     /// Opens (creating if needed) the database at `path`; nil: in memory.
-    public static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
+    package static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
         let storage: SQLiteConnection.Storage = path.map { .file(path: $0) } ?? .memory
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
         let store = SQLiteStore(connection: connection)
@@ -41,12 +41,12 @@ public final class SQLiteStore: SQLStore {
         return store
     }
 
-    public func close() async throws {
+    package func close() async throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try await connection.close()
     }
 
-    public func migrate() async throws {
+    package func migrate() async throws {
         try await run("migrate") { sql in
             _ = try await sql.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
         }

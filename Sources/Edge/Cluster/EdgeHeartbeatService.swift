@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// `ClusterKeys.reloadResults(generation)`. Polling a counter instead of
 /// pub/sub means an edge that was briefly away still sees the newest request.
 /// Redis being down only delays beats; the edge keeps serving.
-public struct EdgeHeartbeatService: Service {
+package struct EdgeHeartbeatService: Service {
     let client: RedisClient
     let reloader: TrustAnchorReloader
     let edgeID: String
@@ -22,7 +22,7 @@ public struct EdgeHeartbeatService: Service {
     let logger: Logger
     let startedAt = Date()
 
-    public init(client: RedisClient, reloader: TrustAnchorReloader, edgeID: String, interval: Duration = .seconds(2), logger: Logger) {
+    package init(client: RedisClient, reloader: TrustAnchorReloader, edgeID: String, interval: Duration = .seconds(2), logger: Logger) {
         self.client = client
         self.reloader = reloader
         self.edgeID = edgeID
@@ -33,7 +33,7 @@ public struct EdgeHeartbeatService: Service {
     /// A heartbeat expires after this many missed beats.
     static let missedBeats = 5
 
-    public func run() async throws {
+    package func run() async throws {
         try? await cancelWhenGracefulShutdown { try await self.beatUntilCancelled() }
         // Leave the cluster at once rather than when the heartbeat expires.
         _ = try? await client.send(["ZREM", ClusterKeys.edges, edgeID])

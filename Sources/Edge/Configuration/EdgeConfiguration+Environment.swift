@@ -3,10 +3,10 @@ import ScepterProtocol
 
 extension EdgeConfiguration {
     /// What embedded mode supplies to profiles that leave settings unset.
-    public struct Fallbacks: Sendable {
-        public var ra: RAIdentity?
+    package struct Fallbacks: Sendable {
+        package var ra: RAIdentity?
 
-        public init(ra: RAIdentity?) {
+        package init(ra: RAIdentity?) {
             self.ra = ra
         }
     }
@@ -14,7 +14,7 @@ extension EdgeConfiguration {
     /// Reads the edge's profiles from `SCEPTER_PROFILES` and the
     /// `SCEPTER_PROFILE_<NAME>_*` family (SPEC §9). Problems are collected in
     /// `settings`, each naming its variable.
-    public static func loadProfiles(_ settings: inout Settings, fallbacks: Fallbacks? = nil, now: Date = Date()) -> [Profile] {
+    package static func loadProfiles(_ settings: inout Settings, fallbacks: Fallbacks? = nil, now: Date = Date()) -> [Profile] {
         var profiles: [Profile] = []
         for rawName in settings.list("SCEPTER_PROFILES") {
             let name = rawName.lowercased()

@@ -23,12 +23,12 @@ import Synchronization
 ///
 /// Run it as a service: it prefetches the CA chains and shuts its HTTP
 /// client down after the server stopped.
-public final class ControlPlaneClient: Issuance, Service {
-    public let baseURL: String
-    public let waitBudget: Duration
+package final class ControlPlaneClient: Issuance, Service {
+    package let baseURL: String
+    package let waitBudget: Duration
     /// Bound on every call other than an enrollment.
-    public let requestTimeout: Duration
-    public let caRefreshInterval: Duration
+    package let requestTimeout: Duration
+    package let caRefreshInterval: Duration
     private let token: String
     private let profiles: [String]
     private let client: HTTPClient
@@ -39,7 +39,7 @@ public final class ControlPlaneClient: Issuance, Service {
     ///   - baseURL: `SCEPTER_CONTROL_URL`, without a trailing slash.
     ///   - token: `SCEPTER_EDGE_TOKEN`.
     ///   - profiles: whose CA chains to keep cached.
-    public init(
+    package init(
         baseURL: String, token: String, profiles: [String], waitBudget: Duration = .seconds(5),
         requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(1),
         caRefreshInterval: Duration = .seconds(300), logger: Logger
@@ -61,7 +61,7 @@ public final class ControlPlaneClient: Issuance, Service {
 
     // MARK: Service
 
-    public func run() async throws {
+    package func run() async throws {
         // Prefetch until every profile's chain is cached, then refresh now and then.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -74,7 +74,7 @@ public final class ControlPlaneClient: Issuance, Service {
 
     /// Fetches every profile's CA chain; returns the profiles it could not fetch.
     @discardableResult
-    public func refreshCACertificates() async -> [String] {
+    package func refreshCACertificates() async -> [String] {
         var missing: [String] = []
         for profile in profiles {
             do {
@@ -92,7 +92,7 @@ public final class ControlPlaneClient: Issuance, Service {
 
     // MARK: Issuance
 
-    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+    package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
         let body = try InternalAPI.encoder().encode(request)
         let response: (HTTPResponseStatus, ByteBuffer)
         do {
@@ -110,26 +110,26 @@ public final class ControlPlaneClient: Issuance, Service {
         return decision
     }
 
-    public func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
+    package func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
         let path = InternalAPI.enrollmentPath(profile: profile, transactionID: transactionID)
         return try decision(try await call(.GET, path, timeout: requestTimeout), path: path)
     }
 
-    public func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
+    package func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
         let path = InternalAPI.certificatePath(profile: profile, serialNumber: serialNumber)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
         if status == .notFound { return nil }
         return try decode(IssuedCertificate.self, status: status, body: body, path: path)
     }
 
-    public func crl(profile: String) async throws -> [UInt8] {
+    package func crl(profile: String) async throws -> [UInt8] {
         let path = InternalAPI.crlPath(profile: profile)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
         guard status == .ok else { throw refused(status, body, path) }
         return Array(body.readableBytesView)
     }
 
-    public func caCertificates(profile: String) async throws -> CACertificates {
+    package func caCertificates(profile: String) async throws -> CACertificates {
         if let cached = caCache.withLock({ $0[profile] }) { return cached }
         let fetched = try await fetchCACertificates(profile: profile)
         caCache.withLock { $0[profile] = fetched }
@@ -140,7 +140,7 @@ public final class ControlPlaneClient: Issuance, Service {
     /// nil when it can: its `/readyz` answers 200, and an authenticated read
     /// of the first profile's CA chain (which also refreshes the cache)
     /// succeeds, so a wrong edge token shows here. Each call within `timeout`.
-    public func unreadiness(timeout: Duration = .seconds(1)) async -> String? {
+    package func unreadiness(timeout: Duration = .seconds(1)) async -> String? {
         guard let (status, _) = try? await call(.GET, "/readyz", timeout: timeout) else { return "unreachable at \(baseURL)" }
         guard status == .ok else { return "not ready (its /readyz answered \(status.code))" }
         guard let profile = profiles.first else { return nil }

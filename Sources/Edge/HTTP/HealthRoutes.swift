@@ -2,16 +2,16 @@ import Hummingbird
 import NIOCore
 
 /// `/healthz` (alive), `/readyz` (dependencies up) and `/metrics`.
-public struct HealthRoutes: Sendable {
+package struct HealthRoutes: Sendable {
     let ready: @Sendable () async -> (Bool, String)
     let metrics: @Sendable () -> [UInt8]
 
-    public init(ready: @escaping @Sendable () async -> (Bool, String), metrics: @escaping @Sendable () -> [UInt8]) {
+    package init(ready: @escaping @Sendable () async -> (Bool, String), metrics: @escaping @Sendable () -> [UInt8]) {
         self.ready = ready
         self.metrics = metrics
     }
 
-    public func add<Context: RequestContext>(to router: Router<Context>) {
+    package func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/healthz") { _, _ in Response.text("ok\n", status: .ok) }
         router.get("/readyz") { _, _ in
             let (isReady, detail) = await ready()

@@ -6,23 +6,23 @@ import ScepterProtocol
 
 /// The SCEP HTTP surface (SPEC §4): `/scep/{profile}`, `/scep` for the
 /// default profile, the Cisco-style `pkiclient.exe` path and NDES's own path.
-public struct SCEPRoutes: Sendable {
+package struct SCEPRoutes: Sendable {
     /// Largest POST body accepted (256 KiB); larger gets 413.
-    public static let maxBodySize = 256 * 1024
+    package static let maxBodySize = 256 * 1024
     /// Largest GET `message` accepted (64 KiB of base64); larger gets 413.
-    public static let maxMessageQuerySize = 64 * 1024
+    package static let maxMessageQuerySize = 64 * 1024
 
     let configuration: EdgeConfiguration
     let handler: PKIOperationHandler
     let issuance: any Issuance
 
-    public init(configuration: EdgeConfiguration, handler: PKIOperationHandler, issuance: any Issuance) {
+    package init(configuration: EdgeConfiguration, handler: PKIOperationHandler, issuance: any Issuance) {
         self.configuration = configuration
         self.handler = handler
         self.issuance = issuance
     }
 
-    public func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
+    package func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         let defaultProfile = EdgeConfiguration.defaultProfileName
         for path in ["/scep", "/scep/pkiclient.exe", "/certsrv/mscep/mscep.dll"] {
             router.get(RouterPath(path)) { request, context in

@@ -3,22 +3,22 @@ import NIOCore
 
 /// The request context of Scepter's HTTP servers: Hummingbird's basic context
 /// plus the peer address, which goes into audit records.
-public struct ScepterRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
+package struct ScepterRequestContext: RequestContext, RemoteAddressRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let remoteAddress: SocketAddress?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
     }
 
     /// SCEP bodies are small; larger uploads are refused before they are read.
-    public var maxUploadSize: Int { SCEPRoutes.maxBodySize }
+    package var maxUploadSize: Int { SCEPRoutes.maxBodySize }
 }
 
 extension RemoteAddressRequestContext {
     /// The peer's IP address without the port, for audit records.
-    public var sourceAddress: String? {
+    package var sourceAddress: String? {
         remoteAddress?.ipAddress
     }
 }

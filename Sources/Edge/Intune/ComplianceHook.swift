@@ -11,12 +11,12 @@ import X509
 /// "device_name"}, "csr": {"subject", "sans"}}` and expects HTTP 200 with
 /// `{"compliant": true|false, "reason": "…"}`. Anything else, including a
 /// timeout, fails closed.
-public struct ComplianceHook: Sendable {
-    public let url: String
-    public let timeout: Duration
+package struct ComplianceHook: Sendable {
+    package let url: String
+    package let timeout: Duration
     let client: HTTPClient
 
-    public init(url: String, timeout: Duration = .seconds(5), client: HTTPClient = .shared) {
+    package init(url: String, timeout: Duration = .seconds(5), client: HTTPClient = .shared) {
         self.url = url
         self.timeout = timeout
         self.client = client
@@ -46,7 +46,7 @@ public struct ComplianceHook: Sendable {
     }
 
     /// nil when compliant; otherwise the refusal.
-    public func check(profile: String, transactionID: String, claim: IntuneClaim, csr: CertificationRequest) async -> Refusal? {
+    package func check(profile: String, transactionID: String, claim: IntuneClaim, csr: CertificationRequest) async -> Refusal? {
         let question = Question(
             profile: profile, transactionID: transactionID,
             claim: .init(sub: claim.subject, iss: claim.issuer, device_name: claim.deviceName),

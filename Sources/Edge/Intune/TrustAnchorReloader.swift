@@ -7,7 +7,7 @@ import ScepterProtocol
 
 /// Reloads every Intune profile's trust anchors on SIGHUP, or when the
 /// cluster asks (`EdgeHeartbeatService`), and remembers the last report.
-public final class TrustAnchorReloader: Service {
+package final class TrustAnchorReloader: Service {
     let stores: [(profile: String, store: TrustAnchorStore)]
     let metrics: EdgeMetrics
     let logger: Logger
@@ -15,7 +15,7 @@ public final class TrustAnchorReloader: Service {
     private let last = Mutex<ReloadReport?>(nil)
 
     /// Publishes the anchors loaded at boot as metrics.
-    public init(configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger) {
+    package init(configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger) {
         self.stores = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
             profile.intune.map { (profile.name, $0.anchors) }
         }
@@ -27,17 +27,17 @@ public final class TrustAnchorReloader: Service {
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             reload(generation: nil)
         }
     }
 
     /// The last reload's report; nil before the first.
-    public var lastReport: ReloadReport? { last.withLock { $0 } }
+    package var lastReport: ReloadReport? { last.withLock { $0 } }
 
     /// The anchors in use, by profile.
-    public var anchors: [String: [AnchorSummary]] {
+    package var anchors: [String: [AnchorSummary]] {
         Dictionary(uniqueKeysWithValues: stores.map { profile, store in
             (profile, store.anchors.anchors.map { AnchorSummary(subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) })
         })
@@ -45,7 +45,7 @@ public final class TrustAnchorReloader: Service {
 
     /// Reloads every profile and records the report; `generation` names a cluster-wide request.
     @discardableResult
-    public func reload(generation: Int64?, now: Date = Date()) -> ReloadReport {
+    package func reload(generation: Int64?, now: Date = Date()) -> ReloadReport {
         let results = reloadAll(now: now)
         let report = ReloadReport(
             edgeID: edgeID, generation: generation, at: now,
@@ -59,7 +59,7 @@ public final class TrustAnchorReloader: Service {
 
     /// Reloads each profile's bundle; a bad file keeps the old pool. Results by profile.
     @discardableResult
-    public func reloadAll(now: Date = Date()) -> [String: TrustAnchorStore.ReloadResult] {
+    package func reloadAll(now: Date = Date()) -> [String: TrustAnchorStore.ReloadResult] {
         var results: [String: TrustAnchorStore.ReloadResult] = [:]
         for (profile, store) in stores {
             let result = store.reload(now: now)

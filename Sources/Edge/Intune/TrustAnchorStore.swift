@@ -6,9 +6,9 @@ import ScepterProtocol
 ///
 /// A reload that fails (missing file, garbage, an expired certificate)
 /// keeps the pool in use and reports why.
-public final class TrustAnchorStore: Sendable {
+package final class TrustAnchorStore: Sendable {
     /// The PEM bundle on disk (`INTUNE_CONNECTOR_CERT_PATH`).
-    public let path: String
+    package let path: String
     private let state: Mutex<State>
 
     private struct State {
@@ -17,30 +17,30 @@ public final class TrustAnchorStore: Sendable {
     }
 
     /// The outcome of loading the bundle.
-    public struct ReloadResult: Sendable, Codable, Hashable {
-        public var succeeded: Bool
-        public var at: Date
+    package struct ReloadResult: Sendable, Codable, Hashable {
+        package var succeeded: Bool
+        package var at: Date
         /// SHA-256 fingerprints of the anchors in use after the attempt.
-        public var fingerprints: [String]
+        package var fingerprints: [String]
         /// Why the attempt failed; nil on success.
-        public var error: String?
+        package var error: String?
     }
 
     /// Loads the bundle; boot refuses a missing, unparseable or expired one.
-    public init(path: String, now: Date) throws(ConfigurationProblem) {
+    package init(path: String, now: Date) throws(ConfigurationProblem) {
         self.path = path
         let anchors = try Self.load(path: path, now: now)
         state = Mutex(State(anchors: anchors, lastReload: ReloadResult(succeeded: true, at: now, fingerprints: anchors.fingerprints)))
     }
 
     /// The anchors in use now.
-    public var anchors: TrustAnchors { state.withLock { $0.anchors } }
+    package var anchors: TrustAnchors { state.withLock { $0.anchors } }
 
-    public var lastReload: ReloadResult { state.withLock { $0.lastReload } }
+    package var lastReload: ReloadResult { state.withLock { $0.lastReload } }
 
     /// Re-reads the bundle; on failure the current pool stays in use.
     @discardableResult
-    public func reload(now: Date) -> ReloadResult {
+    package func reload(now: Date) -> ReloadResult {
         do {
             let anchors = try Self.load(path: path, now: now)
             return state.withLock { state in

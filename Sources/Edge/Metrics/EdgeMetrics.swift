@@ -4,8 +4,8 @@ import Synchronization
 import ScepterProtocol
 
 /// The edge's Prometheus metrics, rendered at `/metrics`.
-public struct EdgeMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package struct EdgeMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     /// The anchor gauges currently registered, by profile, so a reload can retire old ones.
     private let anchorGauges = GaugeSets()
 
@@ -13,7 +13,7 @@ public struct EdgeMetrics: Sendable {
         let byProfile = Mutex<[String: [Gauge]]>([:])
     }
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
     }
 
@@ -39,7 +39,7 @@ public struct EdgeMetrics: Sendable {
     }
 
     /// Publishes the anchors a profile uses now, replacing the previous set.
-    public func recordAnchors(profile: String, anchors: TrustAnchors, reloadSucceeded: Bool) {
+    package func recordAnchors(profile: String, anchors: TrustAnchors, reloadSucceeded: Bool) {
         let gauges = anchors.anchors.map { anchor in
             let gauge = registry.makeGauge(
                 descriptor: Self.anchorNotAfter,
@@ -57,7 +57,7 @@ public struct EdgeMetrics: Sendable {
     }
 
     /// Counts one PKIOperation by profile and outcome label and observes its latency.
-    public func record(profile: String, outcome: Outcome, duration: Duration) {
+    package func record(profile: String, outcome: Outcome, duration: Duration) {
         registry.makeCounter(
             descriptor: Self.enrollments, labels: [("profile", profile), ("outcome", outcome.rawValue)]
         ).increment()
@@ -67,7 +67,7 @@ public struct EdgeMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

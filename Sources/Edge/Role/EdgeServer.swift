@@ -8,28 +8,28 @@ import ServiceLifecycle
 /// `scepter edge` assembled (SPEC §1, §3): the SCEP surface with every gate,
 /// replay and rate-limit state and the audit stream in Redis, issuance by the
 /// control plane over the internal API.
-public struct EdgeServer {
+package struct EdgeServer {
     /// The role's settings beyond the profiles (SPEC §9).
-    public struct Options: Sendable {
-        public var listen: (host: String, port: Int)
-        public var controlURL: String
-        public var edgeToken: String
+    package struct Options: Sendable {
+        package var listen: (host: String, port: Int)
+        package var controlURL: String
+        package var edgeToken: String
         /// `SCEPTER_EDGE_WAIT_BUDGET`: how long an enrollment waits for the control plane before PENDING.
-        public var waitBudget: Duration
+        package var waitBudget: Duration
         /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
-        public var shutdownGrace: Duration
+        package var shutdownGrace: Duration
     }
 
-    public let router: Router<ScepterRequestContext>
-    public let configuration: EdgeConfiguration
-    public let options: Options
+    package let router: Router<ScepterRequestContext>
+    package let configuration: EdgeConfiguration
+    package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse).
-    public let services: [any Service]
-    public let metrics: EdgeMetrics
+    package let services: [any Service]
+    package let metrics: EdgeMetrics
 
     /// Reads and checks the edge's configuration; throws `ConfigurationError`
     /// listing every problem, each naming its variable.
-    public static func make(environment: [String: String], logger: Logger) throws -> EdgeServer {
+    package static func make(environment: [String: String], logger: Logger) throws -> EdgeServer {
         var settings = Settings(environment: environment)
         let profiles = EdgeConfiguration.loadProfiles(&settings)
         if settings.list("SCEPTER_PROFILES").isEmpty {

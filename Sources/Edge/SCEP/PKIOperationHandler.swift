@@ -5,9 +5,9 @@ import X509
 
 /// One PKIOperation, top to bottom: decode and verify the PKIMessage, run the
 /// gates, ask the control plane, answer with a CertRep, write the audit event.
-public struct PKIOperationHandler: Sendable {
+package struct PKIOperationHandler: Sendable {
     /// What the HTTP layer sends back.
-    public enum Response: Sendable, Equatable {
+    package enum Response: Sendable, Equatable {
         /// HTTP 200 with a CertRep PKIMessage.
         case certRep([UInt8])
         /// HTTP 400: the body is not a SCEP PKIMessage.
@@ -24,7 +24,7 @@ public struct PKIOperationHandler: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(
+    package init(
         configuration: EdgeConfiguration, issuance: any Issuance, audit: any AuditSink, state: any StateStore,
         metrics: EdgeMetrics, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -37,7 +37,7 @@ public struct PKIOperationHandler: Sendable {
         self.now = now
     }
 
-    public func handle(_ body: [UInt8], profile: EdgeConfiguration.Profile, sourceAddress: String?) async -> Response {
+    package func handle(_ body: [UInt8], profile: EdgeConfiguration.Profile, sourceAddress: String?) async -> Response {
         let started = ContinuousClock.now
         var event = AuditEvent(
             time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile.name,
@@ -172,7 +172,7 @@ public struct PKIOperationHandler: Sendable {
 
     /// A PKIOperation refused before it reached the decoder (oversized, no
     /// message, not base64): still exactly one audit event.
-    public func refuseUnread(_ reason: String, response: Response, profile: String, sourceAddress: String?) async -> Response {
+    package func refuseUnread(_ reason: String, response: Response, profile: String, sourceAddress: String?) async -> Response {
         let event = AuditEvent(
             time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile,
             operation: .pkiOperation, outcome: .malformed, latencyMilliseconds: 0, details: reason)

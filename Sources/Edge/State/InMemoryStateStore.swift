@@ -4,7 +4,7 @@ import ScepterProtocol
 
 /// The state store of embedded mode and single-edge tests: process-local,
 /// bounded in memory, entries expire.
-public final class InMemoryStateStore: StateStore {
+package final class InMemoryStateStore: StateStore {
     private struct State {
         /// replay key -> (transactionID, expiry)
         var replay: [String: (transactionID: String, expires: Date)] = [:]
@@ -15,13 +15,13 @@ public final class InMemoryStateStore: StateStore {
 
     private let state = Mutex(State())
     /// Upper bound on remembered replay keys and device windows each.
-    public let capacity: Int
+    package let capacity: Int
 
-    public init(capacity: Int = 200_000) {
+    package init(capacity: Int = 200_000) {
         self.capacity = capacity
     }
 
-    public func admit(_ admission: Admission) async throws -> AdmissionResult {
+    package func admit(_ admission: Admission) async throws -> AdmissionResult {
         state.withLock { state in
             state.operations += 1
             if state.operations % 1024 == 0 || state.replay.count >= capacity {
@@ -52,10 +52,10 @@ public final class InMemoryStateStore: StateStore {
         }
     }
 
-    public func isHealthy() async -> Bool { true }
+    package func isHealthy() async -> Bool { true }
 
     /// Number of remembered replay keys (for tests and metrics).
-    public var replayKeyCount: Int { state.withLock { $0.replay.count } }
+    package var replayKeyCount: Int { state.withLock { $0.replay.count } }
 
     private static func expire(_ state: inout State, now: Date, window: Duration) {
         state.replay = state.replay.filter { $0.value.expires > now }

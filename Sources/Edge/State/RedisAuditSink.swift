@@ -10,18 +10,18 @@ import ScepterRedis
 /// survives the edge crashing right after answering; it throws otherwise
 /// (the edge then answers 503). The stream is capped near `maxLength`
 /// entries (`MAXLEN ~`): the consumer must keep up within that bound.
-public struct RedisAuditSink: AuditSink {
+package struct RedisAuditSink: AuditSink {
     private let client: RedisClient
-    public let stream: String
-    public let maxLength: Int
+    package let stream: String
+    package let maxLength: Int
 
-    public init(client: RedisClient, stream: String = "scepter:audit", maxLength: Int = 1_000_000) {
+    package init(client: RedisClient, stream: String = "scepter:audit", maxLength: Int = 1_000_000) {
         self.client = client
         self.stream = stream
         self.maxLength = maxLength
     }
 
-    public func record(_ event: AuditEvent) async throws {
+    package func record(_ event: AuditEvent) async throws {
         let json = try event.jsonEncoded()
         _ = try await client.send(["XADD", stream, "MAXLEN", "~", maxLength, "*", "id", event.id, "event", json])
     }

@@ -18,17 +18,17 @@ import ScepterRedis
 /// A rate-limited request does not consume its challenge. Redis errors and
 /// timeouts throw (the edge answers 503). Both keys of one admission must live
 /// on one server: Redis Cluster is not supported.
-public final class RedisStateStore: StateStore {
+package final class RedisStateStore: StateStore {
     private let client: RedisClient
     /// Prepended to every key; tests use one of their own.
-    public let keyPrefix: String
+    package let keyPrefix: String
     /// How long `isHealthy` waits for PONG.
-    public let healthTimeout: Duration
+    package let healthTimeout: Duration
 
     /// - Parameters:
     ///   - client: shared with other users of Redis on this edge; not closed by the store.
     ///   - healthTimeout: bound on the readiness PING (default 1 s).
-    public init(client: RedisClient, keyPrefix: String = "scepter:", healthTimeout: Duration = .seconds(1)) {
+    package init(client: RedisClient, keyPrefix: String = "scepter:", healthTimeout: Duration = .seconds(1)) {
         self.client = client
         self.keyPrefix = keyPrefix
         self.healthTimeout = healthTimeout
@@ -57,7 +57,7 @@ public final class RedisStateStore: StateStore {
         return 'admitted'
         """)
 
-    public func admit(_ admission: Admission) async throws -> AdmissionResult {
+    package func admit(_ admission: Admission) async throws -> AdmissionResult {
         let now = Int64((admission.now.timeIntervalSince1970 * 1000).rounded())
         let replayTTL = max(admission.replayTTL.wholeMilliseconds, 1)
         let window = max(admission.window.wholeMilliseconds, 1)
@@ -78,7 +78,7 @@ public final class RedisStateStore: StateStore {
     }
 
     /// PING answered within `healthTimeout`.
-    public func isHealthy() async -> Bool {
+    package func isHealthy() async -> Bool {
         do {
             try await client.ping(timeout: healthTimeout)
             return true

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// One call per request does both checks atomically, so two edges cannot
 /// both admit the same challenge or the same device's fourth enrollment.
-public protocol StateStore: Sendable {
+package protocol StateStore: Sendable {
     /// Checks and records one admission. Throws when the store is unreachable
     /// (the edge then answers 503).
     func admit(_ admission: Admission) async throws -> AdmissionResult
@@ -15,21 +15,21 @@ public protocol StateStore: Sendable {
 }
 
 /// What a request asks the state store to admit.
-public struct Admission: Sendable, Hashable {
+package struct Admission: Sendable, Hashable {
     /// Single-use key of the challenge (its nonce, or its hash).
-    public var replayKey: String
+    package var replayKey: String
     /// The transaction using it: the same transaction again is a retransmission.
-    public var transactionID: String
+    package var transactionID: String
     /// How long the replay key is remembered (the challenge validity window).
-    public var replayTTL: Duration
+    package var replayTTL: Duration
     /// The device's window key, e.g. "sub|iss"; nil: no rate limit.
-    public var deviceKey: String?
+    package var deviceKey: String?
     /// At most this many admissions per device per `window`; 0 disables.
-    public var rateLimit: Int
-    public var window: Duration
-    public var now: Date
+    package var rateLimit: Int
+    package var window: Duration
+    package var now: Date
 
-    public init(
+    package init(
         replayKey: String, transactionID: String, replayTTL: Duration, deviceKey: String?, rateLimit: Int,
         window: Duration = .seconds(24 * 3600), now: Date
     ) {
@@ -43,7 +43,7 @@ public struct Admission: Sendable, Hashable {
     }
 }
 
-public enum AdmissionResult: Sendable, Hashable {
+package enum AdmissionResult: Sendable, Hashable {
     /// First use: the request proceeds and counts against the device's window.
     case admitted
     /// The same transaction sent again: it gets its original answer.
