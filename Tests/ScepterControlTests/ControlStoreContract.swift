@@ -29,6 +29,9 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case withdrawRefusesTheEnrollmentAndRevokes
     case markDeliveredOnlyTurnsNotifyingIntoIssued
     case outcomeCountsOnlyCountPKIOperations
+    case inventoryFiltersBySearchAndState
+    case inventoryPagesAreStableUnderInserts
+    case renewalSupersedesItsPredecessor
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -55,6 +58,9 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .withdrawRefusesTheEnrollmentAndRevokes: try await Self.withdrawRevokes(store)
         case .markDeliveredOnlyTurnsNotifyingIntoIssued: try await Self.markDelivered(store)
         case .outcomeCountsOnlyCountPKIOperations: try await Self.outcomeCountsSkipAdminEvents(store)
+        case .inventoryFiltersBySearchAndState: try await Self.inventoryFilters(store)
+        case .inventoryPagesAreStableUnderInserts: try await Self.inventoryPaging(store)
+        case .renewalSupersedesItsPredecessor: try await Self.renewalSupersedes(store)
         }
     }
 
@@ -418,5 +424,84 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         try await store.insertAudit(revocation)
         let counts = try await store.outcomeCounts(since: nil)
         #expect(counts == [OutcomeCount(profile: "corp", outcome: "success", count: 1)])
+    }
+
+    // MARK: Inventory
+
+    /// Commits a certificate with its own subject, profile, issue time and lifetime.
+    static func issue(
+        _ store: any ControlStore, serial: String, profile: String = "corp", subject: String = "CN=device-1,O=Example",
+        device: String? = "device-42", issuedAt offset: TimeInterval = 0, lifetime: TimeInterval = 365 * 86400
+    ) async throws {
+        var record = certificate(serial: serial, profile: profile, transactionID: "tx-\(serial)", deviceID: device, createdAt: t0.addingTimeInterval(offset))
+        record.subject = subject
+        record.notBefore = t0.addingTimeInterval(offset - 300)
+        record.notAfter = t0.addingTimeInterval(offset + lifetime)
+        try await store.commitIssued(record, enrollment: issuedEnrollment(serial: serial, profile: profile, transactionID: "tx-\(serial)"))
+    }
+
+    static func serials(_ store: any ControlStore, _ query: CertificateQuery) async throws -> [String] {
+        try await store.certificates(query).certificates.map(\.serialNumber)
+    }
+
+    static func inventoryFilters(_ store: any ControlStore) async throws {
+        try await issue(store, serial: "a1", subject: "CN=LAPTOP-Alice,O=Example", device: "dev-alice", issuedAt: 0)
+        try await issue(store, serial: "a2", profile: "wifi", subject: "CN=printer_7%,O=Example", device: nil, issuedAt: 10)
+        try await issue(store, serial: "a3", subject: "CN=old-box", issuedAt: 20, lifetime: 30)
+        try await issue(store, serial: "a4", subject: "CN=stolen", issuedAt: 30)
+        _ = try await store.revoke(Revocation(serialNumber: "a4", reason: .keyCompromise, actor: "admin", at: t0.addingTimeInterval(40)))
+        let now = t0.addingTimeInterval(100)
+
+        #expect(try await serials(store, CertificateQuery(now: now)) == ["a4", "a3", "a2", "a1"], "newest first")
+        #expect(try await serials(store, CertificateQuery(profile: "wifi", now: now)) == ["a2"])
+        #expect(try await serials(store, CertificateQuery(state: .active, now: now)) == ["a2", "a1"])
+        #expect(try await serials(store, CertificateQuery(state: .expired, now: now)) == ["a3"])
+        #expect(try await serials(store, CertificateQuery(state: .revoked, now: now)) == ["a4"])
+        #expect(try await serials(store, CertificateQuery(text: "laptop-alice", now: now)) == ["a1"], "case-insensitive")
+        #expect(try await serials(store, CertificateQuery(text: "7%", now: now)) == ["a2"], "LIKE characters are literal")
+        #expect(try await serials(store, CertificateQuery(text: "%", now: now)) == ["a2"])
+        #expect(try await serials(store, CertificateQuery(device: "dev-alice", now: now)) == ["a1"])
+        #expect(try await serials(store, CertificateQuery(serialNumber: "a3", now: now)) == ["a3"])
+        #expect(try await serials(store, CertificateQuery(issuedSince: t0.addingTimeInterval(10), issuedUntil: t0.addingTimeInterval(30), now: now)) == ["a3", "a2"])
+        #expect(try await serials(store, CertificateQuery(expiringBefore: t0.addingTimeInterval(60), now: now)) == ["a3"])
+        #expect(try await serials(store, CertificateQuery(sort: .notAfter, now: now)) == ["a3", "a1", "a2", "a4"], "soonest expiry first")
+        let revocation = try #require(try await store.revocation(serialNumber: "a4"))
+        #expect(revocation.reason == .keyCompromise)
+        #expect(revocation.actor == "admin")
+        #expect(revocation.revokedAt == t0.addingTimeInterval(40))
+        #expect(try await store.revocation(serialNumber: "a1") == nil)
+    }
+
+    static func inventoryPaging(_ store: any ControlStore) async throws {
+        // Two certificates issued in the same millisecond: the serial breaks the tie.
+        for (index, offset) in [0, 1, 1, 2, 3, 4, 5].enumerated() {
+            try await issue(store, serial: "p\(index)", issuedAt: TimeInterval(offset))
+        }
+        var seen: [String] = []
+        var cursor: CertificateQuery.Cursor?
+        var pages = 0
+        repeat {
+            let page = try await store.certificates(CertificateQuery(after: cursor, limit: 2))
+            seen += page.certificates.map(\.serialNumber)
+            cursor = page.next
+            pages += 1
+            // Issued meanwhile, newer than every page: never shows up in later pages, never repeats one.
+            if pages == 1 { try await issue(store, serial: "late", issuedAt: 100) }
+            if let token = cursor?.token { #expect(CertificateQuery.Cursor(token: token) == cursor) }
+        } while cursor != nil && pages < 10
+        #expect(seen == ["p6", "p5", "p4", "p3", "p1", "p2", "p0"])
+        #expect(pages == 4)
+        #expect(CertificateQuery.Cursor(token: "not a cursor") == nil)
+        #expect(CertificateQuery.Cursor(token: String(repeating: "A", count: 600)) == nil)
+    }
+
+    static func renewalSupersedes(_ store: any ControlStore) async throws {
+        try await issue(store, serial: "b1")
+        var renewed = certificate(serial: "b2", transactionID: "tx-b2")
+        renewed.createdAt = t0.addingTimeInterval(60)
+        try await store.commitIssued(renewed, enrollment: issuedEnrollment(serial: "b2", transactionID: "tx-b2"), audit: nil, supersedes: "b1")
+        #expect(try await store.certificate(serialNumber: "b1")?.status == .superseded)
+        #expect(try await store.certificate(serialNumber: "b2")?.status == .active)
+        #expect(try await serials(store, CertificateQuery(state: .superseded)) == ["b1"])
     }
 }

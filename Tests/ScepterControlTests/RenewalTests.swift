@@ -30,6 +30,12 @@ struct RenewalTests {
             #expect(renewed.serialNumber != current.serialNumber)
             #expect(try await harness.store.enrollment(profile: "corp", transactionID: "tx-renew")?.messageType == "RenewalReq")
             #expect(harness.store.issuedCommits == 2)
+            // The predecessor is superseded, not revoked, and cannot renew again.
+            #expect(try await harness.store.certificate(serialNumber: current.serialNumber)?.status == .superseded)
+            #expect(try await harness.store.revocation(serialNumber: current.serialNumber) == nil)
+            let again = try await Self.renew(signer: current.certificate, in: harness)
+            #expect(again.refusal?.outcome == .renewalInvalid)
+            #expect(again.refusal?.reason.contains("superseded") == true)
         }
     }
 

@@ -194,17 +194,7 @@ package struct AdminRoutes: Sendable {
 
     // MARK: Responses
 
-    private func json(_ value: some Encodable) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
-    }
+    private func json(_ value: some Encodable) throws -> Response { try APIResponse.json(value) }
 
-    private func unavailable(_ reason: String) -> Response {
-        var response = Response.plain(reason, status: .serviceUnavailable)
-        response.headers[.retryAfter] = "5"
-        return response
-    }
+    private func unavailable(_ reason: String) -> Response { APIResponse.unavailable(reason) }
 }

@@ -104,14 +104,11 @@ package struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let granted = tokens.roles(authorization: request.headers[.authorization])
-        guard !granted.isEmpty else {
-            var response = Response.plain("a valid bearer token is required (Authorization: Bearer <token>)", status: .unauthorized)
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
+        guard let principal = tokens.principal(authorization: request.headers[.authorization]) else {
+            return APIResponse.error(.unauthorized, .unauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
         }
-        guard granted.contains(role) else {
-            return Response.plain("this endpoint needs a token with the \(role.rawValue) role", status: .forbidden)
+        guard principal.roles.contains(role) else {
+            return APIResponse.error(.forbidden, .forbidden, "this endpoint needs a token with the \(role.rawValue) role; \(principal.name) has \(principal.roles.map(\.rawValue).sorted().joined(separator: ", "))")
         }
         return try await next(request, context)
     }

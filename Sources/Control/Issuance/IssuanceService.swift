@@ -88,12 +88,13 @@ package final class IssuanceService: Issuance {
 
         let certificate: Certificate
         let csr: CertificationRequest
+        var renewedSerial: String?
         do {
             // The edge verified these bytes before sending them over the
             // authenticated internal API; parse without verifying again.
             csr = try CertificationRequest(derEncoded: request.csr, selfSignatureVerified: true)
             if request.messageType == .renewalReq {
-                try await checkRenewal(request, csr: csr, profile: profile, at: at)
+                renewedSerial = try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }
             certificate = try profile.issuer.issue(csr, profile: profile.policy, now: at)
         } catch {
@@ -116,7 +117,8 @@ package final class IssuanceService: Issuance {
             reason: "issued by \(profile.issuer.name)" + (approval.map { "; \($0.validated)" } ?? ""),
             csrSHA256: csrHash, createdAt: at)
         do {
-            try await store.commitIssued(record, enrollment: enrollment, audit: provisionalAudit(request, serial: serial, at: at))
+            try await store.commitIssued(
+                record, enrollment: enrollment, audit: provisionalAudit(request, serial: serial, at: at), supersedes: renewedSerial)
         } catch is StoreConflict {
             // Another control plane replica committed this transaction first: answer what it recorded.
             guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
@@ -166,7 +168,7 @@ package final class IssuanceService: Issuance {
     /// it did not have (renewals carry no challenge).
     private func checkRenewal(
         _ request: EnrollmentRequest, csr: CertificationRequest, profile: ControlConfiguration.Profile, at: Date
-    ) async throws(Refusal) {
+    ) async throws(Refusal) -> String {
         let signer: Certificate
         do {
             signer = try Certificate(derEncoded: request.signerCertificate)
@@ -198,6 +200,7 @@ package final class IssuanceService: Issuance {
         guard added.isEmpty else {
             throw Refusal(.renewalInvalid, "renewal adds names certificate \(serial) does not have: \(added.map { "\($0)" }.joined(separator: ", "))")
         }
+        return serial
     }
 
     func decision(for recorded: EnrollmentRecord) async throws -> EnrollmentDecision {

@@ -15,13 +15,21 @@ package protocol ControlStore: Sendable {
     /// provisional audit row in one transaction, so no certificate exists
     /// without an audit record even if the edge that asked for it dies before
     /// writing its own event. The edge's event with the same id replaces the
-    /// provisional row. Throws `StoreConflict` when the enrollment already exists.
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws
+    /// provisional row. A renewal names the certificate it `supersedes`,
+    /// marked so in the same transaction. Throws `StoreConflict` when the
+    /// enrollment already exists.
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws
 
     /// Records a refused enrollment so a retry gets the same answer.
     func commitRejected(_ enrollment: EnrollmentRecord) async throws
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
+
+    /// A page of the inventory matching `query`.
+    func certificates(_ query: CertificateQuery) async throws -> CertificatePage
+
+    /// How a certificate was revoked; nil when it is not.
+    func revocation(serialNumber: String) async throws -> RevocationEntry?
 
     /// Turns a `.notifying` enrollment into `.issued` (Intune acknowledged
     /// the certificate), replacing its reason. No-op for any other status.
@@ -53,9 +61,14 @@ package protocol ControlStore: Sendable {
 }
 
 extension ControlStore {
+    /// `commitIssued` of a first enrollment.
+    package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+        try await commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: nil)
+    }
+
     /// `commitIssued` without an audit row.
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord) async throws {
-        try await commitIssued(certificate, enrollment: enrollment, audit: nil)
+        try await commitIssued(certificate, enrollment: enrollment, audit: nil, supersedes: nil)
     }
 }
 
@@ -64,6 +77,8 @@ package struct CertificateRecord: Sendable, Hashable {
     package enum Status: String, Sendable, Hashable, Codable {
         case active
         case revoked
+        /// Renewed: a newer certificate replaced it; it may not renew again.
+        case superseded
     }
 
     package var serialNumber: String
@@ -102,12 +117,31 @@ package struct CertificateRecord: Sendable, Hashable {
 /// A revocation to record: a row of `revocations`.
 package struct Revocation: Sendable, Hashable {
     /// RFC 5280 CRLReason names, as stored in `revocations.reason`.
-    package enum Reason: String, Sendable, Hashable {
+    package enum Reason: String, Sendable, Hashable, Codable, CaseIterable {
         case unspecified
         case keyCompromise
+        case cACompromise
+        case affiliationChanged
         case superseded
         case cessationOfOperation
+        case certificateHold
         case privilegeWithdrawn
+        case aACompromise
+
+        /// The CRLReason code (RFC 5280 §5.3.1; 7 is unused).
+        package var code: Int {
+            switch self {
+            case .unspecified: 0
+            case .keyCompromise: 1
+            case .cACompromise: 2
+            case .affiliationChanged: 3
+            case .superseded: 4
+            case .cessationOfOperation: 5
+            case .certificateHold: 6
+            case .privilegeWithdrawn: 9
+            case .aACompromise: 10
+            }
+        }
     }
 
     package var serialNumber: String

@@ -32,7 +32,7 @@ extension SQLStore {
     /// The enrollment first: a second writer of the same (profile,
     /// transaction) conflicts before it writes anything (PostgreSQL makes it
     /// wait for the first to commit), then the certificate it references.
-    package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+    package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         try await conflictsAsStoreConflict {
             try await transaction("commitIssued") { sql in
                 try await Self.insert(enrollment, on: sql)
@@ -48,6 +48,9 @@ extension SQLStore {
                     "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ?",
                     [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID)])
                 if let audit { try await Self.insert(audit, provisional: true, on: sql) }
+                if let supersedes {
+                    try await sql.run("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'active'", [.text(supersedes)])
+                }
             }
         }
     }

@@ -9,27 +9,56 @@ public struct BearerTokens: Sendable {
         case viewer, admin, edge
     }
 
-    private let tokens: [(token: String, role: Role)]
-
-    public init(admin: [String] = [], viewer: [String] = [], edge: [String] = []) {
-        tokens = admin.map { ($0, .admin) } + viewer.map { ($0, .viewer) } + edge.map { ($0, .edge) }
+    /// Who presented a token: its name (for audit rows) and what it may do.
+    public struct Principal: Sendable, Hashable {
+        public var name: String
+        public var roles: Set<Role>
     }
 
-    public var isEmpty: Bool { tokens.isEmpty }
+    private struct Entry {
+        var name: String
+        var token: String
+        var role: Role
+    }
 
-    /// The roles an `Authorization` header's bearer token grants; empty when
-    /// the header is absent, malformed or names no configured token. An admin
-    /// token also grants viewer.
-    public func roles(authorization: String?) -> Set<Role> {
-        guard let authorization, authorization.utf8.count <= 4096 else { return [] }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return [] }
-        let presented = parts[1].trimmingCharacters(in: .whitespaces)
-        var granted: Set<Role> = []
-        for (token, role) in tokens where ConstantTime.equals(token, presented) {
-            granted.insert(role)
-            if role == .admin { granted.insert(.viewer) }
+    private let entries: [Entry]
+
+    /// Tokens as configured: `name:token` names the holder in audit rows; a
+    /// bare token is named after its role and position (`admin-1`).
+    public init(admin: [String] = [], viewer: [String] = [], edge: [String] = []) {
+        func parse(_ values: [String], _ role: Role) -> [Entry] {
+            values.enumerated().map { index, value in
+                if let colon = value.firstIndex(of: ":"), colon != value.startIndex, value.index(after: colon) != value.endIndex {
+                    return Entry(name: String(value[..<colon]), token: String(value[value.index(after: colon)...]), role: role)
+                }
+                return Entry(name: "\(role.rawValue)-\(index + 1)", token: value, role: role)
+            }
         }
-        return granted
+        entries = parse(admin, .admin) + parse(viewer, .viewer) + parse(edge, .edge)
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Who an `Authorization` header's bearer token belongs to; nil when the
+    /// header is absent, malformed or names no configured token. An admin
+    /// token also grants viewer.
+    public func principal(authorization: String?) -> Principal? {
+        guard let authorization, authorization.utf8.count <= 4096 else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let presented = parts[1].trimmingCharacters(in: .whitespaces)
+        var matched: Principal?
+        for entry in entries where ConstantTime.equals(entry.token, presented) {
+            var principal = matched ?? Principal(name: entry.name, roles: [])
+            principal.roles.insert(entry.role)
+            if entry.role == .admin { principal.roles.insert(.viewer) }
+            matched = principal
+        }
+        return matched
+    }
+
+    /// The roles an `Authorization` header grants; empty without a valid token.
+    public func roles(authorization: String?) -> Set<Role> {
+        principal(authorization: authorization)?.roles ?? []
     }
 }

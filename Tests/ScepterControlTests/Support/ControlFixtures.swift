@@ -85,9 +85,11 @@ extension ForwardingStore {
     func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
         try await base.enrollment(profile: profile, transactionID: transactionID)
     }
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
-        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
+        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: supersedes)
     }
+    func certificates(_ query: CertificateQuery) async throws -> CertificatePage { try await base.certificates(query) }
+    func revocation(serialNumber: String) async throws -> RevocationEntry? { try await base.revocation(serialNumber: serialNumber) }
     func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
     func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
     func markDelivered(profile: String, transactionID: String, reason: String) async throws {
@@ -119,9 +121,9 @@ final class CountingStore: ForwardingStore {
     var rejectedCommits: Int { counts.withLock { $0.rejected } }
     var conflicts: Int { counts.withLock { $0.conflicts } }
 
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         do {
-            try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
+            try await base.commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: supersedes)
             counts.withLock { $0.issued += 1 }
         } catch let error as StoreConflict {
             counts.withLock { $0.conflicts += 1 }

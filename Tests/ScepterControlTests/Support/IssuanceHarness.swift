@@ -112,7 +112,7 @@ final class GatedStore: ForwardingStore {
         waiting.forEach { $0.resume() }
     }
 
-    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
+    func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         entered.yield()
         await withCheckedContinuation { continuation in
             let isOpen = gate.withLock { gate in
@@ -121,6 +121,6 @@ final class GatedStore: ForwardingStore {
             }
             if isOpen { continuation.resume() }
         }
-        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit)
+        try await base.commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: supersedes)
     }
 }

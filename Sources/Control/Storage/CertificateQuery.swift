@@ -1,0 +1,109 @@
+import Foundation
+
+/// A search of the certificate inventory (SPEC §8 `GET /api/v1/certificates`);
+/// nil filters match everything. Pages are keyset-paginated, so a page stays
+/// stable while new certificates are issued.
+package struct CertificateQuery: Sendable {
+    /// What an operator filters on: `active` and `expired` depend on the clock.
+    package enum State: String, Sendable, CaseIterable, Codable {
+        case active, revoked, expired, superseded
+    }
+
+    package enum Sort: String, Sendable, CaseIterable {
+        /// Newest first.
+        case issued
+        /// Soonest to expire first.
+        case notAfter
+    }
+
+    package var profile: String?
+    package var state: State?
+    package var serialNumber: String?
+    /// A substring of the subject or the SANs, case-insensitive.
+    package var text: String?
+    /// The device: its claim subject, or a substring of the subject.
+    package var device: String?
+    package var issuedSince: Date?
+    package var issuedUntil: Date?
+    package var expiringBefore: Date?
+    package var sort: Sort
+    package var after: Cursor?
+    package var limit: Int
+    package var now: Date
+
+    package init(
+        profile: String? = nil, state: State? = nil, serialNumber: String? = nil, text: String? = nil, device: String? = nil,
+        issuedSince: Date? = nil, issuedUntil: Date? = nil, expiringBefore: Date? = nil, sort: Sort = .issued, after: Cursor? = nil,
+        limit: Int = 100, now: Date = Date()
+    ) {
+        self.profile = profile
+        self.state = state
+        self.serialNumber = serialNumber
+        self.text = text
+        self.device = device
+        self.issuedSince = issuedSince
+        self.issuedUntil = issuedUntil
+        self.expiringBefore = expiringBefore
+        self.sort = sort
+        self.after = after
+        self.limit = limit
+        self.now = now
+    }
+
+    /// Where the previous page ended: its last row's sort key and serial.
+    package struct Cursor: Sendable, Codable, Hashable {
+        package var key: Date
+        package var serial: String
+
+        package init(key: Date, serial: String) {
+            self.key = key
+            self.serial = serial
+        }
+
+        /// Opaque to clients: base64url of the JSON.
+        package var token: String {
+            let json = (try? InternalAPICoding.encoder.encode(self)) ?? Data()
+            return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+
+        /// Reads a token from `token`; nil when it is not one (tampered, truncated, too long).
+        package init?(token: String) {
+            guard token.utf8.count <= 512 else { return nil }
+            var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while base64.utf8.count % 4 != 0 { base64 += "=" }
+            guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(Cursor.self, from: data) else {
+                return nil
+            }
+            self = cursor
+        }
+    }
+}
+
+/// One page of certificates and where the next one starts (nil: the last page).
+package struct CertificatePage: Sendable {
+    package var certificates: [CertificateRecord]
+    package var next: CertificateQuery.Cursor?
+}
+
+/// A revocation as recorded: for CRL entries, OCSP answers and the API.
+package struct RevocationEntry: Sendable, Hashable {
+    package var serialNumber: String
+    package var revokedAt: Date
+    package var reason: Revocation.Reason
+    package var actor: String
+}
+
+/// Cursor JSON: dates as milliseconds, like the internal API.
+enum InternalAPICoding {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+}

@@ -1,0 +1,84 @@
+import Foundation
+import ScepterProtocol
+
+/// The inventory searches of the admin API, written once for both engines.
+extension SQLStore {
+    package func certificates(_ query: CertificateQuery) async throws -> CertificatePage {
+        var clauses: [String] = []
+        var binds: [SQLValue] = []
+        func filter(_ clause: String, _ values: SQLValue...) {
+            clauses.append(clause)
+            binds += values
+        }
+        if let profile = query.profile { filter("profile = ?", .text(profile)) }
+        if let serial = query.serialNumber { filter("serial = ?", .text(serial)) }
+        switch query.state {
+        case .active?: filter("status = 'active' AND not_after >= ?", .instant(query.now))
+        case .expired?: filter("status = 'active' AND not_after < ?", .instant(query.now))
+        case .revoked?: filter("status = 'revoked'")
+        case .superseded?: filter("status = 'superseded'")
+        case nil: break
+        }
+        if let text = query.text {
+            let pattern = Self.containsPattern(text)
+            filter(#"(lower(subject) LIKE ? ESCAPE '\' OR lower(sans) LIKE ? ESCAPE '\')"#, .text(pattern), .text(pattern))
+        }
+        if let device = query.device {
+            filter(#"(device_id = ? OR lower(subject) LIKE ? ESCAPE '\')"#, .text(device), .text(Self.containsPattern(device)))
+        }
+        if let since = query.issuedSince { filter("created_at >= ?", .instant(since)) }
+        if let until = query.issuedUntil { filter("created_at < ?", .instant(until)) }
+        if let before = query.expiringBefore { filter("not_after < ?", .instant(before)) }
+
+        // Keyset pagination: rows strictly after the cursor in the sort order.
+        let (column, direction, comparison) =
+            switch query.sort {
+            case .issued: ("created_at", "DESC", "<")
+            case .notAfter: ("not_after", "ASC", ">")
+            }
+        if let after = query.after {
+            filter("(\(column) \(comparison) ? OR (\(column) = ? AND serial > ?))", .instant(after.key), .instant(after.key), .text(after.serial))
+        }
+        let limit = max(1, min(query.limit, 1000))
+        binds.append(.integer(Int64(limit + 1)))
+        let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let statement = SQLStatement(
+            "SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates \(whereClause) ORDER BY \(column) \(direction), serial ASC LIMIT ?",
+            binds)
+        let rows = try await run("certificates") { sql in try await sql.run(statement).map(CertificateRecord.init(row:)) }
+        let page = Array(rows.prefix(limit))
+        let next = rows.count > limit ? page.last.map { last in
+            CertificateQuery.Cursor(key: query.sort == .issued ? last.createdAt : last.notAfter, serial: last.serialNumber)
+        } : nil
+        return CertificatePage(certificates: page, next: next)
+    }
+
+    package func revocation(serialNumber: String) async throws -> RevocationEntry? {
+        try await run("revocation") { sql in
+            guard let row = try await sql.run(
+                "SELECT serial, revoked_at, reason, actor FROM revocations WHERE serial = ?", [.text(serialNumber)]
+            ).first else { return nil }
+            return try RevocationEntry(row: row)
+        }
+    }
+
+    /// `%text%` for LIKE, lowercased, with LIKE's own characters escaped.
+    static func containsPattern(_ text: String) -> String {
+        let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return "%\(escaped)%"
+    }
+}
+
+extension RevocationEntry {
+    init(row: any SQLRow) throws {
+        let table = "revocations"
+        let stored = try row.required(row.text, "reason", in: table)
+        guard let reason = Revocation.Reason(rawValue: stored) else {
+            throw UnexpectedRow(table: table, column: "reason", problem: "holds \"\(stored)\", which is not an RFC 5280 reason name")
+        }
+        self.init(
+            serialNumber: try row.required(row.text, "serial", in: table), revokedAt: try row.required(row.instant, "revoked_at", in: table),
+            reason: reason, actor: try row.required(row.text, "actor", in: table))
+    }
+}
