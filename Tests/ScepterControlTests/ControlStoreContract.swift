@@ -478,7 +478,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             try await issue(store, serial: "p\(index)", issuedAt: TimeInterval(offset))
         }
         var seen: [String] = []
-        var cursor: CertificateQuery.Cursor?
+        var cursor: PageCursor?
         var pages = 0
         repeat {
             let page = try await store.certificates(CertificateQuery(after: cursor, limit: 2))
@@ -487,12 +487,12 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             pages += 1
             // Issued meanwhile, newer than every page: never shows up in later pages, never repeats one.
             if pages == 1 { try await issue(store, serial: "late", issuedAt: 100) }
-            if let token = cursor?.token { #expect(CertificateQuery.Cursor(token: token) == cursor) }
+            if let token = cursor?.token { #expect(PageCursor(token: token) == cursor) }
         } while cursor != nil && pages < 10
         #expect(seen == ["p6", "p5", "p4", "p3", "p1", "p2", "p0"])
         #expect(pages == 4)
-        #expect(CertificateQuery.Cursor(token: "not a cursor") == nil)
-        #expect(CertificateQuery.Cursor(token: String(repeating: "A", count: 600)) == nil)
+        #expect(PageCursor(token: "not a cursor") == nil)
+        #expect(PageCursor(token: String(repeating: "A", count: 600)) == nil)
     }
 
     static func renewalSupersedes(_ store: any ControlStore) async throws {

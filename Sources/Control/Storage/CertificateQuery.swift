@@ -27,13 +27,13 @@ package struct CertificateQuery: Sendable {
     package var issuedUntil: Date?
     package var expiringBefore: Date?
     package var sort: Sort
-    package var after: Cursor?
+    package var after: PageCursor?
     package var limit: Int
     package var now: Date
 
     package init(
         profile: String? = nil, state: State? = nil, serialNumber: String? = nil, text: String? = nil, device: String? = nil,
-        issuedSince: Date? = nil, issuedUntil: Date? = nil, expiringBefore: Date? = nil, sort: Sort = .issued, after: Cursor? = nil,
+        issuedSince: Date? = nil, issuedUntil: Date? = nil, expiringBefore: Date? = nil, sort: Sort = .issued, after: PageCursor? = nil,
         limit: Int = 100, now: Date = Date()
     ) {
         self.profile = profile
@@ -49,41 +49,43 @@ package struct CertificateQuery: Sendable {
         self.limit = limit
         self.now = now
     }
+}
 
-    /// Where the previous page ended: its last row's sort key and serial.
-    package struct Cursor: Sendable, Codable, Hashable {
-        package var key: Date
-        package var serial: String
+/// Where the previous page ended: its last row's sort key and id (a
+/// certificate's serial, an audit event's id). Keyset pages stay stable
+/// while rows are added.
+package struct PageCursor: Sendable, Codable, Hashable {
+    package var key: Date
+    package var id: String
 
-        package init(key: Date, serial: String) {
-            self.key = key
-            self.serial = serial
+    package init(key: Date, id: String) {
+        self.key = key
+        self.id = id
+    }
+
+    /// Opaque to clients: base64url of the JSON.
+    package var token: String {
+        let json = (try? InternalAPICoding.encoder.encode(self)) ?? Data()
+        return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads a token; nil when it is not one (tampered, truncated, too long).
+    package init?(token: String) {
+        guard token.utf8.count <= 512 else { return nil }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(PageCursor.self, from: data) else {
+            return nil
         }
-
-        /// Opaque to clients: base64url of the JSON.
-        package var token: String {
-            let json = (try? InternalAPICoding.encoder.encode(self)) ?? Data()
-            return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
-
-        /// Reads a token from `token`; nil when it is not one (tampered, truncated, too long).
-        package init?(token: String) {
-            guard token.utf8.count <= 512 else { return nil }
-            var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-            while base64.utf8.count % 4 != 0 { base64 += "=" }
-            guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(Cursor.self, from: data) else {
-                return nil
-            }
-            self = cursor
-        }
+        self = cursor
     }
 }
 
 /// One page of certificates and where the next one starts (nil: the last page).
 package struct CertificatePage: Sendable {
     package var certificates: [CertificateRecord]
-    package var next: CertificateQuery.Cursor?
+    package var next: PageCursor?
 }
 
 /// A revocation as recorded: for CRL entries, OCSP answers and the API.

@@ -207,22 +207,35 @@ package struct AuditQuery: Sendable {
     package var profile: String?
     package var outcome: Outcome?
     package var transactionID: String?
+    /// The device: its name or its claim subject.
+    package var device: String?
+    package var claimSubject: String?
+    package var operation: AuditOperation?
+    package var serialNumber: String?
     package var since: Date?
     package var until: Date?
     /// Only refusals: every outcome but success and pending.
     package var failuresOnly: Bool
+    /// Events after this one in the order (newest first).
+    package var after: PageCursor?
     package var limit: Int
 
     package init(
-        profile: String? = nil, outcome: Outcome? = nil, transactionID: String? = nil, since: Date? = nil,
-        until: Date? = nil, failuresOnly: Bool = false, limit: Int = 100
+        profile: String? = nil, outcome: Outcome? = nil, transactionID: String? = nil, device: String? = nil, claimSubject: String? = nil,
+        operation: AuditOperation? = nil, serialNumber: String? = nil, since: Date? = nil, until: Date? = nil, failuresOnly: Bool = false,
+        after: PageCursor? = nil, limit: Int = 100
     ) {
         self.profile = profile
         self.outcome = outcome
         self.transactionID = transactionID
+        self.device = device
+        self.claimSubject = claimSubject
+        self.operation = operation
+        self.serialNumber = serialNumber
         self.since = since
         self.until = until
         self.failuresOnly = failuresOnly
+        self.after = after
         self.limit = limit
     }
 }

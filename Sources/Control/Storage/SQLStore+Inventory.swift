@@ -37,7 +37,7 @@ extension SQLStore {
             case .notAfter: ("not_after", "ASC", ">")
             }
         if let after = query.after {
-            filter("(\(column) \(comparison) ? OR (\(column) = ? AND serial > ?))", .instant(after.key), .instant(after.key), .text(after.serial))
+            filter("(\(column) \(comparison) ? OR (\(column) = ? AND serial > ?))", .instant(after.key), .instant(after.key), .text(after.id))
         }
         let limit = max(1, min(query.limit, 1000))
         binds.append(.integer(Int64(limit + 1)))
@@ -48,7 +48,7 @@ extension SQLStore {
         let rows = try await run("certificates") { sql in try await sql.run(statement).map(CertificateRecord.init(row:)) }
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { last in
-            CertificateQuery.Cursor(key: query.sort == .issued ? last.createdAt : last.notAfter, serial: last.serialNumber)
+            PageCursor(key: query.sort == .issued ? last.createdAt : last.notAfter, id: last.serialNumber)
         } : nil
         return CertificatePage(certificates: page, next: next)
     }

@@ -103,17 +103,24 @@ extension SQLStore {
     package func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
         var clauses: [String] = []
         var binds: [SQLValue] = []
-        func filter(_ clause: String, _ value: SQLValue) {
+        func filter(_ clause: String, _ values: SQLValue...) {
             clauses.append(clause)
-            binds.append(value)
+            binds += values
         }
         if let profile = query.profile { filter("profile = ?", .text(profile)) }
         if let outcome = query.outcome { filter("outcome = ?", .text(outcome.rawValue)) }
         if let transactionID = query.transactionID { filter("transaction_id = ?", .text(transactionID)) }
+        if let device = query.device { filter("(device_name = ? OR claim_sub = ?)", .text(device), .text(device)) }
+        if let subject = query.claimSubject { filter("claim_sub = ?", .text(subject)) }
+        if let operation = query.operation { filter("operation = ?", .text(operation.rawValue)) }
+        if let serial = query.serialNumber { filter("serial = ?", .text(serial)) }
+        if let after = query.after {
+            filter(#"("time" < ? OR ("time" = ? AND id > ?))"#, .instant(after.key), .instant(after.key), .text(after.id))
+        }
         if let since = query.since { filter(#""time" >= ?"#, .instant(since)) }
         if let until = query.until { filter(#""time" < ?"#, .instant(until)) }
         if query.failuresOnly { clauses.append("outcome NOT IN ('success', 'pending')") }
-        binds.append(.integer(Int64(max(1, min(query.limit, 10_000)))))
+        binds.append(.integer(Int64(max(1, min(query.limit, 10_001)))))
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let statement = SQLStatement(
             #"SELECT \#(Schema.columnList(Schema.auditColumns)) FROM audit_events \#(whereClause) ORDER BY "time" DESC, id LIMIT ?"#, binds)
