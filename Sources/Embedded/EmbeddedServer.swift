@@ -54,6 +54,7 @@ package struct EmbeddedServer {
         let listedNames = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }.filter(Settings.isValidName)
         let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: issuer)
         let intuneOptions = IntuneOptions.load(&settings)
+        let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -79,9 +80,9 @@ package struct EmbeddedServer {
         // The admin API on the same port, behind the dev admin token.
         AdminRoutes(
             store: store, cluster: ProcessClusterView(reloader: reloader, edgeID: edgeConfiguration.edgeID),
-            profiles: edgeProfiles.map(\.name), tokens: BearerTokens(admin: [adminToken], viewer: [], edge: []), intune: intune,
-            logger: logger
+            profiles: edgeProfiles.map(\.name), tokens: tokens, intune: intune, logger: logger
         ).add(to: router)
+        InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

@@ -65,6 +65,7 @@ struct PostgresStoreTests {
                 "audit_events.csr_subject", "audit_events.csr_sans", "audit_events.serial", "audit_events.latency_ms",
                 "audit_events.details", "audit_events.provisional",
                 "revocations.serial", "revocations.issuer", "revocations.revoked_at", "revocations.reason", "revocations.actor",
+                "revocations.invalidity_date",
             ]
             #expect(columns == expected)
         }
@@ -197,7 +198,7 @@ struct PostgresStoreTests {
             #expect(
                 try await database.scalar(
                     "SELECT count(*) FROM information_schema.columns WHERE data_type = 'timestamp with time zone' AND datetime_precision = 3 AND table_name IN ('certificates', 'enrollments', 'audit_events', 'revocations')")
-                    == 6)
+                    == 7)
         }
     }
 

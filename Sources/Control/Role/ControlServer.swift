@@ -41,8 +41,7 @@ package struct ControlServer {
         let database = settings.postgres(defaultConnectTimeout: .seconds(2))
         let edgeTokens = settings.secret("SCEPTER_EDGE_TOKEN").map { [$0] } ?? []
         if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
-        let adminTokens = (settings.secret("SCEPTER_ADMIN_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let viewerTokens = (settings.secret("SCEPTER_VIEWER_TOKENS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let tokens = BearerTokens.load(&settings, edge: edgeTokens)
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
@@ -50,8 +49,6 @@ package struct ControlServer {
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         let store = PostgresStore(configuration: database, logger: logger)
-        let tokens = BearerTokens(
-            admin: adminTokens.filter { !$0.isEmpty }, viewer: viewerTokens.filter { !$0.isEmpty }, edge: edgeTokens)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
         let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions)
@@ -69,6 +66,7 @@ package struct ControlServer {
             store: store, cluster: RedisClusterView(redis: redis), profiles: profiles.map(\.name), tokens: tokens, intune: intune,
             logger: logger
         ).add(to: router)
+        InventoryRoutes(store: store, configuration: configuration, tokens: tokens, logger: logger).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in
             Response(

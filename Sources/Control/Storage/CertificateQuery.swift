@@ -94,6 +94,7 @@ package struct RevocationEntry: Sendable, Hashable {
     package var revokedAt: Date
     package var reason: Revocation.Reason
     package var actor: String
+    package var invalidityDate: Date?
 }
 
 /// Cursor JSON: dates as milliseconds, like the internal API.

@@ -146,15 +146,18 @@ package struct Revocation: Sendable, Hashable {
 
     package var serialNumber: String
     package var reason: Reason
-    /// Who asked: `intune`, `scepter` (the control plane itself) or an admin.
+    /// Who asked: `intune`, `scepter` (the control plane itself) or an admin token's name.
     package var actor: String
     package var at: Date
+    /// When the key was compromised, if earlier (RFC 5280 §5.3.2).
+    package var invalidityDate: Date?
 
-    package init(serialNumber: String, reason: Reason, actor: String, at: Date) {
+    package init(serialNumber: String, reason: Reason, actor: String, at: Date, invalidityDate: Date? = nil) {
         self.serialNumber = serialNumber
         self.reason = reason
         self.actor = actor
         self.at = at
+        self.invalidityDate = invalidityDate
     }
 }
 

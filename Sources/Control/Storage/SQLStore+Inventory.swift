@@ -56,7 +56,7 @@ extension SQLStore {
     package func revocation(serialNumber: String) async throws -> RevocationEntry? {
         try await run("revocation") { sql in
             guard let row = try await sql.run(
-                "SELECT serial, revoked_at, reason, actor FROM revocations WHERE serial = ?", [.text(serialNumber)]
+                "SELECT serial, revoked_at, reason, actor, invalidity_date FROM revocations WHERE serial = ?", [.text(serialNumber)]
             ).first else { return nil }
             return try RevocationEntry(row: row)
         }
@@ -79,6 +79,6 @@ extension RevocationEntry {
         }
         self.init(
             serialNumber: try row.required(row.text, "serial", in: table), revokedAt: try row.required(row.instant, "revoked_at", in: table),
-            reason: reason, actor: try row.required(row.text, "actor", in: table))
+            reason: reason, actor: try row.required(row.text, "actor", in: table), invalidityDate: try row.instant("invalidity_date"))
     }
 }

@@ -199,8 +199,14 @@ extension SQLStore {
         if record.status == .revoked { return .alreadyRevoked(record) }
         try await sql.run("UPDATE certificates SET status = 'revoked' WHERE serial = ?", [.text(record.serialNumber)])
         try await sql.run(
-            "INSERT INTO revocations (serial, issuer, revoked_at, reason, actor) VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
-            [.text(record.serialNumber), .text(record.issuer), .instant(revocation.at), .text(revocation.reason.rawValue), .text(revocation.actor)])
+            """
+            INSERT INTO revocations (serial, issuer, revoked_at, reason, actor, invalidity_date) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (serial) DO NOTHING
+            """,
+            [
+                .text(record.serialNumber), .text(record.issuer), .instant(revocation.at), .text(revocation.reason.rawValue),
+                .text(revocation.actor), revocation.invalidityDate.map(SQLValue.instant) ?? .null,
+            ])
         record.status = .revoked
         return .revoked(record)
     }

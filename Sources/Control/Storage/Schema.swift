@@ -87,6 +87,12 @@ enum Schema {
         Migration(version: 2, statements: [
             "ALTER TABLE audit_events ADD COLUMN provisional {boolean} NOT NULL DEFAULT {false}"
         ]),
+        // When the key is known or suspected to have been compromised, if
+        // earlier than the revocation (RFC 5280 §5.3.2), as an admin states it.
+        Migration(version: 3, statements: [
+            "ALTER TABLE revocations ADD COLUMN invalidity_date {instant}",
+            "CREATE INDEX certificates_not_after ON certificates (not_after)",
+        ]),
     ]
 
     /// The newest schema version this Scepter knows.

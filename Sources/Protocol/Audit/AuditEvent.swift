@@ -10,6 +10,8 @@ public enum AuditOperation: String, Sendable, Codable, Hashable, CaseIterable {
     case reloadTrust = "reload-trust"
     /// A revocation Intune asked for (device wiped, retired, profile removed).
     case intuneRevocation = "intune-revocation"
+    /// A revocation an admin asked for through the API.
+    case revoke
 }
 
 /// One audit record: every PKIOperation yields exactly one (SPEC §7).

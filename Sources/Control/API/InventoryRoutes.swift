@@ -1,0 +1,176 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ScepterProtocol
+
+/// The certificate inventory, revocation, the audit log and the profiles
+/// (SPEC §8): viewer tokens read, admin tokens revoke. Every answer is JSON;
+/// every refusal names the parameter or setting at fault.
+package struct InventoryRoutes: Sendable {
+    let store: any ControlStore
+    let configuration: ControlConfiguration
+    let tokens: BearerTokens
+    /// Told of every revocation (the CRL and OCSP caches drop what they hold).
+    let revoked: @Sendable (CertificateRecord) async -> Void
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    package init(
+        store: any ControlStore, configuration: ControlConfiguration, tokens: BearerTokens,
+        revoked: @escaping @Sendable (CertificateRecord) async -> Void = { _ in }, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.tokens = tokens
+        self.revoked = revoked
+        self.logger = logger
+        self.now = now
+    }
+
+    package func add<Context: RequestContext>(to router: Router<Context>) {
+        let read = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .viewer))
+        read.get("certificates") { request, _ in await answer { try await certificates(request) } }
+        read.get("certificates/:serial") { _, context in
+            await answer { try await certificate(try QueryParameters.serial(try context.parameters.require("serial"), name: "serial")) }
+        }
+        read.get("audit") { request, _ in await answer { try await audit(request) } }
+        read.get("profiles") { _, _ in await answer { try APIResponse.json(ProfileView.all(configuration)) } }
+        let write = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
+        write.post("certificates/:serial/revoke") { request, context in
+            await answer {
+                let serial = try QueryParameters.serial(try context.parameters.require("serial"), name: "serial")
+                return try await revoke(serial, request: request)
+            }
+        }
+    }
+
+    /// Runs a handler: a `ParameterProblem` is 400, a store failure 503.
+    private func answer(_ handler: () async throws -> Response) async -> Response {
+        do {
+            return try await handler()
+        } catch let problem as ParameterProblem {
+            return APIResponse.badRequest(problem.message)
+        } catch {
+            logger.warning("admin API request failed", metadata: ["error": "\(error)"])
+            return APIResponse.unavailable("the database is unavailable: \(error)")
+        }
+    }
+
+    // MARK: Certificates
+
+    private func certificates(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(
+            request,
+            allowed: ["profile", "state", "serial", "q", "device", "issuedSince", "issuedUntil", "expiringBefore", "sort", "limit", "cursor"])
+        let at = now()
+        let query = CertificateQuery(
+            profile: parameters.string("profile")?.lowercased(), state: try parameters.choice("state", CertificateQuery.State.self),
+            serialNumber: try parameters.serial("serial"), text: parameters.string("q"), device: parameters.string("device"),
+            issuedSince: try parameters.date("issuedSince"), issuedUntil: try parameters.date("issuedUntil"),
+            expiringBefore: try parameters.date("expiringBefore"), sort: try parameters.choice("sort", CertificateQuery.Sort.self) ?? .issued,
+            after: try parameters.cursor("cursor"), limit: try parameters.integer("limit", in: 1...1000, default: 100), now: at)
+        let page = try await store.certificates(query)
+        var items: [AdminJSON.Certificate] = []
+        for record in page.certificates {
+            let revocation = record.status == .revoked ? try await store.revocation(serialNumber: record.serialNumber) : nil
+            items.append(AdminJSON.Certificate(record, revocation: revocation, now: at))
+        }
+        return try APIResponse.json(AdminJSON.Page(items: items, nextCursor: page.next?.token))
+    }
+
+    private func certificate(_ serial: String) async throws -> Response {
+        guard let record = try await store.certificate(serialNumber: serial) else {
+            return APIResponse.notFound("no certificate with serial \(serial) in the inventory")
+        }
+        let revocation = try await store.revocation(serialNumber: serial)
+        let issuer = configuration.profiles[record.profile]?.issuer
+        let chain = issuer.map { [$0.certificateDER] + $0.chain } ?? []
+        // The transaction that produced it, then everything done to it since.
+        var events = try await store.auditEvents(AuditQuery(transactionID: record.transactionID, limit: 100))
+        events += try await store.auditEvents(AuditQuery(serialNumber: serial, limit: 100)).filter { event in !events.contains { $0.id == event.id } }
+        events.sort { $0.time < $1.time }
+        let detail = AdminJSON.CertificateDetail(
+            certificate: AdminJSON.Certificate(record, revocation: revocation, now: now()),
+            pem: PEM.encode(record.der, label: "CERTIFICATE"), chain: chain.map { PEM.encode($0, label: "CERTIFICATE") },
+            enrollment: try await store.enrollment(profile: record.profile, transactionID: record.transactionID).map(AdminJSON.Enrollment.init),
+            audit: events.filter { $0.profile == record.profile || $0.serialNumber == serial })
+        return try APIResponse.json(detail)
+    }
+
+    /// The body of a revoke request.
+    private struct RevokeRequest: Decodable {
+        var reason: Revocation.Reason?
+        var invalidityDate: Date?
+    }
+
+    private func revoke(_ serial: String, request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: 4096)
+        } catch {
+            throw ParameterProblem(message: "the body is larger than 4096 bytes")
+        }
+        var revoke = RevokeRequest()
+        if body.readableBytes > 0 {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            do {
+                revoke = try decoder.decode(RevokeRequest.self, from: Data(body.readableBytesView))
+            } catch {
+                throw ParameterProblem(
+                    message: "the body must be JSON {\"reason\": one of \(Revocation.Reason.allCases.map(\.rawValue).joined(separator: ", ")), \"invalidityDate\": ISO 8601 time, optional}")
+            }
+        }
+        let at = now()
+        if let invalidity = revoke.invalidityDate, invalidity > at {
+            throw ParameterProblem(message: "invalidityDate is in the future; it says when the key was compromised")
+        }
+        let actor = tokens.principal(authorization: request.headers[.authorization])?.name ?? "admin"
+        let reason = revoke.reason ?? .unspecified
+        let outcome = try await store.revoke(Revocation(serialNumber: serial, reason: reason, actor: actor, at: at, invalidityDate: revoke.invalidityDate))
+        let record: CertificateRecord
+        let already: Bool
+        switch outcome {
+        case .notFound:
+            return APIResponse.notFound("no certificate with serial \(serial) in the inventory")
+        case .revoked(let revoked):
+            (record, already) = (revoked, false)
+            await self.revoked(revoked)
+        case .alreadyRevoked(let revoked):
+            (record, already) = (revoked, true)
+        }
+        let event = AuditEvent(
+            time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
+            serialNumber: serial, latencyMilliseconds: 0,
+            details: already ? "\(actor) asked to revoke a certificate already revoked; nothing changed" : "revoked by \(actor): \(reason.rawValue)")
+        do {
+            try await store.insertAudit(event)
+        } catch {
+            logger.error("revocation not audited", metadata: ["serial": "\(serial)", "error": "\(error)"])
+        }
+        logger.notice("certificate revoked", metadata: ["serial": "\(serial)", "actor": "\(actor)", "reason": "\(reason.rawValue)", "already": "\(already)"])
+        let revocation = try await store.revocation(serialNumber: serial)
+        return try APIResponse.json(AdminJSON.RevokeAnswer(certificate: AdminJSON.Certificate(record, revocation: revocation, now: at), alreadyRevoked: already))
+    }
+
+    // MARK: Audit
+
+    private func audit(_ request: Request) async throws -> Response {
+        let parameters = try QueryParameters(
+            request,
+            allowed: ["profile", "outcome", "device", "claimSub", "transactionID", "operation", "serial", "since", "until", "limit", "cursor"])
+        let limit = try parameters.integer("limit", in: 1...1000, default: 100)
+        let query = AuditQuery(
+            profile: parameters.string("profile")?.lowercased(), outcome: try parameters.choice("outcome", Outcome.self),
+            transactionID: parameters.string("transactionID"), device: parameters.string("device"), claimSubject: parameters.string("claimSub"),
+            operation: try parameters.choice("operation", AuditOperation.self), serialNumber: try parameters.serial("serial"),
+            since: try parameters.date("since"), until: try parameters.date("until"), after: try parameters.cursor("cursor"), limit: limit + 1)
+        let events = try await store.auditEvents(query)
+        let page = Array(events.prefix(limit))
+        let next = events.count > limit ? page.last.map { PageCursor(key: $0.time, id: $0.id).token } : nil
+        return try APIResponse.json(AdminJSON.Page(items: page, nextCursor: next))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import SwiftASN1
+import X509
+
+/// A profile's effective control-plane configuration for `GET /api/v1/profiles`:
+/// every setting as in force, secrets only as `set`.
+struct ProfileView: Encodable {
+    struct Issuer: Encodable {
+        var name: String
+        var subject: String
+        var notAfter: Date
+    }
+
+    struct Policy: Encodable {
+        var validitySeconds: Int64
+        var maxValiditySeconds: Int64?
+        var allowedEKUs: [String]
+        var minRSABits: Int
+    }
+
+    struct IntuneAPI: Encodable {
+        var mode = "intune-api"
+        var tenantID: String
+        var clientID: String
+        /// `secret` or `certificate`.
+        var credential: String
+        var clientSecret: String?
+        var clientCertificate: String?
+        var loginURL: String
+        var graphURL: String
+        var resourceURL: String
+        var timeoutSeconds: Int64
+    }
+
+    var name: String
+    var issuer: Issuer
+    var policy: Policy
+    var intune: IntuneAPI?
+
+    init(_ profile: ControlConfiguration.Profile) {
+        name = profile.name
+        issuer = Issuer(name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: profile.issuer.certificate.notValidAfter)
+        policy = Policy(
+            validitySeconds: profile.policy.validity.components.seconds, maxValiditySeconds: profile.policy.maxValidity?.components.seconds,
+            allowedEKUs: profile.policy.allowedEKUs.map(Self.name), minRSABits: profile.policy.minRSABits)
+        intune = profile.intuneAPI.map { settings in
+            var view = IntuneAPI(
+                tenantID: settings.tenantID, clientID: settings.clientID, credential: "secret", loginURL: settings.loginURL,
+                graphURL: settings.graphURL, resourceURL: settings.resourceURL, timeoutSeconds: settings.timeout.components.seconds)
+            switch settings.credential {
+            case .secret:
+                view.clientSecret = "set"
+            case .certificate(let der, _):
+                view.credential = "certificate"
+                view.clientCertificate = (try? Certificate(derEncoded: der))?.subject.description
+            }
+            return view
+        }
+    }
+
+    static func all(_ configuration: ControlConfiguration) -> [ProfileView] {
+        configuration.profiles.values.sorted { $0.name < $1.name }.map(ProfileView.init)
+    }
+
+    private static func name(_ usage: ExtendedKeyUsage.Usage) -> String {
+        switch usage {
+        case .clientAuth: "clientAuth"
+        case .serverAuth: "serverAuth"
+        case .codeSigning: "codeSigning"
+        case .emailProtection: "emailProtection"
+        case .timeStamping: "timeStamping"
+        case .ocspSigning: "ocspSigning"
+        case .any: "any"
+        default: usage.description
+        }
+    }
+}

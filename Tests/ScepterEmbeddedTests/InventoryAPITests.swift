@@ -1,0 +1,189 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import SwiftASN1
+import Testing
+import X509
+import ScepterControl
+import ScepterEmbedded
+import ScepterProtocol
+import ScepterTesting
+
+/// Certificates, revocation, audit and profiles over the admin API in `scepter dev` (SPEC §8).
+@Suite("Admin API: inventory, revocation, audit, profiles")
+struct InventoryAPITests {
+    static let viewer = "viewer-token-\(UUID().uuidString)"
+
+    struct Answer {
+        var status: HTTPResponse.Status
+        var json: [String: Any]?
+        var text: String
+    }
+
+    static func call(_ harness: EmbeddedHarness, _ path: String, token: String?) async throws -> Answer {
+        try await call(harness, .get, path, token: token)
+    }
+
+    static func call(_ harness: EmbeddedHarness, _ method: HTTPRequest.Method, _ path: String, token: String?, body: String? = nil) async throws -> Answer {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if body != nil { fields[.contentType] = "application/json" }
+        let headers = fields
+        let (status, bytes) = try await harness.test { client in
+            try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+                (response.status, Array(response.body.readableBytesView))
+            }
+        }
+        return Answer(status: status, json: (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any], text: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A dev server with three certificates issued to LAPTOP-1..3.
+    static func enrolled() async throws -> (EmbeddedHarness, [String]) {
+        let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": "auditor:\(viewer)"])
+        var serials: [String] = []
+        for index in 1...3 {
+            let device = try TestDevice(commonName: "LAPTOP-\(index)", challenge: harness.server.challenge)
+            let (_, body) = try await harness.test { try await $0.pkiOperation(try device.pkcsReq(ra: harness.ra)) }
+            let der = try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first)
+            serials.append(try Certificate(derEncoded: der).serialNumber.hexString)
+        }
+        return (harness, serials)
+    }
+
+    static func items(_ answer: Answer) -> [[String: Any]] { answer.json?["items"] as? [[String: Any]] ?? [] }
+
+    @Test("Search: filters, newest first, and cursor pages that cover everything once")
+    func searchAndPages() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let all = try await Self.call(harness, "/api/v1/certificates", token: Self.viewer)
+        #expect(all.status == .ok, "\(all.text)")
+        #expect(Self.items(all).compactMap { $0["serial"] as? String } == serials.reversed())
+        #expect(Self.items(all).first?["state"] as? String == "active")
+
+        let one = try await Self.call(harness, "/api/v1/certificates?q=laptop-2", token: Self.viewer)
+        #expect(Self.items(one).compactMap { $0["serial"] as? String } == [serials[1]])
+
+        var seen: [String] = []
+        var path = "/api/v1/certificates?limit=2"
+        for _ in 0..<5 {
+            let page = try await Self.call(harness, path, token: Self.viewer)
+            seen += Self.items(page).compactMap { $0["serial"] as? String }
+            guard let cursor = page.json?["nextCursor"] as? String else { break }
+            path = "/api/v1/certificates?limit=2&cursor=\(cursor)"
+        }
+        #expect(seen == serials.reversed())
+    }
+
+    @Test("Detail: PEM, chain, enrollment and the audit trail")
+    func detail() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let answer = try await Self.call(harness, "/api/v1/certificates/\(serials[0])", token: Self.viewer)
+        #expect(answer.status == .ok, "\(answer.text)")
+        let pem = try #require(answer.json?["pem"] as? String)
+        #expect(try Certificate(pemEncoded: pem).serialNumber.hexString == serials[0])
+        #expect((answer.json?["chain"] as? [String])?.count == 1)
+        #expect((answer.json?["enrollment"] as? [String: Any])?["messageType"] as? String == "PKCSReq")
+        let audit = answer.json?["audit"] as? [[String: Any]]
+        #expect(audit?.contains { $0["operation"] as? String == "PKIOperation" && $0["outcome"] as? String == "success" } == true)
+        #expect(try await Self.call(harness, "/api/v1/certificates/0badc0ffee", token: Self.viewer).status == .notFound)
+    }
+
+    @Test("Revoke: admin only, audited with the token's name, idempotent, on the CRL GetCRL serves")
+    func revoke() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let path = "/api/v1/certificates/\(serials[0])/revoke"
+        let body = #"{"reason":"keyCompromise","invalidityDate":"2026-01-01T00:00:00Z"}"#
+
+        let anonymous = try await Self.call(harness, .post, path, token: nil, body: body)
+        #expect(anonymous.status == .unauthorized)
+        #expect((anonymous.json?["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+        let viewer = try await Self.call(harness, .post, path, token: Self.viewer, body: body)
+        #expect(viewer.status == .forbidden)
+        #expect((viewer.json?["error"] as? [String: Any])?["message"] as? String != nil)
+
+        let first = try await Self.call(harness, .post, path, token: harness.server.adminToken, body: body)
+        #expect(first.status == .ok, "\(first.text)")
+        #expect(first.json?["alreadyRevoked"] as? Bool == false)
+        let revoked = (first.json?["certificate"] as? [String: Any])
+        #expect(revoked?["state"] as? String == "revoked")
+        let revocation = revoked?["revocation"] as? [String: Any]
+        #expect(revocation?["reason"] as? String == "keyCompromise")
+        #expect(revocation?["actor"] as? String == "dev")
+        #expect(revocation?["invalidityDate"] as? String == "2026-01-01T00:00:00Z")
+
+        let again = try await Self.call(harness, .post, path, token: harness.server.adminToken, body: #"{"reason":"superseded"}"#)
+        #expect(again.json?["alreadyRevoked"] as? Bool == true)
+        #expect(((again.json?["certificate"] as? [String: Any])?["revocation"] as? [String: Any])?["reason"] as? String == "keyCompromise")
+
+        let audit = try await Self.call(harness, "/api/v1/audit?operation=revoke", token: Self.viewer)
+        #expect(Self.items(audit).count == 2)
+        #expect(Self.items(audit).contains { ($0["details"] as? String)?.hasPrefix("revoked by dev") == true })
+
+        let state = try await Self.call(harness, "/api/v1/certificates?state=revoked", token: Self.viewer)
+        #expect(Self.items(state).compactMap { $0["serial"] as? String } == [serials[0]])
+
+        // GetCRL over SCEP lists it.
+        let ca = try harness.caCertificate
+        let device = try TestDevice(commonName: "crl-reader", challenge: harness.server.challenge)
+        let signer = try device.signer.keyPair()
+        var coder = DER.Serializer()
+        try coder.serialize(IssuerAndSerial(issuer: ca.subject, serialNumber: Certificate.SerialNumber(bytes: [1])))
+        let getCRL = try SCEPClient.request(.getCRL, content: coder.serializedBytes, transactionID: "tx-crl", recipient: harness.ra, signer: signer)
+        let crl = try SCEPClient.readReply(try await harness.test { try await $0.pkiOperation(getCRL).1 }, requester: signer)
+        let directory = try Shell.temporaryDirectory()
+        try Shell.write(try #require(crl.crls.first), to: directory.appendingPathComponent("ca.crl"))
+        let text = try Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text").stdout
+        #expect(text.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serials[0])"), "\(text)")
+    }
+
+    @Test(
+        "Bad input is a 400 naming the parameter; unknown serials 404; the server keeps serving",
+        arguments: [
+            ("/api/v1/certificates?state=lost", HTTPResponse.Status.badRequest, "state"),
+            ("/api/v1/certificates?limit=0", .badRequest, "limit"),
+            ("/api/v1/certificates?limit=abc", .badRequest, "limit"),
+            ("/api/v1/certificates?issuedSince=yesterday", .badRequest, "issuedSince"),
+            ("/api/v1/certificates?cursor=AAAA", .badRequest, "cursor"),
+            ("/api/v1/certificates?cursor=" + String(repeating: "x", count: 600), .badRequest, "cursor"),
+            ("/api/v1/certificates?colour=red", .badRequest, "colour"),
+            ("/api/v1/certificates?serial=not-hex", .badRequest, "serial"),
+            ("/api/v1/certificates/zz", .badRequest, "serial"),
+            ("/api/v1/audit?outcome=fine", .badRequest, "outcome"),
+            ("/api/v1/audit?operation=Delete", .badRequest, "operation"),
+            ("/api/v1/certificates/abcdef", .notFound, "abcdef"),
+        ])
+    func badInput(_ input: (String, HTTPResponse.Status, String)) async throws {
+        let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": Self.viewer])
+        let answer = try await Self.call(harness, input.0, token: Self.viewer)
+        #expect(answer.status == input.1, "\(answer.text)")
+        let message = (answer.json?["error"] as? [String: Any])?["message"] as? String
+        #expect(message?.contains(input.2) == true, "\(answer.text)")
+        #expect(try await Self.call(harness, "/api/v1/certificates", token: Self.viewer).status == .ok)
+    }
+
+    @Test("Revoke refuses a body that is not the documented JSON, and an unknown serial")
+    func badRevocations() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let token = harness.server.adminToken
+        for body in [#"{"reason":"lost"}"#, "not json", #"{"invalidityDate":"tomorrow"}"#, String(repeating: "x", count: 5000)] {
+            let answer = try await Self.call(harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: token, body: body)
+            #expect(answer.status == .badRequest || answer.status == .contentTooLarge, "\(body.prefix(20)): \(answer.text)")
+        }
+        let future = #"{"invalidityDate":"2999-01-01T00:00:00Z"}"#
+        #expect(try await Self.call(harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: token, body: future).status == .badRequest)
+        #expect(try await Self.call(harness, .post, "/api/v1/certificates/0badc0ffee/revoke", token: token).status == .notFound)
+        #expect(try await harness.server.store.certificate(serialNumber: serials[0])?.status == .active)
+    }
+
+    @Test("Profiles: the effective configuration, secrets only as set")
+    func profiles() async throws {
+        let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": Self.viewer])
+        let answer = try await Self.call(harness, "/api/v1/profiles", token: Self.viewer)
+        #expect(answer.status == .ok)
+        let profiles = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]])
+        let dev = try #require(profiles.first { $0["name"] as? String == "default" })
+        #expect((dev["issuer"] as? [String: Any])?["name"] as? String == "dev")
+        #expect((dev["policy"] as? [String: Any])?["allowedEKUs"] as? [String] == ["clientAuth"])
+    }
+}
