@@ -83,6 +83,7 @@ package struct EmbeddedServer {
             profiles: edgeProfiles.map(\.name), tokens: tokens, intune: intune, logger: logger
         ).add(to: router)
         InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
+        OpenAPIDocument.add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

@@ -67,6 +67,7 @@ package struct ControlServer {
             logger: logger
         ).add(to: router)
         InventoryRoutes(store: store, configuration: configuration, tokens: tokens, logger: logger).add(to: router)
+        OpenAPIDocument.add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in
             Response(
