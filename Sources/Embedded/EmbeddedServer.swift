@@ -55,6 +55,7 @@ package struct EmbeddedServer {
         let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: issuer)
         let intuneOptions = IntuneOptions.load(&settings)
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
+        let publicURL = settings.publicURL()
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -64,7 +65,7 @@ package struct EmbeddedServer {
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
         let controlMetrics = ControlMetrics()
-        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions)
+        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions, publicURL: publicURL)
         let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)
         let issuance = IssuanceService(configuration: controlConfiguration, store: store, logger: logger, intune: intune)
         let edgeConfiguration = EdgeConfiguration(profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
@@ -84,6 +85,7 @@ package struct EmbeddedServer {
         ).add(to: router)
         InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
+        PublicationRoutes(crls: issuance.crls).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

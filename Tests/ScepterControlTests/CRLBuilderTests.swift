@@ -54,7 +54,9 @@ struct CRLBuilderTests {
         let issued = try (0..<3).map { _ in try ca.issue(request, profile: CertificateProfile(), now: now).serialNumber }
         // Real serials, one with the high bit set (needs a 0x00 pad), one odd-length.
         let serials = issued.map(\.hexString) + ["ff01", "abc"]
-        let revoked = serials.enumerated().map { (serialNumber: $1, revokedAt: now.addingTimeInterval(-Double($0 + 1) * 3600)) }
+        let revoked = serials.enumerated().map {
+            RevocationEntry(serialNumber: $1, revokedAt: now.addingTimeInterval(-Double($0 + 1) * 3600), reason: .unspecified, actor: "test")
+        }
 
         let der = try CRLBuilder.build(ca: ca, revoked: revoked, crlNumber: 42, now: now)
 
@@ -75,7 +77,7 @@ struct CRLBuilderTests {
         let ca = try ControlFixtures.localCA(try TestPKI.makeCA(key: .p256))
         let now = ControlFixtures.wholeSecondNow()
 
-        let der = try CRLBuilder.build(ca: ca, revoked: [(serialNumber: "01", revokedAt: now)], crlNumber: 1, now: now)
+        let der = try CRLBuilder.build(ca: ca, revoked: [RevocationEntry(serialNumber: "01", revokedAt: now, reason: .unspecified, actor: "test")], crlNumber: 1, now: now)
 
         let crl = try ParsedCRL(derEncoded: der)
         #expect(crl.thisUpdate.isUTCTime, "thisUpdate MUST be UTCTime through 2049")

@@ -271,7 +271,7 @@ struct IssuanceServiceTests {
         }
     }
 
-    @Test("crl() is signed by the profile's CA, verifies with openssl, and its number grows", arguments: [TestPKI.KeyKind.rsa2048, .p256])
+    @Test("crl() is signed by the profile's CA, verifies with openssl, is reused until a revocation, and its number grows", arguments: [TestPKI.KeyKind.rsa2048, .p256])
     func crl(caKey: TestPKI.KeyKind) async throws {
         try await IssuanceHarness.run(caKey: caKey) { harness in
             let first = try await harness.service.crl(profile: "corp")
@@ -283,9 +283,14 @@ struct IssuanceServiceTests {
             let parsedSecond = try ParsedCRL(derEncoded: second)
             #expect(parsedFirst.issuer == harness.caIdentity.certificate.subject)
             #expect(parsedFirst.revoked == nil)
-            let firstNumber = try #require(try parsedFirst.crlNumber)
-            let secondNumber = try #require(try parsedSecond.crlNumber)
-            #expect(secondNumber > firstNumber)
+            #expect(second == first, "nothing revoked: the same CRL, not a new signature")
+            #expect(try parsedSecond.crlNumber == parsedFirst.crlNumber)
+
+            let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+            _ = try await harness.store.revoke(Revocation(serialNumber: issued.serialNumber, reason: .keyCompromise, actor: "test", at: Date()))
+            let third = try ParsedCRL(derEncoded: try await harness.service.crl(profile: "corp"))
+            #expect(third.revoked?.count == 1)
+            #expect(try #require(try third.crlNumber) > (try #require(try parsedFirst.crlNumber)))
             await #expect(throws: IssuanceUnavailable.self) { try await harness.service.crl(profile: "nope") }
         }
     }

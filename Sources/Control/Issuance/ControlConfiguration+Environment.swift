@@ -127,3 +127,16 @@ extension ControlConfiguration {
         return policy
     }
 }
+
+extension Settings {
+    /// `SCEPTER_PUBLIC_URL`: an http(s) URL without query or fragment.
+    package mutating func publicURL() -> String? {
+        guard let value = string("SCEPTER_PUBLIC_URL") else { return nil }
+        guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil, url.fragment == nil
+        else {
+            problem("SCEPTER_PUBLIC_URL", "\"\(value)\" is not an http:// or https:// base URL (e.g. https://pki.example.com)")
+            return nil
+        }
+        return value
+    }
+}

@@ -24,11 +24,22 @@ package struct ControlConfiguration: Sendable {
 
     package var profiles: [String: Profile]
     package var intune: IntuneOptions
+    /// `SCEPTER_PUBLIC_URL`, no trailing slash: where relying parties reach
+    /// this control plane's CRLs; issued certificates name it. nil: they don't.
+    package var publicURL: String?
 
-    package init(profiles: [Profile], intune: IntuneOptions = IntuneOptions()) {
+    package init(profiles: [Profile], intune: IntuneOptions = IntuneOptions(), publicURL: String? = nil) {
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.intune = intune
+        self.publicURL = publicURL.map { url in
+            var url = url
+            while url.hasSuffix("/") { url.removeLast() }
+            return url
+        }
     }
+
+    /// The CRL distribution point an issuer's certificates carry.
+    package func crlURL(issuer: String) -> String? { publicURL.map { "\($0)/crl/\(issuer).crl" } }
 
     /// One Intune client per app registration, keyed by the profiles that use it.
     package func intuneClients(http: HTTPClient = .shared, metrics: ControlMetrics?, logger: Logger) -> [String: IntuneClient] {

@@ -24,7 +24,8 @@ package final class IssuanceService: Issuance {
     let intune: [String: IntuneClient]
     /// Concurrent requests for one transaction share one issuance.
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
-    private let lastCRLNumber = Atomic<UInt64>(0)
+    /// Each issuer's current CRL, for GetCRL and `GET /crl/{issuer}.crl`.
+    package let crls: CRLPublisher
 
     package init(
         configuration: ControlConfiguration, store: any ControlStore, logger: Logger, replicas: (any InFlightRegistry)? = nil,
@@ -36,6 +37,7 @@ package final class IssuanceService: Issuance {
         self.replicas = replicas
         self.intune = intune
         self.now = now
+        self.crls = CRLPublisher(issuers: configuration.profiles.values.map(\.issuer), store: store, now: now)
     }
 
     package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
@@ -96,7 +98,8 @@ package final class IssuanceService: Issuance {
             if request.messageType == .renewalReq {
                 renewedSerial = try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }
-            certificate = try profile.issuer.issue(csr, profile: profile.policy, now: at)
+            certificate = try profile.issuer.issue(
+                csr, profile: profile.policy, now: at, crlURL: configuration.crlURL(issuer: profile.issuer.name))
         } catch {
             if error.outcome == .unavailable { throw IssuanceUnavailable(error.reason) }
             if let approval { await approval.reportFailure(of: request, error, logger: logger) }
@@ -240,21 +243,10 @@ package final class IssuanceService: Issuance {
     }
 
     package func crl(profile: String) async throws -> [UInt8] {
-        guard let configured = configuration.profiles[profile] else {
+        guard let configured = configuration.profiles[profile], let crl = try await crls.crl(issuer: configured.issuer.name) else {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }
-        let revoked = try await store.revocations(issuer: configured.issuer.name)
-        // Seconds since the epoch of thisUpdate: increasing across restarts and
-        // replicas; bumped when two CRLs are signed within one second here.
-        let at = now()
-        let seconds = UInt64(max(0, at.timeIntervalSince1970))
-        var number = seconds
-        while true {
-            let last = lastCRLNumber.load(ordering: .relaxed)
-            number = max(seconds, last + 1)
-            if lastCRLNumber.compareExchange(expected: last, desired: number, ordering: .relaxed).exchanged { break }
-        }
-        return try CRLBuilder.build(ca: configured.issuer, revoked: revoked, crlNumber: number, now: at)
+        return crl.der
     }
 
     package func caCertificates(profile: String) async throws -> CACertificates {

@@ -6,7 +6,7 @@ import ScepterProtocol
 /// Builds and signs an X.509 v2 CRL (RFC 5280 §5) for a local CA.
 enum CRLBuilder {
     static func build(
-        ca: LocalCA, revoked: [(serialNumber: String, revokedAt: Date)], crlNumber: UInt64, now: Date,
+        ca: LocalCA, revoked: [RevocationEntry], crlNumber: UInt64, now: Date,
         nextUpdate: Duration = .seconds(7 * 86400)
     ) throws -> [UInt8] {
         let algorithm = ca.signatureAlgorithm
@@ -23,6 +23,7 @@ enum CRLBuilder {
                         try coder.appendConstructedNode(identifier: .sequence) { coder in
                             coder.serializeRawBytes(Self.integer(hex: entry.serialNumber))
                             try writeTime(entry.revokedAt, into: &coder)
+                            try writeEntryExtensions(entry, into: &coder)
                         }
                     }
                 }
@@ -62,6 +63,32 @@ enum CRLBuilder {
         return crl.serializedBytes
     }
 
+    /// reasonCode (omitted for unspecified, RFC 5280 §5.3.1) and invalidityDate (§5.3.2).
+    private static func writeEntryExtensions(_ entry: RevocationEntry, into coder: inout DER.Serializer) throws {
+        guard entry.reason != .unspecified || entry.invalidityDate != nil else { return }
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+            if entry.reason != .unspecified {
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    try coder.serialize(([2, 5, 29, 21] as ASN1ObjectIdentifier))
+                    // ENUMERATED: tag 10, one content byte (codes are 0–10).
+                    try coder.serialize(ASN1OctetString(contentBytes: [0x0A, 0x01, UInt8(entry.reason.code)]))
+                }
+            }
+            if let invalidity = entry.invalidityDate {
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    try coder.serialize(([2, 5, 29, 24] as ASN1ObjectIdentifier))
+                    var time = DER.Serializer()
+                    let parts = Calendar.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: invalidity)
+                    try time.serialize(
+                        try GeneralizedTime(
+                            year: parts.year ?? 1970, month: parts.month ?? 1, day: parts.day ?? 1, hours: parts.hour ?? 0,
+                            minutes: parts.minute ?? 0, seconds: parts.second ?? 0, fractionalSeconds: 0))
+                    try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(time.serializedBytes)))
+                }
+            }
+        }
+    }
+
     private static func writeAlgorithm(_ algorithm: Certificate.SignatureAlgorithm, into coder: inout DER.Serializer) throws {
         try coder.appendConstructedNode(identifier: .sequence) { coder in
             switch algorithm {
@@ -77,9 +104,7 @@ enum CRLBuilder {
 
     /// RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050.
     static func writeTime(_ date: Date, into coder: inout DER.Serializer) throws {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let parts = Calendar.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let (year, month, day) = (parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
         let (hours, minutes, seconds) = (parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
         if (1950...2049).contains(year) {
@@ -103,4 +128,13 @@ enum CRLBuilder {
         if let first = bytes.first, first & 0x80 != 0 { bytes.insert(0, at: 0) }
         return [0x02, UInt8(bytes.count)] + bytes
     }
+}
+
+extension Calendar {
+    /// Gregorian in UTC, for ASN.1 times.
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
 }

@@ -83,7 +83,7 @@ package struct LocalCA: Sendable {
 
     /// Issues a certificate for `request`: subject and SANs copied from the
     /// request, validity from the profile capped by the CA's own notAfter.
-    package func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date) throws(Refusal) -> Certificate {
+    package func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date, crlURL: String? = nil) throws(Refusal) -> Certificate {
         let ekus = try profile.check(request)
         var validity = profile.validity
         if let cap = profile.maxValidity, cap < validity { validity = cap }
@@ -104,6 +104,9 @@ package struct LocalCA: Sendable {
             try extensions.append(Certificate.Extension(SubjectKeyIdentifier(hash: request.request.publicKey), critical: false))
             try extensions.append(
                 Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier), critical: false))
+            if let crlURL {
+                try extensions.append(Self.crlDistributionPoints(crlURL))
+            }
             if let san = request.requestedExtensions?[oid: .X509ExtensionID.subjectAlternativeName] {
                 // Copied as requested (URI and UPN otherName included); critical when the subject is empty (RFC 5280 §4.2.1.6).
                 try extensions.append(
@@ -117,6 +120,27 @@ package struct LocalCA: Sendable {
         } catch {
             throw Refusal(.issuerError, "CA \(name) failed to sign: \(error)")
         }
+    }
+
+    /// cRLDistributionPoints (RFC 5280 §4.2.1.13) with one URI:
+    /// SEQUENCE { SEQUENCE { [0] { [0] { [6] uri } } } }.
+    static func crlDistributionPoints(_ url: String) throws -> Certificate.Extension {
+        let uri = Array(url.utf8)
+        func node(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] { [tag] + length(content.count) + content }
+        let value = node(0x30, node(0x30, node(0xA0, node(0xA0, node(0x86, uri)))))
+        return Certificate.Extension(oid: [2, 5, 29, 31], critical: false, value: ArraySlice(value))
+    }
+
+    /// A DER length.
+    private static func length(_ count: Int) -> [UInt8] {
+        if count < 0x80 { return [UInt8(count)] }
+        var bytes: [UInt8] = []
+        var rest = count
+        while rest > 0 {
+            bytes.insert(UInt8(rest & 0xFF), at: 0)
+            rest >>= 8
+        }
+        return [0x80 | UInt8(bytes.count)] + bytes
     }
 
     /// Whether `certificate` was signed by this CA and is valid at `now`.

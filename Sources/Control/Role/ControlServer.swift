@@ -46,12 +46,13 @@ package struct ControlServer {
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
+        let publicURL = settings.publicURL()
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         let store = PostgresStore(configuration: database, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
-        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions)
+        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions, publicURL: publicURL)
         let intune = configuration.intuneClients(metrics: metrics, logger: logger)
         let issuance = IssuanceService(
             configuration: configuration, store: store, logger: logger,
@@ -68,6 +69,7 @@ package struct ControlServer {
         ).add(to: router)
         InventoryRoutes(store: store, configuration: configuration, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
+        PublicationRoutes(crls: issuance.crls).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in
             Response(

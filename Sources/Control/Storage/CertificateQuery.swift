@@ -97,6 +97,12 @@ package struct RevocationEntry: Sendable, Hashable {
     package var invalidityDate: Date?
 }
 
+/// What changes whenever an issuer's revocations do.
+package struct RevocationStamp: Sendable, Hashable {
+    package var count: Int
+    package var latest: Date?
+}
+
 /// Cursor JSON: dates as milliseconds, like the internal API.
 enum InternalAPICoding {
     static let encoder: JSONEncoder = {

@@ -57,7 +57,11 @@ package protocol ControlStore: Sendable {
     func outcomeCounts(since: Date?) async throws -> [OutcomeCount]
 
     /// Revoked serial numbers of an issuer with their dates, for the CRL.
-    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)]
+    func revocations(issuer: String) async throws -> [RevocationEntry]
+
+    /// How many certificates of an issuer are revoked and when the latest
+    /// was: a cheap check whether a published CRL is still current.
+    func revocationStamp(issuer: String) async throws -> RevocationStamp
 }
 
 extension ControlStore {

@@ -147,11 +147,19 @@ extension SQLStore {
         }
     }
 
-    package func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
+    package func revocations(issuer: String) async throws -> [RevocationEntry] {
         try await run("revocations") { sql in
-            try await sql.run("SELECT serial, revoked_at FROM revocations WHERE issuer = ?", [.text(issuer)]).map { row in
-                (try row.required(row.text, "serial", in: "revocations"), try row.required(row.instant, "revoked_at", in: "revocations"))
-            }
+            try await sql.run(
+                "SELECT serial, revoked_at, reason, actor, invalidity_date FROM revocations WHERE issuer = ? ORDER BY serial", [.text(issuer)]
+            ).map(RevocationEntry.init(row:))
+        }
+    }
+
+    package func revocationStamp(issuer: String) async throws -> RevocationStamp {
+        try await run("revocationStamp") { sql in
+            guard let row = try await sql.run("SELECT count(*) AS n, max(revoked_at) AS latest FROM revocations WHERE issuer = ?", [.text(issuer)]).first
+            else { return RevocationStamp(count: 0, latest: nil) }
+            return RevocationStamp(count: Int(try row.integer("n") ?? 0), latest: try row.instant("latest"))
         }
     }
 

@@ -102,9 +102,8 @@ extension ForwardingStore {
     func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
     func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
-    func revocations(issuer: String) async throws -> [(serialNumber: String, revokedAt: Date)] {
-        try await base.revocations(issuer: issuer)
-    }
+    func revocations(issuer: String) async throws -> [RevocationEntry] { try await base.revocations(issuer: issuer) }
+    func revocationStamp(issuer: String) async throws -> RevocationStamp { try await base.revocationStamp(issuer: issuer) }
 }
 
 /// A real store with a tally of the commits that succeeded: lets tests state
