@@ -85,7 +85,7 @@ package struct EmbeddedServer {
         ).add(to: router)
         InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
-        PublicationRoutes(crls: issuance.crls).add(to: router)
+        PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

@@ -43,6 +43,7 @@ struct PublicCRLTests {
         try PEM.encode(der, label: "CERTIFICATE").write(toFile: certificatePath, atomically: true, encoding: .utf8)
         let text = try Shell.openssl("x509", "-in", certificatePath, "-noout", "-text").stdout
         #expect(text.contains("URI:https://pki.example.test/crl/dev.crl"), "\(text)")
+        #expect(text.contains("OCSP - URI:https://pki.example.test/ocsp/dev"), "\(text)")
         let serial = try Certificate(derEncoded: der).serialNumber.hexString
 
         let first = try await Self.fetch(harness, "/crl/dev.crl")

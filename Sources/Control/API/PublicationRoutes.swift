@@ -2,20 +2,28 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ScepterProtocol
 
 /// What relying parties (RADIUS, VPN gateways, browsers) fetch without a
-/// token (SPEC §8 "Public"): each issuer's CRL at `/crl/{issuer}.crl`.
+/// token (SPEC §8 "Public"): each issuer's CRL at `/crl/{issuer}.crl`, and
+/// its OCSP responder at `POST /ocsp/{issuer}` and `GET /ocsp/{issuer}/{base64}`.
 package struct PublicationRoutes: Sendable {
     let crls: CRLPublisher
+    let ocsp: OCSPResponder
     /// How long HTTP caches may keep a CRL: a revocation reaches a
     /// well-behaved cache within this, although the CRL is valid for days.
     static let cacheLifetime = 300
 
-    package init(crls: CRLPublisher) {
+    package init(crls: CRLPublisher, ocsp: OCSPResponder) {
         self.crls = crls
+        self.ocsp = ocsp
     }
 
+    /// Largest OCSP request accepted; a request for 32 certificates is a few KiB.
+    static let maxOCSPRequest = 64 * 1024
+
     package func add<Context: RequestContext>(to router: Router<Context>) {
+        addOCSP(to: router)
         router.get("/crl/:file") { request, context in
             let file = try context.parameters.require("file")
             guard file.hasSuffix(".crl"), file.count > 4, file.count <= 68 else {
@@ -42,6 +50,53 @@ package struct PublicationRoutes: Sendable {
             }
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl.der)))
         }
+    }
+
+    private func addOCSP<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/ocsp/:issuer") { request, context in
+            let issuer = try context.parameters.require("issuer").lowercased()
+            guard ocsp.knows(issuer: issuer) else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: Self.maxOCSPRequest)
+            } catch {
+                return Self.ocspResponse(OCSPResponder.Answer(der: OCSP.failure(.malformedRequest)), cacheable: false)
+            }
+            return Self.ocspResponse(await ocsp.answer(Array(body.readableBytesView), issuer: issuer), cacheable: false)
+        }
+        // RFC 5019 §5: GET /ocsp/{issuer}/{url-encoded base64 of the DER request}; the base64 may hold '/'.
+        router.get("/ocsp/:issuer/**") { request, context in
+            let issuer = try context.parameters.require("issuer").lowercased()
+            guard ocsp.knows(issuer: issuer) else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
+            let encoded = context.parameters.getCatchAll().joined(separator: "/")
+            guard encoded.utf8.count <= Self.maxOCSPRequest * 2, let der = Self.base64Request(encoded) else {
+                return Self.ocspResponse(OCSPResponder.Answer(der: OCSP.failure(.malformedRequest)), cacheable: false)
+            }
+            return Self.ocspResponse(await ocsp.answer(der, issuer: issuer), cacheable: true)
+        }
+    }
+
+    /// Percent-decoded, then standard or URL-safe base64 with or without padding.
+    static func base64Request(_ text: String) -> [UInt8]? {
+        guard var base64 = text.removingPercentEncoding else { return nil }
+        base64 = base64.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/").replacingOccurrences(of: " ", with: "+")
+        while base64.utf8.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64).map { Array($0) }
+    }
+
+    /// `application/ocsp-response`; a GET answer that may be reused carries RFC 5019 caching headers.
+    static func ocspResponse(_ answer: OCSPResponder.Answer, cacheable: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: "application/ocsp-response"]
+        if cacheable, let producedAt = answer.producedAt, let nextUpdate = answer.nextUpdate {
+            let maxAge = max(0, Int(nextUpdate.timeIntervalSinceNow))
+            headers[.cacheControl] = "public, max-age=\(maxAge), no-transform, must-revalidate"
+            headers[.lastModified] = httpDate(producedAt)
+            headers[.expires] = httpDate(nextUpdate)
+        } else {
+            headers[.cacheControl] = "no-cache"
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.der)))
     }
 
     static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {

@@ -41,6 +41,9 @@ package struct ControlConfiguration: Sendable {
     /// The CRL distribution point an issuer's certificates carry.
     package func crlURL(issuer: String) -> String? { publicURL.map { "\($0)/crl/\(issuer).crl" } }
 
+    /// The OCSP responder an issuer's certificates name (authorityInfoAccess).
+    package func ocspURL(issuer: String) -> String? { publicURL.map { "\($0)/ocsp/\(issuer)" } }
+
     /// One Intune client per app registration, keyed by the profiles that use it.
     package func intuneClients(http: HTTPClient = .shared, metrics: ControlMetrics?, logger: Logger) -> [String: IntuneClient] {
         var byCredential: [String: IntuneClient] = [:]

@@ -26,6 +26,8 @@ package final class IssuanceService: Issuance {
     private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
     /// Each issuer's current CRL, for GetCRL and `GET /crl/{issuer}.crl`.
     package let crls: CRLPublisher
+    /// Each issuer's OCSP responder, for `/ocsp/{issuer}`.
+    package let ocsp: OCSPResponder
 
     package init(
         configuration: ControlConfiguration, store: any ControlStore, logger: Logger, replicas: (any InFlightRegistry)? = nil,
@@ -38,6 +40,7 @@ package final class IssuanceService: Issuance {
         self.intune = intune
         self.now = now
         self.crls = CRLPublisher(issuers: configuration.profiles.values.map(\.issuer), store: store, now: now)
+        self.ocsp = OCSPResponder(issuers: configuration.profiles.values.map(\.issuer), store: store, logger: logger, now: now)
     }
 
     package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
@@ -99,7 +102,8 @@ package final class IssuanceService: Issuance {
                 renewedSerial = try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }
             certificate = try profile.issuer.issue(
-                csr, profile: profile.policy, now: at, crlURL: configuration.crlURL(issuer: profile.issuer.name))
+                csr, profile: profile.policy, now: at, crlURL: configuration.crlURL(issuer: profile.issuer.name),
+                ocspURL: configuration.ocspURL(issuer: profile.issuer.name))
         } catch {
             if error.outcome == .unavailable { throw IssuanceUnavailable(error.reason) }
             if let approval { await approval.reportFailure(of: request, error, logger: logger) }

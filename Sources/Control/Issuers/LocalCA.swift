@@ -83,7 +83,9 @@ package struct LocalCA: Sendable {
 
     /// Issues a certificate for `request`: subject and SANs copied from the
     /// request, validity from the profile capped by the CA's own notAfter.
-    package func issue(_ request: CertificationRequest, profile: CertificateProfile, now: Date, crlURL: String? = nil) throws(Refusal) -> Certificate {
+    package func issue(
+        _ request: CertificationRequest, profile: CertificateProfile, now: Date, crlURL: String? = nil, ocspURL: String? = nil
+    ) throws(Refusal) -> Certificate {
         let ekus = try profile.check(request)
         var validity = profile.validity
         if let cap = profile.maxValidity, cap < validity { validity = cap }
@@ -107,6 +109,9 @@ package struct LocalCA: Sendable {
             if let crlURL {
                 try extensions.append(Self.crlDistributionPoints(crlURL))
             }
+            if let ocspURL {
+                try extensions.append(Self.ocspAccess(ocspURL))
+            }
             if let san = request.requestedExtensions?[oid: .X509ExtensionID.subjectAlternativeName] {
                 // Copied as requested (URI and UPN otherName included); critical when the subject is empty (RFC 5280 §4.2.1.6).
                 try extensions.append(
@@ -129,6 +134,15 @@ package struct LocalCA: Sendable {
         func node(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] { [tag] + length(content.count) + content }
         let value = node(0x30, node(0x30, node(0xA0, node(0xA0, node(0x86, uri)))))
         return Certificate.Extension(oid: [2, 5, 29, 31], critical: false, value: ArraySlice(value))
+    }
+
+    /// authorityInfoAccess (RFC 5280 §4.2.2.1) naming the OCSP responder:
+    /// SEQUENCE { SEQUENCE { id-ad-ocsp, [6] uri } }.
+    static func ocspAccess(_ url: String) throws -> Certificate.Extension {
+        func node(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] { [tag] + length(content.count) + content }
+        let idADOCSP: [UInt8] = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01]
+        let value = node(0x30, node(0x30, idADOCSP + node(0x86, Array(url.utf8))))
+        return Certificate.Extension(oid: [1, 3, 6, 1, 5, 5, 7, 1, 1], critical: false, value: ArraySlice(value))
     }
 
     /// A DER length.

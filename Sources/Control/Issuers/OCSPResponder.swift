@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import Synchronization
+import ScepterProtocol
+
+/// Answers OCSP requests for this control plane's issuers (RFC 6960, the
+/// RFC 5019 profile): the status comes from the inventory on every request
+/// (so a revocation on any replica shows at once), the signature from a
+/// delegated responder certificate this replica issues itself and renews
+/// when half its life is gone. Responses to single-question requests
+/// without a nonce (RFC 5019) are reused for `reuse`, keyed by the status
+/// they state, so a revocation never meets a stale answer.
+package final class OCSPResponder: Sendable {
+    package struct Answer: Sendable {
+        package var der: [UInt8]
+        /// For HTTP caching of GET answers; nil for failures and nonced answers.
+        package var producedAt: Date?
+        package var nextUpdate: Date?
+    }
+
+    private struct Identity {
+        var signer: OCSP.Signer
+        var notAfter: Date
+        var issuedAt: Date
+    }
+
+    private struct CacheKey: Hashable {
+        var issuer: String
+        var certID: [UInt8]
+        var status: OCSP.CertStatus
+    }
+
+    let issuers: [String: LocalCA]
+    let store: any ControlStore
+    /// How long a response says it is good for (nextUpdate - thisUpdate).
+    let validity: Duration
+    /// How long a signed response is served again.
+    let reuse: Duration
+    let responderLifetime: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+    private let identities = Mutex<[String: Identity]>([:])
+    private let cache = Mutex<[CacheKey: (der: [UInt8], producedAt: Date)]>([:])
+    /// Bound on cached responses; past it the cache starts over.
+    static let cacheLimit = 100_000
+
+    package init(
+        issuers: [LocalCA], store: any ControlStore, validity: Duration = .seconds(3600), reuse: Duration = .seconds(600),
+        responderLifetime: Duration = .seconds(7 * 86400), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.issuers = Dictionary(issuers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.store = store
+        self.validity = validity
+        self.reuse = reuse
+        self.responderLifetime = responderLifetime
+        self.logger = logger
+        self.now = now
+    }
+
+    package func knows(issuer: String) -> Bool { issuers[issuer] != nil }
+
+    /// The answer to one DER OCSPRequest for `issuer` (which the caller checked exists).
+    package func answer(_ der: [UInt8], issuer name: String) async -> Answer {
+        guard let issuer = issuers[name] else { return Answer(der: OCSP.failure(.unauthorized)) }
+        let request: OCSP.Request
+        do {
+            request = try OCSP.Request(der: der)
+        } catch {
+            return Answer(der: OCSP.failure(error))
+        }
+        guard request.isFor(issuer: issuer.certificateDER) else { return Answer(der: OCSP.failure(.unauthorized)) }
+        var statuses: [OCSP.CertStatus] = []
+        do {
+            for question in request.questions {
+                statuses.append(try await status(of: question.serialNumber, issuer: name))
+            }
+        } catch {
+            logger.warning("OCSP status lookup failed", metadata: ["issuer": "\(name)", "error": "\(error)"])
+            return Answer(der: OCSP.failure(.tryLater))
+        }
+
+        let at = now()
+        let cacheable = !request.hasNonce && request.questions.count == 1
+        let key = CacheKey(issuer: name, certID: request.questions[0].certID, status: statuses[0])
+        if cacheable, let cached = cache.withLock({ $0[key] }), at.timeIntervalSince(cached.producedAt) < reuse.timeInterval {
+            return Answer(der: cached.der, producedAt: cached.producedAt, nextUpdate: cached.producedAt.addingTimeInterval(validity.timeInterval))
+        }
+        do {
+            let signer = try identity(for: issuer, at: at)
+            let der = try OCSP.response(
+                answering: request, statuses: statuses, signer: signer, thisUpdate: at, nextUpdate: at.addingTimeInterval(validity.timeInterval))
+            if cacheable {
+                cache.withLock { cache in
+                    if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+                    cache[key] = (der, at)
+                }
+            }
+            return Answer(der: der, producedAt: cacheable ? at : nil, nextUpdate: cacheable ? at.addingTimeInterval(validity.timeInterval) : nil)
+        } catch {
+            logger.error("OCSP response not signed", metadata: ["issuer": "\(name)", "error": "\(error)"])
+            return Answer(der: OCSP.failure(.internalError))
+        }
+    }
+
+    /// good, revoked (time, reason), or unknown for a serial this issuer did not issue.
+    private func status(of serial: String, issuer: String) async throws -> OCSP.CertStatus {
+        guard let record = try await store.certificate(serialNumber: serial), record.issuer == issuer else { return .unknown }
+        guard record.status == .revoked else { return .good }
+        let revocation = try await store.revocation(serialNumber: serial)
+        let reason = revocation.flatMap { $0.reason == .unspecified ? nil : $0.reason.code }
+        return .revoked(at: revocation?.revokedAt ?? record.createdAt, reason: reason)
+    }
+
+    /// The issuer's current responder, issued anew when half its life is gone.
+    private func identity(for issuer: LocalCA, at: Date) throws -> OCSP.Signer {
+        if let current = identities.withLock({ $0[issuer.name] }),
+            at < current.issuedAt.addingTimeInterval(current.notAfter.timeIntervalSince(current.issuedAt) / 2)
+        {
+            return current.signer
+        }
+        let (signer, notAfter) = try issuer.makeOCSPResponder(now: at, lifetime: responderLifetime)
+        identities.withLock { $0[issuer.name] = Identity(signer: signer, notAfter: notAfter, issuedAt: at) }
+        logger.info("OCSP responder certificate issued", metadata: ["issuer": "\(issuer.name)", "notAfter": "\(notAfter)"])
+        return signer
+    }
+}

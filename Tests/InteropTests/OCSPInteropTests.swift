@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import ScepterTesting
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `openssl ocsp` and `openssl verify -crl_check` against a real `scepter dev`
+/// process: good, revoked with its reason after an admin revokes through the
+/// API, unknown, unauthorized, nonce, SHA-256 CertIDs, the GET form (SPEC §8).
+@Suite("Interop: OCSP and CRL with the OpenSSL command line", .serialized, .timeLimit(.minutes(3)))
+final class OCSPInteropTests {
+    let server: DevServerProcess
+    let work: URL
+    var base: String { "http://127.0.0.1:\(server.port)" }
+
+    init() throws {
+        try InteropClient.ensureBuilt()
+        work = try Shell.temporaryDirectory()
+        server = try DevServerProcess()
+    }
+
+    deinit { server.terminate() }
+
+    var adminToken: String {
+        get throws {
+            try String(contentsOf: server.dataDirectory.appendingPathComponent("admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Enrolls with micromdm's client; returns the certificate's path.
+    func enroll(_ name: String) throws -> String {
+        let path = work.appendingPathComponent("\(name).pem").path
+        let run = try InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", name, "-cert-out", path])
+        #expect(run.report?.pkiStatus == "SUCCESS", "\(run.stderr)")
+        return path
+    }
+
+    func ocsp(_ arguments: [String]) throws -> Shell.Result {
+        try Shell.run("/usr/bin/openssl", ["ocsp", "-url", "\(base)/ocsp/dev", "-CAfile", server.caCertificatePath, "-resp_text"] + arguments)
+    }
+
+    func http(_ method: String, _ path: String, body: Data? = nil, token: String? = nil) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        request.httpBody = body
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    @Test("good, then revoked with its reason once an admin revokes it; the CRL agrees; nonce echoed; SHA-1 and SHA-256 CertIDs")
+    func goodThenRevoked() async throws {
+        let certificate = try enroll("ocsp-laptop")
+        for digest in ["-sha1", "-sha256"] {
+            let good = try ocsp([digest, "-issuer", server.caCertificatePath, "-cert", certificate])
+            #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+            #expect(good.stdout.contains("\(certificate): good"), "\(good.stdout)")
+            #expect(good.stderr.contains("Response verify OK"), "\(good.stderr)")
+            #expect(good.stdout.contains("OCSP Nonce"), "the nonce is echoed: \(good.stdout)")
+            #expect(good.stdout.contains("OCSP Signing") || good.stdout.contains("OCSP Responder"), "delegated responder: \(good.stdout)")
+        }
+
+        let serial = try Shell.openssl("x509", "-in", certificate, "-noout", "-serial").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+        let (status, body) = try await http("POST", "/api/v1/certificates/\(serial)/revoke", body: Data(#"{"reason":"keyCompromise"}"#.utf8), token: try adminToken)
+        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+
+        let revoked = try ocsp(["-issuer", server.caCertificatePath, "-cert", certificate])
+        #expect(revoked.stdout.contains("\(certificate): revoked"), "\(revoked.stdout)")
+        #expect(revoked.stdout.contains("Reason: keyCompromise"), "\(revoked.stdout)")
+        #expect(revoked.stderr.contains("Response verify OK"))
+
+        // The public CRL, fetched over HTTP, lists it; openssl verify -crl_check refuses the certificate.
+        let (crlStatus, crl) = try await http("GET", "/crl/dev.crl")
+        #expect(crlStatus == 200)
+        let crlPath = work.appendingPathComponent("dev.crl").path
+        try crl.write(to: URL(fileURLWithPath: crlPath))
+        #expect(try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-CAfile", server.caCertificatePath, "-noout").status == 0)
+        let pem = work.appendingPathComponent("dev-crl.pem").path
+        _ = try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", pem)
+        let verify = try Shell.openssl("verify", "-crl_check", "-CAfile", server.caCertificatePath, "-CRLfile", pem, certificate)
+        #expect((verify.stdout + verify.stderr).contains("certificate revoked"))
+    }
+
+    @Test("A serial this CA never issued through Scepter is unknown; another CA's question is unauthorized; garbage is malformedRequest")
+    func unknownUnauthorizedMalformed() async throws {
+        let unknown = try ocsp(["-issuer", server.caCertificatePath, "-serial", "0x0123456789abcdef"])
+        #expect(unknown.stdout.contains("unknown"), "\(unknown.stdout)\(unknown.stderr)")
+
+        let other = work.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        let made = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", other.path])
+        #expect(made.status == 0, "\(made.stderr)")
+        let foreign = try Shell.run(
+            "/usr/bin/openssl", ["ocsp", "-url", "\(base)/ocsp/dev", "-issuer", other.appendingPathComponent("ca.pem").path, "-serial", "0x01"])
+        #expect((foreign.stdout + foreign.stderr).contains("unauthorized"), "\(foreign.stdout)\(foreign.stderr)")
+
+        var request = URLRequest(url: URL(string: "\(base)/ocsp/dev")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data("not an OCSP request".utf8)
+        request.setValue("application/ocsp-request", forHTTPHeaderField: "Content-Type")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        #expect(Array(data) == [0x30, 0x03, 0x0A, 0x01, 0x01], "malformedRequest")
+        #expect(try await http("GET", "/ocsp/nobody/MAA=").0 == 404)
+    }
+
+    @Test("The GET form (RFC 5019): base64 in the path, cacheable, the same answer")
+    func getForm() async throws {
+        let certificate = try enroll("ocsp-get")
+        let requestPath = work.appendingPathComponent("req.der").path
+        _ = try Shell.openssl("ocsp", "-issuer", server.caCertificatePath, "-cert", certificate, "-no_nonce", "-reqout", requestPath)
+        let der = try Data(contentsOf: URL(fileURLWithPath: requestPath))
+        let encoded = der.base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        var request = URLRequest(url: URL(string: "\(base)/ocsp/dev/\(encoded)")!)
+        request.httpMethod = "GET"
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        #expect(http.statusCode == 200)
+        #expect(http.value(forHTTPHeaderField: "Content-Type") == "application/ocsp-response")
+        #expect(http.value(forHTTPHeaderField: "Cache-Control")?.contains("max-age=") == true)
+        let responsePath = work.appendingPathComponent("resp.der").path
+        try data.write(to: URL(fileURLWithPath: responsePath))
+        let read = try Shell.run(
+            "/usr/bin/openssl",
+            ["ocsp", "-respin", responsePath, "-issuer", server.caCertificatePath, "-cert", certificate, "-CAfile", server.caCertificatePath, "-no_nonce"])
+        #expect(read.stdout.contains("\(certificate): good"), "\(read.stdout)\(read.stderr)")
+        #expect(read.stderr.contains("Response verify OK"))
+        // Asked again: the same signed bytes (reused, not signed anew).
+        let (again, _) = try await URLSession.shared.data(for: request)
+        #expect(again == data)
+    }
+}
