@@ -186,4 +186,67 @@ struct InventoryAPITests {
         #expect((dev["issuer"] as? [String: Any])?["name"] as? String == "dev")
         #expect((dev["policy"] as? [String: Any])?["allowedEKUs"] as? [String] == ["clientAuth"])
     }
+
+    @Test("Bulk revocation: refuses an empty selector, dry run counts, then revokes once; viewers may not")
+    func bulkRevocation() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let token = harness.server.adminToken
+        let empty = try await Self.call(harness, .post, "/api/v1/certificates/revoke", token: token, body: #"{"selector":{}}"#)
+        #expect(empty.status == .badRequest)
+        #expect(((empty.json?["error"] as? [String: Any])?["message"] as? String)?.contains("selector is empty") == true)
+        #expect(try await Self.call(harness, .post, "/api/v1/certificates/revoke", token: Self.viewer, body: #"{"selector":{"device":"LAPTOP-2"}}"#).status == .forbidden)
+
+        let dry = try await Self.call(harness, .post, "/api/v1/certificates/revoke", token: token, body: #"{"selector":{"device":"laptop-2"},"dryRun":true}"#)
+        #expect(dry.status == .ok, "\(dry.text)")
+        #expect(dry.json?["matched"] as? Int == 1)
+        #expect(dry.json?["revoked"] as? Int == 1)
+        #expect(try await harness.server.store.certificate(serialNumber: serials[1])?.status == .active, "a dry run changes nothing")
+
+        let done = try await Self.call(harness, .post, "/api/v1/certificates/revoke", token: token, body: #"{"selector":{"device":"laptop-2"},"reason":"affiliationChanged"}"#)
+        #expect(done.json?["revoked"] as? Int == 1)
+        #expect(try await harness.server.store.certificate(serialNumber: serials[1])?.status == .revoked)
+        #expect(try await harness.server.store.revocation(serialNumber: serials[1])?.reason == .affiliationChanged)
+        let again = try await Self.call(harness, .post, "/api/v1/certificates/revoke", token: token, body: #"{"selector":{"profile":"default"}}"#)
+        #expect(again.json?["matched"] as? Int == 3)
+        #expect(again.json?["revoked"] as? Int == 2)
+        #expect(again.json?["skipped"] as? Int == 1)
+    }
+
+    @Test("The audit log exports as CSV and NDJSON: every matching row, streamed a page at a time")
+    func export() async throws {
+        let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": Self.viewer])
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        let rows = 10_000
+        for index in 0..<rows {
+            try await harness.server.store.insertAudit(
+                AuditEvent(
+                    id: String(format: "event-%05d", index), time: start.addingTimeInterval(Double(index)), edgeID: "edge-1", sourceAddress: "192.0.2.1",
+                    profile: "default", operation: .pkiOperation, outcome: index % 10 == 0 ? .challengeInvalid : .success, latencyMilliseconds: 1,
+                    details: index == 7 ? "=HYPERLINK(\"http://evil\"), \"quoted\"" : "row \(index)"))
+        }
+        var fields = HTTPFields()
+        fields[.authorization] = "Bearer \(Self.viewer)"
+        fields[.accept] = "text/csv"
+        let csvHeaders = fields
+        let csv = try await harness.test { client in
+            try await client.execute(uri: "/api/v1/audit?profile=default&limit=5", method: .get, headers: csvHeaders) { response in
+                (response.status, response.headers[.contentType], String(buffer: response.body))
+            }
+        }
+        #expect(csv.0 == .ok)
+        #expect(csv.1?.hasPrefix("text/csv") == true)
+        let lines = csv.2.split(separator: "\r\n", omittingEmptySubsequences: true)
+        #expect(lines.count == rows + 1, "a header and every row, not the page limit")
+        #expect(lines.first?.hasPrefix("id,time,edge") == true)
+        #expect(csv.2.contains(#""'=HYPERLINK(""http://evil""), ""quoted""""#), "formula neutralised and quotes doubled")
+
+        fields[.accept] = "application/x-ndjson"
+        let ndjsonHeaders = fields
+        let ndjson = try await harness.test { client in
+            try await client.execute(uri: "/api/v1/audit?outcome=challenge_invalid", method: .get, headers: ndjsonHeaders) { String(buffer: $0.body) }
+        }
+        let objects = ndjson.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == rows / 10)
+        #expect(objects.allSatisfy { $0["outcome"] as? String == "challenge_invalid" })
+    }
 }

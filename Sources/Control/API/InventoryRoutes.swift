@@ -38,6 +38,7 @@ package struct InventoryRoutes: Sendable {
         read.get("audit") { request, _ in await answer { try await audit(request) } }
         read.get("profiles") { _, _ in await answer { try APIResponse.json(ProfileView.all(configuration)) } }
         let write = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
+        write.post("certificates/revoke") { request, _ in await answer { try await revokeMany(request) } }
         write.post("certificates/:serial/revoke") { request, context in
             await answer {
                 let serial = try QueryParameters.serial(try context.parameters.require("serial"), name: "serial")
@@ -156,6 +157,100 @@ package struct InventoryRoutes: Sendable {
         return try APIResponse.json(AdminJSON.RevokeAnswer(certificate: AdminJSON.Certificate(record, revocation: revocation, now: at), alreadyRevoked: already))
     }
 
+    /// The body of a bulk revocation.
+    private struct BulkRevokeRequest: Decodable {
+        struct Selector: Decodable {
+            var profile: String?
+            var device: String?
+            var claimSub: String?
+            var issuedBefore: Date?
+        }
+
+        var selector: Selector
+        var reason: Revocation.Reason?
+        var dryRun: Bool?
+    }
+
+    private struct BulkRevokeAnswer: Encodable {
+        var dryRun: Bool
+        /// Certificates the selector matches, revoked or not.
+        var matched: Int
+        /// Revoked by this request (with dryRun: that would be).
+        var revoked: Int
+        /// Already revoked before.
+        var skipped: Int
+    }
+
+    /// Most certificates one bulk revocation may touch: a larger fleet is revoked in narrower selections.
+    static let bulkLimit = 100_000
+
+    private func revokeMany(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: 4096)
+        } catch {
+            throw ParameterProblem(message: "the body is larger than 4096 bytes")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let bulk: BulkRevokeRequest
+        do {
+            bulk = try decoder.decode(BulkRevokeRequest.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ParameterProblem(
+                message: "the body must be JSON {\"selector\": {\"profile\", \"device\", \"claimSub\", \"issuedBefore\"}, \"reason\", \"dryRun\"}")
+        }
+        let selector = bulk.selector
+        guard selector.profile != nil || selector.device != nil || selector.claimSub != nil || selector.issuedBefore != nil else {
+            throw ParameterProblem(message: "the selector is empty: name a profile, device, claimSub or issuedBefore (an empty one would revoke everything)")
+        }
+        let dryRun = bulk.dryRun ?? false
+        let reason = bulk.reason ?? .unspecified
+        let actor = tokens.principal(authorization: request.headers[.authorization])?.name ?? "admin"
+        let at = now()
+        var query = CertificateQuery(
+            profile: selector.profile?.lowercased(), device: selector.device, deviceID: selector.claimSub, issuedUntil: selector.issuedBefore,
+            limit: 1000, now: at)
+        var answer = BulkRevokeAnswer(dryRun: dryRun, matched: 0, revoked: 0, skipped: 0)
+        var matches: [CertificateRecord] = []
+        repeat {
+            let page = try await store.certificates(query)
+            matches += page.certificates
+            guard matches.count <= Self.bulkLimit else {
+                throw ParameterProblem(message: "the selector matches more than \(Self.bulkLimit) certificates; narrow it (profile, issuedBefore)")
+            }
+            query.after = page.next
+        } while query.after != nil
+        answer.matched = matches.count
+        for record in matches {
+            if record.status == .revoked {
+                answer.skipped += 1
+                continue
+            }
+            if dryRun {
+                answer.revoked += 1
+                continue
+            }
+            switch try await store.revoke(Revocation(serialNumber: record.serialNumber, reason: reason, actor: actor, at: at)) {
+            case .revoked(let revoked):
+                answer.revoked += 1
+                await self.revoked(revoked)
+                let event = AuditEvent(
+                    time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
+                    serialNumber: record.serialNumber, latencyMilliseconds: 0, details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
+                try? await store.insertAudit(event)
+            case .alreadyRevoked:
+                answer.skipped += 1
+            case .notFound:
+                break
+            }
+        }
+        logger.notice(
+            "bulk revocation", metadata: ["actor": "\(actor)", "dryRun": "\(dryRun)", "matched": "\(answer.matched)", "revoked": "\(answer.revoked)"])
+        return try APIResponse.json(answer)
+    }
+
     // MARK: Audit
 
     private func audit(_ request: Request) async throws -> Response {
@@ -168,6 +263,12 @@ package struct InventoryRoutes: Sendable {
             transactionID: parameters.string("transactionID"), device: parameters.string("device"), claimSubject: parameters.string("claimSub"),
             operation: try parameters.choice("operation", AuditOperation.self), serialNumber: try parameters.serial("serial"),
             since: try parameters.date("since"), until: try parameters.date("until"), after: try parameters.cursor("cursor"), limit: limit + 1)
+        if let format = AuditExport.Format(accept: request.headers[.accept]) {
+            // The whole result, whatever the limit: the export is what the filters select.
+            var everything = query
+            everything.after = nil
+            return AuditExport.response(everything, format: format, store: store)
+        }
         let events = try await store.auditEvents(query)
         let page = Array(events.prefix(limit))
         let next = events.count > limit ? page.last.map { PageCursor(key: $0.time, id: $0.id).token } : nil

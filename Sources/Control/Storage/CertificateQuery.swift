@@ -23,6 +23,8 @@ package struct CertificateQuery: Sendable {
     package var text: String?
     /// The device: its claim subject, or a substring of the subject.
     package var device: String?
+    /// Exactly this claim subject (`certificates.device_id`).
+    package var deviceID: String?
     package var issuedSince: Date?
     package var issuedUntil: Date?
     package var expiringBefore: Date?
@@ -33,7 +35,7 @@ package struct CertificateQuery: Sendable {
 
     package init(
         profile: String? = nil, state: State? = nil, serialNumber: String? = nil, text: String? = nil, device: String? = nil,
-        issuedSince: Date? = nil, issuedUntil: Date? = nil, expiringBefore: Date? = nil, sort: Sort = .issued, after: PageCursor? = nil,
+        deviceID: String? = nil, issuedSince: Date? = nil, issuedUntil: Date? = nil, expiringBefore: Date? = nil, sort: Sort = .issued, after: PageCursor? = nil,
         limit: Int = 100, now: Date = Date()
     ) {
         self.profile = profile
@@ -41,6 +43,7 @@ package struct CertificateQuery: Sendable {
         self.serialNumber = serialNumber
         self.text = text
         self.device = device
+        self.deviceID = deviceID
         self.issuedSince = issuedSince
         self.issuedUntil = issuedUntil
         self.expiringBefore = expiringBefore

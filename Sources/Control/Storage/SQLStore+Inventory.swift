@@ -26,6 +26,7 @@ extension SQLStore {
         if let device = query.device {
             filter(#"(device_id = ? OR lower(subject) LIKE ? ESCAPE '\')"#, .text(device), .text(Self.containsPattern(device)))
         }
+        if let deviceID = query.deviceID { filter("device_id = ?", .text(deviceID)) }
         if let since = query.issuedSince { filter("created_at >= ?", .instant(since)) }
         if let until = query.issuedUntil { filter("created_at < ?", .instant(until)) }
         if let before = query.expiringBefore { filter("not_after < ?", .instant(before)) }
