@@ -56,6 +56,7 @@ package struct EmbeddedServer {
         let intuneOptions = IntuneOptions.load(&settings)
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         let publicURL = settings.publicURL()
+        let ocspSigner = settings.ocspSigner()
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -65,7 +66,7 @@ package struct EmbeddedServer {
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
         let controlMetrics = ControlMetrics()
-        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions, publicURL: publicURL)
+        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
         let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)
         let issuance = IssuanceService(configuration: controlConfiguration, store: store, logger: logger, intune: intune)
         let edgeConfiguration = EdgeConfiguration(profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")

@@ -131,4 +131,20 @@ final class OCSPInteropTests {
         let (again, _) = try await URLSession.shared.data(for: request)
         #expect(again == data)
     }
+
+    @Test("SCEPTER_OCSP_SIGNER=ca: the CA key signs the answers, and openssl accepts them without a delegation")
+    func caSigned() async throws {
+        let caSigned = try DevServerProcess(environment: ["SCEPTER_OCSP_SIGNER": "ca"])
+        defer { caSigned.terminate() }
+        let path = work.appendingPathComponent("ca-signed.pem").path
+        let run = try InteropClient.run(["-url", caSigned.scepURL, "-challenge", caSigned.challenge, "-cn", "ca-signed", "-cert-out", path])
+        #expect(run.report?.pkiStatus == "SUCCESS", "\(run.stderr)")
+        let answer = try Shell.run(
+            "/usr/bin/openssl",
+            ["ocsp", "-url", "http://127.0.0.1:\(caSigned.port)/ocsp/dev", "-CAfile", caSigned.caCertificatePath, "-resp_text", "-issuer",
+                caSigned.caCertificatePath, "-cert", path])
+        #expect(answer.stdout.contains("\(path): good"), "\(answer.stdout)\(answer.stderr)")
+        #expect(answer.stderr.contains("Response verify OK"))
+        #expect(!answer.stdout.contains("OCSP Responder"), "no delegated responder certificate: \(answer.stdout)")
+    }
 }

@@ -140,3 +140,15 @@ extension Settings {
         return value
     }
 }
+
+extension Settings {
+    /// `SCEPTER_OCSP_SIGNER`: `delegated` (default) or `ca`.
+    package mutating func ocspSigner() -> OCSPResponder.SignerMode {
+        guard let value = string("SCEPTER_OCSP_SIGNER")?.lowercased() else { return .delegated }
+        guard let mode = OCSPResponder.SignerMode(rawValue: value) else {
+            problem("SCEPTER_OCSP_SIGNER", "\"\(value)\" is not one of delegated, ca")
+            return .delegated
+        }
+        return mode
+    }
+}

@@ -27,8 +27,13 @@ package struct ControlConfiguration: Sendable {
     /// `SCEPTER_PUBLIC_URL`, no trailing slash: where relying parties reach
     /// this control plane's CRLs; issued certificates name it. nil: they don't.
     package var publicURL: String?
+    /// `SCEPTER_OCSP_SIGNER`: delegated (default) or ca.
+    package var ocspSigner: OCSPResponder.SignerMode
 
-    package init(profiles: [Profile], intune: IntuneOptions = IntuneOptions(), publicURL: String? = nil) {
+    package init(
+        profiles: [Profile], intune: IntuneOptions = IntuneOptions(), publicURL: String? = nil, ocspSigner: OCSPResponder.SignerMode = .delegated
+    ) {
+        self.ocspSigner = ocspSigner
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.intune = intune
         self.publicURL = publicURL.map { url in

@@ -40,7 +40,8 @@ package final class IssuanceService: Issuance {
         self.intune = intune
         self.now = now
         self.crls = CRLPublisher(issuers: configuration.profiles.values.map(\.issuer), store: store, now: now)
-        self.ocsp = OCSPResponder(issuers: configuration.profiles.values.map(\.issuer), store: store, logger: logger, now: now)
+        self.ocsp = OCSPResponder(
+            issuers: configuration.profiles.values.map(\.issuer), mode: configuration.ocspSigner, store: store, logger: logger, now: now)
     }
 
     package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {

@@ -14,6 +14,8 @@ package struct LocalCA: Sendable {
     /// DER of the intermediates above the CA, nearest first.
     package let chain: [[UInt8]]
     let privateKey: Certificate.PrivateKey
+    /// The key as loaded, for signers that go through OpenSSL (OCSP signed by the CA itself).
+    let keyPEM: String
     let authorityKeyIdentifier: ArraySlice<UInt8>
     /// Source of serial-number bytes; the system CSPRNG unless a test injects one.
     let randomBytes: @Sendable (Int) -> [UInt8]
@@ -44,6 +46,7 @@ package struct LocalCA: Sendable {
             throw LoadError(reason: "CA certificate lacks basicConstraints CA:TRUE")
         }
         self.name = name
+        self.keyPEM = keyPEM
         var serializer = DER.Serializer()
         do {
             try serializer.serialize(certificate)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import ScepterProtocol
+import X509
 
 /// Answers OCSP requests for this control plane's issuers (RFC 6960, the
 /// RFC 5019 profile): the status comes from the inventory on every request
@@ -30,7 +31,16 @@ package final class OCSPResponder: Sendable {
         var status: OCSP.CertStatus
     }
 
+    /// Who signs responses (`SCEPTER_OCSP_SIGNER`).
+    package enum SignerMode: String, Sendable, CaseIterable {
+        /// A responder certificate each replica issues itself (RFC 6960 §4.2.2.2); the CA key signs once a week.
+        case delegated
+        /// The CA key signs every response: for relying parties that do not accept delegation.
+        case ca
+    }
+
     let issuers: [String: LocalCA]
+    let mode: SignerMode
     let store: any ControlStore
     /// How long a response says it is good for (nextUpdate - thisUpdate).
     let validity: Duration
@@ -45,10 +55,12 @@ package final class OCSPResponder: Sendable {
     static let cacheLimit = 100_000
 
     package init(
-        issuers: [LocalCA], store: any ControlStore, validity: Duration = .seconds(3600), reuse: Duration = .seconds(600),
+        issuers: [LocalCA], mode: SignerMode = .delegated, store: any ControlStore, validity: Duration = .seconds(3600),
+        reuse: Duration = .seconds(600),
         responderLifetime: Duration = .seconds(7 * 86400), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.issuers = Dictionary(issuers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.mode = mode
         self.store = store
         self.validity = validity
         self.reuse = reuse
@@ -117,6 +129,11 @@ package final class OCSPResponder: Sendable {
             at < current.issuedAt.addingTimeInterval(current.notAfter.timeIntervalSince(current.issuedAt) / 2)
         {
             return current.signer
+        }
+        if mode == .ca {
+            let signer = try OCSP.Signer(certificateDER: issuer.certificateDER, keyPEM: issuer.keyPEM)
+            identities.withLock { $0[issuer.name] = Identity(signer: signer, notAfter: issuer.certificate.notValidAfter, issuedAt: at) }
+            return signer
         }
         let (signer, notAfter) = try issuer.makeOCSPResponder(now: at, lifetime: responderLifetime)
         identities.withLock { $0[issuer.name] = Identity(signer: signer, notAfter: notAfter, issuedAt: at) }

@@ -47,12 +47,13 @@ package struct ControlServer {
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
+        let ocspSigner = settings.ocspSigner()
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         let store = PostgresStore(configuration: database, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
-        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions, publicURL: publicURL)
+        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
         let intune = configuration.intuneClients(metrics: metrics, logger: logger)
         let issuance = IssuanceService(
             configuration: configuration, store: store, logger: logger,
