@@ -333,6 +333,17 @@ struct IntuneAPIEnrollmentTests {
         }
     }
 
+    @Test("Entra unreachable (connection refused): 503 at once, the reason names the login URL; retries do not nest")
+    func entraUnreachable() async throws {
+        try await Self.with(extra: ["SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": "http://127.0.0.1:1"]) { setup in
+            let enrolled = try await Self.enroll(setup, challenge: setup.intune.challenge(), transactionID: "tx-no-entra")
+            #expect(enrolled.status == .serviceUnavailable)
+            let details = try await Self.audit(setup, "tx-no-entra").details
+            #expect(details.contains("http://127.0.0.1:1"), "\(details)")
+            #expect(setup.intune.calls.isEmpty)
+        }
+    }
+
     @Test("An expired token is renewed once (one more token request) and the call goes through")
     func expiredTokenIsRenewedOnce() async throws {
         try await Self.with { setup in

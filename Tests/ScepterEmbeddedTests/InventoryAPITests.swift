@@ -152,6 +152,16 @@ struct InventoryAPITests {
             ("/api/v1/audit?outcome=fine", .badRequest, "outcome"),
             ("/api/v1/audit?operation=Delete", .badRequest, "operation"),
             ("/api/v1/certificates/abcdef", .notFound, "abcdef"),
+            ("/api/v1/certificates/ab%3Acd", .notFound, "abcd"),
+            ("/api/v1/certificates?serial=%EF%BC%A1", .badRequest, "serial"),
+            // {"key":1e300,"id":"x"}: a forged cursor whose time no store can hold.
+            ("/api/v1/audit?cursor=eyJrZXkiOjFlMzAwLCJpZCI6IngifQ", .badRequest, "cursor"),
+            ("/api/v1/certificates?cursor=eyJrZXkiOjFlMzAwLCJpZCI6IngifQ", .badRequest, "cursor"),
+            ("/api/v1/audit?since=2024-01-01T25:00:00Z", .badRequest, "since"),
+            ("/api/v1/audit?since=2024-02-30T10:00:00Z", .badRequest, "since"),
+            ("/api/v1/audit?until=2024-01-01T12:99:00Z", .badRequest, "until"),
+            ("/api/v1/audit?since=12024-01-01T10:00:00Z", .badRequest, "since"),
+            ("/api/v1/audit?since=2024-01-01T10:00:00+15:00", .badRequest, "since"),
         ])
     func badInput(_ input: (String, HTTPResponse.Status, String)) async throws {
         let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": Self.viewer])
@@ -166,7 +176,10 @@ struct InventoryAPITests {
     func badRevocations() async throws {
         let (harness, serials) = try await Self.enrolled()
         let token = harness.server.adminToken
-        for body in [#"{"reason":"lost"}"#, "not json", #"{"invalidityDate":"tomorrow"}"#, String(repeating: "x", count: 5000)] {
+        for body in [
+            #"{"reason":"lost"}"#, "not json", #"{"invalidityDate":"tomorrow"}"#, #"{"invalidityDate":"2024-01-01T12:99:00Z"}"#,
+            String(repeating: "x", count: 5000),
+        ] {
             let answer = try await Self.call(harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: token, body: body)
             #expect(answer.status == .badRequest || answer.status == .contentTooLarge, "\(body.prefix(20)): \(answer.text)")
         }

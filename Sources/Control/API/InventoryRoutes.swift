@@ -100,6 +100,20 @@ package struct InventoryRoutes: Sendable {
         return try APIResponse.json(detail)
     }
 
+    /// Request bodies: times strictly as `StrictTime` reads them.
+    static let bodyDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = StrictTime.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text.prefix(64)) is not an ISO 8601 time")
+            }
+            return date
+        }
+        return decoder
+    }()
+
     /// The body of a revoke request.
     private struct RevokeRequest: Decodable {
         var reason: Revocation.Reason?
@@ -116,10 +130,8 @@ package struct InventoryRoutes: Sendable {
         }
         var revoke = RevokeRequest()
         if body.readableBytes > 0 {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
             do {
-                revoke = try decoder.decode(RevokeRequest.self, from: Data(body.readableBytesView))
+                revoke = try Self.bodyDecoder.decode(RevokeRequest.self, from: Data(body.readableBytesView))
             } catch {
                 throw ParameterProblem(
                     message: "the body must be JSON {\"reason\": one of \(Revocation.Reason.allCases.map(\.rawValue).joined(separator: ", ")), \"invalidityDate\": ISO 8601 time, optional}")
@@ -192,11 +204,9 @@ package struct InventoryRoutes: Sendable {
         } catch {
             throw ParameterProblem(message: "the body is larger than 4096 bytes")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         let bulk: BulkRevokeRequest
         do {
-            bulk = try decoder.decode(BulkRevokeRequest.self, from: Data(body.readableBytesView))
+            bulk = try Self.bodyDecoder.decode(BulkRevokeRequest.self, from: Data(body.readableBytesView))
         } catch {
             throw ParameterProblem(
                 message: "the body must be JSON {\"selector\": {\"profile\", \"device\", \"claimSub\", \"issuedBefore\"}, \"reason\", \"dryRun\"}")

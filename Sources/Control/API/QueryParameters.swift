@@ -32,9 +32,10 @@ struct QueryParameters {
     /// ISO 8601, with or without fractional seconds (`2026-11-30T10:00:00Z`).
     func date(_ name: String) throws(ParameterProblem) -> Date? {
         guard let text = string(name) else { return nil }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        throw ParameterProblem(message: "\(name) \"\(text.prefix(64))\" is not an ISO 8601 time such as 2026-11-30T10:00:00Z")
+        guard let date = StrictTime.parse(text) else {
+            throw ParameterProblem(message: "\(name) \"\(text.prefix(64))\" is not an ISO 8601 time such as 2026-11-30T10:00:00Z")
+        }
+        return date
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>, default fallback: Int) throws(ParameterProblem) -> Int {
@@ -69,10 +70,34 @@ struct QueryParameters {
     }
 
     static func serial(_ text: String, name: String) throws(ParameterProblem) -> String {
-        let cleaned = text.lowercased().replacingOccurrences(of: ":", with: "")
-        guard !cleaned.isEmpty, cleaned.utf8.count <= 64, cleaned.allSatisfy(\.isHexDigit) else {
+        // A path segment arrives percent-encoded (`7b%3A08`).
+        let cleaned = (text.removingPercentEncoding ?? text).lowercased().replacingOccurrences(of: ":", with: "")
+        guard !cleaned.isEmpty, cleaned.utf8.count <= 64, cleaned.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw ParameterProblem(message: "\(name) \"\(text.prefix(64))\" is not a certificate serial number (hexadecimal, at most 64 digits)")
         }
         return cleaned
+    }
+}
+
+/// RFC 3339 times, strictly: every field in range (no 25:00 rolling over
+/// into the next day), a four-digit year the stores can hold, `Z` or an
+/// offset up to ±14:00.
+enum StrictTime {
+    static func parse(_ text: String) -> Date? {
+        let pattern = #/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/#
+        guard let match = text.wholeMatch(of: pattern), let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
+            let hour = Int(match.4), let minute = Int(match.5), let second = Int(match.6)
+        else { return nil }
+        let components = DateComponents(calendar: Calendar.utc, year: year, month: month, day: 1)
+        guard (1...12).contains(month), hour <= 23, minute <= 59, second <= 59, let first = components.date else { return nil }
+        let days = Calendar.utc.range(of: .day, in: .month, for: first)?.count ?? 31
+        guard (1...days).contains(day) else { return nil }
+        if match.8 != "Z" {
+            let offset = match.8.dropFirst().split(separator: ":").compactMap { Int($0) }
+            guard offset.count == 2, offset[0] <= 14, offset[1] <= 59, offset[0] * 60 + offset[1] <= 14 * 60 else { return nil }
+        }
+        guard let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: match.7 != nil).parse(text), PageCursor.instants.contains(date)
+        else { return nil }
+        return date
     }
 }

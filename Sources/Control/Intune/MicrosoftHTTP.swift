@@ -26,6 +26,19 @@ struct MicrosoftHTTP: Sendable {
     }
 
     let client: HTTPClient
+
+    /// The client for Microsoft's services: a refused or unreachable host
+    /// fails at once instead of being retried until the call's deadline (the
+    /// retries here are Scepter's own, counted and bounded), and redirects
+    /// are not followed, so a bearer token never leaves for another host.
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5))
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// Largest answer read; Microsoft's are a few KiB.
     static let maxAnswerSize = 1024 * 1024
     static let userAgent = "Scepter/\(ScepterRelease.version) (SCEP; intune-api)"

@@ -15,7 +15,8 @@ enum Retry {
             do {
                 return try await operation()
             } catch {
-                guard error.isTransient, error.code != .breakerOpen, attempt < attempts else { throw error }
+                // Only this call's own failures: a token request inside it was retried already.
+                guard error.isTransient, error.code != .breakerOpen, error.call == call, attempt < attempts else { throw error }
                 try await pause(before: attempt + 1, after: error, call: call)
                 attempt += 1
             }

@@ -50,7 +50,7 @@ package struct ControlConfiguration: Sendable {
     package func ocspURL(issuer: String) -> String? { publicURL.map { "\($0)/ocsp/\(issuer)" } }
 
     /// One Intune client per app registration, keyed by the profiles that use it.
-    package func intuneClients(http: HTTPClient = .shared, metrics: ControlMetrics?, logger: Logger) -> [String: IntuneClient] {
+    package func intuneClients(http: HTTPClient = MicrosoftHTTP.sharedClient, metrics: ControlMetrics?, logger: Logger) -> [String: IntuneClient] {
         var byCredential: [String: IntuneClient] = [:]
         var clients: [String: IntuneClient] = [:]
         for profile in profiles.values.sorted(by: { $0.name < $1.name }) {

@@ -66,6 +66,9 @@ package struct PageCursor: Sendable, Codable, Hashable {
         self.id = id
     }
 
+    /// The instants the stores can hold: a cursor or filter outside them is refused, not stored.
+    package static let instants = Date(timeIntervalSince1970: 0)...Date(timeIntervalSince1970: 253_402_300_799)  // 9999-12-31
+
     /// Opaque to clients: base64url of the JSON.
     package var token: String {
         let json = (try? InternalAPICoding.encoder.encode(self)) ?? Data()
@@ -78,7 +81,9 @@ package struct PageCursor: Sendable, Codable, Hashable {
         guard token.utf8.count <= 512 else { return nil }
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.utf8.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(PageCursor.self, from: data) else {
+        guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(PageCursor.self, from: data),
+            PageCursor.instants.contains(cursor.key), cursor.id.utf8.count <= 128
+        else {
             return nil
         }
         self = cursor
