@@ -37,13 +37,25 @@ enum AuditExport {
         "claim_iss", "device_name", "csr_subject", "csr_sans", "serial", "latency_ms", "details",
     ]
 
-    static func response(_ query: AuditQuery, format: Format, store: any ControlStore) -> Response {
+    /// The first page is read before the answer starts, so a database that
+    /// is down is a 503, not a 200 cut short after the header.
+    static func response(_ query: AuditQuery, format: Format, store: any ControlStore) async throws -> Response {
+        var query = query
+        query.limit = pageSize
+        let firstPage = try await store.auditEvents(query)
+        let start = query
         let body = ResponseBody { writer in
             if format == .csv { try await writer.write(ByteBuffer(string: columns.joined(separator: ",") + "\r\n")) }
-            var query = query
-            query.limit = pageSize
+            var query = start
+            var page: [AuditEvent]? = firstPage
             while true {
-                let events = try await store.auditEvents(query)
+                let events: [AuditEvent]
+                if let first = page {
+                    events = first
+                    page = nil
+                } else {
+                    events = try await store.auditEvents(query)
+                }
                 var buffer = ByteBuffer()
                 for event in events {
                     switch format {

@@ -249,7 +249,11 @@ package struct InventoryRoutes: Sendable {
                 let event = AuditEvent(
                     time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
                     serialNumber: record.serialNumber, latencyMilliseconds: 0, details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
-                try? await store.insertAudit(event)
+                do {
+                    try await store.insertAudit(event)
+                } catch {
+                    logger.error("revocation not audited", metadata: ["serial": "\(record.serialNumber)", "error": "\(error)"])
+                }
             case .alreadyRevoked:
                 answer.skipped += 1
             case .notFound:
@@ -277,7 +281,7 @@ package struct InventoryRoutes: Sendable {
             // The whole result, whatever the limit: the export is what the filters select.
             var everything = query
             everything.after = nil
-            return AuditExport.response(everything, format: format, store: store)
+            return try await AuditExport.response(everything, format: format, store: store)
         }
         let events = try await store.auditEvents(query)
         let page = Array(events.prefix(limit))

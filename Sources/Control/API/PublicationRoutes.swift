@@ -24,32 +24,39 @@ package struct PublicationRoutes: Sendable {
 
     package func add<Context: RequestContext>(to router: Router<Context>) {
         addOCSP(to: router)
-        router.get("/crl/:file") { request, context in
-            let file = try context.parameters.require("file")
-            guard file.hasSuffix(".crl"), file.count > 4, file.count <= 68 else {
-                return Self.text(.notFound, "not found: CRLs are served as /crl/{issuer}.crl")
-            }
-            let issuer = String(file.dropLast(4)).lowercased()
-            let crl: CRLPublisher.Published?
-            do {
-                crl = try await crls.crl(issuer: issuer)
-            } catch {
-                var response = Self.text(.serviceUnavailable, "the CRL cannot be signed now: the inventory is unavailable")
-                response.headers[.retryAfter] = "30"
-                return response
-            }
-            guard let crl else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
-            var headers: HTTPFields = [
-                .contentType: "application/pkix-crl", .eTag: crl.entityTag,
-                .cacheControl: "public, max-age=\(Self.cacheLifetime), no-transform",
-                .lastModified: Self.httpDate(crl.thisUpdate), .expires: Self.httpDate(Date().addingTimeInterval(TimeInterval(Self.cacheLifetime))),
-            ]
-            if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == crl.entityTag }) == true {
-                headers[.contentType] = nil
-                return Response(status: .notModified, headers: headers)
-            }
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl.der)))
+        router.head("/crl/:file") { request, context in
+            var response = try await crl(request, context)
+            response.body = ResponseBody()
+            return response
         }
+        router.get("/crl/:file") { request, context in try await crl(request, context) }
+    }
+
+    private func crl<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> Response {
+        let file = try context.parameters.require("file")
+        guard file.hasSuffix(".crl"), file.count > 4, file.count <= 68 else {
+            return Self.text(.notFound, "not found: CRLs are served as /crl/{issuer}.crl")
+        }
+        let issuer = String(file.dropLast(4)).lowercased()
+        let crl: CRLPublisher.Published?
+        do {
+            crl = try await crls.crl(issuer: issuer)
+        } catch {
+            var response = Self.text(.serviceUnavailable, "the CRL cannot be signed now: the inventory is unavailable")
+            response.headers[.retryAfter] = "30"
+            return response
+        }
+        guard let crl else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
+        var headers: HTTPFields = [
+            .contentType: "application/pkix-crl", .eTag: crl.entityTag,
+            .cacheControl: "public, max-age=\(Self.cacheLifetime), no-transform",
+            .lastModified: Self.httpDate(crl.thisUpdate), .expires: Self.httpDate(Date().addingTimeInterval(TimeInterval(Self.cacheLifetime))),
+        ]
+        if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == crl.entityTag }) == true {
+            headers[.contentType] = nil
+            return Response(status: .notModified, headers: headers)
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl.der)))
     }
 
     private func addOCSP<Context: RequestContext>(to router: Router<Context>) {
