@@ -100,6 +100,16 @@ package struct InventoryRoutes: Sendable {
         return try APIResponse.json(detail)
     }
 
+    /// A request body of at most 4 KiB (the admin API's are a few hundred bytes).
+    static func body(of request: Request) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: 4096)
+        } catch {
+            throw ParameterProblem(message: "the body is larger than 4096 bytes")
+        }
+    }
+
     /// Request bodies: times strictly as `StrictTime` reads them.
     static let bodyDecoder: JSONDecoder = {
         let decoder = JSONDecoder()
@@ -121,13 +131,7 @@ package struct InventoryRoutes: Sendable {
     }
 
     private func revoke(_ serial: String, request: Request) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: 4096)
-        } catch {
-            throw ParameterProblem(message: "the body is larger than 4096 bytes")
-        }
+        let body = try await Self.body(of: request)
         var revoke = RevokeRequest()
         if body.readableBytes > 0 {
             do {
@@ -197,13 +201,7 @@ package struct InventoryRoutes: Sendable {
     static let bulkLimit = 100_000
 
     private func revokeMany(_ request: Request) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: 4096)
-        } catch {
-            throw ParameterProblem(message: "the body is larger than 4096 bytes")
-        }
+        let body = try await Self.body(of: request)
         let bulk: BulkRevokeRequest
         do {
             bulk = try Self.bodyDecoder.decode(BulkRevokeRequest.self, from: Data(body.readableBytesView))
