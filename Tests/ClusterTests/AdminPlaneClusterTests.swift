@@ -12,12 +12,16 @@ import ScepterTesting
 struct AdminPlaneClusterTests {
     @Test("Revoked through replica A: replica B's OCSP answers revoked (it said good before), its CRL lists it")
     func revokeOnAOCSPOnB() async throws {
-        try await ClusterTests.withCluster(edges: 1) { cluster in
+        try await ClusterTests.withCluster(edges: 2) { cluster in
             let replicaB = try await cluster.startReplica(id: "control-b")
             let device = try TestCluster.device(name: "STOLEN-1", challenge: TestCluster.staticPassword)
-            let reply = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 0), device: device)
+            let reply = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 1), device: device)
             let der = try #require(reply.certificates.first)
-            let serial = try Certificate(derEncoded: der).serialNumber.hexString
+            // Found through the API, as an admin would find it.
+            let found = try await cluster.http(cluster.controlURL("/api/v1/certificates?q=stolen-1"), token: TestCluster.viewerToken)
+            let items = (try? JSONSerialization.jsonObject(with: Data(found.body)) as? [String: Any])?["items"] as? [[String: Any]]
+            let serial = try #require(items?.first?["serial"] as? String)
+            #expect(serial == (try Certificate(derEncoded: der).serialNumber.hexString))
 
             let directory = try Shell.temporaryDirectory()
             let caPath = directory.appendingPathComponent("ca.pem").path
@@ -57,6 +61,23 @@ struct AdminPlaneClusterTests {
 
             // The audit row names the admin token's holder.
             #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE operation = 'revoke' AND serial = '\(serial)'") == 1)
+        }
+    }
+
+    @Test("The control plane's admin API conforms to its OpenAPI document (schemathesis, admin and viewer)", .timeLimit(.minutes(10)))
+    func schemathesisAgainstTheControlPlane() async throws {
+        try await ClusterTests.withCluster(edges: 2) { cluster in
+            for edge in 0..<2 {
+                let device = try TestCluster.device(name: "OPENAPI-\(edge)", challenge: TestCluster.staticPassword)
+                _ = try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: edge)
+            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["SCEPTER_URL"] = cluster.controlURL("")
+            environment["SCEPTER_ADMIN_TOKEN"] = TestCluster.adminToken
+            environment["SCEPTER_VIEWER_TOKEN"] = TestCluster.viewerToken
+            let script = DevServerProcess.packageRoot.appendingPathComponent("Tests/OpenAPI/check.sh").path
+            let result = try await Shell.runAsync("/bin/bash", [script], environment: environment)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         }
     }
 }
