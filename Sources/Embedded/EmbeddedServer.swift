@@ -86,6 +86,7 @@ package struct EmbeddedServer {
         ).add(to: router)
         InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
+        ConsoleRoutes().add(to: router)
         PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,

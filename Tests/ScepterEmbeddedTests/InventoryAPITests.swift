@@ -262,4 +262,34 @@ struct InventoryAPITests {
         #expect(objects.count == rows / 10)
         #expect(objects.allSatisfy { $0["outcome"] as? String == "challenge_invalid" })
     }
+
+    @Test("Session names the token's holder and roles; overview totals and series; stats count enrollments per hour")
+    func sessionOverviewHourly() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let admin = try await Self.call(harness, "/api/v1/session", token: harness.server.adminToken)
+        #expect(admin.json?["name"] as? String == "dev")
+        #expect(admin.json?["roles"] as? [String] == ["admin", "viewer"])
+        let viewer = try await Self.call(harness, "/api/v1/session", token: Self.viewer)
+        #expect(viewer.json?["name"] as? String == "auditor")
+        #expect(viewer.json?["roles"] as? [String] == ["viewer"])
+        #expect(try await Self.call(harness, "/api/v1/session", token: "nope").status == .unauthorized)
+
+        _ = try await Self.call(harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: harness.server.adminToken)
+        let overview = try await Self.call(harness, "/api/v1/overview", token: Self.viewer)
+        #expect(overview.status == .ok, "\(overview.text)")
+        #expect(overview.json?["active"] as? Int == 2)
+        #expect(overview.json?["revoked"] as? Int == 1)
+        #expect(overview.json?["expiringIn30Days"] as? Int == 0)
+        let issued = overview.json?["issuedPerDay"] as? [[String: Any]]
+        #expect(issued?.count == 30)
+        #expect(issued?.last?["count"] as? Int == 3, "issued today")
+        #expect((overview.json?["expiringPerDay"] as? [[String: Any]])?.count == 90)
+
+        let stats = try await Self.call(harness, "/api/v1/admin/scep/intune/stats", token: harness.server.adminToken)
+        let profile = (stats.json?["profiles"] as? [[String: Any]])?.first { $0["profile"] as? String == "default" }
+        let hourly = profile?["hourly"] as? [[String: Any]]
+        #expect(hourly?.count == 24)
+        #expect(hourly?.last?["success"] as? Int == 3, "\(stats.text)")
+        #expect(try await Self.call(harness, "/api/v1/admin/scep/intune/stats", token: Self.viewer).status == .forbidden)
+    }
 }

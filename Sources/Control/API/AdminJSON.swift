@@ -87,6 +87,29 @@ enum AdminJSON {
         var audit: [AuditEvent]
     }
 
+    /// Who the token belongs to, for the console to show only what the role may do.
+    struct Session: Encodable {
+        var name: String
+        var roles: [String]
+    }
+
+    struct DayCount: Encodable {
+        /// `2026-11-30` (UTC).
+        var day: String
+        var count: Int
+    }
+
+    struct Overview: Encodable {
+        var active: Int
+        var expiringIn30Days: Int
+        var revoked: Int
+        var superseded: Int
+        /// The last 30 UTC days, oldest first, today last.
+        var issuedPerDay: [DayCount]
+        /// The next 90 UTC days from today: active certificates whose notAfter falls on each.
+        var expiringPerDay: [DayCount]
+    }
+
     struct RevokeAnswer: Encodable {
         var certificate: Certificate
         /// True when it was revoked before this request (the request changed nothing).

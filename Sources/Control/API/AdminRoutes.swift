@@ -131,6 +131,15 @@ package struct AdminRoutes: Sendable {
             /// For an `intune-api` profile: each Intune service's breaker and
             /// last successful call, as this replica saw them.
             var intuneAPI: IntuneClient.Status?
+            /// The last 24 UTC hours, oldest first, the current hour last.
+            var hourly: [Hour]
+        }
+
+        struct Hour: Codable {
+            /// The hour's start, e.g. 2026-11-30T10:00:00Z.
+            var hour: Date
+            var success: Int
+            var failure: Int
         }
 
         var generatedAt: Date
@@ -175,9 +184,23 @@ package struct AdminRoutes: Sendable {
                             time: $0.time, edge: $0.edgeID, outcome: $0.outcome.rawValue, failInfo: $0.failInfo,
                             transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject, details: $0.details)
                     },
-                    intuneAPI: intune[profile]?.status))
+                    intuneAPI: intune[profile]?.status,
+                    hourly: try await hourly(profile, now: now)))
         }
         return try json(Stats(generatedAt: now, profiles: answers))
+    }
+
+    /// 24 hour buckets ending with the current one, zeros where nothing happened.
+    private func hourly(_ profile: String, now: Date) async throws -> [Stats.Hour] {
+        let currentHour = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
+        let first = currentHour.addingTimeInterval(-23 * 3600)
+        let counted = (try? await store.hourlyOutcomes(profile: profile, since: first)) ?? []
+        let byHour = Dictionary(counted.map { ($0.hour, $0) }, uniquingKeysWith: { first, _ in first })
+        return (0..<24).map { index in
+            let hour = first.addingTimeInterval(Double(index) * 3600)
+            let key = String(hour.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)).prefix(13))
+            return Stats.Hour(hour: hour, success: byHour[key]?.successes ?? 0, failure: byHour[key]?.failures ?? 0)
+        }
     }
 
     /// Configured profiles first, then any others the audit log knows.

@@ -76,6 +76,11 @@ enum AuditExport {
             status: .ok, headers: [.contentType: format.contentType, .contentDisposition: "attachment; filename=\"\(filename)\""], body: body)
     }
 
+    /// `2026-11-30` in UTC, as the stores bucket days.
+    static func isoDay(_ date: Date) -> Substring {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash)).prefix(10)
+    }
+
     static func csvLine(_ event: AuditEvent) -> String {
         let time = event.time.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let fields: [String?] = [

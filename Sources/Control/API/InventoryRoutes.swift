@@ -37,6 +37,14 @@ package struct InventoryRoutes: Sendable {
         }
         read.get("audit") { request, _ in await answer { try await audit(request) } }
         read.get("profiles") { _, _ in await answer { try APIResponse.json(ProfileView.all(configuration)) } }
+        read.get("session") { request, _ in
+            await answer {
+                let principal = tokens.principal(authorization: request.headers[.authorization])
+                return try APIResponse.json(
+                    AdminJSON.Session(name: principal?.name ?? "", roles: (principal?.roles ?? []).map(\.rawValue).sorted()))
+            }
+        }
+        read.get("overview") { _, _ in await answer { try await overview() } }
         let write = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
         write.post("certificates/revoke") { request, _ in await answer { try await revokeMany(request) } }
         write.post("certificates/:serial/revoke") { request, context in
@@ -261,6 +269,23 @@ package struct InventoryRoutes: Sendable {
         logger.notice(
             "bulk revocation", metadata: ["actor": "\(actor)", "dryRun": "\(dryRun)", "matched": "\(answer.matched)", "revoked": "\(answer.revoked)"])
         return try APIResponse.json(answer)
+    }
+
+    // MARK: Overview
+
+    private func overview() async throws -> Response {
+        let at = now()
+        let summary = try await store.inventorySummary(now: at)
+        func days(_ range: Range<Int>, _ counts: [String: Int]) -> [AdminJSON.DayCount] {
+            range.map { offset in
+                let day = String(AuditExport.isoDay(at.addingTimeInterval(Double(offset) * 86_400)))
+                return AdminJSON.DayCount(day: day, count: counts[day] ?? 0)
+            }
+        }
+        return try APIResponse.json(
+            AdminJSON.Overview(
+                active: summary.active, expiringIn30Days: summary.expiringIn30Days, revoked: summary.revoked, superseded: summary.superseded,
+                issuedPerDay: days(-29..<1, summary.issuedPerDay), expiringPerDay: days(0..<90, summary.expiringPerDay)))
     }
 
     // MARK: Audit

@@ -70,6 +70,7 @@ package struct ControlServer {
         ).add(to: router)
         InventoryRoutes(store: store, configuration: configuration, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
+        ConsoleRoutes().add(to: router)
         PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
         router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
         router.get("/metrics") { _, _ in

@@ -105,6 +105,27 @@ package struct RevocationEntry: Sendable, Hashable {
     package var invalidityDate: Date?
 }
 
+/// One UTC hour of a profile's PKIOperations.
+package struct HourlyOutcomes: Sendable, Hashable {
+    /// `2026-11-30T10`.
+    package var hour: String
+    package var successes: Int
+    /// Every outcome but success and pending.
+    package var failures: Int
+}
+
+/// The inventory at a glance.
+package struct InventorySummary: Sendable, Hashable {
+    package var active: Int
+    package var expiringIn30Days: Int
+    package var revoked: Int
+    package var superseded: Int
+    /// Certificates issued per UTC day (`2026-11-30`) over the last 30 days; days without any are absent.
+    package var issuedPerDay: [String: Int]
+    /// Active certificates expiring per UTC day over the next 90 days.
+    package var expiringPerDay: [String: Int]
+}
+
 /// What changes whenever an issuer's revocations do.
 package struct RevocationStamp: Sendable, Hashable {
     package var count: Int

@@ -28,6 +28,12 @@ package protocol ControlStore: Sendable {
     /// A page of the inventory matching `query`.
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage
 
+    /// A profile's PKIOperations per UTC hour since `since`: successes and refusals.
+    func hourlyOutcomes(profile: String, since: Date) async throws -> [HourlyOutcomes]
+
+    /// Totals and per-day series of the inventory for the console's overview.
+    func inventorySummary(now: Date) async throws -> InventorySummary
+
     /// How a certificate was revoked; nil when it is not.
     func revocation(serialNumber: String) async throws -> RevocationEntry?
 

@@ -92,6 +92,15 @@ enum SQLDialect: Sendable {
     /// Appended to a SELECT that a transaction goes on to update: PostgreSQL
     /// locks the rows; SQLite's write transactions already exclude each other.
     var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
+
+    /// A time column cut to its UTC hour (`2026-11-30T10`) or day
+    /// (`2026-11-30`), as text: SQLite's instants are ISO text already.
+    func bucket(_ column: String, hourly: Bool) -> String {
+        switch self {
+        case .sqlite: "substr(\(column), 1, \(hourly ? 13 : 10))"
+        case .postgres: "to_char(\(column) AT TIME ZONE 'UTC', '\(hourly ? #"YYYY-MM-DD"T"HH24"# : "YYYY-MM-DD")')"
+        }
+    }
 }
 
 /// A row that does not read as the schema says: a column missing or of

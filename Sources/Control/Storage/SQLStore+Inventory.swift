@@ -63,6 +63,58 @@ extension SQLStore {
         }
     }
 
+    package func hourlyOutcomes(profile: String, since: Date) async throws -> [HourlyOutcomes] {
+        let hour = dialect.bucket(#""time""#, hourly: true)
+        let statement = SQLStatement(
+            """
+            SELECT \(hour) AS hour, sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS successes,
+                sum(CASE WHEN outcome IN ('success', 'pending') THEN 0 ELSE 1 END) AS failures
+            FROM audit_events WHERE operation = ? AND profile = ? AND "time" >= ? GROUP BY hour ORDER BY hour
+            """, [.text(AuditOperation.pkiOperation.rawValue), .text(profile), .instant(since)])
+        return try await run("hourlyOutcomes") { sql in
+            try await sql.run(statement).map { row in
+                HourlyOutcomes(
+                    hour: try row.required(row.text, "hour", in: "audit_events"), successes: Int(try row.integer("successes") ?? 0),
+                    failures: Int(try row.integer("failures") ?? 0))
+            }
+        }
+    }
+
+    package func inventorySummary(now: Date) async throws -> InventorySummary {
+        let day = 86_400.0
+        let soon = now.addingTimeInterval(30 * day)
+        let totals = SQLStatement(
+            """
+            SELECT sum(CASE WHEN status = 'active' AND not_after >= ? THEN 1 ELSE 0 END) AS active,
+                sum(CASE WHEN status = 'active' AND not_after >= ? AND not_after < ? THEN 1 ELSE 0 END) AS expiring,
+                sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked,
+                sum(CASE WHEN status = 'superseded' THEN 1 ELSE 0 END) AS superseded
+            FROM certificates
+            """, [.instant(now), .instant(now), .instant(soon)])
+        let issued = SQLStatement(
+            "SELECT \(dialect.bucket("created_at", hourly: false)) AS day, count(*) AS n FROM certificates WHERE created_at >= ? GROUP BY day",
+            [.instant(now.addingTimeInterval(-30 * day))])
+        let expiring = SQLStatement(
+            """
+            SELECT \(dialect.bucket("not_after", hourly: false)) AS day, count(*) AS n FROM certificates
+            WHERE status = 'active' AND not_after >= ? AND not_after < ? GROUP BY day
+            """, [.instant(now), .instant(now.addingTimeInterval(90 * day))])
+        return try await run("inventorySummary") { sql in
+            func perDay(_ statement: SQLStatement) async throws -> [String: Int] {
+                var counts: [String: Int] = [:]
+                for row in try await sql.run(statement) {
+                    counts[try row.required(row.text, "day", in: "certificates")] = Int(try row.integer("n") ?? 0)
+                }
+                return counts
+            }
+            let row = try await sql.run(totals).first
+            func total(_ column: String) throws -> Int { Int(try row?.integer(column) ?? 0) }
+            return InventorySummary(
+                active: try total("active"), expiringIn30Days: try total("expiring"), revoked: try total("revoked"),
+                superseded: try total("superseded"), issuedPerDay: try await perDay(issued), expiringPerDay: try await perDay(expiring))
+        }
+    }
+
     /// `%text%` for LIKE, lowercased, with LIKE's own characters escaped.
     static func containsPattern(_ text: String) -> String {
         let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

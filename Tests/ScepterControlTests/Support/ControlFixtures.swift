@@ -90,6 +90,10 @@ extension ForwardingStore {
     }
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage { try await base.certificates(query) }
     func revocation(serialNumber: String) async throws -> RevocationEntry? { try await base.revocation(serialNumber: serialNumber) }
+    func hourlyOutcomes(profile: String, since: Date) async throws -> [HourlyOutcomes] {
+        try await base.hourlyOutcomes(profile: profile, since: since)
+    }
+    func inventorySummary(now: Date) async throws -> InventorySummary { try await base.inventorySummary(now: now) }
     func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
     func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
     func markDelivered(profile: String, transactionID: String, reason: String) async throws {
