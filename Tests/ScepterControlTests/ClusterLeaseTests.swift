@@ -15,15 +15,19 @@ struct ClusterLeaseTests {
         let a = RedisLease(client: client, owner: "replica-a", logger: Logger(label: "test"))
         let b = RedisLease(client: client, owner: "replica-b", logger: Logger(label: "test"))
 
+        // Each holder's stream ends when its withLease returns, so a lease not taken fails the test instead of hanging it.
         let (entered, enter) = AsyncStream<Void>.makeStream()
         let (release, finish) = AsyncStream<Void>.makeStream()
         let holder = Task {
-            await a.withLease(name, ttl: .seconds(30)) {
+            defer { enter.finish() }
+            return await a.withLease(name, ttl: .seconds(30)) {
                 enter.yield()
                 for await _ in release {}
             }
         }
-        for await _ in entered { break }
+        var inside = false
+        for await _ in entered { inside = true; break }
+        #expect(inside, "replica a did not get the free lease")
         #expect(await b.withLease(name, ttl: .seconds(30)) {} == false)
         finish.finish()
         #expect(await holder.value)
@@ -36,15 +40,22 @@ struct ClusterLeaseTests {
         let (secondEntered, enterSecond) = AsyncStream<Void>.makeStream()
         let (secondRelease, finishSecond) = AsyncStream<Void>.makeStream()
         let second = Mutex<Task<Bool, Never>?>(nil)
+        let secondInside = Mutex(false)
         #expect(await a.withLease(name, ttl: .milliseconds(100)) {
-            for _ in 0..<100 where ((try? await client.send(["EXISTS", key]))?.integer ?? 1) != 0 {
+            // Until Redis has expired a's lease (bounded: 250 × 20 ms).
+            for _ in 0..<250 {
+                if ((try? await client.send(["EXISTS", key]))?.integer ?? 1) == 0 { break }
                 try? await Task.sleep(for: .milliseconds(20))
             }
             second.withLock { task in
-                task = Task { await b.withLease(name, ttl: .seconds(30)) { enterSecond.yield(); for await _ in secondRelease {} } }
+                task = Task {
+                    defer { enterSecond.finish() }
+                    return await b.withLease(name, ttl: .seconds(30)) { enterSecond.yield(); for await _ in secondRelease {} }
+                }
             }
-            for await _ in secondEntered { break }
+            for await _ in secondEntered { secondInside.withLock { $0 = true }; break }
         })
+        #expect(secondInside.withLock { $0 }, "replica b did not get the expired lease")
         #expect(await a.withLease(name, ttl: .seconds(30)) {} == false, "b still holds it")
         finishSecond.finish()
         #expect(await second.withLock({ $0 })?.value == true)
