@@ -96,7 +96,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Control",
-            resources: [.copy("API/openapi.yaml")],
+            resources: [.copy("API/openapi.yaml"), .copy("Console")],
             swiftSettings: strict
         ),
         // Embedded mode: edge and control plane wired together in one process.

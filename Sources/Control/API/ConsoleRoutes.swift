@@ -50,7 +50,15 @@ package struct ConsoleRoutes: Sendable {
     package init() {}
 
     package func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/admin") { _, _ in Self.serve("index.html") }
+        // The page loads its files by relative path, so it must be at `/admin/`.
+        router.get("/admin") { request, _ in
+            guard request.uri.path.hasSuffix("/") else {
+                var headers = Self.securityHeaders
+                headers[.location] = "/admin/"
+                return Response(status: .seeOther, headers: headers)
+            }
+            return Self.serve("index.html")
+        }
         router.get("/admin/:file") { _, context in Self.serve(try context.parameters.require("file")) }
     }
 

@@ -206,7 +206,7 @@
         h('h2', { id: 'cert-fields-title' }, 'Certificate'),
         dl([
           ['Serial', code(serial)],
-          ['State', h('span', { id: 'cert-state-value', class: `badge badge-${{ active: 'green', revoked: 'red', superseded: 'amber' }[c.state] || 'grey'}` }, c.state || 'unknown')],
+          ['State', stateBadge(c.state, { id: 'cert-state-value' })],
           ['Subject', c.subject || null],
           ['Subject alternative names', c.subjectAlternativeNames || null],
           ['Profile', c.profile],

@@ -58,10 +58,10 @@
 
     const row = (label) => h('tr', null,
       h('th', { scope: 'row' }, outcomeBadge(label)),
-      h('td', { class: 'meaning' }, S.labels.outcome(label).meaning),
       h('td', { class: 'num', testid: `count-${name}-${label}-24h` }, String(Number(last[label]) || 0)),
-      h('td', { class: 'num', testid: `count-${name}-${label}-total` }, String(Number(total[label]) || 0)));
-    const columns = [{ title: 'Outcome' }, { title: 'Meaning' }, { title: 'Last 24 h', class: 'num' }, { title: 'Total', class: 'num' }];
+      h('td', { class: 'num', testid: `count-${name}-${label}-total` }, String(Number(total[label]) || 0)),
+      h('td', { class: 'meaning' }, S.labels.outcome(label).meaning));
+    const columns = [{ title: 'Outcome' }, { title: 'Last 24 h', class: 'num' }, { title: 'Total', class: 'num' }, { title: 'Meaning' }];
 
     const sum24 = Object.values(last).reduce((s, v) => s + (Number(v) || 0), 0);
     const ok24 = Number(last.success) || 0;
@@ -187,23 +187,21 @@
     const rows = failures.map((f) => {
       const info = S.labels.outcome(f.outcome);
       return h('tr', { testid: 'failure-row' },
-        h('td', { class: 'nowrap' }, timeEl(f.time)),
-        h('td', null, outcomeBadge(f.outcome), h('div', { class: 'meaning small' }, info.meaning)),
-        h('td', null, f.failInfo || h('span', { class: 'muted' }, '\u2014')),
+        h('td', { class: 'nowrap' }, timeEl(f.time), h('div', { class: 'muted small' }, `edge ${f.edge || '\u2014'}`)),
+        h('td', null, outcomeBadge(f.outcome), f.failInfo ? h('div', { class: 'muted small' }, f.failInfo) : null),
         h('td', null, f.deviceName || f.claimSubject || h('span', { class: 'muted' }, '\u2014'),
           f.deviceName && f.claimSubject ? h('div', { class: 'muted small' }, f.claimSubject) : null),
         h('td', null, f.transactionID
           ? h('a', { href: `#/audit?transactionID=${encodeURIComponent(f.transactionID)}`, title: 'Audit events of this transaction' }, code(f.transactionID))
           : h('span', { class: 'muted' }, '\u2014')),
-        h('td', null, f.edge || '\u2014'),
         h('td', { class: 'details' }, f.details || h('span', { class: 'muted' }, '\u2014')),
-        h('td', { class: 'hint-cell' }, info.hint));
+        h('td', { class: 'hint-cell' }, h('div', null, info.meaning), h('div', { class: 'muted' }, 'Check: ', info.hint)));
     });
     return [
       h('p', { class: 'note' }, `The last 50 refusals, newest first, as of ${formatTime(generatedAt)}. Refreshed every 60 s.`),
       table({
         caption: `Recent failures of ${p.profile}`,
-        columns: [{ title: 'Time' }, { title: 'Outcome' }, { title: 'failInfo' }, { title: 'Device' }, { title: 'Transaction' }, { title: 'Edge' }, { title: 'Details' }, { title: 'What to check' }],
+        columns: [{ title: 'Time and edge' }, { title: 'Outcome and failInfo' }, { title: 'Device' }, { title: 'Transaction' }, { title: 'Details' }, { title: 'Meaning and what to check' }],
         rows,
         empty: 'No refusals recorded for this profile.',
         className: 'failures',
@@ -222,13 +220,13 @@
       anchors: section('Trust anchors'),
       edges: section('Edges'),
       intuneAPI: section('Intune API'),
-      failures: section('Recent failures', 'wide'),
+      failures: section('Recent failures'),
     };
     const el = h('article', { class: 'card', testid: `profile-card-${p.profile}`, 'aria-labelledby': titleID },
       h('h2', { id: titleID }, p.profile),
       parts.mode,
-      h('div', { class: 'card-grid' }, parts.counts.el, parts.hourly.el, parts.anchors.el, parts.edges.el, parts.intuneAPI.el),
-      parts.failures.el);
+      h('div', { class: 'card-grid' }, parts.counts.el, parts.hourly.el),
+      parts.anchors.el, parts.edges.el, parts.intuneAPI.el, parts.failures.el);
     return { el, parts, failuresShown: false };
   }
 
