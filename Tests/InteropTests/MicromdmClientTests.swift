@@ -88,7 +88,7 @@ final class MicromdmClientTests {
 
     @Test func capabilitiesAndCACertificates() throws {
         let caps = try Shell.run(InteropClient.binary, ["-url", server.scepURL, "-op", "caps"])
-        for keyword in ["POSTPKIOperation", "SHA-256", "SHA-512", "AES", "DES3", "SCEPStandard", "Renewal"] {
+        for keyword in ["POSTPKIOperation", "SHA-224", "SHA-256", "SHA-384", "SHA-512", "AES", "DES3", "SCEPStandard", "Renewal"] {
             #expect(caps.stdout.contains(keyword))
         }
         let certs = try Shell.run(InteropClient.binary, ["-url", server.scepURL, "-op", "getcacert", "-ca-out", path("ca-ra.pem")])

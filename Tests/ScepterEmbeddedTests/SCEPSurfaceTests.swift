@@ -18,7 +18,7 @@ struct SCEPSurfaceTests {
             try await client.execute(uri: "/scep?operation=GetCACaps", method: .get) { response in
                 #expect(response.status == .ok)
                 let keywords = String(buffer: response.body).split(separator: "\n").map(String.init)
-                #expect(keywords == ["POSTPKIOperation", "SHA-256", "SHA-512", "AES", "DES3", "SCEPStandard", "Renewal"])
+                #expect(keywords == ["POSTPKIOperation", "SHA-224", "SHA-256", "SHA-384", "SHA-512", "AES", "DES3", "SCEPStandard", "Renewal"])
             }
         }
     }

@@ -41,21 +41,21 @@ package struct InternalRoutes: Sendable {
             }
         }
         group.get("enrollments/:profile/:transaction") { _, context in
-            let profile = try context.parameters.require("profile")
-            let transaction = try context.parameters.require("transaction")
+            let profile = try Self.decoded(context, "profile")
+            let transaction = try Self.decoded(context, "transaction")
             return try await answer { try await issuance.poll(profile: profile, transactionID: transaction) }
         }
         group.get("certificates/:profile/:serial") { _, context in
-            let profile = try context.parameters.require("profile")
-            let serial = try context.parameters.require("serial")
+            let profile = try Self.decoded(context, "profile")
+            let serial = try Self.decoded(context, "serial")
             return try await json { try await issuance.certificate(profile: profile, serialNumber: serial) }
         }
         group.get("profiles/:profile/ca") { _, context in
-            let profile = try context.parameters.require("profile")
+            let profile = try Self.decoded(context, "profile")
             return try await json { try await issuance.caCertificates(profile: profile) }
         }
         group.get("profiles/:profile/crl") { _, context in
-            let profile = try context.parameters.require("profile")
+            let profile = try Self.decoded(context, "profile")
             do {
                 let crl = try await issuance.crl(profile: profile)
                 return Response(
@@ -64,6 +64,16 @@ package struct InternalRoutes: Sendable {
                 return unavailable(error)
             }
         }
+    }
+
+    /// A path parameter as the edge meant it: `InternalAPI` percent-encodes
+    /// every byte outside the unreserved set (base64 transactionIDs hold `+`, `/`, `=`).
+    static func decoded<Context: RequestContext>(_ context: Context, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw HTTPError(.badRequest, message: "\(name) is not valid percent-encoding")
+        }
+        return decoded
     }
 
     private func answer(_ decide: () async throws -> EnrollmentDecision?) async throws -> Response {
