@@ -45,6 +45,7 @@ struct DevCommand: AsyncParsableCommand {
                       Profiles:     \(profiles)
                       Challenge:    \(challenge)
                       CA:           \(files.caCertificatePath)
+                      Console:      http://127.0.0.1:\(bound)/admin/  (sign in with the admin token)
                       Admin token:  \(adminToken)  (kept in \(files.adminTokenPath))
                       Health:       http://127.0.0.1:\(bound)/healthz  Metrics: http://127.0.0.1:\(bound)/metrics
                     Stop with Ctrl-C.

@@ -479,6 +479,9 @@
         submitSearch();
       } else if (!search.searched) {
         submitSearch();
+      } else {
+        // Back from a detail page: states may have changed there (a revocation), so the shown page is fetched again.
+        runSearch(search.query, search.cursors[search.cursors.length - 1] || '');
       }
     },
     hide() { search.generation++; $('#cert-search').disabled = false; },

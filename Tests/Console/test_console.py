@@ -1,0 +1,515 @@
+"""The web console in a real browser, against the `scepter dev` that run.sh
+started and filled: sign-in, overview, Intune monitoring and the trust
+reload, certificate search, detail and revocation (checked with OCSP), the
+audit log and its CSV export, the viewer role, a phone-sized screen, sign-out.
+
+The tests run in file order and share one browser: each leaves the console
+as the next expects it (the revocation of test_certificates is seen by the
+later ones). Every wait is a WebDriverWait on a condition, 20 s at most.
+The hooks used are those of the header comment of Sources/Control/Console/console.js.
+"""
+
+import base64
+import csv
+import hashlib
+import json
+import re
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from conftest import NARROW, WIDE, set_viewport
+
+TIMEOUT = 20  # seconds, for every wait
+
+
+# ---- Helpers ------------------------------------------------------------------
+
+
+def by_testid(name: str):
+    return (By.CSS_SELECTOR, f'[data-testid="{name}"]')
+
+
+def css(selector: str):
+    return (By.CSS_SELECTOR, selector)
+
+
+def wait(driver, condition, what: str, timeout: float = TIMEOUT):
+    """Waits until `condition(driver)` is truthy and returns it; `what` names it in a timeout."""
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition, message=f"waited {timeout} s for {what}")
+
+
+def shown(locator):
+    """The element, once it is in the page and displayed."""
+
+    def condition(driver):
+        found = driver.find_elements(*locator)
+        return found[0] if found and found[0].is_displayed() else False
+
+    return condition
+
+
+def gone(locator):
+    """True once no such element is displayed."""
+
+    def condition(driver):
+        return all(not e.is_displayed() for e in driver.find_elements(*locator))
+
+    return condition
+
+
+def text_is(locator, expected: str):
+    def condition(driver):
+        found = driver.find_elements(*locator)
+        return found[0] if found and found[0].text.strip() == expected else False
+
+    return condition
+
+
+def text_matches(locator, pattern: str):
+    def condition(driver):
+        found = driver.find_elements(*locator)
+        return found[0] if found and re.search(pattern, found[0].text) else False
+
+    return condition
+
+
+def dialog_open(dialog_id: str):
+    return lambda driver: driver.execute_script(
+        "const d = document.getElementById(arguments[0]); return !!(d && d.open);", dialog_id
+    )
+
+
+def dialog_closed(dialog_id: str):
+    return lambda driver: driver.execute_script(
+        "const d = document.getElementById(arguments[0]); return !d || !d.open;", dialog_id
+    )
+
+
+def scroll_to(driver, element):
+    """Puts an element at the top of the viewport, for a screenshot of it."""
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'start', behavior: 'instant'}); window.scrollBy(0, -12);", element
+    )
+
+
+def go(driver, route: str):
+    """Follows an in-page route (#/…) the way a link does."""
+    driver.execute_script("location.hash = arguments[0];", route)
+
+
+def screenshot(driver, run, name: str):
+    path = run.screenshots / name
+    assert driver.save_screenshot(str(path)), f"could not save {path}"
+    return path
+
+
+def no_horizontal_scroll(driver) -> bool:
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1;"
+    )
+
+
+def api(run, path: str, token: str | None = None, method: str = "GET", body=None):
+    """The admin API over plain HTTP: (status, parsed JSON or text)."""
+    request = urllib.request.Request(f"{run.url}{path}", method=method)
+    request.add_header("Authorization", f"Bearer {token or run.admin_token}")
+    request.add_header("Accept", "application/json")
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data=data, timeout=TIMEOUT) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def serial_of(cert_file: str) -> int:
+    out = subprocess.run(
+        ["openssl", "x509", "-noout", "-serial", "-in", cert_file],
+        check=True, capture_output=True, text=True, timeout=TIMEOUT,
+    ).stdout
+    return int(out.strip().split("=", 1)[1], 16)
+
+
+def api_serial(run, cn: str) -> str:
+    """The serial of a seeded certificate in the API's form: lowercase hex, whole octets."""
+    digits = format(serial_of(run.seed(cn).cert_file), "x")
+    return digits.rjust(len(digits) + len(digits) % 2, "0")
+
+
+def sign_in(driver, run, token: str, role: str, *, with_enter: bool = False):
+    driver.get(run.console)
+    field = wait(driver, shown(css("#token")), "the sign-in form")
+    field.clear()
+    field.send_keys(token)
+    if with_enter:
+        field.send_keys(Keys.ENTER)
+    else:
+        driver.find_element(By.ID, "signin-submit").click()
+    wait(driver, text_matches(css("#whoami-text"), rf"\({role}\)$"), f"'Signed in as … ({role})'")
+
+
+def sign_out(driver):
+    if driver.find_elements(By.ID, "signout") and driver.find_element(By.ID, "signout").is_displayed():
+        driver.find_element(By.ID, "signout").click()
+    wait(driver, shown(css("#token")), "the sign-in form after sign-out")
+
+
+def rows(driver, prefix: str):
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid^="{prefix}"]')
+
+
+# ---- Tests --------------------------------------------------------------------
+
+
+def test_served_with_strict_security_headers(run):
+    """The page and its scripts carry the CSP and frame headers docs/console.md promises."""
+    for path in ("/admin/", "/admin/console.js", "/admin/console.css"):
+        with urllib.request.urlopen(f"{run.url}{path}", timeout=TIMEOUT) as response:
+            headers = response.headers
+            assert response.status == 200, path
+        policy = headers.get("Content-Security-Policy", "")
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy, f"{path}: {policy}"
+        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy, f"{path}: {policy}"
+        assert "frame-ancestors 'none'" in policy, f"{path}: {policy}"
+        assert headers.get("X-Frame-Options") == "DENY", path
+        assert headers.get("X-Content-Type-Options") == "nosniff", path
+        assert headers.get("Referrer-Policy") == "no-referrer", path
+        assert "no-store" in headers.get("Cache-Control", ""), path
+
+
+@pytest.mark.http_errors(401)
+def test_wrong_token_shows_the_sign_in_error(driver, run):
+    driver.get(run.console)
+    wait(driver, shown(css("#token")), "the sign-in form")
+    assert driver.title.startswith("Sign in")
+    driver.find_element(By.ID, "token").send_keys("not-a-token-" + run.viewer_token[:8])
+    driver.find_element(By.ID, "signin-submit").click()
+    error = wait(driver, shown(css("#signin-error")), "#signin-error")
+    assert error.text == "That token was not accepted."
+    assert driver.find_element(By.ID, "token").get_attribute("aria-invalid") == "true"
+    assert not driver.find_element(By.ID, "nav").is_displayed()
+    assert driver.execute_script("return sessionStorage.length;") == 0, "a refused token stays in sessionStorage"
+
+
+def test_the_log_check_sees_a_csp_violation(driver, run):
+    """The console-log check is not blind: an inline script, which the CSP refuses, is reported."""
+    assert not driver.console_log.drain(driver, "before the injected script")
+    driver.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.injected = 1;';"
+        " document.body.appendChild(s);"
+    )
+    found = []
+    wait(driver, lambda d: found.extend(d.console_log.drain(d, "injected inline script")) or found,
+         "Chromium to log the CSP violation")
+    assert any(p.startswith("CSP violation: ") for p in found), found
+    assert driver.execute_script("return window.injected === undefined;"), "the CSP let an inline script run"
+
+
+def test_overview_totals_match_the_enrollments(driver, run):
+    sign_in(driver, run, run.admin_token, "admin")
+    assert driver.find_element(By.ID, "whoami-text").text == "Signed in as dev (admin)"
+    successes = sum(1 for s in run.seeds if s.succeeded)
+    assert successes == 4
+    wait(driver, text_is(by_testid("total-active-value"), str(successes)), f"{successes} active certificates")
+    status, overview = api(run, "/api/v1/overview")
+    assert status == 200
+    assert overview["active"] == successes
+    assert driver.find_element(*by_testid("total-expiring-value")).text == str(overview["expiringIn30Days"])
+    assert driver.find_element(*by_testid("total-revoked-value")).text == str(overview["revoked"]) == "0"
+    assert driver.find_element(*by_testid("total-superseded")).text == str(overview["superseded"])
+    assert driver.find_element(By.CSS_SELECTOR, '[data-testid="chart-issued"] svg').is_displayed()
+    assert driver.find_element(By.CSS_SELECTOR, '[data-testid="chart-expiring"] svg').is_displayed()
+    wait(driver, text_matches(css("#overview-status"), r"^As of "), "the overview's 'As of' line")
+    assert driver.find_element(By.ID, "nav-overview").get_attribute("aria-current") == "page"
+
+    # The token is in no URL: not the page's, not any request's.
+    urls = [driver.current_url] + driver.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name);"
+    )
+    assert any("/api/v1/overview" in u for u in urls), urls
+    assert not [u for u in urls if run.admin_token in u], "the token appears in a URL"
+    screenshot(driver, run, "console-overview.png")
+
+
+def test_intune_counters_badge_and_trust_reload(driver, run):
+    driver.find_element(By.ID, "nav-intune").click()
+    wait(driver, shown(by_testid("profile-card-corp")), "the corp card")
+    wait(driver, text_is(by_testid("count-corp-success-24h"), "3"), "corp: 3 successes in 24 h")
+    wait(driver, text_is(by_testid("count-corp-challenge_invalid-24h"), "1"), "corp: 1 challenge_invalid in 24 h")
+    assert driver.find_element(*by_testid("count-corp-success-total")).text == "3"
+    assert driver.find_element(*by_testid("count-corp-challenge_invalid-total")).text == "1"
+    wait(driver, text_is(by_testid("count-default-success-24h"), "1"), "default: 1 success in 24 h")
+
+    # The Connector certificate expires in 20 days: amber, "Renew soon".
+    der = base64.b64decode(
+        "".join(l for l in run.connector_cert.read_text().splitlines() if not l.startswith("-----"))
+    )
+    fingerprint = hashlib.sha256(der).hexdigest()
+    badge = wait(driver, shown(by_testid(f"badge-{fingerprint[:12]}")), "the Connector certificate's badge")
+    assert badge.text == "Renew soon"
+    assert badge.get_attribute("data-badge") == "amber"
+
+    card = driver.find_element(*by_testid("profile-card-corp"))
+    failures = card.find_elements(*by_testid("failure-row"))
+    assert len(failures) == 1 and "challenge_invalid" in failures[0].text
+    assert run.seed("console-intruder").report["transactionID"] in failures[0].text
+    wait(driver, text_matches(css("#intune-status"), r"^Counters as of "), "the Intune status line")
+    scroll_to(driver, card)
+    screenshot(driver, run, "console-intune.png")
+
+    # Reload the trust anchors: the dev process's own edge answers "reloaded".
+    status, stats = api(run, "/api/v1/admin/scep/intune/stats")
+    assert status == 200
+    edges = {e["id"] for p in stats["profiles"] for e in p.get("edges", [])}
+    assert edges, "no live edge in the stats"
+    driver.execute_script("window.scrollTo(0, 0);")
+    driver.find_element(By.ID, "reload-trust").click()
+    wait(driver, dialog_open("reload-dialog"), "the reload dialog")
+    driver.find_element(By.ID, "reload-confirm").click()
+    wait(driver, shown(by_testid("reload-summary")), "the reload summary")
+    for edge in edges:
+        wait(driver, text_is(by_testid(f"reload-status-{edge}"), "reloaded"), f"edge {edge}: reloaded")
+    statuses = [e.text for e in rows(driver, "reload-status-")]
+    assert statuses and set(statuses) == {"reloaded"}, statuses
+    assert re.search(r"\b1 reloaded, 0 failed, 0 did not answer\.$", driver.find_element(*by_testid("reload-summary")).text)
+    screenshot(driver, run, "console-reload.png")
+    # Escape closes the dialog, as any modal dialog; focus goes back to the button.
+    driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait(driver, dialog_closed("reload-dialog"), "the reload dialog to close")
+    wait(driver, lambda d: d.switch_to.active_element == d.find_element(By.ID, "reload-trust"), "focus on #reload-trust")
+
+
+def test_certificate_search_detail_and_revocation(driver, run):
+    target = run.seed("console-laptop-2")
+    serial = api_serial(run, target.cn)
+    driver.find_element(By.ID, "nav-certificates").click()
+    wait(driver, text_matches(css("#cert-status"), r"^Page 1: 4 certificates\.$"), "the first search: 4 certificates")
+
+    device = driver.find_element(By.ID, "cert-device")
+    device.clear()
+    device.send_keys(target.cn)
+    driver.find_element(By.ID, "cert-search").click()
+    wait(driver, lambda d: len(rows(d, "cert-row-")) == 1 and d.find_elements(*by_testid(f"cert-row-{serial}")),
+         f"exactly the row of {target.cn}")
+    row = driver.find_element(*by_testid(f"cert-row-{serial}"))
+    assert f"CN={target.cn}" in row.text and "corp" in row.text and "active" in row.text
+    assert driver.find_element(By.ID, "cert-status").text == "Page 1: 1 certificate."
+
+    row.find_element(By.CSS_SELECTOR, "td a").click()
+    wait(driver, text_is(css("#cert-state-value"), "active"), "the detail: active")
+    assert serial in driver.find_element(By.ID, "cert-detail-title").text
+    assert f"CN={target.cn}" in driver.find_element(By.ID, "cert-detail").text
+    assert len(driver.find_elements(*by_testid("cert-audit-row"))) >= 1
+    screenshot(driver, run, "console-certificate.png")
+
+    # Revoke through the dialog, reason keyCompromise.
+    driver.find_element(By.ID, "revoke").click()
+    wait(driver, dialog_open("revoke-dialog"), "the revoke dialog")
+    assert driver.find_element(By.ID, "revoke-serial").text == serial
+    Select(driver.find_element(By.ID, "revoke-reason")).select_by_value("keyCompromise")
+    assert "CRLReason 1" in driver.find_element(By.ID, "revoke-reason-hint").text
+    driver.find_element(By.ID, "revoke-confirm").click()
+    outcome = wait(driver, text_matches(by_testid("revoke-outcome"), r"^Revoked: "), "the revocation's outcome")
+    assert "reason keyCompromise, by dev" in outcome.text
+    wait(driver, text_is(css("#cert-state-value"), "revoked"), "the detail: revoked")
+    driver.find_element(By.ID, "revoke-cancel").click()
+    wait(driver, dialog_closed("revoke-dialog"), "the revoke dialog to close")
+    assert driver.find_element(*by_testid("revocation-reason")).text.startswith("keyCompromise")
+    assert not driver.find_elements(By.ID, "revoke"), "a revoked certificate still offers Revoke…"
+
+    # The list: back to it, search again, the row is revoked.
+    driver.find_element(By.ID, "cert-back").click()
+    wait(driver, shown(css("#page-certificates")), "the certificates page")
+    driver.find_element(By.ID, "cert-search").click()
+    wait(driver, text_is(css(f'[data-testid="cert-row-{serial}"] .badge'), "revoked"), "the row: revoked")
+
+    # OCSP agrees: the corp profile's issuer answers "revoked".
+    status, profiles = api(run, "/api/v1/profiles")
+    assert status == 200
+    issuer = next(p["issuer"]["name"] for p in profiles if p["name"] == "corp")
+    ca = str(run.data_dir / "ca.pem")
+    ocsp = subprocess.run(
+        ["openssl", "ocsp", "-issuer", ca, "-cert", target.cert_file,
+         "-url", f"{run.url}/ocsp/{issuer}", "-CAfile", ca, "-timeout", "10"],
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    output = ocsp.stdout + ocsp.stderr
+    assert ocsp.returncode == 0, output
+    assert "Response verify OK" in output, output
+    assert f"{target.cert_file}: revoked" in output, output
+    assert "Reason: keyCompromise" in output, output
+
+
+def test_list_shows_a_revocation_without_a_new_search(driver, run):
+    """Revoking from the detail page and going back should not show the old state.
+
+    It revokes console-laptop-3.
+    """
+    target = run.seed("console-laptop-3")
+    serial = api_serial(run, target.cn)
+    driver.find_element(By.ID, "nav-certificates").click()
+    device = wait(driver, shown(css("#cert-device")), "the search form")
+    device.clear()
+    device.send_keys(target.cn)
+    driver.find_element(By.ID, "cert-search").click()
+    wait(driver, text_is(css(f'[data-testid="cert-row-{serial}"] .badge'), "active"), "the row: active")
+    driver.find_element(By.CSS_SELECTOR, f'[data-testid="cert-row-{serial}"] td a').click()
+    wait(driver, shown(css("#revoke")), "Revoke…").click()
+    wait(driver, dialog_open("revoke-dialog"), "the revoke dialog")
+    Select(driver.find_element(By.ID, "revoke-reason")).select_by_value("cessationOfOperation")
+    driver.find_element(By.ID, "revoke-confirm").click()
+    wait(driver, text_matches(by_testid("revoke-outcome"), r"^Revoked: "), "the revocation's outcome")
+    driver.find_element(By.ID, "revoke-cancel").click()
+    wait(driver, dialog_closed("revoke-dialog"), "the revoke dialog to close")
+    driver.find_element(By.ID, "cert-back").click()
+    wait(driver, shown(css("#page-certificates")), "the certificates page")
+    badge = driver.find_element(By.CSS_SELECTOR, f'[data-testid="cert-row-{serial}"] .badge')
+    assert badge.text == "revoked", f"the list still shows {badge.text!r} for the certificate just revoked"
+
+
+def test_audit_filter_and_csv_export(driver, run):
+    refused = run.seed("console-intruder")
+    driver.find_element(By.ID, "nav-audit").click()
+    wait(driver, text_matches(css("#audit-status"), r"^Page 1: \d+ events"), "the first audit search")
+    Select(driver.find_element(By.ID, "audit-outcome")).select_by_value("challenge_invalid")
+    driver.find_element(By.ID, "audit-search").click()
+    wait(driver, text_is(css("#audit-status"), "Page 1: 1 event."), "exactly one challenge_invalid event")
+    found = driver.find_elements(*by_testid("audit-row"))
+    assert len(found) == 1
+    row = found[0].text
+    assert "challenge_invalid" in row and "corp" in row and "PKIOperation" in row, row
+    assert refused.report["transactionID"] in row, row
+
+    for old in run.downloads.glob("audit*.csv"):
+        old.unlink()
+    driver.find_element(By.ID, "audit-export").click()
+    wait(driver, text_matches(css("#audit-status"), r"^Saved audit\.csv "), "'Saved audit.csv'")
+    csv_file = run.downloads / "audit.csv"
+    wait(driver, lambda _: csv_file.exists() and not list(run.downloads.glob("*.crdownload")), f"{csv_file}")
+    with csv_file.open(newline="") as f:
+        table = list(csv.reader(f))
+    assert len(table) == 2, f"want a header and one row, got {table}"
+    header, event = table
+    record = dict(zip(header, event))
+    assert record.get("outcome") == "challenge_invalid", record
+    assert record.get("profile") == "corp", record
+    assert record.get("operation") == "PKIOperation", record
+    assert record.get("transaction_id") == refused.report["transactionID"], record
+    assert record.get("csr_subject") == f"CN={refused.cn}", record
+    screenshot(driver, run, "console-audit.png")
+
+
+@pytest.mark.http_errors(403)
+def test_viewer_sees_no_admin_controls_and_the_server_refuses_them(driver, run):
+    sign_out(driver)
+    sign_in(driver, run, run.viewer_token, "viewer", with_enter=True)
+    assert driver.find_element(By.ID, "whoami-text").text == "Signed in as viewer (viewer)"
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-admin]"), "admin controls in a viewer's page"
+
+    target = run.seed("console-laptop-1")
+    serial = api_serial(run, target.cn)
+    driver.find_element(By.ID, "nav-certificates").click()
+    wait(driver, text_matches(css("#cert-status"), r"^Page 1: "), "the viewer's first search")
+    assert not driver.find_elements(By.ID, "bulk"), "bulk revocation shown to a viewer"
+    driver.find_element(By.ID, "cert-q").send_keys(target.cn + Keys.ENTER)
+    link = wait(driver, shown(css(f'[data-testid="cert-row-{serial}"] td a')), f"the row of {target.cn}")
+    wait(driver, lambda d: len(rows(d, "cert-row-")) == 1, "exactly one row")
+    link.click()
+    wait(driver, text_is(css("#cert-state-value"), "active"), "the detail: active")
+    assert driver.find_element(By.ID, "download-pem").is_displayed()
+    assert not driver.find_elements(By.ID, "revoke"), "#revoke shown to a viewer"
+    assert not driver.find_elements(By.ID, "revoke-dialog")
+    screenshot(driver, run, "console-viewer.png")
+
+    driver.find_element(By.ID, "nav-intune").click()
+    note = wait(driver, shown(css("#intune-needs-admin")), "#intune-needs-admin")
+    assert "viewer role" in note.text
+    assert not driver.find_elements(By.ID, "reload-trust")
+
+
+    # The server enforces the role: the same request the admin page sends, with the viewer's token.
+    answer = driver.execute_async_script(
+        """
+        const [serial, token, done] = arguments;
+        fetch(`/api/v1/certificates/${serial}/revoke`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ reason: 'keyCompromise' }),
+        }).then(async (r) => done({ status: r.status, body: await r.text() }))
+          .catch((e) => done({ status: 0, body: String(e) }));
+        """,
+        serial,
+        run.viewer_token,
+    )
+    assert answer["status"] == 403, answer
+    assert json.loads(answer["body"])["error"]["code"] == "forbidden", answer
+    status, detail = api(run, f"/api/v1/certificates/{serial}", token=run.viewer_token)
+    assert status == 200 and detail["certificate"]["state"] == "active", detail
+
+
+def test_narrow_screen_has_no_page_wide_horizontal_scroll(driver, run):
+    sign_out(driver)
+    sign_in(driver, run, run.admin_token, "admin")
+    set_viewport(driver, NARROW, mobile=True)
+    try:
+        assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == list(NARROW)
+        pages = {
+            "#/overview": (by_testid("total-active-value"), r"^\d+$"),
+            "#/intune": (css("#intune-status"), r"^Counters as of "),
+            f"#/certificates/{api_serial(run, 'console-laptop-2')}": (css("#cert-state-value"), r"^revoked$"),
+            "#/audit": (css("#audit-status"), r"^Page 1: "),
+            "#/certificates": (css("#cert-status"), r"^Page 1: "),
+        }
+        overflowing = []
+        for route, (locator, pattern) in pages.items():
+            go(driver, route)
+            wait(driver, text_matches(locator, pattern), f"{route} loaded")
+            if not no_horizontal_scroll(driver):
+                widths = driver.execute_script(
+                    "return [document.documentElement.scrollWidth, window.innerWidth];"
+                )
+                overflowing.append(f"{route}: scrollWidth {widths[0]} > innerWidth {widths[1]}")
+        # The certificates page is the last one shown: its results, below the search form.
+        scroll_to(driver, driver.find_element(By.ID, "cert-search"))
+        screenshot(driver, run, "console-narrow.png")
+        assert not overflowing, "page-wide horizontal scroll:\n" + "\n".join(overflowing)
+    finally:
+        set_viewport(driver, WIDE)
+
+
+def test_sign_out_clears_the_session(driver, run):
+    go(driver, "#/overview")
+    wait(driver, shown(by_testid("total-active-value")), "the overview")
+    assert driver.execute_script("return sessionStorage.length;") == 1
+    driver.find_element(By.ID, "signout").click()
+    wait(driver, shown(css("#signin")), "the sign-in form")
+    assert driver.execute_script("return sessionStorage.length;") == 0
+    assert driver.find_element(By.ID, "token").get_attribute("value") == ""
+    assert not driver.find_element(By.ID, "nav").is_displayed()
+    assert not driver.find_element(By.ID, "whoami").is_displayed()
+    assert not [s.get_attribute("id") for s in driver.find_elements(By.CSS_SELECTOR, "section.page") if s.is_displayed()]
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-admin]"), "admin controls left after sign-out"
+    assert driver.find_element(By.ID, "overview-content").text == ""
+    # A reload, or a page's address, does not bring the session back.
+    driver.refresh()
+    wait(driver, shown(css("#signin")), "the sign-in form after a reload")
+    go(driver, "#/certificates")
+    wait(driver, shown(css("#signin")), "the sign-in form for #/certificates")
+    assert not driver.find_element(By.ID, "page-certificates").is_displayed()
