@@ -28,6 +28,10 @@ die() {
 }
 
 # --- prerequisites ---------------------------------------------------------
+# On a fresh machine (the README's worked example), install them first.
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/lib/go/bin/go ] || [ ! -f "$scep_src/scep/scep.go" ]; then
+	"$here/../../scripts/install-deps" --interop || die "could not install golang-go and golang-github-micromdm-scep-dev"
+fi
 GO=$(command -v go 2>/dev/null || true)
 if [ -z "$GO" ] && [ -x /usr/lib/go/bin/go ]; then
 	GO=/usr/lib/go/bin/go
