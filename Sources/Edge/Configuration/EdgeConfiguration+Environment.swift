@@ -91,10 +91,24 @@ extension EdgeConfiguration {
     }
 
     private static func loadIntune(prefix: String, _ settings: inout Settings, now: Date) -> Intune? {
+        var allowed = IntuneValidator.SANType.boundByClaims
+        let listed = settings.list(prefix + "ALLOWED_SAN_TYPES")
+        if !listed.isEmpty {
+            allowed = []
+            for name in listed {
+                if let type = IntuneValidator.SANType(rawValue: name.lowercased()) {
+                    allowed.insert(type)
+                } else {
+                    settings.problem(
+                        prefix + "ALLOWED_SAN_TYPES",
+                        "\"\(name)\" is not a SAN type (\(IntuneValidator.SANType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+            }
+        }
         let policy = IntuneValidator.Policy(
             audience: settings.string(prefix + "INTUNE_AUDIENCE"),
             challengeValidityCap: settings.duration(prefix + "INTUNE_CHALLENGE_VALIDITY", default: .seconds(3600)),
-            clockSkew: settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60)))
+            clockSkew: settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60)), allowedSANTypes: allowed)
         let rateLimit = settings.integer(prefix + "INTUNE_RATE_LIMIT", default: 3)
         var compliance: ComplianceHook?
         if let url = settings.string(prefix + "INTUNE_COMPLIANCE_URL") {

@@ -39,9 +39,11 @@ struct ChallengeGate {
 
         // Gates 2–6: signature, version, time, audience, CSR binding.
         let validator = IntuneValidator(anchors: intune.anchors.anchors, policy: intune.policy)
+        let names = csr.subjectAlternativeNames
         let identity = IntuneValidator.CSRIdentity(
-            commonName: csr.commonName, dnsNames: csr.subjectAlternativeNames.dnsNames,
-            rfc822Names: csr.subjectAlternativeNames.rfc822Names, upns: csr.subjectAlternativeNames.userPrincipalNames)
+            commonName: csr.commonName, dnsNames: names.dnsNames, rfc822Names: names.rfc822Names, upns: names.userPrincipalNames,
+            unbound: names.uris.map { (.uri, $0) } + names.ipAddresses.map { (.ip, $0) } + names.others.map { (.other, $0) },
+            commonNames: csr.commonNames)
         let claim: IntuneClaim
         switch validator.validate(challenge, csr: identity, now: now) {
         case .success(let validated):

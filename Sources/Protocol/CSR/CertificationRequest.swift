@@ -24,17 +24,19 @@ public struct CertificationRequest: Sendable {
         public var uris: [String] = []
         /// IP addresses in their textual form.
         public var ipAddresses: [String] = []
+        /// Every other name (directoryName, otherNames but UPN, registeredID, …), described.
+        public var others: [String] = []
 
         public init() {}
 
         public var isEmpty: Bool {
-            dnsNames.isEmpty && rfc822Names.isEmpty && userPrincipalNames.isEmpty && uris.isEmpty && ipAddresses.isEmpty
+            dnsNames.isEmpty && rfc822Names.isEmpty && userPrincipalNames.isEmpty && uris.isEmpty && ipAddresses.isEmpty && others.isEmpty
         }
 
         /// A one-line summary for logs and the audit record, e.g. `DNS:a.example,URI:tag:…`.
         public var summary: String {
             (dnsNames.map { "DNS:\($0)" } + rfc822Names.map { "email:\($0)" }
-                + userPrincipalNames.map { "UPN:\($0)" } + uris.map { "URI:\($0)" } + ipAddresses.map { "IP:\($0)" })
+                + userPrincipalNames.map { "UPN:\($0)" } + uris.map { "URI:\($0)" } + ipAddresses.map { "IP:\($0)" } + others)
                 .joined(separator: ",")
         }
     }
@@ -101,8 +103,14 @@ public struct CertificationRequest: Sendable {
                 case .otherName(let other) where other.typeID == Self.upnOID:
                     if let value = other.value, let upn = try? ASN1UTF8String(asn1Any: value) {
                         names.userPrincipalNames.append(String(upn))
+                    } else {
+                        names.others.append("otherName:\(other.typeID) (not a UTF8String UPN)")
                     }
-                default: break
+                case .otherName(let other): names.others.append("otherName:\(other.typeID)")
+                case .directoryName(let name): names.others.append("dirName:\(name)")
+                case .registeredID(let oid): names.others.append("registeredID:\(oid)")
+                case .x400Address: names.others.append("x400Address")
+                case .ediPartyName: names.others.append("ediPartyName")
                 }
             }
         }
@@ -129,14 +137,13 @@ public struct CertificationRequest: Sendable {
     public var subject: DistinguishedName { request.subject }
 
     /// The first common name of the subject, if any.
-    public var commonName: String? {
-        for rdn in request.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                if let value = String(attribute.value) { return value }
-                return attribute.value.description
-            }
+    public var commonName: String? { commonNames.first }
+
+    /// Every common name of the subject, in order.
+    public var commonNames: [String] {
+        request.subject.flatMap { rdn in
+            rdn.filter { $0.type == .RDNAttributeType.commonName }.map { String($0.value) ?? $0.value.description }
         }
-        return nil
     }
 
     /// The extensions the requester asked for (nil when none).

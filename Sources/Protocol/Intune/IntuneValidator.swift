@@ -33,35 +33,69 @@ public struct IntuneValidator: Sendable {
         /// Must not be negative; configuration loading checks that.
         public var clockSkew: Duration
 
+        /// SAN types a CSR may carry (`ALLOWED_SAN_TYPES`, default dns, email, upn).
+        /// DNS, e-mail and UPN values must still equal the claim's; the other
+        /// types have no claim to bind them, so allowing one lets the device
+        /// name any value of it.
+        public var allowedSANTypes: Set<SANType>
+
         /// Creates a policy.
         public init(
             audience: String? = nil,
             challengeValidityCap: Duration = .seconds(60 * 60),
-            clockSkew: Duration = .seconds(60)
+            clockSkew: Duration = .seconds(60),
+            allowedSANTypes: Set<SANType> = SANType.boundByClaims
         ) {
             self.audience = audience
             self.challengeValidityCap = challengeValidityCap
             self.clockSkew = clockSkew
+            self.allowedSANTypes = allowedSANTypes
         }
+    }
+
+    /// The kinds of SubjectAltName a profile can allow (`ALLOWED_SAN_TYPES`).
+    public enum SANType: String, Sendable, CaseIterable, Hashable {
+        case dns, email, upn, uri, ip
+        /// directoryName, otherNames other than UPN, registeredID and the rest.
+        case other
+
+        /// The types an Intune claim binds value by value.
+        public static let boundByClaims: Set<SANType> = [.dns, .email, .upn]
     }
 
     /// What the device's CSR asks for: the values the claim must bind.
     public struct CSRIdentity: Sendable, Equatable {
         /// The subject CN; nil when the subject has none.
-        public var commonName: String?
+        public var commonName: String? {
+            get { commonNames.first }
+            set { commonNames = newValue.map { [$0] } ?? [] }
+        }
+        /// Every CN of the subject: a claim binds exactly one.
+        public var commonNames: [String]
         /// SAN dNSName values.
         public var dnsNames: [String]
         /// SAN rfc822Name values.
         public var rfc822Names: [String]
         /// SAN otherName UPN (1.3.6.1.4.1.311.20.2.3) values.
         public var upns: [String]
+        /// SAN values no claim binds: URIs (e.g. a SID URI), IP addresses, and any other kind.
+        public var unbound: [(type: SANType, value: String)]
 
         /// Creates a CSR identity.
-        public init(commonName: String?, dnsNames: [String] = [], rfc822Names: [String] = [], upns: [String] = []) {
-            self.commonName = commonName
+        public init(
+            commonName: String?, dnsNames: [String] = [], rfc822Names: [String] = [], upns: [String] = [],
+            unbound: [(type: SANType, value: String)] = [], commonNames: [String]? = nil
+        ) {
+            self.commonNames = commonNames ?? (commonName.map { [$0] } ?? [])
             self.dnsNames = dnsNames
             self.rfc822Names = rfc822Names
             self.upns = upns
+            self.unbound = unbound
+        }
+
+        public static func == (lhs: CSRIdentity, rhs: CSRIdentity) -> Bool {
+            lhs.commonNames == rhs.commonNames && lhs.dnsNames == rhs.dnsNames && lhs.rfc822Names == rhs.rfc822Names
+                && lhs.upns == rhs.upns && lhs.unbound.map(\.type) == rhs.unbound.map(\.type) && lhs.unbound.map(\.value) == rhs.unbound.map(\.value)
         }
     }
 
@@ -159,6 +193,9 @@ public struct IntuneValidator: Sendable {
     func checkBinding(of claim: IntuneClaim, to csr: CSRIdentity) throws(Refusal) {
         var problems: [String] = []
 
+        if csr.commonNames.count > 1 {
+            problems.append("CSR has \(csr.commonNames.count) CNs \(csr.commonNames.quotedForReason()); a claim binds exactly one")
+        }
         if let deviceName = claim.deviceName, !deviceName.isEmpty {
             if let commonName = csr.commonName {
                 if Folded(commonName) != Folded(deviceName) {
@@ -170,15 +207,25 @@ public struct IntuneValidator: Sendable {
                 problems.append("CSR has no CN; device_name is \(deviceName.quotedForReason())")
             }
         }
-        let dimensions: [(name: String, claim: [String], csr: [String])] = [
-            ("SAN DNS", claim.sanDNS, csr.dnsNames),
-            ("SAN RFC 822", claim.sanRFC822, csr.rfc822Names),
-            ("SAN UPN", claim.sanUPN, csr.upns),
+        // Each bound dimension equals the claim's, an empty claim dimension allowing no value.
+        let dimensions: [(type: SANType, name: String, claim: [String], csr: [String])] = [
+            (.dns, "SAN DNS", claim.sanDNS, csr.dnsNames),
+            (.email, "SAN RFC 822", claim.sanRFC822, csr.rfc822Names),
+            (.upn, "SAN UPN", claim.sanUPN, csr.upns),
         ]
-        for dimension in dimensions where !dimension.claim.isEmpty {
-            if let difference = Self.setDifference(claim: dimension.claim, csr: dimension.csr) {
+        for dimension in dimensions {
+            if !dimension.csr.isEmpty, !policy.allowedSANTypes.contains(dimension.type) {
+                problems.append("\(dimension.name) is not in ALLOWED_SAN_TYPES but the CSR has \(dimension.csr.quotedForReason())")
+            } else if let difference = Self.setDifference(claim: dimension.claim, csr: dimension.csr) {
                 problems.append("\(dimension.name) \(difference)")
             }
+        }
+        // Names no claim binds (a SID URI would map the certificate to any account in Active Directory).
+        let refused = csr.unbound.filter { !policy.allowedSANTypes.contains($0.type) }
+        if !refused.isEmpty {
+            let allowed = SANType.allCases.filter(policy.allowedSANTypes.contains).map(\.rawValue).joined(separator: ",")
+            problems.append(
+                "CSR asks for SAN \(refused.map { "\($0.type.rawValue):\($0.value)" }.quotedForReason()), which no claim binds (ALLOWED_SAN_TYPES is \(allowed))")
         }
 
         guard problems.isEmpty else {

@@ -36,9 +36,11 @@ struct IntuneBindingGateTests {
         }
     }
 
-    private func validate(claims: [String: Any], csr: IntuneValidator.CSRIdentity) throws -> Validation {
+    private func validate(claims: [String: Any], csr: IntuneValidator.CSRIdentity, policy: IntuneValidator.Policy? = nil) throws -> Validation {
         let challenge = try ChallengeMinter(fixture.rsa).mint(claims: claims)
-        return try fixture.validator().validate(challenge, csr: csr, now: IntuneFixture.now)
+        var validator = try fixture.validator()
+        if let policy { validator.policy = policy }
+        return validator.validate(challenge, csr: csr, now: IntuneFixture.now)
     }
 
     /// Claims and CSR with only one dimension set (the others empty on both sides).
@@ -88,12 +90,41 @@ struct IntuneBindingGateTests {
         #expect(empty?.outcome == .claimMismatch)
     }
 
-    @Test("An empty or absent claim dimension constrains nothing", arguments: Dimension.allCases)
-    func unconstrained(dimension: Dimension) throws {
+    @Test("An empty or absent claim dimension allows no value of it (SPEC §5.1 gate 6)", arguments: Dimension.allCases)
+    func emptyDimensionAllowsNothing(dimension: Dimension) throws {
         for claim in [nil, [String]()] {
-            #expect(throws: Never.self) { try outcome(dimension, claim: claim, csr: ["anything.example"]).get() }
+            let stretched = try outcome(dimension, claim: claim, csr: ["anything.example"]).refusal
+            #expect(stretched?.outcome == .claimMismatch)
+            #expect(stretched?.reason == #"\#(dimension.label) CSR has ["anything.example"] not in the claim"#)
             #expect(throws: Never.self) { try outcome(dimension, claim: claim, csr: []).get() }
         }
+    }
+
+    @Test(
+        "SANs no claim binds are refused unless ALLOWED_SAN_TYPES lists their type",
+        arguments: [
+            (IntuneValidator.SANType.uri, "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-500"),
+            (.ip, "10.0.0.1"), (.other, "otherName:1.3.6.1.5.2.2"), (.other, "dirName:CN=Domain Admins"),
+        ])
+    func unboundSANs(_ san: (IntuneValidator.SANType, String)) throws {
+        var csr = IntuneFixture.csr
+        csr.unbound = [san]
+        let refusal = try validate(claims: IntuneFixture.claims(), csr: csr).refusal
+        #expect(refusal?.outcome == .claimMismatch)
+        #expect(refusal?.reason.contains("which no claim binds (ALLOWED_SAN_TYPES is dns,email,upn)") == true, "\(refusal?.reason ?? "")")
+        // Allowed explicitly, the same CSR passes the gate.
+        var policy = IntuneValidator.Policy()
+        policy.allowedSANTypes.insert(san.0)
+        #expect(throws: Never.self) { try validate(claims: IntuneFixture.claims(), csr: csr, policy: policy).get() }
+    }
+
+    @Test("Only one CN: a second CN is refused even when the first equals device_name")
+    func oneCommonName() throws {
+        var csr = IntuneFixture.csr
+        csr.commonNames = ["LAPTOP-0042", "Administrator"]
+        let refusal = try validate(claims: IntuneFixture.claims(), csr: csr).refusal
+        #expect(refusal?.outcome == .claimMismatch)
+        #expect(refusal?.reason.contains("CSR has 2 CNs") == true)
     }
 
     @Test("CN must equal device_name, case-insensitively")
