@@ -68,6 +68,22 @@ struct IntuneEnrollmentTests {
         return try SCEPClient.readReply(body, requester: try device.signer.keyPair())
     }
 
+    @Test("A valid challenge cannot carry another identity: a SID URI SAN is refused, nothing issued")
+    func sidURICannotRideAlong() async throws {
+        let setup = try await Self.setup()
+        let challenge = try setup.minter.mint(claims: Self.claims(device: "device-sid"))
+        let device = try TestDevice(
+            commonName: "LAPTOP-1", challenge: challenge, dnsNames: ["laptop-1.corp.example"],
+            uris: ["tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-500"])
+        let reply = try await Self.enroll(setup, challenge: challenge, transactionID: "tx-sid", device: device)
+        #expect(reply.status == .failure)
+        #expect(reply.failInfo == .badRequest)
+        let event = try #require(try await setup.harness.server.store.auditEvents(AuditQuery(transactionID: "tx-sid")).first)
+        #expect(event.outcome == .claimMismatch)
+        #expect(event.details.contains("which no claim binds"), "\(event.details)")
+        #expect(try await setup.harness.server.store.certificates(CertificateQuery()).certificates.isEmpty)
+    }
+
     @Test func validChallengeIssuesAndTheAuditRecordCarriesTheClaim() async throws {
         let setup = try await Self.setup()
         let claims = Self.claims(device: "device-guid-1")
