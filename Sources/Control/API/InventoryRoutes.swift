@@ -225,50 +225,57 @@ package struct InventoryRoutes: Sendable {
         let reason = bulk.reason ?? .unspecified
         let actor = tokens.principal(authorization: request.headers[.authorization])?.name ?? "admin"
         let at = now()
-        var query = CertificateQuery(
+        let query = CertificateQuery(
             profile: selector.profile?.lowercased(), device: selector.device, deviceID: selector.claimSub, issuedUntil: selector.issuedBefore,
             limit: 1000, now: at)
+        // First count, a page at a time (nothing is revoked if the selector matches too many), then revoke the same pages.
         var answer = BulkRevokeAnswer(dryRun: dryRun, matched: 0, revoked: 0, skipped: 0)
-        var matches: [CertificateRecord] = []
-        repeat {
-            let page = try await store.certificates(query)
-            matches += page.certificates
-            guard matches.count <= Self.bulkLimit else {
+        try await forEachPage(of: query) { page in
+            answer.matched += page.count
+            let already = page.filter { $0.status == .revoked }.count
+            answer.skipped += already
+            answer.revoked += page.count - already
+            guard answer.matched <= Self.bulkLimit else {
                 throw ParameterProblem(message: "the selector matches more than \(Self.bulkLimit) certificates; narrow it (profile, issuedBefore)")
             }
-            query.after = page.next
-        } while query.after != nil
-        answer.matched = matches.count
-        for record in matches {
-            if record.status == .revoked {
-                answer.skipped += 1
-                continue
-            }
-            if dryRun {
-                answer.revoked += 1
-                continue
-            }
-            switch try await store.revoke(Revocation(serialNumber: record.serialNumber, reason: reason, actor: actor, at: at)) {
-            case .revoked(let revoked):
-                answer.revoked += 1
-                await self.revoked(revoked)
-                let event = AuditEvent(
-                    time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
-                    serialNumber: record.serialNumber, latencyMilliseconds: 0, details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
-                do {
-                    try await store.insertAudit(event)
-                } catch {
-                    logger.error("revocation not audited", metadata: ["serial": "\(record.serialNumber)", "error": "\(error)"])
+        }
+        guard !dryRun else { return try APIResponse.json(answer) }
+        (answer.revoked, answer.skipped) = (0, 0)
+        try await forEachPage(of: query) { page in
+            for record in page {
+                switch try await store.revoke(Revocation(serialNumber: record.serialNumber, reason: reason, actor: actor, at: at)) {
+                case .revoked(let revoked):
+                    answer.revoked += 1
+                    await self.revoked(revoked)
+                    let event = AuditEvent(
+                        time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
+                        serialNumber: record.serialNumber, latencyMilliseconds: 0,
+                        details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
+                    do {
+                        try await store.insertAudit(event)
+                    } catch {
+                        logger.error("revocation not audited", metadata: ["serial": "\(record.serialNumber)", "error": "\(error)"])
+                    }
+                case .alreadyRevoked:
+                    answer.skipped += 1
+                case .notFound:
+                    break
                 }
-            case .alreadyRevoked:
-                answer.skipped += 1
-            case .notFound:
-                break
             }
         }
         logger.notice(
             "bulk revocation", metadata: ["actor": "\(actor)", "dryRun": "\(dryRun)", "matched": "\(answer.matched)", "revoked": "\(answer.revoked)"])
         return try APIResponse.json(answer)
+    }
+
+    /// Every page of `query`, in order, one page in memory at a time.
+    private func forEachPage(of query: CertificateQuery, _ body: ([CertificateRecord]) async throws -> Void) async throws {
+        var query = query
+        repeat {
+            let page = try await store.certificates(query)
+            try await body(page.certificates)
+            query.after = page.next
+        } while query.after != nil
     }
 
     // MARK: Overview

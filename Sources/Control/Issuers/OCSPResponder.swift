@@ -40,6 +40,8 @@ package final class OCSPResponder: Sendable {
     }
 
     let issuers: [String: LocalCA]
+    /// Each issuer's certificate as OpenSSL matches questions against it, parsed once.
+    private let matchers: [String: OCSP.Issuer]
     let mode: SignerMode
     let store: any ControlStore
     /// How long a response says it is good for (nextUpdate - thisUpdate).
@@ -60,6 +62,7 @@ package final class OCSPResponder: Sendable {
         responderLifetime: Duration = .seconds(7 * 86400), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.issuers = Dictionary(issuers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.matchers = self.issuers.compactMapValues { try? OCSP.Issuer(certificateDER: $0.certificateDER) }
         self.mode = mode
         self.store = store
         self.validity = validity
@@ -73,14 +76,14 @@ package final class OCSPResponder: Sendable {
 
     /// The answer to one DER OCSPRequest for `issuer` (which the caller checked exists).
     package func answer(_ der: [UInt8], issuer name: String) async -> Answer {
-        guard let issuer = issuers[name] else { return Answer(der: OCSP.failure(.unauthorized)) }
+        guard let issuer = issuers[name], let matcher = matchers[name] else { return Answer(der: OCSP.failure(.unauthorized)) }
         let request: OCSP.Request
         do {
             request = try OCSP.Request(der: der)
         } catch {
             return Answer(der: OCSP.failure(error))
         }
-        guard request.isFor(issuer: issuer.certificateDER) else { return Answer(der: OCSP.failure(.unauthorized)) }
+        guard request.isFor(matcher) else { return Answer(der: OCSP.failure(.unauthorized)) }
         var statuses: [OCSP.CertStatus] = []
         do {
             for question in request.questions {

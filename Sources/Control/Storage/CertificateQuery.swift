@@ -1,4 +1,5 @@
 import Foundation
+import ScepterProtocol
 
 /// A search of the certificate inventory (SPEC §8 `GET /api/v1/certificates`);
 /// nil filters match everything. Pages are keyset-paginated, so a page stays
@@ -71,7 +72,7 @@ package struct PageCursor: Sendable, Codable, Hashable {
 
     /// Opaque to clients: base64url of the JSON.
     package var token: String {
-        let json = (try? InternalAPICoding.encoder.encode(self)) ?? Data()
+        let json = (try? InternalAPI.encoder().encode(self)) ?? Data()
         return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
@@ -81,7 +82,7 @@ package struct PageCursor: Sendable, Codable, Hashable {
         guard token.utf8.count <= 512 else { return nil }
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.utf8.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPICoding.decoder.decode(PageCursor.self, from: data),
+        guard let data = Data(base64Encoded: base64), let cursor = try? InternalAPI.decoder().decode(PageCursor.self, from: data),
             PageCursor.instants.contains(cursor.key), cursor.id.utf8.count <= 128
         else {
             return nil
@@ -130,18 +131,4 @@ package struct InventorySummary: Sendable, Hashable {
 package struct RevocationStamp: Sendable, Hashable {
     package var count: Int
     package var latest: Date?
-}
-
-/// Cursor JSON: dates as milliseconds, like the internal API.
-enum InternalAPICoding {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return decoder
-    }()
 }

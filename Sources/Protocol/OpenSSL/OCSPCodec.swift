@@ -47,6 +47,16 @@ public enum OCSP {
         }
     }
 
+    /// A CA certificate questions are matched against, parsed once.
+    public struct Issuer: Sendable {
+        let certificate: OpenSSLCertificate
+
+        public init(certificateDER: [UInt8]) throws {
+            OpenSSL.initialize()
+            certificate = try OpenSSLCertificate(derEncoded: certificateDER)
+        }
+    }
+
     /// A parsed OCSPRequest.
     public final class Request: @unchecked Sendable {
         // @unchecked: the request is never mutated after parsing; OpenSSL only reads it.
@@ -89,8 +99,8 @@ public enum OCSP {
 
         /// Whether every question names the CA `issuer` (DER certificate) by
         /// its name and key hashes, in SHA-1 or SHA-256.
-        public func isFor(issuer: [UInt8]) -> Bool {
-            guard let ca = try? OpenSSLCertificate(derEncoded: issuer) else { return false }
+        public func isFor(_ issuer: Issuer) -> Bool {
+            let ca = issuer.certificate
             for index in 0..<OCSP_request_onereq_count(pointer) {
                 guard let one = OCSP_request_onereq_get0(pointer, index), let asked = OCSP_onereq_get0_id(one) else { return false }
                 var algorithm: OpaquePointer?
