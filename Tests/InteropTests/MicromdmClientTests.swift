@@ -111,4 +111,27 @@ final class MicromdmClientTests {
         #expect(second.report?.pkiStatus == "SUCCESS", "\(second.stderr)")
         #expect(first.report?.serial == second.report?.serial)
     }
+
+    /// RFC 8894's recommended transactionID is derived from the public key
+    /// (this client does it, as strongSwan and certmonger do): a host that
+    /// keeps its key pair sends every later enrollment under the same one.
+    @Test func sameKeyEnrollsAgainUnderItsKeyDerivedTransactionID() throws {
+        let first = try InteropClient.run([
+            "-url", server.scepURL, "-challenge", server.challenge, "-cn", "keeps-its-key", "-strict", "-key-out", path("kept.key"),
+        ])
+        let again = try InteropClient.run([
+            "-url", server.scepURL, "-challenge", server.challenge, "-cn", "keeps-its-key", "-dns", "keeps-its-key.example.com",
+            "-strict", "-key-in", path("kept.key"),
+        ])
+        let retransmitted = try InteropClient.run([
+            "-url", server.scepURL, "-challenge", server.challenge, "-cn", "keeps-its-key", "-dns", "keeps-its-key.example.com",
+            "-strict", "-key-in", path("kept.key"),
+        ])
+        #expect(first.report?.pkiStatus == "SUCCESS", "\(first.stderr)")
+        #expect(again.report?.pkiStatus == "SUCCESS", "\(again.stderr)")
+        #expect(first.report?.transactionID != nil)
+        #expect(first.report?.transactionID == again.report?.transactionID, "the client derives one transactionID from the key")
+        #expect(again.report?.serial != first.report?.serial, "a new CSR is a new certificate")
+        #expect(retransmitted.report?.serial == again.report?.serial, "the same CSR again is a retransmission")
+    }
 }

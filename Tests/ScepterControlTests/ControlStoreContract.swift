@@ -12,6 +12,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case unknownKeysReadAsNil
     case issuedRoundTrip
     case issuedTwiceConflictsAndKeepsTheFirst
+    case eachCSRUnderOneTransactionIsItsOwnRequest
     case concurrentIssuedCommitsHaveOneWinner
     case rejectedRoundTrip
     case rejectedTwiceConflicts
@@ -41,6 +42,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .unknownKeysReadAsNil: try await Self.unknownKeys(store)
         case .issuedRoundTrip: try await Self.issuedRoundTrip(store)
         case .issuedTwiceConflictsAndKeepsTheFirst: try await Self.issuedTwice(store)
+        case .eachCSRUnderOneTransactionIsItsOwnRequest: try await Self.requestsUnderOneTransaction(store)
         case .concurrentIssuedCommitsHaveOneWinner: try await Self.concurrentIssued(store)
         case .rejectedRoundTrip: try await Self.rejectedRoundTrip(store)
         case .rejectedTwiceConflicts: try await Self.rejectedTwice(store)
@@ -114,11 +116,11 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         try await store.migrate()
         #expect(try await store.certificate(serialNumber: "4a01") == certificate(serial: "4a01", transactionID: "tx-1"))
         try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-2"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-2"))
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.serialNumber == "4a02")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first?.serialNumber == "4a02")
     }
 
     static func unknownKeys(_ store: any ControlStore) async throws {
-        #expect(try await store.enrollment(profile: "corp", transactionID: "nothing") == nil)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "nothing").first == nil)
         #expect(try await store.certificate(serialNumber: "dead") == nil)
         #expect(try await store.auditEvents(AuditQuery()).isEmpty)
     }
@@ -131,8 +133,8 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
 
         #expect(try await store.certificate(serialNumber: "4a01") == withDevice)
         #expect(try await store.certificate(serialNumber: "7f02") == withoutDevice)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1") == issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2") == issuedEnrollment(serial: "7f02", transactionID: "tx-2"))
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first == issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first == issuedEnrollment(serial: "7f02", transactionID: "tx-2"))
         #expect(try await store.certificate(serialNumber: "4a01")?.status == .active)
     }
 
@@ -146,10 +148,34 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
 
         #expect(try await store.certificate(serialNumber: "4a02") == nil, "the losing certificate must not be stored")
         #expect(try await store.certificate(serialNumber: "4a01") != nil)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.serialNumber == "4a01")
-        // A rejection for the same transaction conflicts too: the first answer stands.
-        await #expect(throws: StoreConflict.self) { try await store.commitRejected(rejectedEnrollment(transactionID: "tx-1")) }
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.serialNumber == "4a01")
+        // A rejection of the same request conflicts too: the first answer stands.
+        var sameRequest = rejectedEnrollment(transactionID: "tx-1")
+        sameRequest.csrSHA256 = issuedEnrollment(serial: "4a01", transactionID: "tx-1").csrSHA256
+        await #expect(throws: StoreConflict.self) { try await store.commitRejected(sameRequest) }
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.status == .issued)
+    }
+
+    /// A client that keeps its key pair sends a new CSR under the same
+    /// transactionID: each CSR is its own request, found by its digest.
+    static func requestsUnderOneTransaction(_ store: any ControlStore) async throws {
+        let first = issuedEnrollment(serial: "4a01", transactionID: "tx-key")
+        try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-key"), enrollment: first)
+        var second = issuedEnrollment(serial: "4a02", transactionID: "tx-key")
+        second.csrSHA256 = String(repeating: "ef", count: 32)
+        second.createdAt = t0.addingTimeInterval(60)
+        try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-key"), enrollment: second)
+        var refused = rejectedEnrollment(transactionID: "tx-key")
+        refused.createdAt = t0.addingTimeInterval(120)
+        try await store.commitRejected(refused)
+
+        #expect(try await store.enrollment(first.key)?.serialNumber == "4a01")
+        #expect(try await store.enrollment(second.key)?.serialNumber == "4a02")
+        #expect(try await store.enrollment(refused.key)?.status == .rejected)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-key").map(\.csrSHA256) == [refused.csrSHA256, second.csrSHA256, first.csrSHA256])
+        var unknown = first.key
+        unknown.csrSHA256 = String(repeating: "00", count: 32)
+        #expect(try await store.enrollment(unknown) == nil)
     }
 
     static func concurrentIssued(_ store: any ControlStore) async throws {
@@ -175,7 +201,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
 
         let winners = results.filter(\.value).map(\.key)
         #expect(winners.count == 1, "winners: \(winners)")
-        let recorded = try await store.enrollment(profile: "corp", transactionID: "tx-race")
+        let recorded = try await store.enrollments(profile: "corp", transactionID: "tx-race").first
         #expect(recorded?.serialNumber == winners.first)
         for serial in serials where serial != winners.first {
             #expect(try await store.certificate(serialNumber: serial) == nil, "loser \(serial) left a certificate")
@@ -185,7 +211,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     static func rejectedRoundTrip(_ store: any ControlStore) async throws {
         let rejected = rejectedEnrollment(transactionID: "tx-no", reason: "requested extended key usage codeSigning is not in ALLOWED_EKUS")
         try await store.commitRejected(rejected)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-no") == rejected)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-no").first == rejected)
     }
 
     static func rejectedTwice(_ store: any ControlStore) async throws {
@@ -194,9 +220,11 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             try await store.commitRejected(rejectedEnrollment(transactionID: "tx-no", reason: "second"))
         }
         await #expect(throws: StoreConflict.self) {
-            try await store.commitIssued(certificate(serial: "4a09", transactionID: "tx-no"), enrollment: issuedEnrollment(serial: "4a09", transactionID: "tx-no"))
+            var sameRequest = issuedEnrollment(serial: "4a09", transactionID: "tx-no")
+            sameRequest.csrSHA256 = rejectedEnrollment(transactionID: "tx-no").csrSHA256
+            try await store.commitIssued(certificate(serial: "4a09", transactionID: "tx-no"), enrollment: sameRequest)
         }
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-no")?.reason == "first")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-no").first?.reason == "first")
         #expect(try await store.certificate(serialNumber: "4a09") == nil)
     }
 
@@ -205,9 +233,9 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             certificate(serial: "4a01", profile: "corp", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", profile: "corp", transactionID: "tx-1"))
         try await store.commitRejected(rejectedEnrollment(profile: "wifi", transactionID: "tx-1"))
 
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
-        #expect(try await store.enrollment(profile: "wifi", transactionID: "tx-1")?.status == .rejected)
-        #expect(try await store.enrollment(profile: "vpn", transactionID: "tx-1") == nil)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.status == .issued)
+        #expect(try await store.enrollments(profile: "wifi", transactionID: "tx-1").first?.status == .rejected)
+        #expect(try await store.enrollments(profile: "vpn", transactionID: "tx-1").first == nil)
     }
 
     static func auditRoundTrip(_ store: any ControlStore) async throws {
@@ -380,11 +408,11 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         var enrollment = issuedEnrollment(serial: "4a01", transactionID: "tx-1")
         enrollment.status = .notifying
         try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: enrollment)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .notifying)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.status == .notifying)
         try await store.withdraw(
-            profile: "corp", transactionID: "tx-1", outcome: .notificationFailed, reason: "successNotification failed",
+            enrollment.key, outcome: .notificationFailed, reason: "successNotification failed",
             revocation: Revocation(serialNumber: "4a01", reason: .cessationOfOperation, actor: "scepter", at: t0))
-        let recorded = try await store.enrollment(profile: "corp", transactionID: "tx-1")
+        let recorded = try await store.enrollments(profile: "corp", transactionID: "tx-1").first
         #expect(recorded?.status == .rejected)
         #expect(recorded?.outcome == .notificationFailed)
         #expect(recorded?.reason == "successNotification failed")
@@ -395,12 +423,12 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         var delivered = issuedEnrollment(serial: "4a02", transactionID: "tx-2")
         delivered.status = .notifying
         try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-2"), enrollment: delivered)
-        try await store.markDelivered(profile: "corp", transactionID: "tx-2", reason: "delivered")
+        try await store.markDelivered(delivered.key, reason: "delivered")
         let withdrawn = try await store.withdraw(
-            profile: "corp", transactionID: "tx-2", outcome: .notificationFailed, reason: "late failure",
+            delivered.key, outcome: .notificationFailed, reason: "late failure",
             revocation: Revocation(serialNumber: "4a02", reason: .cessationOfOperation, actor: "scepter", at: t0))
         #expect(!withdrawn)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.status == .issued)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first?.status == .issued)
         #expect(try await store.certificate(serialNumber: "4a02")?.status == .active)
     }
 
@@ -408,13 +436,13 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         var notifying = issuedEnrollment(serial: "4a01", transactionID: "tx-1")
         notifying.status = .notifying
         try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: notifying)
-        try await store.markDelivered(profile: "corp", transactionID: "tx-1", reason: "issued; Intune acknowledged")
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.status == .issued)
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-1")?.reason == "issued; Intune acknowledged")
+        try await store.markDelivered(notifying.key, reason: "issued; Intune acknowledged")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.status == .issued)
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.reason == "issued; Intune acknowledged")
         // A refusal stays a refusal.
         try await store.commitRejected(rejectedEnrollment(transactionID: "tx-2"))
-        try await store.markDelivered(profile: "corp", transactionID: "tx-2", reason: "issued")
-        #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2")?.status == .rejected)
+        try await store.markDelivered(rejectedEnrollment(transactionID: "tx-2").key, reason: "issued")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first?.status == .rejected)
     }
 
     static func outcomeCountsSkipAdminEvents(_ store: any ControlStore) async throws {

@@ -35,7 +35,7 @@ struct IssuanceServiceTests {
             #expect(record.transactionID == "tx-issue")
             #expect(record.deviceID == "intune-device-42")
 
-            let enrollment = try #require(try await harness.store.enrollment(profile: "corp", transactionID: "tx-issue"))
+            let enrollment = try #require(try await harness.store.enrollments(profile: "corp", transactionID: "tx-issue").first)
             #expect(enrollment.status == .issued)
             #expect(enrollment.serialNumber == issued.serialNumber)
             #expect(enrollment.outcome == .success)
@@ -68,17 +68,36 @@ struct IssuanceServiceTests {
         }
     }
 
-    @Test("The same transactionID with another CSR is a policy_violation and the first certificate stands")
+    @Test("The same key pair enrolling again under the same transactionID gets a new certificate; each CSR's retransmission its own")
     func sameTransactionOtherCSR() async throws {
         try await IssuanceHarness.run { harness in
-            let first = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-1")).issued)
+            let first = IssuanceHarness.job(try Device(dnsNames: ["host.example.com"]), transactionID: "tx-key")
+            let firstIssued = try #require(try await harness.service.enroll(first).issued)
+            harness.clock.advance(by: 86_400)
+            let second = IssuanceHarness.job(try Device(dnsNames: ["host.example.com", "vpn.example.com"]), transactionID: "tx-key")
 
-            let refusal = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device(), transactionID: "tx-1")).refusal)
+            let secondIssued = try #require(try await harness.service.enroll(second).issued)
 
-            #expect(refusal.outcome == .policyViolation)
-            #expect(refusal.reason.contains("tx-1"), "\(refusal)")
-            #expect(harness.store.issuedCommits == 1)
-            #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-1")?.issued == first)
+            #expect(secondIssued.serialNumber != firstIssued.serialNumber)
+            #expect(harness.store.issuedCommits == 2)
+            // Each request's retransmission still gets its own certificate.
+            #expect(try await harness.service.enroll(first).issued == firstIssued)
+            #expect(try await harness.service.enroll(second).issued == secondIssued)
+            #expect(harness.store.issuedCommits == 2)
+            // CertPoll answers for the newest request.
+            #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-key")?.issued == secondIssued)
+        }
+    }
+
+    @Test("A new CSR under a transaction refused earlier goes through policy again")
+    func newCSRAfterRefusal() async throws {
+        try await IssuanceHarness.run(profiles: ["corp": CertificateProfile(allowedEKUs: [.clientAuth])]) { harness in
+            let weak = IssuanceHarness.job(try Device(ekus: [.codeSigning]), transactionID: "tx-again")
+            #expect(try await harness.service.enroll(weak).refusal?.outcome == .policyViolation)
+
+            let strong = IssuanceHarness.job(try Device(), transactionID: "tx-again")
+            #expect(try await harness.service.enroll(strong).issued != nil)
+            #expect(try await harness.service.enroll(weak).refusal?.outcome == .policyViolation, "the first request's answer stands")
         }
     }
 
@@ -146,7 +165,7 @@ struct IssuanceServiceTests {
             #expect(polled == first)
             #expect(harness.store.rejectedCommits == 1)
             #expect(harness.store.issuedCommits == 0)
-            let recorded = try #require(try await harness.store.enrollment(profile: "corp", transactionID: "tx-eku"))
+            let recorded = try #require(try await harness.store.enrollments(profile: "corp", transactionID: "tx-eku").first)
             #expect(recorded.status == .rejected)
             #expect(recorded.serialNumber == nil)
             #expect(recorded.outcome == .policyViolation)
@@ -180,7 +199,7 @@ struct IssuanceServiceTests {
 
             let refusal = try #require(try await harness.service.enroll(job).refusal)
             #expect(refusal.outcome == .issuerError)
-            #expect(try await harness.store.enrollment(profile: "corp", transactionID: "tx-ca-expired") == nil)
+            #expect(try await harness.store.enrollments(profile: "corp", transactionID: "tx-ca-expired").first == nil)
             #expect(try await harness.service.poll(profile: "corp", transactionID: "tx-ca-expired") == nil)
 
             harness.clock.advance(by: -2 * 86400)
@@ -227,6 +246,10 @@ struct IssuanceServiceTests {
                 #expect(didEnter, "the enrollment never reached the commit")
                 if didEnter {
                     #expect(try await service.poll(profile: "corp", transactionID: "tx-slow")?.isPending == true)
+                    // Another CSR under the pending transaction waits its turn: refused, not recorded.
+                    let other = try await service.enroll(IssuanceHarness.job(try Device(commonName: "device-2"), transactionID: "tx-slow"))
+                    #expect(other.refusal?.outcome == .policyViolation)
+                    #expect(other.refusal?.reason.contains("still pending") == true, "\(other)")
                 }
                 store.open()
                 try await group.waitForAll()

@@ -155,7 +155,7 @@ struct PostgresStoreTests {
                 }
                 let certificates = try await database.scalar("SELECT count(*) FROM certificates WHERE transaction_id = 'tx-race'")
                 let enrollments = try await database.scalar("SELECT count(*) FROM enrollments WHERE transaction_id = 'tx-race'")
-                let recorded = try await replica.enrollment(profile: "corp", transactionID: "tx-race")
+                let recorded = try await replica.enrollments(profile: "corp", transactionID: "tx-race").first
                 #expect(certificates == 1)
                 #expect(enrollments == 1)
                 #expect(recorded?.serialNumber == winners.first)
@@ -180,7 +180,7 @@ struct PostgresStoreTests {
             #expect(error?.sqlState == "23505")
             #expect(error?.constraint == "certificates_pkey")
             #expect(error?.message.contains("INSERT INTO certificates") == true, "\(String(describing: error))")
-            #expect(try await store.enrollment(profile: "corp", transactionID: "tx-2") == nil, "the enrollment rolled back with it")
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first == nil, "the enrollment rolled back with it")
         }
     }
 
@@ -221,7 +221,7 @@ struct PostgresStoreTests {
             group.addTask { try await store.run() }
             let queryStarted = clock.now
             let queryError = await #expect(throws: PostgresStore.Error.self) {
-                _ = try await store.enrollment(profile: "corp", transactionID: "tx-1")
+                _ = try await store.enrollments(profile: "corp", transactionID: "tx-1").first
             }
             let elapsed = clock.now - queryStarted
             #expect(elapsed >= .milliseconds(900) && elapsed < Self.allowing(.seconds(1)), "failed after \(elapsed)")
@@ -275,7 +275,7 @@ struct PostgresStoreTests {
             try await replica.query(
                 """
                 INSERT INTO enrollments (profile, transaction_id, message_type, status, outcome, reason, csr_sha256, created_at)
-                VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', '', now())
+                VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', now())
                 """, logger: ControlFixtures.logger)
 
             let clock = ContinuousClock()
@@ -293,7 +293,7 @@ struct PostgresStoreTests {
             try await replica.close()
             // The pooled connection was rolled back and is usable again.
             try await store.commitRejected(ControlStoreContract.rejectedEnrollment(transactionID: "tx-held"))
-            #expect(try await store.enrollment(profile: "corp", transactionID: "tx-held")?.status == .rejected)
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-held").first?.status == .rejected)
         }
     }
 
@@ -309,7 +309,7 @@ struct PostgresStoreTests {
             try await holder.query(
                 """
                 INSERT INTO enrollments (profile, transaction_id, message_type, status, outcome, reason, csr_sha256, created_at)
-                VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', '', now())
+                VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', 'abababababababababababababababababababababababababababababababab', now())
                 """, logger: ControlFixtures.logger)
 
             let clock = ContinuousClock()
@@ -357,7 +357,7 @@ struct PostgresStoreTests {
         try await holder.query(
             """
             INSERT INTO enrollments (profile, transaction_id, message_type, status, outcome, reason, csr_sha256, created_at)
-            VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', '', now())
+            VALUES ('corp', 'tx-held', 'PKCSReq', 'rejected', 'policy-violation', 'held', 'abababababababababababababababababababababababababababababababab', now())
             """, logger: ControlFixtures.logger)
 
         let group = ServiceGroup(services: [store], logger: ControlFixtures.logger)

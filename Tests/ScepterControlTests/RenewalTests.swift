@@ -28,7 +28,7 @@ struct RenewalTests {
             let renewed = try #require(try await Self.renew(signer: current.certificate, in: harness, transactionID: "tx-renew").issued)
 
             #expect(renewed.serialNumber != current.serialNumber)
-            #expect(try await harness.store.enrollment(profile: "corp", transactionID: "tx-renew")?.messageType == "RenewalReq")
+            #expect(try await harness.store.enrollments(profile: "corp", transactionID: "tx-renew").first?.messageType == "RenewalReq")
             #expect(harness.store.issuedCommits == 2)
             // The predecessor is superseded, not revoked, and cannot renew again.
             #expect(try await harness.store.certificate(serialNumber: current.serialNumber)?.status == .superseded)

@@ -51,8 +51,8 @@ struct SQLiteStoreTests {
         let second = try await SQLiteStore.open(path: path, logger: ControlFixtures.logger)
         try await second.migrate()
         let readCertificate = try await second.certificate(serialNumber: "4a01")
-        let readEnrollment = try await second.enrollment(profile: "corp", transactionID: "tx-1")
-        let readRejected = try await second.enrollment(profile: "corp", transactionID: "tx-2")
+        let readEnrollment = try await second.enrollments(profile: "corp", transactionID: "tx-1").first
+        let readRejected = try await second.enrollments(profile: "corp", transactionID: "tx-2").first
         let readEvents = try await second.auditEvents(AuditQuery())
         // The reopened store still enforces idempotency on what the first one wrote.
         await #expect(throws: StoreConflict.self) {

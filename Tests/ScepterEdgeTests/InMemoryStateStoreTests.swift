@@ -10,7 +10,7 @@ struct InMemoryStateStoreTests {
         -> Admission
     {
         Admission(
-            replayKey: key, transactionID: transaction, replayTTL: .seconds(3600), deviceKey: device, rateLimit: limit,
+            replayKey: key, use: transaction, replayTTL: .seconds(3600), deviceKey: device, rateLimit: limit,
             now: start.addingTimeInterval(offset))
     }
 

@@ -16,7 +16,7 @@ struct RedisStateStoreTests {
         -> Admission
     {
         Admission(
-            replayKey: key, transactionID: transaction, replayTTL: .seconds(3600), deviceKey: device, rateLimit: limit,
+            replayKey: key, use: transaction, replayTTL: .seconds(3600), deviceKey: device, rateLimit: limit,
             now: start.addingTimeInterval(offset))
     }
 
@@ -145,17 +145,17 @@ struct RedisStateStoreTests {
         }
     }
 
-    @Test func keysCarryTheReplayTTLAndTheWindowAndRememberTheTransaction() async throws {
+    @Test func keysCarryTheReplayTTLAndTheWindowAndRememberTheUse() async throws {
         try await withStore { store, client async throws in
             let short = Admission(
-                replayKey: "short", transactionID: "tx-short", replayTTL: .seconds(60), deviceKey: "d|iss",
+                replayKey: "short", use: "tx-short", replayTTL: .seconds(60), deviceKey: "d|iss",
                 rateLimit: 3, window: .seconds(120), now: start)
             #expect(try await store.admit(short) == .admitted)
             let replayTTL = try #require(try await client.send(["PTTL", store.replayKey("short")]).integer)
             #expect(replayTTL > 0 && replayTTL <= 60_000)
             let windowTTL = try #require(try await client.send(["PTTL", store.windowKey("d|iss")]).integer)
             #expect(windowTTL > 60_000 && windowTTL <= 120_000)
-            #expect(try await client.send(["HGET", store.replayKey("short"), "transaction"]) == .bulk(Array("tx-short".utf8)))
+            #expect(try await client.send(["HGET", store.replayKey("short"), "use"]) == .bulk(Array("tx-short".utf8)))
         }
     }
 

@@ -191,7 +191,7 @@ struct IntuneAPIEnrollmentTests {
             #expect(event.outcome == .intuneRejected)
             #expect(event.details.contains("gave no verdict"), "\(event.details)")
             #expect(setup.intune.successNotifications.isEmpty)
-            #expect(try await setup.harness.server.store.enrollment(profile: "corp", transactionID: "tx-no-verdict")?.serialNumber == nil)
+            #expect(try await setup.harness.server.store.enrollments(profile: "corp", transactionID: "tx-no-verdict").first?.serialNumber == nil)
         }
     }
 
@@ -240,7 +240,7 @@ struct IntuneAPIEnrollmentTests {
 
             let event = try await Self.audit(setup, "tx-unnotified")
             #expect(event.outcome == .notificationFailed)
-            let recorded = try #require(try await setup.harness.server.store.enrollment(profile: "corp", transactionID: "tx-unnotified"))
+            let recorded = try #require(try await setup.harness.server.store.enrollments(profile: "corp", transactionID: "tx-unnotified").first)
             #expect(recorded.status == .rejected)
             let serial = try #require(recorded.serialNumber)
             #expect(try await setup.harness.server.store.certificate(serialNumber: serial)?.status == .revoked)

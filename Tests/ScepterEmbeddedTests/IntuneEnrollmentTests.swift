@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import X509
 import ScepterControl
 import ScepterEdge
 import ScepterEmbedded
@@ -45,7 +46,8 @@ struct IntuneEnrollmentTests {
             "SCEPTER_PROFILE_CORP_INTUNE_AUDIENCE": audience,
             "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "static-too",
         ]
-        for (key, value) in extra { environment[key] = value }
+        // "{corp}": the same connector file as the corp profile.
+        for (key, value) in extra { environment[key] = value == "{corp}" ? anchorPath.path : value }
         return Setup(harness: try await EmbeddedHarness.make(environment: environment), anchorPath: anchorPath, minter: ChallengeMinter(primary))
     }
 
@@ -60,10 +62,13 @@ struct IntuneEnrollmentTests {
     }
 
     /// Enrolls with `challenge` on /scep/corp; returns the reply.
-    static func enroll(_ setup: Setup, challenge: String, name: String = "LAPTOP-1", transactionID: String = UUID().uuidString, device: TestDevice? = nil) async throws -> SCEPClient.Reply {
+    static func enroll(
+        _ setup: Setup, challenge: String, name: String = "LAPTOP-1", transactionID: String = UUID().uuidString, device: TestDevice? = nil,
+        profile: String = "corp"
+    ) async throws -> SCEPClient.Reply {
         let device = try device ?? TestDevice(commonName: name, challenge: challenge, dnsNames: ["\(name.lowercased()).corp.example"])
         let message = try device.pkcsReq(ra: setup.harness.ra, transactionID: transactionID)
-        let (status, body) = try await setup.harness.test { try await $0.pkiOperation(message, profile: "corp") }
+        let (status, body) = try await setup.harness.test { try await $0.pkiOperation(message, profile: profile) }
         #expect(status == .ok)
         return try SCEPClient.readReply(body, requester: try device.signer.keyPair())
     }
@@ -163,6 +168,37 @@ struct IntuneEnrollmentTests {
         #expect(other.status == .failure)
         #expect(other.failInfo == .badRequest)
         #expect(try await setup.harness.server.store.auditEvents(AuditQuery(outcome: .replay)).count == 1)
+    }
+
+    @Test("A challenge is single-use per request: the same transactionID with a new CSR, or the same request on another profile, is a replay")
+    func challengeBindsProfileAndCSR() async throws {
+        let setup = try await Self.setup(extra: [
+            "SCEPTER_PROFILES": "corp,wifi",
+            "SCEPTER_PROFILE_WIFI_INTUNE_MODE": "signed-challenge",
+            "SCEPTER_PROFILE_WIFI_INTUNE_CONNECTOR_CERT_PATH": "{corp}",
+            "SCEPTER_PROFILE_WIFI_INTUNE_AUDIENCE": Self.audience,
+        ])
+        let challenge = try setup.minter.mint(claims: Self.claims())
+        let key = try TestPKI.makeLeaf(commonName: "LAPTOP-1")
+        let device = try TestDevice(commonName: "LAPTOP-1", challenge: challenge, dnsNames: ["laptop-1.corp.example"], signer: key)
+        let first = try await Self.enroll(setup, challenge: challenge, transactionID: "tx-bound", device: device)
+        #expect(first.status == .success)
+
+        // The same key pair and names, a new CSR (it asks for clientAuth), the same transactionID: a second use of the challenge.
+        let regenerated = try TestDevice(
+            commonName: "LAPTOP-1", challenge: challenge, dnsNames: ["laptop-1.corp.example"], ekus: [.clientAuth], signer: key)
+        #expect(regenerated.csr != device.csr)
+        let again = try await Self.enroll(setup, challenge: challenge, transactionID: "tx-bound", device: regenerated)
+        #expect(again.status == .failure)
+        // The very same request on another profile trusting the same connector.
+        let elsewhere = try await Self.enroll(setup, challenge: challenge, transactionID: "tx-bound", device: device, profile: "wifi")
+        #expect(elsewhere.status == .failure)
+        #expect(elsewhere.failInfo == .badRequest)
+        let replays = try await setup.harness.server.store.auditEvents(AuditQuery(outcome: .replay))
+        let events = try await setup.harness.server.store.auditEvents(AuditQuery(transactionID: "tx-bound"))
+        #expect(replays.count == 2, "\(events.map { "\($0.profile) \($0.outcome): \($0.details)" })")
+        #expect(Set(replays.map(\.profile)) == ["corp", "wifi"])
+        #expect(try await setup.harness.server.store.certificates(CertificateQuery()).certificates.count == 1)
     }
 
     @Test func fourthEnrollmentOfADeviceIn24HoursIsRateLimited() async throws {

@@ -121,11 +121,15 @@ public struct TestDevice: Sendable {
     public let signer: TestPKI.Identity
     public let csr: [UInt8]
 
-    public init(commonName: String = "device-1", challenge: String?, dnsNames: [String] = [], emails: [String] = [], upns: [String] = [], uris: [String] = []) throws {
-        signer = try TestPKI.makeLeaf(commonName: commonName)
+    /// `signer`: the key pair (and SCEP signer) of an earlier request, for a device that keeps its key.
+    public init(
+        commonName: String = "device-1", challenge: String?, dnsNames: [String] = [], emails: [String] = [], upns: [String] = [],
+        uris: [String] = [], ekus: [ExtendedKeyUsage.Usage] = [], signer: TestPKI.Identity? = nil
+    ) throws {
+        self.signer = try signer ?? TestPKI.makeLeaf(commonName: commonName)
         csr = try TestPKI.makeCSR(
-            commonName: commonName, challenge: challenge, dnsNames: dnsNames, emails: emails, upns: upns, uris: uris,
-            key: signer.privateKey)
+            commonName: commonName, challenge: challenge, dnsNames: dnsNames, emails: emails, upns: upns, uris: uris, ekus: ekus,
+            key: self.signer.privateKey)
     }
 
     /// A PKCSReq PKIMessage for `ra`.

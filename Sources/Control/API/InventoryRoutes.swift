@@ -103,7 +103,8 @@ package struct InventoryRoutes: Sendable {
         let detail = AdminJSON.CertificateDetail(
             certificate: AdminJSON.Certificate(record, revocation: revocation, now: now()),
             pem: PEM.encode(record.der, label: "CERTIFICATE"), chain: chain.map { PEM.encode($0, label: "CERTIFICATE") },
-            enrollment: try await store.enrollment(profile: record.profile, transactionID: record.transactionID).map(AdminJSON.Enrollment.init),
+            enrollment: try await store.enrollments(profile: record.profile, transactionID: record.transactionID)
+                .first { $0.serialNumber == serial }.map(AdminJSON.Enrollment.init),
             audit: events.filter { $0.profile == record.profile || $0.serialNumber == serial })
         return try APIResponse.json(detail)
     }

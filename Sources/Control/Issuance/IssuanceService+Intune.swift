@@ -106,8 +106,7 @@ extension IssuanceService {
         do {
             let id = try await approval.client.notifySuccess(notification)
             let details = "\(approval.validated); successNotification acknowledged (client-request-id \(id))"
-            try await store.markDelivered(
-                profile: request.profile, transactionID: request.transactionID, reason: "issued by \(profile.issuer.name); \(details)")
+            try await store.markDelivered(requestKey(request), reason: "issued by \(profile.issuer.name); \(details)")
             var delivered = issued
             delivered.details = details
             return .issued(delivered)
@@ -115,11 +114,11 @@ extension IssuanceService {
             let reason =
                 "\(approval.validated); successNotification failed (\(error)): certificate \(record.serialNumber) revoked and not delivered"
             let withdrawn = try await store.withdraw(
-                profile: request.profile, transactionID: request.transactionID, outcome: .notificationFailed, reason: reason,
+                requestKey(request), outcome: .notificationFailed, reason: reason,
                 revocation: Revocation(serialNumber: record.serialNumber, reason: .cessationOfOperation, actor: "scepter", at: now()))
             guard withdrawn else {
                 // Another replica finished this transaction meanwhile: its answer stands.
-                guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
+                guard let recorded = try await store.enrollment(requestKey(request)) else {
                     throw IssuanceUnavailable("enrollment \(request.transactionID) vanished while Intune was being notified")
                 }
                 return try await decision(for: recorded)
@@ -143,5 +142,9 @@ extension IssuanceService {
         let issued = IssuedCertificate(certificate: record.der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial)
         let approval = IntuneApproval(client: client, validated: "Intune validateRequest Success (recorded: \(recorded.reason))")
         return try await deliver(issued, record: record, request: request, approval: approval, profile: profile)
+    }
+
+    private func requestKey(_ request: EnrollmentRequest) -> EnrollmentKey {
+        EnrollmentKey(profile: request.profile, transactionID: request.transactionID, csrSHA256: SHA256Hex.of(request.csr))
     }
 }

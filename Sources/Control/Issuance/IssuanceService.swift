@@ -14,6 +14,12 @@ package final class IssuanceService: Issuance {
         var transactionID: String
     }
 
+    /// A request being processed by this replica: its CSR's digest and its work.
+    private struct Running {
+        var csrSHA256: String
+        var task: Task<EnrollmentDecision, any Error>
+    }
+
     let configuration: ControlConfiguration
     let store: any ControlStore
     let logger: Logger
@@ -22,8 +28,9 @@ package final class IssuanceService: Issuance {
     let replicas: (any InFlightRegistry)?
     /// Intune's validation service for each `intune-api` profile, by profile name.
     let intune: [String: IntuneClient]
-    /// Concurrent requests for one transaction share one issuance.
-    private let inFlight = Mutex<[TransactionKey: Task<EnrollmentDecision, any Error>]>([:])
+    /// Concurrent copies of one request share one issuance; another CSR
+    /// under the same transaction waits for its turn (it is refused).
+    private let inFlight = Mutex<[TransactionKey: Running]>([:])
     /// Each issuer's current CRL, for GetCRL and `GET /crl/{issuer}.crl`.
     package let crls: CRLPublisher
     /// Each issuer's OCSP responder, for `/ocsp/{issuer}`.
@@ -46,37 +53,49 @@ package final class IssuanceService: Issuance {
 
     package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
         let key = TransactionKey(profile: request.profile, transactionID: request.transactionID)
-        let task = inFlight.withLock { running in
-            if let existing = running[key] { return existing }
+        let csrSHA256 = SHA256Hex.of(request.csr)
+        let task: Task<EnrollmentDecision, any Error>? = inFlight.withLock { running in
+            if let existing = running[key] { return existing.csrSHA256 == csrSHA256 ? existing.task : nil }
             let task = Task {
                 await self.replicas?.begin(profile: request.profile, transactionID: request.transactionID)
                 defer { Task { await self.replicas?.end(profile: request.profile, transactionID: request.transactionID) } }
-                return try await self.process(request)
+                return try await self.process(request, csrSHA256: csrSHA256)
             }
-            running[key] = task
+            running[key] = Running(csrSHA256: csrSHA256, task: task)
             return task
         }
+        guard let task else { return .rejected(Self.earlierRequestPending(request.transactionID)) }
         defer {
-            // Only this caller's task: a later transaction may have registered its own.
+            // Only this caller's task: a later request may have registered its own.
             inFlight.withLock { running in
-                if running[key] == task { running.removeValue(forKey: key) }
+                if running[key]?.task == task { running.removeValue(forKey: key) }
             }
         }
         return try await task.value
     }
 
-    /// One transaction: the recorded answer if there is one, else (for an
-    /// opaque Intune challenge) Intune's verdict, then policy, issue, commit
-    /// and (Intune again) the success notification before the certificate
-    /// goes back.
-    private func process(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
-        let csrHash = SHA256Hex.of(request.csr)
-        if let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) {
-            guard recorded.csrSHA256 == csrHash else {
-                return .rejected(Refusal(.policyViolation, "transactionID \(request.transactionID) was already used with a different CSR"))
-            }
+    /// Another CSR under a transaction whose earlier request is unfinished.
+    /// Not recorded: once the earlier one finishes, this CSR may be sent again.
+    private static func earlierRequestPending(_ transactionID: String) -> Refusal {
+        Refusal(
+            .policyViolation,
+            "transactionID \(transactionID) has an earlier request with another CSR that is still pending; poll for it (CertPoll) before sending a new CSR")
+    }
+
+    /// One request: the recorded answer if this exact request (same CSR) was
+    /// seen, else (for an opaque Intune challenge) Intune's verdict, then
+    /// policy, issue, commit and (Intune again) the success notification
+    /// before the certificate goes back. Another CSR under a finished
+    /// transaction is a new request through every step (the edge has already
+    /// held its challenge to single use).
+    private func process(_ request: EnrollmentRequest, csrSHA256 csrHash: String) async throws -> EnrollmentDecision {
+        let requestKey = EnrollmentKey(profile: request.profile, transactionID: request.transactionID, csrSHA256: csrHash)
+        if let recorded = try await store.enrollment(requestKey) {
             if recorded.status == .notifying { return try await resumeNotification(request, recorded: recorded) }
             return try await decision(for: recorded)
+        }
+        if try await store.enrollments(profile: request.profile, transactionID: request.transactionID).contains(where: { $0.status == .notifying }) {
+            return .rejected(Self.earlierRequestPending(request.transactionID))
         }
         guard let profile = configuration.profiles[request.profile] else {
             return .rejected(Refusal(.policyViolation, "profile \(request.profile) is not configured on the control plane"))
@@ -128,8 +147,8 @@ package final class IssuanceService: Issuance {
             try await store.commitIssued(
                 record, enrollment: enrollment, audit: provisionalAudit(request, serial: serial, at: at), supersedes: renewedSerial)
         } catch is StoreConflict {
-            // Another control plane replica committed this transaction first: answer what it recorded.
-            guard let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) else {
+            // Another control plane replica committed this request first: answer what it recorded.
+            guard let recorded = try await store.enrollment(requestKey) else {
                 throw IssuanceUnavailable("enrollment conflict without a recorded enrollment")
             }
             return try await decision(for: recorded)
@@ -162,7 +181,7 @@ package final class IssuanceService: Issuance {
             do {
                 try await store.commitRejected(record)
             } catch is StoreConflict {
-                if let recorded = try await store.enrollment(profile: request.profile, transactionID: request.transactionID) {
+                if let recorded = try await store.enrollment(record.key) {
                     return try await decision(for: recorded)
                 }
             }
@@ -228,8 +247,10 @@ package final class IssuanceService: Issuance {
         }
     }
 
+    /// CertPoll: the transaction's newest request (only one of its requests
+    /// can be pending at a time).
     package func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
-        guard let recorded = try await store.enrollment(profile: profile, transactionID: transactionID) else {
+        guard let recorded = try await store.enrollments(profile: profile, transactionID: transactionID).first else {
             // Still being issued by this process: the device keeps polling.
             let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
             if running { return .pending }

@@ -8,8 +8,13 @@ package protocol ControlStore: Sendable {
     /// Runs pending migrations (versioned, forward-only).
     func migrate() async throws
 
-    /// The recorded answer for (profile, transactionID), if any.
-    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord?
+    /// The recorded answer for one request: (profile, transactionID, CSR digest).
+    func enrollment(_ key: EnrollmentKey) async throws -> EnrollmentRecord?
+
+    /// Every request recorded under (profile, transactionID), newest first: a
+    /// client that keeps its key pair sends each new CSR under the same
+    /// transactionID (RFC 8894 §3.2.1.1 derives it from the public key).
+    func enrollments(profile: String, transactionID: String) async throws -> [EnrollmentRecord]
 
     /// Records an issued certificate, its enrollment and (when given) a
     /// provisional audit row in one transaction, so no certificate exists
@@ -39,14 +44,14 @@ package protocol ControlStore: Sendable {
 
     /// Turns a `.notifying` enrollment into `.issued` (Intune acknowledged
     /// the certificate), replacing its reason. No-op for any other status.
-    func markDelivered(profile: String, transactionID: String, reason: String) async throws
+    func markDelivered(_ key: EnrollmentKey, reason: String) async throws
 
     /// Turns a `.notifying` enrollment whose certificate must never be
     /// delivered into a refusal and revokes that certificate, in one
     /// transaction. False (nothing changed) when the enrollment is no longer
     /// `.notifying`: another replica delivered or withdrew it first.
     @discardableResult
-    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool
+    func withdraw(_ key: EnrollmentKey, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool
 
     /// Revokes a certificate: its inventory status and the revocations row
     /// the CRL is built from, in one transaction.
@@ -178,7 +183,23 @@ package enum RevocationOutcome: Sendable, Hashable {
     case notFound
 }
 
-/// A row of `enrollments`: the idempotency record of one transaction.
+/// Which request an enrollment record answers. The same (profile,
+/// transactionID) with the same CSR is a retransmission; with another CSR it
+/// is a new request (a re-enrollment or renewal with the same key pair).
+package struct EnrollmentKey: Sendable, Hashable {
+    package var profile: String
+    package var transactionID: String
+    /// SHA-256 of the CSR's DER, lower-case hex.
+    package var csrSHA256: String
+
+    package init(profile: String, transactionID: String, csrSHA256: String) {
+        self.profile = profile
+        self.transactionID = transactionID
+        self.csrSHA256 = csrSHA256
+    }
+}
+
+/// A row of `enrollments`: the idempotency record of one request.
 package struct EnrollmentRecord: Sendable, Hashable {
     package enum Status: String, Sendable {
         case issued
@@ -195,7 +216,7 @@ package struct EnrollmentRecord: Sendable, Hashable {
     package var serialNumber: String?
     package var outcome: Outcome
     package var reason: String
-    /// SHA-256 of the CSR: a transaction replayed with another CSR is refused.
+    /// SHA-256 of the CSR: with profile and transactionID, which request this answers.
     package var csrSHA256: String
     package var createdAt: Date
 
@@ -213,6 +234,8 @@ package struct EnrollmentRecord: Sendable, Hashable {
         self.csrSHA256 = csrSHA256
         self.createdAt = createdAt
     }
+
+    package var key: EnrollmentKey { EnrollmentKey(profile: profile, transactionID: transactionID, csrSHA256: csrSHA256) }
 }
 
 /// Filters for the audit log; nil means any.

@@ -166,6 +166,6 @@ package final class PostgresStore: SQLStore, Service {
 
     func isEnrollmentConflict(_ error: any Swift.Error) -> Bool {
         guard let error = error as? Error else { return false }
-        return error.sqlState == Error.uniqueViolation && error.constraint == "enrollments_pkey"
+        return error.sqlState == Error.uniqueViolation && error.constraint == Schema.enrollmentKey
     }
 }

@@ -13,20 +13,33 @@ protocol SQLStore: ControlStore {
     /// Runs `body` in one transaction: all of it commits, or none.
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
 
-    /// Whether `error` is a second insert of an enrollment's (profile, transaction_id).
+    /// Whether `error` is a second insert of an enrollment's (profile, transaction_id, csr_sha256).
     func isEnrollmentConflict(_ error: any Error) -> Bool
 }
 
 extension SQLStore {
-    package func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
+    package func enrollment(_ key: EnrollmentKey) async throws -> EnrollmentRecord? {
         try await run("enrollment") { sql in
             try await sql.run(
-                """
-                SELECT profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at
-                FROM enrollments WHERE profile = ? AND transaction_id = ?
-                """, [.text(profile), .text(transactionID)]
+                "SELECT \(Self.enrollmentColumns) FROM enrollments WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ?",
+                [.text(key.profile), .text(key.transactionID), .text(key.csrSHA256)]
             ).first.map(EnrollmentRecord.init(row:))
         }
+    }
+
+    package func enrollments(profile: String, transactionID: String) async throws -> [EnrollmentRecord] {
+        try await run("enrollments") { sql in
+            try await sql.run(
+                """
+                SELECT \(Self.enrollmentColumns) FROM enrollments WHERE profile = ? AND transaction_id = ?
+                ORDER BY created_at DESC, csr_sha256 LIMIT 100
+                """, [.text(profile), .text(transactionID)]
+            ).map(EnrollmentRecord.init(row:))
+        }
+    }
+
+    private static var enrollmentColumns: String {
+        "profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at"
     }
 
     /// The enrollment first: a second writer of the same (profile,
@@ -45,8 +58,8 @@ extension SQLStore {
                         .instant(certificate.createdAt),
                     ])
                 try await sql.run(
-                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ?",
-                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID)])
+                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ?",
+                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.csrSHA256)])
                 if let audit { try await Self.insert(audit, provisional: true, on: sql) }
                 if let supersedes {
                     try await sql.run("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'active'", [.text(supersedes)])
@@ -69,22 +82,25 @@ extension SQLStore {
         }
     }
 
-    package func markDelivered(profile: String, transactionID: String, reason: String) async throws {
+    package func markDelivered(_ key: EnrollmentKey, reason: String) async throws {
         try await run("markDelivered") { sql in
             _ = try await sql.run(
-                "UPDATE enrollments SET status = 'issued', reason = ? WHERE profile = ? AND transaction_id = ? AND status = 'notifying'",
-                [.text(reason), .text(profile), .text(transactionID)])
+                """
+                UPDATE enrollments SET status = 'issued', reason = ?
+                WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ? AND status = 'notifying'
+                """,
+                [.text(reason), .text(key.profile), .text(key.transactionID), .text(key.csrSHA256)])
         }
     }
 
     @discardableResult
-    package func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
+    package func withdraw(_ key: EnrollmentKey, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await transaction("withdraw") { sql in
             let updated = try await sql.run(
                 """
                 UPDATE enrollments SET status = 'rejected', outcome = ?, reason = ?
-                WHERE profile = ? AND transaction_id = ? AND status = 'notifying' RETURNING serial
-                """, [.text(outcome.rawValue), .text(reason), .text(profile), .text(transactionID)])
+                WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ? AND status = 'notifying' RETURNING serial
+                """, [.text(outcome.rawValue), .text(reason), .text(key.profile), .text(key.transactionID), .text(key.csrSHA256)])
             guard !updated.isEmpty else { return false }
             _ = try await Self.revoke(revocation, on: sql, dialect: dialect)
             return true

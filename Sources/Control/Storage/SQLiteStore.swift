@@ -88,7 +88,7 @@ package final class SQLiteStore: SQLStore {
 
     func isEnrollmentConflict(_ error: any Error) -> Bool {
         guard let error = error as? SQLiteError else { return false }
-        return error.reason == .constraintPrimaryKeyFailed || (error.reason == .constraint && error.message.contains("enrollments"))
+        return error.reason == .constraintPrimaryKeyFailed || (error.reason == .constraint && error.message.contains("enrollments."))
     }
 
     /// Statements on the store's connection; the store holds the lock.

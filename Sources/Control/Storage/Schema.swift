@@ -93,7 +93,36 @@ enum Schema {
             "ALTER TABLE revocations ADD COLUMN invalidity_date {instant}",
             "CREATE INDEX certificates_not_after ON certificates (not_after)",
         ]),
+        // One record per request, not per transaction: a client that keeps
+        // its key pair sends each new CSR under the same transactionID, so the
+        // CSR's digest is part of the key (rebuilt: SQLite cannot alter a key).
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE enrollments_by_request (
+                profile text NOT NULL,
+                transaction_id text NOT NULL,
+                message_type text NOT NULL,
+                status text NOT NULL,
+                serial text REFERENCES certificates (serial),
+                outcome text NOT NULL,
+                reason text NOT NULL,
+                csr_sha256 text NOT NULL,
+                created_at {instant} NOT NULL,
+                CONSTRAINT \(enrollmentKey) PRIMARY KEY (profile, transaction_id, csr_sha256)
+            )
+            """,
+            """
+            INSERT INTO enrollments_by_request
+            SELECT profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at FROM enrollments
+            """,
+            "DROP TABLE enrollments",
+            "ALTER TABLE enrollments_by_request RENAME TO enrollments",
+        ]),
     ]
+
+    /// The name of the enrollments table's key: a second insert of one
+    /// request violates it (the engines report it by this name).
+    static let enrollmentKey = "enrollments_request_key"
 
     /// The newest schema version this Scepter knows.
     static var latestVersion: Int { migrations.map(\.version).max() ?? 0 }

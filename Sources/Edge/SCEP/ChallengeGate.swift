@@ -27,7 +27,7 @@ struct ChallengeGate {
     /// Throws only when the state store is unreachable.
     func check(_ csr: CertificationRequest, transactionID: String) async throws -> Verdict {
         if let api = profile.intuneAPI {
-            return try await checkOpaque(csr.challengePassword, api: api, transactionID: transactionID)
+            return try await checkOpaque(csr, api: api, transactionID: transactionID)
         }
         // Gate 1, shape: only a long, two-dot challenge on an Intune profile is a JWS.
         guard let intune = profile.intune, let challenge = csr.challengePassword, IntuneChallenge.looksSigned(challenge) else {
@@ -56,7 +56,8 @@ struct ChallengeGate {
         // The replay key is global (a challenge is single-use everywhere); the
         // window is per profile, so Wi-Fi and VPN profiles each get their N.
         let admission = Admission(
-            replayKey: claim.replayKey(challenge: challenge), transactionID: transactionID,
+            replayKey: claim.replayKey(challenge: challenge),
+            use: Admission.use(profile: profile.name, transactionID: transactionID, csr: csr.derEncoded),
             replayTTL: intune.policy.challengeValidityCap + intune.policy.clockSkew,
             deviceKey: "\(profile.name)|\(claim.deviceKey.storageKey)", rateLimit: intune.rateLimit, now: now)
         var gates = ["challenge:intune"]
@@ -67,7 +68,7 @@ struct ChallengeGate {
             // The same transaction again: it gets its original answer from the control plane.
             gates.append("replay:retransmission")
         case .replay:
-            return .refused(Refusal(.replay, "challenge nonce already used by another transaction"), claim: claim)
+            return .refused(Refusal(.replay, "challenge nonce already used by another request (another transaction, CSR or profile)"), claim: claim)
         case .rateLimited:
             return .refused(
                 Refusal(.rateLimited, "device sub=\(claim.subject) already enrolled \(intune.rateLimit) times in 24 h"), claim: claim)
@@ -86,8 +87,8 @@ struct ChallengeGate {
     /// An `intune-api` profile: the static password when the profile has one
     /// and it matches; anything else is an opaque Intune challenge, bounded
     /// here and single-use cluster-wide, judged by Intune at the control plane.
-    private func checkOpaque(_ challenge: String?, api: EdgeConfiguration.IntuneAPI, transactionID: String) async throws -> Verdict {
-        guard let challenge, !challenge.isEmpty else {
+    private func checkOpaque(_ csr: CertificationRequest, api: EdgeConfiguration.IntuneAPI, transactionID: String) async throws -> Verdict {
+        guard let challenge = csr.challengePassword, !challenge.isEmpty else {
             return .refused(Refusal(.challengeInvalid, "the CSR carries no challengePassword"), claim: nil)
         }
         if let expected = profile.challengePassword, !expected.isEmpty, ConstantTime.equals(challenge, expected) {
@@ -107,7 +108,8 @@ struct ChallengeGate {
         // The challenge's hash is the replay key; no device is known before
         // Intune answers, so there is no per-device window in this mode.
         let admission = Admission(
-            replayKey: "intune-api:" + SHA256Hex.of(challenge), transactionID: transactionID, replayTTL: api.replayWindow,
+            replayKey: "intune-api:" + SHA256Hex.of(challenge),
+            use: Admission.use(profile: profile.name, transactionID: transactionID, csr: csr.derEncoded), replayTTL: api.replayWindow,
             deviceKey: nil, rateLimit: 0, now: now)
         var gates = ["challenge:intune-api"]
         switch try await state.admit(admission) {
@@ -116,7 +118,7 @@ struct ChallengeGate {
         case .retransmission:
             gates.append("replay:retransmission")
         case .replay:
-            return .refused(Refusal(.replay, "Intune challenge already used by another transaction"), claim: nil)
+            return .refused(Refusal(.replay, "Intune challenge already used by another request (another transaction, CSR or profile)"), claim: nil)
         }
         return .passed(Passed(gates: gates, claim: nil, check: .intuneAPI))
     }

@@ -6,8 +6,8 @@ import ScepterProtocol
 /// bounded in memory, entries expire.
 package final class InMemoryStateStore: StateStore {
     private struct State {
-        /// replay key -> (transactionID, expiry)
-        var replay: [String: (transactionID: String, expires: Date)] = [:]
+        /// replay key -> (use, expiry)
+        var replay: [String: (use: String, expires: Date)] = [:]
         /// device key -> admission times, oldest first
         var windows: [String: [Date]] = [:]
         var operations = 0
@@ -28,7 +28,7 @@ package final class InMemoryStateStore: StateStore {
                 Self.expire(&state, now: admission.now, window: admission.window)
             }
             if let existing = state.replay[admission.replayKey], existing.expires > admission.now {
-                return existing.transactionID == admission.transactionID ? .retransmission : .replay
+                return existing.use == admission.use ? .retransmission : .replay
             }
             if let device = admission.deviceKey, admission.rateLimit > 0 {
                 let since = admission.now.addingTimeInterval(-admission.window.timeInterval)
@@ -47,7 +47,7 @@ package final class InMemoryStateStore: StateStore {
             {
                 state.replay.removeValue(forKey: oldest)
             }
-            state.replay[admission.replayKey] = (admission.transactionID, admission.now.addingTimeInterval(admission.replayTTL.timeInterval))
+            state.replay[admission.replayKey] = (admission.use, admission.now.addingTimeInterval(admission.replayTTL.timeInterval))
             return .admitted
         }
     }

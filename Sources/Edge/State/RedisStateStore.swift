@@ -7,7 +7,7 @@ import ScepterRedis
 /// Each admission is ONE Lua script, so the check and the record are atomic
 /// across edges: two edges cannot both admit one challenge, nor a device's
 /// admission over its limit. Keys, under `keyPrefix` (default `scepter:`):
-/// - `replay:<replayKey>`: a hash {transaction, expires}, with PEXPIRE =
+/// - `replay:<replayKey>`: a hash {use, expires}, with PEXPIRE =
 ///   replayTTL. `expires` is the end of the validity window on the edges'
 ///   clock (`Admission.now`), so expiry follows the injected clock exactly;
 ///   the Redis TTL only reclaims the memory.
@@ -35,12 +35,12 @@ package final class RedisStateStore: StateStore {
     }
 
     /// KEYS[1] replay key, KEYS[2] device window (absent: no rate limit).
-    /// ARGV: transactionID, now, replay expiry, replay TTL, window start (an
+    /// ARGV: use (profile, transaction and CSR), now, replay expiry, replay TTL, window start (an
     /// admission at or before it has left the window), window length, limit,
     /// window member. Times and durations in milliseconds.
     static let admissionScript = RedisScript(
         """
-        local replay = redis.call('HMGET', KEYS[1], 'transaction', 'expires')
+        local replay = redis.call('HMGET', KEYS[1], 'use', 'expires')
         if replay[1] and replay[2] and tonumber(replay[2]) > tonumber(ARGV[2]) then
           if replay[1] == ARGV[1] then return 'retransmission' end
           return 'replay'
@@ -52,7 +52,7 @@ package final class RedisStateStore: StateStore {
           redis.call('ZADD', KEYS[2], ARGV[2], ARGV[8])
           redis.call('PEXPIRE', KEYS[2], ARGV[6])
         end
-        redis.call('HSET', KEYS[1], 'transaction', ARGV[1], 'expires', ARGV[3])
+        redis.call('HSET', KEYS[1], 'use', ARGV[1], 'expires', ARGV[3])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         return 'admitted'
         """)
@@ -64,7 +64,7 @@ package final class RedisStateStore: StateStore {
         var keys: [any RedisArgument] = [replayKey(admission.replayKey)]
         if let device = admission.deviceKey { keys.append(windowKey(device)) }
         let arguments: [any RedisArgument] = [
-            admission.transactionID, now, now + replayTTL, replayTTL, now - window, window, admission.rateLimit,
+            admission.use, now, now + replayTTL, replayTTL, now - window, window, admission.rateLimit,
             "\(now):\(UUID().uuidString.lowercased())",
         ]
         let reply = try await client.eval(Self.admissionScript, keys: keys, arguments: arguments)

@@ -1,4 +1,5 @@
 import Foundation
+import ScepterProtocol
 
 /// Where edges keep the state they share: challenge replay keys and the
 /// per-device sliding windows (SPEC §5.1 gates 7 and 8).
@@ -18,8 +19,10 @@ package protocol StateStore: Sendable {
 package struct Admission: Sendable, Hashable {
     /// Single-use key of the challenge (its nonce, or its hash).
     package var replayKey: String
-    /// The transaction using it: the same transaction again is a retransmission.
-    package var transactionID: String
+    /// Who uses it: profile, transactionID and CSR digest (`use(profile:transactionID:csr:)`).
+    /// The same use again is a retransmission; any other use (another
+    /// profile, transaction or CSR) is a replay.
+    package var use: String
     /// How long the replay key is remembered (the challenge validity window).
     package var replayTTL: Duration
     /// The device's window key, e.g. "sub|iss"; nil: no rate limit.
@@ -30,11 +33,11 @@ package struct Admission: Sendable, Hashable {
     package var now: Date
 
     package init(
-        replayKey: String, transactionID: String, replayTTL: Duration, deviceKey: String?, rateLimit: Int,
+        replayKey: String, use: String, replayTTL: Duration, deviceKey: String?, rateLimit: Int,
         window: Duration = .seconds(24 * 3600), now: Date
     ) {
         self.replayKey = replayKey
-        self.transactionID = transactionID
+        self.use = use
         self.replayTTL = replayTTL
         self.deviceKey = deviceKey
         self.rateLimit = rateLimit
@@ -43,12 +46,23 @@ package struct Admission: Sendable, Hashable {
     }
 }
 
+extension Admission {
+    /// The identity of one request using a challenge: a profile's
+    /// transaction with one CSR. A client that sends the same request again
+    /// (a retransmission) gets its original answer; the same challenge on
+    /// another profile, or with another CSR under the same transaction, is a
+    /// second use.
+    package static func use(profile: String, transactionID: String, csr: [UInt8]) -> String {
+        "\(profile.utf8.count):\(profile)|\(SHA256Hex.of(csr))|\(transactionID)"
+    }
+}
+
 package enum AdmissionResult: Sendable, Hashable {
     /// First use: the request proceeds and counts against the device's window.
     case admitted
-    /// The same transaction sent again: it gets its original answer.
+    /// The same request sent again: it gets its original answer.
     case retransmission
-    /// The challenge was already used by another transaction.
+    /// The challenge was already used by another request.
     case replay
     /// The device is over its window.
     case rateLimited

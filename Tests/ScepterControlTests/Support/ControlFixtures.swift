@@ -82,8 +82,9 @@ protocol ForwardingStore: ControlStore {
 
 extension ForwardingStore {
     func migrate() async throws { try await base.migrate() }
-    func enrollment(profile: String, transactionID: String) async throws -> EnrollmentRecord? {
-        try await base.enrollment(profile: profile, transactionID: transactionID)
+    func enrollment(_ key: EnrollmentKey) async throws -> EnrollmentRecord? { try await base.enrollment(key) }
+    func enrollments(profile: String, transactionID: String) async throws -> [EnrollmentRecord] {
+        try await base.enrollments(profile: profile, transactionID: transactionID)
     }
     func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         try await base.commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: supersedes)
@@ -96,11 +97,9 @@ extension ForwardingStore {
     func inventorySummary(now: Date) async throws -> InventorySummary { try await base.inventorySummary(now: now) }
     func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
     func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
-    func markDelivered(profile: String, transactionID: String, reason: String) async throws {
-        try await base.markDelivered(profile: profile, transactionID: transactionID, reason: reason)
-    }
-    func withdraw(profile: String, transactionID: String, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
-        try await base.withdraw(profile: profile, transactionID: transactionID, outcome: outcome, reason: reason, revocation: revocation)
+    func markDelivered(_ key: EnrollmentKey, reason: String) async throws { try await base.markDelivered(key, reason: reason) }
+    func withdraw(_ key: EnrollmentKey, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
+        try await base.withdraw(key, outcome: outcome, reason: reason, revocation: revocation)
     }
     func revoke(_ revocation: Revocation) async throws -> RevocationOutcome { try await base.revoke(revocation) }
     func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
