@@ -37,15 +37,27 @@ enum CSRSelfSignature {
             }
             return valid ? .valid : .invalid
         case .ecdsaWithSHA256:
-            guard let p256 = P256.Signing.PublicKey(key), let candidate = try? P256.Signing.ECDSASignature(derRepresentation: signature)
-            else { return .invalid }
-            return p256.isValidSignature(candidate, for: SHA256.hash(data: signed)) ? .valid : .invalid
+            return verifyECDSA(signature, over: SHA256.hash(data: signed), key: key)
         case .ecdsaWithSHA384:
-            guard let p384 = P384.Signing.PublicKey(key), let candidate = try? P384.Signing.ECDSASignature(derRepresentation: signature)
-            else { return .invalid }
-            return p384.isValidSignature(candidate, for: SHA384.hash(data: signed)) ? .valid : .invalid
+            return verifyECDSA(signature, over: SHA384.hash(data: signed), key: key)
+        case .ecdsaWithSHA512:
+            return verifyECDSA(signature, over: SHA512.hash(data: signed), key: key)
         default:
             return .unsupported
         }
+    }
+
+    /// The hash is the algorithm's, the curve the key's: any pairing is valid
+    /// (a P-256 key may sign with SHA-384). Curves other than P-256 and P-384 go to OpenSSL.
+    private static func verifyECDSA(_ signature: [UInt8], over digest: some Digest, key: Certificate.PublicKey) -> Result {
+        if let p256 = P256.Signing.PublicKey(key) {
+            guard let candidate = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return .invalid }
+            return p256.isValidSignature(candidate, for: digest) ? .valid : .invalid
+        }
+        if let p384 = P384.Signing.PublicKey(key) {
+            guard let candidate = try? P384.Signing.ECDSASignature(derRepresentation: signature) else { return .invalid }
+            return p384.isValidSignature(candidate, for: digest) ? .valid : .invalid
+        }
+        return .unsupported
     }
 }

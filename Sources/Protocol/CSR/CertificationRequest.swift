@@ -72,15 +72,24 @@ public struct CertificationRequest: Sendable {
     /// (the control plane, behind an edge that did), so OpenSSL is skipped.
     public init(derEncoded der: [UInt8], selfSignatureVerified: Bool = false) throws(Refusal) {
         let request: CertificateSigningRequest
+        // Signed with an algorithm swift-certificates does not parse (PSS, SHA-224): read through a stand-in copy.
+        var readThroughStandIn = false
         do {
             request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
         } catch {
-            // OpenSSL reads what swift-certificates will not (weak keys) and names the problem.
-            if !selfSignatureVerified { try Self.verifySelfSignature(der) }
-            throw Refusal(.policyViolation, "the envelope does not hold a PKCS#10 request Scepter can read (\(error))")
+            if let copy = CSRStandInAlgorithm.readableCopy(of: der),
+                let readable = try? CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(copy))
+            {
+                request = readable
+                readThroughStandIn = true
+            } else {
+                // OpenSSL reads what swift-certificates will not (weak keys) and names the problem.
+                if !selfSignatureVerified { try Self.verifySelfSignature(der) }
+                throw Refusal(.policyViolation, "the envelope does not hold a PKCS#10 request Scepter can read (\(error))")
+            }
         }
         if !selfSignatureVerified {
-            switch CSRSelfSignature.verify(der, request: request) {
+            switch readThroughStandIn ? .unsupported : CSRSelfSignature.verify(der, request: request) {
             case .valid: break
             case .invalid: throw Refusal(.badMessageCheck, "the PKCS#10 self-signature does not verify")
             case .unsupported: try Self.verifySelfSignature(der)
