@@ -83,6 +83,7 @@ def main():
         result(status_metrics == 404 and status_api == 404 and crl_ok,
                f"through HAProxy: /metrics {status_metrics}, /api/ {status_api}, /crl/main.crl {status_crl} (a DER CRL)")
 
+        database_before = int(cluster.database.query("SELECT pg_database_size(current_database())")[0][0])
         load = Load(proxy.url("/scep/corp"), challenge, workers=WORKERS).start()
         t0 = time.monotonic()
         time.sleep(5)
@@ -153,6 +154,12 @@ def main():
         memory = int(cluster.redis.cli("MEMORY", "USAGE", "scepter:audit", "SAMPLES", "0").strip() or 0)
         if length:
             say(f"Redis: scepter:audit holds {length} events in {memory} bytes: {memory // length} bytes per event")
+        wait_until("audit events copied", lambda: int(cluster.database.query(
+            "SELECT count(*) FROM audit_events WHERE NOT provisional")[0][0]) >= len(load.attempts), timeout=30)
+        database_after = int(cluster.database.query("SELECT pg_database_size(current_database())")[0][0])
+        say(f"PostgreSQL: {database_after - database_before} bytes more for {len(load.attempts)} enrollments: "
+            f"{(database_after - database_before) // max(1, len(load.attempts))} bytes per enrollment "
+            "(certificate, enrollment and audit rows with their indexes)")
         say("peak RSS (MiB, debug build): " + ", ".join(f"{p.name} {p.rss_mib()}" for p in [cluster.control] + cluster.edges))
 
         statuses = cluster.stop()

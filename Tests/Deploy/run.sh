@@ -246,13 +246,16 @@ live_prerequisites() {
 create_dev_secrets() { # directory
     local dir="$1" block="$1/create-secrets.sh"
     mkdir -p "$dir"
+    # shellcheck disable=SC2016 # the backquotes are the Markdown fence
     sed -n '/<!-- dev-secrets:begin -->/,/<!-- dev-secrets:end -->/p' "$root/docs/kubernetes.md" |
         sed -n '/^```sh$/,/^```$/p' | sed '1d;$d' > "$block"
     [[ -s "$block" ]] || { echo "run.sh: no dev-secrets block in docs/kubernetes.md" >&2; return 1; }
     (
         cd "$dir"
         : > secrets.yaml
+        # shellcheck disable=SC2317 # called by the sourced block
         scepter() { "$binary" "$@"; }
+        # shellcheck disable=SC2317 # called by the sourced block
         kubectl() { command kubectl "$@" --dry-run=client -o yaml >> "$dir/secrets.yaml" && echo --- >> "$dir/secrets.yaml"; }
         set -e
         # shellcheck disable=SC1090
