@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 import X509
 import ScepterProtocol
 
@@ -10,13 +11,17 @@ extension ControlConfiguration {
         _ settings: inout Settings, profileNames: [String], fallbackIssuer: LocalCA? = nil
     ) -> [Profile] {
         var issuers: [String: LocalCA] = [:]
+        var nextCAs: [String: [UInt8]] = [:]
         for rawName in settings.list("SCEPTER_ISSUERS") {
             let name = rawName.lowercased()
             guard Settings.isValidName(name) else {
                 settings.problem("SCEPTER_ISSUERS", "\"\(rawName)\" is not a valid issuer name (letters, digits and dashes)")
                 continue
             }
-            if let issuer = loadIssuer(name, &settings) { issuers[name] = issuer }
+            if let issuer = loadIssuer(name, &settings) {
+                issuers[name] = issuer
+                nextCAs[name] = loadNextCA(of: issuer, &settings)
+            }
         }
 
         var profiles: [Profile] = []
@@ -48,7 +53,9 @@ extension ControlConfiguration {
                     settings.problem(prefix + variable, "is set but \(prefix)INTUNE_MODE is not intune-api; set INTUNE_MODE=intune-api or remove it")
                 }
             }
-            if let issuer { profiles.append(Profile(name: name, issuer: issuer, policy: policy, intuneAPI: intuneAPI)) }
+            if let issuer {
+                profiles.append(Profile(name: name, issuer: issuer, policy: policy, nextCA: nextCAs[issuer.name], intuneAPI: intuneAPI))
+            }
         }
         checkSharedAppRegistrations(profiles, &settings)
         return profiles
@@ -101,6 +108,36 @@ extension ControlConfiguration {
             }
         } catch {
             settings.problem(error.setting, error.message)
+        }
+        return nil
+    }
+
+    /// `SCEPTER_ISSUER_<NAME>_NEXT_CA_CERT_PATH`: the CA certificate that
+    /// will replace this issuer's, announced by GetNextCACert to every
+    /// profile it signs for (RFC 8894 §3.5.2), so clients can trust it before
+    /// the switch. A CA certificate, not the current one, not expired.
+    private static func loadNextCA(of issuer: LocalCA, _ settings: inout Settings) -> [UInt8]? {
+        let variable = "SCEPTER_ISSUER_\(Settings.variableName(issuer.name))_NEXT_CA_CERT_PATH"
+        guard let path = settings.string(variable) else { return nil }
+        let pem: String
+        do throws(SecretFiles.Problem) {
+            pem = try SecretFiles.readPublic(at: path, setting: variable)
+        } catch {
+            settings.problem(error.setting, error.message)
+            return nil
+        }
+        guard let next = try? Certificate(pemEncoded: pem), let der = try? next.derBytes else {
+            settings.problem(variable, "\(path) does not hold a PEM certificate")
+            return nil
+        }
+        if der == issuer.certificateDER {
+            settings.problem(variable, "\(path) is issuer \(issuer.name)'s current CA certificate; name the CA that replaces it")
+        } else if (try? next.extensions.basicConstraints).flatMap({ $0 }).map({ if case .isCertificateAuthority = $0 { true } else { false } }) != true {
+            settings.problem(variable, "\(path) is not a CA certificate (its basicConstraints do not say CA:TRUE)")
+        } else if next.notValidAfter <= Date() {
+            settings.problem(variable, "\(path) expired on \(next.notValidAfter); a rollover needs a CA that is still valid")
+        } else {
+            return der
         }
         return nil
     }

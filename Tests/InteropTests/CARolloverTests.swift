@@ -1,0 +1,105 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import ScepterTesting
+
+/// A CA rollover announced to clients (RFC 8894 §3.5.2): a real `scepter dev`
+/// with `SCEPTER_ISSUER_<NAME>_NEXT_CA_CERT_PATH`, read with curl-like HTTP
+/// and checked with `openssl cms` / `openssl pkcs7`.
+@Suite("Interop: CA rollover through GetNextCACert", .serialized, .timeLimit(.minutes(2)))
+struct CARolloverTests {
+    /// `scepter ca init` into `<directory>/<name>`.
+    static func makePKI(_ name: String, caName: String, in directory: URL) throws -> URL {
+        let out = directory.appendingPathComponent(name)
+        let run = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, "--ca-name", caName])
+        try #require(run.status == 0, "\(run.stderr)")
+        return out
+    }
+
+    static func environment(current: URL, next: String) -> [String: String] {
+        [
+            "SCEPTER_PROFILES": "corp",
+            "SCEPTER_ISSUERS": "corp",
+            "SCEPTER_ISSUER_CORP_CA_CERT_PATH": current.appendingPathComponent("ca.pem").path,
+            "SCEPTER_ISSUER_CORP_CA_KEY_PATH": current.appendingPathComponent("ca.key").path,
+            "SCEPTER_ISSUER_CORP_NEXT_CA_CERT_PATH": next,
+            "SCEPTER_PROFILE_CORP_ISSUER": "corp",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": current.appendingPathComponent("ra.pem").path,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": current.appendingPathComponent("ra.key").path,
+            "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "rollover-challenge",
+        ]
+    }
+
+    static func get(_ url: String) async throws -> (status: Int, body: Data) {
+        let (body, response) = try await URLSession.shared.data(from: URL(string: url)!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, body)
+    }
+
+    @Test("The next CA is announced, signed by the current RA, while the current CA keeps issuing")
+    func nextCAIsAnnounced() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let current = try Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
+        let next = try Self.makePKI("next", caName: "Rollover CA 2027", in: directory)
+        let server = try DevServerProcess(environment: Self.environment(current: current, next: next.appendingPathComponent("ca.pem").path))
+        defer { server.terminate() }
+        let base = "http://127.0.0.1:\(server.port)/scep/corp"
+
+        let caps = try await Self.get(base + "?operation=GetCACaps")
+        #expect(String(decoding: caps.body, as: UTF8.self).split(separator: "\n").contains("GetNextCACert"))
+
+        let announced = try await Self.get(base + "?operation=GetNextCACert")
+        #expect(announced.status == 200)
+        let signed = directory.appendingPathComponent("next.p7")
+        try announced.body.write(to: signed)
+        // The announcement verifies against what clients already trust: the current CA.
+        let verified = directory.appendingPathComponent("next-ca.p7b")
+        let verify = try Shell.openssl(
+            "cms", "-verify", "-inform", "DER", "-in", signed.path, "-CAfile", current.appendingPathComponent("ca.pem").path, "-binary",
+            "-out", verified.path)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let certificates = try Shell.openssl("pkcs7", "-inform", "DER", "-in", verified.path, "-print_certs", "-noout")
+        #expect(certificates.stdout.contains("Rollover CA 2027"), "\(certificates.stdout)\(certificates.stderr)")
+        #expect(!certificates.stdout.contains("Rollover CA 2026"))
+        // Signed by someone else, it does not verify.
+        let foreign = try Shell.openssl(
+            "cms", "-verify", "-inform", "DER", "-in", signed.path, "-CAfile", next.appendingPathComponent("ca.pem").path, "-binary",
+            "-out", "/dev/null")
+        #expect(foreign.status != 0)
+
+        // Until the switch, the current CA issues.
+        try InteropClient.ensureBuilt()
+        let enrolled = try InteropClient.run([
+            "-url", base, "-challenge", "rollover-challenge", "-cn", "before-rollover", "-key-out", directory.appendingPathComponent("d.key").path,
+            "-cert-out", directory.appendingPathComponent("d.pem").path,
+        ])
+        #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
+        let chain = try Shell.openssl(
+            "verify", "-CAfile", current.appendingPathComponent("ca.pem").path, directory.appendingPathComponent("d.pem").path)
+        #expect(chain.status == 0, "\(chain.stdout)\(chain.stderr)")
+    }
+
+    @Test(
+        "Preflight refuses a next CA that is the current one, not a CA, or not a certificate, naming the variable",
+        arguments: ["current", "ra", "garbage"])
+    func preflightRefuses(kind: String) throws {
+        let directory = try Shell.temporaryDirectory()
+        let current = try Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
+        let path: String
+        switch kind {
+        case "current": path = current.appendingPathComponent("ca.pem").path
+        case "ra": path = current.appendingPathComponent("ra.pem").path
+        default:
+            path = directory.appendingPathComponent("garbage.pem").path
+            try "not a certificate\n".write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in Self.environment(current: current, next: path) { environment[key] = value }
+        let run = try Shell.run(
+            "/usr/bin/timeout", ["30", DevServerProcess.binary, "dev", "--data-dir", directory.appendingPathComponent("data").path, "--port", "0"],
+            environment: environment)
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("SCEPTER_ISSUER_CORP_NEXT_CA_CERT_PATH"), "\(run.stderr)")
+    }
+}
