@@ -157,6 +157,42 @@ struct ClusterTests {
         }
     }
 
+    @Test("micromdm's client: PENDING through one edge, then its CertPoll through the other edge gets the certificate")
+    func micromdmPendingThenPolledThroughTheOtherEdge() async throws {
+        try InteropClient.ensureBuilt()
+        try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
+            let directory = try Shell.temporaryDirectory()
+            let key = directory.appendingPathComponent("pending.key").path
+            let certificate = directory.appendingPathComponent("pending.pem").path
+            // A base64 transactionID as micromdm's library makes them: +, / and =.
+            let transaction = "mdm+pending/\(UUID().uuidString.prefix(8))=="
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 5)
+            let enrolled = try await Shell.runAsync(InteropClient.binary, [
+                "-url", cluster.scepURL(edge: 0), "-challenge", TestCluster.staticPassword, "-cn", "mdm-pending", "-txid", transaction,
+                "-key-out", key, "-strict",
+            ])
+            let first = try JSONDecoder().decode(InteropClient.Report.self, from: Data((enrolled.stdout.split(separator: "\n").last ?? "").utf8))
+            #expect(first.pkiStatus == "PENDING", "\(enrolled.stdout)\(enrolled.stderr)")
+            _ = try await holder.value
+
+            var polled: InteropClient.Report?
+            for _ in 0..<40 {
+                let run = try await Shell.runAsync(InteropClient.binary, [
+                    "-url", cluster.scepURL(edge: 1), "-op", "poll", "-cn", "mdm-pending", "-txid", transaction, "-key-in", key,
+                    "-cert-out", certificate, "-strict",
+                ])
+                polled = try? JSONDecoder().decode(InteropClient.Report.self, from: Data((run.stdout.split(separator: "\n").last ?? "").utf8))
+                if polled?.pkiStatus != "PENDING" { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(polled?.pkiStatus == "SUCCESS", "\(String(describing: polled))")
+            let caPath = directory.appendingPathComponent("ca.pem").path
+            try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
+            let verify = try await Shell.runAsync("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        }
+    }
+
     @Test("With two control-plane replicas, a CertPoll reaching the other replica while issuance is in flight is PENDING, then SUCCESS")
     func certPollAcrossControlReplicas() async throws {
         try await Self.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
