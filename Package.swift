@@ -176,6 +176,7 @@ let package = Package(
             dependencies: [
                 "ScepterControl", "ScepterTesting", "IntuneStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/ScepterControlTests",
             swiftSettings: strict

@@ -39,9 +39,10 @@ package struct ControlServer {
         // that is down must read as 503 (retry), not as PENDING for a job
         // that was never accepted. `connect_timeout` in the URL overrides it.
         let database = settings.postgres(defaultConnectTimeout: .seconds(2))
-        let edgeTokens = settings.secret("SCEPTER_EDGE_TOKEN").map { [$0] } ?? []
-        if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
+        let edgeTokens = BearerTokens.edgeTokens(&settings)
         let tokens = BearerTokens.load(&settings, edge: edgeTokens)
+        let edgeProfiles = EdgeProfiles.load(
+            &settings, edges: Set(edgeTokens.compactMap { BearerTokens.split($0).name }), profiles: Set(profiles.map(\.name)))
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
@@ -63,7 +64,7 @@ package struct ControlServer {
             metrics: metrics, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
-        InternalRoutes(issuance: issuance, tokens: tokens, metrics: metrics, logger: logger).add(to: router)
+        InternalRoutes(issuance: issuance, tokens: tokens, edgeProfiles: edgeProfiles, metrics: metrics, logger: logger).add(to: router)
         AdminRoutes(
             store: store, cluster: RedisClusterView(redis: redis), profiles: profiles.map(\.name), tokens: tokens, intune: intune,
             logger: logger

@@ -37,8 +37,10 @@ package struct EdgeServer {
         }
         let listen = settings.listenAddress("SCEPTER_EDGE_LISTEN", default: "0.0.0.0:8080")
         let controlURL = settings.httpURL("SCEPTER_CONTROL_URL", "the control plane's internal API, e.g. http://scepter-control:9000")
-        let token = settings.secret("SCEPTER_EDGE_TOKEN")
-        if token == nil { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret for the control plane's /internal API)") }
+        let token = settings.bearerToken("SCEPTER_EDGE_TOKEN")
+        if token == nil, settings.problems.allSatisfy({ !$0.variable.hasPrefix("SCEPTER_EDGE_TOKEN") }) {
+            settings.problem("SCEPTER_EDGE_TOKEN", "is required (this edge's token for the control plane's /internal API)")
+        }
         let redisConfiguration = settings.redis(for: "replay and rate-limit state and the audit stream")
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
