@@ -16,6 +16,8 @@ package struct ControlServer {
         package var shutdownGrace: Duration
         /// Names this replica in the audit consumer group (`SCEPTER_CONTROL_ID`, default the host name).
         package var controlID: String
+        /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
+        package var limits: ListenerLimits
     }
 
     package let router: Router<BasicRequestContext>
@@ -45,6 +47,7 @@ package struct ControlServer {
             &settings, edges: Set(edgeTokens.compactMap { BearerTokens.split($0).name }), profiles: Set(profiles.map(\.name)))
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
+        let limits = ListenerLimits.load(&settings)
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
@@ -89,7 +92,7 @@ package struct ControlServer {
         }
         return ControlServer(
             router: router, store: store,
-            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID),
+            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits),
             services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger))
