@@ -40,13 +40,22 @@ struct RedisAuditSinkTests {
         await client.close()
     }
 
-    @Test func theStreamIsCappedNearMaxLength() async throws {
+    @Test("A full backlog refuses new events and never drops old ones")
+    func aFullBacklogRefusesInsteadOfTrimming() async throws {
         let client = try RedisClient(url: TestRedis.url(), logger: Logger(label: "test"))
-        let sink = RedisAuditSink(client: client, stream: stream, maxLength: 10)
-        for index in 0..<300 { try await sink.record(event(index)) }
-        // MAXLEN ~ trims whole stream nodes (100 entries by default), never below the cap.
-        let length = try #require(try await client.send(["XLEN", stream]).integer)
-        #expect(length >= 10 && length <= 110)
+        let sink = RedisAuditSink(client: client, stream: stream, maxBacklog: 10)
+        for index in 0..<10 { try await sink.record(event(index)) }
+        await #expect { try await sink.record(event(10)) } throws: { error in
+            (error as? RedisError)?.message.contains("BACKLOG") == true
+        }
+        let first = try await client.send(["XRANGE", stream, "-", "+", "COUNT", "1"])
+        let firstFields = try #require(first.array?.first?.array?[1].array)
+        #expect(firstFields[1].string == event(0).id, "the oldest event is still there")
+        #expect(try await client.send(["XLEN", stream]).integer == 10)
+        // Once the control plane has copied (and deleted) some, events are taken again.
+        let oldest = try #require(first.array?.first?.array?[0].string)
+        _ = try await client.send(["XDEL", stream, oldest])
+        try await sink.record(event(10))
         _ = try await client.send(["DEL", stream])
         await client.close()
     }

@@ -30,7 +30,7 @@ package final class AuditStreamConsumer: Service {
 
     /// - Parameter client: a connection of its own: `XREADGROUP … BLOCK` holds it while it waits.
     package init(
-        client: RedisClient, store: any ControlStore, consumer: String, stream: String = "scepter:audit",
+        client: RedisClient, store: any ControlStore, consumer: String, stream: String = AuditStream.name,
         group: String = "scepter-control", batchSize: Int = 200, block: Duration = .seconds(1),
         claimAfter: Duration = .seconds(30), metrics: ControlMetrics? = nil, logger: Logger
     ) {
@@ -64,6 +64,9 @@ package final class AuditStreamConsumer: Service {
                 }
                 let copied = try await round()
                 if copied > 0 { metrics?.recordCopied(copied) }
+                if let length = try await client.send(["XLEN", stream]).integer {
+                    metrics?.recordBacklog(Int(length), limit: AuditStream.maxBacklog)
+                }
                 if failing {
                     logger.notice("audit stream consumer recovered", metadata: ["copied": "\(copied)"])
                     failing = false
@@ -168,7 +171,9 @@ package final class AuditStreamConsumer: Service {
             try await store.insertAudit(event)
             copied += 1
         }
+        // Acknowledged and deleted: the stream's length is the backlog the edges bound.
         _ = try await client.send(["XACK", stream, group] + entries.map(\.id))
+        _ = try await client.send(["XDEL", stream] + entries.map(\.id))
         return copied
     }
 

@@ -27,7 +27,13 @@ package struct ControlMetrics: Sendable {
         named("audit_stream_failures", "total", "Failed audit-stream consumer rounds (Redis or the database unreachable); events wait in the stream")
     }
     static var auditLost: MetricNameDescriptor {
-        named("audit_events_lost", "total", "Audit events trimmed from the stream before they were copied (the consumer fell behind its cap)")
+        named("audit_events_lost", "total", "Audit events gone from the stream before they were copied (deleted by hand: Scepter never trims it)")
+    }
+    static var auditBacklog: MetricNameDescriptor {
+        named("audit_stream_backlog", "", "Audit events in the Redis stream not yet copied; edges answer 503 once it reaches the limit")
+    }
+    static var auditBacklogLimit: MetricNameDescriptor {
+        named("audit_stream_backlog_limit", "", "The backlog at which edges refuse new events (and so enrollments) until it drains")
     }
 
     static var intuneRequests: MetricNameDescriptor {
@@ -63,6 +69,11 @@ package struct ControlMetrics: Sendable {
 
     package func recordConsumerFailure() {
         registry.makeCounter(descriptor: Self.auditFailures).increment()
+    }
+
+    package func recordBacklog(_ length: Int, limit: Int) {
+        registry.makeGauge(descriptor: Self.auditBacklog).set(Double(length))
+        registry.makeGauge(descriptor: Self.auditBacklogLimit).set(Double(limit))
     }
 
     package func recordLost() {
