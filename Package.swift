@@ -215,7 +215,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["ScepterTesting", "IntuneStandIn"],
+            dependencies: ["ScepterTesting", "ScepterProtocol", "IntuneStandIn"],
             path: "Tests/InteropTests",
             swiftSettings: strict
         ),
