@@ -17,6 +17,8 @@ package struct EmbeddedServer {
     package let adminToken: String
     package let metrics: EdgeMetrics
     package let configuration: EdgeConfiguration
+    /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
+    package let limits: ListenerLimits
     /// Reloads Intune trust anchors on SIGHUP; run it as a service.
     package let reloader: TrustAnchorReloader
     /// Each `intune-api` profile's Intune client.
@@ -57,6 +59,7 @@ package struct EmbeddedServer {
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         let publicURL = settings.publicURL()
         let ocspSigner = settings.ocspSigner()
+        let limits = ListenerLimits.load(&settings)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -91,7 +94,7 @@ package struct EmbeddedServer {
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,
-            configuration: edgeConfiguration, reloader: reloader, intune: intune,
+            configuration: edgeConfiguration, limits: limits, reloader: reloader, intune: intune,
             services: [reloader]
                 + ControlServer.revocationPoller(
                     intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))

@@ -28,8 +28,8 @@ struct DevCommand: AsyncParsableCommand {
         let port = self.port
         let profiles = server.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         let app = Application(
-            router: server.router, configuration: .init(address: .hostname(host, port: port), serverName: "scepter"),
-            services: server.services,
+            router: server.router, server: Listener.server(limits: server.limits),
+            configuration: Listener.configuration(host: host, port: port, limits: server.limits, logger: logger), services: server.services,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 StandardOutput.write(

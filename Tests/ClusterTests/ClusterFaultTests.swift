@@ -172,7 +172,7 @@ struct ClusterFaultTests {
     @Test("An edge with the wrong edge token is not ready, answers 503, and its log names SCEPTER_EDGE_TOKEN")
     func wrongEdgeTokenIsVisible() async throws {
         try await ClusterTests.withCluster(edges: 0) { cluster in
-            try await cluster.startEdge(id: "edge-wrong-token", environment: ["SCEPTER_EDGE_TOKEN": "not-the-edge-token"])
+            try await cluster.startEdge(id: "edge-wrong-token", environment: ["SCEPTER_EDGE_TOKEN": "not-the-edge-token-but-just-as-long-\(UUID().uuidString)"])
             let readiness = try await cluster.http(cluster.edgeURL(0, "/readyz"))
             #expect(readiness.status == 503)
             #expect(readiness.text.contains("control plane DOWN"), "\(readiness.text)")
@@ -181,6 +181,33 @@ struct ClusterFaultTests {
             #expect(attempt.answer.status == 503)
             #expect(cluster.edges[0].log.contains("SCEPTER_EDGE_TOKEN"), "\(cluster.edges[0].log)")
             #expect(try await cluster.count("SELECT count(*) FROM certificates") == 0)
+        }
+    }
+
+    @Test("Per-edge tokens: an edge dropped from SCEPTER_EDGE_TOKENS is cut off while the other keeps enrolling; a rotated token works at once")
+    func oneEdgeIsCutOff() async throws {
+        let tokenA = "edge-a-token-\(UUID().uuidString)"
+        let tokenB = "edge-b-token-\(UUID().uuidString)"
+        let tokenA2 = "edge-a-next-token-\(UUID().uuidString)"
+        try await ClusterTests.withCluster(edges: 0, environment: ["SCEPTER_EDGE_TOKENS": "edge-a:\(tokenA),edge-b:\(tokenB)"]) { cluster in
+            try await cluster.startEdge(id: "edge-a", environment: ["SCEPTER_EDGE_TOKEN": tokenA])
+            try await cluster.startEdge(id: "edge-b", environment: ["SCEPTER_EDGE_TOKEN": tokenB])
+            #expect(try await Self.enroll(cluster, edge: 0).answer.status == 200)
+            #expect(try await Self.enroll(cluster, edge: 1).answer.status == 200)
+
+            // Rotation: edge-a's next token listed beside the old one; edge-b's removed.
+            await cluster.stopControl()
+            try await cluster.startControl(environment: ["SCEPTER_EDGE_TOKENS": "edge-a:\(tokenA),edge-a-next:\(tokenA2)"])
+            #expect(try await Self.enroll(cluster, edge: 0).answer.status == 200)
+            let refused = try await Self.enroll(cluster, edge: 1)
+            #expect(refused.answer.status == 503)
+            let readiness = try await cluster.http(cluster.edgeURL(1, "/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.text.contains("SCEPTER_EDGE_TOKEN"), "\(readiness.text)")
+            // A new edge with the rotated token.
+            try await cluster.startEdge(id: "edge-a2", environment: ["SCEPTER_EDGE_TOKEN": tokenA2])
+            #expect(try await Self.enroll(cluster, edge: 2).answer.status == 200)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == 4)
         }
     }
 

@@ -193,6 +193,28 @@ struct ClusterTests {
         }
     }
 
+    @Test("The renewal limit is counted across edges: attempts through one edge count on the other")
+    func renewalLimitAcrossEdges() async throws {
+        try await Self.withCluster(environment: ["SCEPTER_PROFILE_CORP_RENEWAL_LIMIT": "1"]) { cluster in
+            let device = try TestDevice(commonName: "renewing-host", challenge: TestCluster.staticPassword)
+            let enrolled = try TestCluster.reply(try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 0), device: device)
+            let issued = try #require(enrolled.certificates.first)
+            let current = try CertificateKeyPair(certificatePEM: PEM.encode(issued, label: "CERTIFICATE"), keyPEM: device.signer.keyPEM)
+            func renew(edge: Int, commonName: String) async throws -> SCEPClient.Reply {
+                let next = try TestDevice(commonName: commonName, challenge: nil)
+                let message = try SCEPClient.request(.renewalReq, content: next.csr, transactionID: "tx-\(UUID())", recipient: cluster.ra, signer: current)
+                let answer = try await cluster.pkiOperation(message, edge: edge)
+                return try SCEPClient.readReply(answer.body, requester: current)
+            }
+            #expect(try await renew(edge: 0, commonName: "not-the-subject").failInfo == .badMessageCheck)
+            let limited = try await renew(edge: 1, commonName: "renewing-host")
+            #expect(limited.status == .failure)
+            #expect(limited.failInfo == .badRequest)
+            #expect(try await cluster.waitForAudit(3) == 3)
+            #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE outcome = 'rate_limited' AND NOT provisional") == 1)
+        }
+    }
+
     @Test("With two control-plane replicas, a CertPoll reaching the other replica while issuance is in flight is PENDING, then SUCCESS")
     func certPollAcrossControlReplicas() async throws {
         try await Self.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in

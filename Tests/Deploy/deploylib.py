@@ -33,6 +33,13 @@ DATABASE_SERVER = os.environ["SCEPTER_TEST_DATABASE_URL"]
 
 results = []
 
+# A test runner may start this script with signals blocked (a blocked mask is
+# inherited through fork and exec): unblock them, so that SIGTERM reaches
+# redis-server, haproxy and scepter as it would in a pod.
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
+if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
 
 def result(ok, text):
     """One line of the run's summary (run.sh collects the RESULT lines)."""
@@ -291,7 +298,12 @@ class Redis:
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(20)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                say("redis-server ignored SIGTERM for 20 s; killing it")
+                self.process.kill()
+                self.process.wait()
 
 
 class Database:

@@ -192,6 +192,56 @@ struct SCEPSurfaceTests {
         #expect(try await harness.server.store.auditEvents(AuditQuery(outcome: .renewalInvalid)).count == 1)
     }
 
+    @Test("RenewalReqs per certificate are limited (RENEWAL_LIMIT); a retransmission is not counted again")
+    func renewalsPerCertificateAreLimited() async throws {
+        let harness = try await EmbeddedHarness.make(environment: [
+            "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "corp-static-challenge", "SCEPTER_PROFILE_CORP_RENEWAL_LIMIT": "2",
+        ])
+        let device = try TestDevice(commonName: "renewer", challenge: "corp-static-challenge")
+        try await harness.test { client in
+            let (_, body) = try await client.pkiOperation(try device.pkcsReq(ra: harness.ra), profile: "corp")
+            let issuedDER = try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first)
+            let current = try CertificateKeyPair(certificatePEM: PEM.encode(issuedDER, label: "CERTIFICATE"), keyPEM: device.signer.keyPEM)
+            func renew(_ commonName: String, transaction: String) async throws -> SCEPClient.Reply {
+                let next = try TestDevice(commonName: commonName, challenge: nil, signer: device.signer)
+                let message = try SCEPClient.request(.renewalReq, content: next.csr, transactionID: transaction, recipient: harness.ra, signer: current)
+                return try SCEPClient.readReply(try await client.pkiOperation(message, profile: "corp").1, requester: current)
+            }
+            // Two attempts the control plane refuses (they ask for another subject), one of them sent twice.
+            #expect(try await renew("someone-else", transaction: "tx-renew-1").failInfo == .badMessageCheck)
+            #expect(try await renew("someone-else", transaction: "tx-renew-1").failInfo == .badMessageCheck, "a retransmission is not counted")
+            #expect(try await renew("someone-else-2", transaction: "tx-renew-2").failInfo == .badMessageCheck)
+            // The third request with this certificate, valid or not, is over the limit.
+            let limited = try await renew("renewer", transaction: "tx-renew-3")
+            #expect(limited.status == .failure)
+            #expect(limited.failInfo == .badRequest)
+        }
+        let limited = try await harness.server.store.auditEvents(AuditQuery(outcome: .rateLimited))
+        #expect(limited.count == 1)
+        #expect(limited.first?.details.contains("SCEPTER_PROFILE_CORP_RENEWAL_LIMIT") == true, "\(limited.first?.details ?? "")")
+        #expect(try await harness.server.store.auditEvents(AuditQuery(outcome: .renewalInvalid)).count == 3)
+    }
+
+    @Test("A revoked certificate cannot renew")
+    func revokedCertificateCannotRenew() async throws {
+        let harness = try await EmbeddedHarness.make()
+        let device = try TestDevice(commonName: "revoked-renewer", challenge: harness.server.challenge)
+        try await harness.test { client in
+            let (_, body) = try await client.pkiOperation(try device.pkcsReq(ra: harness.ra))
+            let issuedDER = try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first)
+            let serial = try Certificate(derEncoded: issuedDER).serialNumber.hexString
+            _ = try await harness.server.store.revoke(Revocation(serialNumber: serial, reason: .keyCompromise, actor: "test", at: Date()))
+            let current = try CertificateKeyPair(certificatePEM: PEM.encode(issuedDER, label: "CERTIFICATE"), keyPEM: device.signer.keyPEM)
+            let next = try TestDevice(commonName: "revoked-renewer", challenge: nil)
+            let message = try SCEPClient.request(.renewalReq, content: next.csr, transactionID: "tx-revoked", recipient: harness.ra, signer: current)
+            let reply = try SCEPClient.readReply(try await client.pkiOperation(message).1, requester: current)
+            #expect(reply.status == .failure)
+            #expect(reply.failInfo == .badMessageCheck)
+        }
+        let refused = try #require(try await harness.server.store.auditEvents(AuditQuery(outcome: .renewalInvalid)).first)
+        #expect(refused.details.contains("revoked"), "\(refused.details)")
+    }
+
     @Test func metricsCountOutcomes() async throws {
         let harness = try await EmbeddedHarness.make()
         let device = try TestDevice(challenge: harness.server.challenge)

@@ -10,12 +10,17 @@ import ScepterProtocol
 package struct InternalRoutes: Sendable {
     let issuance: any Issuance
     let tokens: BearerTokens
+    let edgeProfiles: EdgeProfiles
     let metrics: ControlMetrics?
     let logger: Logger
 
-    package init(issuance: any Issuance, tokens: BearerTokens, metrics: ControlMetrics? = nil, logger: Logger) {
+    package init(
+        issuance: any Issuance, tokens: BearerTokens, edgeProfiles: EdgeProfiles = EdgeProfiles(nil), metrics: ControlMetrics? = nil,
+        logger: Logger
+    ) {
         self.issuance = issuance
         self.tokens = tokens
+        self.edgeProfiles = edgeProfiles
         self.metrics = metrics
         self.logger = logger
     }
@@ -31,6 +36,7 @@ package struct InternalRoutes: Sendable {
             } catch {
                 return Response.plain("the body is not an enrollment request: \(error)", status: .badRequest)
             }
+            if let refusal = refuseOtherProfiles(request, enrollment.profile) { return refusal }
             let started = ContinuousClock.now
             var decision: InternalAPI.Decision.Status?
             defer { metrics?.recordDecision(profile: enrollment.profile, decision: decision, duration: ContinuousClock.now - started) }
@@ -40,22 +46,26 @@ package struct InternalRoutes: Sendable {
                 return answered
             }
         }
-        group.get("enrollments/:profile/:transaction") { _, context in
+        group.get("enrollments/:profile/:transaction") { request, context in
             let profile = try Self.decoded(context, "profile")
+            if let refusal = refuseOtherProfiles(request, profile) { return refusal }
             let transaction = try Self.decoded(context, "transaction")
             return try await answer { try await issuance.poll(profile: profile, transactionID: transaction) }
         }
-        group.get("certificates/:profile/:serial") { _, context in
+        group.get("certificates/:profile/:serial") { request, context in
             let profile = try Self.decoded(context, "profile")
+            if let refusal = refuseOtherProfiles(request, profile) { return refusal }
             let serial = try Self.decoded(context, "serial")
             return try await json { try await issuance.certificate(profile: profile, serialNumber: serial) }
         }
-        group.get("profiles/:profile/ca") { _, context in
+        group.get("profiles/:profile/ca") { request, context in
             let profile = try Self.decoded(context, "profile")
+            if let refusal = refuseOtherProfiles(request, profile) { return refusal }
             return try await json { try await issuance.caCertificates(profile: profile) }
         }
-        group.get("profiles/:profile/crl") { _, context in
+        group.get("profiles/:profile/crl") { request, context in
             let profile = try Self.decoded(context, "profile")
+            if let refusal = refuseOtherProfiles(request, profile) { return refusal }
             do {
                 let crl = try await issuance.crl(profile: profile)
                 return Response(
@@ -64,6 +74,15 @@ package struct InternalRoutes: Sendable {
                 return unavailable(error)
             }
         }
+    }
+
+    /// 403 when `SCEPTER_EDGE_PROFILES` does not let the edge whose token
+    /// made `request` serve `profile`; nil when it may.
+    private func refuseOtherProfiles(_ request: Request, _ profile: String) -> Response? {
+        let edge = tokens.principal(authorization: request.headers[.authorization])?.name ?? "unknown"
+        guard !edgeProfiles.allows(edge: edge, profile: profile) else { return nil }
+        logger.warning("an edge asked for a profile it may not serve", metadata: ["edge": "\(edge)", "profile": "\(profile)"])
+        return Response.plain("edge \(edge) may not serve profile \(profile) (SCEPTER_EDGE_PROFILES)", status: .forbidden)
     }
 
     /// A path parameter as the edge meant it: `InternalAPI` percent-encodes

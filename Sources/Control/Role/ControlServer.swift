@@ -16,6 +16,8 @@ package struct ControlServer {
         package var shutdownGrace: Duration
         /// Names this replica in the audit consumer group (`SCEPTER_CONTROL_ID`, default the host name).
         package var controlID: String
+        /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
+        package var limits: ListenerLimits
     }
 
     package let router: Router<BasicRequestContext>
@@ -39,11 +41,13 @@ package struct ControlServer {
         // that is down must read as 503 (retry), not as PENDING for a job
         // that was never accepted. `connect_timeout` in the URL overrides it.
         let database = settings.postgres(defaultConnectTimeout: .seconds(2))
-        let edgeTokens = settings.secret("SCEPTER_EDGE_TOKEN").map { [$0] } ?? []
-        if edgeTokens.isEmpty { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret edges present on /internal)") }
+        let edgeTokens = BearerTokens.edgeTokens(&settings)
         let tokens = BearerTokens.load(&settings, edge: edgeTokens)
+        let edgeProfiles = EdgeProfiles.load(
+            &settings, edges: Set(edgeTokens.compactMap { BearerTokens.split($0).name }), profiles: Set(profiles.map(\.name)))
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
+        let limits = ListenerLimits.load(&settings)
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
@@ -63,7 +67,7 @@ package struct ControlServer {
             metrics: metrics, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
-        InternalRoutes(issuance: issuance, tokens: tokens, metrics: metrics, logger: logger).add(to: router)
+        InternalRoutes(issuance: issuance, tokens: tokens, edgeProfiles: edgeProfiles, metrics: metrics, logger: logger).add(to: router)
         AdminRoutes(
             store: store, cluster: RedisClusterView(redis: redis), profiles: profiles.map(\.name), tokens: tokens, intune: intune,
             logger: logger
@@ -88,7 +92,7 @@ package struct ControlServer {
         }
         return ControlServer(
             router: router, store: store,
-            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID),
+            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits),
             services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger))

@@ -66,7 +66,8 @@ extension EdgeConfiguration {
             settings.problem(prefix + "INTUNE_MODE", "\"\(mode)\" is not one of off, signed-challenge, intune-api")
         }
         guard let ra else { return nil }
-        return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune, intuneAPI: intuneAPI)
+        let renewalLimit = settings.integer(prefix + "RENEWAL_LIMIT", default: 3)
+        return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune, intuneAPI: intuneAPI, renewalLimit: renewalLimit)
     }
 
     private static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?) -> RAIdentity? {

@@ -13,13 +13,18 @@ package struct EdgeConfiguration: Sendable {
         package var intune: Intune?
         /// Opaque challenges for Intune's validation service; nil unless `INTUNE_MODE=intune-api`.
         package var intuneAPI: IntuneAPI?
+        /// RenewalReqs per certificate per 24 h (`RENEWAL_LIMIT`, default 3), counted cluster-wide; 0 disables.
+        package var renewalLimit: Int
 
-        package init(name: String, ra: RAIdentity, challengePassword: String?, intune: Intune? = nil, intuneAPI: IntuneAPI? = nil) {
+        package init(
+            name: String, ra: RAIdentity, challengePassword: String?, intune: Intune? = nil, intuneAPI: IntuneAPI? = nil, renewalLimit: Int = 3
+        ) {
             self.name = name.lowercased()
             self.ra = ra
             self.challengePassword = challengePassword
             self.intune = intune
             self.intuneAPI = intuneAPI
+            self.renewalLimit = renewalLimit
         }
     }
 

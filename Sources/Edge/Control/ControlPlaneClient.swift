@@ -146,7 +146,7 @@ package final class ControlPlaneClient: Issuance, Service {
         guard let profile = profiles.first else { return nil }
         let path = InternalAPI.caPath(profile: profile)
         guard let (caStatus, body) = try? await call(.GET, path, timeout: timeout) else { return "unreachable at \(baseURL)" }
-        if caStatus == .unauthorized || caStatus == .forbidden { return "refuses this edge's token: check SCEPTER_EDGE_TOKEN" }
+        if caStatus == .unauthorized || caStatus == .forbidden { return Self.refusal(caStatus, body) }
         guard let fetched = try? decode(CACertificates.self, status: caStatus, body: body, path: path) else {
             return "answered \(path) with HTTP \(caStatus.code)"
         }
@@ -203,13 +203,20 @@ package final class ControlPlaneClient: Issuance, Service {
         }
     }
 
+    /// Why the control plane refused this edge: its token (401, or 403 for
+    /// a token without the edge role), or `SCEPTER_EDGE_PROFILES` (403 naming the profile).
+    private static func refusal(_ status: HTTPResponseStatus, _ body: ByteBuffer) -> String {
+        let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if status == .forbidden, text.contains("SCEPTER_EDGE_PROFILES") { return "refuses this edge: \(text)" }
+        return "refuses this edge's token (HTTP \(status.code)): check SCEPTER_EDGE_TOKEN here and SCEPTER_EDGE_TOKEN(S) on the control plane"
+    }
+
     private func refused(_ status: HTTPResponseStatus, _ body: ByteBuffer, _ path: String) -> IssuanceUnavailable {
         let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if status == .unauthorized || status == .forbidden {
-            logger.error(
-                "the control plane refused this edge's token; check that SCEPTER_EDGE_TOKEN is the same on edges and control plane",
-                metadata: ["status": "\(status.code)"])
-            return IssuanceUnavailable("control plane refused the edge token (HTTP \(status.code)): check SCEPTER_EDGE_TOKEN")
+            let reason = Self.refusal(status, body)
+            logger.error("the control plane refused this edge", metadata: ["status": "\(status.code)", "reason": "\(reason)"])
+            return IssuanceUnavailable("control plane \(reason)")
         }
         return IssuanceUnavailable("control plane answered \(path) with HTTP \(status.code): \(text)")
     }

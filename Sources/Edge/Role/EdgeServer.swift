@@ -18,6 +18,8 @@ package struct EdgeServer {
         package var waitBudget: Duration
         /// `SCEPTER_SHUTDOWN_GRACE`: how long SIGTERM waits for in-flight requests.
         package var shutdownGrace: Duration
+        /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
+        package var limits: ListenerLimits
     }
 
     package let router: Router<ScepterRequestContext>
@@ -37,11 +39,14 @@ package struct EdgeServer {
         }
         let listen = settings.listenAddress("SCEPTER_EDGE_LISTEN", default: "0.0.0.0:8080")
         let controlURL = settings.httpURL("SCEPTER_CONTROL_URL", "the control plane's internal API, e.g. http://scepter-control:9000")
-        let token = settings.secret("SCEPTER_EDGE_TOKEN")
-        if token == nil { settings.problem("SCEPTER_EDGE_TOKEN", "is required (the shared secret for the control plane's /internal API)") }
+        let token = settings.bearerToken("SCEPTER_EDGE_TOKEN")
+        if token == nil, settings.problems.allSatisfy({ !$0.variable.hasPrefix("SCEPTER_EDGE_TOKEN") }) {
+            settings.problem("SCEPTER_EDGE_TOKEN", "is required (this edge's token for the control plane's /internal API)")
+        }
         let redisConfiguration = settings.redis(for: "replay and rate-limit state and the audit stream")
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
+        let limits = ListenerLimits.load(&settings)
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
@@ -73,7 +78,7 @@ package struct EdgeServer {
             router: router, configuration: configuration,
             options: Options(
                 listen: listen, controlURL: controlURL, edgeToken: token, waitBudget: waitBudget,
-                shutdownGrace: shutdownGrace),
+                shutdownGrace: shutdownGrace, limits: limits),
             services: [
                 RedisClientService(client: redis), control, reloader,
                 EdgeHeartbeatService(client: redis, reloader: reloader, edgeID: edgeID, logger: logger),

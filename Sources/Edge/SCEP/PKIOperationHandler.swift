@@ -116,7 +116,12 @@ package struct PKIOperationHandler: Sendable {
             switch message.content {
             case .certificationRequest(let csr):
                 var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil)
-                if message.header.messageType == .pkcsReq {
+                if message.header.messageType == .renewalReq {
+                    let gate = RenewalGate(profile: profile, state: state, now: now())
+                    if let refusal = try await gate.check(signerCertificate: message.signerCertificate, csr: csr, transactionID: transactionID) {
+                        return .refused(refusal)
+                    }
+                } else {
                     let gate = ChallengeGate(profile: profile, state: state, now: now())
                     switch try await gate.check(csr, transactionID: transactionID) {
                     case .refused(let refusal, let claim):

@@ -55,15 +55,54 @@ public struct Settings: Sendable {
     }
 
     /// A secret: like `string`, but a `_FILE` readable by group or others is refused.
+    /// An empty file is refused: it would otherwise read as the secret "".
     public mutating func secret(_ name: String) -> String? {
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
         do {
-            return try SecretFiles.readPrivateKey(at: path, setting: name + "_FILE").trimmingCharacters(in: .newlines)
+            let value = try SecretFiles.readPrivateKey(at: path, setting: name + "_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty {
+                problem(name + "_FILE", "\(path) is empty")
+                return nil
+            }
+            return value
         } catch {
             problem(error.setting, error.message)
             return nil
         }
+    }
+
+    /// The shortest bearer token accepted: 32 bytes (`openssl rand -base64 32`
+    /// gives 44). A shorter one is guessable faster than the rest of the system is attackable.
+    public static let minimumTokenLength = 32
+
+    /// A bearer token (`SCEPTER_EDGE_TOKEN`): a secret of at least
+    /// `minimumTokenLength` bytes. Problems never quote the token.
+    public mutating func bearerToken(_ name: String) -> String? {
+        guard let token = secret(name) else { return nil }
+        guard token.utf8.count >= Self.minimumTokenLength else {
+            problem(name, "is \(token.utf8.count) bytes; a token needs at least \(Self.minimumTokenLength) (e.g. openssl rand -base64 32)")
+            return nil
+        }
+        return token
+    }
+
+    /// A comma-separated list of bearer tokens, each `token` or `name:token`
+    /// (`BearerTokens.split`), every token at least `minimumTokenLength`
+    /// bytes; entries that are too short are reported by position and name, never quoted.
+    public mutating func bearerTokenList(_ name: String) -> [String] {
+        let entries = (secret(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var accepted: [String] = []
+        for (index, entry) in entries.enumerated() {
+            let (holder, token) = BearerTokens.split(entry)
+            guard token.utf8.count >= Self.minimumTokenLength else {
+                let which = holder.map { "entry \(index + 1) (\($0))" } ?? "entry \(index + 1)"
+                problem(name, "\(which) is a token of \(token.utf8.count) bytes; a token needs at least \(Self.minimumTokenLength) (e.g. openssl rand -base64 32)")
+                continue
+            }
+            accepted.append(entry)
+        }
+        return accepted
     }
 
     public mutating func required(_ name: String, _ why: String) -> String? {

@@ -28,16 +28,23 @@ public struct BearerTokens: Sendable {
     public init(admin: [String] = [], viewer: [String] = [], edge: [String] = []) {
         func parse(_ values: [String], _ role: Role) -> [Entry] {
             values.enumerated().map { index, value in
-                if let colon = value.firstIndex(of: ":"), colon != value.startIndex, value.index(after: colon) != value.endIndex {
-                    return Entry(name: String(value[..<colon]), token: String(value[value.index(after: colon)...]), role: role)
-                }
-                return Entry(name: "\(role.rawValue)-\(index + 1)", token: value, role: role)
+                let (name, token) = Self.split(value)
+                return Entry(name: name ?? "\(role.rawValue)-\(index + 1)", token: token, role: role)
             }
         }
         entries = parse(admin, .admin) + parse(viewer, .viewer) + parse(edge, .edge)
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+
+    /// A configured entry as (holder name, token): `name:token` splits at the
+    /// first colon; a bare token (or one with an empty side) has no name.
+    public static func split(_ entry: String) -> (name: String?, token: String) {
+        if let colon = entry.firstIndex(of: ":"), colon != entry.startIndex, entry.index(after: colon) != entry.endIndex {
+            return (String(entry[..<colon]), String(entry[entry.index(after: colon)...]))
+        }
+        return (nil, entry)
+    }
 
     /// Who an `Authorization` header's bearer token belongs to; nil when the
     /// header is absent, malformed or names no configured token. An admin

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import ScepterTesting
+
+/// Abuse of a real `scepter dev` process: clients that hold connections
+/// open, floods of garbage. Enrollments keep working, nothing crashes.
+@Suite("Interop: abuse resistance of a real process", .serialized, .timeLimit(.minutes(3)))
+struct AbuseTests {
+    struct SlowlorisReport: Decodable {
+        var opened: Int
+        var closedByServer: Int
+        var longestHeld: Double?
+    }
+
+    @Test("A slowloris client holding more connections than the cap does not stop enrollments; its connections are closed")
+    func slowlorisDoesNotStopEnrollments() async throws {
+        try InteropClient.ensureBuilt()
+        let server = try DevServerProcess(environment: ["SCEPTER_REQUEST_TIMEOUT": "2s", "SCEPTER_MAX_CONNECTIONS": "16"])
+        defer { server.terminate() }
+        let directory = try Shell.temporaryDirectory()
+        let ready = directory.appendingPathComponent("ready")
+        let script = DevServerProcess.packageRoot.appendingPathComponent("Tests/Interop/abuse/slowloris.py").path
+        let attacker = Task {
+            try await Shell.runAsync("/usr/bin/python3", [script, "127.0.0.1", "\(server.port)", "60", "15", ready.path])
+        }
+        // Evidence, not a sleep: the attacker holds its connections.
+        let clock = ContinuousClock()
+        let waitUntil = clock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: ready.path), clock.now < waitUntil {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(FileManager.default.fileExists(atPath: ready.path), "the slowloris client never opened its connections")
+
+        for index in 0..<3 {
+            let enrolled = try await Shell.runAsync(InteropClient.binary, [
+                "-url", server.scepURL, "-challenge", server.challenge, "-cn", "under-attack-\(index)",
+                "-key-out", directory.appendingPathComponent("k\(index).key").path,
+            ])
+            let report = try JSONDecoder().decode(
+                InteropClient.Report.self, from: Data((enrolled.stdout.split(separator: "\n").last ?? "").utf8))
+            #expect(report.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
+        }
+        let result = try await attacker.value
+        let report = try JSONDecoder().decode(SlowlorisReport.self, from: Data((result.stdout.split(separator: "\n").last ?? "").utf8))
+        #expect(report.closedByServer == report.opened, "\(result.stdout)\(result.stderr)")
+        #expect((report.longestHeld ?? 99) < 12, "a dripping connection was held for \(report.longestHeld ?? -1) s")
+    }
+}
