@@ -211,9 +211,16 @@ let package = Package(
             path: "Tests/ClusterTests",
             swiftSettings: strict
         ),
+        // The `scepter` executable's own parts (the log handler), in process.
+        .testTarget(
+            name: "ScepterCommandTests",
+            dependencies: ["scepter", "ScepterProtocol", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ScepterCommandTests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["ScepterTesting", "IntuneStandIn"],
+            dependencies: ["ScepterTesting", "ScepterProtocol", "IntuneStandIn"],
             path: "Tests/InteropTests",
             swiftSettings: strict
         ),

@@ -21,14 +21,8 @@ struct DevCommand: AsyncParsableCommand {
     var host = "0.0.0.0"
 
     func run() async throws {
-        let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.dev")
-        let server: EmbeddedServer
-        do {
-            server = try await EmbeddedServer.make(dataDir: dataDir, logger: logger)
-        } catch let error as ConfigurationError {
-            StandardOutput.error(error.description)
-            throw ExitCode(2)
-        }
+        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.dev")
+        let server = try await preflight(after: logProblems) { try await EmbeddedServer.make(dataDir: dataDir, logger: logger) }
         let files = server.files
         let (challenge, adminToken) = (server.challenge, server.adminToken)
         let port = self.port

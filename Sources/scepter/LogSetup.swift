@@ -1,24 +1,51 @@
 import Foundation
 import Glibc
 import Logging
+import ScepterProtocol
 
 enum LogSetup {
-    /// Bootstraps swift-log from SCEPTER_LOG_LEVEL (default info) and returns a logger.
-    static func bootstrapFromEnvironment(label: String) -> Logger {
-        let environment = ProcessInfo.processInfo.environment
-        let level = environment["SCEPTER_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+    /// What `SCEPTER_LOG_LEVEL` and `SCEPTER_LOG_FORMAT` ask for.
+    struct Options: Sendable {
+        var level: Logger.Level = .info
+        var format: ScepterLogHandler.Format = .text
+
+        /// `SCEPTER_LOG_LEVEL` (an unknown value means `info`, and it has no
+        /// `_FILE` variant) and `SCEPTER_LOG_FORMAT` (`text` or `json`; any
+        /// other value is a problem in `settings`, and text is used meanwhile).
+        static func load(_ settings: inout Settings) -> Options {
+            var options = Options()
+            if let level = settings.environment["SCEPTER_LOG_LEVEL"].flatMap({ Logger.Level(rawValue: $0.lowercased()) }) {
+                options.level = level
+            }
+            if let text = settings.string("SCEPTER_LOG_FORMAT") {
+                if let format = ScepterLogHandler.Format(rawValue: text.lowercased()) {
+                    options.format = format
+                } else {
+                    let known = ScepterLogHandler.Format.allCases.map(\.rawValue).joined(separator: ", ")
+                    settings.problem("SCEPTER_LOG_FORMAT", "\"\(text)\" is not one of \(known)")
+                }
+            }
+            return options
         }
+    }
+
+    /// Bootstraps swift-log from `SCEPTER_LOG_LEVEL` and `SCEPTER_LOG_FORMAT`
+    /// and returns a logger, with the problems found in those variables for
+    /// the preflight to report beside the role's own.
+    static func bootstrapFromEnvironment(label: String) -> (logger: Logger, problems: [ConfigurationProblem]) {
+        var settings = Settings(environment: ProcessInfo.processInfo.environment)
+        let options = Options.load(&settings)
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = ScepterLogHandler(label: label, format: options.format, metadataProvider: provider)
+                handler.logLevel = options.level
+                return handler
+            }, metadataProvider: nil)
         var logger = Logger(label: label)
-        logger.logLevel = level
-        return logger
+        logger.logLevel = options.level
+        return (logger, settings.problems)
     }
 }
-
-
 
 /// Unbuffered stdout and stderr, so a supervisor (or a test) sees output at once.
 enum StandardOutput {

@@ -14,8 +14,8 @@ struct EdgeCommand: AsyncParsableCommand {
         commandName: "edge", abstract: "Run an edge worker: SCEP and its gates, state in Redis, issuance by the control plane.")
 
     func run() async throws {
-        let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.edge")
-        let edge = try preflight { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.edge")
+        let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
             edge.router, listen: edge.options.listen, limits: edge.options.limits, name: "edge \(edge.configuration.edgeID)", detail: profiles,
@@ -29,8 +29,8 @@ struct ControlCommand: AsyncParsableCommand {
         commandName: "control", abstract: "Run the control plane: issuers, PostgreSQL audit log and inventory, internal and admin APIs.")
 
     func run() async throws {
-        let logger = LogSetup.bootstrapFromEnvironment(label: "scepter.control")
-        let control = try preflight { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.control")
+        let control = try await preflight(after: logProblems) { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(
             control.router, listen: control.options.listen, limits: control.options.limits, name: "control plane", detail: nil,
@@ -57,14 +57,22 @@ struct ControlCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs a configuration loader; prints every problem and exits 2 on a bad configuration.
-func preflight<T>(_ load: () throws -> T) throws -> T {
+/// Runs a configuration loader; prints every problem (`earlier` first: those
+/// found before it ran, such as the log variables') and exits 2 on a bad
+/// configuration.
+func preflight<T>(after earlier: [ConfigurationProblem] = [], _ load: () async throws -> T) async throws -> T {
+    let value: T
     do {
-        return try load()
+        value = try await load()
     } catch let error as ConfigurationError {
-        StandardOutput.error(error.description)
+        StandardOutput.error(ConfigurationError(earlier + error.problems).description)
         throw ExitCode(2)
     }
+    guard earlier.isEmpty else {
+        StandardOutput.error(ConfigurationError(earlier).description)
+        throw ExitCode(2)
+    }
+    return value
 }
 
 enum RoleRunner {

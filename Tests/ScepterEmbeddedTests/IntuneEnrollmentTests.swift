@@ -247,36 +247,6 @@ struct IntuneEnrollmentTests {
         #expect(try await Self.enroll(setup, challenge: try ChallengeMinter(secondary).mint(claims: Self.claims(), ecdsaForm: .der)).status == .success)
     }
 
-    /// A compliance webhook on loopback: compliant unless the device id says otherwise; "slow" never answers in time.
-    @Test func complianceWebhookDecidesAndFailsClosed() async throws {
-        let router = Router()
-        router.post("/compliance") { request, context -> Response in
-            let body = try await request.body.collect(upTo: 65_536)
-            let text = String(buffer: body)
-            if text.contains("slow-device") { try await Task.sleep(for: .seconds(20)) }
-            let compliant = !text.contains("noncompliant-device")
-            let answer = #"{"compliant": \#(compliant), "reason": "disk not encrypted"}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
-        }
-        let webhook = Application(router: router)
-        try await webhook.test(.live) { client in
-            let setup = try await Self.setup(extra: [
-                "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL": "http://127.0.0.1:\(client.port!)/compliance",
-                "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_TIMEOUT": "4s",
-            ])
-            let ok = try await Self.enroll(setup, challenge: try setup.minter.mint(claims: Self.claims(device: "good-device")))
-            #expect(ok.status == .success)
-            let refused = try await Self.enroll(setup, challenge: try setup.minter.mint(claims: Self.claims(device: "noncompliant-device")), transactionID: "tx-noncompliant")
-            #expect(refused.failInfo == .badRequest)
-            let slow = try await Self.enroll(setup, challenge: try setup.minter.mint(claims: Self.claims(device: "slow-device")), transactionID: "tx-slow")
-            #expect(slow.failInfo == .badRequest)
-            let events = try await setup.harness.server.store.auditEvents(AuditQuery(outcome: .complianceFailed))
-            #expect(events.count == 2)
-            #expect(events.contains { $0.details.contains("disk not encrypted") })
-            #expect(events.contains { $0.details.contains("did not answer within") })
-        }
-    }
-
     @Test func metricsCountIntuneOutcomesByProfile() async throws {
         let setup = try await Self.setup()
         _ = try await Self.enroll(setup, challenge: try setup.minter.mint(claims: Self.claims()))

@@ -22,10 +22,16 @@ public final class DevServerProcess: @unchecked Sendable {
         public var description: String
     }
 
-    /// Starts `scepter dev` and waits for its banner (up to 60 s).
-    public init(dataDirectory: URL? = nil, environment: [String: String] = [:]) throws {
+    /// Where the process's standard error (its log) goes; nil: the test's own.
+    public let standardErrorFile: URL?
+
+    /// Starts `scepter dev` and waits for its banner (up to 60 s). With
+    /// `standardErrorFile`, its log is written to that file instead of the
+    /// test's standard error.
+    public init(dataDirectory: URL? = nil, environment: [String: String] = [:], standardErrorFile: URL? = nil) throws {
         let directory = try dataDirectory ?? Shell.temporaryDirectory()
         self.dataDirectory = directory
+        self.standardErrorFile = standardErrorFile
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
@@ -35,7 +41,14 @@ public final class DevServerProcess: @unchecked Sendable {
         process.environment = merged
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.standardError
+        if let standardErrorFile {
+            guard FileManager.default.createFile(atPath: standardErrorFile.path, contents: nil) else {
+                throw StartError(description: "cannot create \(standardErrorFile.path)")
+            }
+            process.standardError = try FileHandle(forWritingTo: standardErrorFile)
+        } else {
+            process.standardError = FileHandle.standardError
+        }
         try process.run()
         self.process = process
 
@@ -65,6 +78,25 @@ public final class DevServerProcess: @unchecked Sendable {
         }
         self.port = port!
         self.challenge = challenge!
+    }
+
+    /// The log so far (empty without `standardErrorFile`).
+    public var standardErrorText: String {
+        standardErrorFile.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+    }
+
+    /// Waits until the log satisfies `condition` and returns it; throws once
+    /// `timeout` has passed without it, or the process has exited.
+    public func waitForLog(timeout: Duration = .seconds(20), until condition: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let text = standardErrorText
+            if condition(text) { return text }
+            guard ContinuousClock.now < deadline, process.isRunning else {
+                throw StartError(description: "the awaited log line did not appear; log so far:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Stops the process with SIGTERM (a graceful shutdown), or SIGKILL when

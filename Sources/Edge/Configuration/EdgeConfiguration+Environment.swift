@@ -39,7 +39,7 @@ extension EdgeConfiguration {
         let mode = (settings.string(prefix + "INTUNE_MODE") ?? "off").lowercased()
         switch mode {
         case "off":
-            for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL"]
+            for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_COMPLIANCE_SECRET"]
             where settings.string(prefix + variable) != nil {
                 settings.problem(prefix + variable, "is set but \(prefix)INTUNE_MODE is off; set INTUNE_MODE=signed-challenge or remove it")
             }
@@ -51,7 +51,9 @@ extension EdgeConfiguration {
         case "signed-challenge":
             intune = loadIntune(prefix: prefix, &settings, now: now)
         case "intune-api":
-            for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_RATE_LIMIT"]
+            for variable in [
+                "INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_COMPLIANCE_SECRET", "INTUNE_RATE_LIMIT",
+            ]
             where settings.string(prefix + variable) != nil {
                 settings.problem(
                     prefix + variable,
@@ -111,15 +113,7 @@ extension EdgeConfiguration {
             challengeValidityCap: settings.duration(prefix + "INTUNE_CHALLENGE_VALIDITY", default: .seconds(3600)),
             clockSkew: settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60)), allowedSANTypes: allowed)
         let rateLimit = settings.integer(prefix + "INTUNE_RATE_LIMIT", default: 3)
-        var compliance: ComplianceHook?
-        if let url = settings.string(prefix + "INTUNE_COMPLIANCE_URL") {
-            if url.hasPrefix("http://") || url.hasPrefix("https://") {
-                let timeout = settings.duration(prefix + "INTUNE_COMPLIANCE_TIMEOUT", default: .seconds(5))
-                compliance = ComplianceHook(url: url, timeout: timeout)
-            } else {
-                settings.problem(prefix + "INTUNE_COMPLIANCE_URL", "\"\(url)\" is not an http:// or https:// URL")
-            }
-        }
+        let compliance = loadCompliance(prefix: prefix, &settings)
         guard let path = settings.required(prefix + "INTUNE_CONNECTOR_CERT_PATH", "the Intune Connector trust anchor PEM bundle") else {
             return nil
         }
