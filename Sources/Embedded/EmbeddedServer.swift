@@ -60,6 +60,7 @@ package struct EmbeddedServer {
         let publicURL = settings.publicURL()
         let ocspSigner = settings.ocspSigner()
         let limits = ListenerLimits.load(&settings)
+        let network = EdgeConfiguration.loadNetwork(&settings)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -72,7 +73,9 @@ package struct EmbeddedServer {
         let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
         let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)
         let issuance = IssuanceService(configuration: controlConfiguration, store: store, logger: logger, intune: intune)
-        let edgeConfiguration = EdgeConfiguration(profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)")
+        let edgeConfiguration = EdgeConfiguration(
+            profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)", trustedProxies: network.trustedProxies,
+            sourceRateLimit: network.sourceRateLimit)
         let metrics = EdgeMetrics()
         let handler = PKIOperationHandler(
             configuration: edgeConfiguration, issuance: issuance, audit: StoreAuditSink(store: store),

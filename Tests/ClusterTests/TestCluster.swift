@@ -178,11 +178,14 @@ final class TestCluster: Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    func http(_ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil, token: String? = nil) async throws -> HTTPAnswer {
+    func http(
+        _ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil, token: String? = nil, headers: [(String, String)] = []
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         // Bounded: a request to a dead edge would otherwise wait out the pool's reconnect attempts.
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let collected = try await response.body.collect(upTo: 4 * 1024 * 1024)
@@ -191,8 +194,10 @@ final class TestCluster: Sendable {
     }
 
     /// POSTs a PKIMessage to an edge's /scep/corp.
-    func pkiOperation(_ message: [UInt8], edge: Int) async throws -> HTTPAnswer {
-        try await http(scepURL(edge: edge) + "?operation=PKIOperation", method: .POST, body: message)
+    func pkiOperation(_ message: [UInt8], edge: Int, forwardedFor: String? = nil) async throws -> HTTPAnswer {
+        try await http(
+            scepURL(edge: edge) + "?operation=PKIOperation", method: .POST, body: message,
+            headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? [])
     }
 
     /// Rows of `query` from the cluster's database, tab-separated columns.

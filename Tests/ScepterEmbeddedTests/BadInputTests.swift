@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import ScepterControl
+import ScepterEdge
 import ScepterProtocol
 import ScepterTesting
 
@@ -32,8 +33,9 @@ struct BadInputTests {
                 #expect($0.status == .badRequest)
             }
         }
-        // Every PKIOperation is audited once, the unreadable GET included.
-        #expect(try await harness.auditCount() == bodies.count + 1)
+        // Unauthenticated garbage from one source: the first is audited, the rest counted (a flood costs no audit rows).
+        #expect(try await harness.auditCount() == 1)
+        #expect(Self.unaudited(harness, "malformed") == bodies.count)
     }
 
     @Test func oversizedBodiesAre413() async throws {
@@ -46,10 +48,11 @@ struct BadInputTests {
                 #expect($0.status == .contentTooLarge)
             }
         }
-        // Refused before decoding, still audited once each.
+        // Refused before decoding: audited (the first from this source) or counted.
         let events = try await harness.server.store.auditEvents(AuditQuery(outcome: .malformed))
-        #expect(events.count == 2)
+        #expect(events.count == 1)
         #expect(events.allSatisfy { $0.details.contains("exceeds") })
+        #expect(Self.unaudited(harness, "malformed") == 1)
     }
 
     @Test func wrongContentTypeWithAValidMessageIsServed() async throws {
@@ -93,7 +96,15 @@ struct BadInputTests {
             let (_, body) = try await client.pkiOperation(try good.pkcsReq(ra: harness.ra))
             #expect(try SCEPClient.readReply(body, requester: try good.signer.keyPair()).status == .success)
         }
-        #expect(try await harness.server.store.auditEvents(AuditQuery(outcome: .badMessageCheck)).count == 2)
+        #expect(try await harness.server.store.auditEvents(AuditQuery(outcome: .badMessageCheck)).count == 1)
+        #expect(Self.unaudited(harness, "bad_message_check") == 1)
+    }
+
+    /// `scepter_unaudited_refusals_total{outcome}` as the edge's metrics render it.
+    static func unaudited(_ harness: EmbeddedHarness, _ outcome: String) -> Int {
+        let text = String(decoding: harness.server.metrics.render(), as: UTF8.self)
+        let prefix = "scepter_unaudited_refusals_total{outcome=\"\(outcome)\"} "
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 
     @Test func weakKeyIsAPolicyViolation() async throws {

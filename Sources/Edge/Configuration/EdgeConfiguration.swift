@@ -63,10 +63,21 @@ package struct EdgeConfiguration: Sendable {
     package var profiles: [String: Profile]
     /// Identifies this edge in audit records and heartbeats.
     package var edgeID: String
+    /// `SCEPTER_TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    package var trustedProxies: TrustedProxies
+    /// `SCEPTER_SOURCE_RATE_LIMIT`: PKIOperations per client address per minute, across edges; 0 disables.
+    package var sourceRateLimit: Int
 
-    package init(profiles: [Profile], edgeID: String) {
+    package init(profiles: [Profile], edgeID: String, trustedProxies: TrustedProxies = .none, sourceRateLimit: Int = 0) {
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.edgeID = edgeID
+        self.trustedProxies = trustedProxies
+        self.sourceRateLimit = sourceRateLimit
+    }
+
+    /// The settings every SCEP front end shares, beside its profiles.
+    package static func loadNetwork(_ settings: inout Settings) -> (trustedProxies: TrustedProxies, sourceRateLimit: Int) {
+        (TrustedProxies.load(&settings), settings.integer("SCEPTER_SOURCE_RATE_LIMIT", default: 1200))
     }
 
     /// The profile `/scep` (and NDES's path) serves.

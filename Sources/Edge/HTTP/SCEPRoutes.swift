@@ -97,6 +97,9 @@ package struct SCEPRoutes: Sendable {
     private func pkiOperation<Context: RemoteAddressRequestContext>(
         _ request: Request, context: Context, profile: EdgeConfiguration.Profile, query: QueryString
     ) async throws -> Response {
+        let source = configuration.trustedProxies.client(
+            peer: context.sourceAddress, forwardedFor: request.headers[values: Self.forwardedFor])
+        if let limited = await handler.throttle(source: source, profile: profile.name) { return Self.response(limited) }
         let body: [UInt8]
         if request.method == .post {
             var request = request
@@ -104,39 +107,48 @@ package struct SCEPRoutes: Sendable {
             do {
                 buffer = try await request.collectBody(upTo: Self.maxBodySize)
             } catch is NIOTooManyBytesError {
-                return await refuse("request body exceeds \(Self.maxBodySize) bytes", status: .contentTooLarge, profile, context)
+                return await refuse("request body exceeds \(Self.maxBodySize) bytes", status: .contentTooLarge, profile, source)
             }
             body = Self.unwrapBase64(Array(buffer.readableBytesView))
         } else {
             guard let raw = query.rawValue(for: "message") else {
-                return await refuse("PKIOperation over GET needs a message parameter", status: .badRequest, profile, context)
+                return await refuse("PKIOperation over GET needs a message parameter", status: .badRequest, profile, source)
             }
             guard raw.utf8.count <= Self.maxMessageQuerySize else {
-                return await refuse("message parameter exceeds \(Self.maxMessageQuerySize) bytes", status: .contentTooLarge, profile, context)
+                return await refuse("message parameter exceeds \(Self.maxMessageQuerySize) bytes", status: .contentTooLarge, profile, source)
             }
             // Clients differ: some escape, some send raw base64 whose `+`
             // became a space on the way; padding may be missing.
             guard let decoded = Base64.decode(QueryString.percentDecode(raw), spaceIsPlus: true), !decoded.isEmpty else {
-                return await refuse("message parameter is not base64", status: .badRequest, profile, context)
+                return await refuse("message parameter is not base64", status: .badRequest, profile, source)
             }
             body = decoded
         }
-        switch await handler.handle(body, profile: profile, sourceAddress: context.sourceAddress) {
+        return Self.response(await handler.handle(body, profile: profile, sourceAddress: source))
+    }
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    static func response(_ answer: PKIOperationHandler.Response) -> Response {
+        switch answer {
         case .certRep(let reply):
             return .binary(reply, contentType: "application/x-pki-message")
         case .badRequest(let reason):
             return .text("not a SCEP PKIMessage: \(reason)\n", status: .badRequest)
         case .unavailable:
             return .unavailable("SCEP service temporarily unavailable")
+        case .tooManyRequests(let seconds):
+            return Response(
+                status: .tooManyRequests, headers: [.contentType: "text/plain; charset=utf-8", .retryAfter: "\(seconds)"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "too many requests from this address; retry after \(seconds) s\n")))
         }
     }
 
     /// Answers a PKIOperation that could not even be read, auditing it like any other.
-    private func refuse<Context: RemoteAddressRequestContext>(
-        _ reason: String, status: HTTPResponse.Status, _ profile: EdgeConfiguration.Profile, _ context: Context
+    private func refuse(
+        _ reason: String, status: HTTPResponse.Status, _ profile: EdgeConfiguration.Profile, _ source: String?
     ) async -> Response {
-        let outcome = await handler.refuseUnread(
-            reason, response: .badRequest(reason), profile: profile.name, sourceAddress: context.sourceAddress)
+        let outcome = await handler.refuseUnread(reason, response: .badRequest(reason), profile: profile.name, sourceAddress: source)
         if case .unavailable = outcome { return .unavailable("SCEP service temporarily unavailable") }
         return .text(reason + "\n", status: status)
     }

@@ -67,6 +67,16 @@ package struct EdgeMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
+    static var unaudited: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "scepter", metricName: "unaudited_refusals", unitName: "total",
+            helpText: "Unauthenticated refusals counted but not audited one by one (one per source and outcome per minute is), by outcome")
+    }
+
+    package func recordUnaudited(outcome: Outcome) {
+        registry.makeCounter(descriptor: Self.unaudited, labels: [("outcome", outcome.rawValue)]).increment()
+    }
+
     package func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

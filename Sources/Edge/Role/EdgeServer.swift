@@ -47,12 +47,14 @@ package struct EdgeServer {
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
+        let network = EdgeConfiguration.loadNetwork(&settings)
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
         }
 
-        let configuration = EdgeConfiguration(profiles: profiles, edgeID: edgeID)
+        let configuration = EdgeConfiguration(
+            profiles: profiles, edgeID: edgeID, trustedProxies: network.trustedProxies, sourceRateLimit: network.sourceRateLimit)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let state = RedisStateStore(client: redis)
         let control = ControlPlaneClient(

@@ -14,6 +14,8 @@ package struct PKIOperationHandler: Sendable {
         case badRequest(String)
         /// HTTP 503 with Retry-After: a dependency is unreachable.
         case unavailable(String)
+        /// HTTP 429 with Retry-After (seconds): the source is over `SCEPTER_SOURCE_RATE_LIMIT`.
+        case tooManyRequests(retryAfter: Int)
     }
 
     let configuration: EdgeConfiguration
@@ -23,11 +25,14 @@ package struct PKIOperationHandler: Sendable {
     let metrics: EdgeMetrics
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Thins out the audit rows of unauthenticated refusals (floods).
+    let sampler: AuditSampler
 
     package init(
         configuration: EdgeConfiguration, issuance: any Issuance, audit: any AuditSink, state: any StateStore,
-        metrics: EdgeMetrics, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        metrics: EdgeMetrics, logger: Logger, sampler: AuditSampler = AuditSampler(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.sampler = sampler
         self.configuration = configuration
         self.issuance = issuance
         self.audit = audit
@@ -50,14 +55,17 @@ package struct PKIOperationHandler: Sendable {
             decoded = try PKIMessage.decode(body, ra: profile.ra)
         } catch {
             event.details = "not a SCEP PKIMessage: \(error.reason)"
-            return await finish(.badRequest(error.reason), event: event, started: started)
+            return await finish(.badRequest(error.reason), event: event, started: started, sampled: true)
         }
+        // Refused while decoding: nobody is authenticated yet (anyone can sign with a throwaway key).
+        var sampled = false
 
         let header: PKIMessage.Header
         let verdict: Verdict
         switch decoded {
         case .refused(let refusedHeader, let refusal, _):
             header = refusedHeader
+            sampled = true
             verdict = .refused(refusal)
         case .message(let message):
             header = message.header
@@ -98,7 +106,7 @@ package struct PKIOperationHandler: Sendable {
             logger.error("building the CertRep failed", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
             return await finish(.unavailable("could not build the CertRep"), event: event, started: started)
         }
-        return await finish(.certRep(reply), event: event, started: started)
+        return await finish(.certRep(reply), event: event, started: started, sampled: sampled)
     }
 
     /// The outcome of the gates and the control plane, before it becomes a CertRep.
@@ -181,16 +189,52 @@ package struct PKIOperationHandler: Sendable {
         let event = AuditEvent(
             time: now(), edgeID: configuration.edgeID, sourceAddress: sourceAddress, profile: profile,
             operation: .pkiOperation, outcome: .malformed, latencyMilliseconds: 0, details: reason)
-        return await finish(response, event: event, started: ContinuousClock.now)
+        return await finish(response, event: event, started: ContinuousClock.now, sampled: true)
     }
 
     /// Writes the audit event, then the metrics and the log line. An event
     /// that cannot be written turns the answer into 503, so the device retries
     /// and nothing goes unrecorded.
-    private func finish(_ response: Response, event: AuditEvent, started: ContinuousClock.Instant) async -> Response {
+    /// 429 when `source` is over `SCEPTER_SOURCE_RATE_LIMIT` PKIOperations
+    /// per minute (a token bucket shared by all edges); nil to go on. Runs
+    /// before the body is read. Fails open when the state store is down: the
+    /// request then meets the gates that need it.
+    package func throttle(source: String?, profile: String) async -> Response? {
+        let limit = configuration.sourceRateLimit
+        guard limit > 0, let source else { return nil }
+        let wait: Duration?
+        do {
+            wait = try await state.take("source:" + source, capacity: limit, now: now())
+        } catch {
+            logger.warning("per-source limit not checked: the state store is unavailable", metadata: ["error": "\(error)"])
+            return nil
+        }
+        guard let wait else { return nil }
+        let seconds = max(1, Int(wait.timeInterval.rounded(.up)))
+        let event = AuditEvent(
+            time: now(), edgeID: configuration.edgeID, sourceAddress: source, profile: profile, operation: .pkiOperation,
+            outcome: .rateLimited, latencyMilliseconds: 0,
+            details: "source \(source) is over SCEPTER_SOURCE_RATE_LIMIT (\(limit) PKIOperations per minute); told to retry after \(seconds) s")
+        return await finish(.tooManyRequests(retryAfter: seconds), event: event, started: ContinuousClock.now, sampled: true)
+    }
+
+    /// `sampled`: an unauthenticated refusal, audited through the sampler.
+    private func finish(_ response: Response, event: AuditEvent, started: ContinuousClock.Instant, sampled: Bool = false) async -> Response {
         var event = event
         var response = response
         let elapsed = ContinuousClock.now - started
+        if sampled {
+            switch sampler.decide(source: event.sourceAddress, outcome: event.outcome, now: event.time) {
+            case .count:
+                metrics.record(profile: event.profile, outcome: event.outcome, duration: elapsed)
+                metrics.recordUnaudited(outcome: event.outcome)
+                return response
+            case .audit(let suppressed) where suppressed > 0:
+                event.details += " (\(suppressed) more like it from this source in the minute before were counted in metrics, not audited one by one)"
+            case .audit:
+                break
+            }
+        }
         event.latencyMilliseconds = elapsed.timeInterval * 1000
         do {
             try await audit.record(event)

@@ -11,6 +11,8 @@ package final class InMemoryStateStore: StateStore {
         /// device key -> admission times, oldest first
         var windows: [String: [Date]] = [:]
         var operations = 0
+        /// bucket -> (tokens, refilled at)
+        var buckets: [String: (tokens: Double, at: Date)] = [:]
     }
 
     private let state = Mutex(State())
@@ -53,6 +55,24 @@ package final class InMemoryStateStore: StateStore {
     }
 
     package func isHealthy() async -> Bool { true }
+
+    package func take(_ bucket: String, capacity: Int, now: Date) async throws -> Duration? {
+        let remembered = self.capacity
+        return state.withLock { state in
+            if state.buckets.count >= remembered {
+                // A bucket that has refilled carries nothing worth keeping.
+                let perSecond = Double(capacity) / 60
+                state.buckets = state.buckets.filter { $0.value.tokens + now.timeIntervalSince($0.value.at) * perSecond < Double(capacity) }
+                if state.buckets.count >= remembered { state.buckets.removeAll() }
+            }
+            let perSecond = Double(capacity) / 60
+            let stored = state.buckets[bucket] ?? (Double(capacity), now)
+            let tokens = min(Double(capacity), stored.tokens + max(0, now.timeIntervalSince(stored.at)) * perSecond)
+            guard tokens >= 1 else { return .milliseconds(Int64(((1 - tokens) / perSecond * 1000).rounded(.up))) }
+            state.buckets[bucket] = (tokens - 1, now)
+            return nil
+        }
+    }
 
     /// Number of remembered replay keys (for tests and metrics).
     package var replayKeyCount: Int { state.withLock { $0.replay.count } }

@@ -77,6 +77,32 @@ package final class RedisStateStore: StateStore {
         }
     }
 
+    /// KEYS[1] bucket; ARGV: capacity, refill per millisecond, now (ms).
+    /// Returns 0 when a token was taken, else the milliseconds until one is.
+    static let bucketScript = RedisScript(
+        """
+        local capacity = tonumber(ARGV[1])
+        local rate = tonumber(ARGV[2])
+        local now = tonumber(ARGV[3])
+        local stored = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+        local tokens = tonumber(stored[1]) or capacity
+        local at = tonumber(stored[2]) or now
+        tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+        if tokens < 1 then return math.ceil((1 - tokens) / rate) end
+        redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 1000)
+        return 0
+        """)
+
+    package func take(_ bucket: String, capacity: Int, now: Date) async throws -> Duration? {
+        let milliseconds = Int64((now.timeIntervalSince1970 * 1000).rounded())
+        let perMillisecond = Double(capacity) / 60_000
+        let reply = try await client.eval(
+            Self.bucketScript, keys: ["\(keyPrefix)bucket:\(bucket)"], arguments: [capacity, "\(perMillisecond)", milliseconds])
+        guard let wait = reply.integer else { throw RedisError(.protocolError, "the bucket script answered \(reply)") }
+        return wait == 0 ? nil : .milliseconds(wait)
+    }
+
     /// PING answered within `healthTimeout`.
     package func isHealthy() async -> Bool {
         do {

@@ -11,6 +11,12 @@ package protocol StateStore: Sendable {
     /// (the edge then answers 503).
     func admit(_ admission: Admission) async throws -> AdmissionResult
 
+    /// Takes one token from `bucket` (a per-source token bucket holding at
+    /// most `capacity` tokens, refilled at `capacity` per minute). nil when
+    /// one was taken; otherwise how long until one will be there. Throws
+    /// when the store is unreachable.
+    func take(_ bucket: String, capacity: Int, now: Date) async throws -> Duration?
+
     /// Whether the store is reachable now (readiness).
     func isHealthy() async -> Bool
 }
