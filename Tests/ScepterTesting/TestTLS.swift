@@ -45,6 +45,11 @@ public struct TestTLS: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("\(name).key"))
     }
 
+    /// Another server certificate for 127.0.0.1 and localhost from the same CA, as `<name>.pem` and `<name>.key`.
+    public func issueServerCertificate(_ name: String) throws {
+        try makeLeaf(name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    }
+
     private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String) throws {
         try run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(name).key"),
