@@ -50,6 +50,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Redis",
@@ -175,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScepterRedisTests",
-            dependencies: ["ScepterRedis", "ScepterTesting"],
+            dependencies: ["ScepterRedis", "ScepterTesting", "ScepterProtocol"],
             path: "Tests/ScepterRedisTests",
             swiftSettings: strict
         ),

@@ -59,6 +59,7 @@ package struct ControlServer {
         let ocspSigner = settings.ocspSigner()
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
+        if let warning = database.unverifiedServerWarning { logger.warning("\(warning)") }
         let store = PostgresStore(configuration: database, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
