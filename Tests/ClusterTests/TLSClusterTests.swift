@@ -21,24 +21,28 @@ struct TLSClusterTests {
         try await cluster.http(cluster.edgeURL(edge, "/readyz"))
     }
 
-    /// What `openssl s_client` trusting `ca` gets for `request` on 127.0.0.1:`port`.
-    static func overTLS(port: Int, ca: String, request: String) async throws -> Shell.Result {
-        try await Shell.runAsync("/bin/sh", [
+    /// What `openssl s_client` trusting `ca` gets for GET `path` on
+    /// 127.0.0.1:`port`: the request asks the server to close, and `-quiet`
+    /// (which ignores stdin's end) waits for it, so nothing races.
+    static func getOverTLS(port: Int, ca: String, path: String) async throws -> Shell.Result {
+        let request = try Shell.temporaryDirectory().appendingPathComponent("request")
+        try "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".write(to: request, atomically: true, encoding: .utf8)
+        return try await Shell.runAsync("/bin/sh", [
             "-c",
-            "printf '\(request)' | timeout 5 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet -no_ign_eof 2>/dev/null",
+            "timeout 30 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet < \(request.path) 2>/dev/null",
         ])
     }
 
     /// The serial of the certificate the listener on `port` serves now.
     static func servedSerial(port: Int) async throws -> String {
         try await Shell.runAsync("/bin/sh", [
-            "-c", "timeout 5 openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -serial",
+            "-c", "timeout 30 openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -serial",
         ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("An edge serves SCEP over HTTPS and serves a renewed certificate after SIGHUP, without a restart")
     func edgeHTTPSAndReload() async throws {
-        let tls = try TestTLS.make()
+        let tls = try await TestTLS.make()
         let certificate = tls.path("edge.pem")
         let key = tls.path("edge.key")
         try FileManager.default.copyItem(atPath: tls.serverCertificatePath, toPath: certificate)
@@ -46,13 +50,13 @@ struct TLSClusterTests {
         try await ClusterTests.withCluster(edges: 0) { cluster in
             let edge = try await cluster.startEdge(
                 id: "edge-https", environment: ["SCEPTER_EDGE_TLS_CERT_PATH": certificate, "SCEPTER_EDGE_TLS_KEY_PATH": key])
-            let caps = try await Self.overTLS(port: edge.port, ca: tls.caPath, request: "GET /scep/corp?operation=GetCACaps HTTP/1.0\\r\\n\\r\\n")
+            let caps = try await Self.getOverTLS(port: edge.port, ca: tls.caPath, path: "/scep/corp?operation=GetCACaps")
             #expect(caps.stdout.contains("200") && caps.stdout.contains("AES"), "\(caps.stdout)\(caps.stderr)")
             let before = try await Self.servedSerial(port: edge.port)
             #expect(before.hasPrefix("serial="))
 
             // Renewed files in place, then SIGHUP: the edge keeps running and serves the new one.
-            try tls.issueServerCertificate("renewed")
+            try await tls.issueServerCertificate("renewed")
             for (from, to) in [("renewed.pem", certificate), ("renewed.key", key)] {
                 try FileManager.default.removeItem(atPath: to)
                 try FileManager.default.copyItem(atPath: tls.path(from), toPath: to)
@@ -71,7 +75,7 @@ struct TLSClusterTests {
 
     @Test("Edges with the control plane's CA and a client certificate enroll over mutual TLS; without a certificate, with a rogue one, or trusting another CA they cannot")
     func mutualTLS() async throws {
-        let tls = try TestTLS.make()
+        let tls = try await TestTLS.make()
         let port = try RedisServerProcess.freeLoopbackPort()
         var environment = Self.environment(tls, port: port)
         environment["SCEPTER_CONTROL_LISTEN"] = "127.0.0.1:\(port)"

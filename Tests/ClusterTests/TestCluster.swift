@@ -159,8 +159,22 @@ final class TestCluster: Sendable {
         for edge in edges { await edge.terminate(grace: .seconds(15)) }
         for other in others { await other.terminate(grace: .seconds(15)) }
         await control?.terminate(grace: .seconds(15))
+        checkLogsHoldNoSecret()
         await redis.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// No line any role logged (at info level) holds the value of a secret
+    /// setting: tokens, passwords, the static challenge.
+    func checkLogsHoldNoSecret() {
+        let secretKeys = ["TOKEN", "PASSWORD", "SECRET"]
+        let secrets = environment.filter { key, _ in secretKeys.contains { key.contains($0) } && !key.hasSuffix("_FILE") }
+            .flatMap { $0.value.split(separator: ",").map { String($0.split(separator: ":").last ?? "") } }
+            .filter { $0.count >= 8 }
+        let text = logs
+        for secret in secrets where text.contains(secret) {
+            Issue.record("a role logged the value of a secret setting (\(secret.prefix(4))…)")
+        }
     }
 
     /// Every process's output, for a failure message.

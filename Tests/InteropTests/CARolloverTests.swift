@@ -11,9 +11,9 @@ import ScepterTesting
 @Suite("Interop: CA rollover through GetNextCACert", .serialized, .timeLimit(.minutes(2)))
 struct CARolloverTests {
     /// `scepter ca init` into `<directory>/<name>`.
-    static func makePKI(_ name: String, caName: String, in directory: URL) throws -> URL {
+    static func makePKI(_ name: String, caName: String, in directory: URL) async throws -> URL {
         let out = directory.appendingPathComponent(name)
-        let run = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, "--ca-name", caName])
+        let run = try await Shell.runAsync(DevServerProcess.binary, ["ca", "init", "--out", out.path, "--ca-name", caName])
         try #require(run.status == 0, "\(run.stderr)")
         return out
     }
@@ -40,8 +40,8 @@ struct CARolloverTests {
     @Test("The next CA is announced, signed by the current RA, while the current CA keeps issuing")
     func nextCAIsAnnounced() async throws {
         let directory = try Shell.temporaryDirectory()
-        let current = try Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
-        let next = try Self.makePKI("next", caName: "Rollover CA 2027", in: directory)
+        let current = try await Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
+        let next = try await Self.makePKI("next", caName: "Rollover CA 2027", in: directory)
         let server = try DevServerProcess(environment: Self.environment(current: current, next: next.appendingPathComponent("ca.pem").path))
         defer { server.terminate() }
         let base = "http://127.0.0.1:\(server.port)/scep/corp"
@@ -83,9 +83,9 @@ struct CARolloverTests {
     @Test(
         "Preflight refuses a next CA that is the current one, not a CA, or not a certificate, naming the variable",
         arguments: ["current", "ra", "garbage"])
-    func preflightRefuses(kind: String) throws {
+    func preflightRefuses(kind: String) async throws {
         let directory = try Shell.temporaryDirectory()
-        let current = try Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
+        let current = try await Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
         let path: String
         switch kind {
         case "current": path = current.appendingPathComponent("ca.pem").path
@@ -96,7 +96,7 @@ struct CARolloverTests {
         }
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in Self.environment(current: current, next: path) { environment[key] = value }
-        let run = try Shell.run(
+        let run = try await Shell.runAsync(
             "/usr/bin/timeout", ["30", DevServerProcess.binary, "dev", "--data-dir", directory.appendingPathComponent("data").path, "--port", "0"],
             environment: environment)
         #expect(run.status == 2, "\(run.stderr)")

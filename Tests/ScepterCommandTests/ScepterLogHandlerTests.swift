@@ -6,7 +6,7 @@ import ScepterProtocol
 @testable import scepter
 
 /// The log handler in process, with a fixed clock and the lines collected.
-@Suite("Log lines: text and JSON, escaped in the handler", .timeLimit(.minutes(1)))
+@Suite("Log lines: text and JSON, escaped in the handler", .timeLimit(.minutes(5)))
 struct ScepterLogHandlerTests {
     /// 2026-03-01T09:14:07.042Z
     static let fixedTime = Date(timeIntervalSince1970: 1_772_356_447.042)

@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 @testable import ScepterControl
 
-@Suite("Intune circuit breaker", .timeLimit(.minutes(1)))
+@Suite("Intune circuit breaker", .timeLimit(.minutes(5)))
 struct CircuitBreakerTests {
     /// Polls (bounded) until the breaker reports `state`.
     static func wait(for state: CircuitBreaker.State, _ breaker: CircuitBreaker) async throws -> Bool {

@@ -6,7 +6,7 @@ import ScepterRedis
 import ScepterTesting
 
 /// The lease that keeps the Intune revocation download to one replica at a time, on a real Redis.
-@Suite("Redis lease", .timeLimit(.minutes(1)))
+@Suite("Redis lease", .timeLimit(.minutes(5)))
 struct ClusterLeaseTests {
     @Test("While one replica holds the lease another is refused; released, the next takes it; a lost lease is not freed by its old holder")
     func oneHolderAtATime() async throws {

@@ -8,7 +8,7 @@ import ScepterTesting
 
 /// Who may call the internal API: per-edge tokens (`SCEPTER_EDGE_TOKENS`),
 /// token strength for every token variable, and `SCEPTER_EDGE_PROFILES`.
-@Suite("Edge identity: tokens and the profiles each edge may serve", .timeLimit(.minutes(1)))
+@Suite("Edge identity: tokens and the profiles each edge may serve", .timeLimit(.minutes(5)))
 struct EdgeIdentityTests {
     static let tokenA = "edge-a-token-" + String(repeating: "a", count: 32)
     static let tokenB = "edge-b-token-" + String(repeating: "b", count: 32)

@@ -5,7 +5,7 @@ import ScepterTesting
 
 /// `sslmode=verify-full` against the test server, which `scripts/services`
 /// starts with TLS and a certificate for 127.0.0.1 from its own CA.
-@Suite("PostgreSQL over verified TLS", .serialized, .timeLimit(.minutes(1)))
+@Suite("PostgreSQL over verified TLS", .serialized, .timeLimit(.minutes(5)))
 struct PostgresTLSTests {
     static func caPath() throws -> String {
         guard let path = ProcessInfo.processInfo.environment["SCEPTER_TEST_DATABASE_CA"], FileManager.default.fileExists(atPath: path) else {
@@ -29,7 +29,7 @@ struct PostgresTLSTests {
             configuration: try PostgresStore.Configuration(url: Self.url(database, "sslmode=verify-full&sslrootcert=\(ca)")), logger: ControlFixtures.logger)
         try await verified.migrate()
 
-        let rogue = try TestTLS.make()
+        let rogue = try await TestTLS.make()
         var configuration = try PostgresStore.Configuration(url: Self.url(database, "sslmode=verify-full&sslrootcert=\(rogue.caPath)"))
         configuration.connectTimeout = .seconds(5)
         let refused = PostgresStore(configuration: configuration, logger: ControlFixtures.logger)

@@ -6,7 +6,7 @@ import ScepterTesting
 
 /// The compliance webhook's preflight: https unless loopback, and a signing
 /// secret of at least 32 bytes read like every other secret.
-@Suite("Compliance webhook configuration", .timeLimit(.minutes(1)))
+@Suite("Compliance webhook configuration", .timeLimit(.minutes(5)))
 struct ComplianceConfigurationTests {
     static let secret = String(repeating: "s", count: 32)
 

@@ -6,7 +6,7 @@ import ScepterRedis
 import ScepterTesting
 
 /// `rediss://` against Debian's redis-server listening with TLS only.
-@Suite("Redis over TLS (rediss://)", .serialized, .timeLimit(.minutes(1)))
+@Suite("Redis over TLS (rediss://)", .serialized, .timeLimit(.minutes(5)))
 struct RedisTLSTests {
     static func server(_ tls: TestTLS) async throws -> RedisServerProcess {
         try await RedisServerProcess.start(options: [
@@ -23,7 +23,7 @@ struct RedisTLSTests {
 
     @Test("Commands work over TLS when the server's certificate chains to the configured CA and names the address")
     func verifiedServer() async throws {
-        let tls = try TestTLS.make()
+        let tls = try await TestTLS.make()
         let server = try await Self.server(tls)
         defer { Task { await server.stop() } }
         let client = try Self.client("rediss://127.0.0.1:\(server.port)/0", caPath: tls.caPath)
@@ -35,7 +35,7 @@ struct RedisTLSTests {
 
     @Test("A server whose certificate does not chain to the configured CA is refused, and plain redis:// cannot talk to a TLS port")
     func refusedServers() async throws {
-        let tls = try TestTLS.make()
+        let tls = try await TestTLS.make()
         let server = try await Self.server(tls)
         defer { Task { await server.stop() } }
         let wrongCA = try Self.client("rediss://127.0.0.1:\(server.port)/0", caPath: tls.rogueCAPath)

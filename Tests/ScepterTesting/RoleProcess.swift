@@ -30,7 +30,8 @@ public final class RoleProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: DevServerProcess.binary)
         process.arguments = [role]
         var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SCEPTER_") || $0.key.hasPrefix("SCEPTER_TEST_") }
-        merged["SCEPTER_LOG_LEVEL"] = "notice"
+        // Info: every line a production log would carry, for the cluster tests' secret scan.
+        merged["SCEPTER_LOG_LEVEL"] = "info"
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         let pipe = Pipe()

@@ -21,23 +21,24 @@ public struct TestTLS: Sendable {
         public var description: String
     }
 
-    public static func make() throws -> TestTLS {
+    public static func make() async throws -> TestTLS {
         let tls = TestTLS(directory: try Shell.temporaryDirectory())
-        try tls.makeCA("ca", name: "Scepter Test TLS CA")
-        try tls.makeCA("rogue-ca", name: "Rogue TLS CA")
-        try tls.makeLeaf("server", ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
-        try tls.makeLeaf("client", ca: "ca", subject: "/CN=edge-tls", extensions: "extendedKeyUsage=clientAuth")
-        try tls.makeLeaf("rogue-client", ca: "rogue-ca", subject: "/CN=edge-rogue", extensions: "extendedKeyUsage=clientAuth")
+        try await tls.makeCA("ca", name: "Scepter Test TLS CA")
+        try await tls.makeCA("rogue-ca", name: "Rogue TLS CA")
+        try await tls.makeLeaf("server", ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+        try await tls.makeLeaf("client", ca: "ca", subject: "/CN=edge-tls", extensions: "extendedKeyUsage=clientAuth")
+        try await tls.makeLeaf("rogue-client", ca: "rogue-ca", subject: "/CN=edge-rogue", extensions: "extendedKeyUsage=clientAuth")
         return tls
     }
 
-    private func run(_ arguments: [String]) throws {
-        let result = try Shell.run("/usr/bin/openssl", arguments)
+    /// On a thread of its own: key generation must not hold a cooperative thread.
+    private func run(_ arguments: [String]) async throws {
+        let result = try await Shell.runAsync("/usr/bin/openssl", arguments)
         guard result.status == 0 else { throw Failed(description: "openssl \(arguments.joined(separator: " ")): \(result.stderr)") }
     }
 
-    private func makeCA(_ name: String, name subject: String) throws {
-        try run([
+    private func makeCA(_ name: String, name subject: String) async throws {
+        try await run([
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(name).key"),
             "-out", path("\(name).pem"), "-days", "30", "-subj", "/CN=\(subject)", "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign",
@@ -46,17 +47,17 @@ public struct TestTLS: Sendable {
     }
 
     /// Another server certificate for 127.0.0.1 and localhost from the same CA, as `<name>.pem` and `<name>.key`.
-    public func issueServerCertificate(_ name: String) throws {
-        try makeLeaf(name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    public func issueServerCertificate(_ name: String) async throws {
+        try await makeLeaf(name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
     }
 
-    private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String) throws {
-        try run([
+    private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String) async throws {
+        try await run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(name).key"),
             "-out", path("\(name).csr"), "-subj", subject,
         ])
         try extensions.write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
-        try run([
+        try await run([
             "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).pem"), "-CAkey", path("\(ca).key"), "-CAcreateserial",
             "-days", "30", "-out", path("\(name).pem"), "-extfile", path("\(name).ext"),
         ])

@@ -64,9 +64,7 @@ package final class AuditStreamConsumer: Service {
                 }
                 let copied = try await round()
                 if copied > 0 { metrics?.recordCopied(copied) }
-                if let length = try await client.send(["XLEN", stream]).integer {
-                    metrics?.recordBacklog(Int(length), limit: AuditStream.maxBacklog)
-                }
+                await recordBacklog()
                 if failing {
                     logger.notice("audit stream consumer recovered", metadata: ["copied": "\(copied)"])
                     failing = false
@@ -81,11 +79,20 @@ package final class AuditStreamConsumer: Service {
                     failing = true
                 }
                 if let redisError = error as? RedisError, redisError.message.contains("NOGROUP") { groupReady = false }
+                // The backlog grows while the database is down: keep the gauge true then too.
+                await recordBacklog()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
         await client.close()
+    }
+
+    /// `XLEN`: the events no consumer has copied yet, for the backlog alert.
+    private func recordBacklog() async {
+        if let length = try? await client.send(["XLEN", stream]).integer {
+            metrics?.recordBacklog(Int(length), limit: AuditStream.maxBacklog)
+        }
     }
 
     /// One round; returns how many events were committed.
@@ -139,7 +146,7 @@ package final class AuditStreamConsumer: Service {
 
     static func entry(_ value: RedisValue) -> Entry? {
         guard let parts = value.array, parts.count == 2, let id = parts[0].string else { return nil }
-        // A pending entry trimmed from the stream comes back without fields.
+        // A pending entry deleted from the stream (by hand: Scepter never trims it) comes back without fields.
         guard let flat = parts[1].array else { return Entry(id: id, fields: nil) }
         var fields: [String: [UInt8]] = [:]
         var index = 0
@@ -158,9 +165,9 @@ package final class AuditStreamConsumer: Service {
         for entry in entries {
             guard let fields = entry.fields else {
                 metrics?.recordLost()
-                // Trimmed by MAXLEN before it was copied: the consumer fell that far behind.
+                // Deleted from the stream before it was copied (XDEL/XTRIM by hand, or Redis lost data).
                 logger.error(
-                    "an unacknowledged audit event was trimmed from the stream before it was copied; it is lost (the consumer fell behind the stream's length cap)",
+                    "an unacknowledged audit event was deleted from the stream before it was copied; it is lost (someone trimmed the stream, or Redis lost data without AOF)",
                     metadata: ["entry": "\(entry.id)", "stream": "\(stream)"])
                 continue
             }

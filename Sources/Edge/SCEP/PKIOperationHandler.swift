@@ -192,9 +192,6 @@ package struct PKIOperationHandler: Sendable {
         return await finish(response, event: event, started: ContinuousClock.now, sampled: true)
     }
 
-    /// Writes the audit event, then the metrics and the log line. An event
-    /// that cannot be written turns the answer into 503, so the device retries
-    /// and nothing goes unrecorded.
     /// 429 when `source` is over `SCEPTER_SOURCE_RATE_LIMIT` PKIOperations
     /// per minute (a token bucket shared by all edges); nil to go on. Runs
     /// before the body is read. Fails open when the state store is down: the
@@ -218,7 +215,10 @@ package struct PKIOperationHandler: Sendable {
         return await finish(.tooManyRequests(retryAfter: seconds), event: event, started: ContinuousClock.now, sampled: true)
     }
 
-    /// `sampled`: an unauthenticated refusal, audited through the sampler.
+    /// Writes the audit event, then the metrics and the log line. An event
+    /// that cannot be written turns the answer into 503, so the device retries
+    /// and nothing goes unrecorded. `sampled`: an unauthenticated refusal,
+    /// audited through the sampler.
     private func finish(_ response: Response, event: AuditEvent, started: ContinuousClock.Instant, sampled: Bool = false) async -> Response {
         var event = event
         var response = response
