@@ -16,7 +16,19 @@ public final class DevServerProcess: @unchecked Sendable {
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    public static var binary: String { packageRoot.appendingPathComponent(".build/debug/scepter").path }
+    /// The `scepter` executable of the build that made these tests. SwiftPM
+    /// puts the test bundle (`scepterPackageTests.xctest`, an executable on
+    /// Linux) in the build's bin directory beside the products, so it is
+    /// found from the running bundle whatever the configuration, triple or
+    /// `--scratch-path`; `.build/debug/scepter` under the package root otherwise.
+    public static let binary: String = {
+        let beside = [
+            Bundle.main.executableURL, ProcessInfo.processInfo.arguments.first.map { URL(fileURLWithPath: $0) },
+            Bundle(for: DevServerProcess.self).bundleURL,
+        ].compactMap { $0?.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("scepter").path }
+        return beside.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? packageRoot.appendingPathComponent(".build/debug/scepter").path
+    }()
 
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
