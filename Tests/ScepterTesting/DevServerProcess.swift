@@ -75,8 +75,15 @@ public final class DevServerProcess: @unchecked Sendable {
                 process.terminate()
                 throw StartError(description: "scepter dev did not start; output so far:\n\(banner)")
             }
+            // Wait for output a tenth of a second at a time, so a silent process cannot outlive the deadline.
+            var readable = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&readable, 1, 100) > 0 else { continue }
             let chunk = handle.availableData
-            if chunk.isEmpty { continue }
+            if chunk.isEmpty {
+                // End of output: the process is exiting; the next turn sees it.
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
             banner += String(decoding: chunk, as: UTF8.self)
             for line in banner.split(separator: "\n") {
                 if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {
