@@ -4,7 +4,7 @@ import Testing
 import ScepterProtocol
 @testable import ScepterControl
 
-@Suite("Audit retention: SCEPTER_AUDIT_RETENTION and the pruner", .timeLimit(.minutes(1)))
+@Suite("Audit retention: SCEPTER_AUDIT_RETENTION and the pruner", .timeLimit(.minutes(5)))
 struct AuditPrunerTests {
     static func retention(_ value: String?) -> (AuditRetention, [ConfigurationProblem]) {
         var settings = Settings(environment: value.map { [AuditRetention.variable: $0] } ?? [:])
