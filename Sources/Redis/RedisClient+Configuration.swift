@@ -19,6 +19,11 @@ extension RedisClient {
         /// connect first waits at most `connectTimeout` + 2 × `commandTimeout`
         /// (the second for AUTH/SELECT).
         package var commandTimeout: Duration
+        /// `rediss://`: TLS, the server's certificate verified against
+        /// `tlsCAPath` (or the system's roots) and its name (or IP address).
+        package var tls: Bool = false
+        /// `SCEPTER_REDIS_CA_PATH`: PEM bundle the server's certificate must chain to.
+        package var tlsCAPath: String?
 
         package init(
             host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil,
@@ -34,18 +39,16 @@ extension RedisClient {
         }
 
         /// Parses `redis://[[user]:password@]host[:port][/db]` (the form of
-        /// `SCEPTER_REDIS_URL`). User and password may be percent-encoded; an
-        /// IPv6 host goes in brackets. TLS (`rediss://`), Unix sockets and query
-        /// options are not supported and are rejected with a reason.
+        /// `SCEPTER_REDIS_URL`), or `rediss://…` for TLS. User and password
+        /// may be percent-encoded; an IPv6 host goes in brackets. Unix sockets
+        /// and query options are not supported and are rejected with a reason.
         package init(url: String, connectTimeout: Duration = .seconds(3), commandTimeout: Duration = .seconds(2)) throws {
             func invalid(_ reason: String) -> RedisError { RedisError(.invalidURL, reason) }
             let schemeEnd = url.firstRange(of: "://")
             guard let schemeEnd else { throw invalid("expected redis://host[:port][/db]") }
             let scheme = url[..<schemeEnd.lowerBound].lowercased()
-            guard scheme == "redis" else {
-                throw scheme == "rediss"
-                    ? invalid("TLS (rediss://) is not supported; use redis://")
-                    : invalid("unsupported scheme \"\(scheme)\"; expected redis://")
+            guard scheme == "redis" || scheme == "rediss" else {
+                throw invalid("unsupported scheme \"\(scheme)\"; expected redis:// or rediss:// (TLS)")
             }
             var rest = url[schemeEnd.upperBound...]
             guard !rest.contains("?"), !rest.contains("#") else {
@@ -108,6 +111,7 @@ extension RedisClient {
             self.init(
                 host: String(host), port: port, database: database, username: username, password: password,
                 connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            self.tls = scheme == "rediss"
         }
 
         /// The URL with the password masked: safe to log.
@@ -115,7 +119,7 @@ extension RedisClient {
             let hostPart = host.contains(":") ? "[\(host)]" : host
             var credentials = ""
             if password != nil { credentials = "\(username ?? ""):***@" }
-            return "redis://\(credentials)\(hostPart):\(port)/\(database)"
+            return "\(tls ? "rediss" : "redis")://\(credentials)\(hostPart):\(port)/\(database)"
         }
 
         /// Mirrors (`dump`, debuggers' summaries) show the password masked too.

@@ -21,8 +21,17 @@ extension Settings {
     /// is missing or wrong. `use` says what the role needs Redis for.
     package mutating func redis(for use: String, _ name: String = "SCEPTER_REDIS_URL") -> RedisClient.Configuration? {
         guard let url = requiredSecret(name, "\(use), e.g. redis://redis:6379/0") else { return nil }
+        let caPath = string("SCEPTER_REDIS_CA_PATH")
         do {
-            return try RedisClient.Configuration(url: url)
+            var configuration = try RedisClient.Configuration(url: url)
+            if let caPath {
+                if configuration.tls {
+                    configuration.tlsCAPath = caPath
+                } else {
+                    problem("SCEPTER_REDIS_CA_PATH", "is set but \(name) is not rediss://; use rediss:// or remove it")
+                }
+            }
+            return configuration
         } catch let error as RedisError {
             problem(name, error.message)
         } catch {

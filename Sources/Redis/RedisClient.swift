@@ -216,6 +216,9 @@ package final class RedisClient: Sendable {
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(try RedisTLS.handler(for: configuration))
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
                 }
             }

@@ -4,7 +4,8 @@ import Logging
 import ScepterProtocol
 
 /// Every role's HTTP listener: where it binds, how many connections it
-/// serves at once and how long a client may take to send a request.
+/// serves at once, how long a client may take to send a request, and
+/// whether it speaks TLS.
 enum Listener {
     static func configuration(host: String, port: Int, limits: ListenerLimits, logger: Logger) -> ApplicationConfiguration {
         ApplicationConfiguration(
@@ -12,7 +13,11 @@ enum Listener {
             availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger))
     }
 
-    static func server(limits: ListenerLimits) -> HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(timeout: limits.requestTimeout)]))
+    static func http1(limits: ListenerLimits) -> HTTP1Channel.Configuration {
+        .init(additionalChannelHandlers: [RequestDeadlineHandler(timeout: limits.requestTimeout)])
+    }
+
+    static func server(limits: ListenerLimits, tls: ServerTLS?) -> HTTPServerBuilder {
+        tls?.server(limits: limits) ?? .http1(configuration: http1(limits: limits))
     }
 }

@@ -18,7 +18,8 @@ struct EdgeCommand: AsyncParsableCommand {
         let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
-            edge.router, listen: edge.options.listen, limits: edge.options.limits, name: "edge \(edge.configuration.edgeID)", detail: profiles,
+            edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls,
+            name: "edge \(edge.configuration.edgeID)", detail: profiles,
             services: edge.services, grace: edge.options.shutdownGrace, logger: logger)
     }
 }
@@ -33,7 +34,8 @@ struct ControlCommand: AsyncParsableCommand {
         let control = try await preflight(after: logProblems) { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(
-            control.router, listen: control.options.listen, limits: control.options.limits, name: "control plane", detail: nil,
+            control.router, listen: control.options.listen, limits: control.options.limits, tls: control.options.tls,
+            name: "control plane", detail: nil,
             services: control.services, grace: control.options.shutdownGrace, logger: logger)
     }
 
@@ -79,17 +81,22 @@ enum RoleRunner {
     /// Serves `router` with `services` beside it until SIGTERM or SIGINT,
     /// announcing "Scepter <name> listening on host:port" once bound.
     static func serve<Responder: HTTPResponderBuilder>(
-        _ router: Responder, listen: (host: String, port: Int), limits: ListenerLimits, name: String, detail: String?,
-        services: [any Service], grace: Duration, logger: Logger
+        _ router: Responder, listen: (host: String, port: Int), limits: ListenerLimits, tls files: TLSFiles?, name: String,
+        detail: String?, services: [any Service], grace: Duration, logger: Logger
     ) async throws where Responder.Responder.Context: RequestContext, Responder.Responder.Context.Source == ApplicationRequestContextSource {
         let (host, port) = listen
+        var loaded: ServerTLS?
+        if let files { loaded = try await preflight { try ServerTLS.make(files, logger: logger) } }
+        let tls = loaded
         let app = Application(
-            router: router, server: Listener.server(limits: limits),
-            configuration: Listener.configuration(host: host, port: port, limits: limits, logger: logger), services: services,
+            router: router, server: Listener.server(limits: limits, tls: tls),
+            configuration: Listener.configuration(host: host, port: port, limits: limits, logger: logger),
+            services: services + (tls.map { [$0] } ?? []),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.notice("listening", metadata: ["role": "\(name)", "port": "\(bound)"])
-                StandardOutput.write("Scepter \(name) listening on \(host):\(bound)" + (detail.map { " (\($0))" } ?? ""))
+                StandardOutput.write(
+                    "Scepter \(name) listening on \(host):\(bound)" + (tls == nil ? "" : " with TLS") + (detail.map { " (\($0))" } ?? ""))
             },
             logger: logger)
         try await run(app, grace: grace, logger: logger)

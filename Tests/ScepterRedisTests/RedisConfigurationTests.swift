@@ -52,7 +52,6 @@ struct RedisConfigurationTests {
 
     @Test(arguments: [
         ("http://h:6379", "unsupported scheme"),
-        ("rediss://h:6379", "TLS"),
         ("h:6379", "expected redis://"),
         ("redis://", "missing host"),
         ("redis://:6379", "missing host"),

@@ -45,7 +45,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.arguments = [
             "--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--dir", directory.path, "--loglevel", "notice",
-        ] + options
+        ] + options.map { $0.replacingOccurrences(of: "{port}", with: "\(port)") }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -18,9 +18,12 @@ package struct ControlServer {
         package var controlID: String
         /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
         package var limits: ListenerLimits
+        /// `SCEPTER_CONTROL_TLS_CERT_PATH`/`_KEY_PATH` (and `SCEPTER_CONTROL_CLIENT_CA_PATH`
+        /// for edges' client certificates); nil: plain HTTP (TLS by a mesh).
+        package var tls: TLSFiles?
     }
 
-    package let router: Router<BasicRequestContext>
+    package let router: Router<ControlRequestContext>
     package let store: PostgresStore
     package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse: the store last).
@@ -48,6 +51,8 @@ package struct ControlServer {
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
+        let tls = TLSFiles.load(
+            &settings, certificate: "SCEPTER_CONTROL_TLS_CERT_PATH", key: "SCEPTER_CONTROL_TLS_KEY_PATH", clientCA: "SCEPTER_CONTROL_CLIENT_CA_PATH")
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
@@ -55,6 +60,7 @@ package struct ControlServer {
         let auditRetention = AuditRetention.load(&settings)
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
+        if let warning = database.unverifiedServerWarning { logger.warning("\(warning)") }
         let store = PostgresStore(configuration: database, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
@@ -67,7 +73,9 @@ package struct ControlServer {
             client: RedisClient(configuration: redisConfiguration, logger: logger), store: store, consumer: controlID,
             metrics: metrics, logger: logger)
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: ControlRequestContext.self)
+        // With SCEPTER_CONTROL_CLIENT_CA_PATH, the internal API needs an edge's client certificate.
+        if tls?.clientCAPath != nil { router.add(middleware: ClientCertificateMiddleware(pathPrefix: "/internal/")) }
         InternalRoutes(issuance: issuance, tokens: tokens, edgeProfiles: edgeProfiles, metrics: metrics, logger: logger).add(to: router)
         AdminRoutes(
             store: store, cluster: RedisClusterView(redis: redis), profiles: profiles.map(\.name), tokens: tokens, intune: intune,
@@ -93,7 +101,7 @@ package struct ControlServer {
         }
         return ControlServer(
             router: router, store: store,
-            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits),
+            options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger)

@@ -154,6 +154,16 @@ extension PostgresStore {
             return seconds * 1000 + attoseconds / 1_000_000_000_000_000
         }
 
+        /// Why a start should warn: a database on another host reached without
+        /// verifying its certificate (`sslmode` other than `verify-full` or
+        /// `verify-ca`), so whoever sits on the path can read the audit log.
+        package var unverifiedServerWarning: String? {
+            let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+            guard !loopback, tls != .verifyFull, tls != .verifyCA else { return nil }
+            return "SCEPTER_DATABASE_URL: PostgreSQL at \(host) is reached with sslmode=\(tls.rawValue), which does not verify the server's "
+                + "certificate; set sslmode=verify-full&sslrootcert=/path/to/ca.pem"
+        }
+
         func tlsConfiguration() -> TLSConfiguration {
             var configuration = TLSConfiguration.makeClientConfiguration()
             switch tls {

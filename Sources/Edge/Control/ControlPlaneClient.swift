@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ScepterProtocol
 import ServiceLifecycle
 import Synchronization
@@ -42,7 +43,7 @@ package final class ControlPlaneClient: Issuance, Service {
     package init(
         baseURL: String, token: String, profiles: [String], waitBudget: Duration = .seconds(5),
         requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(1),
-        caRefreshInterval: Duration = .seconds(300), logger: Logger
+        caRefreshInterval: Duration = .seconds(300), tls: TLSConfiguration? = nil, logger: Logger
     ) {
         self.baseURL = baseURL
         self.token = token
@@ -56,6 +57,9 @@ package final class ControlPlaneClient: Issuance, Service {
         configuration.timeout = .init(connect: .nanoseconds(min(connectTimeout, waitBudget / 2).nanoseconds))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.decompression = .disabled
+        if let tls { configuration.tlsConfiguration = tls }
+        // Never follow a redirect: the token would go wherever it points.
+        configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -208,6 +212,9 @@ package final class ControlPlaneClient: Issuance, Service {
     private static func refusal(_ status: HTTPResponseStatus, _ body: ByteBuffer) -> String {
         let text = String(decoding: body.readableBytesView.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if status == .forbidden, text.contains("SCEPTER_EDGE_PROFILES") { return "refuses this edge: \(text)" }
+        if status == .forbidden, text.contains("SCEPTER_CONTROL_CLIENT_CA_PATH") {
+            return "refuses this edge: \(text); give the edge SCEPTER_EDGE_CLIENT_CERT_PATH and _KEY_PATH from that CA"
+        }
         return "refuses this edge's token (HTTP \(status.code)): check SCEPTER_EDGE_TOKEN here and SCEPTER_EDGE_TOKEN(S) on the control plane"
     }
 

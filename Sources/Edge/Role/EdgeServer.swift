@@ -20,6 +20,8 @@ package struct EdgeServer {
         package var shutdownGrace: Duration
         /// `SCEPTER_REQUEST_TIMEOUT`, `SCEPTER_MAX_CONNECTIONS`.
         package var limits: ListenerLimits
+        /// `SCEPTER_EDGE_TLS_CERT_PATH`/`_KEY_PATH`: HTTPS on the SCEP listener; nil: plain HTTP (TLS ends at a load balancer).
+        package var tls: TLSFiles?
     }
 
     package let router: Router<ScepterRequestContext>
@@ -48,6 +50,8 @@ package struct EdgeServer {
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
         let network = EdgeConfiguration.loadNetwork(&settings)
+        let tls = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_TLS_CERT_PATH", key: "SCEPTER_EDGE_TLS_KEY_PATH")
+        let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL)
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
@@ -58,7 +62,7 @@ package struct EdgeServer {
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let state = RedisStateStore(client: redis)
         let control = ControlPlaneClient(
-            baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget, logger: logger)
+            baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget, tls: controlTLS, logger: logger)
         let metrics = EdgeMetrics()
         let handler = PKIOperationHandler(
             configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
@@ -80,7 +84,7 @@ package struct EdgeServer {
             router: router, configuration: configuration,
             options: Options(
                 listen: listen, controlURL: controlURL, edgeToken: token, waitBudget: waitBudget,
-                shutdownGrace: shutdownGrace, limits: limits),
+                shutdownGrace: shutdownGrace, limits: limits, tls: tls),
             services: [
                 RedisClientService(client: redis), control, reloader,
                 EdgeHeartbeatService(client: redis, reloader: reloader, edgeID: edgeID, logger: logger),

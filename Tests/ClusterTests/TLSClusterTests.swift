@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import ScepterProtocol
+import ScepterTesting
+
+/// The cluster with TLS between its parts: the control plane on HTTPS with
+/// mutual TLS for the internal API, edges verifying it with their CA bundle
+/// and presenting client certificates.
+@Suite("Cluster: TLS between edges and the control plane", .serialized, .timeLimit(.minutes(3)))
+struct TLSClusterTests {
+    static func environment(_ tls: TestTLS, port: Int) -> [String: String] {
+        [
+            "SCEPTER_CONTROL_TLS_CERT_PATH": tls.serverCertificatePath, "SCEPTER_CONTROL_TLS_KEY_PATH": tls.serverKeyPath,
+            "SCEPTER_CONTROL_CLIENT_CA_PATH": tls.caPath, "SCEPTER_CONTROL_URL": "https://127.0.0.1:\(port)",
+            "SCEPTER_CONTROL_CA_PATH": tls.caPath, "SCEPTER_EDGE_CLIENT_CERT_PATH": tls.clientCertificatePath,
+            "SCEPTER_EDGE_CLIENT_KEY_PATH": tls.clientKeyPath,
+        ]
+    }
+
+    static func readiness(_ cluster: TestCluster, edge: Int) async throws -> TestCluster.HTTPAnswer {
+        try await cluster.http(cluster.edgeURL(edge, "/readyz"))
+    }
+
+    /// What `openssl s_client` trusting `ca` gets for `request` on 127.0.0.1:`port`.
+    static func overTLS(port: Int, ca: String, request: String) async throws -> Shell.Result {
+        try await Shell.runAsync("/bin/sh", [
+            "-c",
+            "printf '\(request)' | timeout 5 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet -no_ign_eof 2>/dev/null",
+        ])
+    }
+
+    /// The serial of the certificate the listener on `port` serves now.
+    static func servedSerial(port: Int) async throws -> String {
+        try await Shell.runAsync("/bin/sh", [
+            "-c", "timeout 5 openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -serial",
+        ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("An edge serves SCEP over HTTPS and serves a renewed certificate after SIGHUP, without a restart")
+    func edgeHTTPSAndReload() async throws {
+        let tls = try TestTLS.make()
+        let certificate = tls.path("edge.pem")
+        let key = tls.path("edge.key")
+        try FileManager.default.copyItem(atPath: tls.serverCertificatePath, toPath: certificate)
+        try FileManager.default.copyItem(atPath: tls.serverKeyPath, toPath: key)
+        try await ClusterTests.withCluster(edges: 0) { cluster in
+            let edge = try await cluster.startEdge(
+                id: "edge-https", environment: ["SCEPTER_EDGE_TLS_CERT_PATH": certificate, "SCEPTER_EDGE_TLS_KEY_PATH": key])
+            let caps = try await Self.overTLS(port: edge.port, ca: tls.caPath, request: "GET /scep/corp?operation=GetCACaps HTTP/1.0\\r\\n\\r\\n")
+            #expect(caps.stdout.contains("200") && caps.stdout.contains("AES"), "\(caps.stdout)\(caps.stderr)")
+            let before = try await Self.servedSerial(port: edge.port)
+            #expect(before.hasPrefix("serial="))
+
+            // Renewed files in place, then SIGHUP: the edge keeps running and serves the new one.
+            try tls.issueServerCertificate("renewed")
+            for (from, to) in [("renewed.pem", certificate), ("renewed.key", key)] {
+                try FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: tls.path(from), toPath: to)
+            }
+            kill(edge.pid, SIGHUP)
+            let deadline = ContinuousClock.now + .seconds(15)
+            while !edge.log.contains("TLS certificate reloaded"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(edge.log.contains("TLS certificate reloaded"), "\(edge.log)")
+            let after = try await Self.servedSerial(port: edge.port)
+            #expect(after.hasPrefix("serial=") && after != before, "before \(before), after \(after)")
+            #expect(edge.isRunning)
+        }
+    }
+
+    @Test("Edges with the control plane's CA and a client certificate enroll over mutual TLS; without a certificate, with a rogue one, or trusting another CA they cannot")
+    func mutualTLS() async throws {
+        let tls = try TestTLS.make()
+        let port = try RedisServerProcess.freeLoopbackPort()
+        var environment = Self.environment(tls, port: port)
+        environment["SCEPTER_CONTROL_LISTEN"] = "127.0.0.1:\(port)"
+        try await ClusterTests.withCluster(edges: 0, environment: environment) { cluster in
+            try await cluster.startEdge(id: "edge-tls")
+            #expect(try await Self.readiness(cluster, edge: 0).status == 200)
+            let device = try TestDevice(commonName: "over-tls", challenge: TestCluster.staticPassword)
+            let enrolled = try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 0)
+            #expect(try TestCluster.reply(enrolled, device: device).status == .success)
+
+            // No client certificate: the token alone does not open the internal API.
+            try await cluster.startEdge(id: "edge-no-cert", environment: ["SCEPTER_EDGE_CLIENT_CERT_PATH": "", "SCEPTER_EDGE_CLIENT_KEY_PATH": ""])
+            let noCert = try await Self.readiness(cluster, edge: 1)
+            #expect(noCert.status == 503)
+            #expect(noCert.text.contains("SCEPTER_CONTROL_CLIENT_CA_PATH"), "\(noCert.text)")
+
+            // A client certificate from another CA: the handshake fails.
+            try await cluster.startEdge(id: "edge-rogue", environment: [
+                "SCEPTER_EDGE_CLIENT_CERT_PATH": tls.rogueClientCertificatePath, "SCEPTER_EDGE_CLIENT_KEY_PATH": tls.rogueClientKeyPath,
+            ])
+            #expect(try await Self.readiness(cluster, edge: 2).status == 503)
+            let rogue = try TestDevice(commonName: "rogue", challenge: TestCluster.staticPassword)
+            #expect(try await cluster.pkiOperation(try rogue.pkcsReq(ra: cluster.ra), edge: 2).status == 503)
+
+            // Trusting another CA: the control plane's certificate is refused.
+            try await cluster.startEdge(id: "edge-wrong-ca", environment: ["SCEPTER_CONTROL_CA_PATH": tls.rogueCAPath])
+            #expect(try await Self.readiness(cluster, edge: 3).status == 503)
+
+            // Plain HTTP to the TLS listener goes nowhere.
+            try await cluster.startEdge(id: "edge-plain", environment: [
+                "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(port)", "SCEPTER_CONTROL_CA_PATH": "", "SCEPTER_EDGE_CLIENT_CERT_PATH": "",
+                "SCEPTER_EDGE_CLIENT_KEY_PATH": "",
+            ])
+            #expect(try await Self.readiness(cluster, edge: 4).status == 503)
+            #expect(try await cluster.count("SELECT count(*) FROM certificates") == 1)
+        }
+    }
+}
