@@ -25,7 +25,7 @@ struct TLSClusterTests {
     static func overTLS(port: Int, ca: String, request: String) async throws -> Shell.Result {
         try await Shell.runAsync("/bin/sh", [
             "-c",
-            "printf '\(request)' | timeout 5 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet -no_ign_eof 2>/dev/null",
+            "printf '\(request)' | timeout 5 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet 2>/dev/null",
         ])
     }
 
@@ -46,7 +46,7 @@ struct TLSClusterTests {
         try await ClusterTests.withCluster(edges: 0) { cluster in
             let edge = try await cluster.startEdge(
                 id: "edge-https", environment: ["SCEPTER_EDGE_TLS_CERT_PATH": certificate, "SCEPTER_EDGE_TLS_KEY_PATH": key])
-            let caps = try await Self.overTLS(port: edge.port, ca: tls.caPath, request: "GET /scep/corp?operation=GetCACaps HTTP/1.0\\r\\n\\r\\n")
+            let caps = try await Self.overTLS(port: edge.port, ca: tls.caPath, request: "GET /scep/corp?operation=GetCACaps HTTP/1.0\\r\\nConnection: close\\r\\n\\r\\n")
             #expect(caps.stdout.contains("200") && caps.stdout.contains("AES"), "\(caps.stdout)\(caps.stderr)")
             let before = try await Self.servedSerial(port: edge.port)
             #expect(before.hasPrefix("serial="))
