@@ -23,18 +23,23 @@ SECRET_MODE = 0o400  # 256
 # Variables whose value is a secret (configuration.md: owner-only _FILE);
 # profile variables by suffix.
 SECRET_VARIABLES = {
-    "SCEPTER_EDGE_TOKEN", "SCEPTER_ADMIN_TOKENS", "SCEPTER_VIEWER_TOKENS",
+    "SCEPTER_EDGE_TOKEN", "SCEPTER_EDGE_TOKENS", "SCEPTER_ADMIN_TOKENS", "SCEPTER_VIEWER_TOKENS",
     "SCEPTER_DATABASE_URL", "SCEPTER_REDIS_URL",
 }
 SECRET_PROFILE_SUFFIXES = {"CHALLENGE_PASSWORD", "INTUNE_CLIENT_SECRET"}
 # Private keys: paths, owner-only too.
 KEY_PATH_SUFFIXES = {"RA_KEY_PATH", "CA_KEY_PATH", "INTUNE_CLIENT_KEY_PATH"}
-# Which role reads which secret file (docs/cluster.md §3).
-EDGE_SECRETS = {"SCEPTER_EDGE_TOKEN_FILE", "SCEPTER_REDIS_URL_FILE"}
+# Which role reads which secret file and TLS key (docs/cluster.md §3).
+EDGE_SECRETS = {"SCEPTER_EDGE_TOKEN_FILE", "SCEPTER_REDIS_URL_FILE", "SCEPTER_EDGE_TLS_KEY_PATH",
+                "SCEPTER_EDGE_CLIENT_KEY_PATH"}
 CONTROL_SECRETS = {
-    "SCEPTER_EDGE_TOKEN_FILE", "SCEPTER_REDIS_URL_FILE", "SCEPTER_DATABASE_URL_FILE",
-    "SCEPTER_ADMIN_TOKENS_FILE", "SCEPTER_VIEWER_TOKENS_FILE",
+    "SCEPTER_EDGE_TOKEN_FILE", "SCEPTER_EDGE_TOKENS_FILE", "SCEPTER_REDIS_URL_FILE", "SCEPTER_DATABASE_URL_FILE",
+    "SCEPTER_ADMIN_TOKENS_FILE", "SCEPTER_VIEWER_TOKENS_FILE", "SCEPTER_CONTROL_TLS_KEY_PATH",
 }
+# TLS files by the role that reads them (docs/configuration.md, TLS).
+EDGE_TLS = {"SCEPTER_EDGE_TLS_CERT_PATH", "SCEPTER_EDGE_TLS_KEY_PATH", "SCEPTER_CONTROL_CA_PATH",
+            "SCEPTER_EDGE_CLIENT_CERT_PATH", "SCEPTER_EDGE_CLIENT_KEY_PATH"}
+CONTROL_TLS = {"SCEPTER_CONTROL_TLS_CERT_PATH", "SCEPTER_CONTROL_TLS_KEY_PATH", "SCEPTER_CONTROL_CLIENT_CA_PATH"}
 
 
 def load(path):
@@ -82,6 +87,32 @@ def scepter_workload(overlay, role):
 def main_container(overlay, role):
     spec = pod_spec(scepter_workload(overlay, role))
     return next(c for c in spec["containers"] if c["name"] == role)
+
+
+def environment(overlay, role):
+    """What the role's main container sees: the ConfigMap, then its own `env`
+    (which wins); an empty value means unset to Scepter, so it is dropped."""
+    values = dict(configmap(overlay)["data"])
+    for variable in main_container(overlay, role).get("env", []):
+        values[variable["name"]] = variable["value"] if "value" in variable else "(from the pod)"
+    return {key: value for key, value in values.items() if value != ""}
+
+
+def copied_files(overlay, role):
+    """Paths the role's init container writes owner-only (install -m 0400 -t DIR FILES)."""
+    init = next(c for c in pod_spec(scepter_workload(overlay, role))["initContainers"] if c["name"] == "secrets")
+    target = init["command"][init["command"].index("-t") + 1]
+    return {f"{target}/{Path(source).name}" for source in init["args"]}
+
+
+def projected_item_paths(overlay, role):
+    """File names the Secret volumes of the role's pod map keys to (`items`)."""
+    paths = set()
+    for volume in pod_spec(scepter_workload(overlay, role)).get("volumes", []):
+        for source in (volume.get("projected") or {}).get("sources", []):
+            paths.update(item["path"] for item in (source.get("secret") or {}).get("items", []))
+        paths.update(item["path"] for item in (volume.get("secret") or {}).get("items", []))
+    return paths
 
 
 def duration_seconds(text):
@@ -275,6 +306,7 @@ class Secrets(unittest.TestCase):
             data = configmap(overlay)["data"]
             profiles = [p.strip().upper().replace("-", "_") for p in data["SCEPTER_PROFILES"].split(",")]
             issuers = [i.strip().upper().replace("-", "_") for i in data.get("SCEPTER_ISSUERS", "").split(",") if i]
+            checked = 0
             wanted = {
                 "edge": set(EDGE_SECRETS) | {f"SCEPTER_PROFILE_{p}_{s}" for p in profiles
                                              for s in ["RA_KEY_PATH", "CHALLENGE_PASSWORD_FILE"]},
@@ -286,12 +318,14 @@ class Secrets(unittest.TestCase):
                 spec = pod_spec(scepter_workload(overlay, role))
                 init = next(c for c in spec["initContainers"] if c["name"] == "secrets")
                 self.assertEqual(init["command"][:3], ["install", "-m", "0400"], f"{overlay} {role}")
-                target = init["command"][init["command"].index("-t") + 1]
-                copied = {f"{target}/{Path(source).name}" for source in init["args"]}
+                copied = copied_files(overlay, role)
+                env = environment(overlay, role)
                 for variable in variables:
-                    if variable in data:
-                        self.assertIn(data[variable], copied, f"{overlay} {role}: {variable} is not an owner-only copy")
+                    if variable in env:
+                        checked += 1
+                        self.assertIn(env[variable], copied, f"{overlay} {role}: {variable} is not an owner-only copy")
                 self.assertIs(spec["securityContext"].get("fsGroup") is not None, True)
+            self.assertGreaterEqual(checked, 8, f"{overlay}: too few secret files found to check")
 
 
 class Scaling(unittest.TestCase):
@@ -411,9 +445,9 @@ class Probes(unittest.TestCase):
                 names = {p.get("name") for c in pod_spec(matches[0])["containers"] for p in c.get("ports", [])}
                 for port in service["spec"]["ports"]:
                     self.assertIn(port["targetPort"], names)
-            control_url = configmap(overlay)["data"]["SCEPTER_CONTROL_URL"]
+            control_url = environment(overlay, "edge")["SCEPTER_CONTROL_URL"]
             service = named(overlay, "Service", "scepter-control")
-            self.assertEqual(control_url, f"http://scepter-control:{service['spec']['ports'][0]['port']}")
+            self.assertRegex(control_url, rf"^https?://scepter-control:{service['spec']['ports'][0]['port']}$")
 
 
 class Configuration(unittest.TestCase):
@@ -481,6 +515,80 @@ class Configuration(unittest.TestCase):
                     image = container["image"]
                     self.assertRegex(image, r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", image)
                     self.assertFalse(image.endswith(":latest"), image)
+
+
+class TLS(unittest.TestCase):
+    """What the edges expect of the control plane's listener is what it
+    serves, every TLS file a role reads reaches it, and the probes, the
+    scrape and the publication Ingress speak the listener's scheme."""
+
+    def test_edges_and_control_plane_agree(self):
+        for overlay in OVERLAYS:
+            edge, control = environment(overlay, "edge"), environment(overlay, "control")
+            https = edge["SCEPTER_CONTROL_URL"].startswith("https://")
+            serves_tls = "SCEPTER_CONTROL_TLS_CERT_PATH" in control
+            self.assertEqual(https, serves_tls, f"{overlay}: the edges' URL scheme and the control plane's listener")
+            self.assertEqual(serves_tls, "SCEPTER_CONTROL_TLS_KEY_PATH" in control, f"{overlay}: certificate and key")
+            if not https:
+                self.assertFalse({"SCEPTER_CONTROL_CA_PATH", "SCEPTER_EDGE_CLIENT_CERT_PATH"} & set(edge),
+                                 f"{overlay}: client TLS settings without https stop the edge")
+                self.assertNotIn("SCEPTER_CONTROL_CLIENT_CA_PATH", control, f"{overlay}: mutual TLS without TLS")
+            mutual = "SCEPTER_CONTROL_CLIENT_CA_PATH" in control
+            self.assertEqual(mutual, "SCEPTER_EDGE_CLIENT_CERT_PATH" in edge, f"{overlay}: mutual TLS on one side only")
+            self.assertEqual(mutual, "SCEPTER_EDGE_CLIENT_KEY_PATH" in edge, f"{overlay}: client certificate and key")
+            container = main_container(overlay, "control")
+            for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
+                self.assertEqual(container[probe]["httpGet"].get("scheme", "HTTP"), "HTTPS" if serves_tls else "HTTP",
+                                 f"{overlay} control {probe}")
+            annotations = scepter_workload(overlay, "control")["spec"]["template"]["metadata"]["annotations"]
+            self.assertEqual(annotations.get("prometheus.io/scheme", "http"), "https" if serves_tls else "http", overlay)
+            for ingress in objects(overlay, "Ingress"):
+                backends = {path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"]
+                            for path in rule["http"]["paths"]}
+                if "scepter-control" in backends:
+                    protocol = (ingress["metadata"].get("annotations") or {}).get(
+                        "nginx.ingress.kubernetes.io/backend-protocol", "HTTP")
+                    self.assertEqual(protocol, "HTTPS" if serves_tls else "HTTP", f"{overlay}: {ingress['metadata']['name']}")
+
+    def test_tls_files_reach_the_role_that_reads_them(self):
+        for overlay in OVERLAYS:
+            for role, variables in [("edge", EDGE_TLS), ("control", CONTROL_TLS)]:
+                env = environment(overlay, role)
+                items = projected_item_paths(overlay, role)
+                copied = copied_files(overlay, role)
+                for variable in variables & set(env):
+                    path = env[variable]
+                    self.assertIn(Path(path).name, items, f"{overlay} {role}: {variable}={path} comes from no Secret key")
+                    if variable.endswith("_CERT_PATH"):
+                        # Copied with its key, so the pair read at a container restart matches.
+                        key = env.get(variable.replace("_CERT_PATH", "_KEY_PATH"))
+                        self.assertIsNotNone(key, f"{overlay} {role}: {variable} without its key")
+                        self.assertEqual(path in copied, key in copied, f"{overlay} {role}: {variable} and its key")
+
+    def test_production_settings(self):
+        """The settings docs/security.md's checklist asks of production."""
+        control, edge = environment("production", "control"), environment("production", "edge")
+        self.assertTrue(edge["SCEPTER_CONTROL_URL"].startswith("https://"))
+        self.assertIn("SCEPTER_CONTROL_CLIENT_CA_PATH", control)
+        self.assertIn("SCEPTER_EDGE_TOKENS_FILE", control)
+        self.assertNotIn("SCEPTER_EDGE_TOKEN_FILE", control, "the control plane takes the list, so tokens rotate")
+        self.assertIn("SCEPTER_TRUSTED_PROXIES", edge)
+        self.assertIn("SCEPTER_REDIS_CA_PATH", edge)
+        self.assertIn("SCEPTER_PUBLIC_URL", control)
+        self.assertEqual(control["SCEPTER_LOG_FORMAT"], "json")
+        # Only named namespaces reach the edges, so only they can write the X-Forwarded-For that is believed.
+        policy = named("production", "NetworkPolicy", "scepter-edge")
+        for rule in policy["spec"]["ingress"]:
+            self.assertTrue(rule.get("from"), "production edges admit only the ingress controller and Prometheus")
+            for peer in rule["from"]:
+                self.assertIn("namespaceSelector", peer)
+
+
+class HAProxy(unittest.TestCase):
+    def test_forwards_the_client_address(self):
+        config = (ROOT / "deploy/haproxy/haproxy.cfg").read_text()
+        frontend = config.split("frontend scep", 1)[1].split("\nbackend ", 1)[0]
+        self.assertRegex(frontend, r"(?m)^\s+option forwardfor\b", "edges need X-Forwarded-For for SCEPTER_TRUSTED_PROXIES")
 
 
 class Monitoring(unittest.TestCase):
