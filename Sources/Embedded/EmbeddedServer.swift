@@ -23,8 +23,8 @@ package struct EmbeddedServer {
     package let reloader: TrustAnchorReloader
     /// Each `intune-api` profile's Intune client.
     package let intune: [String: IntuneClient]
-    /// What runs beside the HTTP server: the reloader and, with intune-api
-    /// profiles, the Intune revocation poller.
+    /// What runs beside the HTTP server: the reloader, the audit retention
+    /// pruner and, with intune-api profiles, the Intune revocation poller.
     package let services: [any Service]
 
     /// Loads (creating on first run) the development PKI under `dataDir` and
@@ -61,6 +61,7 @@ package struct EmbeddedServer {
         let ocspSigner = settings.ocspSigner()
         let limits = ListenerLimits.load(&settings)
         let network = EdgeConfiguration.loadNetwork(&settings)
+        let auditRetention = AuditRetention.load(&settings)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
@@ -100,6 +101,7 @@ package struct EmbeddedServer {
             configuration: edgeConfiguration, limits: limits, reloader: reloader, intune: intune,
             services: [reloader]
                 + ControlServer.revocationPoller(
-                    intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))
+                    intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger)
+                + AuditPruner.services(retention: auditRetention, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 /// The cluster when a part of it fails (SPEC §3 step 7, §7): Redis, the
 /// control plane, PostgreSQL, an edge killed outright, and a graceful drain.
-@Suite("Cluster: faults", .serialized)
+@Suite("Cluster: faults", .serialized, .timeLimit(.minutes(10)))
 struct ClusterFaultTests {
     /// A static-password enrollment of a fresh device through `edge`.
     static func enroll(_ cluster: TestCluster, edge: Int, transaction: String = "tx-\(UUID())") async throws
@@ -141,7 +141,11 @@ struct ClusterFaultTests {
                     }
                 }
                 group.addTask {
-                    while answered.withLock({ $0.count }) < 6 { try? await Task.sleep(for: .milliseconds(20)) }
+                    // Mid-load: after six successes, or after 2 minutes if the load stalls (then the expectations below tell).
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while answered.withLock({ $0.count }) < 6, ContinuousClock.now < deadline {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
                     await victim.kill9()
                 }
             }

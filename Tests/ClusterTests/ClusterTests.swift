@@ -10,7 +10,7 @@ import X509
 /// Two edges and a control plane on loopback sharing Redis and PostgreSQL
 /// (SPEC §1, §3, §7): cluster-wide single use of challenges, rate limits
 /// across edges, idempotent transactions and one audit row per request.
-@Suite("Cluster: edges sharing state", .serialized)
+@Suite("Cluster: edges sharing state", .serialized, .timeLimit(.minutes(10)))
 struct ClusterTests {
     /// Runs `body` against a fresh cluster and stops it afterwards; on failure
     /// the processes' logs go into the test's issues.

@@ -3,7 +3,7 @@ import Testing
 import ScepterTesting
 
 /// The `scepter` command line as an operator uses it.
-@Suite("scepter command line")
+@Suite("scepter command line", .timeLimit(.minutes(5)))
 struct CommandLineTests {
     @Test(arguments: ["--rsa", "--ecdsa"])
     func caInitWritesAVerifiableCAAndRAWithPrivateKeys(algorithm: String) throws {
@@ -39,7 +39,7 @@ struct CommandLineTests {
         server.terminate()
         let key = directory.appendingPathComponent("ra.key").path
         try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: 0o644)], ofItemAtPath: key)
-        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"])
+        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], timeout: .seconds(60))
         #expect(run.status != 0)
         #expect((run.stdout + run.stderr).contains("chmod 600 \(key)"))
     }
@@ -50,7 +50,8 @@ struct CommandLineTests {
         environment["SCEPTER_PROFILE_CORP_INTUNE_MODE"] = "signed-challenge"
         environment["SCEPTER_PROFILE_WIFI_CERT_VALIDITY"] = "forever"
         let directory = try Shell.temporaryDirectory()
-        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment)
+        let run = try Shell.run(
+            DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2)
         #expect(run.stderr.contains("SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH"))
         #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD"))

@@ -4,7 +4,7 @@ import ScepterTesting
 
 /// A real `scepter dev` process with an Intune profile, enrolled by
 /// micromdm's client carrying challenges minted like a Connector's.
-@Suite("Interop: Intune signed challenges through scepter dev", .serialized)
+@Suite("Interop: Intune signed challenges through scepter dev", .serialized, .timeLimit(.minutes(10)))
 final class IntuneInteropTests {
     static let audience = "https://scep.example.test/scep/corp"
     let server: DevServerProcess

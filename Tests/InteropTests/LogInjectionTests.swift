@@ -73,7 +73,8 @@ struct LogInjectionTests {
         environment["SCEPTER_LOG_FORMAT"] = "yaml"
         environment["SCEPTER_PROFILES"] = "wifi"
         let directory = try Shell.temporaryDirectory()
-        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment)
+        let run = try Shell.run(
+            DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2)
         #expect(run.stderr.contains("configuration refused (2 problems)"), "\(run.stderr)")
         #expect(run.stderr.contains(#"SCEPTER_LOG_FORMAT: "yaml" is not one of text, json"#), "\(run.stderr)")

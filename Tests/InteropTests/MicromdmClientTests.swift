@@ -4,7 +4,7 @@ import ScepterTesting
 
 /// A real `scepter dev` process enrolled by micromdm's SCEP client (Debian's
 /// golang-github-micromdm-scep-dev), checked with `openssl verify`.
-@Suite("Interop: micromdm SCEP client against scepter dev", .serialized)
+@Suite("Interop: micromdm SCEP client against scepter dev", .serialized, .timeLimit(.minutes(10)))
 final class MicromdmClientTests {
     let server: DevServerProcess
     let work: URL

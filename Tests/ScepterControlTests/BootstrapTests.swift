@@ -6,7 +6,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("PKIBootstrap makes CA and RA pairs the rest of Scepter accepts")
+@Suite("PKIBootstrap makes CA and RA pairs the rest of Scepter accepts", .timeLimit(.minutes(5)))
 struct PKIBootstrapTests {
     @Test("makeRootCA + makeRA: LocalCA takes the CA, CertificateKeyPair the RA, openssl verifies both", arguments: PKIBootstrap.KeyAlgorithm.allCases)
     func rootAndRA(algorithm: PKIBootstrap.KeyAlgorithm) async throws {
@@ -52,7 +52,7 @@ struct PKIBootstrapTests {
     }
 }
 
-@Suite("SecretFiles guards key files")
+@Suite("SecretFiles guards key files", .timeLimit(.minutes(5)))
 struct SecretFilesTests {
     @Test("A 0644 key file is refused, naming the setting and the chmod that fixes it")
     func worldReadableKeyIsRefused() throws {

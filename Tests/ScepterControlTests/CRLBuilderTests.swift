@@ -6,7 +6,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("CRLBuilder signs v2 CRLs that openssl accepts")
+@Suite("CRLBuilder signs v2 CRLs that openssl accepts", .timeLimit(.minutes(5)))
 struct CRLBuilderTests {
     /// Asks openssl to verify `crl` against `ca`, and returns its text dump.
     static func opensslCheck(crl: [UInt8], caPEM: String) async throws -> String {

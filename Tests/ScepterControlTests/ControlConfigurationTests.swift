@@ -5,7 +5,7 @@ import ScepterControl
 import ScepterProtocol
 import ScepterTesting
 
-@Suite("Control configuration from SCEPTER_* variables")
+@Suite("Control configuration from SCEPTER_* variables", .timeLimit(.minutes(5)))
 struct ControlConfigurationTests {
     static func writeCA(_ name: String) throws -> (certificate: String, key: String) {
         let directory = try Shell.temporaryDirectory()

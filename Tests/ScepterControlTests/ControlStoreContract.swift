@@ -33,6 +33,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case inventoryFiltersBySearchAndState
     case inventoryPagesAreStableUnderInserts
     case renewalSupersedesItsPredecessor
+    case auditRetentionDeletesOnlyOlderRowsInBatches
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -63,6 +64,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .inventoryFiltersBySearchAndState: try await Self.inventoryFilters(store)
         case .inventoryPagesAreStableUnderInserts: try await Self.inventoryPaging(store)
         case .renewalSupersedesItsPredecessor: try await Self.renewalSupersedes(store)
+        case .auditRetentionDeletesOnlyOlderRowsInBatches: try await Self.auditRetention(store)
         }
     }
 
@@ -531,5 +533,24 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(try await store.certificate(serialNumber: "b1")?.status == .superseded)
         #expect(try await store.certificate(serialNumber: "b2")?.status == .active)
         #expect(try await serials(store, CertificateQuery(state: .superseded)) == ["b1"])
+    }
+
+    static func auditRetention(_ store: any ControlStore) async throws {
+        // A provisional row of an active certificate, older than the cutoff: it goes too; the certificate stays.
+        try await store.commitIssued(
+            certificate(serial: "4a01", transactionID: "tx-old-0"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-old-0"),
+            audit: event(id: "old-0", at: 0))
+        for offset in 1...4 { try await store.insertAudit(event(id: "old-\(offset)", at: TimeInterval(offset))) }
+        for offset in [5, 6] { try await store.insertAudit(event(id: "kept-\(offset)", at: TimeInterval(offset))) }
+        let cutoff = t0.addingTimeInterval(5)
+
+        var batches: [Int] = []
+        repeat {
+            batches.append(try await store.deleteAuditEvents(before: cutoff, limit: 2))
+        } while batches.last == 2 && batches.count < 10
+        #expect(batches == [2, 2, 1], "at most the limit per call, until fewer remain")
+        #expect(try await store.deleteAuditEvents(before: cutoff, limit: 2) == 0)
+        #expect(try await store.auditEvents(AuditQuery()).map(\.id) == ["kept-6", "kept-5"], "a row at the cutoff itself is kept")
+        #expect(try await store.certificate(serialNumber: "4a01")?.status == .active, "the inventory is not pruned")
     }
 }

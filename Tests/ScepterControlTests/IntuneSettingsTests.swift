@@ -7,7 +7,7 @@ import ScepterTesting
 
 /// Preflight of `INTUNE_MODE=intune-api` on the control plane: every problem
 /// at once, each naming its variable; secrets only from owner-only files.
-@Suite("Control configuration: intune-api credentials")
+@Suite("Control configuration: intune-api credentials", .timeLimit(.minutes(5)))
 struct IntuneSettingsTests {
     static let ca = Result { try ControlConfigurationTests.writeCA("Corp CA") }
 

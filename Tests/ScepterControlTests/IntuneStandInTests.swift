@@ -11,7 +11,7 @@ import _CryptoExtras
 
 /// The stand-in itself, over real HTTP: it must accept what the contract
 /// allows and catch what it does not, or the product's tests prove nothing.
-@Suite("The Intune stand-in speaks and checks Microsoft's contract")
+@Suite("The Intune stand-in speaks and checks Microsoft's contract", .timeLimit(.minutes(5)))
 struct IntuneStandInTests {
     static let scepAPIVersion = "2018-02-20"
     static let pkiAPIVersion = "5019-05-05"

@@ -6,7 +6,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("IssuanceService: policy, issuance and idempotent commit")
+@Suite("IssuanceService: policy, issuance and idempotent commit", .timeLimit(.minutes(5)))
 struct IssuanceServiceTests {
     @Test("An enrollment issues, answers the chain and records certificate and enrollment", arguments: [TestPKI.KeyKind.rsa2048, .p256])
     func enrollIssues(caKey: TestPKI.KeyKind) async throws {

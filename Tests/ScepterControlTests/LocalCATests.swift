@@ -9,7 +9,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("LocalCA issues what the profile allows")
+@Suite("LocalCA issues what the profile allows", .timeLimit(.minutes(5)))
 struct LocalCATests {
     typealias DeviceKey = ControlFixtures.DeviceKey
 

@@ -8,7 +8,7 @@ import ScepterProtocol
 
 /// Runs against the real PostgreSQL that `SCEPTER_TEST_DATABASE_URL` names
 /// (`scripts/services` starts one); each test gets a database of its own.
-@Suite("PostgresStore")
+@Suite("PostgresStore", .timeLimit(.minutes(5)))
 struct PostgresStoreTests {
     typealias Database = PostgresTestDatabase
 
@@ -480,7 +480,7 @@ struct PostgresStoreTests {
     }
 }
 
-@Suite("PostgresStore.Configuration")
+@Suite("PostgresStore.Configuration", .timeLimit(.minutes(5)))
 struct PostgresStoreConfigurationTests {
     @Test("A full URL parses, percent-decoding the credentials")
     func fullURL() throws {

@@ -6,7 +6,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("RenewalReq: the signer must be a valid certificate this profile issued")
+@Suite("RenewalReq: the signer must be a valid certificate this profile issued", .timeLimit(.minutes(5)))
 struct RenewalTests {
     /// Enrolls `device` with a PKCSReq and returns the certificate's DER.
     static func enroll(_ device: Device, in harness: IssuanceHarness, profile: String = "corp") async throws -> IssuedCertificate {

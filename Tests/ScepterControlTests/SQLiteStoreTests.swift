@@ -4,7 +4,7 @@ import ScepterProtocol
 import ScepterTesting
 @testable import ScepterControl
 
-@Suite("SQLiteStore")
+@Suite("SQLiteStore", .timeLimit(.minutes(5)))
 struct SQLiteStoreTests {
     @Test("meets the ControlStore contract (in memory)", arguments: ControlStoreContract.allCases)
     func contract(_ check: ControlStoreContract) async throws {

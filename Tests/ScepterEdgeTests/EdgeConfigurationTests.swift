@@ -5,7 +5,7 @@ import ScepterProtocol
 import ScepterTesting
 
 /// Preflight: every problem at once, each naming its variable.
-@Suite("Edge configuration from SCEPTER_* variables")
+@Suite("Edge configuration from SCEPTER_* variables", .timeLimit(.minutes(5)))
 struct EdgeConfigurationTests {
     struct Files {
         let directory: URL

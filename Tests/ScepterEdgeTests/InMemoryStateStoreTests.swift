@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ScepterEdge
 
-@Suite("In-memory state store: replay and sliding window in one step")
+@Suite("In-memory state store: replay and sliding window in one step", .timeLimit(.minutes(5)))
 struct InMemoryStateStoreTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 

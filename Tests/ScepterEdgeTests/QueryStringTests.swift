@@ -1,7 +1,7 @@
 import Testing
 @testable import ScepterEdge
 
-@Suite("Query strings as SCEP clients write them")
+@Suite("Query strings as SCEP clients write them", .timeLimit(.minutes(5)))
 struct QueryStringTests {
     @Test func keysAreCaseInsensitiveAndValuesRaw() {
         let query = QueryString("Operation=PKIOperation&message=ab+c/d==&empty")

@@ -6,7 +6,7 @@ import ScepterTesting
 import Testing
 @testable import ScepterEdge
 
-@Suite("Redis audit sink: one stream entry per event, acknowledged before record returns")
+@Suite("Redis audit sink: one stream entry per event, acknowledged before record returns", .timeLimit(.minutes(5)))
 struct RedisAuditSinkTests {
     let stream = TestRedis.uniquePrefix("audit") + "stream"
 

@@ -7,7 +7,7 @@ import Testing
 
 /// The in-memory store's scenarios, with the same expectations, against a real
 /// Redis; plus what only a shared store has: edges racing, keys expiring.
-@Suite("Redis state store: replay and sliding window in one script")
+@Suite("Redis state store: replay and sliding window in one script", .timeLimit(.minutes(5)))
 struct RedisStateStoreTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
     let prefix = TestRedis.uniquePrefix("state")

@@ -10,7 +10,7 @@ import ScepterProtocol
 import ScepterTesting
 
 /// Every kind of bad input gets the SPEC §4/§6 answer, and the server keeps serving.
-@Suite("Bad input over HTTP")
+@Suite("Bad input over HTTP", .timeLimit(.minutes(5)))
 struct BadInputTests {
     @Test func garbageTruncatedEmptyAndFormBodiesAre400() async throws {
         let harness = try await EmbeddedHarness.make()

@@ -9,7 +9,7 @@ import ScepterProtocol
 import ScepterTesting
 
 /// The admin API inside `scepter dev`, on the SCEP port, behind the dev admin token (SPEC §8, §11).
-@Suite("Admin API in embedded mode")
+@Suite("Admin API in embedded mode", .timeLimit(.minutes(5)))
 struct EmbeddedAdminTests {
     static func call(
         _ harness: EmbeddedHarness, _ method: HTTPRequest.Method, _ path: String, token: String?

@@ -13,7 +13,7 @@ import ScepterTesting
 
 /// Intune signed-challenge enrollments through the whole embedded path:
 /// CertRep, audit record and metrics (SPEC §5.1, §6).
-@Suite("Intune signed challenges in embedded mode")
+@Suite("Intune signed challenges in embedded mode", .timeLimit(.minutes(5)))
 struct IntuneEnrollmentTests {
     static let audience = "https://scep.example.test/scep/corp"
     static let issuer = "https://connector.example.test/tenant-1"

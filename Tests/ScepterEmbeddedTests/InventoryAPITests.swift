@@ -11,7 +11,7 @@ import ScepterProtocol
 import ScepterTesting
 
 /// Certificates, revocation, audit and profiles over the admin API in `scepter dev` (SPEC §8).
-@Suite("Admin API: inventory, revocation, audit, profiles")
+@Suite("Admin API: inventory, revocation, audit, profiles", .timeLimit(.minutes(5)))
 struct InventoryAPITests {
     static let viewer = "viewer-token-\(UUID().uuidString)"
 

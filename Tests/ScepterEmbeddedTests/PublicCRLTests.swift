@@ -11,7 +11,7 @@ import ScepterProtocol
 import ScepterTesting
 
 /// `GET /crl/{issuer}.crl` and the CRL distribution point in issued certificates (SPEC §8 "Public").
-@Suite("Public CRL")
+@Suite("Public CRL", .timeLimit(.minutes(5)))
 struct PublicCRLTests {
     struct Fetched {
         var status: HTTPResponse.Status

@@ -10,7 +10,7 @@ import ScepterControl
 import ScepterProtocol
 import ScepterTesting
 
-@Suite("SCEP over HTTP in embedded mode")
+@Suite("SCEP over HTTP in embedded mode", .timeLimit(.minutes(5)))
 struct SCEPSurfaceTests {
     @Test func capabilitiesAdvertiseWhatIsSupported() async throws {
         let harness = try await EmbeddedHarness.make()

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import ScepterProtocol
 
-@Suite("Base64 as SCEP clients send it")
+@Suite("Base64 as SCEP clients send it", .timeLimit(.minutes(5)))
 struct Base64Tests {
     static let bytes: [UInt8] = Array(0...255) + [0xFB, 0xFF, 0xBF]
 

@@ -2,7 +2,7 @@ import Testing
 import X509
 import ScepterProtocol
 
-@Suite("PKCS#10 requests made by openssl req")
+@Suite("PKCS#10 requests made by openssl req", .timeLimit(.minutes(5)))
 struct CertificationRequestTests {
     @Test func fullRequestExposesSubjectChallengeAndEveryKindOfSAN() throws {
         let csr = try CertificationRequest(derEncoded: try Fixture.bytes("csr-full.der"))

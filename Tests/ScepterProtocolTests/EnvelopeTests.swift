@@ -1,7 +1,7 @@
 import Testing
 @testable import ScepterProtocol
 
-@Suite("EnvelopedData made by openssl cms -encrypt")
+@Suite("EnvelopedData made by openssl cms -encrypt", .timeLimit(.minutes(5)))
 struct EnvelopeTests {
     static func ra() throws -> CertificateKeyPair {
         try CertificateKeyPair(certificatePEM: try Fixture.text("ra-cert.pem"), keyPEM: try Fixture.text("ra-key.pem"))

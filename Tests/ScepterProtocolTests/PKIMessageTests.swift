@@ -5,7 +5,7 @@ import X509
 import ScepterProtocol
 import ScepterTesting
 
-@Suite("PKIMessage decoding and CertRep encoding")
+@Suite("PKIMessage decoding and CertRep encoding", .timeLimit(.minutes(5)))
 struct PKIMessageTests {
     struct RA {
         let ca: TestPKI.Identity

@@ -1,7 +1,7 @@
 import Testing
 @testable import ScepterRedis
 
-@Suite("RESP parsing with hiredis' reader")
+@Suite("RESP parsing with hiredis' reader", .timeLimit(.minutes(5)))
 struct RESPReaderTests {
     @Test func repliesFedOneByteAtATimeComeOutWhole() throws {
         let wire = Array("*4\r\n:-42\r\n$5\r\na\r\n\0b\r\n*2\r\n+OK\r\n$-1\r\n-ERR bad\r\n+PONG\r\n".utf8)

@@ -2,7 +2,7 @@ import ScepterRedis
 import ScepterTesting
 import Testing
 
-@Suite("Redis client against a real redis-server: replies, errors, pipelining, scripts")
+@Suite("Redis client against a real redis-server: replies, errors, pipelining, scripts", .timeLimit(.minutes(5)))
 struct RedisClientTests {
     let prefix = TestRedis.uniquePrefix("client")
 

@@ -1,7 +1,7 @@
 import Testing
 import ScepterRedis
 
-@Suite("Redis URL parsing (SCEPTER_REDIS_URL)")
+@Suite("Redis URL parsing (SCEPTER_REDIS_URL)", .timeLimit(.minutes(5)))
 struct RedisConfigurationTests {
     @Test func hostAloneTakesTheDefaults() throws {
         let configuration = try RedisClient.Configuration(url: "redis://cache.internal")

@@ -2,7 +2,7 @@ import ScepterRedis
 import ScepterTesting
 import Testing
 
-@Suite("Redis client when the peer misbehaves or the server goes away")
+@Suite("Redis client when the peer misbehaves or the server goes away", .timeLimit(.minutes(5)))
 struct RedisFailureTests {
     @Test func aPeerThatNeverAnswersTimesOutWithinTheCommandTimeout() async throws {
         let silent = try LoopbackListener()

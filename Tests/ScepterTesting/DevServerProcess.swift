@@ -16,7 +16,19 @@ public final class DevServerProcess: @unchecked Sendable {
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    public static var binary: String { packageRoot.appendingPathComponent(".build/debug/scepter").path }
+    /// The `scepter` executable of the build that made these tests. SwiftPM
+    /// puts the test bundle (`scepterPackageTests.xctest`, an executable on
+    /// Linux) in the build's bin directory beside the products, so it is
+    /// found from the running bundle whatever the configuration, triple or
+    /// `--scratch-path`; `.build/debug/scepter` under the package root otherwise.
+    public static let binary: String = {
+        let beside = [
+            Bundle.main.executableURL, ProcessInfo.processInfo.arguments.first.map { URL(fileURLWithPath: $0) },
+            Bundle(for: DevServerProcess.self).bundleURL,
+        ].compactMap { $0?.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("scepter").path }
+        return beside.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? packageRoot.appendingPathComponent(".build/debug/scepter").path
+    }()
 
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
@@ -63,8 +75,15 @@ public final class DevServerProcess: @unchecked Sendable {
                 process.terminate()
                 throw StartError(description: "scepter dev did not start; output so far:\n\(banner)")
             }
+            // Wait for output a tenth of a second at a time, so a silent process cannot outlive the deadline.
+            var readable = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&readable, 1, 100) > 0 else { continue }
             let chunk = handle.availableData
-            if chunk.isEmpty { continue }
+            if chunk.isEmpty {
+                // End of output: the process is exiting; the next turn sees it.
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
             banner += String(decoding: chunk, as: UTF8.self)
             for line in banner.split(separator: "\n") {
                 if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {

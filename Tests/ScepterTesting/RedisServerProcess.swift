@@ -55,8 +55,9 @@ public final class RedisServerProcess: @unchecked Sendable {
         self.process = process
         self.exited = exited
         // Read the log on a thread of its own (the reads block), to its end, so
-        // the server never stalls on a full pipe; report once it is ready.
-        let log = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+        // the server never stalls on a full pipe; nil once it is ready, its
+        // log if the output ends first, a note if 60 s pass first.
+        let log = await ResumeOnce<String?>.wait(timeout: 60, fallback: "(not ready within 60 s)") { report in
             Thread.detachNewThread {
                 var text = ""
                 var reported = false
@@ -68,13 +69,14 @@ public final class RedisServerProcess: @unchecked Sendable {
                     text += String(decoding: chunk, as: UTF8.self)
                     if text.contains("Ready to accept connections") {
                         reported = true
-                        continuation.resume(returning: nil)
+                        report.resume(nil)
                     }
                 }
-                if !reported { continuation.resume(returning: text) }
+                report.resume(text)
             }
         }
         if let log {
+            kill(process.processIdentifier, SIGKILL)
             throw StartError(description: "redis-server on port \(port) did not start:\n\(log)")
         }
     }

@@ -51,11 +51,12 @@ public final class RoleProcess: Sendable {
         try process.run()
 
         // Read the output on a thread of its own to its end (the pipe never
-        // fills); report the port once the listening line appears.
-        let port = await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+        // fills); report the port once the listening line appears, or nil at
+        // the end of the output or after `startTimeout`, whichever comes first.
+        let port = await ResumeOnce<Int?>.wait(timeout: startTimeout, fallback: nil) { report in
             Thread.detachNewThread {
-                var reported = false
                 let handle = pipe.fileHandleForReading
+                var reported = false
                 while true {
                     let chunk = handle.availableData
                     if chunk.isEmpty { break }
@@ -65,18 +66,23 @@ public final class RoleProcess: Sendable {
                     }
                     if !reported, let port = Self.listeningPort(in: text) {
                         reported = true
-                        continuation.resume(returning: port)
+                        report.resume(port)
                     }
                 }
-                if !reported { continuation.resume(returning: nil) }
+                report.resume(nil)
             }
         }
         let started = RoleProcess(role: role, port: port ?? 0, process: process, state: state)
         guard port != nil else {
+            // Silent or stuck past the deadline, or its output closed: it must not outlive the test.
+            if started.isRunning { kill(process.processIdentifier, SIGKILL) }
             throw StartError(description: "scepter \(role) did not start (exit \(await started.waitForExit())):\n\(started.log)")
         }
         return started
     }
+
+    /// How long `start` waits for the listening line.
+    static let startTimeout: TimeInterval = 60
 
     private init(role: String, port: Int, process: Process, state: State) {
         self.role = role

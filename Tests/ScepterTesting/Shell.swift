@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs external tools (openssl, the Go interop client) for independent checks.
 public enum Shell {
@@ -8,35 +9,89 @@ public enum Shell {
         public var stderr: String
     }
 
-    /// Runs `executable` with `arguments`, waiting for it to exit.
+    /// The longest any tool may run: past it, it and everything it started are killed.
+    public static let defaultTimeout: Duration = .seconds(1200)
+
+    /// Runs `executable` with `arguments`, waiting for it to exit, at most
+    /// `timeout`: GNU `timeout` runs it in a process group of its own and
+    /// kills the whole group then (SIGTERM, SIGKILL 10 s later), so neither
+    /// the tool nor a server it started can hold the test forever. Exit
+    /// status 124 or 137 then. Standard input is /dev/null.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = defaultTimeout
+    ) throws -> Result {
+        try run(executable, arguments, environment: environment, timeout: timeout, started: { _ in })
+    }
+
+    private static let timeoutTool = "/usr/bin/timeout"
+
+    private static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]?, timeout: Duration,
+        started: (Process) -> Void
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if FileManager.default.isExecutableFile(atPath: timeoutTool) {
+            process.executableURL = URL(fileURLWithPath: timeoutTool)
+            process.arguments = ["--kill-after=10", "\(max(1, timeout.components.seconds))s", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read before waiting so a chatty tool cannot fill the pipe and block.
+        started(process)
+        // Read both pipes at once, before waiting, so a chatty tool cannot fill one and block.
+        let stderr = Mutex(Data())
+        let readingStderr = DispatchGroup()
+        readingStderr.enter()
+        Thread.detachNewThread {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            stderr.withLock { $0 = data }
+            readingStderr.leave()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        readingStderr.wait()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self))
     }
 
     /// `run` on a thread of its own, so waiting for the process does not hold
-    /// one of the few cooperative threads other tests need.
-    public static func runAsync(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try run(executable, arguments, environment: environment) })
+    /// one of the few cooperative threads other tests need. Cancelling the
+    /// task (a test past its time limit) stops the tool and what it started.
+    public static func runAsync(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = defaultTimeout
+    ) async throws -> Result {
+        let launched = Mutex<(pid: Int32?, cancelled: Bool)>((nil, false))
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(with: Swift.Result {
+                        try run(executable, arguments, environment: environment, timeout: timeout) { process in
+                            let cancelled = launched.withLock { $0.pid = process.processIdentifier; return $0.cancelled }
+                            if cancelled { killGroup(of: process.processIdentifier) }
+                        }
+                    })
+                }
             }
+        } onCancel: {
+            let pid = launched.withLock { $0.cancelled = true; return $0.pid }
+            if let pid { killGroup(of: pid) }
         }
+    }
+
+    /// SIGKILL to `timeout`'s process group (it leads one, with everything it
+    /// started) and to `timeout` itself, in case it has not made the group yet.
+    private static func killGroup(of pid: Int32) {
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
     }
 
     /// Runs a command that leaves a daemon behind (`pg_ctl start`) and

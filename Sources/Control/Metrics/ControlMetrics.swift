@@ -29,6 +29,9 @@ package struct ControlMetrics: Sendable {
     static var auditLost: MetricNameDescriptor {
         named("audit_events_lost", "total", "Audit events gone from the stream before they were copied (deleted by hand: Scepter never trims it)")
     }
+    static var auditPruned: MetricNameDescriptor {
+        named("audit_events_pruned", "total", "Audit events deleted because they were older than SCEPTER_AUDIT_RETENTION")
+    }
     static var auditBacklog: MetricNameDescriptor {
         named("audit_stream_backlog", "", "Audit events in the Redis stream not yet copied; edges answer 503 once it reaches the limit")
     }
@@ -69,6 +72,11 @@ package struct ControlMetrics: Sendable {
 
     package func recordConsumerFailure() {
         registry.makeCounter(descriptor: Self.auditFailures).increment()
+    }
+
+    /// Audit events deleted by retention (0 creates the counter, so it is scraped before the first deletion).
+    package func recordPruned(_ count: Int) {
+        registry.makeCounter(descriptor: Self.auditPruned).increment(by: Int64(count))
     }
 
     package func recordBacklog(_ length: Int, limit: Int) {

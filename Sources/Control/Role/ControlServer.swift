@@ -57,6 +57,7 @@ package struct ControlServer {
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
         let ocspSigner = settings.ocspSigner()
+        let auditRetention = AuditRetention.load(&settings)
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         if let warning = database.unverifiedServerWarning { logger.warning("\(warning)") }
@@ -103,7 +104,10 @@ package struct ControlServer {
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
-                metrics: metrics, logger: logger))
+                metrics: metrics, logger: logger)
+                + AuditPruner.services(
+                    retention: auditRetention, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
+                    metrics: metrics, logger: logger))
     }
 
     /// The Intune revocation poller, when a profile uses intune-api and polling is on.

@@ -63,6 +63,12 @@ package protocol ControlStore: Sendable {
 
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
 
+    /// Deletes at most `limit` audit events whose time is before `cutoff`,
+    /// provisional or not, in one short statement; returns how many went.
+    /// Callers loop until it returns less than `limit`, so no statement holds
+    /// locks on the table for long. Certificates and revocations are untouched.
+    func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int
+
     /// How many audit events each (profile, outcome) has, since `since` (nil: all time).
     /// Provisional rows count: each stands for one request.
     func outcomeCounts(since: Date?) async throws -> [OutcomeCount]

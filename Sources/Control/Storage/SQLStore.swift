@@ -143,6 +143,15 @@ extension SQLStore {
         return try await run("auditEvents") { sql in try await sql.run(statement).map(AuditEvent.init(row:)) }
     }
 
+    /// The batch is chosen by the `audit_events_time` index and deleted by key:
+    /// the one form both engines accept (neither takes `DELETE … LIMIT` as standard).
+    package func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int {
+        let statement = SQLStatement(
+            #"DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE "time" < ? LIMIT ?) RETURNING 1 AS gone"#,
+            [.instant(cutoff), .integer(Int64(max(1, limit)))])
+        return try await run("deleteAuditEvents") { sql in try await sql.run(statement).count }
+    }
+
     /// Only PKIOperations count: admin events (reloads, Intune revocations) are not requests.
     package func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
         var binds: [SQLValue] = [.text(AuditOperation.pkiOperation.rawValue)]

@@ -104,6 +104,9 @@ extension ForwardingStore {
     func revoke(_ revocation: Revocation) async throws -> RevocationOutcome { try await base.revoke(revocation) }
     func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
+    func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int {
+        try await base.deleteAuditEvents(before: cutoff, limit: limit)
+    }
     func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
     func revocations(issuer: String) async throws -> [RevocationEntry] { try await base.revocations(issuer: issuer) }
     func revocationStamp(issuer: String) async throws -> RevocationStamp { try await base.revocationStamp(issuer: issuer) }

@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gate 5: audience")
+@Suite("Intune gate 5: audience", .timeLimit(.minutes(5)))
 struct IntuneAudienceGateTests {
     private let fixture: IntuneFixture
 

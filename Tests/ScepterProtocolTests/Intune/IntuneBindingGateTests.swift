@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gate 6: CSR binding")
+@Suite("Intune gate 6: CSR binding", .timeLimit(.minutes(5)))
 struct IntuneBindingGateTests {
     private typealias Validation = Result<IntuneClaim, Refusal>
 

@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune challenge shape and parsing")
+@Suite("Intune challenge shape and parsing", .timeLimit(.minutes(5)))
 struct IntuneChallengeTests {
     private static func dotted(length: Int, dots: Int) -> String {
         String(repeating: ".", count: dots) + String(repeating: "a", count: length - dots)

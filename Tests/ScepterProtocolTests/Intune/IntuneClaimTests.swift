@@ -4,7 +4,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gate 3: version and claims")
+@Suite("Intune gate 3: version and claims", .timeLimit(.minutes(5)))
 struct IntuneClaimTests {
     private let fixture: IntuneFixture
     private let now = IntuneFixture.now

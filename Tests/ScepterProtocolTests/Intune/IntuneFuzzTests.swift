@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune validation never crashes and only refuses with challenge labels")
+@Suite("Intune validation never crashes and only refuses with challenge labels", .timeLimit(.minutes(5)))
 struct IntuneFuzzTests {
     private static let challengeLabels: Set<Outcome> = [
         .malformed, .signatureInvalid, .unknownVersion, .expired, .notYetValid, .wrongAudience, .claimMismatch,

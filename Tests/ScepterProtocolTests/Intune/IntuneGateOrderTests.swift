@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gates run in order; the first failure decides the label")
+@Suite("Intune gates run in order; the first failure decides the label", .timeLimit(.minutes(5)))
 struct IntuneGateOrderTests {
     private let fixture: IntuneFixture
 

@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gate 2: signature")
+@Suite("Intune gate 2: signature", .timeLimit(.minutes(5)))
 struct IntuneSignatureGateTests {
     private let fixture: IntuneFixture
     private let now = IntuneFixture.now

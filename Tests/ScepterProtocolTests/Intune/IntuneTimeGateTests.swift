@@ -3,7 +3,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune gate 4: time")
+@Suite("Intune gate 4: time", .timeLimit(.minutes(5)))
 struct IntuneTimeGateTests {
     private let fixture: IntuneFixture
     private let now = IntuneFixture.now

@@ -4,7 +4,7 @@ import Foundation
 import ScepterProtocol
 import Testing
 
-@Suite("Intune trust anchors")
+@Suite("Intune trust anchors", .timeLimit(.minutes(5)))
 struct TrustAnchorsTests {
     private let fixture: IntuneFixture
     private let now = IntuneFixture.now
@@ -165,7 +165,7 @@ struct TrustAnchorsTests {
     }
 }
 
-@Suite("Trust anchors expiring while loaded")
+@Suite("Trust anchors expiring while loaded", .timeLimit(.minutes(5)))
 struct TrustAnchorsExpiryTests {
     @Test func anAnchorThatExpiresWhileLoadedStopsVerifying() throws {
         let now = Date(timeIntervalSince1970: 1_750_000_000)
