@@ -18,7 +18,7 @@ struct EdgeCommand: AsyncParsableCommand {
         let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
-            edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls,
+            edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls, inside: edge.internalListener,
             name: "edge \(edge.configuration.edgeID)", detail: profiles,
             services: edge.services, grace: edge.options.shutdownGrace, logger: logger)
     }
@@ -35,6 +35,7 @@ struct ControlCommand: AsyncParsableCommand {
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(
             control.router, listen: control.options.listen, limits: control.options.limits, tls: control.options.tls,
+            inside: control.internalListener,
             name: "control plane", detail: nil,
             services: control.services, grace: control.options.shutdownGrace, logger: logger)
     }
@@ -81,7 +82,8 @@ enum RoleRunner {
     /// Serves `router` with `services` beside it until SIGTERM or SIGINT,
     /// announcing "Scepter <name> listening on host:port" once bound.
     static func serve<Responder: HTTPResponderBuilder>(
-        _ router: Responder, listen: (host: String, port: Int), limits: ListenerLimits, tls files: TLSFiles?, name: String,
+        _ router: Responder, listen: (host: String, port: Int), limits: ListenerLimits, tls files: TLSFiles?,
+        inside: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?, name: String,
         detail: String?, services: [any Service], grace: Duration, logger: Logger
     ) async throws where Responder.Responder.Context: RequestContext, Responder.Responder.Context.Source == ApplicationRequestContextSource {
         let (host, port) = listen
@@ -91,7 +93,7 @@ enum RoleRunner {
         let app = Application(
             router: router, server: Listener.server(limits: limits, tls: tls),
             configuration: Listener.configuration(host: host, port: port, limits: limits, logger: logger),
-            services: services + (tls.map { [$0] } ?? []),
+            services: services + (tls.map { [$0] } ?? []) + (inside.map { [internalApplication($0, limits: limits, name: name, logger: logger)] } ?? []),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 logger.notice("listening", metadata: ["role": "\(name)", "port": "\(bound)"])
@@ -100,6 +102,23 @@ enum RoleRunner {
             },
             logger: logger)
         try await run(app, grace: grace, logger: logger)
+    }
+
+    /// The plain-HTTP listener for `/metrics` and `/readyz` with detail, run
+    /// beside the main one as a service.
+    static func internalApplication(
+        _ inside: (router: Router<BasicRequestContext>, listen: (host: String, port: Int)), limits: ListenerLimits, name: String,
+        logger: Logger
+    ) -> some Service {
+        let (host, port) = inside.listen
+        return Application(
+            router: inside.router, server: Listener.server(limits: limits, tls: nil),
+            configuration: Listener.configuration(host: host, port: port, limits: limits, logger: logger),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                StandardOutput.write("Scepter \(name) internal listener (metrics, readiness) on \(host):\(bound)")
+            },
+            logger: logger)
     }
 
     /// Runs the application until SIGTERM or SIGINT, then drains: the server

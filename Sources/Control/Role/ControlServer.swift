@@ -24,6 +24,10 @@ package struct ControlServer {
     }
 
     package let router: Router<ControlRequestContext>
+    /// `SCEPTER_CONTROL_INTERNAL_LISTEN`: `/metrics` and `/readyz` with detail
+    /// on a plain-HTTP listener of their own; the main listener then says
+    /// only ready or not and has no `/metrics`.
+    package let internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?
     package let store: PostgresStore
     package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse: the store last).
@@ -51,6 +55,7 @@ package struct ControlServer {
         let redisConfiguration = settings.redis(for: "the edges' audit stream, heartbeats and reload channel")
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
+        let internalListen = settings.optionalListenAddress("SCEPTER_CONTROL_INTERNAL_LISTEN")
         let tls = TLSFiles.load(
             &settings, certificate: "SCEPTER_CONTROL_TLS_CERT_PATH", key: "SCEPTER_CONTROL_TLS_KEY_PATH", clientCA: "SCEPTER_CONTROL_CLIENT_CA_PATH")
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
@@ -85,22 +90,34 @@ package struct ControlServer {
         OpenAPIDocument.add(to: router)
         ConsoleRoutes().add(to: router)
         PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
-        router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        @Sendable func addHealth<Context: RequestContext>(to router: Router<Context>, detailed: Bool) {
+            router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
+            router.get("/readyz") { _, _ in
+                async let databaseUp = store.isHealthy()
+                async let redisUp = (try? await redis.ping(timeout: .seconds(1))) != nil
+                let (databaseOK, redisOK) = await (databaseUp, redisUp)
+                let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisOK ? "up" : "DOWN")"
+                // Issuance needs only the database; the audit stream waits in Redis.
+                return Response.plain(detailed ? detail : (databaseOK ? "ready" : "not ready"), status: databaseOK ? .ok : .serviceUnavailable)
+            }
+            guard detailed else { return }
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            }
         }
-        router.get("/readyz") { _, _ in
-            async let databaseUp = store.isHealthy()
-            async let redisUp = (try? await redis.ping(timeout: .seconds(1))) != nil
-            let (databaseOK, redisOK) = await (databaseUp, redisUp)
-            let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisOK ? "up" : "DOWN")"
-            // Issuance needs only the database; the audit stream waits in Redis.
-            return Response.plain(detail, status: databaseOK ? .ok : .serviceUnavailable)
+        var internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?
+        if let internalListen {
+            addHealth(to: router, detailed: false)
+            let internalRouter = Router(context: BasicRequestContext.self)
+            addHealth(to: internalRouter, detailed: true)
+            internalListener = (internalRouter, internalListen)
+        } else {
+            addHealth(to: router, detailed: true)
         }
         return ControlServer(
-            router: router, store: store,
+            router: router, internalListener: internalListener, store: store,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),

@@ -3,6 +3,15 @@ import NIOCore
 
 /// `/healthz` (alive), `/readyz` (dependencies up) and `/metrics`.
 package struct HealthRoutes: Sendable {
+    /// What a listener shows: everything, or (on the public listener when
+    /// an internal one serves the detail) whether it is ready and nothing else.
+    package enum Exposure: Sendable {
+        case full
+        /// `/healthz`, and `/readyz` as `ready`/`not ready` without saying
+        /// which dependency is down; no `/metrics`.
+        case statusOnly
+    }
+
     let readiness: ReadinessCache
     let metrics: @Sendable () -> [UInt8]
 
@@ -16,12 +25,14 @@ package struct HealthRoutes: Sendable {
         self.metrics = metrics
     }
 
-    package func add<Context: RequestContext>(to router: Router<Context>) {
+    package func add<Context: RequestContext>(to router: Router<Context>, exposure: Exposure = .full) {
         router.get("/healthz") { _, _ in Response.text("ok\n", status: .ok) }
         router.get("/readyz") { _, _ in
             let (isReady, detail) = await readiness.answer()
-            return Response.text(detail + "\n", status: isReady ? .ok : .serviceUnavailable)
+            let body = exposure == .full ? detail : (isReady ? "ready" : "not ready")
+            return Response.text(body + "\n", status: isReady ? .ok : .serviceUnavailable)
         }
+        guard exposure == .full else { return }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -25,6 +25,10 @@ package struct EdgeServer {
     }
 
     package let router: Router<ScepterRequestContext>
+    /// `SCEPTER_EDGE_INTERNAL_LISTEN`: `/metrics` and `/readyz` with detail on
+    /// a listener of their own (plain HTTP, for Prometheus and the kubelet);
+    /// the public listener then says only ready or not and has no `/metrics`.
+    package let internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?
     package let configuration: EdgeConfiguration
     package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse).
@@ -49,6 +53,7 @@ package struct EdgeServer {
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
+        let internalListen = settings.optionalListenAddress("SCEPTER_EDGE_INTERNAL_LISTEN")
         let network = EdgeConfiguration.loadNetwork(&settings)
         let tls = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_TLS_CERT_PATH", key: "SCEPTER_EDGE_TLS_KEY_PATH")
         let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL)
@@ -69,7 +74,7 @@ package struct EdgeServer {
             metrics: metrics, logger: logger)
         let router = Router(context: ScepterRequestContext.self)
         SCEPRoutes(configuration: configuration, handler: handler, issuance: control).add(to: router)
-        HealthRoutes(
+        let health = HealthRoutes(
             ready: {
                 async let redisUp = state.isHealthy()
                 async let controlProblem = control.unreadiness()
@@ -77,11 +82,19 @@ package struct EdgeServer {
                 let detail = "redis \(redisOK ? "up" : "DOWN (SCEPTER_REDIS_URL)"), control plane \(problem.map { "DOWN: \($0)" } ?? "up")"
                 return (redisOK && problem == nil, detail)
             },
-            metrics: { metrics.render() }
-        ).add(to: router)
+            metrics: { metrics.render() })
+        var internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?
+        if let internalListen {
+            health.add(to: router, exposure: .statusOnly)
+            let internalRouter = Router(context: BasicRequestContext.self)
+            health.add(to: internalRouter)
+            internalListener = (internalRouter, internalListen)
+        } else {
+            health.add(to: router)
+        }
         let reloader = TrustAnchorReloader(configuration: configuration, metrics: metrics, logger: logger)
         return EdgeServer(
-            router: router, configuration: configuration,
+            router: router, internalListener: internalListener, configuration: configuration,
             options: Options(
                 listen: listen, controlURL: controlURL, edgeToken: token, waitBudget: waitBudget,
                 shutdownGrace: shutdownGrace, limits: limits, tls: tls),

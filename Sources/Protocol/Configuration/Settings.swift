@@ -163,6 +163,12 @@ public struct Settings: Sendable {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
+    /// `host:port` when `name` is set; nil otherwise.
+    public mutating func optionalListenAddress(_ name: String) -> (host: String, port: Int)? {
+        guard string(name) != nil else { return nil }
+        return listenAddress(name, default: "")
+    }
+
     /// An http:// or https:// base URL without a trailing slash.
     public mutating func httpURL(_ name: String, _ why: String) -> String? {
         guard let text = required(name, why) else { return nil }
