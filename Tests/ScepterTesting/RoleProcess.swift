@@ -92,7 +92,8 @@ public final class RoleProcess: Sendable {
     }
 
     static func listeningPort(in text: String) -> Int? {
-        for line in text.split(separator: "\n") where line.contains("listening on 127.0.0.1:") {
+        // Our banner only: Hummingbird logs "listening on" for every listener, the internal one included.
+        for line in text.split(separator: "\n") where line.hasPrefix("Scepter ") && line.contains("listening on 127.0.0.1:") {
             let tail = line[line.range(of: "listening on 127.0.0.1:")!.upperBound...]
             if let port = Int(tail.prefix(while: \.isNumber)) { return port }
         }
