@@ -74,6 +74,7 @@ final class ClusterUnderTest: ServerUnderTest {
             "SCEPTER_CONTROL_LISTEN": "127.0.0.1:\(controlPort)",
             "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlPort)",
             "SCEPTER_EDGE_LISTEN": "127.0.0.1:0",
+            "SCEPTER_SOURCE_RATE_LIMIT": ServerProcess.unreachedSourceLimit,
         ]
         if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
         let control = try Self.start("control", "/usr/bin/taskset", ["-c", "\(cpu)", binary, "control"], environment: environment, log: directory + "/control.log")

@@ -10,6 +10,8 @@ final class ServerProcess {
     let dataDir: String
     let logPath: String
 
+    static let unreachedSourceLimit = "1000000000"
+
     /// Starts `binary dev --port 0 --host 127.0.0.1 --data-dir dataDir` on
     /// `cpu` and reads the port and the challenge from its banner.
     init(binary: String, cpu: Int, dataDir: String, logLevel: String?, timeout: Double = 120) throws {
@@ -18,6 +20,9 @@ final class ServerProcess {
         process.arguments = ["-c", String(cpu), binary, "dev", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir]
         var environment = ProcessInfo.processInfo.environment
         if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
+        // All load comes from one address: a limit no run reaches, so the
+        // per-source bucket is still taken on every request and measured.
+        environment["SCEPTER_SOURCE_RATE_LIMIT"] = ServerProcess.unreachedSourceLimit
         process.environment = environment
         let stdout = Pipe()
         process.standardOutput = stdout
