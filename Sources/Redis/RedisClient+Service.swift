@@ -27,6 +27,10 @@ extension Settings {
             if let caPath {
                 if configuration.tls {
                     configuration.tlsCAPath = caPath
+                    let bundle = try? SecretFiles.readPublic(at: caPath, setting: "SCEPTER_REDIS_CA_PATH")
+                    if bundle?.contains("-----BEGIN CERTIFICATE-----") != true {
+                        problem("SCEPTER_REDIS_CA_PATH", "\(caPath) is not a readable PEM certificate bundle")
+                    }
                 } else {
                     problem("SCEPTER_REDIS_CA_PATH", "is set but \(name) is not rediss://; use rediss:// or remove it")
                 }

@@ -33,7 +33,10 @@ final class ServerTLS: Service {
             return try ServerTLS(files: files, logger: logger)
         } catch {
             throw ConfigurationError([
-                ConfigurationProblem(files.certificatePath, "cannot serve TLS with this certificate and key \(files.keyPath): \(error)")
+                ConfigurationProblem(
+                    files.certificateSetting,
+                    "cannot serve TLS with \(files.certificatePath) and its key \(files.keyPath)"
+                        + (files.clientCAPath.map { " (client CA \($0))" } ?? "") + ": \(error); check that the key belongs to the certificate")
             ])
         }
     }

@@ -57,4 +57,26 @@ struct CommandLineTests {
         #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD"))
         #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CERT_VALIDITY"))
     }
+
+    @Test("An edge whose TLS key does not belong to its certificate is refused by preflight, naming the variable")
+    func mismatchedTLSKeyIsRefused() async throws {
+        let tls = try await TestTLS.make()
+        let pki = try Shell.temporaryDirectory().appendingPathComponent("pki")
+        let initialized = try await Shell.runAsync(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let environment = [
+            "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "a-static-challenge",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": pki.appendingPathComponent("ra.pem").path,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": pki.appendingPathComponent("ra.key").path,
+            "SCEPTER_CONTROL_URL": "http://127.0.0.1:9", "SCEPTER_EDGE_TOKEN": String(repeating: "t", count: 32),
+            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_EDGE_LISTEN": "127.0.0.1:0",
+            "SCEPTER_EDGE_TLS_CERT_PATH": tls.serverCertificatePath, "SCEPTER_EDGE_TLS_KEY_PATH": tls.clientKeyPath,
+        ]
+        let run = try await Shell.runAsync(DevServerProcess.binary, ["edge"], environment: environment, timeout: .seconds(60))
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(
+            run.stderr.contains(
+                "SCEPTER_EDGE_TLS_KEY_PATH: \(tls.clientKeyPath) with \(tls.serverCertificatePath): the private key does not belong to the certificate"),
+            "\(run.stderr)")
+    }
 }

@@ -46,14 +46,18 @@ struct RedisTLSTests {
         await plain.close()
     }
 
-    @Test("SCEPTER_REDIS_CA_PATH needs rediss://")
-    func caPathNeedsTLS() {
-        var settings = Settings(environment: ["SCEPTER_REDIS_URL": "redis://127.0.0.1:6379/0", "SCEPTER_REDIS_CA_PATH": "/etc/ca.pem"])
+    @Test("SCEPTER_REDIS_CA_PATH needs rediss:// and a readable PEM bundle")
+    func caPathNeedsTLS() async throws {
+        let ca = try await TestTLS.make().caPath
+        var settings = Settings(environment: ["SCEPTER_REDIS_URL": "redis://127.0.0.1:6379/0", "SCEPTER_REDIS_CA_PATH": ca])
         _ = settings.redis(for: "tests")
         #expect(settings.problems.map(\.variable) == ["SCEPTER_REDIS_CA_PATH"])
-        var tls = Settings(environment: ["SCEPTER_REDIS_URL": "rediss://redis.example:6380/0", "SCEPTER_REDIS_CA_PATH": "/etc/ca.pem"])
+        var tls = Settings(environment: ["SCEPTER_REDIS_URL": "rediss://redis.example:6380/0", "SCEPTER_REDIS_CA_PATH": ca])
         let configuration = tls.redis(for: "tests")
         #expect(tls.problems.isEmpty)
-        #expect(configuration?.tls == true && configuration?.tlsCAPath == "/etc/ca.pem")
+        #expect(configuration?.tls == true && configuration?.tlsCAPath == ca)
+        var missing = Settings(environment: ["SCEPTER_REDIS_URL": "rediss://redis.example:6380/0", "SCEPTER_REDIS_CA_PATH": "/nonexistent/ca.pem"])
+        _ = missing.redis(for: "tests")
+        #expect(missing.problems.map(\.description) == ["SCEPTER_REDIS_CA_PATH: /nonexistent/ca.pem is not a readable PEM certificate bundle"])
     }
 }

@@ -95,7 +95,7 @@ extension IssuanceService {
     /// told, the certificate is revoked and never delivered (Microsoft's
     /// contract), the device gets FAILURE, and Intune hears of the failure.
     func deliver(
-        _ issued: IssuedCertificate, record: CertificateRecord, request: EnrollmentRequest, approval: IntuneApproval,
+        _ issued: IssuedCertificate, record: CertificateRecord, request: EnrollmentRequest, key: EnrollmentKey, approval: IntuneApproval,
         profile: ControlConfiguration.Profile
     ) async throws -> EnrollmentDecision {
         let notification = IntuneClient.Issued(
@@ -106,7 +106,7 @@ extension IssuanceService {
         do {
             let id = try await approval.client.notifySuccess(notification)
             let details = "\(approval.validated); successNotification acknowledged (client-request-id \(id))"
-            try await store.markDelivered(requestKey(request), reason: "issued by \(profile.issuer.name); \(details)")
+            try await store.markDelivered(key, reason: "issued by \(profile.issuer.name); \(details)")
             var delivered = issued
             delivered.details = details
             return .issued(delivered)
@@ -114,11 +114,11 @@ extension IssuanceService {
             let reason =
                 "\(approval.validated); successNotification failed (\(error)): certificate \(record.serialNumber) revoked and not delivered"
             let withdrawn = try await store.withdraw(
-                requestKey(request), outcome: .notificationFailed, reason: reason,
+                key, outcome: .notificationFailed, reason: reason,
                 revocation: Revocation(serialNumber: record.serialNumber, reason: .cessationOfOperation, actor: "scepter", at: now()))
             guard withdrawn else {
                 // Another replica finished this transaction meanwhile: its answer stands.
-                guard let recorded = try await store.enrollment(requestKey(request)) else {
+                guard let recorded = try await store.enrollment(key) else {
                     throw IssuanceUnavailable("enrollment \(request.transactionID) vanished while Intune was being notified")
                 }
                 return try await decision(for: recorded)
@@ -141,10 +141,6 @@ extension IssuanceService {
         }
         let issued = IssuedCertificate(certificate: record.der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial)
         let approval = IntuneApproval(client: client, validated: "Intune validateRequest Success (recorded: \(recorded.reason))")
-        return try await deliver(issued, record: record, request: request, approval: approval, profile: profile)
-    }
-
-    private func requestKey(_ request: EnrollmentRequest) -> EnrollmentKey {
-        EnrollmentKey(profile: request.profile, transactionID: request.transactionID, csrSHA256: SHA256Hex.of(request.csr))
+        return try await deliver(issued, record: record, request: request, key: recorded.key, approval: approval, profile: profile)
     }
 }

@@ -156,7 +156,7 @@ package final class IssuanceService: Issuance {
         logger.info("issued", metadata: ["profile": "\(profile.name)", "serial": "\(serial)", "transaction": "\(request.transactionID)"])
         let issued = IssuedCertificate(certificate: der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial)
         guard let approval else { return .issued(issued) }
-        return try await deliver(issued, record: record, request: request, approval: approval, profile: profile)
+        return try await deliver(issued, record: record, request: request, key: requestKey, approval: approval, profile: profile)
     }
 
     /// The audit row committed with the certificate; the edge's own event (same id) replaces it.

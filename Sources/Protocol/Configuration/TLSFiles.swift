@@ -1,9 +1,10 @@
 /// A TLS identity and trust as files: a listener's certificate and key
 /// (and the CA its clients must come from), or a client's.
 ///
-/// Loading checks what can be checked without a TLS library: both halves
-/// set or neither, files readable, the key owner-only. Each role turns the
-/// files into a TLS context when it starts and again on SIGHUP.
+/// Loading checks both halves set or neither, files readable, the key
+/// owner-only and belonging to the certificate (OpenSSL), so a bad pair is a
+/// preflight problem listed with the others. Each role turns the files into
+/// a TLS context when it starts and again on SIGHUP.
 public struct TLSFiles: Sendable, Hashable {
     /// PEM: the certificate, then its chain.
     public var certificatePath: String
@@ -12,11 +13,14 @@ public struct TLSFiles: Sendable, Hashable {
     /// Clients must present a certificate that chains to this PEM bundle
     /// (mutual TLS); nil: none is asked for.
     public var clientCAPath: String?
+    /// The variable naming the certificate, for problems found when the files are used.
+    public var certificateSetting: String
 
-    public init(certificatePath: String, keyPath: String, clientCAPath: String? = nil) {
+    public init(certificatePath: String, keyPath: String, clientCAPath: String? = nil, certificateSetting: String = "") {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.clientCAPath = clientCAPath
+        self.certificateSetting = certificateSetting
     }
 
     /// `certificate` and `key` name the variables; nil when neither is set.
@@ -34,7 +38,11 @@ public struct TLSFiles: Sendable, Hashable {
             let pem = try SecretFiles.readPublic(at: certificatePath, setting: certificate)
             if !pem.contains("-----BEGIN CERTIFICATE-----") { settings.problem(certificate, "\(certificatePath) holds no PEM certificate") }
             let keyPEM = try SecretFiles.readPrivateKey(at: keyPath, setting: key)
-            if !keyPEM.contains("PRIVATE KEY-----") { settings.problem(key, "\(keyPath) holds no PEM private key") }
+            if !keyPEM.contains("PRIVATE KEY-----") {
+                settings.problem(key, "\(keyPath) holds no PEM private key")
+            } else if let problem = Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM) {
+                settings.problem(key, "\(keyPath) with \(certificatePath): \(problem)")
+            }
             if let clientCA, let clientCAPath {
                 let bundle = try SecretFiles.readPublic(at: clientCAPath, setting: clientCA)
                 if !bundle.contains("-----BEGIN CERTIFICATE-----") { settings.problem(clientCA, "\(clientCAPath) holds no PEM certificate") }
@@ -42,6 +50,19 @@ public struct TLSFiles: Sendable, Hashable {
         } catch {
             settings.problem(error.setting, error.message)
         }
-        return TLSFiles(certificatePath: certificatePath, keyPath: keyPath, clientCAPath: clientCAPath)
+        return TLSFiles(certificatePath: certificatePath, keyPath: keyPath, clientCAPath: clientCAPath, certificateSetting: certificate)
+    }
+
+    /// Why the key cannot serve the first certificate of `certificatePEM`; nil when it can.
+    static func pairProblem(certificatePEM: String, keyPEM: String) -> String? {
+        guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE"), let certificate = try? OpenSSLCertificate(derEncoded: der) else {
+            return "the certificate does not parse"
+        }
+        guard let key = try? OpenSSLKey(privateKeyPEM: keyPEM) else { return "the private key does not parse" }
+        guard certificate.matches(key) else {
+            _ = OpenSSL.drainErrors()
+            return "the private key does not belong to the certificate"
+        }
+        return nil
     }
 }
