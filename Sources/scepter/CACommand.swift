@@ -15,7 +15,7 @@ struct CACommand: ParsableCommand {
         @Option(help: "Directory to write ca.pem, ca.key, ra.pem and ra.key into (created if missing).")
         var out: String
 
-        @Flag(help: "CA key algorithm: RSA 3072 (default) or ECDSA P-256. The RA is always RSA 2048.")
+        @Flag(help: "CA key algorithm: --rsa (RSA 3072, the default), --rsa2048 or --ecdsa (P-256). The RA is always RSA 2048.")
         var algorithm: PKIBootstrap.KeyAlgorithm = .rsa
 
         @Option(help: "Common name of the CA.")

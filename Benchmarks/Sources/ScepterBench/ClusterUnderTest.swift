@@ -38,10 +38,10 @@ final class ClusterUnderTest: ServerUnderTest {
     var pid: Int32 { children.first { $0.name.hasPrefix("edge") }?.process.processIdentifier ?? 0 }
 
     /// - Parameter database: a PostgreSQL URL whose user may CREATE DATABASE; a fresh database is made for the run.
-    init(binary: String, cpu: Int, directory: String, database: String, edges: Int, logLevel: String?) throws {
+    init(binary: String, cpu: Int, directory: String, database: String, edges: Int, logLevel: String?, caKey: CAKey) throws {
         self.directory = directory
         let pki = directory + "/pki"
-        try Self.run(binary, ["ca", "init", "--out", pki])
+        try Self.run(binary, ["ca", "init", "--out", pki, caKey.initFlag])
         raKeyPath = pki + "/ra.key"
         caKeyPath = pki + "/ca.key"
 
@@ -130,7 +130,7 @@ final class ClusterUnderTest: ServerUnderTest {
 
     // MARK: Helpers
 
-    private static func run(_ executable: String, _ arguments: [String]) throws {
+    static func run(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

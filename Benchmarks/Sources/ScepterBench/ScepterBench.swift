@@ -56,6 +56,9 @@ struct ScepterBench: ParsableCommand {
         discussion: "Every server-side process, PostgreSQL's included, is pinned to --server-cpu; their CPU is summed."))
     var clusterDatabase: String?
 
+    @Option(help: "The issuing CA's key: rsa3072 (the `scepter dev` default), rsa2048 or p256. The RA is RSA 2048 in every case.")
+    var caKey: CAKey = .rsa3072
+
     @Option(help: "Edges in --cluster-database mode; the load is spread over them.")
     var edges = 2
 
@@ -80,10 +83,11 @@ struct ScepterBench: ParsableCommand {
         if let clusterDatabase {
             note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)")
             server = try ClusterUnderTest(
-                binary: binary, cpu: serverCPU, directory: base, database: clusterDatabase, edges: edges, logLevel: serverLogLevel)
+                binary: binary, cpu: serverCPU, directory: base, database: clusterDatabase, edges: edges, logLevel: serverLogLevel,
+                caKey: caKey)
         } else {
             note("starting \(binary) dev on CPU \(serverCPU)")
-            server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel)
+            server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel, caKey: caKey)
         }
         defer { server.stop() }
         note("server pid \(server.pid) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
@@ -152,7 +156,7 @@ struct ScepterBench: ParsableCommand {
         server.stop()
 
         let latencies = outcomes.map(\.latencyMilliseconds).sorted()
-        let mode = clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL"
+        let mode = (clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL") + ", CA key \(caKey.rawValue)"
         let result = BenchResult(
             machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
             serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,

@@ -14,7 +14,9 @@ final class ServerProcess {
 
     /// Starts `binary dev --port 0 --host 127.0.0.1 --data-dir dataDir` on
     /// `cpu` and reads the port and the challenge from its banner.
-    init(binary: String, cpu: Int, dataDir: String, logLevel: String?, timeout: Double = 120) throws {
+    init(binary: String, cpu: Int, dataDir: String, logLevel: String?, caKey: CAKey, timeout: Double = 120) throws {
+        // `scepter dev` keeps a CA it finds in its data directory.
+        try ClusterUnderTest.run(binary, ["ca", "init", "--out", dataDir, caKey.initFlag])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
         process.arguments = ["-c", String(cpu), binary, "dev", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir]

@@ -8,7 +8,12 @@ import ScepterProtocol
 /// Creates CA and RA key pairs for `scepter ca init` and `scepter dev`.
 package enum PKIBootstrap {
     package enum KeyAlgorithm: String, Sendable, CaseIterable {
-        case rsa, ecdsa
+        /// RSA 3072, the default.
+        case rsa
+        /// RSA 2048: the common issuing-CA size, and the cheapest RSA signature.
+        case rsa2048
+        /// ECDSA P-256.
+        case ecdsa
     }
 
     /// A PEM certificate and its PEM private key.
@@ -27,8 +32,8 @@ package enum PKIBootstrap {
         let key: Certificate.PrivateKey
         let keyPEM: String
         switch algorithm {
-        case .rsa:
-            let rsa = try _RSA.Signing.PrivateKey(keySize: .bits3072)
+        case .rsa, .rsa2048:
+            let rsa = try _RSA.Signing.PrivateKey(keySize: algorithm == .rsa ? .bits3072 : .bits2048)
             key = Certificate.PrivateKey(rsa)
             keyPEM = rsa.pemRepresentation
         case .ecdsa:
@@ -48,7 +53,7 @@ package enum PKIBootstrap {
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
             notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(10 * 365 * 86400),
-            issuer: name, subject: name, signatureAlgorithm: algorithm == .rsa ? .sha256WithRSAEncryption : .ecdsaWithSHA256,
+            issuer: name, subject: name, signatureAlgorithm: algorithm == .ecdsa ? .ecdsaWithSHA256 : .sha256WithRSAEncryption,
             extensions: extensions, issuerPrivateKey: key)
         return Pair(certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
     }

@@ -13,7 +13,10 @@ package struct LocalCA: Sendable {
     package let certificateDER: [UInt8]
     /// DER of the intermediates above the CA, nearest first.
     package let chain: [[UInt8]]
+    /// Signs through `signatureLibrary`.
     let privateKey: Certificate.PrivateKey
+    /// The library that makes this CA's signatures: the faster of the two on this machine.
+    package let signatureLibrary: SignatureLibrary
     /// The key as loaded, for signers that go through OpenSSL (OCSP signed by the CA itself).
     let keyPEM: String
     let authorityKeyIdentifier: ArraySlice<UInt8>
@@ -34,13 +37,22 @@ package struct LocalCA: Sendable {
         } catch {
             throw LoadError(reason: "CA certificate does not parse (\(error))")
         }
+        let loaded: Certificate.PrivateKey
         do {
-            self.privateKey = try Certificate.PrivateKey(pemEncoded: keyPEM)
+            loaded = try Certificate.PrivateKey(pemEncoded: keyPEM)
         } catch {
             throw LoadError(reason: "CA private key does not parse (\(error))")
         }
-        guard privateKey.publicKey == certificate.publicKey else {
+        guard loaded.publicKey == certificate.publicKey else {
             throw LoadError(reason: "CA private key does not belong to the CA certificate")
+        }
+        if let openSSL = try? OpenSSLSigningKey(privateKeyPEM: keyPEM) {
+            let viaOpenSSL = Certificate.PrivateKey(OpenSSLCAKey(loaded: loaded, signer: openSSL))
+            signatureLibrary = SignatureLibrary.faster(loaded, viaOpenSSL, algorithm: Self.signatureAlgorithm(of: loaded))
+            privateKey = signatureLibrary == .openSSL ? viaOpenSSL : loaded
+        } else {
+            signatureLibrary = .boringSSL
+            privateKey = loaded
         }
         guard case .isCertificateAuthority = try? certificate.extensions.basicConstraints else {
             throw LoadError(reason: "CA certificate lacks basicConstraints CA:TRUE")
@@ -75,11 +87,13 @@ package struct LocalCA: Sendable {
         return Certificate.SerialNumber(bytes: bytes)
     }
 
-    var signatureAlgorithm: Certificate.SignatureAlgorithm {
-        switch privateKey.publicKey {
-        case _ where P384.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA384
-        case _ where P521.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA512
-        case _ where P256.Signing.PublicKey(privateKey.publicKey) != nil: .ecdsaWithSHA256
+    var signatureAlgorithm: Certificate.SignatureAlgorithm { Self.signatureAlgorithm(of: privateKey) }
+
+    static func signatureAlgorithm(of key: Certificate.PrivateKey) -> Certificate.SignatureAlgorithm {
+        switch key.publicKey {
+        case _ where P384.Signing.PublicKey(key.publicKey) != nil: .ecdsaWithSHA384
+        case _ where P521.Signing.PublicKey(key.publicKey) != nil: .ecdsaWithSHA512
+        case _ where P256.Signing.PublicKey(key.publicKey) != nil: .ecdsaWithSHA256
         default: .sha256WithRSAEncryption
         }
     }
