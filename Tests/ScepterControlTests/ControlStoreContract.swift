@@ -19,6 +19,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case transactionIDsAreScopedByProfile
     case auditRoundTrip
     case auditInsertIsIdempotentByID
+    case auditBatchInsertsManyReplacesProvisionalAndKeepsFirstCopies
     case issuedWithAuditCommitsAProvisionalRowTheEdgeReplaces
     case conflictingIssueLeavesNoProvisionalRow
     case auditFilters
@@ -50,6 +51,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .transactionIDsAreScopedByProfile: try await Self.scopedByProfile(store)
         case .auditRoundTrip: try await Self.auditRoundTrip(store)
         case .auditInsertIsIdempotentByID: try await Self.auditIdempotent(store)
+        case .auditBatchInsertsManyReplacesProvisionalAndKeepsFirstCopies: try await Self.auditBatch(store)
         case .issuedWithAuditCommitsAProvisionalRowTheEdgeReplaces: try await Self.provisionalAuditReplaced(store)
         case .conflictingIssueLeavesNoProvisionalRow: try await Self.conflictLeavesNoProvisionalRow(store)
         case .auditFilters: try await Self.auditFilters(store)
@@ -260,6 +262,31 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         let events = try await store.auditEvents(AuditQuery())
         #expect(events.map(\.id) == ["e-1"])
         #expect(events.first?.details == "first", "the first delivery wins")
+    }
+
+    /// The audit consumer's batch: more rows than one statement takes, a
+    /// provisional row replaced, an id already stored ignored, and an id
+    /// twice in the batch stored once (its first copy).
+    static func auditBatch(_ store: any ControlStore) async throws {
+        try await store.commitIssued(
+            certificate(serial: "4a01", transactionID: "tx-p"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-p"),
+            audit: event(id: "p", at: 0, transactionID: "tx-p", details: "provisional"))
+        try await store.insertAudit(event(id: "old", at: 0, details: "stored before"))
+        var batch = (0..<450).map { event(id: String(format: "b-%03d", $0), at: Double($0), details: "batch \($0)") }
+        batch.append(event(id: "p", at: 1, transactionID: "tx-p", details: "the edge's event"))
+        batch.append(event(id: "old", at: 2, details: "redelivered"))
+        batch.append(event(id: "b-007", at: 3, details: "second copy in the batch"))
+        try await store.insertAudit(batch)
+
+        let stored = try await store.auditEvents(AuditQuery(limit: 1000))
+        #expect(stored.count == 452)
+        let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(byID["p"]?.details == "the edge's event")
+        #expect(byID["old"]?.details == "stored before")
+        #expect(byID["b-007"]?.details == "batch 7")
+        #expect(byID["b-449"]?.details == "batch 449")
+        try await store.insertAudit([])
+        #expect(try await store.auditEvents(AuditQuery(limit: 1000)).count == 452)
     }
 
     static func provisionalAuditReplaced(_ store: any ControlStore) async throws {

@@ -157,11 +157,12 @@ package final class AuditStreamConsumer: Service {
         return Entry(id: id, fields: fields)
     }
 
-    /// Inserts each event, then acknowledges the batch. A failed insert
-    /// throws before the acknowledgement: those entries are read again.
+    /// Inserts the batch's events in one transaction, then acknowledges the
+    /// batch. A failed insert throws before the acknowledgement: those
+    /// entries are read again.
     private func copy(_ entries: [Entry]) async throws -> Int {
         guard !entries.isEmpty else { return 0 }
-        var copied = 0
+        var events: [AuditEvent] = []
         for entry in entries {
             guard let fields = entry.fields else {
                 metrics?.recordLost()
@@ -175,13 +176,13 @@ package final class AuditStreamConsumer: Service {
                 try await deadLetter(entry)
                 continue
             }
-            try await store.insertAudit(event)
-            copied += 1
+            events.append(event)
         }
+        try await store.insertAudit(events)
         // Acknowledged and deleted: the stream's length is the backlog the edges bound.
         _ = try await client.send(["XACK", stream, group] + entries.map(\.id))
         _ = try await client.send(["XDEL", stream] + entries.map(\.id))
-        return copied
+        return events.count
     }
 
     private func deadLetter(_ entry: Entry) async throws {

@@ -90,11 +90,15 @@ package final class IssuanceService: Issuance {
     /// held its challenge to single use).
     private func process(_ request: EnrollmentRequest, csrSHA256 csrHash: String) async throws -> EnrollmentDecision {
         let requestKey = EnrollmentKey(profile: request.profile, transactionID: request.transactionID, csrSHA256: csrHash)
-        if let recorded = try await store.enrollment(requestKey) {
+        // One query answers both questions: was this exact request seen, and is another of its transaction pending?
+        let earlier = try await store.enrollments(profile: request.profile, transactionID: request.transactionID)
+        var seen = earlier.first { $0.csrSHA256 == csrHash }
+        if seen == nil, earlier.count >= ControlStoreLimits.enrollmentsPerTransaction { seen = try await store.enrollment(requestKey) }
+        if let recorded = seen {
             if recorded.status == .notifying { return try await resumeNotification(request, recorded: recorded) }
             return try await decision(for: recorded)
         }
-        if try await store.enrollments(profile: request.profile, transactionID: request.transactionID).contains(where: { $0.status == .notifying }) {
+        if earlier.contains(where: { $0.status == .notifying }) {
             return .rejected(Self.earlierRequestPending(request.transactionID))
         }
         guard let profile = configuration.profiles[request.profile] else {

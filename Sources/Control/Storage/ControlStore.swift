@@ -14,6 +14,7 @@ package protocol ControlStore: Sendable {
     /// Every request recorded under (profile, transactionID), newest first: a
     /// client that keeps its key pair sends each new CSR under the same
     /// transactionID (RFC 8894 §3.2.1.1 derives it from the public key).
+    /// At most `ControlStoreLimits.enrollmentsPerTransaction`.
     func enrollments(profile: String, transactionID: String) async throws -> [EnrollmentRecord]
 
     /// Records an issued certificate, its enrollment and (when given) a
@@ -57,9 +58,10 @@ package protocol ControlStore: Sendable {
     /// the CRL is built from, in one transaction.
     func revoke(_ revocation: Revocation) async throws -> RevocationOutcome
 
-    /// Inserts an audit event; an event id seen before is ignored, unless
-    /// its row is a provisional one from `commitIssued`, which it replaces.
-    func insertAudit(_ event: AuditEvent) async throws
+    /// Inserts audit events in as few statements as it can; an event id
+    /// seen before is ignored, unless its row is a provisional one from
+    /// `commitIssued`, which it replaces. All of them, or none.
+    func insertAudit(_ events: [AuditEvent]) async throws
 
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
 
@@ -297,3 +299,15 @@ package struct OutcomeCount: Sendable, Hashable {
 
 /// The enrollment for that (profile, transactionID) was written by someone else first.
 package struct StoreConflict: Error, Sendable {}
+
+extension ControlStore {
+    /// One audit event (see `insertAudit(_:)` for many).
+    package func insertAudit(_ event: AuditEvent) async throws {
+        try await insertAudit([event])
+    }
+}
+
+package enum ControlStoreLimits {
+    /// `enrollments(profile:transactionID:)` returns at most this many, newest first.
+    package static let enrollmentsPerTransaction = 100
+}

@@ -32,7 +32,7 @@ extension SQLStore {
             try await sql.run(
                 """
                 SELECT \(Self.enrollmentColumns) FROM enrollments WHERE profile = ? AND transaction_id = ?
-                ORDER BY created_at DESC, csr_sha256 LIMIT 100
+                ORDER BY created_at DESC, csr_sha256 LIMIT \(ControlStoreLimits.enrollmentsPerTransaction)
                 """, [.text(profile), .text(transactionID)]
             ).map(EnrollmentRecord.init(row:))
         }
@@ -42,13 +42,13 @@ extension SQLStore {
         "profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at"
     }
 
-    /// The enrollment first: a second writer of the same (profile,
-    /// transaction) conflicts before it writes anything (PostgreSQL makes it
-    /// wait for the first to commit), then the certificate it references.
+    /// The certificate, then the enrollment that names it: two inserts. A
+    /// second writer of the same request fails on the enrollment's key
+    /// (PostgreSQL makes it wait for the first to commit) and its whole
+    /// transaction, certificate included, rolls back.
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         try await conflictsAsStoreConflict {
             try await transaction("commitIssued") { sql in
-                try await Self.insert(enrollment, on: sql)
                 try await sql.run(
                     "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -57,10 +57,8 @@ extension SQLStore {
                         .text(certificate.status.rawValue), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
                         .instant(certificate.createdAt),
                     ])
-                try await sql.run(
-                    "UPDATE enrollments SET serial = ? WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ?",
-                    [.text(certificate.serialNumber), .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.csrSHA256)])
-                if let audit { try await Self.insert(audit, provisional: true, on: sql) }
+                try await Self.insert(enrollment, serial: certificate.serialNumber, on: sql)
+                if let audit { try await Self.insert([audit], provisional: true, on: sql) }
                 if let supersedes {
                     try await sql.run("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'active'", [.text(supersedes)])
                 }
@@ -70,7 +68,7 @@ extension SQLStore {
 
     package func commitRejected(_ enrollment: EnrollmentRecord) async throws {
         try await conflictsAsStoreConflict {
-            try await run("commitRejected") { sql in try await Self.insert(enrollment, on: sql) }
+            try await run("commitRejected") { sql in try await Self.insert(enrollment, serial: nil, on: sql) }
         }
     }
 
@@ -112,9 +110,27 @@ extension SQLStore {
         return try await transaction("revoke") { sql in try await Self.revoke(revocation, on: sql, dialect: dialect) }
     }
 
-    package func insertAudit(_ event: AuditEvent) async throws {
-        try await run("insertAudit") { sql in try await Self.insert(event, provisional: false, on: sql) }
+    package func insertAudit(_ events: [AuditEvent]) async throws {
+        // One id once per statement (an upsert may not touch a row twice); the first copy wins.
+        var seen = Set<String>()
+        let unique = events.filter { seen.insert($0.id).inserted }
+        guard !unique.isEmpty else { return }
+        if unique.count == 1 {
+            try await run("insertAudit") { sql in try await Self.insert(unique, provisional: false, on: sql) }
+            return
+        }
+        try await transaction("insertAudit") { sql in
+            var start = 0
+            while start < unique.count {
+                let end = min(start + Self.auditRowsPerStatement, unique.count)
+                try await Self.insert(Array(unique[start..<end]), provisional: false, on: sql)
+                start = end
+            }
+        }
     }
+
+    /// 19 binds a row: 200 rows stay far below SQLite's 32766 and PostgreSQL's 65535 binds.
+    private static var auditRowsPerStatement: Int { 200 }
 
     package func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
         var clauses: [String] = []
@@ -198,29 +214,33 @@ extension SQLStore {
         }
     }
 
-    private static func insert(_ enrollment: EnrollmentRecord, on sql: any SQLExecutor) async throws {
+    private static func insert(_ enrollment: EnrollmentRecord, serial: String?, on sql: any SQLExecutor) async throws {
         try await sql.run(
             """
             INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
-            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType), .text(enrollment.status.rawValue),
-                .text(enrollment.outcome.rawValue), .text(enrollment.reason), .text(enrollment.csrSHA256), .instant(enrollment.createdAt),
+                .optional(serial), .text(enrollment.outcome.rawValue), .text(enrollment.reason), .text(enrollment.csrSHA256), .instant(enrollment.createdAt),
             ])
     }
 
-    private static func insert(_ event: AuditEvent, provisional: Bool, on sql: any SQLExecutor) async throws {
-        let placeholders = Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ")
+    /// One multi-row INSERT of `events` (distinct ids).
+    private static func insert(_ events: [AuditEvent], provisional: Bool, on sql: any SQLExecutor) async throws {
+        let row = "(" + Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ") + ")"
+        let rows = Array(repeating: row, count: events.count).joined(separator: ", ")
         try await sql.run(
-            "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES (\(placeholders)) \(Schema.auditConflictClause)",
-            [
-                .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
-                .text(event.operation.rawValue), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
-                .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
-                .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
-                .text(event.details), .boolean(provisional),
-            ])
+            "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES \(rows) \(Schema.auditConflictClause)",
+            events.flatMap { event -> [SQLValue] in
+                [
+                    .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
+                    .text(event.operation.rawValue), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
+                    .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
+                    .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
+                    .text(event.details), .boolean(provisional),
+                ]
+            })
     }
 
     /// Inside the caller's transaction.

@@ -102,7 +102,7 @@ extension ForwardingStore {
         try await base.withdraw(key, outcome: outcome, reason: reason, revocation: revocation)
     }
     func revoke(_ revocation: Revocation) async throws -> RevocationOutcome { try await base.revoke(revocation) }
-    func insertAudit(_ event: AuditEvent) async throws { try await base.insertAudit(event) }
+    func insertAudit(_ events: [AuditEvent]) async throws { try await base.insertAudit(events) }
     func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] { try await base.auditEvents(query) }
     func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int {
         try await base.deleteAuditEvents(before: cutoff, limit: limit)
