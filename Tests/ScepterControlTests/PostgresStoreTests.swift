@@ -385,11 +385,17 @@ struct PostgresStoreTests {
 
         let refused = await #expect(throws: PostgresStore.Error.self) { _ = try await store.certificate(serialNumber: "4a01") }
         #expect(refused?.code == .shutDown)
-        // The aborted transaction left nothing behind once the holder gives up its lock.
+        // commitIssued is one statement: once the holder gives up its lock the
+        // server finishes it (PostgreSQL does not notice the closed connection
+        // while it waits) or not at all, never half of it — a certificate only
+        // with its enrollment, as when a COMMIT's answer is lost. The edge
+        // answered 503, and the device's retry gets what was recorded.
         try await holder.query("ROLLBACK", logger: ControlFixtures.logger)
         try await holder.close()
-        #expect(try await database.scalar("SELECT count(*) FROM enrollments") == 0)
-        #expect(try await database.scalar("SELECT count(*) FROM certificates") == 0)
+        try await Self.waitUntilIdle("scepter-shutdown-test", in: database)
+        let enrollments = try await database.scalar("SELECT count(*) FROM enrollments WHERE transaction_id = 'tx-held'")
+        #expect(try await database.scalar("SELECT count(*) FROM certificates") == enrollments)
+        #expect(try await database.scalar("SELECT count(*) FROM enrollments WHERE transaction_id = 'tx-held' AND serial = '4a01'") == enrollments)
         await database.drop()
     }
 
@@ -457,6 +463,29 @@ struct PostgresStoreTests {
 
     /// Returns once a session named `applicationName` waits for a lock:
     /// polls `pg_stat_activity` on a connection of its own; fails after 30 s.
+    /// Waits until no session of `applicationName` runs a statement (it finished, or its connection is gone).
+    private static func waitUntilIdle(_ applicationName: String, in database: Database) async throws {
+        let observer = try await database.connect()
+        let deadline = ContinuousClock.now + .seconds(30)
+        do {
+            while true {
+                let rows = try await observer.query(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(applicationName) AND state = 'active'",
+                    logger: ControlFixtures.logger
+                ).collect()
+                if try rows.first?.decode(Int.self) == 0 { break }
+                guard ContinuousClock.now < deadline else {
+                    throw WaitTimedOut(description: "a session of \(applicationName) was still active after 30 s")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        } catch {
+            try? await observer.close()
+            throw error
+        }
+        try await observer.close()
+    }
+
     private static func waitForLockWait(of applicationName: String, in database: Database) async throws {
         let observer = try await database.connect()
         let deadline = ContinuousClock.now + .seconds(30)

@@ -20,15 +20,26 @@ enum SQLValue: Sendable, Hashable {
 struct SQLStatement: Sendable {
     var sql: String
     var binds: [SQLValue]
+    /// Set for a statement made of others (`WITH … AS (INSERT …)`): theirs, joined.
+    private var steps: String?
 
     init(_ sql: String, _ binds: [SQLValue] = []) {
         self.sql = sql
         self.binds = binds
     }
 
+    /// One PostgreSQL statement that runs `steps` in order, each a
+    /// data-modifying WITH clause: all of them or none, in one round trip.
+    init(postgresSteps steps: [SQLStatement]) {
+        let clauses = steps.enumerated().map { "step\($0.offset) AS (\($0.element.sql))" }
+        self.init("WITH " + clauses.joined(separator: ", ") + " SELECT 1", steps.flatMap(\.binds))
+        self.steps = steps.map(\.summary).joined(separator: " + ")
+    }
+
     /// What the statement does, for error messages: `INSERT INTO certificates`,
     /// `SELECT FROM audit_events`, `UPDATE enrollments`.
     var summary: String {
+        if let steps { return steps }
         let words = sql.split(whereSeparator: \.isWhitespace)
         guard let verb = words.first?.uppercased() else { return "statement" }
         func after(_ keyword: String) -> String? {

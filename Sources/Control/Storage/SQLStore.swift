@@ -42,25 +42,39 @@ extension SQLStore {
         "profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at"
     }
 
-    /// The certificate, then the enrollment that names it: two inserts. A
-    /// second writer of the same request fails on the enrollment's key
-    /// (PostgreSQL makes it wait for the first to commit) and its whole
-    /// transaction, certificate included, rolls back.
+    /// The certificate, then the enrollment that names it, the provisional
+    /// audit row and the superseded predecessor, all or nothing. A second
+    /// writer of the same request fails on the enrollment's key (PostgreSQL
+    /// makes it wait for the first to commit) and its certificate rolls back
+    /// with it. PostgreSQL gets it as one statement (one round trip: its
+    /// data-modifying WITH clauses run once each, foreign keys are checked
+    /// at the end of the statement); SQLite, which has no INSERT in WITH, as
+    /// a transaction of up to four statements on its one connection.
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
+        var statements = [
+            SQLStatement(
+                "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile), .text(certificate.subject),
+                    .text(certificate.subjectAlternativeNames), .instant(certificate.notBefore), .instant(certificate.notAfter),
+                    .text(certificate.status.rawValue), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
+                    .instant(certificate.createdAt),
+                ]),
+            Self.insertStatement(enrollment, serial: certificate.serialNumber),
+        ]
+        if let audit { statements.append(Self.insertStatement([audit], provisional: true)) }
+        if let supersedes {
+            statements.append(SQLStatement("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'active'", [.text(supersedes)]))
+        }
+        let steps = statements
         try await conflictsAsStoreConflict {
-            try await transaction("commitIssued") { sql in
-                try await sql.run(
-                    "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile), .text(certificate.subject),
-                        .text(certificate.subjectAlternativeNames), .instant(certificate.notBefore), .instant(certificate.notAfter),
-                        .text(certificate.status.rawValue), .text(certificate.transactionID), .optional(certificate.deviceID), .bytes(certificate.der),
-                        .instant(certificate.createdAt),
-                    ])
-                try await Self.insert(enrollment, serial: certificate.serialNumber, on: sql)
-                if let audit { try await Self.insert([audit], provisional: true, on: sql) }
-                if let supersedes {
-                    try await sql.run("UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = 'active'", [.text(supersedes)])
+            switch dialect {
+            case .postgres:
+                let combined = SQLStatement(postgresSteps: steps)
+                try await run("commitIssued") { sql in _ = try await sql.run(combined) }
+            case .sqlite:
+                try await transaction("commitIssued") { sql in
+                    for statement in steps { _ = try await sql.run(statement) }
                 }
             }
         }
@@ -68,7 +82,7 @@ extension SQLStore {
 
     package func commitRejected(_ enrollment: EnrollmentRecord) async throws {
         try await conflictsAsStoreConflict {
-            try await run("commitRejected") { sql in try await Self.insert(enrollment, serial: nil, on: sql) }
+            try await run("commitRejected") { sql in _ = try await sql.run(Self.insertStatement(enrollment, serial: nil)) }
         }
     }
 
@@ -116,14 +130,14 @@ extension SQLStore {
         let unique = events.filter { seen.insert($0.id).inserted }
         guard !unique.isEmpty else { return }
         if unique.count == 1 {
-            try await run("insertAudit") { sql in try await Self.insert(unique, provisional: false, on: sql) }
+            try await run("insertAudit") { sql in _ = try await sql.run(Self.insertStatement(unique, provisional: false)) }
             return
         }
         try await transaction("insertAudit") { sql in
             var start = 0
             while start < unique.count {
                 let end = min(start + Self.auditRowsPerStatement, unique.count)
-                try await Self.insert(Array(unique[start..<end]), provisional: false, on: sql)
+                _ = try await sql.run(Self.insertStatement(Array(unique[start..<end]), provisional: false))
                 start = end
             }
         }
@@ -214,8 +228,8 @@ extension SQLStore {
         }
     }
 
-    private static func insert(_ enrollment: EnrollmentRecord, serial: String?, on sql: any SQLExecutor) async throws {
-        try await sql.run(
+    private static func insertStatement(_ enrollment: EnrollmentRecord, serial: String?) -> SQLStatement {
+        SQLStatement(
             """
             INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -227,10 +241,10 @@ extension SQLStore {
     }
 
     /// One multi-row INSERT of `events` (distinct ids).
-    private static func insert(_ events: [AuditEvent], provisional: Bool, on sql: any SQLExecutor) async throws {
+    private static func insertStatement(_ events: [AuditEvent], provisional: Bool) -> SQLStatement {
         let row = "(" + Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ") + ")"
         let rows = Array(repeating: row, count: events.count).joined(separator: ", ")
-        try await sql.run(
+        return SQLStatement(
             "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES \(rows) \(Schema.auditConflictClause)",
             events.flatMap { event -> [SQLValue] in
                 [
