@@ -51,14 +51,26 @@ package final class IssuanceService: Issuance {
             issuers: configuration.profiles.values.map(\.issuer), mode: configuration.ocspSigner, store: store, logger: logger, now: now)
     }
 
+    /// How long an issuance runs before it is noted in the in-flight registry.
+    static let inFlightNoteDelay: Duration = .milliseconds(250)
+
     package func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
         let key = TransactionKey(profile: request.profile, transactionID: request.transactionID)
         let csrSHA256 = SHA256Hex.of(request.csr)
         let task: Task<EnrollmentDecision, any Error>? = inFlight.withLock { running in
             if let existing = running[key] { return existing.csrSHA256 == csrSHA256 ? existing.task : nil }
             let task = Task {
-                await self.replicas?.begin(profile: request.profile, transactionID: request.transactionID)
-                defer { Task { await self.replicas?.end(profile: request.profile, transactionID: request.transactionID) } }
+                // Only a slow issuance is noted for the other replicas: a device polls only after PENDING, which an
+                // edge answers after its wait budget (at least 1 s), so most enrollments never touch the registry.
+                let note = Task<Bool, Never> {
+                    guard (try? await Task.sleep(for: Self.inFlightNoteDelay)) != nil else { return false }
+                    await self.replicas?.begin(profile: request.profile, transactionID: request.transactionID)
+                    return true
+                }
+                defer {
+                    note.cancel()
+                    Task { if await note.value { await self.replicas?.end(profile: request.profile, transactionID: request.transactionID) } }
+                }
                 return try await self.process(request, csrSHA256: csrSHA256)
             }
             running[key] = Running(csrSHA256: csrSHA256, task: task)

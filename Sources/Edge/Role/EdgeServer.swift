@@ -51,6 +51,10 @@ package struct EdgeServer {
         }
         let redisConfiguration = settings.redis(for: "replay and rate-limit state and the audit stream")
         let waitBudget = settings.duration("SCEPTER_EDGE_WAIT_BUDGET", default: .seconds(5))
+        if waitBudget < .seconds(1) {
+            // The control plane notes a slow issuance in Redis after 250 ms (a CertPoll to another replica then answers PENDING).
+            settings.problem("SCEPTER_EDGE_WAIT_BUDGET", "is \(waitBudget); it must be at least 1s, so an enrollment answered PENDING is already noted in flight for the other control plane replicas")
+        }
         let shutdownGrace = settings.duration("SCEPTER_SHUTDOWN_GRACE", default: .seconds(25))
         let limits = ListenerLimits.load(&settings)
         let internalListen = settings.optionalListenAddress("SCEPTER_EDGE_INTERNAL_LISTEN")
