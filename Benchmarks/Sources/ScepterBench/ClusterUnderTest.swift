@@ -33,6 +33,7 @@ final class ClusterUnderTest: ServerUnderTest {
     private(set) var ports: [UInt16] = []
     private var children: [(name: String, process: Process)] = []
     private let databaseURL: String
+    private var postmasterPID: Int32 = 0
     private let directory: String
 
     var pid: Int32 { children.first { $0.name.hasPrefix("edge") }?.process.processIdentifier ?? 0 }
@@ -49,7 +50,8 @@ final class ClusterUnderTest: ServerUnderTest {
         try Self.run("/usr/bin/psql", [database, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         guard let slash = database.lastIndex(of: "/") else { throw BenchError("\(database) names no database") }
         databaseURL = database[..<slash] + "/" + name
-        Self.pinPostgres(to: cpu)
+        postmasterPID = try Self.postmaster(of: database)
+        pinPostgres(to: cpu)
 
         let redisPort = try Self.freePort()
         let redis = try Self.start(
@@ -93,7 +95,7 @@ final class ClusterUnderTest: ServerUnderTest {
     func cpuSeconds() throws -> Double {
         var total = 0.0
         for child in children { total += try ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        for pid in Self.postgresPIDs() { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
+        for pid in postgresPIDs() { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
         return total
     }
 
@@ -101,7 +103,7 @@ final class ClusterUnderTest: ServerUnderTest {
     func cpuByProcess() -> [String: Double] {
         var result: [String: Double] = [:]
         for child in children { result[child.name] = try? ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        result["postgres"] = Self.postgresPIDs().reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
+        result["postgres"] = postgresPIDs().reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
         return result
     }
 
@@ -189,16 +191,45 @@ final class ClusterUnderTest: ServerUnderTest {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    /// Processes named `postgres` (the server under test is the only PostgreSQL on a bench machine).
-    static func postgresPIDs() -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
+    /// The postmaster of the PostgreSQL at `database`: the parent of a backend
+    /// (other PostgreSQL servers on the machine are not counted).
+    static func postmaster(of database: String) throws -> Int32 {
+        let backend = try output("/usr/bin/psql", [database, "-Atqc", "SELECT pg_backend_pid()"])
+        guard let pid = Int32(backend.trimmingCharacters(in: .whitespacesAndNewlines)), let parent = parentPID(of: pid) else {
+            throw BenchError("could not find the postmaster of \(database) (backend pid \(backend))")
         }
+        return parent
     }
 
-    /// Pins the running PostgreSQL (postmaster and backends; new backends inherit it) to `cpu`.
-    private static func pinPostgres(to cpu: Int) {
-        for pid in postgresPIDs() { try? run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
+    /// The postmaster and its children (backends, WAL writer, checkpointer, …).
+    func postgresPIDs() -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return [postmasterPID] + entries.compactMap(Int32.init).filter { Self.parentPID(of: $0) == postmasterPID }
+    }
+
+    private static func parentPID(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        // pid (comm) state ppid …
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// Pins the PostgreSQL under test (postmaster and backends; new backends inherit it) to `cpu`.
+    private func pinPostgres(to cpu: Int) {
+        for pid in postgresPIDs() { try? Self.run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
+    }
+
+    static func output(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
     }
 }
