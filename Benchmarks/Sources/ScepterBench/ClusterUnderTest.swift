@@ -191,14 +191,19 @@ final class ClusterUnderTest: ServerUnderTest {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    /// The postmaster of the PostgreSQL at `database`: the parent of a backend
-    /// (other PostgreSQL servers on the machine are not counted).
+    /// The postmaster of the PostgreSQL at `database`: the parent of its
+    /// background processes, which outlive the query (other PostgreSQL
+    /// servers on the machine are not counted).
     static func postmaster(of database: String) throws -> Int32 {
-        let backend = try output("/usr/bin/psql", [database, "-Atqc", "SELECT pg_backend_pid()"])
-        guard let pid = Int32(backend.trimmingCharacters(in: .whitespacesAndNewlines)), let parent = parentPID(of: pid) else {
-            throw BenchError("could not find the postmaster of \(database) (backend pid \(backend))")
+        let listed = try output("/usr/bin/psql", [database, "-Atqc", "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"])
+        for pid in listed.split(whereSeparator: \.isNewline).compactMap({ Int32($0) }) {
+            if let parent = parentPID(of: pid),
+                ((try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
+            {
+                return parent
+            }
         }
-        return parent
+        throw BenchError("could not find the postmaster of \(database) among the processes of pg_stat_activity (\(listed))")
     }
 
     /// The postmaster and its children (backends, WAL writer, checkpointer, …).
