@@ -369,6 +369,7 @@ def test_list_shows_a_revocation_without_a_new_search(driver, run):
     device.clear()
     device.send_keys(target.cn)
     driver.find_element(By.ID, "cert-search").click()
+    wait(driver, lambda d: len(rows(d, "cert-row-")) == 1, "exactly one row (the search's, not the first page's)")
     wait(driver, text_is(css(f'[data-testid="cert-row-{serial}"] .badge'), "active"), "the row: active")
     driver.find_element(By.CSS_SELECTOR, f'[data-testid="cert-row-{serial}"] td a').click()
     wait(driver, shown(css("#revoke")), "Revoke…").click()
@@ -429,8 +430,10 @@ def test_viewer_sees_no_admin_controls_and_the_server_refuses_them(driver, run):
     wait(driver, text_matches(css("#cert-status"), r"^Page 1: "), "the viewer's first search")
     assert not driver.find_elements(By.ID, "bulk"), "bulk revocation shown to a viewer"
     driver.find_element(By.ID, "cert-q").send_keys(target.cn + Keys.ENTER)
-    link = wait(driver, shown(css(f'[data-testid="cert-row-{serial}"] td a')), f"the row of {target.cn}")
+    # The search's table replaces the first page's: take the link only once it is the one row left
+    # (a link found earlier can belong to a table that a late answer re-renders).
     wait(driver, lambda d: len(rows(d, "cert-row-")) == 1, "exactly one row")
+    link = wait(driver, shown(css(f'[data-testid="cert-row-{serial}"] td a')), f"the row of {target.cn}")
     link.click()
     wait(driver, text_is(css("#cert-state-value"), "active"), "the detail: active")
     assert driver.find_element(By.ID, "download-pem").is_displayed()
