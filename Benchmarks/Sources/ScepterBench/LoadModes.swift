@@ -135,6 +135,7 @@ extension ScepterBench {
         }
         print(String(format: "  arrival rate              %.1f/s scheduled, %.1f/s achieved, %d requests, %d connections", perSecond, Double(requests) / result.wallSeconds, requests, connections))
         print("  latency from scheduled    \(result.latencySummary())  (target: p99 < 25 ms at half of peak)")
+        print("  slowest seconds           " + result.worstSeconds(3).joined(separator: "; "))
         print(String(format: "  missed slots              %d (no connection free at the scheduled time); latest send %.1f ms after its time", result.missedSlots, result.maxLateMilliseconds))
         print(String(format: "  late sends                %d more than %.0f ms late with a connection ready (the load generator's CPU was busy)", result.lateWakeups, result.slotTolerance * 1000))
         print(String(format: "  server CPU per enrollment %.3f ms (%.1f %% of one core); crypto %.3f ms", cpu * 1000 / Double(requests), cpu / result.wallSeconds * 100, bound.millisecondsPerEnrollment))

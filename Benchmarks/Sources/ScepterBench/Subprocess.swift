@@ -1,3 +1,4 @@
+import CBenchSupport
 import Foundation
 import Glibc
 
@@ -5,7 +6,8 @@ import Glibc
 /// deadline, its output (stdout and stderr) in a file. Foundation's Process
 /// sometimes never sees the exit of `runuser … pg_ctl start` (the child
 /// stays a zombie and `waitUntilExit` blocks forever), so the PostgreSQL
-/// and redis-cli commands of the soak go through this instead.
+/// and redis-cli commands of the soak go through this instead. The child
+/// inherits no descriptor but its output file.
 enum Subprocess {
     struct Failed: Error, CustomStringConvertible {
         var description: String
@@ -29,6 +31,10 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, descriptor, 1)
         posix_spawn_file_actions_adddup2(&actions, descriptor, 2)
+        // Nothing else: a server started here (pg_ctl's postmaster) must not
+        // hold the harness's sockets open (it would keep every load
+        // connection alive and count them as its own descriptors).
+        _ = bench_spawn_close_from(&actions, 3)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
