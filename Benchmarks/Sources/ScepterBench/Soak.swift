@@ -109,6 +109,14 @@ extension ScepterBench {
         // Faults in rotation, none in the last half interval.
         var events: [FaultEvent] = []
         var nextReport = start + 60
+        // CPU 0's busy time and the server processes' CPU, each minute: how much of the core others took.
+        let cpuSnapshot = { () -> CPUSnapshot in
+            let pids = registry.processes.flatMap(\.pids) + ClusterUnderTest.postgresPIDs(port: postgresPort)
+            return CPUSnapshot(
+                seconds: Clock.monotonicSeconds() - start, coreBusy: ProcStat.busySeconds(cpu: self.serverCPU),
+                serverCPU: pids.reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) })
+        }
+        var snapshots = [cpuSnapshot()]
         var faultIndex = 0
         var controlTurn = 0
         var edgeTurn = 0
@@ -117,6 +125,7 @@ extension ScepterBench {
             while Clock.monotonicSeconds() < due {
                 if Clock.monotonicSeconds() >= nextReport {
                     reportProgress(live: live, since: start, count: count)
+                    snapshots.append(cpuSnapshot())
                     nextReport += 60
                 }
                 usleep(200_000)
@@ -161,6 +170,7 @@ extension ScepterBench {
         while Clock.monotonicSeconds() < loadDeadline, live.done.load(ordering: .relaxed) < count {
             if Clock.monotonicSeconds() >= nextReport {
                 reportProgress(live: live, since: start, count: count)
+                snapshots.append(cpuSnapshot())
                 nextReport += 60
             }
             usleep(200_000)
@@ -196,6 +206,8 @@ extension ScepterBench {
                     + (event.error.map { "  ERROR: " + $0 } ?? ""))
         }
         lines.append("  audit                     " + audit)
+        lines.append("  per minute, by scheduled time (other work on CPU \(serverCPU): its busy time not spent by the server processes)")
+        lines += perMinute(result: result, events: events, snapshots: snapshots).map { "    " + $0 }
         lines.append(String(format: "  memory (first vs last %.0f s of the soak: mean RSS MiB, mean open fds, mean processes; peak RSS)", min(600, duration / 3)))
         lines += flatness(sampler.all, window: min(600, duration / 3), end: duration).map { "    " + $0 }
         lines.append(String(format: "  load average (1 min)      %.2f before, %.2f after", loadBefore ?? 0, loadAfter ?? 0))
@@ -205,6 +217,38 @@ extension ScepterBench {
         try (summary + "\n").write(toFile: output + ".txt", atomically: true, encoding: .utf8)
         plot(csv: output + ".csv", png: output + ".png", events: events)
         if keepData { note("cluster logs and data kept in \(base)") }
+    }
+
+    struct CPUSnapshot {
+        var seconds: Double
+        var coreBusy: Double?
+        var serverCPU: Double
+    }
+
+    /// One line per minute of the soak: requests, latency, retried, missed slots, faults, other work on the server's core.
+    private func perMinute(result: OpenLoop.Result, events: [FaultEvent], snapshots: [CPUSnapshot]) -> [String] {
+        let byMinute = Dictionary(grouping: result.requests) { Int($0.scheduled / 60) }
+        var lines = ["minute  requests  p50 / p99 / max ms             retried  missed  other work  faults"]
+        for minute in byMinute.keys.sorted() {
+            let requests = byMinute[minute]!
+            let latencies = requests.filter(\.answered).map(\.latencyMilliseconds).sorted()
+            let faults = events.filter { Int($0.seconds / 60) == minute }.map { "\($0.fault.rawValue) (\($0.target))" }
+            var other = "-"
+            // Snapshots are taken about every 60 s; a restarted process's CPU restarts from 0, so skip negative deltas.
+            if let from = snapshots.last(where: { $0.seconds <= Double(minute) * 60 + 5 }),
+                let to = snapshots.first(where: { $0.seconds >= Double(minute + 1) * 60 - 5 }),
+                let busyFrom = from.coreBusy, let busyTo = to.coreBusy, to.seconds > from.seconds
+            {
+                let server = to.serverCPU - from.serverCPU
+                if server >= 0 { other = String(format: "%.0f %%", max(0, busyTo - busyFrom - server) / (to.seconds - from.seconds) * 100) }
+            }
+            lines.append(
+                String(
+                    format: "%6d  %8d  %8.1f / %8.1f / %8.1f  %7d  %6d  %@  ", minute, requests.count, percentile(latencies, 0.5),
+                    percentile(latencies, 0.99), latencies.last ?? 0, requests.filter { $0.attempts > 1 }.count,
+                    requests.filter(\.missedSlot).count, String(repeating: " ", count: max(0, 10 - other.count)) + other) + faults.joined(separator: ", "))
+        }
+        return lines
     }
 
     private func reportProgress(live: OpenLoop.Live, since start: Double, count: Int) {
