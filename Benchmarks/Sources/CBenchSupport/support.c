@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <spawn.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,3 +32,7 @@ int64_t bench_monotonic_ns(void) {
 }
 
 long bench_clock_ticks_per_second(void) { return sysconf(_SC_CLK_TCK); }
+
+int bench_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}

@@ -31,16 +31,45 @@ final class ClusterUnderTest: ServerUnderTest {
     let raKeyPath: String
     let caKeyPath: String
     private(set) var ports: [UInt16] = []
-    private var children: [(name: String, process: Process)] = []
-    private let databaseURL: String
-    private var postmasterPID: Int32 = 0
-    private let directory: String
+    /// Each child's process and how to start it again (see ClusterUnderTest+Faults.swift).
+    var children: [Child] = []
+    let databaseURL: String
+    let directory: String
+    let binary: String
+    let cpu: Int
+    /// The PostgreSQL server's port: its processes are the ones measured and pinned.
+    let postgresPort: Int?
+    /// The children's current pids, for the resource sampler's thread.
+    let registry = ProcessRegistry()
+    /// In front of the control replicas when there is more than one (a Kubernetes Service's part).
+    private(set) var controlProxy: TCPProxy?
+
+    struct Child {
+        var name: String
+        var process: Process
+        var executable: String
+        var arguments: [String]
+        var environment: [String: String]
+        /// Where the role listens (nil: not a Scepter role, e.g. redis).
+        var port: UInt16?
+        var starts = 1
+    }
 
     var pid: Int32 { children.first { $0.name.hasPrefix("edge") }?.process.processIdentifier ?? 0 }
 
-    /// - Parameter database: a PostgreSQL URL whose user may CREATE DATABASE; a fresh database is made for the run.
-    init(binary: String, cpu: Int, directory: String, database: String, edges: Int, logLevel: String?, caKey: CAKey) throws {
+    /// - Parameters:
+    ///   - database: a PostgreSQL URL whose user may CREATE DATABASE; a fresh database is made for the run.
+    ///   - controlReplicas: control planes sharing the database and Redis; above one, the edges reach them
+    ///     through a TCP proxy that skips a replica refusing connections.
+    ///   - redisAppendOnly: run Redis as a deployment must (docs/kubernetes.md): `appendonly yes`,
+    ///     `appendfsync everysec`, so a restart keeps the audit stream; off for benchmarks.
+    init(
+        binary: String, cpu: Int, directory: String, database: String, edges: Int, logLevel: String?,
+        caKey: CAKey = .rsa3072, controlReplicas: Int = 1, proxyCPU: Int? = nil, redisAppendOnly: Bool = false
+    ) throws {
         self.directory = directory
+        self.binary = binary
+        self.cpu = cpu
         let pki = directory + "/pki"
         try Self.run(binary, ["ca", "init", "--out", pki, caKey.initFlag])
         raKeyPath = pki + "/ra.key"
@@ -50,18 +79,28 @@ final class ClusterUnderTest: ServerUnderTest {
         try Self.run("/usr/bin/psql", [database, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         guard let slash = database.lastIndex(of: "/") else { throw BenchError("\(database) names no database") }
         databaseURL = database[..<slash] + "/" + name
-        postmasterPID = try Self.postmaster(of: database)
-        pinPostgres(to: cpu)
+        postgresPort = Self.port(ofURL: database)
+        Self.pinPostgres(port: postgresPort, to: cpu)
 
         let redisPort = try Self.freePort()
-        let redis = try Self.start(
-            "redis", "/usr/bin/taskset",
-            ["-c", "\(cpu)", "redis-server", "--bind", "127.0.0.1", "--port", "\(redisPort)", "--save", "", "--appendonly", "no"],
-            environment: [:], log: directory + "/redis.log")
-        children.append(("redis", redis))
+        var redisArguments = ["-c", "\(cpu)", "redis-server", "--bind", "127.0.0.1", "--port", "\(redisPort)", "--save", ""]
+        if redisAppendOnly {
+            try FileManager.default.createDirectory(atPath: directory + "/redis", withIntermediateDirectories: true)
+            redisArguments += ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", directory + "/redis"]
+        } else {
+            redisArguments += ["--appendonly", "no"]
+        }
+        let redis = try Self.start("redis", "/usr/bin/taskset", redisArguments, environment: [:], log: directory + "/redis.log")
+        children.append(Child(name: "redis", process: redis, executable: "/usr/bin/taskset", arguments: redisArguments, environment: [:]))
         Thread.sleep(forTimeInterval: 0.5)
 
-        let controlPort = try Self.freePort()
+        let controlPorts = try (0..<max(1, controlReplicas)).map { _ in try Self.freePort() }
+        var controlURLPort = controlPorts[0]
+        if controlPorts.count > 1 {
+            let proxy = try TCPProxy(backends: controlPorts, cpu: proxyCPU)
+            controlProxy = proxy
+            controlURLPort = proxy.port
+        }
         var environment = [
             "SCEPTER_PROFILES": "default",
             "SCEPTER_ISSUERS": "bench",
@@ -73,29 +112,41 @@ final class ClusterUnderTest: ServerUnderTest {
             "SCEPTER_EDGE_TOKEN": "bench-edge-token-\(UUID().uuidString)",
             "SCEPTER_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
             "SCEPTER_DATABASE_URL": databaseURL,
-            "SCEPTER_CONTROL_LISTEN": "127.0.0.1:\(controlPort)",
-            "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlPort)",
-            "SCEPTER_EDGE_LISTEN": "127.0.0.1:0",
+            "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlURLPort)",
             "SCEPTER_SOURCE_RATE_LIMIT": ServerProcess.unreachedSourceLimit,
         ]
         if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
-        let control = try Self.start("control", "/usr/bin/taskset", ["-c", "\(cpu)", binary, "control"], environment: environment, log: directory + "/control.log")
-        children.append(("control", control))
-        _ = try Self.waitForPort(log: directory + "/control.log", process: control)
-        for index in 0..<edges {
-            environment["SCEPTER_EDGE_ID"] = "bench-edge-\(index)"
-            let log = directory + "/edge-\(index).log"
-            let edge = try Self.start("edge-\(index)", "/usr/bin/taskset", ["-c", "\(cpu)", binary, "edge"], environment: environment, log: log)
-            children.append(("edge-\(index)", edge))
-            ports.append(try Self.waitForPort(log: log, process: edge))
+        // Replicas one after the other: the first runs the migrations.
+        for (index, port) in controlPorts.enumerated() {
+            let name = controlPorts.count == 1 ? "control" : "control-\(index)"
+            var controlEnvironment = environment
+            controlEnvironment["SCEPTER_CONTROL_LISTEN"] = "127.0.0.1:\(port)"
+            let arguments = ["-c", "\(cpu)", binary, "control"]
+            let log = directory + "/\(name).log"
+            let control = try Self.start(name, "/usr/bin/taskset", arguments, environment: controlEnvironment, log: log)
+            children.append(Child(name: name, process: control, executable: "/usr/bin/taskset", arguments: arguments, environment: controlEnvironment, port: port))
+            _ = try Self.waitForPort(log: log, process: control)
         }
+        // Fixed ports, so that a restarted edge is found where it was.
+        for index in 0..<edges {
+            var edgeEnvironment = environment
+            edgeEnvironment["SCEPTER_EDGE_ID"] = "bench-edge-\(index)"
+            edgeEnvironment["SCEPTER_EDGE_LISTEN"] = "127.0.0.1:\(try Self.freePort())"
+            let log = directory + "/edge-\(index).log"
+            let arguments = ["-c", "\(cpu)", binary, "edge"]
+            let edge = try Self.start("edge-\(index)", "/usr/bin/taskset", arguments, environment: edgeEnvironment, log: log)
+            let port = try Self.waitForPort(log: log, process: edge)
+            children.append(Child(name: "edge-\(index)", process: edge, executable: "/usr/bin/taskset", arguments: arguments, environment: edgeEnvironment, port: port))
+            ports.append(port)
+        }
+        publishProcesses()
     }
 
     /// Control plane, edges, Redis and every PostgreSQL process (backends included).
     func cpuSeconds() throws -> Double {
         var total = 0.0
         for child in children { total += try ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        for pid in postgresPIDs() { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
+        for pid in Self.postgresPIDs(port: postgresPort) { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
         return total
     }
 
@@ -103,7 +154,7 @@ final class ClusterUnderTest: ServerUnderTest {
     func cpuByProcess() -> [String: Double] {
         var result: [String: Double] = [:]
         for child in children { result[child.name] = try? ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        result["postgres"] = postgresPIDs().reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
+        result["postgres"] = Self.postgresPIDs(port: postgresPort).reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
         return result
     }
 
@@ -126,6 +177,7 @@ final class ClusterUnderTest: ServerUnderTest {
             if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
         }
         children = []
+        controlProxy?.stop()
     }
 
     deinit { stop() }
@@ -148,7 +200,7 @@ final class ClusterUnderTest: ServerUnderTest {
     }
 
     /// Output goes to a file: nothing must stall on a pipe nobody reads.
-    private static func start(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
+    static func start(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let process = Process()
@@ -163,7 +215,7 @@ final class ClusterUnderTest: ServerUnderTest {
     }
 
     /// The port from the role's "listening on 127.0.0.1:PORT" line.
-    private static func waitForPort(log: String, process: Process, timeout: Double = 120) throws -> UInt16 {
+    static func waitForPort(log: String, process: Process, timeout: Double = 120) throws -> UInt16 {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -177,7 +229,7 @@ final class ClusterUnderTest: ServerUnderTest {
         throw BenchError("no listening line within \(Int(timeout)) s; see \(log)")
     }
 
-    private static func freePort() throws -> UInt16 {
+    static func freePort() throws -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -191,50 +243,48 @@ final class ClusterUnderTest: ServerUnderTest {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    /// The postmaster of the PostgreSQL at `database`: the parent of its
-    /// background processes, which outlive the query (other PostgreSQL
-    /// servers on the machine are not counted).
-    static func postmaster(of database: String) throws -> Int32 {
-        let listed = try output("/usr/bin/psql", [database, "-Atqc", "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"])
-        for pid in listed.split(whereSeparator: \.isNewline).compactMap({ Int32($0) }) {
-            if let parent = parentPID(of: pid),
-                ((try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
-            {
-                return parent
-            }
-        }
-        throw BenchError("could not find the postmaster of \(database) among the processes of pg_stat_activity (\(listed))")
-    }
-
-    /// The postmaster and its children (backends, WAL writer, checkpointer, …).
-    func postgresPIDs() -> [Int32] {
+    /// The processes of the PostgreSQL server listening on `port` (postmaster
+    /// and children), found through each postmaster's `postmaster.pid`; every
+    /// process named `postgres` when the port is unknown. Other PostgreSQL
+    /// servers on the machine (other people's tests) are neither measured nor pinned.
+    static func postgresPIDs(port: Int?) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return [postmasterPID] + entries.compactMap(Int32.init).filter { Self.parentPID(of: $0) == postmasterPID }
+        let postgres = entries.compactMap(Int32.init).filter { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
+        }
+        guard let port else { return postgres }
+        let all = Set(postgres)
+        var parents: [Int32: Int32] = [:]
+        for pid in postgres { parents[pid] = ProcStat.parent(pid: pid) }
+        let postmasters = Set(postgres.filter { pid in !all.contains(parents[pid] ?? 0) && postmasterPort(pid: pid) == port })
+        return postgres.filter { postmasters.contains($0) || postmasters.contains(parents[$0] ?? 0) }
     }
 
-    private static func parentPID(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
-        // pid (comm) state ppid …
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
+    /// The port in the postmaster's `<data directory>/postmaster.pid` (its 4th line).
+    private static func postmasterPort(pid: Int32) -> Int? {
+        guard let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return nil }
+        let arguments = command.split(separator: "\0").map(String.init)
+        guard let flag = arguments.firstIndex(of: "-D"), flag + 1 < arguments.count else { return nil }
+        var dataDirectory = arguments[flag + 1]
+        if !dataDirectory.hasPrefix("/"), let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") {
+            dataDirectory = cwd + "/" + dataDirectory
+        }
+        guard let lines = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8).split(separator: "\n"),
+            lines.count > 3
+        else { return nil }
+        return Int(lines[3].trimmingSpaces())
     }
 
-    /// Pins the PostgreSQL under test (postmaster and backends; new backends inherit it) to `cpu`.
-    private func pinPostgres(to cpu: Int) {
-        for pid in postgresPIDs() { try? Self.run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
+    /// The port of a `postgres://user@host:port/db` URL.
+    static func port(ofURL url: String) -> Int? {
+        guard let at = url.lastIndex(of: "@") else { return nil }
+        let hostPart = url[url.index(after: at)...].prefix { $0 != "/" && $0 != "?" }
+        guard let colon = hostPart.lastIndex(of: ":") else { return 5432 }
+        return Int(hostPart[hostPart.index(after: colon)...])
     }
 
-    static func output(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed") }
-        return String(decoding: data, as: UTF8.self)
+    /// Pins PostgreSQL (postmaster and backends; new backends inherit it) to `cpu`.
+    static func pinPostgres(port: Int?, to cpu: Int) {
+        for pid in postgresPIDs(port: port) { try? run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
     }
 }

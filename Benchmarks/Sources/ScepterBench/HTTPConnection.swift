@@ -21,8 +21,12 @@ final class HTTPConnection {
     /// Connections opened so far (1 when keep-alive held throughout).
     private(set) var connects = 0
 
-    init(port: UInt16) {
+    /// Seconds a send or a wait for reply bytes may take before `ReplyTimeout` (nil: no bound).
+    let timeout: Double?
+
+    init(port: UInt16, timeout: Double? = nil) {
         self.port = port
+        self.timeout = timeout
     }
 
     deinit { close() }
@@ -68,6 +72,12 @@ final class HTTPConnection {
         var description: String { "connection closed by the server" + (beforeAnyByte ? "" : " in the middle of a response") }
     }
 
+    /// No byte of the reply within `timeout`.
+    struct ReplyTimeout: Error, CustomStringConvertible {
+        var seconds: Double
+        var description: String { "no reply within \(seconds) s" }
+    }
+
     struct SocketError: Error, CustomStringConvertible {
         var description: String
         init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
@@ -90,6 +100,11 @@ final class HTTPConnection {
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let timeout {
+            var value = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
         socket = fd
         connects += 1
     }
@@ -101,6 +116,7 @@ final class HTTPConnection {
             if written < 0 {
                 if errno == EINTR { continue }
                 if errno == EPIPE || errno == ECONNRESET { throw ConnectionClosed(beforeAnyByte: true) }
+                if let timeout, errno == EAGAIN || errno == EWOULDBLOCK { throw ReplyTimeout(seconds: timeout) }
                 throw SocketError("send")
             }
             offset += written
@@ -119,6 +135,7 @@ final class HTTPConnection {
             if count < 0 {
                 if errno == EINTR { continue }
                 if errno == ECONNRESET { return false }
+                if let timeout, errno == EAGAIN || errno == EWOULDBLOCK { throw ReplyTimeout(seconds: timeout) }
                 throw SocketError("recv")
             }
             if count == 0 { return false }

@@ -65,13 +65,57 @@ struct ScepterBench: ParsableCommand {
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
     var profile: String?
 
+    @Option(help: ArgumentHelp(
+        "Open-loop load instead: requests per second, or half-peak (measure the closed-loop peak at --concurrency first, then run at half of it).",
+        discussion: "--requests are sent at that fixed arrival rate; latency counts from each request's scheduled time."))
+    var rate: String?
+
+    @Option(help: "Connections (threads) of the open-loop load generator (--rate, --soak).")
+    var connections = 256
+
+    @Option(help: "Closed-loop sweep: one row per concurrency, e.g. 1,4,16,64,256 (--requests each).")
+    var sweepConcurrency: String?
+
+    @Option(help: ArgumentHelp(
+        "Soak the cluster for this long (e.g. 30m, 3m): two control replicas, --edges edges, a private redis-server and a private PostgreSQL, open-loop at half peak (or --rate), with faults in rotation.",
+        discussion: "Needs PostgreSQL's server binaries (initdb, pg_ctl); ignores --cluster-database."))
+    var soak: String?
+
+    @Option(help: "Soak: time between faults (default: the shorter of 3m and a fifth of the soak).")
+    var faultInterval: String?
+
+    @Option(help: "Soak: seconds between RSS and open-descriptor samples (also taken at each fault).")
+    var sampleInterval = 60.0
+
+    @Option(help: "Soak: path prefix of the samples (.csv), summary (.txt) and plot (.png) (default: Benchmarks/soak-<duration>).")
+    var soakOutput: String?
+
     mutating func validate() throws {
         guard requests > 0, concurrency > 0, warmup >= 0, verifySample >= 0, cryptoSeconds > 0 else {
             throw ValidationError("--requests and --concurrency must be positive; --warmup, --verify-sample >= 0")
         }
+        guard connections > 0, sampleInterval > 0 else { throw ValidationError("--connections and --sample-interval must be positive") }
+        if let rate { _ = try Rate(parsing: rate) }
+        if let soak { _ = try Self.seconds(of: soak, option: "--soak") }
+        if let faultInterval { _ = try Self.seconds(of: faultInterval, option: "--fault-interval") }
+        _ = try sweepConcurrencies()
+    }
+
+    /// `--sweep-concurrency` as numbers (empty when not given).
+    func sweepConcurrencies() throws -> [Int] {
+        guard let sweepConcurrency else { return [] }
+        let values = sweepConcurrency.split(separator: ",").map { Int($0.trimmingSpaces()) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--sweep-concurrency \(sweepConcurrency): expected positive numbers separated by commas, e.g. 1,4,16,64,256")
+        }
+        return values.map { $0! }
     }
 
     func run() throws {
+        if let soak {
+            try runSoak(duration: Self.seconds(of: soak, option: "--soak"))
+            return
+        }
         let binary = try resolveBinary()
         let cpus = ProcessInfo.processInfo.activeProcessorCount
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("scepter-bench-\(UUID().uuidString)").path
@@ -112,6 +156,16 @@ struct ScepterBench: ParsableCommand {
             boundResult.withLock { $0 = result }
         }
         let bound = try boundResult.withLock { $0! }.get()
+
+        let sweep = try sweepConcurrencies()
+        if !sweep.isEmpty {
+            try runSweep(sweep, server: server, bound: bound, ra: ra, ca: ca)
+            return
+        }
+        if let rate {
+            try runOpenLoop(Rate(parsing: rate), server: server, bound: bound, ra: ra, ca: ca)
+            return
+        }
 
         // Pre-generation: keys, CSRs and PKIMessages, on every CPU; not measured.
         let total = warmup + requests
@@ -173,7 +227,7 @@ struct ScepterBench: ParsableCommand {
         if keepData { note("server data and log kept in \(base)") }
     }
 
-    private func resolveBinary() throws -> String {
+    func resolveBinary() throws -> String {
         let candidates: [String]
         if let binary {
             candidates = [binary]
