@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import ScepterProtocol
 import ScepterTesting
 import Synchronization
@@ -226,6 +228,44 @@ struct ClusterFaultTests {
             for variable in variables {
                 #expect(run.stderr.contains(variable), "scepter \(role) does not name \(variable): \(run.stderr)")
             }
+        }
+    }
+
+    @Test("A burst beyond the old 64-connection pool waits for a slow control plane and is issued, not answered 503 after 1 s")
+    func burstWaitsForASlowControlPlane() async throws {
+        try await ClusterTests.withCluster(edges: 1, environment: ["SCEPTER_EDGE_WAIT_BUDGET": "20s"]) { cluster in
+            let burst = 80
+            let messages = try (0..<burst).map { index in
+                let device = try TestDevice(commonName: "burst-\(index)", challenge: TestCluster.staticPassword)
+                return (device, try device.pkcsReq(ra: cluster.ra, transactionID: "burst-\(index)-\(UUID())"))
+            }
+            // Every enrollment waits on the database for 1.5 s, so all 80 hold a connection to the control plane at once
+            // (past the edge's 1 s wait for a pooled connection, within the control plane's 2 s wait for a database one).
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 1.5)
+            // A client with a connection per device, so all 80 reach the edge at once.
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: burst)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let answers: [(http: Int, scep: SCEPClient.Reply?)]
+            do {
+                answers = try await withThrowingTaskGroup(of: (http: Int, scep: SCEPClient.Reply?).self) { group in
+                    for (device, message) in messages {
+                        group.addTask {
+                            let answer = try await cluster.pkiOperation(message, edge: 0, client: client)
+                            return (answer.status, answer.status == 200 ? try TestCluster.reply(answer, device: device) : nil)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            _ = try await holder.value
+            #expect(answers.count == burst)
+            #expect(answers.filter { $0.scep?.status == .success }.count == burst, "HTTP statuses: \(answers.map(\.http).sorted())")
+            #expect(try await cluster.count("SELECT count(*) FROM certificates WHERE transaction_id LIKE 'burst-%'") == burst)
         }
     }
 

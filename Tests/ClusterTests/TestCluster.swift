@@ -193,7 +193,8 @@ final class TestCluster: Sendable {
     }
 
     func http(
-        _ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil, token: String? = nil, headers: [(String, String)] = []
+        _ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil, token: String? = nil, headers: [(String, String)] = [],
+        client: HTTPClient = .shared
     ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -201,17 +202,18 @@ final class TestCluster: Sendable {
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         // Bounded: a request to a dead edge would otherwise wait out the pool's reconnect attempts.
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: .seconds(30))
         let collected = try await response.body.collect(upTo: 4 * 1024 * 1024)
         return HTTPAnswer(
             status: Int(response.status.code), body: Array(collected.readableBytesView), retryAfter: response.headers.first(name: "Retry-After"))
     }
 
     /// POSTs a PKIMessage to an edge's /scep/corp.
-    func pkiOperation(_ message: [UInt8], edge: Int, forwardedFor: String? = nil) async throws -> HTTPAnswer {
+    /// `client`: the shared one holds 8 connections per host; a test of many requests at once brings its own.
+    func pkiOperation(_ message: [UInt8], edge: Int, forwardedFor: String? = nil, client: HTTPClient = .shared) async throws -> HTTPAnswer {
         try await http(
             scepURL(edge: edge) + "?operation=PKIOperation", method: .POST, body: message,
-            headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? [])
+            headers: forwardedFor.map { [("X-Forwarded-For", $0)] } ?? [], client: client)
     }
 
     /// Rows of `query` from the cluster's database, tab-separated columns.
@@ -241,7 +243,7 @@ final class TestCluster: Sendable {
     /// Holds a `mode` lock on `enrollments` from a psql session for
     /// `seconds`, making issuance wait; returns once the lock is granted.
     /// Await the task to know it was released.
-    func holdEnrollmentsLock(_ mode: String = "ACCESS EXCLUSIVE", seconds: Int) async throws -> Task<Shell.Result, any Error> {
+    func holdEnrollmentsLock(_ mode: String = "ACCESS EXCLUSIVE", seconds: Double) async throws -> Task<Shell.Result, any Error> {
         let holder = Task {
             try await Shell.runAsync(
                 "/usr/bin/psql",

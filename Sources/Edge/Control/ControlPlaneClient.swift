@@ -27,6 +27,8 @@ import Synchronization
 package final class ControlPlaneClient: Issuance, Service {
     package let baseURL: String
     package let waitBudget: Duration
+    /// `SCEPTER_EDGE_CONTROL_CONNECTIONS`: connections to the control plane at most, one per enrollment in flight.
+    package static let defaultConnections = 512
     /// Bound on every call other than an enrollment.
     package let requestTimeout: Duration
     package let caRefreshInterval: Duration
@@ -42,7 +44,7 @@ package final class ControlPlaneClient: Issuance, Service {
     ///   - profiles: whose CA chains to keep cached.
     package init(
         baseURL: String, token: String, profiles: [String], waitBudget: Duration = .seconds(5),
-        requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(1),
+        requestTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(1), connections: Int = defaultConnections,
         caRefreshInterval: Duration = .seconds(300), tls: TLSConfiguration? = nil, logger: Logger
     ) {
         self.baseURL = baseURL
@@ -55,7 +57,9 @@ package final class ControlPlaneClient: Issuance, Service {
         var configuration = HTTPClient.Configuration()
         // Connecting must fail well within the wait budget, or a dead control plane would read as PENDING.
         configuration.timeout = .init(connect: .nanoseconds(min(connectTimeout, waitBudget / 2).nanoseconds))
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // One HTTP/1.1 connection per enrollment in flight. A request waiting for a free connection counts against
+        // the connect timeout, so a pool smaller than the edge's concurrency turned a burst into 503s after 1 s.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
         configuration.decompression = .disabled
         if let tls { configuration.tlsConfiguration = tls }
         // Never follow a redirect: the token would go wherever it points.

@@ -61,6 +61,8 @@ package struct EdgeServer {
         let network = EdgeConfiguration.loadNetwork(&settings)
         let tls = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_TLS_CERT_PATH", key: "SCEPTER_EDGE_TLS_KEY_PATH")
         let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL)
+        let controlConnections = settings.integer(
+            "SCEPTER_EDGE_CONTROL_CONNECTIONS", default: ControlPlaneClient.defaultConnections, minimum: 1)
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
@@ -71,7 +73,8 @@ package struct EdgeServer {
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let state = RedisStateStore(client: redis)
         let control = ControlPlaneClient(
-            baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget, tls: controlTLS, logger: logger)
+            baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget,
+            connections: controlConnections, tls: controlTLS, logger: logger)
         let metrics = EdgeMetrics()
         let handler = PKIOperationHandler(
             configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
