@@ -32,7 +32,7 @@ final class ClusterUnderTest: ServerUnderTest {
     let caKeyPath: String
     private(set) var ports: [UInt16] = []
     private var children: [(name: String, process: Process)] = []
-    private let databaseURL: String
+    let databaseURL: String
     private let directory: String
 
     var pid: Int32 { children.first { $0.name.hasPrefix("edge") }?.process.processIdentifier ?? 0 }
@@ -130,7 +130,7 @@ final class ClusterUnderTest: ServerUnderTest {
 
     // MARK: Helpers
 
-    private static func run(_ executable: String, _ arguments: [String]) throws {
+    static func run(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -146,7 +146,7 @@ final class ClusterUnderTest: ServerUnderTest {
     }
 
     /// Output goes to a file: nothing must stall on a pipe nobody reads.
-    private static func start(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
+    static func start(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let process = Process()
@@ -161,7 +161,7 @@ final class ClusterUnderTest: ServerUnderTest {
     }
 
     /// The port from the role's "listening on 127.0.0.1:PORT" line.
-    private static func waitForPort(log: String, process: Process, timeout: Double = 120) throws -> UInt16 {
+    static func waitForPort(log: String, process: Process, timeout: Double = 120) throws -> UInt16 {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -175,7 +175,7 @@ final class ClusterUnderTest: ServerUnderTest {
         throw BenchError("no listening line within \(Int(timeout)) s; see \(log)")
     }
 
-    private static func freePort() throws -> UInt16 {
+    static func freePort() throws -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
