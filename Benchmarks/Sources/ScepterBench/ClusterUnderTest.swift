@@ -49,7 +49,7 @@ final class ClusterUnderTest: ServerUnderTest {
         try Self.run("/usr/bin/psql", [database, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         guard let slash = database.lastIndex(of: "/") else { throw BenchError("\(database) names no database") }
         databaseURL = database[..<slash] + "/" + name
-        Self.pinPostgres(to: cpu)
+        Self.pinPostgres(to: cpu, port: PostgresProcesses.port(of: database))
 
         let redisPort = try Self.freePort()
         let redis = try Self.start(
@@ -93,7 +93,7 @@ final class ClusterUnderTest: ServerUnderTest {
     func cpuSeconds() throws -> Double {
         var total = 0.0
         for child in children { total += try ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        for pid in Self.postgresPIDs() { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
+        for pid in PostgresProcesses.pids(port: PostgresProcesses.port(of: databaseURL)) { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
         return total
     }
 
@@ -101,7 +101,7 @@ final class ClusterUnderTest: ServerUnderTest {
     func cpuByProcess() -> [String: Double] {
         var result: [String: Double] = [:]
         for child in children { result[child.name] = try? ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
-        result["postgres"] = Self.postgresPIDs().reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
+        result["postgres"] = PostgresProcesses.pids(port: PostgresProcesses.port(of: databaseURL)).reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) }
         return result
     }
 
@@ -189,16 +189,8 @@ final class ClusterUnderTest: ServerUnderTest {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    /// Processes named `postgres` (the server under test is the only PostgreSQL on a bench machine).
-    static func postgresPIDs() -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").hasPrefix("postgres")
-        }
-    }
-
     /// Pins the running PostgreSQL (postmaster and backends; new backends inherit it) to `cpu`.
-    private static func pinPostgres(to cpu: Int) {
-        for pid in postgresPIDs() { try? run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
+    private static func pinPostgres(to cpu: Int, port: Int) {
+        for pid in PostgresProcesses.pids(port: port) { try? run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
     }
 }

@@ -79,6 +79,7 @@ struct InventorySeeder {
             for key in keys { try psql(["-c", "SET maintenance_work_mem = '512MB'; ALTER TABLE \(table) ADD CONSTRAINT \(key[0]) \(key[1])"]) }
             for index in indexes { try psql(["-c", "SET maintenance_work_mem = '512MB'; \(index[1])"]) }
             report.rows.append((table, count, Clock.monotonicSeconds() - start))
+            note(String(format: "seeded %@ in %.1f s (COPY and index builds)", table, report.rows.last!.seconds))
         }
         try load("certificates", columns: RowGenerator.certificateColumns, count: certificates) { generator.certificate($0, into: &$1) }
         try load("enrollments", columns: RowGenerator.enrollmentColumns, count: certificates) { generator.enrollment($0, into: &$1) }
