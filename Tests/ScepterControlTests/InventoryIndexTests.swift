@@ -14,6 +14,8 @@ struct InventoryIndexTests {
         var name: String
         var sql: String
         var indexes: [String]
+        /// Whether SQLite plans it with the index too: without statistics (embedded mode runs no ANALYZE) it may prefer another.
+        var sqlite = true
         var testDescription: String { name }
     }
 
@@ -38,6 +40,10 @@ struct InventoryIndexTests {
             sql: #"SELECT id FROM audit_events WHERE profile = 'corp' AND outcome = 'replay' ORDER BY "time" DESC, id LIMIT 101"#,
             indexes: ["audit_events_outcome"]),
         Read(
+            name: "the stats' counts of the last day",
+            sql: #"SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = 'PKIOperation' AND "time" >= '2026-01-01T00:00:00.000Z' GROUP BY profile, outcome"#,
+            indexes: ["audit_events_time"], sqlite: false),
+        Read(
             name: "the CRL's revocation stamp", sql: "SELECT count(*) AS n, max(revoked_at) AS latest FROM revocations WHERE issuer = 'bench'",
             indexes: ["revocations_issuer"]),
     ]
@@ -59,7 +65,7 @@ struct InventoryIndexTests {
         #expect(!names.contains("audit_events_profile_outcome"))
     }
 
-    @Test("SQLite: the admin API's reads use the indexes", arguments: reads)
+    @Test("SQLite: the admin API's reads use the indexes", arguments: reads.filter(\.sqlite))
     func sqlitePlans(_ read: Read) async throws {
         let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
         try await store.migrate()

@@ -41,9 +41,6 @@ struct InventoryCommand: ParsableCommand {
     @Option(help: "CPU the control plane is pinned to.")
     var cpu = 0
 
-    @Option(help: "Also write the timings as JSON to this file.")
-    var json: String?
-
     func run() throws {
         let binary = try ScepterBinary.resolve(binary)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scepter-inventory-\(UUID().uuidString)").path
@@ -84,11 +81,6 @@ struct InventoryCommand: ParsableCommand {
         if let plans {
             note("EXPLAIN (ANALYZE, BUFFERS) of each statement into \(plans)")
             try probe.explainAll().write(toFile: plans, atomically: true, encoding: .utf8)
-        }
-        if let json {
-            let rows = timings.map { ["query": $0.name, "median_ms": $0.median, "p95_ms": $0.p95, "first_ms": $0.first] as [String: Any] }
-            try JSONSerialization.data(withJSONObject: ["inventory": counts, "timings": rows], options: [.prettyPrinted, .sortedKeys])
-                .write(to: URL(fileURLWithPath: json))
         }
     }
 }

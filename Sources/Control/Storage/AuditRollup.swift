@@ -6,7 +6,7 @@ import ScepterProtocol
 /// sums a few thousand rows instead of counting every audit event.
 ///
 /// Days before yesterday are rolled up once, by the first count that finds
-/// them missing (a month per statement); yesterday and today are counted live. An event that
+/// them missing (a week per statement); yesterday and today are counted live. An event that
 /// arrives for a day already rolled up (more than a day late) is not in the
 /// totals; replicas rolling up at once insert the same rows, and the key
 /// keeps one of each.
@@ -22,38 +22,41 @@ struct AuditRollup: Sendable {
 
     static let totals = "SELECT profile, outcome, CAST(sum(n) AS bigint) AS n FROM audit_daily_outcomes GROUP BY profile, outcome"
 
-    /// At most this many days per statement: a first rollup of a large log
-    /// stays within the statement timeout, and what it did is kept if a
-    /// later step fails.
-    static let daysPerStep = 31
+    /// At most this many days per statement, each its own operation: a
+    /// first rollup of a large log stays within the statement timeout, and
+    /// what it did is kept if a later step fails.
+    static let daysPerStep = 7
 
-    /// Rolls up the days after the newest one rolled up so far (or from the
-    /// first event), up to the cutoff, a month at a time.
-    func catchUp(on sql: any SQLExecutor) async throws {
-        let operation = SQLValue.text(AuditOperation.pkiOperation.rawValue)
-        var from: Date
+    /// Where rolling up resumes: the day after the newest one rolled up so
+    /// far, or the day of the first event; nil when there is no event.
+    func resumption(on sql: any SQLExecutor) async throws -> Date? {
         if let last = try await sql.run("SELECT max(day) AS day FROM audit_daily_outcomes").first.flatMap({ try $0.text("day") }) {
             guard let start = Self.start(of: last) else {
                 throw UnexpectedRow(table: "audit_daily_outcomes", column: "day", problem: "holds \"\(last)\", which is not a YYYY-MM-DD day")
             }
-            from = start.addingTimeInterval(86_400)
-        } else {
-            guard let first = try await sql.run(#"SELECT min("time") AS first FROM audit_events WHERE operation = ?"#, [operation]).first
-                .flatMap({ try $0.instant("first") })
-            else { return }
-            from = Date(timeIntervalSince1970: (first.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400)
+            return start.addingTimeInterval(86_400)
         }
+        let first = try await sql.run(#"SELECT min("time") AS first FROM audit_events WHERE operation = ?"#, [.text(AuditOperation.pkiOperation.rawValue)])
+        return try first.first.flatMap { try $0.instant("first") }.map { Date(timeIntervalSince1970: ($0.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400) }
+    }
+
+    /// The statements rolling up the days from `from` to the cutoff, a week each.
+    func steps(from: Date) -> [SQLStatement] {
+        var steps: [SQLStatement] = []
+        var from = from
         while from < cutoff {
             let to = min(from.addingTimeInterval(Double(Self.daysPerStep) * 86_400), cutoff)
-            try await sql.run(
-                """
-                INSERT INTO audit_daily_outcomes (day, profile, outcome, n)
-                SELECT \(dialect.bucket(#""time""#, hourly: false)) AS day, profile, outcome, count(*) AS n FROM audit_events
-                WHERE operation = ? AND "time" >= ? AND "time" < ? GROUP BY day, profile, outcome
-                ON CONFLICT (day, profile, outcome) DO NOTHING
-                """, [operation, .instant(from), .instant(to)])
+            steps.append(
+                SQLStatement(
+                    """
+                    INSERT INTO audit_daily_outcomes (day, profile, outcome, n)
+                    SELECT \(dialect.bucket(#""time""#, hourly: false)) AS day, profile, outcome, count(*) AS n FROM audit_events
+                    WHERE operation = ? AND "time" >= ? AND "time" < ? GROUP BY day, profile, outcome
+                    ON CONFLICT (day, profile, outcome) DO NOTHING
+                    """, [.text(AuditOperation.pkiOperation.rawValue), .instant(from), .instant(to)]))
             from = to
         }
+        return steps
     }
 
     /// `2026-11-30`: the UTC day of `date`, as the engines bucket it.

@@ -164,12 +164,15 @@ extension SQLStore {
         let operation = SQLValue.text(AuditOperation.pkiOperation.rawValue)
         let live = #"SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ? AND "time" >= ? GROUP BY profile, outcome"#
         let rollup = AuditRollup(dialect: dialect, now: now)
+        // Days missing from the rollup first, each step an operation of its own (see `AuditRollup.daysPerStep`).
+        if since == nil, let from = try await run("outcomeCounts", { sql in try await rollup.resumption(on: sql) }) {
+            for step in rollup.steps(from: from) { try await run("outcomeCounts rollup") { sql in _ = try await sql.run(step) } }
+        }
         return try await run("outcomeCounts") { sql in
             var totals: [OutcomeCount.Key: Int] = [:]
             if let since {
                 try OutcomeCount.tally(try await sql.run(live, [operation, .instant(since)]), into: &totals)
             } else {
-                try await rollup.catchUp(on: sql)
                 try OutcomeCount.tally(try await sql.run(AuditRollup.totals), into: &totals)
                 try OutcomeCount.tally(try await sql.run(live, [operation, .instant(rollup.cutoff)]), into: &totals)
             }

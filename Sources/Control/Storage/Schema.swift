@@ -132,6 +132,9 @@ enum Schema {
             "CREATE INDEX audit_events_serial ON audit_events (serial)",
             "CREATE INDEX audit_events_claim_sub ON audit_events (claim_sub)",
             "CREATE INDEX audit_events_device_name ON audit_events (device_name)",
+            // The stats' counts over the last day or two (per outcome, per hour) read this index alone.
+            "DROP INDEX audit_events_time",
+            #"CREATE INDEX audit_events_time ON audit_events ("time", operation, profile, outcome)"#,
             // Serves an outcome alone as well as a profile with an outcome.
             "DROP INDEX audit_events_profile_outcome",
             #"CREATE INDEX audit_events_outcome ON audit_events (outcome, profile, "time")"#,
