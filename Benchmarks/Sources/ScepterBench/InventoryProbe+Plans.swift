@@ -46,11 +46,10 @@ extension InventoryProbe {
             (
                 "overview: totals (inventorySummary)",
                 """
-                SELECT sum(CASE WHEN status = 'active' AND not_after >= \(current) THEN 1 ELSE 0 END) AS active,
-                    sum(CASE WHEN status = 'active' AND not_after >= \(current) AND not_after < \(ahead(30)) THEN 1 ELSE 0 END) AS expiring,
-                    sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked,
-                    sum(CASE WHEN status = 'superseded' THEN 1 ELSE 0 END) AS superseded
-                FROM certificates
+                SELECT (SELECT count(*) FROM certificates WHERE status = 'active' AND not_after >= \(current)) AS active,
+                    (SELECT count(*) FROM certificates WHERE status = 'active' AND not_after >= \(current) AND not_after < \(ahead(30))) AS expiring,
+                    (SELECT count(*) FROM certificates WHERE status = 'revoked') AS revoked,
+                    (SELECT count(*) FROM certificates WHERE status = 'superseded') AS superseded
                 """
             ),
             (
