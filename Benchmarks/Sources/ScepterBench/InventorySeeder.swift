@@ -55,7 +55,7 @@ struct InventorySeeder {
     var seed: UInt64 = 0x5CE9_7E12
 
     /// Seeds `certificates` certificates (each with its enrollment), `revoked`
-    /// of them revoked, and `audit` audit events, then runs ANALYZE.
+    /// of them revoked, and `audit` audit events, then runs VACUUM ANALYZE.
     func seed(certificates: Int, audit: Int, revoked: Int) throws -> Report {
         precondition(revoked <= certificates)
         signal(SIGPIPE, SIG_IGN)
