@@ -35,6 +35,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case inventoryPagesAreStableUnderInserts
     case renewalSupersedesItsPredecessor
     case auditRetentionDeletesOnlyOlderRowsInBatches
+    case allTimeOutcomeCountsRollUpPastDaysOnce
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -67,6 +68,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .inventoryPagesAreStableUnderInserts: try await Self.inventoryPaging(store)
         case .renewalSupersedesItsPredecessor: try await Self.renewalSupersedes(store)
         case .auditRetentionDeletesOnlyOlderRowsInBatches: try await Self.auditRetention(store)
+        case .allTimeOutcomeCountsRollUpPastDaysOnce: try await Self.outcomeCountsRollUp(store)
         }
     }
 
@@ -332,12 +334,13 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         ].enumerated() {
             try await store.insertAudit(event(id: "c\(index)", profile: profile, outcome: outcome, at: TimeInterval(index * 100)))
         }
-        let all = Set(try await store.outcomeCounts(since: nil))
+        // Three days later: t0's day comes from the daily rollup.
+        let all = Set(try await store.outcomeCounts(since: nil, now: t0.addingTimeInterval(3 * 86_400)))
         #expect(all == [
             OutcomeCount(profile: "corp", outcome: "success", count: 2), OutcomeCount(profile: "corp", outcome: "replay", count: 1),
             OutcomeCount(profile: "wifi", outcome: "rate_limited", count: 1), OutcomeCount(profile: "corp", outcome: "pending", count: 1),
         ])
-        let recent = Set(try await store.outcomeCounts(since: t0.addingTimeInterval(150)))
+        let recent = Set(try await store.outcomeCounts(since: t0.addingTimeInterval(150), now: t0.addingTimeInterval(3 * 86_400)))
         #expect(recent == [
             OutcomeCount(profile: "corp", outcome: "replay", count: 1), OutcomeCount(profile: "wifi", outcome: "rate_limited", count: 1),
             OutcomeCount(profile: "corp", outcome: "pending", count: 1),
@@ -431,6 +434,12 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(revoked.count == 1)
         #expect(revoked.first?.serialNumber == "4a01")
         #expect(revoked.first?.revokedAt == at)
+        // A search page's revocations in one read: the revoked ones only.
+        try await store.commitIssued(certificate(serial: "4a02", transactionID: "tx-2"), enrollment: issuedEnrollment(serial: "4a02", transactionID: "tx-2"))
+        let page = try await store.revocations(serialNumbers: ["4a01", "4a02", "dead"])
+        #expect(page.keys.sorted() == ["4a01"])
+        #expect(page["4a01"] == revoked.first)
+        #expect(try await store.revocations(serialNumbers: []).isEmpty)
     }
 
     static func withdrawRevokes(_ store: any ControlStore) async throws {
@@ -479,8 +488,37 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         var revocation = event(id: "e2", at: 1)
         revocation.operation = .intuneRevocation
         try await store.insertAudit(revocation)
-        let counts = try await store.outcomeCounts(since: nil)
+        let counts = try await store.outcomeCounts(since: nil, now: t0)
         #expect(counts == [OutcomeCount(profile: "corp", outcome: "success", count: 1)])
+    }
+
+    /// Whole days before yesterday are counted once into the rollup; later
+    /// counts add only what is newer, and pruning takes the days it empties.
+    static func outcomeCountsRollUp(_ store: any ControlStore) async throws {
+        let day = 86_400.0
+        for offset in 0..<5 {
+            try await store.insertAudit(event(id: "d\(offset)", outcome: offset == 2 ? .replay : .success, at: Double(offset) * day))
+        }
+        var admin = event(id: "admin", at: day)
+        admin.operation = .revoke
+        try await store.insertAudit(admin)
+        func total(_ now: Date) async throws -> Set<OutcomeCount> { Set(try await store.outcomeCounts(since: nil, now: now)) }
+        // Seen from day 4: days 0–2 from the rollup, days 3 and 4 live.
+        let dayFour = t0.addingTimeInterval(4 * day + 60)
+        let expected: Set<OutcomeCount> = [OutcomeCount(profile: "corp", outcome: "success", count: 4), OutcomeCount(profile: "corp", outcome: "replay", count: 1)]
+        #expect(try await total(dayFour) == expected)
+        #expect(try await total(dayFour) == expected, "a second count rolls nothing up twice")
+        // A new event today counts once; the next day rolls up day 3 as well, and the totals stay.
+        try await store.insertAudit(event(id: "d4b", at: 4 * day + 30))
+        let withNew: Set<OutcomeCount> = [OutcomeCount(profile: "corp", outcome: "success", count: 5), OutcomeCount(profile: "corp", outcome: "replay", count: 1)]
+        #expect(try await total(dayFour) == withNew)
+        #expect(try await total(t0.addingTimeInterval(5 * day + 60)) == withNew)
+        #expect(try await total(t0.addingTimeInterval(30 * day)) == withNew)
+        // Retention removes days 0 and 1 from the events and from the rollup.
+        while try await store.deleteAuditEvents(before: t0.addingTimeInterval(2 * day - 1), limit: 100) > 0 {}
+        #expect(try await total(t0.addingTimeInterval(30 * day)) == [
+            OutcomeCount(profile: "corp", outcome: "success", count: 3), OutcomeCount(profile: "corp", outcome: "replay", count: 1),
+        ])
     }
 
     // MARK: Inventory

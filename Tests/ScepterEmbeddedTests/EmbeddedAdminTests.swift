@@ -50,6 +50,6 @@ struct EmbeddedAdminTests {
         // The reload is audited as an admin event, not counted as a request.
         let events = try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == .reloadTrust }
         #expect(events.count == 1)
-        #expect(try await harness.server.store.outcomeCounts(since: nil).allSatisfy { $0.profile != "*" })
+        #expect(try await harness.server.store.outcomeCounts(since: nil, now: Date()).allSatisfy { $0.profile != "*" })
     }
 }

@@ -38,18 +38,20 @@ final class HTTPConnection {
         bufferStart = 0
     }
 
-    func get(_ path: String) throws -> Response {
-        try exchange(method: "GET", path: path, contentType: nil, body: [])
+    /// `headers`: extra header lines, e.g. `Authorization: Bearer …`.
+    func get(_ path: String, headers: [String] = []) throws -> Response {
+        try exchange(method: "GET", path: path, contentType: nil, body: [], headers: headers)
     }
 
-    func post(_ path: String, contentType: String, body: [UInt8]) throws -> Response {
-        try exchange(method: "POST", path: path, contentType: contentType, body: body)
+    func post(_ path: String, contentType: String, body: [UInt8], headers: [String] = []) throws -> Response {
+        try exchange(method: "POST", path: path, contentType: contentType, body: body, headers: headers)
     }
 
     /// One request and its response; reconnects once if a kept-alive
     /// connection turns out to be closed before anything was read.
-    private func exchange(method: String, path: String, contentType: String?, body: [UInt8]) throws -> Response {
+    private func exchange(method: String, path: String, contentType: String?, body: [UInt8], headers: [String]) throws -> Response {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUser-Agent: scepter-bench\r\n"
+        for header in headers { head += header + "\r\n" }
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"

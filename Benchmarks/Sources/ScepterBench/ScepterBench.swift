@@ -11,7 +11,8 @@ struct ScepterBench: ParsableCommand {
             Starts the release server pinned to one CPU, pre-generates PKCSReq messages (each with its own \
             RSA-2048 key), sends them from another CPU and checks every reply. Exits non-zero only on errors, \
             never for missing the target.
-            """)
+            """,
+        subcommands: [SeedCommand.self, InventoryCommand.self])
 
     @Option(help: "Measured enrollments.")
     var requests = 2000
@@ -61,6 +62,8 @@ struct ScepterBench: ParsableCommand {
 
     @Option(help: "Edges in --cluster-database mode; the load is spread over them.")
     var edges = 2
+
+    @OptionGroup var seeding: InventorySeeding
 
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
     var profile: String?
@@ -134,6 +137,7 @@ struct ScepterBench: ParsableCommand {
             server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel, caKey: caKey)
         }
         defer { server.stop() }
+        if let cluster = server as? ClusterUnderTest { try seeding.seed(cluster.databaseURL) }
         note("server pid \(server.pid) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
 
         // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).

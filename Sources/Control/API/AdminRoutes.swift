@@ -151,8 +151,8 @@ package struct AdminRoutes: Sendable {
         let total: [OutcomeCount]
         let recent: [OutcomeCount]
         do {
-            total = try await store.outcomeCounts(since: nil)
-            recent = try await store.outcomeCounts(since: now.addingTimeInterval(-86_400))
+            total = try await store.outcomeCounts(since: nil, now: now)
+            recent = try await store.outcomeCounts(since: now.addingTimeInterval(-86_400), now: now)
         } catch {
             return unavailable("the database (SCEPTER_DATABASE_URL) is unreachable: \(error)")
         }

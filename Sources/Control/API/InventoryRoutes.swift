@@ -81,11 +81,8 @@ package struct InventoryRoutes: Sendable {
             expiringBefore: try parameters.date("expiringBefore"), sort: try parameters.choice("sort", CertificateQuery.Sort.self) ?? .issued,
             after: try parameters.cursor("cursor"), limit: try parameters.integer("limit", in: 1...1000, default: 100), now: at)
         let page = try await store.certificates(query)
-        var items: [AdminJSON.Certificate] = []
-        for record in page.certificates {
-            let revocation = record.status == .revoked ? try await store.revocation(serialNumber: record.serialNumber) : nil
-            items.append(AdminJSON.Certificate(record, revocation: revocation, now: at))
-        }
+        let revocations = try await store.revocations(serialNumbers: page.certificates.filter { $0.status == .revoked }.map(\.serialNumber))
+        let items = page.certificates.map { AdminJSON.Certificate($0, revocation: revocations[$0.serialNumber], now: at) }
         return try APIResponse.json(AdminJSON.Page(items: items, nextCursor: page.next?.token))
     }
 

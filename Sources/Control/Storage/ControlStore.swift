@@ -43,6 +43,10 @@ package protocol ControlStore: Sendable {
     /// How a certificate was revoked; nil when it is not.
     func revocation(serialNumber: String) async throws -> RevocationEntry?
 
+    /// How each of these certificates was revoked, by serial; those not revoked are absent.
+    /// A search page's revocations in one read instead of one per row.
+    func revocations(serialNumbers: [String]) async throws -> [String: RevocationEntry]
+
     /// Turns a `.notifying` enrollment into `.issued` (Intune acknowledged
     /// the certificate), replacing its reason. No-op for any other status.
     func markDelivered(_ key: EnrollmentKey, reason: String) async throws
@@ -72,8 +76,9 @@ package protocol ControlStore: Sendable {
     func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int
 
     /// How many audit events each (profile, outcome) has, since `since` (nil: all time).
-    /// Provisional rows count: each stands for one request.
-    func outcomeCounts(since: Date?) async throws -> [OutcomeCount]
+    /// Provisional rows count: each stands for one request. `now` places
+    /// the all-time count's rollup (whole days before yesterday, UTC).
+    func outcomeCounts(since: Date?, now: Date) async throws -> [OutcomeCount]
 
     /// Revoked serial numbers of an issuer with their dates, for the CRL.
     func revocations(issuer: String) async throws -> [RevocationEntry]
@@ -84,6 +89,13 @@ package protocol ControlStore: Sendable {
 }
 
 extension ControlStore {
+    /// One read per serial; the SQL stores read them all at once.
+    package func revocations(serialNumbers: [String]) async throws -> [String: RevocationEntry] {
+        var entries: [String: RevocationEntry] = [:]
+        for serial in serialNumbers { entries[serial] = try await revocation(serialNumber: serial) }
+        return entries
+    }
+
     /// `commitIssued` of a first enrollment.
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         try await commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: nil)

@@ -63,6 +63,16 @@ extension SQLStore {
         }
     }
 
+    package func revocations(serialNumbers: [String]) async throws -> [String: RevocationEntry] {
+        guard !serialNumbers.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: serialNumbers.count).joined(separator: ", ")
+        let statement = SQLStatement(
+            "SELECT serial, revoked_at, reason, actor, invalidity_date FROM revocations WHERE serial IN (\(placeholders))", serialNumbers.map(SQLValue.text))
+        return try await run("revocations") { sql in
+            Dictionary(try await sql.run(statement).map { row in let entry = try RevocationEntry(row: row); return (entry.serialNumber, entry) }) { first, _ in first }
+        }
+    }
+
     package func hourlyOutcomes(profile: String, since: Date) async throws -> [HourlyOutcomes] {
         let hour = dialect.bucket(#""time""#, hourly: true)
         let statement = SQLStatement(
@@ -83,13 +93,13 @@ extension SQLStore {
     package func inventorySummary(now: Date) async throws -> InventorySummary {
         let day = 86_400.0
         let soon = now.addingTimeInterval(30 * day)
+        // One count per state, each a range of `certificates_status_not_after`, not a pass over the table.
         let totals = SQLStatement(
             """
-            SELECT sum(CASE WHEN status = 'active' AND not_after >= ? THEN 1 ELSE 0 END) AS active,
-                sum(CASE WHEN status = 'active' AND not_after >= ? AND not_after < ? THEN 1 ELSE 0 END) AS expiring,
-                sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked,
-                sum(CASE WHEN status = 'superseded' THEN 1 ELSE 0 END) AS superseded
-            FROM certificates
+            SELECT (SELECT count(*) FROM certificates WHERE status = 'active' AND not_after >= ?) AS active,
+                (SELECT count(*) FROM certificates WHERE status = 'active' AND not_after >= ? AND not_after < ?) AS expiring,
+                (SELECT count(*) FROM certificates WHERE status = 'revoked') AS revoked,
+                (SELECT count(*) FROM certificates WHERE status = 'superseded') AS superseded
             """, [.instant(now), .instant(now), .instant(soon)])
         let issued = SQLStatement(
             "SELECT \(dialect.bucket("created_at", hourly: false)) AS day, count(*) AS n FROM certificates WHERE created_at >= ? GROUP BY day",

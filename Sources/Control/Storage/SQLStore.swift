@@ -175,30 +175,38 @@ extension SQLStore {
 
     /// The batch is chosen by the `audit_events_time` index and deleted by key:
     /// the one form both engines accept (neither takes `DELETE … LIMIT` as standard).
+    /// The daily rollup forgets the days wholly before the cutoff with them.
     package func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int {
         let statement = SQLStatement(
             #"DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE "time" < ? LIMIT ?) RETURNING 1 AS gone"#,
             [.instant(cutoff), .integer(Int64(max(1, limit)))])
-        return try await run("deleteAuditEvents") { sql in try await sql.run(statement).count }
+        return try await run("deleteAuditEvents") { sql in
+            let deleted = try await sql.run(statement).count
+            try await sql.run("DELETE FROM audit_daily_outcomes WHERE day < ?", [.text(AuditRollup.day(cutoff))])
+            return deleted
+        }
     }
 
     /// Only PKIOperations count: admin events (reloads, Intune revocations) are not requests.
-    package func outcomeCounts(since: Date?) async throws -> [OutcomeCount] {
-        var binds: [SQLValue] = [.text(AuditOperation.pkiOperation.rawValue)]
-        var sinceClause = ""
-        if let since {
-            sinceClause = #" AND "time" >= ?"#
-            binds.append(.instant(since))
+    /// All time (`since` nil) is the daily rollup of the days before
+    /// yesterday plus a live count from yesterday on (see `AuditRollup`).
+    package func outcomeCounts(since: Date?, now: Date) async throws -> [OutcomeCount] {
+        let operation = SQLValue.text(AuditOperation.pkiOperation.rawValue)
+        let live = #"SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ? AND "time" >= ? GROUP BY profile, outcome"#
+        let rollup = AuditRollup(dialect: dialect, now: now)
+        // Days missing from the rollup first, each step an operation of its own (see `AuditRollup.daysPerStep`).
+        if since == nil, let from = try await run("outcomeCounts", { sql in try await rollup.resumption(on: sql) }) {
+            for step in rollup.steps(from: from) { try await run("outcomeCounts rollup") { sql in _ = try await sql.run(step) } }
         }
-        let statement = SQLStatement(
-            "SELECT profile, outcome, count(*) AS n FROM audit_events WHERE operation = ?\(sinceClause) GROUP BY profile, outcome", binds)
         return try await run("outcomeCounts") { sql in
-            try await sql.run(statement).map { row in
-                OutcomeCount(
-                    profile: try row.required(row.text, "profile", in: "audit_events"),
-                    outcome: try row.required(row.text, "outcome", in: "audit_events"),
-                    count: Int(try row.required(row.integer, "n", in: "audit_events")))
+            var totals: [OutcomeCount.Key: Int] = [:]
+            if let since {
+                try OutcomeCount.tally(try await sql.run(live, [operation, .instant(since)]), into: &totals)
+            } else {
+                try OutcomeCount.tally(try await sql.run(AuditRollup.totals), into: &totals)
+                try OutcomeCount.tally(try await sql.run(live, [operation, .instant(rollup.cutoff)]), into: &totals)
             }
+            return totals.map { OutcomeCount(profile: $0.key.profile, outcome: $0.key.outcome, count: $0.value) }
         }
     }
 

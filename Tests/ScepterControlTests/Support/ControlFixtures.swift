@@ -91,6 +91,7 @@ extension ForwardingStore {
     }
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage { try await base.certificates(query) }
     func revocation(serialNumber: String) async throws -> RevocationEntry? { try await base.revocation(serialNumber: serialNumber) }
+    func revocations(serialNumbers: [String]) async throws -> [String: RevocationEntry] { try await base.revocations(serialNumbers: serialNumbers) }
     func hourlyOutcomes(profile: String, since: Date) async throws -> [HourlyOutcomes] {
         try await base.hourlyOutcomes(profile: profile, since: since)
     }
@@ -107,7 +108,7 @@ extension ForwardingStore {
     func deleteAuditEvents(before cutoff: Date, limit: Int) async throws -> Int {
         try await base.deleteAuditEvents(before: cutoff, limit: limit)
     }
-    func outcomeCounts(since: Date?) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since) }
+    func outcomeCounts(since: Date?, now: Date) async throws -> [OutcomeCount] { try await base.outcomeCounts(since: since, now: now) }
     func revocations(issuer: String) async throws -> [RevocationEntry] { try await base.revocations(issuer: issuer) }
     func revocationStamp(issuer: String) async throws -> RevocationStamp { try await base.revocationStamp(issuer: issuer) }
 }
