@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -231,3 +233,28 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Fuzz/README.md), one executable per parser of untrusted
+// input. Only part of the package with SCEPTER_FUZZ=1, so a normal build never
+// sees them; `scripts/fuzz` builds them with --sanitize fuzzer --sanitize address.
+if ProcessInfo.processInfo.environment["SCEPTER_FUZZ"] == "1" {
+    package.targets.append(
+        .target(
+            name: "ScepterFuzzTargets",
+            dependencies: [
+                "COpenSSL", "ScepterProtocol", "ScepterTesting",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Fuzz/Sources/ScepterFuzzTargets",
+            swiftSettings: strict
+        ))
+    for name in ["pkimessage", "envelope", "csr", "issuer-and-serial", "intune-challenge", "intune-claim", "query", "ocsp"] {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: ["ScepterFuzzTargets"], path: "Fuzz/Sources/fuzz-\(name)", swiftSettings: strict))
+        package.products.append(.executable(name: "fuzz-\(name)", targets: ["fuzz-\(name)"]))
+    }
+}

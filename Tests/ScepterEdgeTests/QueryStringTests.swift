@@ -1,5 +1,6 @@
 import Testing
 @testable import ScepterEdge
+import ScepterProtocol
 
 @Suite("Query strings as SCEP clients write them", .timeLimit(.minutes(5)))
 struct QueryStringTests {

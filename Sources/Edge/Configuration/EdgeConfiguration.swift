@@ -39,9 +39,8 @@ package struct EdgeConfiguration: Sendable {
             self.replayWindow = replayWindow
         }
 
-        /// Intune's challenges are a few hundred to a few thousand base64
-        /// characters; anything longer is refused before it costs a call.
-        package static let maxChallengeLength = 16 * 1024
+        /// The longest opaque challenge sent on to Intune.
+        package static let maxChallengeLength = OpaqueChallenge.maximumLength
     }
 
     /// A profile's `INTUNE_MODE=signed-challenge` settings (SPEC §5.1, §9).

@@ -94,21 +94,13 @@ struct ChallengeGate {
         if let expected = profile.challengePassword, !expected.isEmpty, ConstantTime.equals(challenge, expected) {
             return .passed(Passed(gates: ["challenge:static"], claim: nil, check: .staticPassword))
         }
-        let length = challenge.utf8.count
-        guard length <= EdgeConfiguration.IntuneAPI.maxChallengeLength else {
-            return .refused(
-                Refusal(.malformed, "the challenge is \(length) bytes; an Intune challenge is at most \(EdgeConfiguration.IntuneAPI.maxChallengeLength)"),
-                claim: nil)
-        }
-        // Intune's challenges are printable ASCII without spaces; binary or
-        // control characters are never worth a call to Intune.
-        guard challenge.unicodeScalars.allSatisfy({ (0x21..<0x7f).contains($0.value) }) else {
-            return .refused(Refusal(.malformed, "the challenge holds characters an Intune challenge never has (control, space or non-ASCII)"), claim: nil)
+        if let refusal = OpaqueChallenge.shapeRefusal(challenge) {
+            return .refused(refusal, claim: nil)
         }
         // The challenge's hash is the replay key; no device is known before
         // Intune answers, so there is no per-device window in this mode.
         let admission = Admission(
-            replayKey: "intune-api:" + SHA256Hex.of(challenge),
+            replayKey: OpaqueChallenge.replayKey(challenge),
             use: Admission.use(profile: profile.name, transactionID: transactionID, csr: csr.derEncoded), replayTTL: api.replayWindow,
             deviceKey: nil, rateLimit: 0, now: now)
         var gates = ["challenge:intune-api"]

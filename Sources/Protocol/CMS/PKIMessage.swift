@@ -94,9 +94,25 @@ public struct PKIMessage: Sendable {
         guard let signerCertificate = signed.signerCertificate else {
             return refuse(.badMessageCheck, "the signer's certificate is not in the PKIMessage")
         }
+        return open(signed.content, header: header, signerCertificate: signerCertificate, signer: signed.signer, ra: ra)
+    }
 
+    /// The second half of ``decode(_:ra:)``, once the signature holds: the
+    /// pkcsPKIEnvelope's algorithms, its decryption and the content. Callable
+    /// alone so a fuzzer reaches decryption without forging a signature.
+    package static func open(_ envelope: [UInt8], header: Header, signerCertificate: [UInt8], ra: RAIdentity) -> Decoded {
+        open(envelope, header: header, signerCertificate: signerCertificate, signer: nil, ra: ra)
+    }
+
+    static func open(
+        _ envelope: [UInt8], header: Header, signerCertificate: [UInt8], signer: OpenSSLCertificate?, ra: RAIdentity
+    ) -> Decoded {
+        let messageType = header.messageType
+        func refuse(_ outcome: Outcome, _ reason: String) -> Decoded {
+            .refused(header, Refusal(outcome, reason), signerCertificate: signerCertificate)
+        }
         // The envelope: check the algorithms first so an unsupported one gets badAlg.
-        guard let algorithms = CMSCodec.envelopeAlgorithms(signed.content) else {
+        guard let algorithms = CMSCodec.envelopeAlgorithms(envelope) else {
             return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
         }
         guard let cipher = ContentCipher(nid: algorithms.cipherNID) else {
@@ -113,7 +129,7 @@ public struct PKIMessage: Sendable {
         }
         let plaintext: [UInt8]
         do {
-            plaintext = try CMSCodec.decrypt(signed.content, key: ra.encryption.key, certificate: ra.encryption.openSSLCertificate)
+            plaintext = try CMSCodec.decrypt(envelope, key: ra.encryption.key, certificate: ra.encryption.openSSLCertificate)
         } catch {
             switch error {
             case .notEnveloped:
@@ -151,7 +167,7 @@ public struct PKIMessage: Sendable {
         }
         return .message(
             PKIMessage(
-                header: header, signerCertificate: signerCertificate, recipient: signed.signer,
+                header: header, signerCertificate: signerCertificate, recipient: signer,
                 cipher: cipher, keyTransport: keyTransport, content: content)
         )
     }

@@ -1,9 +1,9 @@
 /// Raw query-string access: SCEP clients send base64 with and without
 /// escaping, so values are taken as sent and decoded by the caller.
-struct QueryString {
+package struct QueryString {
     private var pairs: [(key: Substring, value: Substring)] = []
 
-    init(_ query: String) {
+    package init(_ query: String) {
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             if let equals = part.firstIndex(of: "=") {
                 pairs.append((part[..<equals], part[part.index(after: equals)...]))
@@ -14,14 +14,14 @@ struct QueryString {
     }
 
     /// The first raw (still percent-encoded) value of `key`, compared case-insensitively.
-    func rawValue(for key: String) -> String? {
+    package func rawValue(for key: String) -> String? {
         let lowered = key.lowercased()
         return pairs.first(where: { $0.key.lowercased() == lowered }).map { String($0.value) }
     }
 
     /// Decodes `%XX` escapes; leaves `+` alone (it is base64, not a space)
     /// and keeps malformed escapes as they are.
-    static func percentDecode(_ text: String) -> String {
+    package static func percentDecode(_ text: String) -> String {
         guard text.contains("%") else { return text }
         var bytes: [UInt8] = []
         let utf8 = Array(text.utf8)

@@ -1,0 +1,13 @@
+import ScepterFuzzTargets
+
+// libFuzzer's entry points for the intune-claim target (see Fuzz/README.md).
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzTarget.intuneClaim.run(data, size)
+}
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
+    FuzzTarget.intuneClaim.initialize()
+}
