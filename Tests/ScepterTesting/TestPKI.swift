@@ -4,6 +4,7 @@ import SwiftASN1
 import X509
 import _CryptoExtras
 import ScepterProtocol
+import Synchronization
 
 /// Keys and certificates generated in code for tests.
 public enum TestPKI {
@@ -31,7 +32,7 @@ public enum TestPKI {
     static func makeKey(_ kind: KeyKind) throws -> (Certificate.PrivateKey, String) {
         switch kind {
         case .rsa2048:
-            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            let key = try rsa2048Keys.next()
             return (Certificate.PrivateKey(key), key.pemRepresentation)
         case .rsa1024:
             let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
@@ -39,6 +40,33 @@ public enum TestPKI {
         case .p256:
             let key = P256.Signing.PrivateKey()
             return (Certificate.PrivateKey(key), key.pemRepresentation)
+        }
+    }
+
+    /// RSA-2048 keys for every certificate the tests make: the first 64 are
+    /// generated, then they are handed out again in turn, so two keys asked
+    /// for one after the other always differ. Generating a fresh key for each
+    /// of the suite's hundreds of certificates held the cooperative pool's
+    /// two threads for tens of seconds at the start of a run, and tests with
+    /// short deadlines running beside them failed on time.
+    static let rsa2048Keys = KeyRing(size: 64)
+
+    final class KeyRing: Sendable {
+        private let size: Int
+        private let state = Mutex<(keys: [_RSA.Signing.PrivateKey], next: Int)>(([], 0))
+
+        init(size: Int) { self.size = size }
+
+        func next() throws -> _RSA.Signing.PrivateKey {
+            let reused: _RSA.Signing.PrivateKey? = state.withLock { state in
+                guard state.keys.count >= size else { return nil }
+                defer { state.next = (state.next + 1) % size }
+                return state.keys[state.next]
+            }
+            if let reused { return reused }
+            let fresh = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            state.withLock { if $0.keys.count < size { $0.keys.append(fresh) } }
+            return fresh
         }
     }
 
