@@ -132,18 +132,7 @@ struct InventorySeeder {
     func query(_ sql: String) throws -> String { try InventoryProbe.query(databaseURL, sql) }
 
     func psql(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [databaseURL, "-q", "-v", "ON_ERROR_STOP=1"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchError("psql \(arguments.joined(separator: " ")) on \(databaseURL) failed: \(String(decoding: message, as: UTF8.self))")
-        }
+        try ClusterUnderTest.run("/usr/bin/psql", [databaseURL, "-q", "-v", "ON_ERROR_STOP=1"] + arguments)
     }
 
     /// The DER of an RSA-2048 device certificate with SANs, about the size

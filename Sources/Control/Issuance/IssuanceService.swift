@@ -62,14 +62,19 @@ package final class IssuanceService: Issuance {
             let task = Task {
                 // Only a slow issuance is noted for the other replicas: a device polls only after PENDING, which an
                 // edge answers after its wait budget (at least 1 s), so most enrollments never touch the registry.
-                let note = Task<Bool, Never> {
-                    guard (try? await Task.sleep(for: Self.inFlightNoteDelay)) != nil else { return false }
-                    await self.replicas?.begin(profile: request.profile, transactionID: request.transactionID)
-                    return true
+                // Embedded mode has no registry: no timer either.
+                let note = self.replicas.map { replicas in
+                    Task<Bool, Never> {
+                        guard (try? await Task.sleep(for: Self.inFlightNoteDelay)) != nil else { return false }
+                        await replicas.begin(profile: request.profile, transactionID: request.transactionID)
+                        return true
+                    }
                 }
                 defer {
-                    note.cancel()
-                    Task { if await note.value { await self.replicas?.end(profile: request.profile, transactionID: request.transactionID) } }
+                    if let note, let replicas = self.replicas {
+                        note.cancel()
+                        Task { if await note.value { await replicas.end(profile: request.profile, transactionID: request.transactionID) } }
+                    }
                 }
                 return try await self.process(request, csrSHA256: csrSHA256)
             }
