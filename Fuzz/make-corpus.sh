@@ -66,6 +66,13 @@ openssl ocsp -issuer "$ca" -serial 0x1003 -no_nonce -reqout "$corpus/ocsp/no-non
 openssl ocsp -sha256 -issuer "$ca" -serial 0x1003 -reqout "$corpus/ocsp/nonce-sha256.der" 2>/dev/null
 openssl ocsp -issuer "$ca" -serial 0x1003 -serial 0x1004 -serial 0x00ff -reqout "$corpus/ocsp/three-questions.der" 2>/dev/null
 openssl ocsp -issuer "$fixtures/other-cert.pem" -serial 0x1 -reqout "$corpus/ocsp/other-issuer.der" 2>/dev/null
+# The same requests as an RFC 5019 GET's path tail: base64, percent-encoded, URL-safe without padding.
+for der in "$corpus"/ocsp/nonce-sha1.der "$corpus"/ocsp/three-questions.der; do
+    name=$(basename "$der" .der)
+    base64 -w0 "$der" >"$corpus/ocsp/get-$name.txt"
+    base64 -w0 "$der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g' >"$corpus/ocsp/get-$name-escaped.txt"
+    base64 -w0 "$der" | tr '+/' '-_' | tr -d '=' >"$corpus/ocsp/get-$name-urlsafe.txt"
+done
 
 # The interop fixtures: SignedData without SCEP attributes, EnvelopedData of every cipher (behind a PKCSReq type byte).
 for file in "$fixtures"/signed-data*.der "$fixtures/degenerate-ca-ra.p7b"; do

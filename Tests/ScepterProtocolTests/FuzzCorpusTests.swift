@@ -74,9 +74,12 @@ struct FuzzCorpusTests {
         let seeds = try Self.seeds("ocsp")
         #expect(seeds.count >= 4)
         for seed in seeds {
-            let request = try OCSP.Request(der: seed.bytes)
+            // get-*.txt: the path tail of an RFC 5019 GET.
+            let der = seed.name.hasPrefix("get-") ? try #require(OCSP.requestDER(getPath: String(decoding: seed.bytes, as: UTF8.self)), "\(seed.name)") : seed.bytes
+            let request = try OCSP.Request(der: der)
             #expect(!request.questions.isEmpty)
             #expect(request.isFor(ca) == (seed.name != "other-issuer.der"), "\(seed.name)")
         }
+        #expect(seeds.filter { $0.name.hasPrefix("get-") }.count >= 3)
     }
 }

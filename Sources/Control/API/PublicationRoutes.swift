@@ -77,19 +77,11 @@ package struct PublicationRoutes: Sendable {
             let issuer = try context.parameters.require("issuer").lowercased()
             guard ocsp.knows(issuer: issuer) else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
             let encoded = context.parameters.getCatchAll().joined(separator: "/")
-            guard encoded.utf8.count <= Self.maxOCSPRequest * 2, let der = Self.base64Request(encoded) else {
+            guard encoded.utf8.count <= Self.maxOCSPRequest * 2, let der = OCSP.requestDER(getPath: encoded) else {
                 return Self.ocspResponse(OCSPResponder.Answer(der: OCSP.failure(.malformedRequest)), cacheable: false)
             }
             return Self.ocspResponse(await ocsp.answer(der, issuer: issuer), cacheable: true)
         }
-    }
-
-    /// Percent-decoded, then standard or URL-safe base64 with or without padding.
-    static func base64Request(_ text: String) -> [UInt8]? {
-        guard var base64 = text.removingPercentEncoding else { return nil }
-        base64 = base64.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/").replacingOccurrences(of: " ", with: "+")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64).map { Array($0) }
     }
 
     /// `application/ocsp-response`; a GET answer that may be reused carries RFC 5019 caching headers.
