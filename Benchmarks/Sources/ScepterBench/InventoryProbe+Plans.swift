@@ -8,8 +8,10 @@ extension InventoryProbe {
         let current = "'\(iso(now))'::timestamptz"
         func ago(_ days: Double) -> String { "'\(iso(now.addingTimeInterval(-days * 86_400)))'::timestamptz" }
         func ahead(_ days: Double) -> String { "'\(iso(now.addingTimeInterval(days * 86_400)))'::timestamptz" }
-        let certificate = "SELECT * FROM certificates"
-        let certificateOrder = "ORDER BY created_at DESC, serial ASC LIMIT 51"
+        // A page of certificates as `SQLStore.certificates` reads it: the page's serials, then their rows.
+        func certificates(_ filter: String, order: String = "created_at DESC, serial ASC") -> String {
+            "SELECT * FROM certificates WHERE serial IN (SELECT serial FROM certificates \(filter) ORDER BY \(order) LIMIT 51) ORDER BY \(order)"
+        }
         let audit = "SELECT * FROM audit_events"
         let auditOrder = #"ORDER BY "time" DESC, id LIMIT 101"#
         let hour = "date_trunc('hour', \(current))"
@@ -63,24 +65,24 @@ extension InventoryProbe {
                 WHERE status = 'active' AND not_after >= \(current) AND not_after < \(ahead(90)) GROUP BY day
                 """
             ),
-            ("certificates: first page, no filter", "\(certificate) \(certificateOrder)"),
+            ("certificates: first page, no filter", certificates("")),
             (
                 "certificates: profile + state=active",
-                "\(certificate) WHERE profile = 'intune-wifi' AND status = 'active' AND not_after >= \(current) \(certificateOrder)"
+                certificates("WHERE profile = 'intune-wifi' AND status = 'active' AND not_after >= \(current)")
             ),
-            ("certificates: state=revoked", "\(certificate) WHERE status = 'revoked' \(certificateOrder)"),
-            ("certificates: state=expired", "\(certificate) WHERE status = 'active' AND not_after < \(current) \(certificateOrder)"),
+            ("certificates: state=revoked", certificates("WHERE status = 'revoked'")),
+            ("certificates: state=expired", certificates("WHERE status = 'active' AND not_after < \(current)")),
             (
                 "certificates: active, expiring in 30 d, sort notAfter",
-                "\(certificate) WHERE status = 'active' AND not_after >= \(current) AND not_after < \(ahead(30)) ORDER BY not_after ASC, serial ASC LIMIT 51"
+                certificates("WHERE status = 'active' AND not_after >= \(current) AND not_after < \(ahead(30))", order: "not_after ASC, serial ASC")
             ),
             (
                 "certificates: device",
-                #"\#(certificate) WHERE (device_id = '\#(sample.deviceID)' OR lower(subject) LIKE '%\#(sample.deviceID.lowercased())%' ESCAPE '\') \#(certificateOrder)"#
+                certificates(#"WHERE (device_id = '\#(sample.deviceID)' OR lower(subject) LIKE '%\#(sample.deviceID.lowercased())%' ESCAPE '\')"#)
             ),
             (
                 "certificates: q",
-                #"\#(certificate) WHERE (lower(subject) LIKE '%\#(sample.deviceName.lowercased().suffix(7))%' ESCAPE '\' OR lower(sans) LIKE '%\#(sample.deviceName.lowercased().suffix(7))%' ESCAPE '\') \#(certificateOrder)"#
+                certificates(#"WHERE (lower(subject) LIKE '%\#(sample.deviceName.lowercased().suffix(7))%' ESCAPE '\' OR lower(sans) LIKE '%\#(sample.deviceName.lowercased().suffix(7))%' ESCAPE '\')"#)
             ),
             ("certificate detail: audit by transaction", #"\#(audit) WHERE transaction_id = '\#(sample.transactionID)' ORDER BY "time" DESC, id LIMIT 100"#),
             ("certificate detail: audit by serial", #"\#(audit) WHERE serial = '\#(sample.serial)' ORDER BY "time" DESC, id LIMIT 100"#),

@@ -150,6 +150,24 @@ enum Schema {
             )
             """,
         ]),
+        // The console's "expired" list (active and past `not_after`, newest
+        // first) without reading the heap row of every current certificate
+        // it passes: `not_after` is checked inside this index. It serves the
+        // other states newest first as well.
+        Migration(version: 6, statements: [
+            "CREATE INDEX certificates_status_created ON certificates (status, created_at DESC, serial, not_after)"
+        ]),
+    ]
+
+    /// PostgreSQL's trigram indexes for the certificate searches by text
+    /// (`q`, `device`: `lower(…) LIKE '%…%'`, which no B-tree serves). They
+    /// need the `pg_trgm` extension, which a database user may not be allowed
+    /// to create, so they are not a migration: every control plane start
+    /// creates what is missing (`PostgresStore.ensureTextSearchIndexes`) and
+    /// the searches work, slower, without them. SQLite has no equivalent.
+    static let textSearchIndexes = [
+        "certificates_subject_trgm": "CREATE INDEX IF NOT EXISTS certificates_subject_trgm ON certificates USING gin (lower(subject) gin_trgm_ops)",
+        "certificates_sans_trgm": "CREATE INDEX IF NOT EXISTS certificates_sans_trgm ON certificates USING gin (lower(sans) gin_trgm_ops)",
     ]
 
     /// The name of the enrollments table's key: a second insert of one
