@@ -70,8 +70,22 @@ enum ScepterBinary {
 }
 
 extension ControlPlaneProcess {
-    /// Runs the control plane's migrations on `databaseURL`: starts it until it listens, then stops it.
+    /// Runs the control plane's migrations on `databaseURL`: starts it until
+    /// it listens and has built the text search indexes it builds after
+    /// starting (`TextSearchIndexBuilder`; on the empty tables, at once), then
+    /// stops it. The seeder then rebuilds every index after its COPY, those
+    /// included, so none is built while a probe measures.
     static func migrate(binary: String, directory: String, databaseURL: String) throws {
-        try ControlPlaneProcess(binary: binary, directory: directory, databaseURL: databaseURL, cpu: nil).stop()
+        let control = try ControlPlaneProcess(binary: binary, directory: directory, databaseURL: databaseURL, cpu: nil)
+        let built = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'certificates_%_trgm' AND i.indisvalid"
+        let deadline = Date().addingTimeInterval(30)
+        while try InventoryProbe.query(databaseURL, built).trimmingCharacters(in: .whitespacesAndNewlines) != "2" {
+            guard Date() < deadline else {
+                try control.stop()
+                throw BenchError("the control plane did not build the text search indexes within 30 s (is pg_trgm installed? its log: \(directory)/control.log)")
+            }
+            usleep(50_000)
+        }
+        try control.stop()
     }
 }

@@ -119,7 +119,7 @@ package struct ControlServer {
         return ControlServer(
             router: router, internalListener: internalListener, store: store,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
-            services: [store, RedisClientService(client: redis), consumer] + revocationPoller(
+            services: [store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger)
                 + AuditPruner.services(

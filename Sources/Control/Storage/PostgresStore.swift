@@ -128,36 +128,6 @@ package final class PostgresStore: SQLStore, Service {
                     "migrate: recording migration \(migration.version)")
                 self.logger.info("applied schema migration", metadata: ["version": "\(migration.version)"])
             }
-            try await self.ensureTextSearchIndexes(on: connection)
-        }
-    }
-
-    /// Creates the missing `Schema.textSearchIndexes`, and the `pg_trgm`
-    /// extension they need. A database user that may not create the
-    /// extension gets a warning naming the fix, and searches by text scan
-    /// the table until a later start finds the extension.
-    private func ensureTextSearchIndexes(on connection: PostgresConnection) async throws {
-        let names = Schema.textSearchIndexes.keys.sorted()
-        let rows = try await execute(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'certificates' AND indexname = ANY(\(names))", on: connection,
-            "migrate: looking for the text search indexes")
-        let present = Set(try rows.map { try $0.decode(String.self) })
-        let missing = names.filter { !present.contains($0) }
-        guard !missing.isEmpty else { return }
-        try await execute("SAVEPOINT text_search_indexes", on: connection, "migrate: SAVEPOINT")
-        do {
-            try await execute("CREATE EXTENSION IF NOT EXISTS pg_trgm", on: connection, "migrate: CREATE EXTENSION pg_trgm")
-            for name in missing {
-                try await execute(
-                    PostgresQuery(unsafeSQL: Schema.textSearchIndexes[name] ?? ""), on: connection, "migrate: creating index \(name)")
-                logger.info("created text search index", metadata: ["index": "\(name)"])
-            }
-            try await execute("RELEASE SAVEPOINT text_search_indexes", on: connection, "migrate: RELEASE SAVEPOINT")
-        } catch where !connection.isClosed && !Task.isCancelled {
-            try await execute("ROLLBACK TO SAVEPOINT text_search_indexes", on: connection, "migrate: ROLLBACK TO SAVEPOINT")
-            logger.warning(
-                "certificate searches by text (q, device) will read the whole certificates table: \(error). A superuser can run CREATE EXTENSION pg_trgm in database \(configuration.database); the next control plane start then creates the indexes"
-            )
         }
     }
 

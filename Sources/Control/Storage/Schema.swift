@@ -162,12 +162,13 @@ enum Schema {
     /// PostgreSQL's trigram indexes for the certificate searches by text
     /// (`q`, `device`: `lower(…) LIKE '%…%'`, which no B-tree serves). They
     /// need the `pg_trgm` extension, which a database user may not be allowed
-    /// to create, so they are not a migration: every control plane start
-    /// creates what is missing (`PostgresStore.ensureTextSearchIndexes`) and
-    /// the searches work, slower, without them. SQLite has no equivalent.
+    /// to create, and on a large inventory they take a while to build, so
+    /// they are not a migration: `TextSearchIndexBuilder` builds the missing
+    /// ones after the control plane starts, without blocking writes, and the
+    /// searches work, slower, without them. SQLite has no equivalent.
     static let textSearchIndexes = [
-        "certificates_subject_trgm": "CREATE INDEX IF NOT EXISTS certificates_subject_trgm ON certificates USING gin (lower(subject) gin_trgm_ops)",
-        "certificates_sans_trgm": "CREATE INDEX IF NOT EXISTS certificates_sans_trgm ON certificates USING gin (lower(sans) gin_trgm_ops)",
+        "certificates_subject_trgm": "CREATE INDEX CONCURRENTLY IF NOT EXISTS certificates_subject_trgm ON certificates USING gin (lower(subject) gin_trgm_ops)",
+        "certificates_sans_trgm": "CREATE INDEX CONCURRENTLY IF NOT EXISTS certificates_sans_trgm ON certificates USING gin (lower(sans) gin_trgm_ops)",
     ]
 
     /// The name of the enrollments table's key: a second insert of one
