@@ -90,6 +90,13 @@ extension ScepterBench {
                 bound.millisecondsPerEnrollment / row.serverCPUMilliseconds * 100, row.perSecond, percentile(row.latencies, 0.5),
                 percentile(row.latencies, 0.99), (row.otherWorkOnServerCPU ?? 0) * 100, row.peaks))
         }
+        // The same concurrency repeated (e.g. 16,16,16,16,16): phases of one cluster and database, compared by their median.
+        if rows.count > 1, Set(concurrencies).count == 1 {
+            let costs = rows.map(\.serverCPUMilliseconds).sorted()
+            print(String(
+                format: "median of %d phases: %.3f ms server CPU per enrollment (range %.3f–%.3f)", costs.count, percentile(costs, 0.5),
+                costs.first ?? 0, costs.last ?? 0))
+        }
         print(String(format: "load average (1 min) before / after: %.2f / %.2f", loadBefore ?? 0, loadAfter ?? 0))
     }
 
