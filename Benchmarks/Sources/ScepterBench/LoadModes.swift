@@ -49,10 +49,17 @@ extension ScepterBench {
         sampler.run(cpu: clientCPU)
         let busyBefore = ProcStat.busySeconds(cpu: serverCPU)
         let cpuBefore = try server.cpuSeconds()
+        let byProcessBefore = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
         let start = Clock.monotonicSeconds()
         let outcomes = Self.load(messages, concurrency: concurrency, ports: server.ports, cpu: clientCPU)
         let wall = Clock.monotonicSeconds() - start
         let cpu = try server.cpuSeconds() - cpuBefore
+        if let cluster = server as? ClusterUnderTest {
+            let after = cluster.cpuByProcess()
+            note("  by process: " + after.keys.sorted().map { name in
+                String(format: "%@ %.3f ms", name, ((after[name] ?? 0) - (byProcessBefore[name] ?? 0)) * 1000 / Double(messages.count))
+            }.joined(separator: ", "))
+        }
         let busy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in busyBefore.map { after - $0 } }
         sampler.stop()
         try Self.check(outcomes, enrollments: messages, ra: ra, ca: ca, sample: min(verifySample, 5))
