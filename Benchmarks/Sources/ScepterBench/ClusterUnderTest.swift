@@ -101,21 +101,8 @@ final class ClusterUnderTest: ServerUnderTest {
             controlProxy = proxy
             controlURLPort = proxy.port
         }
-        var environment = [
-            "SCEPTER_PROFILES": "default",
-            "SCEPTER_ISSUERS": "bench",
-            "SCEPTER_ISSUER_BENCH_CA_CERT_PATH": pki + "/ca.pem",
-            "SCEPTER_ISSUER_BENCH_CA_KEY_PATH": pki + "/ca.key",
-            "SCEPTER_PROFILE_DEFAULT_RA_CERT_PATH": pki + "/ra.pem",
-            "SCEPTER_PROFILE_DEFAULT_RA_KEY_PATH": pki + "/ra.key",
-            "SCEPTER_PROFILE_DEFAULT_CHALLENGE_PASSWORD": challenge,
-            "SCEPTER_EDGE_TOKEN": "bench-edge-token-\(UUID().uuidString)",
-            "SCEPTER_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
-            "SCEPTER_DATABASE_URL": databaseURL,
-            "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlURLPort)",
-            "SCEPTER_SOURCE_RATE_LIMIT": ServerProcess.unreachedSourceLimit,
-        ]
-        if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
+        var environment = Self.roleEnvironment(
+            pki: pki, challenge: challenge, redisPort: redisPort, databaseURL: databaseURL, controlURLPort: controlURLPort, logLevel: logLevel)
         // Replicas one after the other: the first runs the migrations.
         for (index, port) in controlPorts.enumerated() {
             let name = controlPorts.count == 1 ? "control" : "control-\(index)"
@@ -284,6 +271,30 @@ final class ClusterUnderTest: ServerUnderTest {
     }
 
     /// Pins PostgreSQL (postmaster and backends; new backends inherit it) to `cpu`.
+    /// What every role of the benchmark's cluster reads: profile `default`
+    /// with a static challenge, issuer `bench`, the PKI of `scepter ca init`,
+    /// and no per-source limit to reach.
+    static func roleEnvironment(
+        pki: String, challenge: String, redisPort: UInt16, databaseURL: String, controlURLPort: UInt16, logLevel: String?
+    ) -> [String: String] {
+        var environment = [
+            "SCEPTER_PROFILES": "default",
+            "SCEPTER_ISSUERS": "bench",
+            "SCEPTER_ISSUER_BENCH_CA_CERT_PATH": pki + "/ca.pem",
+            "SCEPTER_ISSUER_BENCH_CA_KEY_PATH": pki + "/ca.key",
+            "SCEPTER_PROFILE_DEFAULT_RA_CERT_PATH": pki + "/ra.pem",
+            "SCEPTER_PROFILE_DEFAULT_RA_KEY_PATH": pki + "/ra.key",
+            "SCEPTER_PROFILE_DEFAULT_CHALLENGE_PASSWORD": challenge,
+            "SCEPTER_EDGE_TOKEN": "bench-edge-token-\(UUID().uuidString)",
+            "SCEPTER_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
+            "SCEPTER_DATABASE_URL": databaseURL,
+            "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlURLPort)",
+            "SCEPTER_SOURCE_RATE_LIMIT": ServerProcess.unreachedSourceLimit,
+        ]
+        if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
+        return environment
+    }
+
     static func pinPostgres(port: Int?, to cpu: Int) {
         for pid in postgresPIDs(port: port) { try? run("/usr/bin/taskset", ["-a", "-p", "-c", "\(cpu)", "\(pid)"]) }
     }

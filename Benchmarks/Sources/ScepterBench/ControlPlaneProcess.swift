@@ -23,23 +23,12 @@ final class ControlPlaneProcess {
         children.append(redis)
         Thread.sleep(forTimeInterval: 0.5)
         let controlPort = try ClusterUnderTest.freePort()
-        var environment = [
-            "SCEPTER_PROFILES": "default",
-            "SCEPTER_ISSUERS": "bench",
-            "SCEPTER_ISSUER_BENCH_CA_CERT_PATH": pki + "/ca.pem",
-            "SCEPTER_ISSUER_BENCH_CA_KEY_PATH": pki + "/ca.key",
-            "SCEPTER_PROFILE_DEFAULT_RA_CERT_PATH": pki + "/ra.pem",
-            "SCEPTER_PROFILE_DEFAULT_RA_KEY_PATH": pki + "/ra.key",
-            "SCEPTER_PROFILE_DEFAULT_CHALLENGE_PASSWORD": "bench-\(UUID().uuidString)",
-            "SCEPTER_EDGE_TOKEN": "bench-edge-token-\(UUID().uuidString)",
-            "SCEPTER_ADMIN_TOKENS": "bench-admin:" + adminToken,
-            "SCEPTER_VIEWER_TOKENS": "bench-viewer:" + viewerToken,
-            "SCEPTER_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
-            "SCEPTER_DATABASE_URL": databaseURL,
-            "SCEPTER_CONTROL_LISTEN": "127.0.0.1:\(controlPort)",
-            "SCEPTER_CONTROL_URL": "http://127.0.0.1:\(controlPort)",
-        ]
-        if let logLevel { environment["SCEPTER_LOG_LEVEL"] = logLevel }
+        var environment = ClusterUnderTest.roleEnvironment(
+            pki: pki, challenge: "bench-\(UUID().uuidString)", redisPort: redisPort, databaseURL: databaseURL, controlURLPort: controlPort,
+            logLevel: logLevel)
+        environment["SCEPTER_ADMIN_TOKENS"] = "bench-admin:" + adminToken
+        environment["SCEPTER_VIEWER_TOKENS"] = "bench-viewer:" + viewerToken
+        environment["SCEPTER_CONTROL_LISTEN"] = "127.0.0.1:\(controlPort)"
         let control = try ClusterUnderTest.start(
             "control", "/usr/bin/taskset", pin + [binary, "control"], environment: environment, log: directory + "/control.log")
         children.append(control)

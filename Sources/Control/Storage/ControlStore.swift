@@ -89,13 +89,6 @@ package protocol ControlStore: Sendable {
 }
 
 extension ControlStore {
-    /// One read per serial; the SQL stores read them all at once.
-    package func revocations(serialNumbers: [String]) async throws -> [String: RevocationEntry] {
-        var entries: [String: RevocationEntry] = [:]
-        for serial in serialNumbers { entries[serial] = try await revocation(serialNumber: serial) }
-        return entries
-    }
-
     /// `commitIssued` of a first enrollment.
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?) async throws {
         try await commitIssued(certificate, enrollment: enrollment, audit: audit, supersedes: nil)

@@ -38,9 +38,6 @@ package struct EdgeConfiguration: Sendable {
         package init(replayWindow: Duration = .seconds(3660)) {
             self.replayWindow = replayWindow
         }
-
-        /// The longest opaque challenge sent on to Intune.
-        package static let maxChallengeLength = OpaqueChallenge.maximumLength
     }
 
     /// A profile's `INTUNE_MODE=signed-challenge` settings (SPEC §5.1, §9).
