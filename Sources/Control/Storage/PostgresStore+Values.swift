@@ -22,6 +22,9 @@ extension PostgresStore {
                 case .null: binds.appendNull()
                 }
             }
+            if let rows = try await store.executePrepared(statement, binds: binds, on: connection, "\(operation): \(statement.summary)") {
+                return rows.map { Row(row: $0) }
+            }
             let query = PostgresQuery(unsafeSQL: SQLDialect.postgres.render(statement.sql), binds: binds)
             return try await store.execute(query, on: connection, "\(operation): \(statement.summary)").map { Row(row: $0) }
         }

@@ -16,12 +16,27 @@ enum SQLValue: Sendable, Hashable {
     static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
 }
 
+/// A statement every enrollment runs, whose text never changes: an engine
+/// may prepare it once per connection instead of parsing and planning it on
+/// every call.
+enum HotStatement: Sendable {
+    /// `SQLStore.enrollments(profile:transactionID:)`.
+    case enrollmentsOfTransaction
+    /// `SQLStore.commitIssued` of a first enrollment with its provisional
+    /// audit row, as one PostgreSQL statement.
+    case issuance
+}
+
 /// One statement: SQL with `?` placeholders, and their values in order.
 struct SQLStatement: Sendable {
     var sql: String
     var binds: [SQLValue]
-    /// Set for a statement made of others (`WITH … AS (INSERT …)`): theirs, joined.
-    private var steps: String?
+    /// Set when `sql` is the fixed text of a statement on the enrollment path.
+    var hot: HotStatement?
+    /// Set for a statement made of others (`WITH … AS (INSERT …)`): theirs,
+    /// summarised only when an error needs it (splitting SQL into words is
+    /// not free, and the issuance path combines statements on every call).
+    private var steps: [SQLStatement]?
 
     init(_ sql: String, _ binds: [SQLValue] = []) {
         self.sql = sql
@@ -31,15 +46,20 @@ struct SQLStatement: Sendable {
     /// One PostgreSQL statement that runs `steps` in order, each a
     /// data-modifying WITH clause: all of them or none, in one round trip.
     init(postgresSteps steps: [SQLStatement]) {
-        let clauses = steps.enumerated().map { "step\($0.offset) AS (\($0.element.sql))" }
-        self.init("WITH " + clauses.joined(separator: ", ") + " SELECT 1", steps.flatMap(\.binds))
-        self.steps = steps.map(\.summary).joined(separator: " + ")
+        self.init(Self.postgresSQL(steps: steps.map(\.sql)), steps.flatMap(\.binds))
+        self.steps = steps
+    }
+
+    /// The text of `init(postgresSteps:)`.
+    static func postgresSQL(steps: [String]) -> String {
+        let clauses = steps.enumerated().map { "step\($0.offset) AS (\($0.element))" }
+        return "WITH " + clauses.joined(separator: ", ") + " SELECT 1"
     }
 
     /// What the statement does, for error messages: `INSERT INTO certificates`,
     /// `SELECT FROM audit_events`, `UPDATE enrollments`.
     var summary: String {
-        if let steps { return steps }
+        if let steps { return steps.map(\.summary).joined(separator: " + ") }
         let words = sql.split(whereSeparator: \.isWhitespace)
         guard let verb = words.first?.uppercased() else { return "statement" }
         func after(_ keyword: String) -> String? {
@@ -86,18 +106,20 @@ enum SQLDialect: Sendable {
     /// placeholders (`$1`, `$2`, …). Scepter's SQL has no `?` inside literals.
     func render(_ sql: String) -> String {
         guard self == .postgres else { return sql }
-        var rendered = ""
+        // Byte by byte: `?` is ASCII and never part of a longer UTF-8 sequence.
+        var rendered: [UInt8] = []
         rendered.reserveCapacity(sql.utf8.count + 16)
         var number = 0
-        for character in sql {
-            if character == "?" {
+        for byte in sql.utf8 {
+            if byte == UInt8(ascii: "?") {
                 number += 1
-                rendered += "$\(number)"
+                rendered.append(UInt8(ascii: "$"))
+                rendered.append(contentsOf: String(number).utf8)
             } else {
-                rendered.append(character)
+                rendered.append(byte)
             }
         }
-        return rendered
+        return String(decoding: rendered, as: UTF8.self)
     }
 
     /// Appended to a SELECT that a transaction goes on to update: PostgreSQL

@@ -28,14 +28,17 @@ extension SQLStore {
     }
 
     package func enrollments(profile: String, transactionID: String) async throws -> [EnrollmentRecord] {
-        try await run("enrollments") { sql in
-            try await sql.run(
-                """
-                SELECT \(Self.enrollmentColumns) FROM enrollments WHERE profile = ? AND transaction_id = ?
-                ORDER BY created_at DESC, csr_sha256 LIMIT \(ControlStoreLimits.enrollmentsPerTransaction)
-                """, [.text(profile), .text(transactionID)]
-            ).map(EnrollmentRecord.init(row:))
-        }
+        var statement = SQLStatement(Self.enrollmentsOfTransactionSQL, [.text(profile), .text(transactionID)])
+        statement.hot = .enrollmentsOfTransaction
+        let query = statement
+        return try await run("enrollments") { sql in try await sql.run(query).map(EnrollmentRecord.init(row:)) }
+    }
+
+    static var enrollmentsOfTransactionSQL: String {
+        """
+        SELECT \(enrollmentColumns) FROM enrollments WHERE profile = ? AND transaction_id = ?
+        ORDER BY created_at DESC, csr_sha256 LIMIT \(ControlStoreLimits.enrollmentsPerTransaction)
+        """
     }
 
     private static var enrollmentColumns: String {
@@ -53,7 +56,7 @@ extension SQLStore {
     package func commitIssued(_ certificate: CertificateRecord, enrollment: EnrollmentRecord, audit: AuditEvent?, supersedes: String?) async throws {
         var statements = [
             SQLStatement(
-                "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Self.certificateInsertSQL,
                 [
                     .text(certificate.serialNumber), .text(certificate.issuer), .text(certificate.profile), .text(certificate.subject),
                     .text(certificate.subjectAlternativeNames), .instant(certificate.notBefore), .instant(certificate.notAfter),
@@ -70,7 +73,9 @@ extension SQLStore {
         try await conflictsAsStoreConflict {
             switch dialect {
             case .postgres:
-                let combined = SQLStatement(postgresSteps: steps)
+                var statement = SQLStatement(postgresSteps: steps)
+                if audit != nil, supersedes == nil { statement.hot = .issuance }
+                let combined = statement
                 try await run("commitIssued") { sql in _ = try await sql.run(combined) }
             case .sqlite:
                 try await transaction("commitIssued") { sql in
@@ -236,12 +241,31 @@ extension SQLStore {
         }
     }
 
+    /// The text of `commitIssued` on PostgreSQL for a first enrollment with its audit row (`HotStatement.issuance`).
+    static var issuanceSQL: String {
+        SQLStatement.postgresSQL(steps: [certificateInsertSQL, enrollmentInsertSQL, auditInsertSQL(rows: 1)])
+    }
+
+    private static var certificateInsertSQL: String {
+        "INSERT INTO certificates (\(Schema.columnList(Schema.certificateColumns))) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    }
+
+    private static var enrollmentInsertSQL: String {
+        """
+        INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    }
+
+    private static func auditInsertSQL(rows count: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ") + ")"
+        let rows = Array(repeating: row, count: count).joined(separator: ", ")
+        return "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES \(rows) \(Schema.auditConflictClause)"
+    }
+
     private static func insertStatement(_ enrollment: EnrollmentRecord, serial: String?) -> SQLStatement {
         SQLStatement(
-            """
-            INSERT INTO enrollments (profile, transaction_id, message_type, status, serial, outcome, reason, csr_sha256, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
+            enrollmentInsertSQL,
             [
                 .text(enrollment.profile), .text(enrollment.transactionID), .text(enrollment.messageType), .text(enrollment.status.rawValue),
                 .optional(serial), .text(enrollment.outcome.rawValue), .text(enrollment.reason), .text(enrollment.csrSHA256), .instant(enrollment.createdAt),
@@ -250,10 +274,8 @@ extension SQLStore {
 
     /// One multi-row INSERT of `events` (distinct ids).
     private static func insertStatement(_ events: [AuditEvent], provisional: Bool) -> SQLStatement {
-        let row = "(" + Array(repeating: "?", count: Schema.auditColumns.count).joined(separator: ", ") + ")"
-        let rows = Array(repeating: row, count: events.count).joined(separator: ", ")
-        return SQLStatement(
-            "INSERT INTO audit_events (\(Schema.columnList(Schema.auditColumns))) VALUES \(rows) \(Schema.auditConflictClause)",
+        SQLStatement(
+            auditInsertSQL(rows: events.count),
             events.flatMap { event -> [SQLValue] in
                 [
                     .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
