@@ -184,6 +184,35 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("The enrollment path's two statements are prepared once per connection, and their errors still name the constraint")
+    func hotStatementsArePrepared() async throws {
+        try await Database.withStore(configure: { $0.maximumConnections = 1 }) { store, _ in
+            try await store.migrate()
+            for transaction in ["tx-1", "tx-2"] {
+                #expect(try await store.enrollments(profile: "corp", transactionID: transaction).isEmpty)
+                try await store.commitIssued(
+                    ControlStoreContract.certificate(serial: "4a0\(transaction.suffix(1))", transactionID: transaction),
+                    enrollment: ControlStoreContract.issuedEnrollment(serial: "4a0\(transaction.suffix(1))", transactionID: transaction),
+                    audit: ControlStoreContract.event(id: "e-\(transaction)", at: 1), supersedes: nil)
+            }
+            let prepared = try await store.run("test") { sql in
+                try await sql.run("SELECT name FROM pg_prepared_statements ORDER BY name").map { try $0.text("name") }
+            }
+            #expect(prepared == ["scepter_enrollments_of_transaction", "scepter_issuance"])
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first?.serialNumber == "4a02")
+
+            let error = await #expect(throws: PostgresStore.Error.self) {
+                try await store.commitIssued(
+                    ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-3"),
+                    enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-3"),
+                    audit: ControlStoreContract.event(id: "e-tx-3", at: 2), supersedes: nil)
+            }
+            #expect(error?.constraint == "certificates_pkey")
+            #expect(error?.message.contains("INSERT INTO certificates + INSERT INTO enrollments + INSERT INTO audit_events") == true, "\(String(describing: error))")
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-3").isEmpty, "the enrollment rolled back with it")
+        }
+    }
+
     @Test("Audit times and the DER round-trip through timestamptz(3) and bytea")
     func columnTypes() async throws {
         try await Database.withStore { store, database in
