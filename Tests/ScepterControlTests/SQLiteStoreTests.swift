@@ -84,4 +84,57 @@ struct SQLiteStoreTests {
         #expect(inA.map(\.id) == ["only-in-a"])
         #expect(inB.isEmpty)
     }
+
+    @Test("A duplicate serial is an error naming the constraint and the steps, not an enrollment conflict; a bad statement names the operation")
+    func errorsNameWhatFailed() async throws {
+        let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
+        try await store.migrate()
+        try await store.commitIssued(
+            ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"),
+            enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        let duplicate = await #expect(throws: SQLiteError.self) {
+            try await store.commitIssued(
+                ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-2"),
+                enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-2"))
+        }
+        #expect(duplicate?.isConstraint == true)
+        #expect(duplicate?.description.contains("commitIssued: INSERT INTO certificates: UNIQUE constraint failed: certificates.serial") == true, "\(String(describing: duplicate))")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").isEmpty, "the transaction rolled back")
+
+        let syntax = await #expect(throws: SQLiteError.self) {
+            try await store.run("probe") { sql in try await sql.run("SELEKT 1").count }
+        }
+        #expect(syntax?.description.contains("probe: SELEKT 1") == true, "\(String(describing: syntax))")
+        #expect(syntax?.description.contains("syntax error") == true, "\(String(describing: syntax))")
+        try await store.close()
+        let closed = await #expect(throws: SQLiteError.self) { try await store.certificate(serialNumber: "4a01") }
+        #expect(closed?.message == "the database is closed")
+    }
+
+    @Test("Past the prepared-statement cache's limit, old and new statements still answer")
+    func preparedStatementCacheOverflows() async throws {
+        let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
+        try await store.migrate()
+        try await store.commitIssued(
+            ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"),
+            enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        for round in 0..<2 {
+            for number in 0..<100 {
+                let row = try await store.run("probe") { sql in
+                    let row = try #require(
+                        try await sql.run(
+                            "SELECT ? + \(number) AS n, 'x' || ? AS t, ? AS b, ? AS missing", [.integer(Int64(round)), .text("y"), .bytes([1, 2]), .null]
+                        ).first)
+                    return (try row.integer("n"), try row.text("n"), try row.text("t"), try row.bytes("b"), try row.text("missing"))
+                }
+                #expect(row.0 == Int64(round + number))
+                #expect(row.1 == String(round + number), "an INTEGER reads as text too")
+                #expect(row.2 == "xy")
+                #expect(row.3 == [1, 2])
+                #expect(row.4 == nil)
+            }
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.serialNumber == "4a01")
+        }
+        try await store.close()
+    }
 }

@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
-import SQLiteNIO
 import Synchronization
 import ScepterProtocol
 
@@ -10,40 +8,37 @@ import ScepterProtocol
 ///
 /// `synchronous=NORMAL` survives a crash of the process but can lose the last
 /// commits on power loss; production deployments use PostgreSQL.
+///
+/// Statements run on the calling task's thread, one operation at a time
+/// (`SQLiteDatabase`): in WAL mode with `synchronous=NORMAL` a commit writes
+/// to the log without waiting for the disk, so a statement of the
+/// enrollment path takes microseconds, less than the thread switches a
+/// worker pool would cost. A long admin query holds one thread for its
+/// duration, as the lock already held every other operation.
 package final class SQLiteStore: SQLStore {
-    private let connection: SQLiteConnection
+    private let database: SQLiteDatabase
     /// One operation at a time on the one connection (transactions included).
     private let lock = AsyncLock()
     private let closed = Atomic<Bool>(false)
 
     var dialect: SQLDialect { .sqlite }
 
-    private init(connection: SQLiteConnection) {
-        self.connection = connection
-    }
-
-    deinit {
-        // A store dropped without close() still closes its handle (the close
-        // runs on the thread pool and keeps the connection alive until then).
-        if !closed.load(ordering: .acquiring) {
-            _ = connection.close()
-        }
+    private init(database: SQLiteDatabase) {
+        self.database = database
     }
 
     /// Opens (creating if needed) the database at `path`; nil: in memory.
     package static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
-        let storage: SQLiteConnection.Storage = path.map { .file(path: $0) } ?? .memory
-        let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
-        let store = SQLiteStore(connection: connection)
+        let database = try SQLiteDatabase(path: path)
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
-            _ = try await connection.query(pragma)
+            _ = try database.run(pragma, [], doing: pragma)
         }
-        return store
+        return SQLiteStore(database: database)
     }
 
     package func close() async throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try await connection.close()
+        try await lock.withLock { database.close() }
     }
 
     package func migrate() async throws {
@@ -67,20 +62,20 @@ package final class SQLiteStore: SQLStore {
     // MARK: SQLStore
 
     func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        let executor = Executor(connection: connection)
+        let executor = Executor(database: database, operation: operation)
         return try await lock.withLock { try await body(executor) }
     }
 
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        let executor = Executor(connection: connection)
+        let executor = Executor(database: database, operation: operation)
         return try await lock.withLock {
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try database.run("BEGIN IMMEDIATE", [], doing: "\(operation): BEGIN IMMEDIATE")
             do {
                 let result = try await body(executor)
-                _ = try await connection.query("COMMIT")
+                _ = try database.run("COMMIT", [], doing: "\(operation): COMMIT")
                 return result
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                _ = try? database.run("ROLLBACK", [], doing: "\(operation): ROLLBACK")
                 throw error
             }
         }
@@ -88,48 +83,61 @@ package final class SQLiteStore: SQLStore {
 
     func isEnrollmentConflict(_ error: any Error) -> Bool {
         guard let error = error as? SQLiteError else { return false }
-        return error.reason == .constraintPrimaryKeyFailed || (error.reason == .constraint && error.message.contains("enrollments."))
+        return error.isConstraint && error.message.contains("enrollments.")
     }
 
     /// Statements on the store's connection; the store holds the lock.
     private struct Executor: SQLExecutor {
-        let connection: SQLiteConnection
+        let database: SQLiteDatabase
+        let operation: String
 
         func run(_ statement: SQLStatement) async throws -> [any SQLRow] {
-            try await connection.query(statement.sql, statement.binds.map(Self.data)).map(Row.init)
-        }
-
-        static func data(_ value: SQLValue) -> SQLiteData {
-            switch value {
-            case .text(let text): .text(text)
-            case .integer(let integer): .integer(Int(integer))
-            case .real(let real): .float(real)
-            case .bytes(let bytes): .blob(ByteBuffer(bytes: bytes))
-            case .instant(let date): .text(Timestamp.format(date))
-            case .boolean(let flag): .integer(flag ? 1 : 0)
-            case .null: .null
-            }
+            try database.run(statement.sql, statement.binds, doing: "\(operation): \(statement.summary)").map(Row.init)
         }
     }
 
+    /// A row read by column name, converting between SQLite's storage classes
+    /// where the text allows (an INTEGER read as text, a number held as TEXT).
     private struct Row: SQLRow {
         let row: SQLiteRow
 
-        private func cell(_ column: String) -> SQLiteData? {
-            guard let data = row.column(column), data != .null else { return nil }
-            return data
+        func text(_ column: String) throws -> String? {
+            switch row[column] {
+            case .text(let text): text
+            case .integer(let integer): String(integer)
+            case .real(let real): String(real)
+            case .blob, nil: nil
+            }
         }
 
-        func text(_ column: String) throws -> String? { cell(column)?.string }
-        func integer(_ column: String) throws -> Int64? { cell(column)?.integer.map(Int64.init) }
-        func real(_ column: String) throws -> Double? { cell(column)?.double }
-        func bytes(_ column: String) throws -> [UInt8]? {
-            guard let data = cell(column) else { return nil }
-            guard case .blob(let buffer) = data else { throw UnexpectedRow(table: "?", column: column, problem: "is not a BLOB") }
-            return Array(buffer.readableBytesView)
+        func integer(_ column: String) throws -> Int64? {
+            switch row[column] {
+            case .integer(let integer): integer
+            case .real(let real): Int64(exactly: real.rounded(.towardZero))
+            case .text(let text): Int64(text)
+            case .blob, nil: nil
+            }
         }
+
+        func real(_ column: String) throws -> Double? {
+            switch row[column] {
+            case .real(let real): real
+            case .integer(let integer): Double(integer)
+            case .text(let text): Double(text)
+            case .blob, nil: nil
+            }
+        }
+
+        func bytes(_ column: String) throws -> [UInt8]? {
+            switch row[column] {
+            case .blob(let bytes): bytes
+            case nil: nil
+            case .text, .integer, .real: throw UnexpectedRow(table: "?", column: column, problem: "is not a BLOB")
+            }
+        }
+
         func instant(_ column: String) throws -> Date? {
-            guard let text = cell(column)?.string else { return nil }
+            guard let text = try text(column) else { return nil }
             guard let date = Timestamp.parse(text) else { throw UnexpectedRow(table: "?", column: column, problem: "holds \"\(text)\", not a timestamp") }
             return date
         }

@@ -60,17 +60,13 @@ struct SignedDataCertificates {
             }
         }
         var coder = DER.Serializer()
-        do {
-            try coder.appendConstructedNode(identifier: .sequence) { coder in
-                coder.serializeRawBytes(type.encodedBytes)
-                try coder.appendConstructedNode(identifier: Self.context0) { coder in
-                    coder.appendConstructedNode(identifier: .sequence) { coder in
-                        for field in kept { coder.serializeRawBytes(field.encodedBytes) }
-                    }
+        coder.appendConstructedNode(identifier: .sequence) { coder in
+            coder.serializeRawBytes(type.encodedBytes)
+            coder.appendConstructedNode(identifier: Self.context0) { coder in
+                coder.appendConstructedNode(identifier: .sequence) { coder in
+                    for field in kept { coder.serializeRawBytes(field.encodedBytes) }
                 }
             }
-        } catch {
-            return nil
         }
         self.withoutCertificates = coder.serializedBytes
         self.certificates = certificates
