@@ -184,6 +184,24 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("A wait on a statement ends when its connection closes, even if postgres-nio never answers it")
+    func waitEndsWithTheConnection() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let unanswered = loop.makePromise(of: Int.self)
+        let closing = loop.makePromise(of: Void.self)
+        loop.scheduleTask(in: .milliseconds(50)) { closing.succeed() }
+        await #expect(throws: CancellableWait<Int>.Closed.self) {
+            try await CancellableWait<Int>().value(of: unanswered.futureResult, closing: closing.futureResult)
+        }
+        unanswered.succeed(1)  // answered late: dropped
+
+        let answered = loop.makePromise(of: Int.self)
+        let open = loop.makePromise(of: Void.self)
+        loop.scheduleTask(in: .milliseconds(10)) { answered.succeed(7) }
+        #expect(try await CancellableWait<Int>().value(of: answered.futureResult, closing: open.futureResult) == 7)
+        open.succeed()
+    }
+
     @Test("The enrollment path's two statements are prepared once per connection, and their errors still name the constraint")
     func hotStatementsArePrepared() async throws {
         try await Database.withStore(configure: { $0.maximumConnections = 1 }) { store, _ in

@@ -130,18 +130,24 @@ extension PostgresStore {
     ///
     /// postgres-nio never answers a statement sent on a connection that has
     /// closed (its channel handler is gone), so a closed connection is refused
-    /// here, and the wait ends when the task is cancelled: the deadlines of
-    /// `bounded` can always end an operation.
+    /// here, and the wait ends when the connection closes or the task is
+    /// cancelled: the deadlines of `bounded` can always end an operation.
     @discardableResult
     func execute(_ query: PostgresQuery, on connection: PostgresConnection, _ doing: @autoclosure () -> String) async throws -> [PostgresRow] {
         guard !connection.isClosed else {
             throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) is closed")
         }
         do {
-            return try await CancellableWait<PostgresQueryResult>().value(of: connection.query(query, logger: logger)).rows
+            return try await CancellableWait<PostgresQueryResult>().value(of: connection.query(query, logger: logger), closing: connection.closeFuture).rows
         } catch let error as PSQLError {
             throw Error(error, doing: doing(), at: configuration)
+        } catch is CancellableWait<PostgresQueryResult>.Closed {
+            throw closedBeforeAnswering(doing())
         }
+    }
+
+    func closedBeforeAnswering(_ doing: String) -> Error {
+        Error(code: .unavailable, "\(doing): the connection to PostgreSQL at \(configuration.endpoint) closed before it answered")
     }
 
     /// "5 s", "250 ms".
@@ -152,7 +158,12 @@ extension PostgresStore {
 }
 
 /// Awaits a future, or gives up with `CancellationError` when the task is
-/// cancelled first (the future's eventual result is then dropped).
+/// cancelled first, or with `Closed` when `closing` completes first
+/// (the future's eventual result is then dropped).
+///
+/// postgres-nio never completes a statement whose write reached a channel
+/// that had just closed; a wait on a connection therefore also ends with
+/// the connection, so a statement sent in that instant cannot hang.
 final class CancellableWait<Value: Sendable>: Sendable {
     private enum State {
         case idle
@@ -162,7 +173,10 @@ final class CancellableWait<Value: Sendable>: Sendable {
 
     private let state = Mutex(State.idle)
 
-    func value(of future: EventLoopFuture<Value>) async throws -> Value {
+    /// What the wait throws when `closing` completes first.
+    struct Closed: Swift.Error {}
+
+    func value(of future: EventLoopFuture<Value>, closing: EventLoopFuture<Void>? = nil) async throws -> Value {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let armed = state.withLock { state in
@@ -172,6 +186,7 @@ final class CancellableWait<Value: Sendable>: Sendable {
                 }
                 guard armed else { return continuation.resume(throwing: CancellationError()) }
                 future.whenComplete { self.finish($0) }
+                closing?.whenComplete { _ in self.finish(.failure(Closed())) }
             }
         } onCancel: {
             finish(.failure(CancellationError()))

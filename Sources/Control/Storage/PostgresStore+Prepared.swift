@@ -79,9 +79,11 @@ extension PostgresStore {
             return collected
         }
         do {
-            return try await CancellableWait<[PostgresRow]>().value(of: rows.futureResult)
+            return try await CancellableWait<[PostgresRow]>().value(of: rows.futureResult, closing: connection.closeFuture)
         } catch let error as PSQLError {
             throw Error(error, doing: doing(), at: configuration)
+        } catch is CancellableWait<[PostgresRow]>.Closed {
+            throw closedBeforeAnswering(doing())
         }
     }
 }
