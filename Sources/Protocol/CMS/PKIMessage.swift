@@ -35,7 +35,8 @@ public struct PKIMessage: Sendable {
     /// DER of the certificate that signed the request (self-signed for a
     /// first enrollment, the current certificate for a renewal).
     public var signerCertificate: [UInt8]
-    /// The same certificate as OpenSSL holds it, so the CertRep need not parse it again.
+    /// The same certificate as OpenSSL holds it (or a stand-in holding its
+    /// issuer, serial number and key), so the CertRep need not parse it again.
     let recipient: OpenSSLCertificate?
     public var cipher: ContentCipher
     public var keyTransport: KeyTransport
