@@ -123,13 +123,13 @@ struct SQLiteStoreTests {
                 let row = try await store.run("probe") { sql in
                     let row = try #require(
                         try await sql.run(
-                            "SELECT ? + \(number) AS n, 'x' || ? AS t, ? AS b, ? AS missing", [.integer(Int64(round)), .text("y"), .bytes([1, 2]), .null]
+                            "SELECT ? + \(number) AS n, 'x' || ? AS t, ? AS b, ? AS missing", [.integer(Int64(round)), .text("y\u{0}z"), .bytes([1, 2]), .null]
                         ).first)
                     return (try row.integer("n"), try row.text("n"), try row.text("t"), try row.bytes("b"), try row.text("missing"))
                 }
                 #expect(row.0 == Int64(round + number))
                 #expect(row.1 == String(round + number), "an INTEGER reads as text too")
-                #expect(row.2 == "xy")
+                #expect(row.2 == "xy\u{0}z", "a NUL inside text is kept")
                 #expect(row.3 == [1, 2])
                 #expect(row.4 == nil)
             }

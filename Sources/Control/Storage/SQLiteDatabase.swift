@@ -47,12 +47,12 @@ final class SQLiteDatabase: @unchecked Sendable {
             let index = Int32(offset + 1)
             let code: Int32
             switch value {
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, scepter_sqlite3_transient())
+            case .text(let text): code = Self.bind(text, at: index, of: statement)
             case .integer(let integer): code = sqlite3_bind_int64(statement, index, integer)
             case .real(let real): code = sqlite3_bind_double(statement, index, real)
             case .bytes(let bytes):
                 code = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), scepter_sqlite3_transient()) }
-            case .instant(let date): code = sqlite3_bind_text(statement, index, Timestamp.format(date), -1, scepter_sqlite3_transient())
+            case .instant(let date): code = Self.bind(Timestamp.format(date), at: index, of: statement)
             case .boolean(let flag): code = sqlite3_bind_int64(statement, index, flag ? 1 : 0)
             case .null: code = sqlite3_bind_null(statement, index)
             }
@@ -68,6 +68,11 @@ final class SQLiteDatabase: @unchecked Sendable {
             columns = names
             rows.append(SQLiteRow(columns: names, values: (0..<names.names.count).map { SQLiteRow.value(statement, Int32($0)) }))
         }
+    }
+
+    /// Text with its UTF-8 length: a NUL inside it is kept, not an end.
+    private static func bind(_ text: String, at index: Int32, of statement: OpaquePointer) -> Int32 {
+        sqlite3_bind_text64(statement, index, text, sqlite3_uint64(text.utf8.count), scepter_sqlite3_transient(), UInt8(SQLITE_UTF8))
     }
 
     private func statement(for sql: String, on handle: OpaquePointer, doing: @autoclosure () -> String) throws(SQLiteError) -> OpaquePointer {
