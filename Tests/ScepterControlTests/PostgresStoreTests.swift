@@ -206,10 +206,11 @@ struct PostgresStoreTests {
     func hotStatementsArePrepared() async throws {
         try await Database.withStore(configure: { $0.maximumConnections = 1 }) { store, _ in
             try await store.migrate()
-            for transaction in ["tx-1", "tx-2"] {
+            // The first run prepares with a NULL device id; the second binds text in its place.
+            for (transaction, device) in [("tx-1", nil), ("tx-2", "device-42")] as [(String, String?)] {
                 #expect(try await store.enrollments(profile: "corp", transactionID: transaction).isEmpty)
                 try await store.commitIssued(
-                    ControlStoreContract.certificate(serial: "4a0\(transaction.suffix(1))", transactionID: transaction),
+                    ControlStoreContract.certificate(serial: "4a0\(transaction.suffix(1))", transactionID: transaction, deviceID: device),
                     enrollment: ControlStoreContract.issuedEnrollment(serial: "4a0\(transaction.suffix(1))", transactionID: transaction),
                     audit: ControlStoreContract.event(id: "e-\(transaction)", at: 1), supersedes: nil)
             }
@@ -218,6 +219,8 @@ struct PostgresStoreTests {
             }
             #expect(prepared == ["scepter_enrollments_of_transaction", "scepter_issuance"])
             #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").first?.serialNumber == "4a02")
+            #expect(try await store.certificate(serialNumber: "4a01")?.deviceID == nil)
+            #expect(try await store.certificate(serialNumber: "4a02")?.deviceID == "device-42")
 
             let error = await #expect(throws: PostgresStore.Error.self) {
                 try await store.commitIssued(
