@@ -21,8 +21,11 @@ struct SignedDataCertificatesTests {
     func sameAsTheWholeParse() throws {
         var messages = try FuzzCorpusTests.seeds("pkimessage").filter { !$0.name.hasPrefix("fixture-degenerate") }
         let ra = try TestPKI.makeCA(commonName: "Test RA")
+        // One device key for all: a key per message would hold a thread of the
+        // test process for seconds while the suites beside it wait on time.
+        let signer = try TestPKI.makeLeaf(commonName: "device-1")
         for (cipher, digest, transport) in PKIMessageTests.matrix {
-            let device = try TestDevice(challenge: "pass")
+            let device = try TestDevice(challenge: "pass", signer: signer)
             messages.append(
                 ("\(cipher) \(digest) \(transport)",
                  try device.pkcsReq(ra: ra.certificateDER, cipher: cipher, keyTransport: transport, digest: digest)))
