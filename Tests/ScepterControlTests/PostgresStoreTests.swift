@@ -190,7 +190,7 @@ struct PostgresStoreTests {
         let unanswered = loop.makePromise(of: Int.self)
         let closing = loop.makePromise(of: Void.self)
         loop.scheduleTask(in: .milliseconds(50)) { closing.succeed() }
-        await #expect(throws: CancellableWait<Int>.Closed.self) {
+        await #expect(throws: CancellableWaitClosed.self) {
             try await CancellableWait<Int>().value(of: unanswered.futureResult, closing: closing.futureResult)
         }
         unanswered.succeed(1)  // answered late: dropped

@@ -87,17 +87,14 @@ struct SQLiteStoreTests {
 
     @Test("A duplicate serial is an error naming the constraint and the steps, not an enrollment conflict; a bad statement names the operation")
     func errorsNameWhatFailed() async throws {
-        let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
-        try await store.migrate()
-        try await store.commitIssued(
-            ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"),
-            enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        let store = try await Self.storeWithOneCertificate()
         let duplicate = await #expect(throws: SQLiteError.self) {
             try await store.commitIssued(
                 ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-2"),
                 enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-2"))
         }
         #expect(duplicate?.isConstraint == true)
+        #expect(duplicate?.description.hasPrefix("SQLite database in memory: ") == true, "\(String(describing: duplicate))")
         #expect(duplicate?.description.contains("commitIssued: INSERT INTO certificates: UNIQUE constraint failed: certificates.serial") == true, "\(String(describing: duplicate))")
         #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").isEmpty, "the transaction rolled back")
 
@@ -109,15 +106,15 @@ struct SQLiteStoreTests {
         try await store.close()
         let closed = await #expect(throws: SQLiteError.self) { try await store.certificate(serialNumber: "4a01") }
         #expect(closed?.message == "the database is closed")
+
+        // A lock held past busy_timeout by another program: the message says what holds it.
+        let busy = SQLiteError(database: "/data/scepter.db", code: 5, message: "database is locked", doing: "commitIssued: BEGIN IMMEDIATE")
+        #expect(busy.description == "SQLite database /data/scepter.db: commitIssued: BEGIN IMMEDIATE: database is locked (code 5); another program (a sqlite3 shell in a write transaction?) held the file for more than 5000 ms")
     }
 
     @Test("Past the prepared-statement cache's limit, old and new statements still answer")
     func preparedStatementCacheOverflows() async throws {
-        let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
-        try await store.migrate()
-        try await store.commitIssued(
-            ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"),
-            enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        let store = try await Self.storeWithOneCertificate()
         for round in 0..<2 {
             for number in 0..<100 {
                 let row = try await store.run("probe") { sql in
@@ -136,5 +133,15 @@ struct SQLiteStoreTests {
             #expect(try await store.enrollments(profile: "corp", transactionID: "tx-1").first?.serialNumber == "4a01")
         }
         try await store.close()
+    }
+
+    /// A migrated in-memory store holding certificate 4a01 of transaction tx-1.
+    static func storeWithOneCertificate() async throws -> SQLiteStore {
+        let store = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
+        try await store.migrate()
+        try await store.commitIssued(
+            ControlStoreContract.certificate(serial: "4a01", transactionID: "tx-1"),
+            enrollment: ControlStoreContract.issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
+        return store
     }
 }

@@ -127,27 +127,31 @@ extension PostgresStore {
     }
 
     /// Runs one statement and reads all its rows, translating errors.
-    ///
-    /// postgres-nio never answers a statement sent on a connection that has
-    /// closed (its channel handler is gone), so a closed connection is refused
-    /// here, and the wait ends when the connection closes or the task is
-    /// cancelled: the deadlines of `bounded` can always end an operation.
     @discardableResult
     func execute(_ query: PostgresQuery, on connection: PostgresConnection, _ doing: @autoclosure () -> String) async throws -> [PostgresRow] {
+        try await answer(on: connection, doing()) { connection.query(query, logger: logger) }.rows
+    }
+
+    /// Sends a statement with `send` and waits for its answer, translating errors.
+    ///
+    /// postgres-nio never answers a statement sent on a connection that has
+    /// closed (its channel handler is gone): a closed connection is refused
+    /// before `send`, and the wait ends when the connection closes or the
+    /// task is cancelled, so the deadlines of `bounded` can always end an
+    /// operation.
+    func answer<Value: Sendable>(
+        on connection: PostgresConnection, _ doing: @autoclosure () -> String, send: () -> EventLoopFuture<Value>
+    ) async throws -> Value {
         guard !connection.isClosed else {
             throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) is closed")
         }
         do {
-            return try await CancellableWait<PostgresQueryResult>().value(of: connection.query(query, logger: logger), closing: connection.closeFuture).rows
+            return try await CancellableWait<Value>().value(of: send(), closing: connection.closeFuture)
         } catch let error as PSQLError {
             throw Error(error, doing: doing(), at: configuration)
-        } catch is CancellableWait<PostgresQueryResult>.Closed {
-            throw closedBeforeAnswering(doing())
+        } catch is CancellableWaitClosed {
+            throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) closed before it answered")
         }
-    }
-
-    func closedBeforeAnswering(_ doing: String) -> Error {
-        Error(code: .unavailable, "\(doing): the connection to PostgreSQL at \(configuration.endpoint) closed before it answered")
     }
 
     /// "5 s", "250 ms".
@@ -157,8 +161,11 @@ extension PostgresStore {
     }
 }
 
+/// What `CancellableWait` throws when the connection closed before the answer came.
+struct CancellableWaitClosed: Swift.Error {}
+
 /// Awaits a future, or gives up with `CancellationError` when the task is
-/// cancelled first, or with `Closed` when `closing` completes first
+/// cancelled first, or with `CancellableWaitClosed` when `closing` completes first
 /// (the future's eventual result is then dropped).
 ///
 /// postgres-nio never completes a statement whose write reached a channel
@@ -173,9 +180,6 @@ final class CancellableWait<Value: Sendable>: Sendable {
 
     private let state = Mutex(State.idle)
 
-    /// What the wait throws when `closing` completes first.
-    struct Closed: Swift.Error {}
-
     func value(of future: EventLoopFuture<Value>, closing: EventLoopFuture<Void>? = nil) async throws -> Value {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -186,7 +190,7 @@ final class CancellableWait<Value: Sendable>: Sendable {
                 }
                 guard armed else { return continuation.resume(throwing: CancellationError()) }
                 future.whenComplete { self.finish($0) }
-                closing?.whenComplete { _ in self.finish(.failure(Closed())) }
+                closing?.whenComplete { _ in self.finish(.failure(CancellableWaitClosed())) }
             }
         } onCancel: {
             finish(.failure(CancellationError()))

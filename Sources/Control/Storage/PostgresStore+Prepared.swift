@@ -63,27 +63,20 @@ extension PostgresStore {
         return try await execute(Prepared<Text>(bindings: binds), on: connection, doing())
     }
 
-    /// `execute(_:on:_:)` for a prepared statement: the same refusal of a
-    /// closed connection, error translation and cancellable wait.
+    /// `execute(_:on:_:)` for a prepared statement (postgres-nio runs those
+    /// only as async calls, so a task of its own sends it).
     private func execute<Statement: PostgresPreparedStatement>(
         _ statement: Statement, on connection: PostgresConnection, _ doing: @autoclosure () -> String
     ) async throws -> [PostgresRow] where Statement.Row == PostgresRow {
-        guard !connection.isClosed else {
-            throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) is closed")
-        }
         let logger = logger
-        let rows = connection.eventLoop.makePromise(of: [PostgresRow].self)
-        rows.completeWithTask {
-            var collected: [PostgresRow] = []
-            for try await row in try await connection.execute(statement, logger: logger) { collected.append(row) }
-            return collected
-        }
-        do {
-            return try await CancellableWait<[PostgresRow]>().value(of: rows.futureResult, closing: connection.closeFuture)
-        } catch let error as PSQLError {
-            throw Error(error, doing: doing(), at: configuration)
-        } catch is CancellableWait<[PostgresRow]>.Closed {
-            throw closedBeforeAnswering(doing())
+        return try await answer(on: connection, doing()) {
+            let rows = connection.eventLoop.makePromise(of: [PostgresRow].self)
+            rows.completeWithTask {
+                var collected: [PostgresRow] = []
+                for try await row in try await connection.execute(statement, logger: logger) { collected.append(row) }
+                return collected
+            }
+            return rows.futureResult
         }
     }
 }

@@ -8,20 +8,25 @@ import Foundation
 final class SQLiteDatabase: @unchecked Sendable {
     // @unchecked: every use is serialised by SQLiteStore's lock.
     private var handle: OpaquePointer?
+    /// The file, as errors name it.
+    let name: String
     /// Prepared statements by SQL text; dropped all at once past `cacheLimit`
     /// (the admin API's filters make many texts, the enrollment path a few).
     private var prepared: [String: OpaquePointer] = [:]
     private static let cacheLimit = 64
+    /// How long a statement waits for a lock another connection holds (`PRAGMA busy_timeout`).
+    static let busyTimeoutMilliseconds = 5000
 
     /// Opens (creating if needed) the database at `path`; nil: in memory.
     init(path: String?) throws(SQLiteError) {
+        name = path ?? "in memory"
         var opened: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path ?? ":memory:", &opened, flags, nil)
         guard code == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(opened)
-            throw SQLiteError(code: code, message: message, doing: "opening \(path ?? "an in-memory database")")
+            throw SQLiteError(database: name, code: code, message: message, doing: "opening it")
         }
         handle = opened
     }
@@ -37,7 +42,7 @@ final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs one statement with `binds` and returns its rows.
     func run(_ sql: String, _ binds: [SQLValue], doing: @autoclosure () -> String) throws(SQLiteError) -> [SQLiteRow] {
-        guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "the database is closed", doing: doing()) }
+        guard let handle else { throw SQLiteError(database: name, code: SQLITE_MISUSE, message: "the database is closed", doing: doing()) }
         let statement = try statement(for: sql, on: handle, doing: doing())
         defer {
             sqlite3_reset(statement)
@@ -89,12 +94,13 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     private func error(_ code: Int32, on handle: OpaquePointer, doing: String) -> SQLiteError {
-        SQLiteError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), doing: doing)
+        SQLiteError(database: name, code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), doing: doing)
     }
 }
 
-/// What SQLite refused, with its (extended) result code and message.
+/// What SQLite refused, with the file, its (extended) result code and message.
 struct SQLiteError: Error, CustomStringConvertible {
+    var database: String
     var code: Int32
     var message: String
     var doing: String
@@ -102,7 +108,14 @@ struct SQLiteError: Error, CustomStringConvertible {
     /// A UNIQUE or PRIMARY KEY (any constraint) failure.
     var isConstraint: Bool { code & 0xFF == SQLITE_CONSTRAINT }
 
-    var description: String { "SQLite: \(doing): \(message) (code \(code))" }
+    var description: String {
+        // Busy past busy_timeout: only another connection to the file can hold it that long.
+        let hint =
+            code & 0xFF == SQLITE_BUSY
+            ? "; another program (a sqlite3 shell in a write transaction?) held the file for more than \(SQLiteDatabase.busyTimeoutMilliseconds) ms"
+            : ""
+        return "SQLite database \(database): \(doing): \(message) (code \(code))\(hint)"
+    }
 }
 
 /// A result row: its statement's column names and this row's values.

@@ -30,7 +30,7 @@ package final class SQLiteStore: SQLStore {
     /// Opens (creating if needed) the database at `path`; nil: in memory.
     package static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
         let database = try SQLiteDatabase(path: path)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
+        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=\(SQLiteDatabase.busyTimeoutMilliseconds)"] {
             _ = try database.run(pragma, [], doing: pragma)
         }
         return SQLiteStore(database: database)
