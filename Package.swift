@@ -149,6 +149,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/ScepterTesting",
+            resources: [.copy("Keys")],
             swiftSettings: strict
         ),
         // A stand-in for Entra ID, Microsoft Graph and the Intune services,

@@ -5,6 +5,9 @@ import ScepterProtocol
 /// The development PKI and secrets under the data directory, created on first run.
 package struct DevelopmentFiles: Sendable {
     package var directory: String
+
+    package init(directory: String) { self.directory = directory }
+
     package var caCertificatePath: String { "\(directory)/ca.pem" }
     package var caKeyPath: String { "\(directory)/ca.key" }
     package var raCertificatePath: String { "\(directory)/ra.pem" }

@@ -29,14 +29,14 @@ struct AdminPlaneClusterTests {
             try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
             try PEM.encode(der, label: "CERTIFICATE").write(toFile: certificatePath, atomically: true, encoding: .utf8)
             let requestPath = directory.appendingPathComponent("req.der").path
-            _ = try await Shell.runAsync("/usr/bin/openssl", ["ocsp", "-issuer", caPath, "-cert", certificatePath, "-no_nonce", "-reqout", requestPath])
+            _ = try await Shell.run("/usr/bin/openssl", ["ocsp", "-issuer", caPath, "-cert", certificatePath, "-no_nonce", "-reqout", requestPath])
             let request = Array(try Data(contentsOf: URL(fileURLWithPath: requestPath)))
 
             func ocspOnB() async throws -> String {
                 let answer = try await cluster.http(replicaB + "/ocsp/main", method: .POST, body: request)
                 let responsePath = directory.appendingPathComponent("resp.der").path
                 try Data(answer.body).write(to: URL(fileURLWithPath: responsePath))
-                let read = try await Shell.runAsync(
+                let read = try await Shell.run(
                     "/usr/bin/openssl", ["ocsp", "-respin", responsePath, "-issuer", caPath, "-cert", certificatePath, "-CAfile", caPath, "-no_nonce", "-resp_text"])
                 #expect(read.stderr.contains("Response verify OK"), "\(read.stderr)")
                 return read.stdout
@@ -56,7 +56,7 @@ struct AdminPlaneClusterTests {
             #expect(crl.status == 200)
             let crlPath = directory.appendingPathComponent("main.crl").path
             try Data(crl.body).write(to: URL(fileURLWithPath: crlPath))
-            let listing = try await Shell.runAsync("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", crlPath, "-CAfile", caPath, "-noout", "-text"])
+            let listing = try await Shell.run("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", crlPath, "-CAfile", caPath, "-noout", "-text"])
             #expect(listing.stdout.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serial)"), "\(listing.stdout)\(listing.stderr)")
 
             // The audit row names the admin token's holder.
@@ -76,7 +76,7 @@ struct AdminPlaneClusterTests {
             environment["SCEPTER_ADMIN_TOKEN"] = TestCluster.adminToken
             environment["SCEPTER_VIEWER_TOKEN"] = TestCluster.viewerToken
             let script = DevServerProcess.packageRoot.appendingPathComponent("Tests/OpenAPI/check.sh").path
-            let result = try await Shell.runAsync("/bin/bash", [script], environment: environment)
+            let result = try await Shell.run("/bin/bash", [script], environment: environment)
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         }
     }

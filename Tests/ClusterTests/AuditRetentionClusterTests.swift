@@ -41,7 +41,7 @@ struct AuditRetentionClusterTests {
 
     @Test("A retention under a day stops scepter control, naming the variable")
     func shortRetentionRefused() async throws {
-        let run = try await Shell.runAsync(
+        let run = try await Shell.run(
             DevServerProcess.binary, ["control"], environment: ["PATH": "/usr/bin:/bin", "SCEPTER_AUDIT_RETENTION": "12h"], timeout: .seconds(60))
         #expect(run.status == 2)
         #expect(run.stderr.contains(#"SCEPTER_AUDIT_RETENTION: "12h" is under 1d"#), "\(run.stderr)")

@@ -223,7 +223,7 @@ struct ClusterFaultTests {
             ("edge", ["SCEPTER_PROFILES", "SCEPTER_CONTROL_URL", "SCEPTER_EDGE_TOKEN", "SCEPTER_REDIS_URL"]),
             ("control", ["SCEPTER_PROFILES", "SCEPTER_DATABASE_URL", "SCEPTER_EDGE_TOKEN", "SCEPTER_REDIS_URL"]),
         ] {
-            let run = try await Shell.runAsync(DevServerProcess.binary, [role], environment: ["PATH": "/usr/bin:/bin"])
+            let run = try await Shell.run(DevServerProcess.binary, [role], environment: ["PATH": "/usr/bin:/bin"])
             #expect(run.status == 2, "scepter \(role): \(run.stderr)")
             for variable in variables {
                 #expect(run.stderr.contains(variable), "scepter \(role) does not name \(variable): \(run.stderr)")

@@ -159,7 +159,7 @@ struct ClusterTests {
 
     @Test("micromdm's client: PENDING through one edge, then its CertPoll through the other edge gets the certificate")
     func micromdmPendingThenPolledThroughTheOtherEdge() async throws {
-        try InteropClient.ensureBuilt()
+        try await InteropClient.ensureBuilt()
         try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
             let directory = try Shell.temporaryDirectory()
             let key = directory.appendingPathComponent("pending.key").path
@@ -167,7 +167,7 @@ struct ClusterTests {
             // A base64 transactionID as micromdm's library makes them: +, / and =.
             let transaction = "mdm+pending/\(UUID().uuidString.prefix(8))=="
             let holder = try await cluster.holdEnrollmentsLock(seconds: 5)
-            let enrolled = try await Shell.runAsync(InteropClient.binary, [
+            let enrolled = try await Shell.run(InteropClient.binary, [
                 "-url", cluster.scepURL(edge: 0), "-challenge", TestCluster.staticPassword, "-cn", "mdm-pending", "-txid", transaction,
                 "-key-out", key, "-strict",
             ])
@@ -177,7 +177,7 @@ struct ClusterTests {
 
             var polled: InteropClient.Report?
             for _ in 0..<40 {
-                let run = try await Shell.runAsync(InteropClient.binary, [
+                let run = try await Shell.run(InteropClient.binary, [
                     "-url", cluster.scepURL(edge: 1), "-op", "poll", "-cn", "mdm-pending", "-txid", transaction, "-key-in", key,
                     "-cert-out", certificate, "-strict",
                 ])
@@ -188,7 +188,7 @@ struct ClusterTests {
             #expect(polled?.pkiStatus == "SUCCESS", "\(String(describing: polled))")
             let caPath = directory.appendingPathComponent("ca.pem").path
             try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
-            let verify = try await Shell.runAsync("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
+            let verify = try await Shell.run("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         }
     }
@@ -363,21 +363,21 @@ struct ClusterTests {
 
     @Test("micromdm's SCEP client enrolls through either edge, GET and POST, and OpenSSL verifies the certificates")
     func micromdmClientEnrollsThroughTheCluster() async throws {
-        try InteropClient.ensureBuilt()
+        try await InteropClient.ensureBuilt()
         try await Self.withCluster { cluster in
             let directory = try Shell.temporaryDirectory()
             let caPath = directory.appendingPathComponent("ca.pem").path
             try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
             for (edge, method) in [(0, "post"), (1, "get")] {
                 let certificate = directory.appendingPathComponent("device-\(edge).pem").path
-                let run = try await Shell.runAsync(InteropClient.binary, [
+                let run = try await Shell.run(InteropClient.binary, [
                     "-url", cluster.scepURL(edge: edge), "-challenge", TestCluster.staticPassword, "-method", method,
                     "-cipher", "aes256", "-digest", "sha256", "-cert-out", certificate, "-strict", "-cn", "interop-\(edge)",
                 ])
                 #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
                 let report = try JSONDecoder().decode(InteropClient.Report.self, from: Data((run.stdout.split(separator: "\n").last ?? "").utf8))
                 #expect(report.pkiStatus == "SUCCESS")
-                let verify = try await Shell.runAsync("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
+                let verify = try await Shell.run("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
                 #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             }
             #expect(try await cluster.waitForAudit(2) == 2)

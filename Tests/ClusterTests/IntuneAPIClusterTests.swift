@@ -36,13 +36,13 @@ struct IntuneAPIClusterTests {
     static func micromdm(_ cluster: TestCluster, edge: Int, challenge: String, certificate: String? = nil) async throws -> InteropClient.Report? {
         var arguments = ["-url", cluster.scepURL(edge: edge), "-challenge", challenge, "-cn", "LAPTOP-\(edge)", "-strict", "-cipher", "aes256"]
         if let certificate { arguments += ["-cert-out", certificate] }
-        let run = try await Shell.runAsync(InteropClient.binary, arguments)
+        let run = try await Shell.run(InteropClient.binary, arguments)
         return try? JSONDecoder().decode(InteropClient.Report.self, from: Data((run.stdout.split(separator: "\n").last ?? "").utf8))
     }
 
     @Test("A device enrolls through either edge only when Intune says Success; Intune hears of each certificate once")
     func enrollsOnlyOnSuccess() async throws {
-        try InteropClient.ensureBuilt()
+        try await InteropClient.ensureBuilt()
         try await Self.withCluster { cluster, intune in
             let directory = try Shell.temporaryDirectory()
             let caPath = directory.appendingPathComponent("ca.pem").path
@@ -52,7 +52,7 @@ struct IntuneAPIClusterTests {
             let certificate = directory.appendingPathComponent("laptop.pem").path
             let issued = try await Self.micromdm(cluster, edge: 0, challenge: accepted, certificate: certificate)
             #expect(issued?.pkiStatus == "SUCCESS")
-            let verify = try await Shell.runAsync("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
+            let verify = try await Shell.run("/usr/bin/openssl", ["verify", "-CAfile", caPath, certificate])
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
 
             let expired = try await Self.micromdm(cluster, edge: 1, challenge: intune.challenge(answering: "ChallengeExpired"))
@@ -140,7 +140,7 @@ struct IntuneAPIClusterTests {
             let directory = try Shell.temporaryDirectory()
             let crlPath = directory.appendingPathComponent("ca.crl")
             try Shell.write(try #require(crl.crls.first), to: crlPath)
-            let text = try await Shell.runAsync("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", crlPath.path, "-noout", "-text"]).stdout
+            let text = try await Shell.run("/usr/bin/openssl", ["crl", "-inform", "DER", "-in", crlPath.path, "-noout", "-text"]).stdout
             let listed = text.lowercased().replacingOccurrences(of: ":", with: "")
             for serial in serials { #expect(listed.contains("serial number \(serial.lowercased())"), "\(serial) not in\n\(text)") }
         }

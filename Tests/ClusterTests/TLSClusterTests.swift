@@ -27,7 +27,7 @@ struct TLSClusterTests {
     static func getOverTLS(port: Int, ca: String, path: String) async throws -> Shell.Result {
         let request = try Shell.temporaryDirectory().appendingPathComponent("request")
         try "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".write(to: request, atomically: true, encoding: .utf8)
-        return try await Shell.runAsync("/bin/sh", [
+        return try await Shell.run("/bin/sh", [
             "-c",
             "timeout 30 openssl s_client -connect 127.0.0.1:\(port) -servername localhost -CAfile \(ca) -verify_return_error -quiet < \(request.path) 2>/dev/null",
         ])
@@ -35,7 +35,7 @@ struct TLSClusterTests {
 
     /// The serial of the certificate the listener on `port` serves now.
     static func servedSerial(port: Int) async throws -> String {
-        try await Shell.runAsync("/bin/sh", [
+        try await Shell.run("/bin/sh", [
             "-c", "timeout 30 openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -serial",
         ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -53,7 +53,7 @@ final class TestCluster: Sendable {
         }
         let directory = try Shell.temporaryDirectory()
         let pki = directory.appendingPathComponent("pki")
-        let initialized = try await Shell.runAsync(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
+        let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
         guard initialized.status == 0 else { throw NotConfigured(description: "scepter ca init failed: \(initialized.stderr)") }
 
         let database: String
@@ -111,7 +111,7 @@ final class TestCluster: Sendable {
     /// A database of its own on the test server; returns its URL.
     static func createDatabase(on server: String) async throws -> String {
         let name = "cluster_\(UUID().uuidString.prefix(8).lowercased())"
-        let created = try await Shell.runAsync("/usr/bin/psql", [server, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        let created = try await Shell.run("/usr/bin/psql", [server, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         guard created.status == 0 else { throw NotConfigured(description: "CREATE DATABASE failed: \(created.stderr)") }
         guard let slash = server.lastIndex(of: "/") else { throw NotConfigured(description: "\(server) has no database part") }
         return server[..<slash] + "/" + name
@@ -218,7 +218,7 @@ final class TestCluster: Sendable {
 
     /// Rows of `query` from the cluster's database, tab-separated columns.
     func sql(_ query: String) async throws -> [[String]] {
-        let result = try await Shell.runAsync("/usr/bin/psql", [databaseURL, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", query])
+        let result = try await Shell.run("/usr/bin/psql", [databaseURL, "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", query])
         guard result.status == 0 else { throw NotConfigured(description: "psql failed: \(result.stderr)") }
         return result.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
@@ -245,7 +245,7 @@ final class TestCluster: Sendable {
     /// Await the task to know it was released.
     func holdEnrollmentsLock(_ mode: String = "ACCESS EXCLUSIVE", seconds: Double) async throws -> Task<Shell.Result, any Error> {
         let holder = Task {
-            try await Shell.runAsync(
+            try await Shell.run(
                 "/usr/bin/psql",
                 [databaseURL, "-v", "ON_ERROR_STOP=1", "-c", "BEGIN; LOCK TABLE enrollments IN \(mode) MODE; SELECT pg_sleep(\(seconds)); COMMIT;"])
         }

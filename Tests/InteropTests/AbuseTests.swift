@@ -14,8 +14,8 @@ struct AbuseTests {
 
     @Test("A slowloris client holding more connections than the cap does not stop enrollments; its connections are closed")
     func slowlorisDoesNotStopEnrollments() async throws {
-        try InteropClient.ensureBuilt()
-        let server = try DevServerProcess(environment: ["SCEPTER_REQUEST_TIMEOUT": "2s", "SCEPTER_MAX_CONNECTIONS": "16"])
+        try await InteropClient.ensureBuilt()
+        let server = try await DevServerProcess.start(environment: ["SCEPTER_REQUEST_TIMEOUT": "2s", "SCEPTER_MAX_CONNECTIONS": "16"])
         defer { server.terminate() }
         let directory = try Shell.temporaryDirectory()
         let ready = directory.appendingPathComponent("ready")
@@ -38,7 +38,7 @@ struct AbuseTests {
         try #require(FileManager.default.fileExists(atPath: ready.path), "the slowloris client never opened its connections")
 
         for index in 0..<3 {
-            let enrolled = try await Shell.runAsync(InteropClient.binary, [
+            let enrolled = try await Shell.run(InteropClient.binary, [
                 "-url", server.scepURL, "-challenge", server.challenge, "-cn", "under-attack-\(index)",
                 "-key-out", directory.appendingPathComponent("k\(index).key").path,
             ])

@@ -13,7 +13,7 @@ struct CARolloverTests {
     /// `scepter ca init` into `<directory>/<name>`.
     static func makePKI(_ name: String, caName: String, in directory: URL) async throws -> URL {
         let out = directory.appendingPathComponent(name)
-        let run = try await Shell.runAsync(DevServerProcess.binary, ["ca", "init", "--out", out.path, "--ca-name", caName])
+        let run = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, "--ca-name", caName])
         try #require(run.status == 0, "\(run.stderr)")
         return out
     }
@@ -42,7 +42,7 @@ struct CARolloverTests {
         let directory = try Shell.temporaryDirectory()
         let current = try await Self.makePKI("current", caName: "Rollover CA 2026", in: directory)
         let next = try await Self.makePKI("next", caName: "Rollover CA 2027", in: directory)
-        let server = try DevServerProcess(environment: Self.environment(current: current, next: next.appendingPathComponent("ca.pem").path))
+        let server = try await DevServerProcess.start(environment: Self.environment(current: current, next: next.appendingPathComponent("ca.pem").path))
         defer { server.terminate() }
         let base = "http://127.0.0.1:\(server.port)/scep/corp"
 
@@ -55,27 +55,27 @@ struct CARolloverTests {
         try announced.body.write(to: signed)
         // The announcement verifies against what clients already trust: the current CA.
         let verified = directory.appendingPathComponent("next-ca.p7b")
-        let verify = try Shell.openssl(
+        let verify = try await Shell.openssl(
             "cms", "-verify", "-inform", "DER", "-in", signed.path, "-CAfile", current.appendingPathComponent("ca.pem").path, "-binary",
             "-out", verified.path)
         #expect(verify.status == 0, "\(verify.stderr)")
-        let certificates = try Shell.openssl("pkcs7", "-inform", "DER", "-in", verified.path, "-print_certs", "-noout")
+        let certificates = try await Shell.openssl("pkcs7", "-inform", "DER", "-in", verified.path, "-print_certs", "-noout")
         #expect(certificates.stdout.contains("Rollover CA 2027"), "\(certificates.stdout)\(certificates.stderr)")
         #expect(!certificates.stdout.contains("Rollover CA 2026"))
         // Signed by someone else, it does not verify.
-        let foreign = try Shell.openssl(
+        let foreign = try await Shell.openssl(
             "cms", "-verify", "-inform", "DER", "-in", signed.path, "-CAfile", next.appendingPathComponent("ca.pem").path, "-binary",
             "-out", "/dev/null")
         #expect(foreign.status != 0)
 
         // Until the switch, the current CA issues.
-        try InteropClient.ensureBuilt()
-        let enrolled = try InteropClient.run([
+        try await InteropClient.ensureBuilt()
+        let enrolled = try await InteropClient.run([
             "-url", base, "-challenge", "rollover-challenge", "-cn", "before-rollover", "-key-out", directory.appendingPathComponent("d.key").path,
             "-cert-out", directory.appendingPathComponent("d.pem").path,
         ])
         #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
-        let chain = try Shell.openssl(
+        let chain = try await Shell.openssl(
             "verify", "-CAfile", current.appendingPathComponent("ca.pem").path, directory.appendingPathComponent("d.pem").path)
         #expect(chain.status == 0, "\(chain.stdout)\(chain.stderr)")
     }
@@ -96,7 +96,7 @@ struct CARolloverTests {
         }
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in Self.environment(current: current, next: path) { environment[key] = value }
-        let run = try await Shell.runAsync(
+        let run = try await Shell.run(
             "/usr/bin/timeout", ["30", DevServerProcess.binary, "dev", "--data-dir", directory.appendingPathComponent("data").path, "--port", "0"],
             environment: environment)
         #expect(run.status == 2, "\(run.stderr)")

@@ -6,51 +6,51 @@ import ScepterTesting
 @Suite("scepter command line", .timeLimit(.minutes(5)))
 struct CommandLineTests {
     @Test(arguments: ["--rsa", "--ecdsa"])
-    func caInitWritesAVerifiableCAAndRAWithPrivateKeys(algorithm: String) throws {
+    func caInitWritesAVerifiableCAAndRAWithPrivateKeys(algorithm: String) async throws {
         let out = try Shell.temporaryDirectory().appendingPathComponent("pki")
-        let run = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, algorithm])
+        let run = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path, algorithm])
         #expect(run.status == 0, "\(run.stderr)")
         for (file, mode) in [("ca.pem", 0o644), ("ca.key", 0o600), ("ra.pem", 0o644), ("ra.key", 0o600)] {
             let attributes = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(file).path)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == mode, "\(file)")
         }
-        let verify = try Shell.openssl("verify", "-CAfile", out.appendingPathComponent("ca.pem").path, out.appendingPathComponent("ra.pem").path)
+        let verify = try await Shell.openssl("verify", "-CAfile", out.appendingPathComponent("ca.pem").path, out.appendingPathComponent("ra.pem").path)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        let raKey = try Shell.openssl("pkey", "-in", out.appendingPathComponent("ra.key").path, "-noout", "-text")
+        let raKey = try await Shell.openssl("pkey", "-in", out.appendingPathComponent("ra.key").path, "-noout", "-text")
         #expect(raKey.stdout.contains("Private-Key: (2048 bit"))
 
         // A second run refuses to overwrite the CA.
-        let again = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path])
+        let again = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", out.path])
         #expect(again.status != 0)
         #expect(again.stderr.contains("refusing to overwrite"))
     }
 
-    @Test func versionNamesOpenSSL() throws {
-        let run = try Shell.run(DevServerProcess.binary, ["version"])
+    @Test func versionNamesOpenSSL() async throws {
+        let run = try await Shell.run(DevServerProcess.binary, ["version"])
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("scepter "))
         #expect(run.stdout.contains("OpenSSL 3"))
     }
 
-    @Test func devRefusesALooseKeyNamingTheFile() throws {
+    @Test func devRefusesALooseKeyNamingTheFile() async throws {
         let directory = try Shell.temporaryDirectory()
         // First run creates the development PKI; then loosen the RA key.
-        let server = try DevServerProcess(dataDirectory: directory)
+        let server = try await DevServerProcess.start(dataDirectory: directory)
         server.terminate()
         let key = directory.appendingPathComponent("ra.key").path
         try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: 0o644)], ofItemAtPath: key)
-        let run = try Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], timeout: .seconds(60))
+        let run = try await Shell.run(DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], timeout: .seconds(60))
         #expect(run.status != 0)
         #expect((run.stdout + run.stderr).contains("chmod 600 \(key)"))
     }
 
-    @Test func devPreflightListsEveryProblem() throws {
+    @Test func devPreflightListsEveryProblem() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_PROFILES"] = "corp,wifi"
         environment["SCEPTER_PROFILE_CORP_INTUNE_MODE"] = "signed-challenge"
         environment["SCEPTER_PROFILE_WIFI_CERT_VALIDITY"] = "forever"
         let directory = try Shell.temporaryDirectory()
-        let run = try Shell.run(
+        let run = try await Shell.run(
             DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2)
         #expect(run.stderr.contains("SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH"))
@@ -62,7 +62,7 @@ struct CommandLineTests {
     func mismatchedTLSKeyIsRefused() async throws {
         let tls = try await TestTLS.make()
         let pki = try Shell.temporaryDirectory().appendingPathComponent("pki")
-        let initialized = try await Shell.runAsync(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
+        let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
         try #require(initialized.status == 0, "\(initialized.stderr)")
         let environment = [
             "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "a-static-challenge",
@@ -72,7 +72,7 @@ struct CommandLineTests {
             "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_EDGE_LISTEN": "127.0.0.1:0",
             "SCEPTER_EDGE_TLS_CERT_PATH": tls.serverCertificatePath, "SCEPTER_EDGE_TLS_KEY_PATH": tls.clientKeyPath,
         ]
-        let run = try await Shell.runAsync(DevServerProcess.binary, ["edge"], environment: environment, timeout: .seconds(60))
+        let run = try await Shell.run(DevServerProcess.binary, ["edge"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(
             run.stderr.contains(

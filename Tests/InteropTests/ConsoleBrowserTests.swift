@@ -15,7 +15,7 @@ struct ConsoleBrowserTests {
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_BINARY"] = DevServerProcess.binary
         // On a thread of its own: the run takes tens of seconds, and the cooperative pool has two threads.
-        let result = try await Shell.runAsync("/bin/bash", [script], environment: environment)
+        let result = try await Shell.run("/bin/bash", [script], environment: environment)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("== PASSED"), "\(result.stdout)\n\(result.stderr)")
     }

@@ -25,7 +25,7 @@ struct DeploymentTests {
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_BINARY"] = DevServerProcess.binary
         // On a thread of its own: each run takes tens of seconds, and the cooperative pool has two threads.
-        return try await Shell.runAsync("/bin/bash", [script, mode], environment: environment)
+        return try await Shell.run("/bin/bash", [script, mode], environment: environment)
     }
 
     @Test("Overlays render; kubernetes-validate --strict, checkov, yamllint, hadolint, promtool and haproxy -c pass; the manifests' assertions hold")
@@ -37,7 +37,7 @@ struct DeploymentTests {
 
     @Test("The dev overlay's ConfigMap and Secrets run a control plane and two edges; devices enroll through each edge")
     func devOverlayRuns() async throws {
-        try InteropClient.ensureBuilt()
+        try await InteropClient.ensureBuilt()
         let result = try await Self.run("dev")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("== PASSED"), "\(result.stdout)\n\(result.stderr)")
@@ -45,7 +45,7 @@ struct DeploymentTests {
 
     @Test("Behind HAProxy, enrollments go on while one edge is stopped (SIGTERM) and one is killed (SIGKILL)")
     func haproxyFailover() async throws {
-        try InteropClient.ensureBuilt()
+        try await InteropClient.ensureBuilt()
         let result = try await Self.run("haproxy")
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("== PASSED"), "\(result.stdout)\n\(result.stderr)")

@@ -14,7 +14,7 @@ struct LogInjectionTests {
     /// PKIOperation line is in it.
     static func enrollWithForgedTransaction(format: String) async throws -> String {
         let log = try Shell.temporaryDirectory().appendingPathComponent("stderr.log")
-        let server = try DevServerProcess(
+        let server = try await DevServerProcess.start(
             environment: ["SCEPTER_LOG_LEVEL": "info", "SCEPTER_LOG_FORMAT": format], standardErrorFile: log)
         defer { server.terminate() }
         let device = try TestDevice(commonName: "injected", challenge: server.challenge)
@@ -68,12 +68,12 @@ struct LogInjectionTests {
     }
 
     @Test("An unknown SCEPTER_LOG_FORMAT stops the start, naming the variable, beside the other problems")
-    func unknownFormatIsRefused() throws {
+    func unknownFormatIsRefused() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_LOG_FORMAT"] = "yaml"
         environment["SCEPTER_PROFILES"] = "wifi"
         let directory = try Shell.temporaryDirectory()
-        let run = try Shell.run(
+        let run = try await Shell.run(
             DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2)
         #expect(run.stderr.contains("configuration refused (2 problems)"), "\(run.stderr)")

@@ -11,7 +11,7 @@ struct LogSecretScanTests {
     @Test("trace level, text and JSON: challenges, tokens and private keys stay out of every line", arguments: ["text", "json"])
     func noSecretInTheLog(format: String) async throws {
         let log = try Shell.temporaryDirectory().appendingPathComponent("stderr.log")
-        let server = try DevServerProcess(environment: ["SCEPTER_LOG_LEVEL": "trace", "SCEPTER_LOG_FORMAT": format], standardErrorFile: log)
+        let server = try await DevServerProcess.start(environment: ["SCEPTER_LOG_LEVEL": "trace", "SCEPTER_LOG_FORMAT": format], standardErrorFile: log)
         defer { server.terminate() }
         let ra = try server.raCertificate
         let adminToken = try server.adminToken

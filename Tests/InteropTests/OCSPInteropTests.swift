@@ -14,10 +14,10 @@ final class OCSPInteropTests {
     let work: URL
     var base: String { "http://127.0.0.1:\(server.port)" }
 
-    init() throws {
-        try InteropClient.ensureBuilt()
+    init() async throws {
+        try await InteropClient.ensureBuilt()
         work = try Shell.temporaryDirectory()
-        server = try DevServerProcess()
+        server = try await DevServerProcess.start()
     }
 
     deinit { server.terminate() }
@@ -29,15 +29,15 @@ final class OCSPInteropTests {
     }
 
     /// Enrolls with micromdm's client; returns the certificate's path.
-    func enroll(_ name: String) throws -> String {
+    func enroll(_ name: String) async throws -> String {
         let path = work.appendingPathComponent("\(name).pem").path
-        let run = try InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", name, "-cert-out", path])
+        let run = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", name, "-cert-out", path])
         #expect(run.report?.pkiStatus == "SUCCESS", "\(run.stderr)")
         return path
     }
 
-    func ocsp(_ arguments: [String]) throws -> Shell.Result {
-        try Shell.run("/usr/bin/openssl", ["ocsp", "-url", "\(base)/ocsp/dev", "-CAfile", server.caCertificatePath, "-resp_text"] + arguments)
+    func ocsp(_ arguments: [String]) async throws -> Shell.Result {
+        try await Shell.run("/usr/bin/openssl", ["ocsp", "-url", "\(base)/ocsp/dev", "-CAfile", server.caCertificatePath, "-resp_text"] + arguments)
     }
 
     func http(_ method: String, _ path: String, body: Data? = nil, token: String? = nil) async throws -> (Int, Data) {
@@ -52,9 +52,9 @@ final class OCSPInteropTests {
 
     @Test("good, then revoked with its reason once an admin revokes it; the CRL agrees; nonce echoed; SHA-1 and SHA-256 CertIDs")
     func goodThenRevoked() async throws {
-        let certificate = try enroll("ocsp-laptop")
+        let certificate = try await enroll("ocsp-laptop")
         for digest in ["-sha1", "-sha256"] {
-            let good = try ocsp([digest, "-issuer", server.caCertificatePath, "-cert", certificate])
+            let good = try await ocsp([digest, "-issuer", server.caCertificatePath, "-cert", certificate])
             #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
             #expect(good.stdout.contains("\(certificate): good"), "\(good.stdout)")
             #expect(good.stderr.contains("Response verify OK"), "\(good.stderr)")
@@ -62,12 +62,12 @@ final class OCSPInteropTests {
             #expect(good.stdout.contains("OCSP Signing") || good.stdout.contains("OCSP Responder"), "delegated responder: \(good.stdout)")
         }
 
-        let serial = try Shell.openssl("x509", "-in", certificate, "-noout", "-serial").stdout
+        let serial = try await Shell.openssl("x509", "-in", certificate, "-noout", "-serial").stdout
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
         let (status, body) = try await http("POST", "/api/v1/certificates/\(serial)/revoke", body: Data(#"{"reason":"keyCompromise"}"#.utf8), token: try adminToken)
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
 
-        let revoked = try ocsp(["-issuer", server.caCertificatePath, "-cert", certificate])
+        let revoked = try await ocsp(["-issuer", server.caCertificatePath, "-cert", certificate])
         #expect(revoked.stdout.contains("\(certificate): revoked"), "\(revoked.stdout)")
         #expect(revoked.stdout.contains("Reason: keyCompromise"), "\(revoked.stdout)")
         #expect(revoked.stderr.contains("Response verify OK"))
@@ -77,23 +77,23 @@ final class OCSPInteropTests {
         #expect(crlStatus == 200)
         let crlPath = work.appendingPathComponent("dev.crl").path
         try crl.write(to: URL(fileURLWithPath: crlPath))
-        #expect(try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-CAfile", server.caCertificatePath, "-noout").status == 0)
+        #expect(try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-CAfile", server.caCertificatePath, "-noout").status == 0)
         let pem = work.appendingPathComponent("dev-crl.pem").path
-        _ = try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", pem)
-        let verify = try Shell.openssl("verify", "-crl_check", "-CAfile", server.caCertificatePath, "-CRLfile", pem, certificate)
+        _ = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", pem)
+        let verify = try await Shell.openssl("verify", "-crl_check", "-CAfile", server.caCertificatePath, "-CRLfile", pem, certificate)
         #expect((verify.stdout + verify.stderr).contains("certificate revoked"))
     }
 
     @Test("A serial this CA never issued through Scepter is unknown; another CA's question is unauthorized; garbage is malformedRequest")
     func unknownUnauthorizedMalformed() async throws {
-        let unknown = try ocsp(["-issuer", server.caCertificatePath, "-serial", "0x0123456789abcdef"])
+        let unknown = try await ocsp(["-issuer", server.caCertificatePath, "-serial", "0x0123456789abcdef"])
         #expect(unknown.stdout.contains("unknown"), "\(unknown.stdout)\(unknown.stderr)")
 
         let other = work.appendingPathComponent("other")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
-        let made = try Shell.run(DevServerProcess.binary, ["ca", "init", "--out", other.path])
+        let made = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", other.path])
         #expect(made.status == 0, "\(made.stderr)")
-        let foreign = try Shell.run(
+        let foreign = try await Shell.run(
             "/usr/bin/openssl", ["ocsp", "-url", "\(base)/ocsp/dev", "-issuer", other.appendingPathComponent("ca.pem").path, "-serial", "0x01"])
         #expect((foreign.stdout + foreign.stderr).contains("unauthorized"), "\(foreign.stdout)\(foreign.stderr)")
 
@@ -108,9 +108,9 @@ final class OCSPInteropTests {
 
     @Test("The GET form (RFC 5019): base64 in the path, cacheable, the same answer")
     func getForm() async throws {
-        let certificate = try enroll("ocsp-get")
+        let certificate = try await enroll("ocsp-get")
         let requestPath = work.appendingPathComponent("req.der").path
-        _ = try Shell.openssl("ocsp", "-issuer", server.caCertificatePath, "-cert", certificate, "-no_nonce", "-reqout", requestPath)
+        _ = try await Shell.openssl("ocsp", "-issuer", server.caCertificatePath, "-cert", certificate, "-no_nonce", "-reqout", requestPath)
         let der = try Data(contentsOf: URL(fileURLWithPath: requestPath))
         let encoded = der.base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         var request = URLRequest(url: URL(string: "\(base)/ocsp/dev/\(encoded)")!)
@@ -122,7 +122,7 @@ final class OCSPInteropTests {
         #expect(http.value(forHTTPHeaderField: "Cache-Control")?.contains("max-age=") == true)
         let responsePath = work.appendingPathComponent("resp.der").path
         try data.write(to: URL(fileURLWithPath: responsePath))
-        let read = try Shell.run(
+        let read = try await Shell.run(
             "/usr/bin/openssl",
             ["ocsp", "-respin", responsePath, "-issuer", server.caCertificatePath, "-cert", certificate, "-CAfile", server.caCertificatePath, "-no_nonce"])
         #expect(read.stdout.contains("\(certificate): good"), "\(read.stdout)\(read.stderr)")
@@ -134,12 +134,12 @@ final class OCSPInteropTests {
 
     @Test("SCEPTER_OCSP_SIGNER=ca: the CA key signs the answers, and openssl accepts them without a delegation")
     func caSigned() async throws {
-        let caSigned = try DevServerProcess(environment: ["SCEPTER_OCSP_SIGNER": "ca"])
+        let caSigned = try await DevServerProcess.start(environment: ["SCEPTER_OCSP_SIGNER": "ca"])
         defer { caSigned.terminate() }
         let path = work.appendingPathComponent("ca-signed.pem").path
-        let run = try InteropClient.run(["-url", caSigned.scepURL, "-challenge", caSigned.challenge, "-cn", "ca-signed", "-cert-out", path])
+        let run = try await InteropClient.run(["-url", caSigned.scepURL, "-challenge", caSigned.challenge, "-cn", "ca-signed", "-cert-out", path])
         #expect(run.report?.pkiStatus == "SUCCESS", "\(run.stderr)")
-        let answer = try Shell.run(
+        let answer = try await Shell.run(
             "/usr/bin/openssl",
             ["ocsp", "-url", "http://127.0.0.1:\(caSigned.port)/ocsp/dev", "-CAfile", caSigned.caCertificatePath, "-resp_text", "-issuer",
                 caSigned.caCertificatePath, "-cert", path])

@@ -18,9 +18,9 @@ final class StrongSwanClientTests {
         var description: String { "strongSwan's pki is not installed: run scripts/install-deps --test (strongswan-pki and its plugins)" }
     }
 
-    init() throws {
+    init() async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.pki) else { throw Missing() }
-        server = try DevServerProcess()
+        server = try await DevServerProcess.start()
         work = try Shell.temporaryDirectory()
     }
 
@@ -30,7 +30,7 @@ final class StrongSwanClientTests {
 
     /// `pki` with `arguments`, bounded in time; stderr carries its log.
     func pki(_ arguments: [String]) async throws -> Shell.Result {
-        try await Shell.runAsync("/usr/bin/timeout", ["60", Self.pki] + arguments)
+        try await Shell.run("/usr/bin/timeout", ["60", Self.pki] + arguments)
     }
 
     /// The CA and RA certificates, fetched by strongSwan itself (GetCACert).
@@ -59,8 +59,8 @@ final class StrongSwanClientTests {
         return run
     }
 
-    func serial(_ name: String) throws -> String {
-        try Shell.openssl("x509", "-in", path("\(name).pem"), "-noout", "-serial").stdout
+    func serial(_ name: String) async throws -> String {
+        try await Shell.openssl("x509", "-in", path("\(name).pem"), "-noout", "-serial").stdout
     }
 
     static let matrix: [(padding: String, digest: String, cipher: String)] = ["pkcs1", "pss"].flatMap { padding in
@@ -79,9 +79,9 @@ final class StrongSwanClientTests {
             // At debug level 2 strongSwan says which algorithms it took from GetCACaps.
             #expect(run.stderr.contains("AES_CBC encryption algorithm supported by CA"), "strongSwan fell back from AES: \(run.stderr.suffix(3000))")
         }
-        let verify = try Shell.openssl("verify", "-CAfile", server.caCertificatePath, path("\(name).pem"))
+        let verify = try await Shell.openssl("verify", "-CAfile", server.caCertificatePath, path("\(name).pem"))
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        let text = try Shell.openssl("x509", "-in", path("\(name).pem"), "-noout", "-subject", "-ext", "subjectAltName").stdout
+        let text = try await Shell.openssl("x509", "-in", path("\(name).pem"), "-noout", "-subject", "-ext", "subjectAltName").stdout
         #expect(text.contains("CN = \(name)") && text.contains("DNS:\(name).example.com"), "\(text)")
     }
 
@@ -91,10 +91,10 @@ final class StrongSwanClientTests {
         let key = try await newKey("kept.key")
         let first = try await enroll(key: key, name: "sw-kept", password: server.challenge)
         #expect(first.status == 0, "\(first.stderr)")
-        let firstSerial = try serial("sw-kept")
+        let firstSerial = try await serial("sw-kept")
         let again = try await enroll(key: key, name: "sw-kept", password: server.challenge, extra: ["--digest", "sha384"])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(try serial("sw-kept") != firstSerial)
+        #expect(try await serial("sw-kept") != firstSerial)
     }
 
     @Test("Renews with the certificate it holds: a new key, no challenge")
@@ -107,8 +107,8 @@ final class StrongSwanClientTests {
         let renewed = try await enroll(
             key: try await newKey("new.key"), name: "sw-renew", password: nil, extra: ["--cert", path("old.pem"), "--key", oldKey])
         #expect(renewed.status == 0, "\(renewed.stderr)")
-        #expect(try serial("sw-renew") != (try Shell.openssl("x509", "-in", path("old.pem"), "-noout", "-serial").stdout))
-        let verify = try Shell.openssl("verify", "-CAfile", server.caCertificatePath, path("sw-renew.pem"))
+        #expect(try await serial("sw-renew") != (try await Shell.openssl("x509", "-in", path("old.pem"), "-noout", "-serial").stdout))
+        let verify = try await Shell.openssl("verify", "-CAfile", server.caCertificatePath, path("sw-renew.pem"))
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 

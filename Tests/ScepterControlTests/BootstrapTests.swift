@@ -11,8 +11,8 @@ struct PKIBootstrapTests {
     @Test("makeRootCA + makeRA: LocalCA takes the CA, CertificateKeyPair the RA, openssl verifies both", arguments: PKIBootstrap.KeyAlgorithm.allCases)
     func rootAndRA(algorithm: PKIBootstrap.KeyAlgorithm) async throws {
         let now = ControlFixtures.wholeSecondNow()
-        let root = try PKIBootstrap.makeRootCA(commonName: "Scepter Root", algorithm: algorithm, now: now)
-        let ra = try PKIBootstrap.makeRA(commonName: "Scepter RA", ca: root, now: now)
+        let root = try await Shell.offPool { try PKIBootstrap.makeRootCA(commonName: "Scepter Root", algorithm: algorithm, now: now) }
+        let ra = try await Shell.offPool { try PKIBootstrap.makeRA(commonName: "Scepter RA", ca: root, now: now) }
 
         let ca = try LocalCA(name: "dev", certificatePEM: root.certificatePEM, keyPEM: root.keyPEM)
         let raPair = try CertificateKeyPair(certificatePEM: ra.certificatePEM, keyPEM: ra.keyPEM)

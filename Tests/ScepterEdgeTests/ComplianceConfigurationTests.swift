@@ -51,7 +51,7 @@ struct ComplianceConfigurationTests {
         #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL"], "\(problems)")
     }
 
-    @Test func aSecretOf32BytesSigns() throws {
+    @Test func aSecretOf32BytesSigns() async throws {
         let (profiles, problems) = try Self.load([
             "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL": "https://compliance.corp.example/check",
             "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_SECRET": Self.secret,
@@ -61,7 +61,7 @@ struct ComplianceConfigurationTests {
         // Timestamp, a dot, then the body, under the secret.
         #expect(
             signature.signature(timestamp: 1_700_000_000, body: Array("{}".utf8))
-                == "sha256=" + (try Self.opensslHMAC(secret: Self.secret, message: "1700000000.{}")))
+                == "sha256=" + (try await Self.opensslHMAC(secret: Self.secret, message: "1700000000.{}")))
     }
 
     @Test func aShortSecretIsRefusedWithoutShowingIt() throws {
@@ -105,10 +105,10 @@ struct ComplianceConfigurationTests {
     }
 
     /// An independent HMAC: `openssl dgst -hmac` over the same bytes.
-    static func opensslHMAC(secret: String, message: String) throws -> String {
+    static func opensslHMAC(secret: String, message: String) async throws -> String {
         let file = try Shell.temporaryDirectory().appendingPathComponent("message")
         try Data(message.utf8).write(to: file)
-        let run = try Shell.openssl("dgst", "-sha256", "-hmac", secret, file.path)
+        let run = try await Shell.openssl("dgst", "-sha256", "-hmac", secret, file.path)
         return String(run.stdout.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

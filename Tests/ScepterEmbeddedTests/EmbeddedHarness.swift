@@ -20,12 +20,33 @@ struct EmbeddedHarness: @unchecked Sendable {
 
     static func make(environment: [String: String] = [:]) async throws -> EmbeddedHarness {
         let directory = try Shell.temporaryDirectory()
+        try await Self.copyDevelopmentPKI(to: directory)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = try await EmbeddedServer.make(dataDir: directory.path, environment: environment, logger: logger)
         let raPEM = try String(contentsOfFile: server.files.raCertificatePath, encoding: .utf8)
         let ra = try #require(PEM.firstBlock(in: raPEM, label: "CERTIFICATE"))
         return EmbeddedHarness(server: server, ra: ra, caPEM: try String(contentsOfFile: server.files.caCertificatePath, encoding: .utf8))
+    }
+
+    /// The development CA and RA, made once per test run on a thread of its
+    /// own and copied into each harness's data directory: making them is an
+    /// RSA-3072 key generation, seconds of CPU in a debug build, and two dozen
+    /// harnesses doing it on the cooperative pool held up every other test.
+    private static let developmentPKI = Task {
+        try await Shell.offPool { try DevelopmentFiles.prepare(in: Shell.temporaryDirectory().path) }
+    }
+
+    private static func copyDevelopmentPKI(to directory: URL) async throws {
+        let source = try await developmentPKI.value
+        let files = DevelopmentFiles(directory: directory.path)
+        for (from, to, mode) in [
+            (source.caCertificatePath, files.caCertificatePath, 0o644), (source.caKeyPath, files.caKeyPath, 0o600),
+            (source.raCertificatePath, files.raCertificatePath, 0o644), (source.raKeyPath, files.raKeyPath, 0o600),
+        ] {
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+            try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: mode)], ofItemAtPath: to)
+        }
     }
 
     /// Runs `body` against the router.

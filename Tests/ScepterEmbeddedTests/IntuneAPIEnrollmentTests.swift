@@ -389,7 +389,7 @@ struct IntuneAPIEnrollmentTests {
 
     @Test("A client certificate (signed JWT assertion) instead of a secret")
     func clientCertificateCredential() async throws {
-        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let key = TestPKI.rsa2048Key()
         let name = try DistinguishedName { CommonName("scepter-intune-app") }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
@@ -443,7 +443,7 @@ struct IntuneAPIEnrollmentTests {
             let crl = try SCEPClient.readReply(try await setup.harness.test { try await $0.pkiOperation(getCRL, profile: "corp").1 }, requester: signer)
             let directory = try Shell.temporaryDirectory()
             try Shell.write(try #require(crl.crls.first), to: directory.appendingPathComponent("ca.crl"))
-            let text = try Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text")
+            let text = try await Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text")
             #expect(text.stdout.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serial.lowercased())"), "\(text.stdout)")
 
             let events = try await setup.harness.server.store.auditEvents(AuditQuery(limit: 100)).filter { $0.operation == .intuneRevocation }

@@ -133,7 +133,7 @@ struct InventoryAPITests {
         let crl = try SCEPClient.readReply(try await harness.test { try await $0.pkiOperation(getCRL).1 }, requester: signer)
         let directory = try Shell.temporaryDirectory()
         try Shell.write(try #require(crl.crls.first), to: directory.appendingPathComponent("ca.crl"))
-        let text = try Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text").stdout
+        let text = try await Shell.openssl("crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-noout", "-text").stdout
         #expect(text.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serials[0])"), "\(text)")
     }
 

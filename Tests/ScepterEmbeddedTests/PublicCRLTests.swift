@@ -41,7 +41,7 @@ struct PublicCRLTests {
         let der = try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first)
         let certificatePath = directory.appendingPathComponent("device.pem").path
         try PEM.encode(der, label: "CERTIFICATE").write(toFile: certificatePath, atomically: true, encoding: .utf8)
-        let text = try Shell.openssl("x509", "-in", certificatePath, "-noout", "-text").stdout
+        let text = try await Shell.openssl("x509", "-in", certificatePath, "-noout", "-text").stdout
         #expect(text.contains("URI:https://pki.example.test/crl/dev.crl"), "\(text)")
         #expect(text.contains("OCSP - URI:https://pki.example.test/ocsp/dev"), "\(text)")
         let serial = try Certificate(derEncoded: der).serialNumber.hexString
@@ -54,10 +54,10 @@ struct PublicCRLTests {
         let tag = try #require(first.headers[.eTag])
         let crlPath = directory.appendingPathComponent("dev.crl").path
         try Shell.write(first.body, to: URL(fileURLWithPath: crlPath))
-        #expect(try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-CAfile", caPath, "-noout").status == 0)
+        #expect(try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-CAfile", caPath, "-noout").status == 0)
         let crlPEM = directory.appendingPathComponent("dev-crl.pem").path
-        _ = try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", crlPEM)
-        #expect(try Shell.openssl("verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPEM, certificatePath).status == 0)
+        _ = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", crlPEM)
+        #expect(try await Shell.openssl("verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPEM, certificatePath).status == 0)
 
         let again = try await Self.fetch(harness, "/crl/dev.crl")
         #expect(again.body == first.body, "served from the cache, not signed again")
@@ -76,12 +76,12 @@ struct PublicCRLTests {
         let after = try await Self.fetch(harness, "/crl/dev.crl")
         #expect(after.headers[.eTag] != tag)
         try Shell.write(after.body, to: URL(fileURLWithPath: crlPath))
-        let listing = try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-noout", "-text").stdout
+        let listing = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-noout", "-text").stdout
         #expect(listing.lowercased().replacingOccurrences(of: ":", with: "").contains("serial number \(serial)"), "\(listing)")
         #expect(listing.contains("Key Compromise"), "\(listing)")
         #expect(listing.contains("Invalidity Date"), "\(listing)")
-        _ = try Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", crlPEM)
-        let refused = try Shell.openssl("verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPEM, certificatePath)
+        _ = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", crlPEM)
+        let refused = try await Shell.openssl("verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPEM, certificatePath)
         #expect(refused.status != 0)
         #expect((refused.stdout + refused.stderr).contains("certificate revoked"))
     }

@@ -33,7 +33,7 @@ struct SCEPSurfaceTests {
                 let directory = try Shell.temporaryDirectory()
                 let file = directory.appendingPathComponent("ca-ra.p7b")
                 try Shell.write(Array(response.body.readableBytesView), to: file)
-                let printed = try Shell.openssl("pkcs7", "-inform", "DER", "-in", file.path, "-print_certs", "-noout")
+                let printed = try await Shell.openssl("pkcs7", "-inform", "DER", "-in", file.path, "-print_certs", "-noout")
                 let subjects = printed.stdout.split(separator: "\n").filter { $0.hasPrefix("subject=") }
                 #expect(subjects == ["subject=O = Scepter, CN = Scepter Development CA", "subject=O = Scepter, CN = Scepter Development RA"])
             }
@@ -160,7 +160,7 @@ struct SCEPSurfaceTests {
             let directory = try Shell.temporaryDirectory()
             try Shell.write(crl.crls[0], to: directory.appendingPathComponent("ca.crl"))
             try harness.caPEM.write(to: directory.appendingPathComponent("ca.pem"), atomically: true, encoding: .utf8)
-            let verified = try Shell.openssl(
+            let verified = try await Shell.openssl(
                 "crl", "-inform", "DER", "-in", directory.appendingPathComponent("ca.crl").path, "-CAfile",
                 directory.appendingPathComponent("ca.pem").path, "-noout")
             #expect(verified.status == 0, "\(verified.stderr)")

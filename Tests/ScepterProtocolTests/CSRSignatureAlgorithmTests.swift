@@ -38,7 +38,7 @@ struct CSRSignatureAlgorithmTests {
         case .p384: arguments += ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"]
         }
         arguments += sigopts.flatMap { ["-sigopt", $0] }
-        let made = try await Shell.runAsync("/usr/bin/openssl", arguments)
+        let made = try await Shell.run("/usr/bin/openssl", arguments)
         try #require(made.status == 0, "\(made.stderr)")
         return Array(try Data(contentsOf: directory.appendingPathComponent("csr.der")))
     }

@@ -136,7 +136,7 @@ struct PKIMessageTests {
     private static let sharedRA = Result { try makeRA().identity }
     static func makeRAOnce() throws -> RAIdentity { try sharedRA.get() }
 
-    @Test func opensslCommandLineVerifiesAndDecryptsACertRep() throws {
+    @Test func opensslCommandLineVerifiesAndDecryptsACertRep() async throws {
         let ra = try Self.makeRA()
         let device = try TestDevice(challenge: "pass")
         let request = try device.pkcsReq(ra: ra.leaf.certificateDER, cipher: .aes256)
@@ -155,27 +155,27 @@ struct PKIMessageTests {
         try device.signer.keyPEM.write(toFile: path("device.key"), atomically: true, encoding: .utf8)
         try ra.ca.certificatePEM.write(toFile: path("ca.pem"), atomically: true, encoding: .utf8)
 
-        let verify = try Shell.openssl(
+        let verify = try await Shell.openssl(
             "cms", "-verify", "-inform", "DER", "-in", path("certrep.der"), "-CAfile", path("ca.pem"),
             "-purpose", "any", "-binary", "-out", path("envelope.der"))
         #expect(verify.status == 0, "\(verify.stderr)")
-        let decrypt = try Shell.openssl(
+        let decrypt = try await Shell.openssl(
             "cms", "-decrypt", "-inform", "DER", "-in", path("envelope.der"), "-recip", path("device.pem"), "-inkey",
             path("device.key"), "-binary", "-out", path("degenerate.der"))
         #expect(decrypt.status == 0, "\(decrypt.stderr)")
-        let certificates = try Shell.openssl("pkcs7", "-inform", "DER", "-in", path("degenerate.der"), "-print_certs", "-noout")
+        let certificates = try await Shell.openssl("pkcs7", "-inform", "DER", "-in", path("degenerate.der"), "-print_certs", "-noout")
         #expect(certificates.status == 0)
         let subjects = certificates.stdout.split(separator: "\n").filter { $0.hasPrefix("subject=") }
         #expect(subjects == ["subject=CN = device-1", "subject=CN = Test CA"])
     }
 
-    @Test func degenerateSignedDataListsCertificatesInOrderForOpenSSL() throws {
+    @Test func degenerateSignedDataListsCertificatesInOrderForOpenSSL() async throws {
         let ca = try TestPKI.makeCA(commonName: "First")
         let second = try TestPKI.makeLeaf(commonName: "Second", issuer: ca)
         let directory = try Shell.temporaryDirectory()
         let file = directory.appendingPathComponent("bundle.p7b")
         try Shell.write(try DegenerateSignedData.encode(certificates: [ca.certificateDER, second.certificateDER]), to: file)
-        let printed = try Shell.openssl("pkcs7", "-inform", "DER", "-in", file.path, "-print_certs", "-noout")
+        let printed = try await Shell.openssl("pkcs7", "-inform", "DER", "-in", file.path, "-print_certs", "-noout")
         #expect(printed.status == 0)
         #expect(printed.stdout.split(separator: "\n").filter { $0.hasPrefix("subject=") } == ["subject=CN = First", "subject=CN = Second"])
     }

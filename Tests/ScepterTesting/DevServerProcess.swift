@@ -37,10 +37,18 @@ public final class DevServerProcess: @unchecked Sendable {
     /// Where the process's standard error (its log) goes; nil: the test's own.
     public let standardErrorFile: URL?
 
-    /// Starts `scepter dev` and waits for its banner (up to 60 s). With
-    /// `standardErrorFile`, its log is written to that file instead of the
-    /// test's standard error.
-    public init(dataDirectory: URL? = nil, environment: [String: String] = [:], standardErrorFile: URL? = nil) throws {
+    /// Starts `scepter dev` and waits for its banner (up to 60 s), on a
+    /// thread of its own (`Shell.run` says why). With `standardErrorFile`,
+    /// its log is written to that file instead of the test's standard error.
+    public static func start(
+        dataDirectory: URL? = nil, environment: [String: String] = [:], standardErrorFile: URL? = nil
+    ) async throws -> DevServerProcess {
+        try await Shell.offPool {
+            try DevServerProcess(dataDirectory: dataDirectory, environment: environment, standardErrorFile: standardErrorFile)
+        }
+    }
+
+    private init(dataDirectory: URL?, environment: [String: String], standardErrorFile: URL?) throws {
         let directory = try dataDirectory ?? Shell.temporaryDirectory()
         self.dataDirectory = directory
         self.standardErrorFile = standardErrorFile
@@ -85,7 +93,8 @@ public final class DevServerProcess: @unchecked Sendable {
                 continue
             }
             banner += String(decoding: chunk, as: UTF8.self)
-            for line in banner.split(separator: "\n") {
+            // Whole lines only: a chunk may end inside the challenge.
+            for line in banner.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                 if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {
                     let digits = line[range.upperBound...].prefix(while: \.isNumber)
                     port = Int(digits)

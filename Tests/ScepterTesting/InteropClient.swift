@@ -7,9 +7,9 @@ public enum InteropClient {
     }
 
     /// Builds the client if needed (scripts/test builds it up front).
-    public static func ensureBuilt() throws {
+    public static func ensureBuilt() async throws {
         let script = DevServerProcess.packageRoot.appendingPathComponent("Tests/Interop/build.sh").path
-        let result = try Shell.run("/bin/sh", [script, binary])
+        let result = try await Shell.run("/bin/sh", [script, binary])
         guard result.status == 0 else {
             throw DevServerProcess.StartError(description: "building the interop client failed: \(result.stderr)")
         }
@@ -37,8 +37,8 @@ public enum InteropClient {
     }
 
     /// Runs the client with `arguments` and decodes its report.
-    public static func run(_ arguments: [String]) throws -> Run {
-        let result = try Shell.run(binary, arguments)
+    public static func run(_ arguments: [String]) async throws -> Run {
+        let result = try await Shell.run(binary, arguments)
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let report = try? JSONDecoder().decode(Report.self, from: Data(line.utf8))
         return Run(status: result.status, report: report, stderr: result.stderr)

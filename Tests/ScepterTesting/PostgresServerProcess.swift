@@ -81,7 +81,7 @@ public final class PostgresServerProcess: Sendable {
     private func run(_ command: [String]) async throws {
         let executable = command[0].hasPrefix("/") ? command[0] : "/usr/bin/env"
         let arguments = command[0].hasPrefix("/") ? Array(command.dropFirst()) : command
-        let result = try await Shell.runAsync(executable, arguments)
+        let result = try await Shell.run(executable, arguments)
         guard result.status == 0 else {
             throw StartError(description: "\(command.joined(separator: " ")) failed (\(result.status)): \(result.stderr)\(result.stdout)")
         }

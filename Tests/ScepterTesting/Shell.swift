@@ -12,21 +12,11 @@ public enum Shell {
     /// The longest any tool may run: past it, it and everything it started are killed.
     public static let defaultTimeout: Duration = .seconds(1200)
 
-    /// Runs `executable` with `arguments`, waiting for it to exit, at most
-    /// `timeout`: GNU `timeout` runs it in a process group of its own and
-    /// kills the whole group then (SIGTERM, SIGKILL 10 s later), so neither
-    /// the tool nor a server it started can hold the test forever. Exit
-    /// status 124 or 137 then. Standard input is /dev/null.
-    @discardableResult
-    public static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = defaultTimeout
-    ) throws -> Result {
-        try run(executable, arguments, environment: environment, timeout: timeout, started: { _ in })
-    }
-
     private static let timeoutTool = "/usr/bin/timeout"
 
-    private static func run(
+    /// Runs the tool and waits for it on the calling thread; only ever on a
+    /// thread of its own (`run`).
+    private static func runBlocking(
         _ executable: String, _ arguments: [String], environment: [String: String]?, timeout: Duration,
         started: (Process) -> Void
     ) throws -> Result {
@@ -63,10 +53,19 @@ public enum Shell {
             stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self))
     }
 
-    /// `run` on a thread of its own, so waiting for the process does not hold
-    /// one of the few cooperative threads other tests need. Cancelling the
+    /// Runs `executable` with `arguments` and waits for it to exit, at most
+    /// `timeout`: GNU `timeout` runs it in a process group of its own and
+    /// kills the whole group then (SIGTERM, SIGKILL 10 s later), so neither
+    /// the tool nor a server it started can hold the test forever. Exit
+    /// status 124 or 137 then. Standard input is /dev/null.
+    ///
+    /// The wait happens on a thread of its own, never on one of the
+    /// cooperative pool's two threads: the tests run all at once on that
+    /// pool, and a test blocked there holds up every other (in-process HTTP
+    /// stand-ins missed their deadlines while tools ran). Cancelling the
     /// task (a test past its time limit) stops the tool and what it started.
-    public static func runAsync(
+    @discardableResult
+    public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = defaultTimeout
     ) async throws -> Result {
         let launched = Mutex<(pid: Int32?, cancelled: Bool)>((nil, false))
@@ -74,7 +73,7 @@ public enum Shell {
             try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread {
                     continuation.resume(with: Swift.Result {
-                        try run(executable, arguments, environment: environment, timeout: timeout) { process in
+                        try runBlocking(executable, arguments, environment: environment, timeout: timeout) { process in
                             let cancelled = launched.withLock { $0.pid = process.processIdentifier; return $0.cancelled }
                             if cancelled { killGroup(of: process.processIdentifier) }
                         }
@@ -134,8 +133,16 @@ public enum Shell {
 
     /// `openssl` with arguments.
     @discardableResult
-    public static func openssl(_ arguments: String...) throws -> Result {
-        try run("/usr/bin/openssl", arguments)
+    public static func openssl(_ arguments: String...) async throws -> Result {
+        try await run("/usr/bin/openssl", arguments)
+    }
+
+    /// Runs blocking work (waiting for a process, generating keys) on a
+    /// thread of its own and returns its result, for the reason `run` gives.
+    public static func offPool<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Swift.Result { try body() }) }
+        }
     }
 
     /// A fresh temporary directory.

@@ -44,7 +44,7 @@ public struct TestConnector: Sendable {
         let privateKey: Certificate.PrivateKey
         switch kind {
         case .rsa:
-            let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            let rsa = TestPKI.rsa2048Key()
             key = .rsa(rsa)
             publicKey = Certificate.PublicKey(rsa.publicKey)
             privateKey = Certificate.PrivateKey(rsa)

@@ -32,10 +32,10 @@ public enum TestPKI {
     static func makeKey(_ kind: KeyKind) throws -> (Certificate.PrivateKey, String) {
         switch kind {
         case .rsa2048:
-            let key = try rsa2048Keys.next()
+            let key = rsa2048Keys.next()
             return (Certificate.PrivateKey(key), key.pemRepresentation)
         case .rsa1024:
-            let key = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
+            let key = rsa1024Keys.next()
             return (Certificate.PrivateKey(key), key.pemRepresentation)
         case .p256:
             let key = P256.Signing.PrivateKey()
@@ -43,30 +43,42 @@ public enum TestPKI {
         }
     }
 
-    /// RSA-2048 keys for every certificate the tests make: the first 64 are
-    /// generated, then they are handed out again in turn, so two keys asked
-    /// for one after the other always differ. Generating a fresh key for each
-    /// of the suite's hundreds of certificates held the cooperative pool's
-    /// two threads for tens of seconds at the start of a run, and tests with
-    /// short deadlines running beside them failed on time.
-    static let rsa2048Keys = KeyRing(size: 64)
+    /// An RSA-2048 key from the fixed test keys; two asked for one after the
+    /// other always differ.
+    public static func rsa2048Key() -> _RSA.Signing.PrivateKey { rsa2048Keys.next() }
+
+    /// An RSA-1024 key (too weak to be accepted) from the fixed test keys.
+    public static func rsa1024Key() -> _RSA.Signing.PrivateKey { rsa1024Keys.next() }
+
+    /// RSA keys for every certificate and request the tests make, read from
+    /// `Keys/` (made once with `openssl genrsa -traditional`) and handed out in
+    /// turn. They are never generated during a run: key generation in a debug
+    /// build of BoringSSL takes up to a second of CPU per key, and the tests
+    /// that started first each generated one on the cooperative pool's two
+    /// threads, holding them for over a minute; in-process HTTP stand-ins
+    /// that needed a thread meanwhile failed their 20 s deadlines.
+    static let rsa2048Keys = KeyRing(file: "rsa2048")
+    static let rsa1024Keys = KeyRing(file: "rsa1024")
 
     final class KeyRing: Sendable {
-        private let size: Int
-        private let state = Mutex<(keys: [_RSA.Signing.PrivateKey], next: Int)>(([], 0))
+        private let keys: [_RSA.Signing.PrivateKey]
+        private let turn = Atomic<Int>(0)
 
-        init(size: Int) { self.size = size }
-
-        func next() throws -> _RSA.Signing.PrivateKey {
-            let reused: _RSA.Signing.PrivateKey? = state.withLock { state in
-                guard state.keys.count >= size else { return nil }
-                defer { state.next = (state.next + 1) % size }
-                return state.keys[state.next]
+        init(file: String) {
+            guard let url = Bundle.module.url(forResource: file, withExtension: "pem", subdirectory: "Keys"),
+                  let text = try? String(contentsOf: url, encoding: .utf8)
+            else { fatalError("TestPKI: Keys/\(file).pem is missing from the ScepterTesting bundle") }
+            let marker = "-----END RSA PRIVATE KEY-----"
+            keys = text.components(separatedBy: marker).dropLast().map { block in
+                do { return try _RSA.Signing.PrivateKey(unsafePEMRepresentation: block + marker) } catch {
+                    fatalError("TestPKI: a key in Keys/\(file).pem does not parse: \(error)")
+                }
             }
-            if let reused { return reused }
-            let fresh = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-            state.withLock { if $0.keys.count < size { $0.keys.append(fresh) } }
-            return fresh
+            precondition(keys.count > 1, "TestPKI: Keys/\(file).pem holds \(keys.count) keys; the ring needs two or more")
+        }
+
+        func next() -> _RSA.Signing.PrivateKey {
+            keys[turn.wrappingAdd(1, ordering: .relaxed).oldValue % keys.count]
         }
     }
 

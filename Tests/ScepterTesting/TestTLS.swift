@@ -33,7 +33,7 @@ public struct TestTLS: Sendable {
 
     /// On a thread of its own: key generation must not hold a cooperative thread.
     private func run(_ arguments: [String]) async throws {
-        let result = try await Shell.runAsync("/usr/bin/openssl", arguments)
+        let result = try await Shell.run("/usr/bin/openssl", arguments)
         guard result.status == 0 else { throw Failed(description: "openssl \(arguments.joined(separator: " ")): \(result.stderr)") }
     }
 

@@ -26,8 +26,8 @@ enum ControlFixtures {
 
         func make() throws -> Certificate.PrivateKey {
             switch self {
-            case .rsa2048: Certificate.PrivateKey(try _RSA.Signing.PrivateKey(keySize: .bits2048))
-            case .rsa1024: Certificate.PrivateKey(try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)))
+            case .rsa2048: Certificate.PrivateKey(TestPKI.rsa2048Key())
+            case .rsa1024: Certificate.PrivateKey(TestPKI.rsa1024Key())
             case .p256: Certificate.PrivateKey(P256.Signing.PrivateKey())
             }
         }
