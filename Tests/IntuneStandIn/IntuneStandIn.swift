@@ -114,7 +114,8 @@ package final class IntuneStandIn: Sendable {
             },
             logger: serverLogger
         )
-        let task = Task {
+        // The server and every connection's task run on the stand-in's own queue.
+        let task = Task(executorPreference: DedicatedExecutor(label: "IntuneStandIn")) {
             do {
                 // No signal handlers: the test process owns its signals.
                 try await app.runService(gracefulShutdownSignals: [])

@@ -7,6 +7,8 @@ import NIOHTTP1
 import SwiftASN1
 import Testing
 import X509
+import ScepterTesting
+import Synchronization
 import _CryptoExtras
 
 /// The stand-in itself, over real HTTP: it must accept what the contract
@@ -240,7 +242,7 @@ struct IntuneStandInTests {
 
     @Test("A JWT client assertion is accepted; a tampered one is refused 401", .timeLimit(.minutes(5)))
     func clientAssertion() async throws {
-        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let key = TestPKI.rsa2048Key()
         let name = try DistinguishedName { CommonName("Scepter Intune client") }
         let now = Date()
         let certificate = try Certificate(
@@ -275,6 +277,32 @@ struct IntuneStandInTests {
     }
 
     // MARK: Helpers
+
+    @Test("The stand-in answers while every thread of the tests' cooperative pool is held", .timeLimit(.minutes(1)))
+    func answersWhileThePoolIsHeld() async throws {
+        let standIn = try await IntuneStandIn.start()
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        let answered = DispatchSemaphore(value: 0)
+        let status = Mutex<UInt?>(nil)
+        // The request goes out from a thread of its own and is read on an
+        // event loop, so nothing on its way needs the pool but the stand-in.
+        let url = standIn.baseURL + "/no-such-service"
+        Thread.detachNewThread {
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let response = try? http.get(url: url, deadline: .now() + .seconds(10)).wait()
+            status.withLock { $0 = response?.status.code }
+            try? http.syncShutdown()
+            for _ in 0..<width { answered.signal() }
+        }
+        // Every pool thread blocks until the answer is in (at most 10 s).
+        let held = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<width { group.addTask { answered.wait(timeout: .now() + 10) == .success } }
+            return await group.reduce(true) { $0 && $1 }
+        }
+        await standIn.stop()
+        #expect(held, "the stand-in did not answer while the pool was held: it runs on the pool")
+        #expect(status.withLock { $0 } == 404)
+    }
 
     private func withStandIn(
         clientSecret: String? = "s3cret-value", clientCertificate: Certificate? = nil,
