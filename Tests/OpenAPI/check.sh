@@ -54,6 +54,10 @@ pyrate-limiter==4.5.1 pytest==9.2.0 python-dotenv==1.2.4 PyYAML==6.0.4 referenci
 requests==2.34.2 rfc3339-validator==0.1.4 rich==15.0.0 rpds-py==2026.9.1
 schemathesis==$schemathesis_version six==1.17.0 sortedcontainers==2.4.0 typing-inspection==0.4.5
 typing_extensions==4.16.0 urllib3==2.8.0 Werkzeug==3.1.9"
+# Two checks may start at once (the interop and the cluster suites run this
+# script side by side): the first makes the venv, the other waits for it.
+exec 8> "$here/.venv.lock"
+flock 8
 if [[ ! -x "$venv/bin/schemathesis" || ! -x "$venv/bin/openapi-spec-validator" || "$(cat "$venv/.pinned" 2>/dev/null)" != "$pins" ]]; then
     command -v python3 > /dev/null || { echo "check.sh: python3 is required (Debian: apt-get install -y python3 python3-venv)" >&2; exit 2; }
     if ! python3 -c 'import ensurepip, venv' 2> /dev/null; then
@@ -68,6 +72,7 @@ if [[ ! -x "$venv/bin/schemathesis" || ! -x "$venv/bin/openapi-spec-validator" |
     "$venv/bin/pip" install --quiet --disable-pip-version-check $pins
     echo "$pins" > "$venv/.pinned"
 fi
+flock -u 8
 
 work="$(mktemp -d)"
 trap 'status=$?; rm -rf "$work"; summary $status' EXIT
