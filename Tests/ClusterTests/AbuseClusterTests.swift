@@ -36,9 +36,10 @@ struct AbuseClusterTests {
             #expect((statuses[400] ?? 0) >= 300 && (statuses[400] ?? 0) <= allowed, "\(statuses) in \(seconds) s")
             #expect((statuses[429] ?? 0) == 10_000 - (statuses[400] ?? 0), "\(statuses)")
 
-            // Someone else, through the same proxy, enrolls at once.
+            // Someone else, through the same proxy, enrolls at once; the proxy
+            // writes the hop with a port, as Azure Application Gateway does.
             let device = try TestDevice(commonName: "bystander", challenge: TestCluster.staticPassword)
-            let enrolled = try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 0, forwardedFor: "203.0.113.5")
+            let enrolled = try await cluster.pkiOperation(try device.pkcsReq(ra: cluster.ra), edge: 0, forwardedFor: "203.0.113.5:51324")
             #expect(try TestCluster.reply(enrolled, device: device).status == .success)
 
             // The flood cost at most one audit row per edge, outcome and minute; the bystander's is there with its address.
