@@ -44,6 +44,39 @@ struct CommandLineTests {
         #expect((run.stdout + run.stderr).contains("chmod 600 \(key)"))
     }
 
+    /// SIGHUP reloads, but only once the reload services trap it; before
+    /// that its default action would end the process. A first `scepter dev`
+    /// writes its CA, then makes its RA key, opens and migrates its database
+    /// and only then starts its services: a SIGHUP sent as soon as `ca.pem`
+    /// appears lands in that window.
+    @Test("A SIGHUP while dev is still starting is ignored: it starts and serves")
+    func hangUpWhileStarting() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let outcome = try await Shell.offPool { () throws -> (started: Bool, running: Bool, output: String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: DevServerProcess.binary)
+            process.arguments = ["dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            let ca = directory.appendingPathComponent("ca.pem").path
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: ca), process.isRunning, Date() < deadline {
+                usleep(1000)
+            }
+            kill(process.processIdentifier, SIGHUP)
+            let banner = ChildOutput.read(output.fileHandleForReading, of: process) { $0.contains("Challenge:") }
+            return (banner.done, process.isRunning, banner.text)
+        }
+        #expect(outcome.started, "no banner after the SIGHUP: \(outcome.output)")
+        #expect(outcome.running)
+    }
+
     @Test func devPreflightListsEveryProblem() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_PROFILES"] = "corp,wifi"

@@ -72,40 +72,24 @@ public final class DevServerProcess: @unchecked Sendable {
         try process.run()
         self.process = process
 
-        // Read the banner line by line until the SCEP URL and challenge appear.
-        var banner = ""
+        // The banner, up to the challenge, which follows the SCEP URL.
+        let banner = ChildOutput.read(output.fileHandleForReading, of: process) { $0.contains("Challenge:") }
         var port: Int?
         var challenge: String?
-        let deadline = Date().addingTimeInterval(60)
-        let handle = output.fileHandleForReading
-        while port == nil || challenge == nil {
-            guard Date() < deadline, process.isRunning else {
-                process.terminate()
-                throw StartError(description: "scepter dev did not start; output so far:\n\(banner)")
+        for line in banner.text.split(separator: "\n") {
+            if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {
+                port = Int(line[range.upperBound...].prefix(while: \.isNumber))
             }
-            // Wait for output a tenth of a second at a time, so a silent process cannot outlive the deadline.
-            var readable = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&readable, 1, 100) > 0 else { continue }
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                // End of output: the process is exiting; the next turn sees it.
-                Thread.sleep(forTimeInterval: 0.05)
-                continue
-            }
-            banner += String(decoding: chunk, as: UTF8.self)
-            // Whole lines only: a chunk may end inside the challenge.
-            for line in banner.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
-                if let range = line.range(of: "http://127.0.0.1:"), line.contains("SCEP URL") {
-                    let digits = line[range.upperBound...].prefix(while: \.isNumber)
-                    port = Int(digits)
-                }
-                if line.contains("Challenge:") {
-                    challenge = line.split(separator: " ").last.map(String.init)
-                }
+            if line.contains("Challenge:") {
+                challenge = line.split(separator: " ").last.map(String.init)
             }
         }
-        self.port = port!
-        self.challenge = challenge!
+        guard banner.done, let port, let challenge else {
+            process.terminate()
+            throw StartError(description: "scepter dev exited or printed no banner within 60 s; output so far:\n\(banner.text)")
+        }
+        self.port = port
+        self.challenge = challenge
     }
 
     /// The log so far (empty without `standardErrorFile`).
