@@ -159,6 +159,65 @@ struct RedisStateStoreTests {
         }
     }
 
+    /// The two stores are one contract: random sequences from a seeded
+    /// generator, with times in whole milliseconds (what the script keeps),
+    /// must get the same answer from Redis as from the in-memory store.
+    @Test("Random admissions: Redis answers as the in-memory store does", arguments: [UInt64(1), 2, 3])
+    func randomAdmissionsAgreeWithTheInMemoryStore(seed: UInt64) async throws {
+        var random = SeededGenerator(seed: seed)
+        let memory = InMemoryStateStore()
+        var now = start
+        var seen: [AdmissionResult: Int] = [:]
+        try await withStore { store, _ async throws in
+            for step in 0..<500 {
+                // Mostly seconds apart, sometimes hours: keys expire and windows slide.
+                let milliseconds = random.next() % 8 == 0 ? random.next() % 30_000_000 : random.next() % 90_000
+                now = now.addingTimeInterval(Double(milliseconds) / 1000)
+                let admission = Admission(
+                    replayKey: "n\(random.next() % 6)", use: "tx-\(random.next() % 3)",
+                    replayTTL: .seconds([60, 3600, 7200][Int(random.next() % 3)]),
+                    deviceKey: random.next() % 5 == 0 ? nil : "device-\(random.next() % 3)|iss", rateLimit: Int(random.next() % 4), now: now)
+                let (redis, inMemory) = (try await store.admit(admission), try await memory.admit(admission))
+                guard redis == inMemory else {
+                    Issue.record("seed \(seed), step \(step): Redis \(redis), in memory \(inMemory) for \(admission)")
+                    return
+                }
+                seen[redis, default: 0] += 1
+            }
+        }
+        // The sequences reach every answer, or they prove little.
+        #expect(seen.count == 4 && seen.values.allSatisfy { $0 >= 10 }, "\(seen)")
+    }
+
+    @Test("Random takes from per-source buckets: Redis answers as the in-memory store does, to the millisecond", arguments: [UInt64(1), 2])
+    func randomTakesAgreeWithTheInMemoryStore(seed: UInt64) async throws {
+        var random = SeededGenerator(seed: seed)
+        let memory = InMemoryStateStore()
+        var now = start
+        var (taken, refused) = (0, 0)
+        try await withStore { store, _ async throws in
+            for step in 0..<500 {
+                now = now.addingTimeInterval(Double(random.next() % 3_000) / 1000)
+                let (bucket, capacity) = ("source-\(random.next() % 3)", [2, 5, 60][Int(random.next() % 3)])
+                let redis = try await store.take(bucket, capacity: capacity, now: now)
+                let inMemory = try await memory.take(bucket, capacity: capacity, now: now)
+                // The two keep tokens in different float forms (Lua's tostring
+                // has 14 digits): at a boundary one may ask for a millisecond's wait.
+                let agree = switch (redis, inMemory) {
+                case (nil, nil): true
+                case (let wait?, nil), (nil, let wait?): wait <= .milliseconds(1)
+                case (let a?, let b?): a - b <= .milliseconds(1) && b - a <= .milliseconds(1)
+                }
+                guard agree else {
+                    Issue.record("seed \(seed), step \(step): Redis \(String(describing: redis)), in memory \(String(describing: inMemory)) taking from \(bucket) (capacity \(capacity))")
+                    return
+                }
+                if redis == nil { taken += 1 } else { refused += 1 }
+            }
+        }
+        #expect(taken >= 50 && refused >= 50, "taken \(taken), refused \(refused)")
+    }
+
     @Test func anUnreachableRedisThrowsAndIsNotHealthy() async throws {
         let port = try RedisServerProcess.freeLoopbackPort()
         let client = try RedisClient(url: "redis://127.0.0.1:\(port)/0", logger: Logger(label: "test"))
