@@ -54,6 +54,8 @@ struct InMemoryStateStoreTests {
         let store = InMemoryStateStore()
         for index in 0..<3 { _ = try await store.admit(admission("n\(index)", transaction: "t\(index)")) }
         #expect(try await store.admit(admission("late", transaction: "t-late", at: 10)) == .rateLimited)
+        // It left no replay record: the same request is admitted, not a retransmission.
+        #expect(try await store.admit(admission("late", transaction: "t-late", device: nil, at: 20)) == .admitted)
         #expect(try await store.admit(admission("late", transaction: "t-late", at: 86_400 + 1)) == .admitted)
     }
 
