@@ -224,10 +224,14 @@ let package = Package(
             path: "Tests/ClusterTests",
             swiftSettings: strict
         ),
-        // The `scepter` executable's own parts (the log handler), in process.
+        // The `scepter` executable's own parts (the log handler, the request deadline), in process.
         .testTarget(
             name: "ScepterCommandTests",
-            dependencies: ["scepter", "ScepterProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "scepter", "ScepterProtocol", "ScepterTesting", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
             path: "Tests/ScepterCommandTests",
             swiftSettings: strict
         ),
