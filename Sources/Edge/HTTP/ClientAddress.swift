@@ -92,11 +92,12 @@ enum IPAddressBytes {
         var text: String
     }
 
-    /// The longest hop read: an IPv6 address in brackets with a port.
-    static let maximumHopLength = 64
+    /// Longer text is no address (the longest IPv6 form has 45 characters),
+    /// and inet_pton never sees it.
+    static let maximumLength = 64
 
     static func parse(_ text: some StringProtocol) -> Address? {
-        guard text.utf8.count <= maximumHopLength, !text.utf8.contains(0) else { return nil }
+        guard text.utf8.count <= maximumLength, !text.utf8.contains(0) else { return nil }
         let text = String(text)
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
