@@ -12,7 +12,9 @@ import ScepterTesting
 /// opening or of its previous answer; answering does not count.
 @Suite("Request deadline: slow and idle connections are closed, slow answers are not", .timeLimit(.minutes(1)))
 struct RequestDeadlineHandlerTests {
-    static let timeout = TimeAmount.seconds(2)
+    /// The handler's timeout, and as the event loop counts it.
+    static let timeout = Duration.seconds(2)
+    static let loopTimeout = TimeAmount.seconds(timeout.components.seconds)
 
     /// An open connection with the handler, and how often it expired.
     struct Connection {
@@ -28,7 +30,7 @@ struct RequestDeadlineHandlerTests {
             channel = EmbeddedChannel(loop: loop)
             let expiries = self.expiries
             try channel.pipeline.syncOperations.addHandler(
-                RequestDeadlineHandler(timeout: .seconds(2), onExpiry: { expiries.value.add(1, ordering: .relaxed) }))
+                RequestDeadlineHandler(timeout: RequestDeadlineHandlerTests.timeout, onExpiry: { expiries.value.add(1, ordering: .relaxed) }))
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
         }
 
@@ -36,6 +38,16 @@ struct RequestDeadlineHandlerTests {
         var expired: Int { expiries.value.load(ordering: .relaxed) }
 
         func advance(_ amount: TimeAmount) { loop.advanceTime(by: amount) }
+
+        /// Open until the clock, started now, has run the whole timeout;
+        /// closed (once) at that instant.
+        func expectClosedExactlyAtTheTimeout(sourceLocation: SourceLocation = #_sourceLocation) {
+            advance(RequestDeadlineHandlerTests.loopTimeout - .milliseconds(1))
+            #expect(isOpen, "closed before the timeout", sourceLocation: sourceLocation)
+            advance(.milliseconds(1))
+            #expect(!isOpen, "open at the timeout", sourceLocation: sourceLocation)
+            #expect(expired == 1, sourceLocation: sourceLocation)
+        }
 
         func send(_ part: HTTPRequestPart) throws {
             guard isOpen else { return }
@@ -54,12 +66,7 @@ struct RequestDeadlineHandlerTests {
 
     @Test("A connection that sends nothing is closed at the timeout, not before")
     func silentConnection() throws {
-        let connection = try Connection()
-        connection.advance(Self.timeout - .milliseconds(1))
-        #expect(connection.isOpen)
-        connection.advance(.milliseconds(1))
-        #expect(!connection.isOpen)
-        #expect(connection.expired == 1)
+        try Connection().expectClosedExactlyAtTheTimeout()
     }
 
     @Test("Slowloris: a request dribbled in parts does not restart the clock")
@@ -87,13 +94,9 @@ struct RequestDeadlineHandlerTests {
         connection.advance(.seconds(60))
         #expect(connection.isOpen, "the answer is not finished yet")
         try connection.answer(.end(nil))
-        // Keep-alive: the next request has the timeout to arrive.
-        connection.advance(Self.timeout - .milliseconds(1))
-        #expect(connection.isOpen)
+        // Keep-alive: the next request has the timeout to arrive; a head alone is not one.
         try connection.send(Connection.head)
-        connection.advance(.milliseconds(1))
-        #expect(!connection.isOpen)
-        #expect(connection.expired == 1)
+        connection.expectClosedExactlyAtTheTimeout()
     }
 
     @Test("Requests one after another on a keep-alive connection each get the whole timeout")
@@ -147,7 +150,7 @@ struct RequestDeadlineHandlerTests {
                     if open { armedAt = now }
                     events.append("answer end")
                 }
-                if let armedAt, now - armedAt >= 2_000 { open = false }
+                if let armedAt, now - armedAt >= Self.loopTimeout.nanoseconds / 1_000_000 { open = false }
                 guard connection.isOpen == open else {
                     Issue.record("seed \(seed), sequence \(sequence): open \(connection.isOpen), model \(open) after \(events)")
                     return

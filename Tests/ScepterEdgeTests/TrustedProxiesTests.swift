@@ -32,6 +32,7 @@ struct TrustedProxiesTests {
         #expect(problems.count == 1)
         #expect(problems.first?.variable == "SCEPTER_TRUSTED_PROXIES")
         #expect(problems.first?.message.contains("\"\(entry)\"") == true, "\(problems)")
+        #expect(problems.first?.message.contains("no port, no host name") == true, "\(problems)")
     }
 
     @Test("From a peer that is not a trusted proxy the header is ignored")

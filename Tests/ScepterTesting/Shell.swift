@@ -70,14 +70,10 @@ public enum Shell {
     ) async throws -> Result {
         let launched = Mutex<(pid: Int32?, cancelled: Bool)>((nil, false))
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                Thread.detachNewThread {
-                    continuation.resume(with: Swift.Result {
-                        try runBlocking(executable, arguments, environment: environment, timeout: timeout) { process in
-                            let cancelled = launched.withLock { $0.pid = process.processIdentifier; return $0.cancelled }
-                            if cancelled { killGroup(of: process.processIdentifier) }
-                        }
-                    })
+            try await offPool {
+                try runBlocking(executable, arguments, environment: environment, timeout: timeout) { process in
+                    let cancelled = launched.withLock { $0.pid = process.processIdentifier; return $0.cancelled }
+                    if cancelled { killGroup(of: process.processIdentifier) }
                 }
             }
         } onCancel: {
@@ -100,30 +96,25 @@ public enum Shell {
     /// and stdout/stderr (appended to `log`); every other descriptor is
     /// closed in it, and the wait happens on a thread of its own.
     public static func runLogged(_ executable: String, _ arguments: [String], log: URL) async throws -> Int32 {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                var actions = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-                posix_spawn_file_actions_adddup2(&actions, 1, 2)
-                // bash closes every descriptor above 2 (whatever other threads
-                // opened without close-on-exec), then becomes the command.
-                let closer = #"for fd in /proc/self/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@""#
-                let argv = (["/bin/bash", "-c", closer, "closer", executable] + arguments).map { strdup($0) } + [nil]
-                defer { argv.forEach { free($0) } }
-                var pid: pid_t = 0
-                let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ)
-                guard spawned == 0 else {
-                    continuation.resume(throwing: StartFailure(description: "posix_spawn \(executable): errno \(spawned)"))
-                    return
-                }
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                // WIFEXITED / WEXITSTATUS, which Swift does not import.
-                continuation.resume(returning: (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f))
-            }
+        try await offPool {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            // bash closes every descriptor above 2 (whatever other threads
+            // opened without close-on-exec), then becomes the command.
+            let closer = #"for fd in /proc/self/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi; done 2>/dev/null; exec "$@""#
+            let argv = (["/bin/bash", "-c", closer, "closer", executable] + arguments).map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ)
+            guard spawned == 0 else { throw StartFailure(description: "posix_spawn \(executable): errno \(spawned)") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // WIFEXITED / WEXITSTATUS, which Swift does not import.
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
         }
     }
 

@@ -34,7 +34,7 @@ package struct TrustedProxies: Sendable {
         var blocks: [Block] = []
         for entry in settings.list("SCEPTER_TRUSTED_PROXIES") {
             guard let block = parse(entry) else {
-                settings.problem("SCEPTER_TRUSTED_PROXIES", "\"\(entry)\" is not an IP address or CIDR block (e.g. 10.0.0.0/8, fd00::/8)")
+                settings.problem("SCEPTER_TRUSTED_PROXIES", "\"\(entry)\" is not an IP address or CIDR block (e.g. 10.0.0.0/8, fd00::/8; no port, no host name, a prefix of at most 32 or 128)")
                 continue
             }
             blocks.append(block)
