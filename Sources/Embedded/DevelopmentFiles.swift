@@ -45,9 +45,7 @@ package struct DevelopmentFiles: Sendable {
 
     /// URL-safe random text from the system CSPRNG.
     package static func randomToken(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let raw = (0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64.encode(raw).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        Base64.encode(SystemRandom.bytes(bytes)).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 }

@@ -117,7 +117,7 @@ enum ClientAssertion {
         ]
         let issued = Int(now.timeIntervalSince1970)
         let payload: [String: Any] = [
-            "aud": settings.tokenURL, "iss": settings.clientID, "sub": settings.clientID, "jti": UUID().uuidString.lowercased(),
+            "aud": settings.tokenURL, "iss": settings.clientID, "sub": settings.clientID, "jti": SystemRandom.identifier(),
             "nbf": issued, "iat": issued, "exp": issued + 600,
         ]
         do {

@@ -261,7 +261,7 @@ package final class IntuneClient: Sendable {
         while true {
             let uri = try await directory.uri(for: service)
             let token = try await tokens.token(for: settings.intuneScope)
-            let requestID = UUID().uuidString.lowercased()
+            let requestID = SystemRandom.identifier()
             let started = ContinuousClock.now
             let answer: MicrosoftHTTP.Answer
             do {

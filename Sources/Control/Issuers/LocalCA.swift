@@ -30,7 +30,7 @@ package struct LocalCA: Sendable {
 
     package init(
         name: String, certificatePEM: String, keyPEM: String, chainPEM: String? = nil,
-        randomBytes: @escaping @Sendable (Int) -> [UInt8] = LocalCA.systemRandomBytes
+        randomBytes: @escaping @Sendable (Int) -> [UInt8] = SystemRandom.bytes
     ) throws(LoadError) {
         do {
             self.certificate = try Certificate(pemEncoded: certificatePEM)
@@ -75,10 +75,6 @@ package struct LocalCA: Sendable {
         self.randomBytes = randomBytes
     }
 
-    package static func systemRandomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
 
     /// A positive 16-octet serial with 126 random bits from the CSPRNG (RFC 5280 allows up to 20 octets).
     func freshSerial() -> Certificate.SerialNumber {

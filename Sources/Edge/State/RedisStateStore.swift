@@ -1,5 +1,6 @@
 import Foundation
 import ScepterRedis
+import ScepterProtocol
 
 /// The state store of a cluster: replay keys and per-device sliding windows in
 /// Redis, shared by every edge (SPEC §5.1 gates 7 and 8, §7).
@@ -65,7 +66,7 @@ package final class RedisStateStore: StateStore {
         if let device = admission.deviceKey { keys.append(windowKey(device)) }
         let arguments: [any RedisArgument] = [
             admission.use, now, now + replayTTL, replayTTL, now - window, window, admission.rateLimit,
-            "\(now):\(UUID().uuidString.lowercased())",
+            "\(now):\(SystemRandom.identifier())",
         ]
         let reply = try await client.eval(Self.admissionScript, keys: keys, arguments: arguments)
         switch reply.string {

@@ -38,13 +38,13 @@ public struct AuditEvent: Sendable, Codable, Hashable {
     public var details: String
 
     public init(
-        id: String = UUID().uuidString.lowercased(), time: Date, edgeID: String, sourceAddress: String?, profile: String,
+        id: String? = nil, time: Date, edgeID: String, sourceAddress: String?, profile: String,
         operation: AuditOperation, messageType: String? = nil, transactionID: String? = nil, outcome: Outcome,
         failInfo: String? = nil, claimSubject: String? = nil, claimIssuer: String? = nil, deviceName: String? = nil,
         csrSubject: String? = nil, csrSANs: String? = nil, serialNumber: String? = nil, latencyMilliseconds: Double,
         details: String
     ) {
-        self.id = id
+        self.id = id ?? SystemRandom.identifier()
         self.time = time
         self.edgeID = edgeID
         self.sourceAddress = sourceAddress

@@ -52,8 +52,7 @@ public enum CertRep {
 
     /// 16 random bytes from the system CSPRNG.
     public static func freshNonce() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        SystemRandom.bytes(16)
     }
 
     private static func sign(
