@@ -62,6 +62,7 @@ package struct EmbeddedServer {
         let limits = ListenerLimits.load(&settings)
         let network = EdgeConfiguration.loadNetwork(&settings)
         let auditRetention = AuditRetention.load(&settings)
+        limits.checkOpenFiles(listeners: 1, pools: [], &settings)
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)

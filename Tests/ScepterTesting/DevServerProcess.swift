@@ -40,21 +40,24 @@ public final class DevServerProcess: @unchecked Sendable {
     /// Starts `scepter dev` and waits for its banner (up to 60 s), on a
     /// thread of its own (`Shell.run` says why). With `standardErrorFile`,
     /// its log is written to that file instead of the test's standard error.
+    /// A `launcher` (`["/usr/bin/prlimit", "--nofile=256:4096"]`) runs it with
+    /// the binary and its arguments after its own.
     public static func start(
-        dataDirectory: URL? = nil, environment: [String: String] = [:], standardErrorFile: URL? = nil
+        dataDirectory: URL? = nil, environment: [String: String] = [:], standardErrorFile: URL? = nil, launcher: [String] = []
     ) async throws -> DevServerProcess {
         try await Shell.offPool {
-            try DevServerProcess(dataDirectory: dataDirectory, environment: environment, standardErrorFile: standardErrorFile)
+            try DevServerProcess(dataDirectory: dataDirectory, environment: environment, standardErrorFile: standardErrorFile, launcher: launcher)
         }
     }
 
-    private init(dataDirectory: URL?, environment: [String: String], standardErrorFile: URL?) throws {
+    private init(dataDirectory: URL?, environment: [String: String], standardErrorFile: URL?, launcher: [String]) throws {
         let directory = try dataDirectory ?? Shell.temporaryDirectory()
         self.dataDirectory = directory
         self.standardErrorFile = standardErrorFile
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
+        let command = launcher + [Self.binary, "dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         var merged = ProcessInfo.processInfo.environment
         merged["SCEPTER_LOG_LEVEL"] = merged["SCEPTER_LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { merged[key] = value }

@@ -63,6 +63,8 @@ package struct ControlServer {
         let publicURL = settings.publicURL()
         let ocspSigner = settings.ocspSigner()
         let auditRetention = AuditRetention.load(&settings)
+        limits.checkOpenFiles(
+            listeners: internalListen == nil ? 1 : 2, pools: database.map { [("the PostgreSQL pool", $0.maximumConnections)] } ?? [], &settings)
         guard settings.problems.isEmpty, let database, let redisConfiguration else { throw ConfigurationError(settings.problems) }
 
         if let warning = database.unverifiedServerWarning { logger.warning("\(warning)") }

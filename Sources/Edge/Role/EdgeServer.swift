@@ -63,6 +63,8 @@ package struct EdgeServer {
         let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL)
         let controlConnections = settings.integer(
             "SCEPTER_EDGE_CONTROL_CONNECTIONS", default: ControlPlaneClient.defaultConnections, minimum: 1)
+        limits.checkOpenFiles(
+            listeners: internalListen == nil ? 1 : 2, pools: [("SCEPTER_EDGE_CONTROL_CONNECTIONS", controlConnections)], &settings)
         let edgeID = settings.string("SCEPTER_EDGE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         guard settings.problems.isEmpty, let controlURL, let token, let redisConfiguration else {
             throw ConfigurationError(settings.problems)
