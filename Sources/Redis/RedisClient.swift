@@ -103,6 +103,17 @@ package final class RedisClient: Sendable {
         guard value == .simple("PONG") else { throw RedisError(.protocolError, "PING answered \(value)") }
     }
 
+    /// nil when `ping` succeeds within `timeout`; otherwise its error, for
+    /// readiness reports (it never holds the password).
+    package func problem(timeout: Duration) async -> String? {
+        do {
+            try await ping(timeout: timeout)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Closes the connection; later commands throw `.clientClosed`. Commands in
     /// flight fail with `.connectionClosed`.
     package func close() async {
@@ -271,7 +282,9 @@ package final class RedisClient: Sendable {
             }
     }
 
-    /// `AUTH` and `SELECT`, pipelined, when the configuration asks for them.
+    /// `AUTH` and `SELECT`, pipelined, when the configuration asks for them,
+    /// then `INFO memory`: a server that may evict keys is refused
+    /// (`EvictionPolicy`).
     private static func handshake(_ channel: any Channel, configuration: Configuration) -> EventLoopFuture<Void> {
         var steps: [(name: String, command: [any RedisArgument])] = []
         if let password = configuration.password {
@@ -293,7 +306,12 @@ package final class RedisClient: Sendable {
                     }
                 }
         }
-        return EventLoopFuture.andAllSucceed(replies, on: channel.eventLoop)
+        var info = ByteBuffer()
+        info.writeRedisCommand(["INFO", "memory"])
+        let memory = execute(info, on: channel, timeout: configuration.commandTimeout).flatMapThrowing { value in
+            if let refusal = EvictionPolicy(info: value)?.refusal { throw RedisError(.connectionFailed, refusal) }
+        }
+        return EventLoopFuture.andAllSucceed(replies + [memory], on: channel.eventLoop)
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -51,6 +51,34 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("Redis set to evict keys when full: its new connections are refused, PKIOperation answers 503 and readiness names the policy; noeviction again recovers")
+    func redisThatMayEvictIsRefused() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let redisCLI = ["-p", "\(cluster.redis.port)"]
+            func redis(_ arguments: String...) async throws {
+                let run = try await Shell.run("/usr/bin/redis-cli", redisCLI + arguments)
+                #expect(run.status == 0 && !run.stdout.contains("ERR"), "\(arguments): \(run.stdout) \(run.stderr)")
+            }
+            // An operator (or a managed service's default) turns eviction on; every client reconnects.
+            try await redis("CONFIG", "SET", "maxmemory", "64mb")
+            try await redis("CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+            try await redis("CLIENT", "KILL", "TYPE", "normal")
+
+            let during = try await Self.enroll(cluster, edge: 0)
+            #expect(during.answer.status == 503)
+            let edge = try await cluster.http(cluster.edgeURL(0, "/readyz"))
+            #expect(edge.status == 503)
+            #expect(edge.text.contains("redis DOWN (SCEPTER_REDIS_URL)") && edge.text.contains("maxmemory-policy volatile-lru"), "\(edge.text)")
+            let control = try await cluster.http(cluster.controlURL("/readyz"))
+            #expect(control.text.contains("maxmemory-policy volatile-lru"), "\(control.text)")
+
+            try await redis("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with noeviction")
+            let after = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+        }
+    }
+
     @Test("Control plane stopped: 503, readiness false, cached CA chain served; after restart a retried transaction gets the same certificate")
     func controlPlaneStopped() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in

@@ -227,8 +227,9 @@ struct RedisStateStoreTests {
         await #expect { try await store.admit(admission("n", transaction: "t")) } throws: { error in
             (error as? RedisError)?.code == .connectionFailed
         }
-        #expect(await store.isHealthy() == false)
+        let problem = await store.problem()
+        #expect(problem?.contains("cannot connect to 127.0.0.1:\(port)") == true, "\(problem ?? "nil")")
         await client.close()
-        try await withStore { reachable, _ async throws in #expect(await reachable.isHealthy()) }
+        try await withStore { reachable, _ async throws in #expect(await reachable.problem() == nil) }
     }
 }

@@ -96,9 +96,9 @@ package struct ControlServer {
             router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
             router.get("/readyz") { _, _ in
                 async let databaseUp = store.isHealthy()
-                async let redisUp = (try? await redis.ping(timeout: .seconds(1))) != nil
-                let (databaseOK, redisOK) = await (databaseUp, redisUp)
-                let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisOK ? "up" : "DOWN")"
+                async let redisProblem = redis.problem(timeout: .seconds(1))
+                let (databaseOK, redisDown) = await (databaseUp, redisProblem)
+                let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisDown.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up")"
                 // Issuance needs only the database; the audit stream waits in Redis.
                 return Response.plain(detailed ? detail : (databaseOK ? "ready" : "not ready"), status: databaseOK ? .ok : .serviceUnavailable)
             }

@@ -85,11 +85,11 @@ package struct EdgeServer {
         SCEPRoutes(configuration: configuration, handler: handler, issuance: control).add(to: router)
         let health = HealthRoutes(
             ready: {
-                async let redisUp = state.isHealthy()
+                async let redisProblem = state.problem()
                 async let controlProblem = control.unreadiness()
-                let (redisOK, problem) = await (redisUp, controlProblem)
-                let detail = "redis \(redisOK ? "up" : "DOWN (SCEPTER_REDIS_URL)"), control plane \(problem.map { "DOWN: \($0)" } ?? "up")"
-                return (redisOK && problem == nil, detail)
+                let (redis, problem) = await (redisProblem, controlProblem)
+                let detail = "redis \(redis.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up"), control plane \(problem.map { "DOWN: \($0)" } ?? "up")"
+                return (redis == nil && problem == nil, detail)
             },
             metrics: { metrics.render() })
         var internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?

@@ -54,7 +54,7 @@ package final class InMemoryStateStore: StateStore {
         }
     }
 
-    package func isHealthy() async -> Bool { true }
+    package func problem() async -> String? { nil }
 
     package func take(_ bucket: String, capacity: Int, now: Date) async throws -> Duration? {
         let remembered = self.capacity

@@ -104,14 +104,10 @@ package final class RedisStateStore: StateStore {
         return wait == 0 ? nil : .milliseconds(wait)
     }
 
-    /// PING answered within `healthTimeout`.
-    package func isHealthy() async -> Bool {
-        do {
-            try await client.ping(timeout: healthTimeout)
-            return true
-        } catch {
-            return false
-        }
+    /// nil when PING is answered within `healthTimeout`; otherwise the
+    /// error (a refused connection, a server that may evict keys, ...).
+    package func problem() async -> String? {
+        await client.problem(timeout: healthTimeout)
     }
 
     func replayKey(_ key: String) -> String { "\(keyPrefix)replay:\(key)" }

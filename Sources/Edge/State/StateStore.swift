@@ -17,8 +17,8 @@ package protocol StateStore: Sendable {
     /// when the store is unreachable.
     func take(_ bucket: String, capacity: Int, now: Date) async throws -> Duration?
 
-    /// Whether the store is reachable now (readiness).
-    func isHealthy() async -> Bool
+    /// nil when the store is usable now; otherwise why not (readiness).
+    func problem() async -> String?
 }
 
 /// What a request asks the state store to admit.
