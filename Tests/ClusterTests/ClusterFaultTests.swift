@@ -79,6 +79,32 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("Database read-only (a failover that left the pool on a standby): PKIOperation answers 503, readiness says so; writable again, it recovers")
+    func readOnlyDatabase() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let name = try #require(try await cluster.sql("SELECT current_database()").first?.first)
+            let before = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(before.answer, device: before.device).status == .success)
+
+            // New sessions start read-only, and the control plane's sessions are cut, as a failover does.
+            _ = try await cluster.sql("ALTER DATABASE \"\(name)\" SET default_transaction_read_only = on")
+            _ = try await cluster.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)' AND pid <> pg_backend_pid()")
+            let during = try await Self.enroll(cluster, edge: 0)
+            #expect(during.answer.status == 503 && during.answer.retryAfter != nil, "\(during.answer.status)")
+            let readiness = try await cluster.http(cluster.controlURL("/readyz"))
+            #expect(readiness.status == 503)
+            #expect(readiness.text.contains("database DOWN (SCEPTER_DATABASE_URL): read-only (transaction_read_only is on"), "\(readiness.text)")
+            #expect(await cluster.eventually { !(await Self.ready(cluster, edge: 0)) }, "the edge follows the control plane out of service")
+
+            // Writable again, for new sessions only: the control plane retires the read-only ones it meets.
+            _ = try await cluster.sql("BEGIN READ WRITE; ALTER DATABASE \"\(name)\" SET default_transaction_read_only = off; COMMIT")
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with a writable database")
+            let after = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+        }
+    }
+
     @Test("Control plane stopped: 503, readiness false, cached CA chain served; after restart a retried transaction gets the same certificate")
     func controlPlaneStopped() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in

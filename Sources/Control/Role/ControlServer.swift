@@ -95,10 +95,11 @@ package struct ControlServer {
         @Sendable func addHealth<Context: RequestContext>(to router: Router<Context>, detailed: Bool) {
             router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
             router.get("/readyz") { _, _ in
-                async let databaseUp = store.isHealthy()
+                async let databaseProblem = store.problem()
                 async let redisProblem = redis.problem(timeout: .seconds(1))
-                let (databaseOK, redisDown) = await (databaseUp, redisProblem)
-                let detail = "database \(databaseOK ? "up" : "DOWN"), redis \(redisDown.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up")"
+                let (databaseDown, redisDown) = await (databaseProblem, redisProblem)
+                let databaseOK = databaseDown == nil
+                let detail = "database \(databaseDown.map { "DOWN (SCEPTER_DATABASE_URL): \($0)" } ?? "up"), redis \(redisDown.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up")"
                 // Issuance needs only the database; the audit stream waits in Redis.
                 return Response.plain(detailed ? detail : (databaseOK ? "ready" : "not ready"), status: databaseOK ? .ok : .serviceUnavailable)
             }

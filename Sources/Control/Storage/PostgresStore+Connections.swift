@@ -148,10 +148,21 @@ extension PostgresStore {
         do {
             return try await CancellableWait<Value>().value(of: send(), closing: connection.closeFuture)
         } catch let error as PSQLError {
-            throw Error(error, doing: doing(), at: configuration)
+            let translated = Error(error, doing: doing(), at: configuration)
+            if translated.sqlState == Error.readOnlyTransaction { await Self.retire(connection) }
+            throw translated
         } catch is CancellableWaitClosed {
             throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) closed before it answered")
         }
+    }
+
+    /// Closes a session that cannot write (a standby's, or one opened while
+    /// the database was read-only: sessions keep the setting they began
+    /// with), so the pool's next connection reaches whatever
+    /// `SCEPTER_DATABASE_URL` names now, with the settings of now.
+    /// Awaited before the connection goes back to the pool, so it is not lent again.
+    static func retire(_ connection: PostgresConnection) async {
+        try? await connection.close()
     }
 
     /// "5 s", "250 ms".

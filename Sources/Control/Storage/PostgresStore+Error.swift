@@ -37,6 +37,9 @@ extension PostgresStore {
         /// The constraint the server named (unique and foreign-key violations).
         package var constraint: String?
 
+        /// SQLSTATE 25006 `read_only_sql_transaction`: a write sent to a standby or a read-only session.
+        static let readOnlyTransaction = "25006"
+
         package init(code: Code, _ message: String, sqlState: String? = nil, constraint: String? = nil) {
             self.code = code
             self.message = message

@@ -131,15 +131,28 @@ package final class PostgresStore: SQLStore, Service {
         }
     }
 
-    /// Whether a pooled connection answers `SELECT 1` (readiness).
-    package func isHealthy() async -> Bool {
+    /// nil when a pooled connection answers and may write (readiness);
+    /// otherwise why not. A standby, or a database or role with
+    /// `default_transaction_read_only`, answers `SELECT 1` but refuses
+    /// every issuance (SQLSTATE 25006), as a failover that left the URL on
+    /// the old primary does.
+    package func problem() async -> String? {
         do {
-            return try await withConnection("health check") { connection in
-                _ = try await self.execute("SELECT 1", on: connection, "health check: SELECT 1")
-                return true
+            let (standby, readOnly) = try await withConnection("health check") { connection in
+                let rows = try await self.execute(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')", on: connection, "health check")
+                guard let row = rows.first else { throw Error(code: .unexpectedData, "health check: no row") }
+                let (standby, readOnly) = try row.decode((Bool, String).self)
+                if standby || readOnly == "on" { await Self.retire(connection) }
+                return (standby, readOnly)
             }
+            if standby { return "a standby (pg_is_in_recovery() is true): SCEPTER_DATABASE_URL must name the primary" }
+            if readOnly == "on" {
+                return "read-only (transaction_read_only is on: default_transaction_read_only is set for this database or role)"
+            }
+            return nil
         } catch {
-            return false
+            return "\(error)"
         }
     }
 
