@@ -143,15 +143,29 @@ package final class RedisClient: Sendable {
         var command = ByteBuffer()
         command.writeRedisCommand(arguments)
         do {
-            return try await Self.execute(command, on: connection(), timeout: timeout).get()
+            return try await execute(command, timeout: timeout)
         } catch is CommandNotSent {
             // Nothing reached the server: safe to send once more on a new connection.
             do {
-                return try await Self.execute(command, on: connection(), timeout: timeout).get()
+                return try await execute(command, timeout: timeout)
             } catch is CommandNotSent {
                 throw RedisError(.connectionClosed, "the connection closed before the command was sent")
             }
         }
+    }
+
+    /// `command` on the live connection. A `READONLY` answer means the server
+    /// became a replica under this connection (a failover): the connection
+    /// is closed, so the next command connects again, to whatever the URL
+    /// names now, and meets the handshake's checks.
+    private func execute(_ command: ByteBuffer, timeout: Duration) async throws -> RedisValue {
+        let channel = try await connection()
+        let value = try await Self.execute(command, on: channel, timeout: timeout).get()
+        if case .error(let message) = value, message.hasPrefix("READONLY") {
+            logger.warning("redis answered READONLY: it is a replica now; reconnecting", metadata: ["error": "\(message)"])
+            try? await channel.close()
+        }
+        return value
     }
 
     /// Writes `command` and bounds the wait for its reply. A timeout closes the
@@ -283,8 +297,8 @@ package final class RedisClient: Sendable {
     }
 
     /// `AUTH` and `SELECT`, pipelined, when the configuration asks for them,
-    /// then `INFO memory`: a server that may evict keys is refused
-    /// (`EvictionPolicy`).
+    /// then `INFO`: a replica (`ReplicationRole`) and a server that may evict
+    /// keys (`EvictionPolicy`) are refused.
     private static func handshake(_ channel: any Channel, configuration: Configuration) -> EventLoopFuture<Void> {
         var steps: [(name: String, command: [any RedisArgument])] = []
         if let password = configuration.password {
@@ -307,11 +321,13 @@ package final class RedisClient: Sendable {
                 }
         }
         var info = ByteBuffer()
-        info.writeRedisCommand(["INFO", "memory"])
-        let memory = execute(info, on: channel, timeout: configuration.commandTimeout).flatMapThrowing { value in
-            if let refusal = EvictionPolicy(info: value)?.refusal { throw RedisError(.connectionFailed, refusal) }
+        info.writeRedisCommand(["INFO"])
+        let checked = execute(info, on: channel, timeout: configuration.commandTimeout).flatMapThrowing { value in
+            if let refusal = ReplicationRole(info: value)?.refusal ?? EvictionPolicy(info: value)?.refusal {
+                throw RedisError(.connectionFailed, refusal)
+            }
         }
-        return EventLoopFuture.andAllSucceed(replies + [memory], on: channel.eventLoop)
+        return EventLoopFuture.andAllSucceed(replies + [checked], on: channel.eventLoop)
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -79,6 +79,32 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("Redis demoted to a replica under live connections: the first write's READONLY drops them, PKIOperation answers 503, readiness names the replica; promoted, it recovers")
+    func redisDemotedToAReplica() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let before = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(before.answer, device: before.device).status == .success)
+            let primary = try await RedisServerProcess.start()
+            func redis(_ arguments: String...) async throws {
+                let run = try await Shell.run("/usr/bin/redis-cli", ["-p", "\(cluster.redis.port)"] + arguments)
+                #expect(run.status == 0 && !run.stdout.contains("ERR"), "\(arguments): \(run.stdout) \(run.stderr)")
+            }
+            try await redis("REPLICAOF", "127.0.0.1", "\(primary.port)")
+
+            let during = try await Self.enroll(cluster, edge: 0)
+            #expect(during.answer.status == 503)
+            #expect(await cluster.eventually {
+                (try? await cluster.http(cluster.edgeURL(0, "/readyz")))?.text.contains("the server is a replica of 127.0.0.1:\(primary.port)") == true
+            }, "edge readiness names the replica")
+
+            try await redis("REPLICAOF", "NO", "ONE")
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns once it is a primary again")
+            let after = try await Self.enroll(cluster, edge: 0)
+            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+            await primary.stop()
+        }
+    }
+
     @Test("Database read-only (a failover that left the pool on a standby): PKIOperation answers 503, readiness says so; writable again, it recovers")
     func readOnlyDatabase() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in
