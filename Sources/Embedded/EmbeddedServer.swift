@@ -79,6 +79,10 @@ package struct EmbeddedServer {
             profiles: edgeProfiles, edgeID: "dev-\(ProcessInfo.processInfo.processIdentifier)", trustedProxies: network.trustedProxies,
             sourceRateLimit: network.sourceRateLimit)
         let metrics = EdgeMetrics()
+        let now = Date()
+        for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordIssuerCertificates(of: controlConfiguration, now: now) {
+            logger.warning("\(warning)")
+        }
         let handler = PKIOperationHandler(
             configuration: edgeConfiguration, issuance: issuance, audit: StoreAuditSink(store: store),
             state: InMemoryStateStore(), metrics: metrics, logger: logger)

@@ -7,6 +7,7 @@ import Testing
 import X509
 import SwiftASN1
 import ScepterControl
+import ScepterEdge
 import ScepterProtocol
 import ScepterTesting
 
@@ -253,6 +254,10 @@ struct SCEPSurfaceTests {
                 #expect(text.contains(#"scepter_enrollments_total{profile="default",outcome="success"} 1"#))
                 #expect(text.contains(#"scepter_enrollments_total{profile="default",outcome="challenge_invalid"} 1"#))
                 #expect(text.contains("scepter_pkioperation_duration_seconds_bucket"))
+                // When the RA and CA certificates stop being valid, for alerts (docs/kubernetes.md §10).
+                let ra = try #require(harness.server.configuration.profiles["default"]?.ra.notAfter.map { Int($0.timeIntervalSince1970) })
+                #expect(text.contains(#"scepter_ra_certificate_not_after_seconds{profile="default"} \#(ra)"#), "\(text)")
+                #expect(text.contains("scepter_issuer_certificate_not_after_seconds{issuer="), "\(text)")
             }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }

@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import ScepterProtocol
+import X509
 
 /// The control plane's Prometheus metrics, rendered at `/metrics`.
 package struct ControlMetrics: Sendable {
@@ -12,6 +13,22 @@ package struct ControlMetrics: Sendable {
 
     private static func named(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scepter", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    static var issuerNotAfter: MetricNameDescriptor {
+        named("issuer_certificate_not_after", "seconds", "notAfter of each issuing CA certificate, as Unix time")
+    }
+
+    /// Publishes when each issuer's CA certificate expires; returns a
+    /// warning for the log for each that does within 30 days (certificates
+    /// it issues are cut at its notAfter, so they get shorter first).
+    package func recordIssuerCertificates(of configuration: ControlConfiguration, now: Date) -> [String] {
+        let issuers = Dictionary(configuration.profiles.values.map { ($0.issuer.name, $0.issuer) }, uniquingKeysWith: { first, _ in first })
+        return issuers.keys.sorted().compactMap { name in
+            let notAfter = issuers[name]!.certificate.notValidAfter
+            registry.makeGauge(descriptor: Self.issuerNotAfter, labels: [("issuer", name)]).set(notAfter.timeIntervalSince1970)
+            return CertificateExpiry.warning("the CA certificate of issuer \(name)", notAfter: notAfter, now: now)
+        }
     }
 
     static var decisions: MetricNameDescriptor {

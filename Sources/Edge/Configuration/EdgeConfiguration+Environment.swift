@@ -83,7 +83,16 @@ extension EdgeConfiguration {
             let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "RA_CERT_PATH")
             let key = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "RA_KEY_PATH")
             do {
-                return RAIdentity(try CertificateKeyPair(certificatePEM: certificate, keyPEM: key))
+                let pair = try CertificateKeyPair(certificatePEM: certificate, keyPEM: key)
+                if let validity = CertificateExpiry.validity(of: pair.certificate),
+                    let refusal = CertificateExpiry.refusal(validity, now: Date())
+                {
+                    settings.problem(
+                        prefix + "RA_CERT_PATH",
+                        "RA certificate \(certificatePath) \(refusal): devices reject every CertRep it signs; issue a new RA certificate (docs/ca.md)")
+                    return nil
+                }
+                return RAIdentity(pair)
             } catch {
                 settings.problem(prefix + "RA_CERT_PATH", "RA pair \(certificatePath) + \(keyPath) refused: \(error.reason)")
             }

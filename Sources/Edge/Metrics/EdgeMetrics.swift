@@ -38,6 +38,22 @@ package struct EdgeMetrics: Sendable {
             helpText: "1 when the last trust anchor (re)load of the profile succeeded, 0 when it kept the old anchors")
     }
 
+    static var raNotAfter: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "scepter", metricName: "ra_certificate_not_after", unitName: "seconds",
+            helpText: "notAfter of each profile's RA certificate (the earlier of signing and encryption), as Unix time")
+    }
+
+    /// Publishes when each profile's RA certificate expires; returns a
+    /// warning for the log for each that does within 30 days.
+    package func recordRACertificates(of configuration: EdgeConfiguration, now: Date) -> [String] {
+        configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
+            guard let notAfter = profile.ra.notAfter else { return nil }
+            registry.makeGauge(descriptor: Self.raNotAfter, labels: [("profile", profile.name)]).set(notAfter.timeIntervalSince1970)
+            return CertificateExpiry.warning("the RA certificate of profile \(profile.name)", notAfter: notAfter, now: now)
+        }
+    }
+
     /// Publishes the anchors a profile uses now, replacing the previous set.
     package func recordAnchors(profile: String, anchors: TrustAnchors, reloadSucceeded: Bool) {
         let gauges = anchors.anchors.map { anchor in

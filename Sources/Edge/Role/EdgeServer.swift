@@ -78,6 +78,7 @@ package struct EdgeServer {
             baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget,
             connections: controlConnections, tls: controlTLS, logger: logger)
         let metrics = EdgeMetrics()
+        for warning in metrics.recordRACertificates(of: configuration, now: Date()) { logger.warning("\(warning)") }
         let handler = PKIOperationHandler(
             configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
             metrics: metrics, logger: logger)
