@@ -80,7 +80,7 @@ package struct EmbeddedServer {
             sourceRateLimit: network.sourceRateLimit)
         let metrics = EdgeMetrics()
         let now = Date()
-        for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordIssuerCertificates(of: controlConfiguration, now: now) {
+        for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordCertificateExpiries(of: controlConfiguration, now: now) {
             logger.warning("\(warning)")
         }
         let handler = PKIOperationHandler(

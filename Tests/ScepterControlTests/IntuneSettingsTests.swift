@@ -90,6 +90,44 @@ struct IntuneSettingsTests {
         #expect(problems.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH"], "\(problems)")
     }
 
+    /// An app registration certificate that is expired or not yet valid is refused; a valid one's notAfter
+    /// is published, with a warning at start within 30 days, beside the issuer's.
+    @Test func theClientCertificatesValidityIsCheckedAndPublished() throws {
+        func load(notBefore: Date, notAfter: Date) throws -> ([ControlConfiguration.Profile], [ConfigurationProblem]) {
+            let directory = try Shell.temporaryDirectory()
+            let app = try TestPKI.makeCA(commonName: "app", notBefore: notBefore, notAfter: notAfter)
+            let certificate = directory.appendingPathComponent("app.pem").path
+            let key = directory.appendingPathComponent("app.key").path
+            try SecretFiles.create(app.certificatePEM, at: certificate, mode: 0o644)
+            try SecretFiles.create(app.keyPEM, at: key, mode: 0o600)
+            return try Self.load([
+                "SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune-api", "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID": "t",
+                "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID": "c", "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_CERT_PATH": certificate,
+                "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH": key,
+            ])
+        }
+        let (_, expired) = try load(notBefore: Date().addingTimeInterval(-400 * 86400), notAfter: Date().addingTimeInterval(-86400))
+        #expect(expired.map(\.variable) == ["SCEPTER_PROFILE_CORP_INTUNE_CLIENT_CERT_PATH"], "\(expired)")
+        #expect(expired.first?.message.contains("expired on") == true && expired.first?.message.contains("Entra refuses client assertions") == true)
+        let (_, early) = try load(notBefore: Date().addingTimeInterval(86400), notAfter: Date().addingTimeInterval(400 * 86400))
+        #expect(early.first?.message.contains("is not valid before") == true, "\(early)")
+
+        let soon = Date().addingTimeInterval(5 * 86400 + 3600)
+        let (profiles, problems) = try load(notBefore: Date().addingTimeInterval(-3600), notAfter: soon)
+        #expect(problems.isEmpty, "\(problems)")
+        let metrics = ControlMetrics()
+        let warnings = metrics.recordCertificateExpiries(of: ControlConfiguration(profiles: profiles), now: Date())
+        let notAfter = try #require(profiles.first.flatMap { profile -> Date? in
+            guard case .certificate(let der, _) = profile.intuneAPI?.credential else { return nil }
+            return CertificateExpiry.validity(of: der)?.upperBound
+        })
+        #expect(abs(notAfter.timeIntervalSince(soon)) < 2)
+        #expect(warnings == ["the Entra client certificate of profile corp expires on \(CertificateExpiry.stamp(notAfter)), in 5 days: renew it before then"], "\(warnings)")
+        let rendered = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(rendered.contains(#"scepter_intune_client_certificate_not_after_seconds{profile="corp"} \#(Int(notAfter.timeIntervalSince1970)).0"#), "\(rendered)")
+        #expect(rendered.contains(#"scepter_issuer_certificate_not_after_seconds{issuer="corp"}"#), "\(rendered)")
+    }
+
     @Test func profilesSharingAnAppRegistrationMustAgreeOnItsCredential() throws {
         let ca = try Self.ca.get()
         var environment = [

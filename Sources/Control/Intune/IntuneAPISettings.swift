@@ -169,6 +169,13 @@ extension IntuneAPISettings {
                 settings.problem(prefix + "INTUNE_CLIENT_CERT_PATH", "\(certificatePath) cannot be re-encoded as DER")
                 return nil
             }
+            if let refusal = CertificateExpiry.refusal(certificate.notValidBefore...certificate.notValidAfter, now: Date()) {
+                settings.problem(
+                    prefix + "INTUNE_CLIENT_CERT_PATH",
+                    "\(certificatePath) \(refusal): Entra refuses client assertions made with it; upload a new certificate to the app "
+                        + "registration and point this at it")
+                return nil
+            }
             return .certificate(der: der, key: key)
         } catch {
             settings.problem(error.setting, error.message)

@@ -19,16 +19,28 @@ package struct ControlMetrics: Sendable {
         named("issuer_certificate_not_after", "seconds", "notAfter of each issuing CA certificate, as Unix time")
     }
 
-    /// Publishes when each issuer's CA certificate expires; returns a
-    /// warning for the log for each that does within 30 days (certificates
-    /// it issues are cut at its notAfter, so they get shorter first).
-    package func recordIssuerCertificates(of configuration: ControlConfiguration, now: Date) -> [String] {
+    static var intuneClientNotAfter: MetricNameDescriptor {
+        named("intune_client_certificate_not_after", "seconds", "notAfter of each profile's Entra client certificate (INTUNE_CLIENT_CERT_PATH), as Unix time")
+    }
+
+    /// Publishes when each issuer's CA certificate and each profile's Entra
+    /// client certificate expire; returns a warning for the log for each
+    /// that does within 30 days (certificates an issuer issues are cut at
+    /// its notAfter, so they get shorter first).
+    package func recordCertificateExpiries(of configuration: ControlConfiguration, now: Date) -> [String] {
         let issuers = Dictionary(configuration.profiles.values.map { ($0.issuer.name, $0.issuer) }, uniquingKeysWith: { first, _ in first })
-        return issuers.keys.sorted().compactMap { name in
+        let issuerWarnings = issuers.keys.sorted().compactMap { name in
             let notAfter = issuers[name]!.certificate.notValidAfter
             registry.makeGauge(descriptor: Self.issuerNotAfter, labels: [("issuer", name)]).set(notAfter.timeIntervalSince1970)
             return CertificateExpiry.warning("the CA certificate of issuer \(name)", notAfter: notAfter, now: now)
         }
+        let clientWarnings = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile -> String? in
+            guard case .certificate(let der, _) = profile.intuneAPI?.credential, let notAfter = CertificateExpiry.validity(of: der)?.upperBound
+            else { return nil }
+            registry.makeGauge(descriptor: Self.intuneClientNotAfter, labels: [("profile", profile.name)]).set(notAfter.timeIntervalSince1970)
+            return CertificateExpiry.warning("the Entra client certificate of profile \(profile.name)", notAfter: notAfter, now: now)
+        }
+        return issuerWarnings + clientWarnings
     }
 
     static var decisions: MetricNameDescriptor {

@@ -72,7 +72,7 @@ package struct ControlServer {
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
         let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
-        for warning in metrics.recordIssuerCertificates(of: configuration, now: Date()) { logger.warning("\(warning)") }
+        for warning in metrics.recordCertificateExpiries(of: configuration, now: Date()) { logger.warning("\(warning)") }
         let intune = configuration.intuneClients(metrics: metrics, logger: logger)
         let issuance = IssuanceService(
             configuration: configuration, store: store, logger: logger,
