@@ -19,7 +19,8 @@ struct EdgeCommand: AsyncParsableCommand {
         let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
-            edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls, inside: edge.internalListener,
+            edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls,
+            tlsServed: ServerTLS.publishing(to: edge.metrics.registry), inside: edge.internalListener,
             name: "edge \(edge.configuration.edgeID)", detail: profiles,
             services: edge.services, grace: edge.options.shutdownGrace, logger: logger)
     }
@@ -37,7 +38,7 @@ struct ControlCommand: AsyncParsableCommand {
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(
             control.router, listen: control.options.listen, limits: control.options.limits, tls: control.options.tls,
-            inside: control.internalListener,
+            tlsServed: ServerTLS.publishing(to: control.metrics.registry), inside: control.internalListener,
             name: "control plane", detail: nil,
             services: control.services, grace: control.options.shutdownGrace, logger: logger)
     }
@@ -85,12 +86,12 @@ enum RoleRunner {
     /// announcing "Scepter <name> listening on host:port" once bound.
     static func serve<Responder: HTTPResponderBuilder>(
         _ router: Responder, listen: (host: String, port: Int), limits: ListenerLimits, tls files: TLSFiles?,
-        inside: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?, name: String,
+        tlsServed: @escaping @Sendable (Date) -> Void, inside: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?, name: String,
         detail: String?, services: [any Service], grace: Duration, logger: Logger
     ) async throws where Responder.Responder.Context: RequestContext, Responder.Responder.Context.Source == ApplicationRequestContextSource {
         let (host, port) = listen
         var loaded: ServerTLS?
-        if let files { loaded = try await preflight { try ServerTLS.make(files, logger: logger) } }
+        if let files { loaded = try await preflight { try ServerTLS.make(files, logger: logger, served: tlsServed) } }
         let tls = loaded
         let app = Application(
             router: router, server: Listener.server(limits: limits, tls: tls),

@@ -1,8 +1,10 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import Prometheus
 import ScepterProtocol
 import ServiceLifecycle
 import Synchronization
@@ -17,20 +19,28 @@ final class ServerTLS: Service {
     let files: TLSFiles
     private let current: Mutex<NIOSSLContext>
     private let logger: Logger
+    /// Told the served certificate's notAfter at start and after each reload.
+    private let served: @Sendable (Date) -> Void
 
-    init(files: TLSFiles, logger: Logger) throws {
+    init(files: TLSFiles, logger: Logger, served: @escaping @Sendable (Date) -> Void = { _ in }) throws {
         self.files = files
         self.logger = logger
-        self.current = Mutex(try Self.context(files))
+        self.served = served
+        let (context, notAfter) = try Self.context(files)
+        self.current = Mutex(context)
+        served(notAfter)
+        if let warning = CertificateExpiry.warning("the TLS certificate \(files.certificatePath)", notAfter: notAfter, now: Date()) {
+            logger.warning("\(warning)")
+        }
     }
 
     var context: NIOSSLContext { current.withLock { $0 } }
 
     /// As `init`, but a certificate or key NIOSSL cannot use is a
     /// configuration problem naming the file.
-    static func make(_ files: TLSFiles, logger: Logger) throws -> ServerTLS {
+    static func make(_ files: TLSFiles, logger: Logger, served: @escaping @Sendable (Date) -> Void = { _ in }) throws -> ServerTLS {
         do {
-            return try ServerTLS(files: files, logger: logger)
+            return try ServerTLS(files: files, logger: logger, served: served)
         } catch {
             throw ConfigurationError([
                 ConfigurationProblem(
@@ -41,8 +51,11 @@ final class ServerTLS: Service {
         }
     }
 
-    static func context(_ files: TLSFiles) throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+    /// The context, and the notAfter of the certificate it serves (the first in the file).
+    static func context(_ files: TLSFiles) throws -> (NIOSSLContext, Date) {
+        let certificates = try NIOSSLCertificate.fromPEMFile(files.certificatePath)
+        guard let leaf = certificates.first else { throw NIOSSLError.failedToLoadCertificate }
+        let chain = certificates.map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: files.keyPath, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
@@ -51,13 +64,14 @@ final class ServerTLS: Service {
             configuration.certificateVerification = .optionalVerification
             configuration.trustRoots = .file(clientCA)
         }
-        return try NIOSSLContext(configuration: configuration)
+        return (try NIOSSLContext(configuration: configuration), Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)))
     }
 
     func reload() {
         do {
-            let fresh = try Self.context(files)
+            let (fresh, notAfter) = try Self.context(files)
             current.withLock { $0 = fresh }
+            served(notAfter)
             logger.notice("TLS certificate reloaded", metadata: ["certificate": "\(files.certificatePath)"])
         } catch {
             logger.error(
@@ -99,5 +113,19 @@ struct ReloadingTLSChannel<Base: ServerChildChannel & HTTPChannelHandler>: Serve
 
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
+    }
+}
+
+extension ServerTLS {
+    static var notAfterMetric: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "scepter", metricName: "tls_certificate_not_after", unitName: "seconds",
+            helpText: "notAfter of the certificate the TLS listener serves, as Unix time; updated by each reload")
+    }
+
+    /// Publishes the served certificate's notAfter in `registry` (the role's
+    /// `/metrics`); the gauge exists only once a certificate is served.
+    static func publishing(to registry: PrometheusCollectorRegistry) -> @Sendable (Date) -> Void {
+        { notAfter in registry.makeGauge(descriptor: notAfterMetric).set(notAfter.timeIntervalSince1970) }
     }
 }

@@ -33,6 +33,15 @@ struct TLSClusterTests {
         ])
     }
 
+    /// What the listener's `/metrics` says of the served certificate's notAfter, against the file's.
+    static func expectPublishedNotAfter(port: Int, ca: String, certificate: String) async throws {
+        let pem = try String(contentsOfFile: certificate, encoding: .utf8)
+        let notAfter = try #require(PEM.firstBlock(in: pem, label: "CERTIFICATE").flatMap { CertificateExpiry.validity(of: $0)?.upperBound })
+        let metrics = try await getOverTLS(port: port, ca: ca, path: "/metrics")
+        let line = "scepter_tls_certificate_not_after_seconds \(Int(notAfter.timeIntervalSince1970)).0"
+        #expect(metrics.stdout.contains(line), "\(line) not in \(metrics.stdout.suffix(2000))")
+    }
+
     /// The serial of the certificate the listener on `port` serves now.
     static func servedSerial(port: Int) async throws -> String {
         try await Shell.run("/bin/sh", [
@@ -54,9 +63,10 @@ struct TLSClusterTests {
             #expect(caps.stdout.contains("200") && caps.stdout.contains("AES"), "\(caps.stdout)\(caps.stderr)")
             let before = try await Self.servedSerial(port: edge.port)
             #expect(before.hasPrefix("serial="))
+            try await Self.expectPublishedNotAfter(port: edge.port, ca: tls.caPath, certificate: certificate)
 
             // Renewed files in place, then SIGHUP: the edge keeps running and serves the new one.
-            try await tls.issueServerCertificate("renewed")
+            try await tls.issueServerCertificate("renewed", days: 20)  // another notAfter, so the gauge must move
             for (from, to) in [("renewed.pem", certificate), ("renewed.key", key)] {
                 try FileManager.default.removeItem(atPath: to)
                 try FileManager.default.copyItem(atPath: tls.path(from), toPath: to)
@@ -69,6 +79,7 @@ struct TLSClusterTests {
             #expect(edge.log.contains("TLS certificate reloaded"), "\(edge.log)")
             let after = try await Self.servedSerial(port: edge.port)
             #expect(after.hasPrefix("serial=") && after != before, "before \(before), after \(after)")
+            try await Self.expectPublishedNotAfter(port: edge.port, ca: tls.caPath, certificate: certificate)
             #expect(edge.isRunning)
         }
     }

@@ -47,11 +47,12 @@ public struct TestTLS: Sendable {
     }
 
     /// Another server certificate for 127.0.0.1 and localhost from the same CA, as `<name>.pem` and `<name>.key`.
-    public func issueServerCertificate(_ name: String) async throws {
-        try await makeLeaf(name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth")
+    public func issueServerCertificate(_ name: String, days: Int = 30) async throws {
+        try await makeLeaf(
+            name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth", days: days)
     }
 
-    private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String) async throws {
+    private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String, days: Int = 30) async throws {
         try await run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(name).key"),
             "-out", path("\(name).csr"), "-subj", subject,
@@ -59,7 +60,7 @@ public struct TestTLS: Sendable {
         try extensions.write(toFile: path("\(name).ext"), atomically: true, encoding: .utf8)
         try await run([
             "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(ca).pem"), "-CAkey", path("\(ca).key"), "-CAcreateserial",
-            "-days", "30", "-out", path("\(name).pem"), "-extfile", path("\(name).ext"),
+            "-days", "\(days)", "-out", path("\(name).pem"), "-extfile", path("\(name).ext"),
         ])
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("\(name).key"))
     }

@@ -29,6 +29,7 @@ package struct ControlServer {
     /// only ready or not and has no `/metrics`.
     package let internalListener: (router: Router<BasicRequestContext>, listen: (host: String, port: Int))?
     package let store: PostgresStore
+    package let metrics: ControlMetrics
     package let options: Options
     /// Run beside the HTTP server, in this order (shut down in reverse: the store last).
     package let services: [any Service]
@@ -121,7 +122,7 @@ package struct ControlServer {
             addHealth(to: router, detailed: true)
         }
         return ControlServer(
-            router: router, internalListener: internalListener, store: store,
+            router: router, internalListener: internalListener, store: store, metrics: metrics,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
