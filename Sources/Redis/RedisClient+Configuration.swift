@@ -24,6 +24,11 @@ extension RedisClient {
         package var tls: Bool = false
         /// `SCEPTER_REDIS_CA_PATH`: PEM bundle the server's certificate must chain to.
         package var tlsCAPath: String?
+        /// How often a live connection's server is checked again as at
+        /// connection (`ReplicationRole`, `EvictionPolicy`): a policy changed
+        /// with `CONFIG SET`, or in a managed service's console, is seen
+        /// within this long. One `INFO` a minute per connection.
+        package var serverCheckInterval: Duration = .seconds(60)
 
         package init(
             host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil,

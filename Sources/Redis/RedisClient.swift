@@ -36,6 +36,8 @@ package final class RedisClient: Sendable {
             case closed
         }
         var connection = Connection.idle
+        /// When the connected server was last checked (`serverCheckInterval`).
+        var checked = ContinuousClock.now
         var nextID = 1
         /// The last connection attempt failed: log the next failure quietly and
         /// the recovery loudly, so an outage is one warning, not one per command.
@@ -160,12 +162,34 @@ package final class RedisClient: Sendable {
     /// names now, and meets the handshake's checks.
     private func execute(_ command: ByteBuffer, timeout: Duration) async throws -> RedisValue {
         let channel = try await connection()
+        try await recheck(channel)
         let value = try await Self.execute(command, on: channel, timeout: timeout).get()
         if case .error(let message) = value, message.hasPrefix("READONLY") {
             logger.warning("redis answered READONLY: it is a replica now; reconnecting", metadata: ["error": "\(message)"])
             try? await channel.close()
         }
         return value
+    }
+
+    /// Checks the server again as the handshake did, once per
+    /// `serverCheckInterval` (the first caller past it does; the others go
+    /// on). A server that fails is left: the connection closes and the
+    /// command fails as a connection would.
+    private func recheck(_ channel: any Channel) async throws {
+        let interval = configuration.serverCheckInterval
+        let due = state.withLock { state in
+            guard ContinuousClock.now - state.checked >= interval else { return false }
+            state.checked = .now
+            return true
+        }
+        guard due else { return }
+        var info = ByteBuffer()
+        info.writeRedisCommand(["INFO"])
+        let value = try await Self.execute(info, on: channel, timeout: configuration.commandTimeout).get()
+        guard let refusal = RedisInfo.refusal(value) else { return }
+        logger.warning("redis refused on a live connection; closing it", metadata: ["error": "\(refusal)"])
+        try? await channel.close()
+        throw RedisError(.connectionFailed, refusal)
     }
 
     /// Writes `command` and bounds the wait for its reply. A timeout closes the
@@ -264,6 +288,7 @@ package final class RedisClient: Sendable {
                 let (published, recovered) = self.state.withLock { state in
                     guard case .connecting(id, _) = state.connection else { return (false, false) }
                     state.connection = .connected(id: id, channel)
+                    state.checked = .now
                     defer { state.unreachable = false }
                     return (true, state.unreachable)
                 }
@@ -323,7 +348,7 @@ package final class RedisClient: Sendable {
         var info = ByteBuffer()
         info.writeRedisCommand(["INFO"])
         let checked = execute(info, on: channel, timeout: configuration.commandTimeout).flatMapThrowing { value in
-            if let refusal = ReplicationRole(info: value)?.refusal ?? EvictionPolicy(info: value)?.refusal {
+            if let refusal = RedisInfo.refusal(value) {
                 throw RedisError(.connectionFailed, refusal)
             }
         }

@@ -64,6 +64,12 @@ package struct ReplicationRole: Sendable, Hashable {
 
 /// The `name:value` lines of an `INFO` reply.
 enum RedisInfo {
+    /// Why the server that sent `info` cannot be used (a replica, or one that
+    /// may evict keys), or nil when it can, or when `info` tells nothing.
+    static func refusal(_ info: RedisValue) -> String? {
+        ReplicationRole(info: info)?.refusal ?? EvictionPolicy(info: info)?.refusal
+    }
+
     static func fields(_ info: RedisValue) -> [Substring: Substring] {
         guard let text = info.string else { return [:] }
         var fields: [Substring: Substring] = [:]

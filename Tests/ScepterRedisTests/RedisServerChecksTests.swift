@@ -94,4 +94,33 @@ struct RedisServerChecksTests {
         await other.stop()
         await primary.stop()
     }
+
+    @Test func aPolicyChangedUnderALiveConnectionIsSeenAtTheNextCheck() async throws {
+        let server = try await RedisServerProcess.start()
+        var configuration = try RedisClient.Configuration(url: server.url)
+        configuration.serverCheckInterval = .milliseconds(200)
+        let client = RedisClient(configuration: configuration, logger: testLogger)
+        #expect(try await client.send(["SET", "k", "v"]) == .simple("OK"))
+        // As a managed service's console does: no reconnection, the connection stays.
+        let change = try await Shell.run(
+            "/usr/bin/redis-cli", ["-p", "\(server.port)", "CONFIG", "SET", "maxmemory", "64mb", "maxmemory-policy", "allkeys-lru"])
+        #expect(change.status == 0, "\(change.stderr)")
+        // Commands go on until the next check (200 ms), which refuses the server.
+        var refusal: RedisError?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while refusal == nil, ContinuousClock.now < deadline {
+            do {
+                _ = try await client.send(["GET", "k"])
+                try await Task.sleep(for: .milliseconds(20))
+            } catch let error as RedisError {
+                refusal = error
+            }
+        }
+        #expect(refusal?.matches(.connectionFailed, "maxmemory-policy allkeys-lru") == true, "\(String(describing: refusal))")
+        let back = try await Shell.run("/usr/bin/redis-cli", ["-p", "\(server.port)", "CONFIG", "SET", "maxmemory-policy", "noeviction"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try await client.send(["GET", "k"]) == .bulk(Array("v".utf8)))
+        await client.close()
+        await server.stop()
+    }
 }
