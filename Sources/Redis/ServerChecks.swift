@@ -1,4 +1,4 @@
-/// Whether a Redis server may evict keys, from its `INFO memory`.
+/// Whether a Redis server may evict keys, from its `INFO`.
 ///
 /// Scepter keeps in Redis what must not vanish while it is needed: the
 /// replay records of challenges (their loss lets a challenge be used

@@ -2,13 +2,16 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// When the certificates a role signs with stop being valid: RA
-/// certificates on the edges, issuing CA certificates on the control plane.
+/// When the certificates a role depends on stop being valid: RA
+/// certificates on the edges; issuing CA certificates, Entra client
+/// certificates and TLS listener certificates on the control plane (the
+/// last on the edges too).
 ///
 /// An expired RA certificate is the classic SCEP outage: the server keeps
 /// answering, and every device rejects the CertRep it signed. Roles refuse
-/// to start with one (a configuration problem), publish each notAfter as a
-/// gauge for alerting, and warn in the log at start within `warningWindow`.
+/// to start with an expired RA or Entra client certificate (a configuration
+/// problem), publish each notAfter as a gauge for alerting, and warn in the
+/// log at start within `warningWindow`.
 package enum CertificateExpiry {
     /// How long before its notAfter a certificate is warned about at start.
     package static let warningWindow: TimeInterval = 30 * 86400
