@@ -161,8 +161,8 @@ package final class RedisClient: Sendable {
     /// is closed, so the next command connects again, to whatever the URL
     /// names now, and meets the handshake's checks.
     private func execute(_ command: ByteBuffer, timeout: Duration) async throws -> RedisValue {
-        let channel = try await connection()
-        try await recheck(channel)
+        let (channel, due) = try await connection()
+        if due { try await recheck(channel) }
         let value = try await Self.execute(command, on: channel, timeout: timeout).get()
         if case .error(let message) = value, message.hasPrefix("READONLY") {
             logger.warning("redis answered READONLY: it is a replica now; reconnecting", metadata: ["error": "\(message)"])
@@ -171,18 +171,9 @@ package final class RedisClient: Sendable {
         return value
     }
 
-    /// Checks the server again as the handshake did, once per
-    /// `serverCheckInterval` (the first caller past it does; the others go
-    /// on). A server that fails is left: the connection closes and the
-    /// command fails as a connection would.
+    /// Checks the server again as the handshake did. A server that fails is
+    /// left: the connection closes and the command fails as a connection would.
     private func recheck(_ channel: any Channel) async throws {
-        let interval = configuration.serverCheckInterval
-        let due = state.withLock { state in
-            guard ContinuousClock.now - state.checked >= interval else { return false }
-            state.checked = .now
-            return true
-        }
-        guard due else { return }
         var info = ByteBuffer()
         info.writeRedisCommand(["INFO"])
         let value = try await Self.execute(info, on: channel, timeout: configuration.commandTimeout).get()
@@ -217,10 +208,12 @@ package final class RedisClient: Sendable {
 
     // MARK: - Connection lifecycle
 
-    /// The live connection, or a new one (shared by concurrent callers).
-    private func connection() async throws -> any Channel {
+    /// The live connection, or a new one (shared by concurrent callers), and
+    /// whether this caller is to check its server again (`recheck`): the
+    /// first past `serverCheckInterval` is, the others go on.
+    private func connection() async throws -> (channel: any Channel, recheck: Bool) {
         enum Action {
-            case use(any Channel)
+            case use(any Channel, recheck: Bool)
             case wait(EventLoopFuture<any Channel>)
             case connect(id: Int, EventLoopPromise<any Channel>)
             case closed
@@ -228,7 +221,9 @@ package final class RedisClient: Sendable {
         let action: Action = state.withLock { state in
             switch state.connection {
             case .connected(_, let channel) where channel.isActive:
-                return .use(channel)
+                let due = ContinuousClock.now - state.checked >= configuration.serverCheckInterval
+                if due { state.checked = .now }
+                return .use(channel, recheck: due)
             case .connecting(_, let future):
                 return .wait(future)
             case .closed:
@@ -242,15 +237,15 @@ package final class RedisClient: Sendable {
             }
         }
         switch action {
-        case .use(let channel):
-            return channel
+        case .use(let channel, let recheck):
+            return (channel, recheck)
         case .wait(let future):
-            return try await future.get()
+            return (try await future.get(), false)
         case .closed:
             throw RedisError(.clientClosed, "the client was closed")
         case .connect(let id, let promise):
             promise.completeWith(connect(id: id, on: promise.futureResult.eventLoop))
-            return try await promise.futureResult.get()
+            return (try await promise.futureResult.get(), false)
         }
     }
 

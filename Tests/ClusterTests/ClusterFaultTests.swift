@@ -19,6 +19,18 @@ struct ClusterFaultTests {
         return (try await cluster.pkiOperation(message, edge: edge), device, message)
     }
 
+    /// A fresh device enrolls through edge 0 and gets its certificate.
+    static func expectEnrollment(_ cluster: TestCluster) async throws {
+        let enrolled = try await enroll(cluster, edge: 0)
+        #expect(try TestCluster.reply(enrolled.answer, device: enrolled.device).status == .success)
+    }
+
+    /// `redis-cli` on the cluster's private Redis, as an operator would type it; it must succeed.
+    static func redisCLI(_ cluster: TestCluster, _ arguments: String...) async throws {
+        let run = try await Shell.run("/usr/bin/redis-cli", ["-p", "\(cluster.redis.port)"] + arguments)
+        #expect(run.status == 0 && !run.stdout.contains("ERR"), "\(arguments): \(run.stdout) \(run.stderr)")
+    }
+
     static func ready(_ cluster: TestCluster, edge: Int) async -> Bool {
         (try? await cluster.http(cluster.edgeURL(edge, "/readyz")))?.status == 200
     }
@@ -54,15 +66,10 @@ struct ClusterFaultTests {
     @Test("Redis set to evict keys when full: its new connections are refused, PKIOperation answers 503 and readiness names the policy; noeviction again recovers")
     func redisThatMayEvictIsRefused() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in
-            let redisCLI = ["-p", "\(cluster.redis.port)"]
-            func redis(_ arguments: String...) async throws {
-                let run = try await Shell.run("/usr/bin/redis-cli", redisCLI + arguments)
-                #expect(run.status == 0 && !run.stdout.contains("ERR"), "\(arguments): \(run.stdout) \(run.stderr)")
-            }
             // An operator (or a managed service's default) turns eviction on; every client reconnects.
-            try await redis("CONFIG", "SET", "maxmemory", "64mb")
-            try await redis("CONFIG", "SET", "maxmemory-policy", "volatile-lru")
-            try await redis("CLIENT", "KILL", "TYPE", "normal")
+            try await Self.redisCLI(cluster, "CONFIG", "SET", "maxmemory", "64mb")
+            try await Self.redisCLI(cluster, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")
+            try await Self.redisCLI(cluster, "CLIENT", "KILL", "TYPE", "normal")
 
             let during = try await Self.enroll(cluster, edge: 0)
             #expect(during.answer.status == 503)
@@ -72,24 +79,18 @@ struct ClusterFaultTests {
             let control = try await cluster.http(cluster.controlURL("/readyz"))
             #expect(control.text.contains("maxmemory-policy volatile-lru"), "\(control.text)")
 
-            try await redis("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            try await Self.redisCLI(cluster, "CONFIG", "SET", "maxmemory-policy", "noeviction")
             #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with noeviction")
-            let after = try await Self.enroll(cluster, edge: 0)
-            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+            try await Self.expectEnrollment(cluster)
         }
     }
 
     @Test("Redis demoted to a replica under live connections: the first write's READONLY drops them, PKIOperation answers 503, readiness names the replica; promoted, it recovers")
     func redisDemotedToAReplica() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in
-            let before = try await Self.enroll(cluster, edge: 0)
-            #expect(try TestCluster.reply(before.answer, device: before.device).status == .success)
+            try await Self.expectEnrollment(cluster)
             let primary = try await RedisServerProcess.start()
-            func redis(_ arguments: String...) async throws {
-                let run = try await Shell.run("/usr/bin/redis-cli", ["-p", "\(cluster.redis.port)"] + arguments)
-                #expect(run.status == 0 && !run.stdout.contains("ERR"), "\(arguments): \(run.stdout) \(run.stderr)")
-            }
-            try await redis("REPLICAOF", "127.0.0.1", "\(primary.port)")
+            try await Self.redisCLI(cluster, "REPLICAOF", "127.0.0.1", "\(primary.port)")
 
             let during = try await Self.enroll(cluster, edge: 0)
             #expect(during.answer.status == 503)
@@ -97,10 +98,9 @@ struct ClusterFaultTests {
                 (try? await cluster.http(cluster.edgeURL(0, "/readyz")))?.text.contains("the server is a replica of 127.0.0.1:\(primary.port)") == true
             }, "edge readiness names the replica")
 
-            try await redis("REPLICAOF", "NO", "ONE")
+            try await Self.redisCLI(cluster, "REPLICAOF", "NO", "ONE")
             #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns once it is a primary again")
-            let after = try await Self.enroll(cluster, edge: 0)
-            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+            try await Self.expectEnrollment(cluster)
             await primary.stop()
         }
     }
@@ -109,8 +109,7 @@ struct ClusterFaultTests {
     func readOnlyDatabase() async throws {
         try await ClusterTests.withCluster(edges: 1) { cluster in
             let name = try #require(try await cluster.sql("SELECT current_database()").first?.first)
-            let before = try await Self.enroll(cluster, edge: 0)
-            #expect(try TestCluster.reply(before.answer, device: before.device).status == .success)
+            try await Self.expectEnrollment(cluster)
 
             // New sessions start read-only, and the control plane's sessions are cut, as a failover does.
             _ = try await cluster.sql("ALTER DATABASE \"\(name)\" SET default_transaction_read_only = on")
@@ -126,8 +125,7 @@ struct ClusterFaultTests {
             // Writable again, for new sessions only: the control plane retires the read-only ones it meets.
             _ = try await cluster.sql("BEGIN READ WRITE; ALTER DATABASE \"\(name)\" SET default_transaction_read_only = off; COMMIT")
             #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with a writable database")
-            let after = try await Self.enroll(cluster, edge: 0)
-            #expect(try TestCluster.reply(after.answer, device: after.device).status == .success)
+            try await Self.expectEnrollment(cluster)
         }
     }
 

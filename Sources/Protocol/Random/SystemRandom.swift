@@ -13,12 +13,11 @@ package enum SystemRandom {
     /// `count` bytes.
     package static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 7)
-        while bytes.count < count {
-            withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) }
+        var word: UInt64 = 0
+        return (0..<count).map { index in
+            if index % 8 == 0 { word = generator.next() }
+            return UInt8(truncatingIfNeeded: word >> (8 * UInt64(index % 8)))
         }
-        return Array(bytes.prefix(count))
     }
 
     /// A version 4 (random) UUID, RFC 9562 §5.4.
