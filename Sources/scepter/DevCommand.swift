@@ -21,8 +21,7 @@ struct DevCommand: AsyncParsableCommand {
     var host = "0.0.0.0"
 
     func run() async throws {
-        Scepter.ignoreHangUpUntilTrapped()
-        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.dev")
+        let (logger, logProblems) = Scepter.beginServer(label: "scepter.dev")
         let server = try await preflight(after: logProblems) { try await EmbeddedServer.make(dataDir: dataDir, logger: logger) }
         let files = server.files
         let (challenge, adminToken) = (server.challenge, server.adminToken)

@@ -14,8 +14,7 @@ struct EdgeCommand: AsyncParsableCommand {
         commandName: "edge", abstract: "Run an edge worker: SCEP and its gates, state in Redis, issuance by the control plane.")
 
     func run() async throws {
-        Scepter.ignoreHangUpUntilTrapped()
-        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.edge")
+        let (logger, logProblems) = Scepter.beginServer(label: "scepter.edge")
         let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
@@ -32,8 +31,7 @@ struct ControlCommand: AsyncParsableCommand {
         commandName: "control", abstract: "Run the control plane: issuers, PostgreSQL audit log and inventory, internal and admin APIs.")
 
     func run() async throws {
-        Scepter.ignoreHangUpUntilTrapped()
-        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: "scepter.control")
+        let (logger, logProblems) = Scepter.beginServer(label: "scepter.control")
         let control = try await preflight(after: logProblems) { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(

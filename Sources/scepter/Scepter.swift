@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import ScepterProtocol
 
 /// The one executable: `scepter dev|edge|control|ca|version`.
 @main
@@ -13,6 +15,18 @@ struct Scepter: AsyncParsableCommand {
 }
 
 extension Scepter {
+    /// What a server does first, before anything starts an event loop: SIGHUP
+    /// ignored until trapped, its threads laid out (`ServerThreads`), logging
+    /// bootstrapped. Returns the logger and the problems found in those
+    /// variables, for the preflight to report beside the role's own.
+    static func beginServer(label: String) -> (logger: Logger, problems: [ConfigurationProblem]) {
+        ignoreHangUpUntilTrapped()
+        let threads = ServerThreads.configure(environment: ProcessInfo.processInfo.environment)
+        let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: label)
+        ServerThreads.log(threads.layout, installed: threads.installed, to: logger)
+        return (logger, logProblems + threads.problems)
+    }
+
     /// Ignores SIGHUP until the services that reload on it trap it. Its
     /// default action ends the process, and a server announces itself before
     /// every service has started: a reload sent as the pod came up would

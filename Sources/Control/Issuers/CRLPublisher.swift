@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOPosix
 import Synchronization
 import ScepterProtocol
 
@@ -48,7 +49,12 @@ package final class CRLPublisher: Sendable {
             let revoked = try await store.revocations(issuer: name)
             let at = now()
             let number = nextNumber(at)
-            let der = try CRLBuilder.build(ca: issuer, revoked: revoked, crlNumber: number, now: at, nextUpdate: validity)
+            // Hundreds of milliseconds of CPU for 10⁵ entries: on NIO's blocking
+            // pool, so the event loop this task runs on goes on serving enrollments.
+            let validity = self.validity
+            let der = try await NIOThreadPool.singleton.runIfActive {
+                try CRLBuilder.build(ca: issuer, revoked: revoked, crlNumber: number, now: at, nextUpdate: validity)
+            }
             let digest = SHA256.hash(data: der).prefix(12).map { String(format: "%02x", $0) }.joined()
             let crl = Published(
                 der: der, thisUpdate: at, nextUpdate: at.addingTimeInterval(validity.timeInterval), number: number, entityTag: "\"\(digest)\"",
