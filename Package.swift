@@ -233,7 +233,7 @@ let package = Package(
             dependencies: [
                 "scepter", "ScepterProtocol", "ScepterTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             path: "Tests/ScepterCommandTests",
             swiftSettings: strict

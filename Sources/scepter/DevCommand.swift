@@ -28,7 +28,7 @@ struct DevCommand: AsyncParsableCommand {
         let port = self.port
         let profiles = server.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         let app = Application(
-            router: server.router, server: Listener.server(limits: server.limits, tls: nil),
+            router: OnConnectionLoop(inner: server.router), server: Listener.server(limits: server.limits, tls: nil),
             configuration: Listener.configuration(host: host, port: port, limits: server.limits, logger: logger), services: server.services,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

@@ -92,7 +92,7 @@ enum RoleRunner {
         if let files { loaded = try await preflight { try ServerTLS.make(files, logger: logger, served: tlsServed) } }
         let tls = loaded
         let app = Application(
-            router: router, server: Listener.server(limits: limits, tls: tls),
+            router: OnConnectionLoop(inner: router), server: Listener.server(limits: limits, tls: tls),
             configuration: Listener.configuration(host: host, port: port, limits: limits, logger: logger),
             services: services + (tls.map { [$0] } ?? []) + (inside.map { [internalApplication($0, limits: limits, name: name, logger: logger)] } ?? []),
             onServerRunning: { channel in

@@ -59,7 +59,7 @@ struct ThreadLayoutProcessTests {
         }
     }
 
-    @Test("NIO_SINGLETON_GROUP_LOOP_COUNT still decides the event loops when set")
+    @Test("NIO_SINGLETON_GROUP_LOOP_COUNT still decides the event loops when set; requests are served on several")
     func operatorLoopCount() async throws {
         let log = try Shell.temporaryDirectory().appendingPathComponent("dev.log")
         let server = try await DevServerProcess.start(
@@ -68,6 +68,8 @@ struct ThreadLayoutProcessTests {
         let text = try await server.waitForLog { $0.contains(" threads") }
         #expect(text.contains("event_loops=3 tasks=event-loops"), "\(text)")
         #expect(try Self.eventLoopThreads(server) == 3)
+        // Several loops: each request is pinned to its connection's loop.
+        try await Self.enrolls(server)
     }
 
     @Test("An unknown SCEPTER_TASK_EXECUTOR is refused at start, naming the setting and the choices")
