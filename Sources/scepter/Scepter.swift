@@ -16,15 +16,13 @@ struct Scepter: AsyncParsableCommand {
 
 extension Scepter {
     /// What a server does first, before anything starts an event loop: SIGHUP
-    /// ignored until trapped, its threads laid out (`ServerThreads`), logging
-    /// bootstrapped. Returns the logger and the problems found in those
+    /// ignored until trapped, logging bootstrapped, its threads laid out
+    /// (`ServerThreads`). Returns the logger and the problems found in those
     /// variables, for the preflight to report beside the role's own.
     static func beginServer(label: String) -> (logger: Logger, problems: [ConfigurationProblem]) {
         ignoreHangUpUntilTrapped()
-        let threads = ServerThreads.configure(environment: ProcessInfo.processInfo.environment)
         let (logger, logProblems) = LogSetup.bootstrapFromEnvironment(label: label)
-        ServerThreads.log(threads.layout, installed: threads.installed, to: logger)
-        return (logger, logProblems + threads.problems)
+        return (logger, logProblems + ServerThreads.configure(environment: ProcessInfo.processInfo.environment, logger: logger))
     }
 
     /// Ignores SIGHUP until the services that reload on it trap it. Its

@@ -9,35 +9,30 @@ import ScepterProtocol
 /// event loops: their number, and Swift tasks on them unless
 /// `SCEPTER_TASK_EXECUTOR=pool`.
 enum ServerThreads {
-    /// Applies the layout `environment` asks for; returns it and the problems
-    /// found, for the preflight to report beside the role's own.
-    static func configure(environment: [String: String]) -> (layout: ThreadLayout, installed: Bool, problems: [ConfigurationProblem]) {
+    /// Applies the layout `environment` asks for, says so in one line of
+    /// `logger`, and returns the problems found, for the preflight to report
+    /// beside the role's own.
+    static func configure(environment: [String: String], logger: Logger) -> [ConfigurationProblem] {
         var settings = Settings(environment: environment)
-        let layout = ThreadLayout.load(&settings, counted: System.coreCount, allowed: CPUAffinity.allowedCPUs())
-        if let loops = layout.eventLoops { NIOSingletons.groupLoopCountSuggestion = loops }
-        var installed = false
-        if layout.executor == .eventLoops {
-            installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
-        return (layout, installed, settings.problems)
-    }
-
-    /// One line at start saying what `configure` did.
-    static func log(_ layout: ThreadLayout, installed: Bool, to logger: Logger) {
-        let tasks = installed ? ThreadLayout.TaskExecutor.eventLoops : .pool
+        let allowed = CPUAffinity.allowedCPUs()
+        let layout = ThreadLayout.load(&settings, counted: System.coreCount, allowed: allowed)
+        NIOSingletons.groupLoopCountSuggestion = layout.eventLoops
+        let onLoops = layout.executor == .eventLoops && NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         logger.notice(
             "threads",
             metadata: [
-                "event_loops": "\(NIOSingletons.groupLoopCountSuggestion)", "tasks": "\(tasks.rawValue)",
-                "cpus_allowed": "\(CPUAffinity.allowedCPUs().map(String.init) ?? "unknown")",
+                "event_loops": "\(layout.eventLoops)", "tasks": "\((onLoops ? ThreadLayout.TaskExecutor.eventLoops : .pool).rawValue)",
+                "cpus_allowed": "\(allowed.map(String.init) ?? "unknown")",
             ])
-        if layout.executor == .eventLoops && !installed {
+        if layout.executor == .eventLoops && !onLoops {
             logger.warning("could not run Swift tasks on the event loops; they run on Swift's cooperative pool (SCEPTER_TASK_EXECUTOR)")
         }
+        return settings.problems
     }
 }
 
-/// Runs each request on the event loop of its connection. With tasks on the
+/// Runs each request on the event loop of its connection (the loop its
+/// handler starts on: the one that read the request). With tasks on the
 /// event loops, a task resumes on the loop that received the answer it
 /// awaited; the shared connections (the one to Redis, a pooled one to the
 /// control plane or PostgreSQL) live on one loop each, so without this every

@@ -21,25 +21,33 @@ struct ThreadLayoutProcessTests {
         }.count
     }
 
+    /// `scepter dev` on CPU 0 with `environment`, and its log once it holds the `threads` line.
+    static func start(_ environment: [String: String] = [:]) async throws -> (server: DevServerProcess, log: String) {
+        let file = try Shell.temporaryDirectory().appendingPathComponent("dev.log")
+        let server = try await DevServerProcess.start(
+            environment: environment.merging(["SCEPTER_LOG_LEVEL": "notice"]) { mine, _ in mine }, standardErrorFile: file, launcher: taskset)
+        do {
+            return (server, try await server.waitForLog { $0.contains(" threads") })
+        } catch {
+            server.terminate()
+            throw error
+        }
+    }
+
     @Test("On one CPU it runs one event loop, its tasks on it, and says so at start")
     func oneCPUOneLoop() async throws {
-        let log = try Shell.temporaryDirectory().appendingPathComponent("dev.log")
-        let server = try await DevServerProcess.start(environment: ["SCEPTER_LOG_LEVEL": "notice"], standardErrorFile: log, launcher: Self.taskset)
+        let (server, log) = try await Self.start()
         defer { server.terminate() }
-        let text = try await server.waitForLog { $0.contains(" threads") }
-        #expect(text.contains("cpus_allowed=1 event_loops=1 tasks=event-loops"), "\(text)")
+        #expect(log.contains("cpus_allowed=1 event_loops=1 tasks=event-loops"), "\(log)")
         #expect(try Self.eventLoopThreads(server) == 1)
         try await Self.enrolls(server)
     }
 
     @Test("SCEPTER_TASK_EXECUTOR=pool runs the tasks on Swift's pool, as before, and says so")
     func poolOnRequest() async throws {
-        let log = try Shell.temporaryDirectory().appendingPathComponent("dev.log")
-        let server = try await DevServerProcess.start(
-            environment: ["SCEPTER_LOG_LEVEL": "notice", "SCEPTER_TASK_EXECUTOR": "pool"], standardErrorFile: log, launcher: Self.taskset)
+        let (server, log) = try await Self.start(["SCEPTER_TASK_EXECUTOR": "pool"])
         defer { server.terminate() }
-        let text = try await server.waitForLog { $0.contains(" threads") }
-        #expect(text.contains("cpus_allowed=1 event_loops=1 tasks=pool"), "\(text)")
+        #expect(log.contains("cpus_allowed=1 event_loops=1 tasks=pool"), "\(log)")
         try await Self.enrolls(server)
     }
 
@@ -61,25 +69,24 @@ struct ThreadLayoutProcessTests {
 
     @Test("NIO_SINGLETON_GROUP_LOOP_COUNT still decides the event loops when set; requests are served on several")
     func operatorLoopCount() async throws {
-        let log = try Shell.temporaryDirectory().appendingPathComponent("dev.log")
-        let server = try await DevServerProcess.start(
-            environment: ["SCEPTER_LOG_LEVEL": "notice", "NIO_SINGLETON_GROUP_LOOP_COUNT": "3"], standardErrorFile: log, launcher: Self.taskset)
+        let (server, log) = try await Self.start(["NIO_SINGLETON_GROUP_LOOP_COUNT": "3"])
         defer { server.terminate() }
-        let text = try await server.waitForLog { $0.contains(" threads") }
-        #expect(text.contains("event_loops=3 tasks=event-loops"), "\(text)")
+        #expect(log.contains("event_loops=3 tasks=event-loops"), "\(log)")
         #expect(try Self.eventLoopThreads(server) == 3)
         // Several loops: each request is pinned to its connection's loop.
         try await Self.enrolls(server)
     }
 
-    @Test("An unknown SCEPTER_TASK_EXECUTOR is refused at start, naming the setting and the choices")
-    func unknownExecutorRefused() async throws {
+    @Test("An unknown SCEPTER_TASK_EXECUTOR and a loop count of 0 are refused at start, each naming its setting")
+    func badThreadSettingsRefused() async throws {
         let directory = try Shell.temporaryDirectory()
         var environment = ProcessInfo.processInfo.environment
         environment["SCEPTER_TASK_EXECUTOR"] = "threads"
+        environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] = "0"
         let run = try await Shell.run(
             DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains(#"SCEPTER_TASK_EXECUTOR: "threads" is not one of event-loops, pool"#), "\(run.stderr)")
+        #expect(run.stderr.contains(#"NIO_SINGLETON_GROUP_LOOP_COUNT: "0" is not a whole number of at least 1"#), "\(run.stderr)")
     }
 }

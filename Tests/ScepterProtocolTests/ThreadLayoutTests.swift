@@ -24,15 +24,27 @@ struct ThreadLayoutTests {
 
     @Test("One event loop per CPU the process may use: the fewer of NIO's count and the affinity")
     func eventLoopsFollowTheFewerCPUs() {
-        func loops(_ counted: Int, _ allowed: Int?, _ environment: [String: String] = [:]) -> Int? {
+        func loops(_ counted: Int, _ allowed: Int?, _ environment: [String: String] = [:]) -> Int {
             var settings = Settings(environment: environment)
             return ThreadLayout.load(&settings, counted: counted, allowed: allowed).eventLoops
         }
         #expect(loops(8, 1) == 1)
         #expect(loops(2, 16) == 2)
         #expect(loops(4, nil) == 4)
-        // NIO reads its own variable; the layout leaves the count to it.
-        #expect(loops(8, 1, ["NIO_SINGLETON_GROUP_LOOP_COUNT": "3"]) == nil)
+        // An operator's count wins over both.
+        #expect(loops(8, 1, ["NIO_SINGLETON_GROUP_LOOP_COUNT": "3"]) == 3)
+    }
+
+    @Test("A NIO_SINGLETON_GROUP_LOOP_COUNT NIO would quietly take for something else is refused by name")
+    func loopCountChecked() {
+        for (text, message) in [
+            ("abc", #""abc" is not a whole number of at least 1"#), ("0", #""0" is not a whole number of at least 1"#),
+            ("2000", "2000 is more than the 1024 event loops NIO runs at most"),
+        ] {
+            var settings = Settings(environment: ["NIO_SINGLETON_GROUP_LOOP_COUNT": text])
+            #expect(ThreadLayout.load(&settings, counted: 2, allowed: 2).eventLoops == 2)
+            #expect(settings.problems.map(\.description) == ["NIO_SINGLETON_GROUP_LOOP_COUNT: \(message)"])
+        }
     }
 
     @Test("SCEPTER_TASK_EXECUTOR: event-loops by default, pool on request, anything else refused by name")

@@ -20,18 +20,27 @@ package struct ThreadLayout: Sendable, Equatable {
     }
 
     package var executor: TaskExecutor
-    /// The event loops to run; nil: as `NIO_SINGLETON_GROUP_LOOP_COUNT` says (NIO reads it).
-    package var eventLoops: Int?
+    package var eventLoops: Int
+    /// NIO's own bound on its event loops.
+    package static let maximumEventLoops = 1024
 
     /// The layout for `environment`:
-    /// - `eventLoops`: one per CPU this process may run on. `counted` is
-    ///   what NIO counts (a cgroup's CPU quota or cpuset, else the machine's
-    ///   CPUs); `allowed` is the process's affinity (`taskset`, systemd's
-    ///   `CPUAffinity=`, a CPU manager's pinning), which NIO does not count.
+    /// - `eventLoops`: `NIO_SINGLETON_GROUP_LOOP_COUNT` when set, a whole
+    ///   number from 1 to 1024 (NIO alone would take `abc` for the CPU count
+    ///   and `0` for 1 without a word, so it is checked here); otherwise one
+    ///   per CPU this process may run on. `counted` is what NIO counts (a
+    ///   cgroup's CPU quota or cpuset, else the machine's CPUs); `allowed` is
+    ///   the process's affinity (`taskset`, systemd's `CPUAffinity=`, a CPU
+    ///   manager's pinning), which NIO does not count.
     /// - `executor`: `SCEPTER_TASK_EXECUTOR`; an unknown value is a problem
     ///   in `settings`, and the default is used meanwhile.
     package static func load(_ settings: inout Settings, counted: Int, allowed: Int?) -> ThreadLayout {
-        var layout = ThreadLayout(executor: .eventLoops, eventLoops: nil)
+        let perCPU = max(1, min(counted, allowed ?? counted))
+        var layout = ThreadLayout(executor: .eventLoops, eventLoops: settings.integer("NIO_SINGLETON_GROUP_LOOP_COUNT", default: perCPU, minimum: 1))
+        if layout.eventLoops > maximumEventLoops {
+            settings.problem("NIO_SINGLETON_GROUP_LOOP_COUNT", "\(layout.eventLoops) is more than the \(maximumEventLoops) event loops NIO runs at most")
+            layout.eventLoops = perCPU
+        }
         if let text = settings.string("SCEPTER_TASK_EXECUTOR") {
             if let executor = TaskExecutor(rawValue: text.lowercased()) {
                 layout.executor = executor
@@ -39,9 +48,6 @@ package struct ThreadLayout: Sendable, Equatable {
                 let known = TaskExecutor.allCases.map(\.rawValue).joined(separator: ", ")
                 settings.problem("SCEPTER_TASK_EXECUTOR", "\"\(text)\" is not one of \(known)")
             }
-        }
-        if settings.environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil {
-            layout.eventLoops = max(1, min(counted, allowed ?? counted))
         }
         return layout
     }
