@@ -51,6 +51,16 @@ public enum DigestAlgorithm: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    var nid: Int32 {
+        switch self {
+        case .sha1: NID_sha1
+        case .sha224: NID_sha224
+        case .sha256: NID_sha256
+        case .sha384: NID_sha384
+        case .sha512: NID_sha512
+        }
+    }
+
     var evpDigest: OpaquePointer? {
         switch self {
         case .sha1: EVP_sha1()

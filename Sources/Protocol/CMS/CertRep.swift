@@ -14,8 +14,7 @@ public enum CertRep {
         senderNonce: [UInt8] = freshNonce()
     ) throws -> [UInt8] {
         let degenerate = try DegenerateSignedData.encode(certificates: certificates, crls: crls)
-        let recipientCertificate = try OpenSSLCertificate(derEncoded: recipient)
-        let envelope = try CMSCodec.encrypt(degenerate, to: recipientCertificate, cipher: cipher)
+        let envelope = try envelope(degenerate, to: CMSRecipient(certificate: recipient), certificate: recipient, cipher: cipher)
         return try sign(envelope, status: .success, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
     }
 
@@ -25,9 +24,8 @@ public enum CertRep {
         certificates: [[UInt8]], crls: [[UInt8]] = [], answering request: PKIMessage, ra: RAIdentity,
         senderNonce: [UInt8] = freshNonce()
     ) throws -> [UInt8] {
-        let recipient = try request.recipient ?? OpenSSLCertificate(derEncoded: request.signerCertificate)
         let degenerate = try DegenerateSignedData.encode(certificates: certificates, crls: crls)
-        let envelope = try CMSCodec.encrypt(degenerate, to: recipient, cipher: request.cipher)
+        let envelope = try envelope(degenerate, to: request.recipient, certificate: request.signerCertificate, cipher: request.cipher)
         return try sign(envelope, status: .success, failInfo: nil, header: request.header, ra: ra, senderNonce: senderNonce)
     }
 
@@ -55,6 +53,13 @@ public enum CertRep {
         SystemRandom.bytes(16)
     }
 
+    /// The EnvelopedData for the requester: written in Swift to an RSA
+    /// recipient, by OpenSSL's CMS to any other.
+    private static func envelope(_ content: [UInt8], to recipient: CMSRecipient?, certificate: [UInt8], cipher: ContentCipher) throws -> [UInt8] {
+        if let recipient { return try CMSWriter.envelopedData(content, to: recipient, cipher: cipher) }
+        return try CMSCodec.encrypt(content, to: try OpenSSLCertificate(derEncoded: certificate), cipher: cipher)
+    }
+
     private static func sign(
         _ content: [UInt8]?,
         status: PKIStatus,
@@ -72,6 +77,9 @@ public enum CertRep {
         ]
         if let failInfo {
             attributes.append((.failInfo, Array(String(failInfo.rawValue).utf8)))
+        }
+        if let signerID = ra.signing.issuerAndSerialNumber {
+            return try CMSWriter.signedData(content, signer: ra.signing, signerID: signerID, digest: header.digest, attributes: attributes)
         }
         return try CMSCodec.sign(
             content,

@@ -1,47 +1,19 @@
-import SwiftASN1
-
 /// A certs-only ("degenerate") SignedData: no signers, just certificates and
 /// CRLs. Used for GetCACert with an RA, and inside a SUCCESS CertRep.
 public enum DegenerateSignedData {
-    static let signedDataOID: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 7, 2]
-    static let dataOID: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 7, 1]
-
     /// Encodes the ContentInfo. `certificates` and `crls` are DER and kept in
     /// order: many clients take the first certificate as theirs.
     public static func encode(certificates: [[UInt8]], crls: [[UInt8]] = []) throws -> [UInt8] {
-        var coder = DER.Serializer()
-        try coder.appendConstructedNode(identifier: .sequence) { coder in
-            try coder.serialize(signedDataOID)
-            try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) {
-                coder in
-                try coder.appendConstructedNode(identifier: .sequence) { coder in
-                    try coder.serialize(1)  // version
-                    coder.appendConstructedNode(identifier: .set) { _ in }  // digestAlgorithms
-                    try coder.appendConstructedNode(identifier: .sequence) { coder in
-                        try coder.serialize(dataOID)
-                    }
-                    if !certificates.isEmpty {
-                        coder.appendConstructedNode(
-                            identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
-                        ) { coder in
-                            for certificate in certificates {
-                                coder.serializeRawBytes(certificate)
-                            }
-                        }
-                    }
-                    if !crls.isEmpty {
-                        coder.appendConstructedNode(
-                            identifier: ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific)
-                        ) { coder in
-                            for crl in crls {
-                                coder.serializeRawBytes(crl)
-                            }
-                        }
-                    }
-                    coder.appendConstructedNode(identifier: .set) { _ in }  // signerInfos
-                }
-            }
-        }
-        return coder.serializedBytes
+        var fields = [
+            DERTag.tlv(DERTag.integer, [1]),  // version
+            DERTag.tlv(DERTag.set),  // digestAlgorithms
+            DERTag.tlv(DERTag.sequence, DERTag.tlv(DERTag.objectIdentifier, CMSObject.data)),
+        ]
+        if !certificates.isEmpty { fields.append(DERTag.tlv(DERTag.context(0), joining: certificates)) }
+        if !crls.isEmpty { fields.append(DERTag.tlv(DERTag.context(1), joining: crls)) }
+        fields.append(DERTag.tlv(DERTag.set))  // signerInfos
+        return DERTag.tlv(
+            DERTag.sequence, DERTag.tlv(DERTag.objectIdentifier, CMSObject.signedData),
+            DERTag.tlv(DERTag.context(0), DERTag.tlv(DERTag.sequence, joining: fields)))
     }
 }

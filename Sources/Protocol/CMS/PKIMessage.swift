@@ -35,9 +35,9 @@ public struct PKIMessage: Sendable {
     /// DER of the certificate that signed the request (self-signed for a
     /// first enrollment, the current certificate for a renewal).
     public var signerCertificate: [UInt8]
-    /// The same certificate as OpenSSL holds it (or a stand-in holding its
-    /// issuer, serial number and key), so the CertRep need not parse it again.
-    let recipient: OpenSSLCertificate?
+    /// The same certificate as a CertRep's recipient (nil when not RSA), so
+    /// the CertRep need not read it again.
+    let recipient: CMSRecipient?
     public var cipher: ContentCipher
     public var keyTransport: KeyTransport
     public var content: Content
@@ -106,12 +106,44 @@ public struct PKIMessage: Sendable {
     }
 
     static func open(
-        _ envelope: [UInt8], header: Header, signerCertificate: [UInt8], signer: OpenSSLCertificate?, ra: RAIdentity
+        _ envelope: [UInt8], header: Header, signerCertificate: [UInt8], signer: CMSRecipient?, ra: RAIdentity
     ) -> Decoded {
-        let messageType = header.messageType
-        func refuse(_ outcome: Outcome, _ reason: String) -> Decoded {
-            .refused(header, Refusal(outcome, reason), signerCertificate: signerCertificate)
+        switch decrypt(envelope, ra: ra) {
+        case .opened(let cipher, let keyTransport, let plaintext):
+            return read(
+                plaintext, header: header, signerCertificate: signerCertificate, signer: signer, cipher: cipher, keyTransport: keyTransport)
+        case .refused(let outcome, let reason):
+            return .refused(header, Refusal(outcome, reason), signerCertificate: signerCertificate)
         }
+    }
+
+    private enum Opened {
+        case opened(ContentCipher, KeyTransport, [UInt8])
+        case refused(Outcome, String)
+    }
+
+    /// The pkcsPKIEnvelope's algorithms and content. A DER envelope of the
+    /// usual shape, addressed to the RA by its bytes, is read in Swift
+    /// (`CMSReader`); anything else by OpenSSL's CMS.
+    private static func decrypt(_ envelope: [UInt8], ra: RAIdentity) -> Opened {
+        guard let recipient = ra.encryption.issuerAndSerialNumber, let parsed = CMSReader.envelopedData(envelope, for: recipient),
+            CMSPrimitives.canCrypt(parsed.cipher)
+        else { return decryptWithOpenSSL(envelope, ra: ra) }
+        // From here the answer is final: a second reader's extra time would
+        // tell a bad key padding from a bad content.
+        let key = CMSPrimitives.unwrapKey(parsed.encryptedKey, key: ra.encryption.key, length: parsed.cipher.keyLength)
+        do {
+            let plaintext = try CMSPrimitives.crypt(parsed.encryptedContent, .decrypt, cipher: parsed.cipher, key: key, iv: parsed.iv)
+            return .opened(parsed.cipher, .rsaPKCS1, plaintext)
+        } catch {
+            return .refused(.badMessageCheck, "the pkcsPKIEnvelope does not decrypt: \(error)")
+        }
+    }
+
+    /// The pkcsPKIEnvelope read and decrypted by OpenSSL's CMS: anything
+    /// `CMSReader` steps aside for.
+    private static func decryptWithOpenSSL(_ envelope: [UInt8], ra: RAIdentity) -> Opened {
+        func refuse(_ outcome: Outcome, _ reason: String) -> Opened { .refused(outcome, reason) }
         // The envelope: check the algorithms first so an unsupported one gets badAlg.
         guard let algorithms = CMSCodec.envelopeAlgorithms(envelope) else {
             return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
@@ -145,6 +177,18 @@ public struct PKIMessage: Sendable {
             }
         }
 
+        return .opened(cipher, keyTransport, plaintext)
+    }
+
+    /// The decrypted content, read as its message type says.
+    private static func read(
+        _ plaintext: [UInt8], header: Header, signerCertificate: [UInt8], signer: CMSRecipient?, cipher: ContentCipher,
+        keyTransport: KeyTransport
+    ) -> Decoded {
+        let messageType = header.messageType
+        func refuse(_ outcome: Outcome, _ reason: String) -> Decoded {
+            .refused(header, Refusal(outcome, reason), signerCertificate: signerCertificate)
+        }
         let content: Content
         switch messageType {
         case .pkcsReq, .renewalReq:

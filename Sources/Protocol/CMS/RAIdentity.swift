@@ -37,6 +37,10 @@ public struct CertificateKeyPair: Sendable {
     public let certificate: [UInt8]
     let openSSLCertificate: OpenSSLCertificate
     let key: OpenSSLKey
+    /// The certificate's IssuerAndSerialNumber, DER, as CMS names a signer
+    /// or recipient; nil for a certificate `CertificateFields` does not read,
+    /// which is then named by OpenSSL's CMS.
+    let issuerAndSerialNumber: [UInt8]?
 
     /// Loads a PEM certificate and its PEM private key and checks they belong
     /// together. The key must be RSA of 2048 bits or more: SCEP encrypts to it.
@@ -65,6 +69,7 @@ public struct CertificateKeyPair: Sendable {
         self.certificate = der
         self.openSSLCertificate = certificate
         self.key = key
+        self.issuerAndSerialNumber = CertificateFields(der: der)?.issuerAndSerialNumber
     }
 
     public struct LoadError: Error, CustomStringConvertible {

@@ -6,8 +6,8 @@ enum CMSCodec {
     /// whether its signature holds.
     struct SignedData {
         var signerCertificate: [UInt8]?
-        /// The signer as OpenSSL parsed it (a reference of our own).
-        var signer: OpenSSLCertificate?
+        /// The signer as a CertRep's recipient; nil when it is not RSA.
+        var signer: CMSRecipient?
         var digestNID: Int32
         var attributes: [Attribute: [UInt8]]
         var content: [UInt8]
@@ -45,29 +45,21 @@ enum CMSCodec {
     /// Parses a DER/BER CMS SignedData, verifies its first signer and extracts
     /// the SCEP attributes. Throws only when the bytes are not a SignedData.
     ///
-    /// A DER message whose signer has an RSA key is read without OpenSSL
-    /// parsing its certificates (`SignedDataCertificates`): the same checks
-    /// on the same bytes, at a fraction of the cost. Any other message, and
-    /// one whose signer is not found that way, is read whole.
+    /// A DER message of the shape every SCEP client sends, whose signature
+    /// holds, is read in Swift (`CMSReader`), with OpenSSL only for the RSA
+    /// and the digest: the same checks on the same bytes at a fraction of the
+    /// cost. Any other message is read by OpenSSL's CMS, which says why not.
     static func readSignedData(_ der: [UInt8]) throws(ReadError) -> SignedData {
-        if let read = readSignedDataCertificatesApart(der) { return read }
-        return try readSignedDataWhole(der)
-    }
-
-    /// The fast way of `readSignedData`; nil when it does not apply.
-    static func readSignedDataCertificatesApart(_ der: [UInt8]) -> SignedData? {
-        OpenSSL.initialize()
-        guard let split = SignedDataCertificates(der), let cms = parse(split.withoutCertificates) else { return nil }
-        defer { CMS_ContentInfo_free(cms) }
-        guard let signerInfo = firstSignerInfo(cms) else { return nil }
-        for candidate in split.certificates {
-            guard let key = candidate.rsaPublicKey,
-                let standIn = OpenSSLCertificate.signerStandIn(issuer: candidate.issuer, serialNumber: candidate.serialNumber, rsaPublicKey: key),
-                CMS_SignerInfo_cert_cmp(signerInfo, standIn.pointer) == 0
-            else { continue }
-            return read(cms, signerInfo: signerInfo, signer: (Array(candidate.der), standIn))
+        if let verified = CMSReader.verifiedSignedData(der) {
+            return SignedData(
+                signerCertificate: Array(verified.signer.der),
+                signer: CMSRecipient(verified.signer),
+                digestNID: verified.digest.nid,
+                attributes: verified.attributes,
+                content: Array(verified.content),
+                signatureFailure: nil)
         }
-        return nil
+        return try readSignedDataWhole(der)
     }
 
     /// `readSignedData` with OpenSSL parsing every certificate in the message.
@@ -165,7 +157,7 @@ enum CMSCodec {
         }
         return SignedData(
             signerCertificate: signer?.0,
-            signer: signer?.1,
+            signer: signer.flatMap { CMSRecipient(certificate: $0.0) },
             digestNID: digestNID,
             attributes: attributes,
             content: content,

@@ -56,40 +56,6 @@ final class OpenSSLCertificate: @unchecked Sendable {
     func matches(_ key: OpenSSLKey) -> Bool {
         X509_check_private_key(pointer, key.pointer) == 1
     }
-
-    /// A certificate holding only what CMS reads of a signer or a recipient:
-    /// issuer, serial number and an RSA public key, the key read the legacy
-    /// way (`d2i_PublicKey`) rather than through a provider decoder (see
-    /// `SignedDataCertificates`). Nil when any part does not parse.
-    static func signerStandIn(issuer: ArraySlice<UInt8>, serialNumber: ArraySlice<UInt8>, rsaPublicKey: ArraySlice<UInt8>) -> OpenSSLCertificate? {
-        guard let certificate = X509_new() else { return nil }
-        let standIn = OpenSSLCertificate(takingOwnershipOf: certificate)
-        let name = issuer.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_X509_NAME(nil, &cursor, buffer.count)
-        }
-        let serial = serialNumber.withUnsafeBufferPointer { buffer -> UnsafeMutablePointer<ASN1_INTEGER>? in
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_ASN1_INTEGER(nil, &cursor, buffer.count)
-        }
-        let key = rsaPublicKey.withUnsafeBufferPointer { buffer -> OpaquePointer? in
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_PublicKey(EVP_PKEY_RSA, nil, &cursor, buffer.count)
-        }
-        defer {
-            X509_NAME_free(name)
-            ASN1_INTEGER_free(serial)
-            EVP_PKEY_free(key)
-        }
-        // Each setter copies or takes its own reference.
-        guard let name, let serial, let key, X509_set_issuer_name(certificate, name) == 1,
-            X509_set_serialNumber(certificate, serial) == 1, X509_set_pubkey(certificate, key) == 1
-        else {
-            _ = OpenSSL.drainErrors()
-            return nil
-        }
-        return standIn
-    }
 }
 
 /// A `STACK_OF(X509)` holding its own references; freed with the certificates.
