@@ -97,4 +97,39 @@ static inline int scepter_ERR_get_error_all(const char **file, int *line) {
     return (int)ERR_get_error_all(file, line, NULL, NULL, NULL);
 }
 
+/* RSA through its own API rather than EVP_PKEY_CTX: OpenSSL 3.0 fetches the
+ * signature or cipher algorithm from its provider on every EVP_PKEY_CTX
+ * initialisation, which costs more than the public-key operation itself.
+ * These functions are deprecated in 3.0 but kept by it; they run the same
+ * padding and key code as the provider. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+/// The RSA key inside `pkey` (for a provider key, a copy OpenSSL caches with it); NULL for any other key.
+static inline const RSA *scepter_EVP_PKEY_get0_RSA(EVP_PKEY *pkey) {
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+        return NULL;
+    }
+    return EVP_PKEY_get0_RSA(pkey);
+}
+static inline int scepter_RSA_size(const RSA *rsa) { return RSA_size(rsa); }
+/// PKCS #1 v1.5 signature over a digest made with the digest `nid`.
+static inline int scepter_RSA_sign(int nid, const unsigned char *digest, unsigned int length,
+                                   unsigned char *signature, unsigned int *signatureLength, const RSA *rsa) {
+    return RSA_sign(nid, digest, length, signature, signatureLength, (RSA *)rsa);
+}
+static inline int scepter_RSA_verify(int nid, const unsigned char *digest, unsigned int length,
+                                     const unsigned char *signature, unsigned int signatureLength, const RSA *rsa) {
+    return RSA_verify(nid, digest, length, signature, signatureLength, (RSA *)rsa);
+}
+/// PKCS #1 v1.5 (type 2) encryption and decryption: the length written, or -1.
+static inline int scepter_RSA_public_encrypt_pkcs1(int length, const unsigned char *from, unsigned char *to, const RSA *rsa) {
+    return RSA_public_encrypt(length, from, to, (RSA *)rsa, RSA_PKCS1_PADDING);
+}
+static inline int scepter_RSA_private_decrypt_pkcs1(int length, const unsigned char *from, unsigned char *to, const RSA *rsa) {
+    return RSA_private_decrypt(length, from, to, (RSA *)rsa, RSA_PKCS1_PADDING);
+}
+
+#pragma GCC diagnostic pop
+
 #endif

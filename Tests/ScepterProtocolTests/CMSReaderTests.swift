@@ -150,6 +150,23 @@ struct CMSReaderTests {
         }
     }
 
+    @Test("A content key wrapped to the RA unwraps; one for the wrong length or key is random bytes of the right length")
+    func keyTransport() throws {
+        let ra = try EnvelopeTests.ra()
+        let raPublic = try #require(CMSRecipient(certificate: ra.certificate))
+        let key = SystemRandom.bytes(16)
+        let wrapped = try CMSPrimitives.wrapKey(key, to: raPublic.key)
+        #expect(wrapped.count == 256)
+        #expect(CMSPrimitives.unwrapKey(wrapped[...], key: ra.key, length: 16) == key)
+        let wrongLength = CMSPrimitives.unwrapKey(wrapped[...], key: ra.key, length: 32)
+        #expect(wrongLength.count == 32)
+        let other = try CertificateKeyPair(certificatePEM: try Fixture.text("other-cert.pem"), keyPEM: try Fixture.text("other-key.pem"))
+        let substitute = CMSPrimitives.unwrapKey(wrapped[...], key: other.key, length: 16)
+        #expect(substitute.count == 16)
+        #expect(substitute != key)
+        #expect(CMSPrimitives.unwrapKey((wrapped + [0])[...], key: ra.key, length: 16) != key)
+    }
+
     @Test(arguments: ContentCipher.allCases)
     func certRepWrittenInSwiftIsReadByOpenSSL(cipher: ContentCipher) throws {
         let ra = try PKIMessageTests.makeRA()

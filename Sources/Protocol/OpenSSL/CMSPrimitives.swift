@@ -36,33 +36,27 @@ enum CMSPrimitives {
 
     /// Whether `signature` is `key`'s RSA PKCS #1 v1.5 signature over `message`, hashed with `digest`.
     static func verify(_ signature: ArraySlice<UInt8>, over message: ArraySlice<UInt8>, digest: DigestAlgorithm, key: OpenSSLKey) -> Bool {
-        guard let hash = Self.digest(message, digest), let md = Fetched.shared.digest(digest),
-            let context = EVP_PKEY_CTX_new(key.pointer, nil)
-        else { return false }
-        defer { EVP_PKEY_CTX_free(context) }
+        guard let rsa = key.rsa, let hash = Self.digest(message, digest) else { return false }
         let verified = signature.withUnsafeBufferPointer { signatureBytes in
-            EVP_PKEY_verify_init(context) == 1 && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
-                && EVP_PKEY_CTX_set_signature_md(context, md) == 1
-                && EVP_PKEY_verify(context, signatureBytes.baseAddress, signatureBytes.count, hash, hash.count) == 1
+            scepter_RSA_verify(digest.nid, hash, UInt32(hash.count), signatureBytes.baseAddress, UInt32(signatureBytes.count), rsa) == 1
         }
         if !verified { _ = OpenSSL.drainErrors() }
         return verified
     }
 
-    /// `key`'s RSA PKCS #1 v1.5 signature over `message`, hashed with `digest`.
+    /// `key`'s RSA PKCS #1 v1.5 signature over `message`, hashed with `digest`:
+    /// the RA's over a CertRep's attributes, the CA's over a certificate or CRL.
     static func sign(_ message: [UInt8], digest: DigestAlgorithm, key: OpenSSLKey) throws -> [UInt8] {
-        guard let hash = Self.digest(message[...], digest), let md = Fetched.shared.digest(digest) else {
-            throw OpenSSL.Failure("hashing the signed attributes with \(digest.rawValue)")
+        guard let rsa = key.rsa else { throw OpenSSL.Failure("signing: the key is not RSA") }
+        guard let hash = Self.digest(message[...], digest) else {
+            throw OpenSSL.Failure("hashing with \(digest.rawValue)")
         }
-        guard let context = EVP_PKEY_CTX_new(key.pointer, nil) else { throw OpenSSL.Failure("EVP_PKEY_CTX_new") }
-        defer { EVP_PKEY_CTX_free(context) }
-        var signature = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(key.pointer)))
-        var length = signature.count
-        guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-            EVP_PKEY_CTX_set_signature_md(context, md) == 1,
-            EVP_PKEY_sign(context, &signature, &length, hash, hash.count) == 1
-        else { throw OpenSSL.Failure("signing with the RA key") }
-        return Array(signature[0..<length])
+        var signature = [UInt8](repeating: 0, count: Int(scepter_RSA_size(rsa)))
+        var length: UInt32 = 0
+        guard scepter_RSA_sign(digest.nid, hash, UInt32(hash.count), &signature, &length, rsa) == 1 else {
+            throw OpenSSL.Failure("making an RSA signature")
+        }
+        return Array(signature[0..<Int(length)])
     }
 
     /// The content-encryption key `encrypted` holds, RSA PKCS #1 v1.5 to
@@ -73,32 +67,25 @@ enum CMSPrimitives {
     /// (Bleichenbacher's attack needs that difference).
     static func unwrapKey(_ encrypted: ArraySlice<UInt8>, key: OpenSSLKey, length: Int) -> [UInt8] {
         let substitute = SystemRandom.bytes(length)
-        guard let context = EVP_PKEY_CTX_new(key.pointer, nil) else {
-            _ = OpenSSL.drainErrors()
-            return substitute
-        }
-        defer { EVP_PKEY_CTX_free(context) }
-        var plain = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(key.pointer)))
-        var plainLength = plain.count
-        let decrypted = encrypted.withUnsafeBufferPointer { input in
-            EVP_PKEY_decrypt_init(context) == 1 && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
-                && EVP_PKEY_decrypt(context, &plain, &plainLength, input.baseAddress, input.count) == 1
+        guard let rsa = key.rsa else { return substitute }
+        var plain = [UInt8](repeating: 0, count: Int(scepter_RSA_size(rsa)))
+        // At most one modulus of input (a shorter one is a number with leading zeros).
+        guard encrypted.count <= plain.count else { return substitute }
+        let plainLength = encrypted.withUnsafeBufferPointer { input in
+            scepter_RSA_private_decrypt_pkcs1(Int32(input.count), input.baseAddress, &plain, rsa)
         }
         ERR_clear_error()
-        guard decrypted, plainLength == length else { return substitute }
+        guard plainLength == length else { return substitute }
         return Array(plain[0..<length])
     }
 
     /// `contentKey` encrypted to `recipient` with RSA PKCS #1 v1.5.
     static func wrapKey(_ contentKey: [UInt8], to recipient: OpenSSLKey) throws -> [UInt8] {
-        guard let context = EVP_PKEY_CTX_new(recipient.pointer, nil) else { throw OpenSSL.Failure("EVP_PKEY_CTX_new") }
-        defer { EVP_PKEY_CTX_free(context) }
-        var out = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(recipient.pointer)))
-        var length = out.count
-        guard EVP_PKEY_encrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1,
-            EVP_PKEY_encrypt(context, &out, &length, contentKey, contentKey.count) == 1
-        else { throw OpenSSL.Failure("encrypting the content key to the requester") }
-        return Array(out[0..<length])
+        guard let rsa = recipient.rsa else { throw OpenSSL.Failure("encrypting the content key: the requester's key is not RSA") }
+        var out = [UInt8](repeating: 0, count: Int(scepter_RSA_size(rsa)))
+        let length = scepter_RSA_public_encrypt_pkcs1(Int32(contentKey.count), contentKey, &out, rsa)
+        guard length > 0 else { throw OpenSSL.Failure("encrypting the content key to the requester") }
+        return Array(out[0..<Int(length)])
     }
 
     enum Direction { case encrypt, decrypt }

@@ -5,9 +5,14 @@ final class OpenSSLKey: @unchecked Sendable {
     // @unchecked: the key is never mutated after init; OpenSSL 3 keys are safe
     // to use from several threads at once, each operation with its own context.
     let pointer: OpaquePointer
+    /// The key's RSA (owned by the EVP_PKEY); nil for any other key.
+    let rsa: OpaquePointer?
 
     init(takingOwnershipOf pointer: OpaquePointer) {
         self.pointer = pointer
+        // Read once here: for a provider key OpenSSL makes and caches the copy on first use.
+        self.rsa = scepter_EVP_PKEY_get0_RSA(pointer)
+        ERR_clear_error()
     }
 
     deinit { EVP_PKEY_free(pointer) }

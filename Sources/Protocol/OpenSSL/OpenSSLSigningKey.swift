@@ -1,7 +1,7 @@
 import COpenSSL
 
-/// A private key that signs through OpenSSL's EVP API: RSA PKCS#1 v1.5 or
-/// ECDSA (DER-encoded signature), over SHA-256, SHA-384 or SHA-512.
+/// A private key that signs through OpenSSL: RSA PKCS#1 v1.5 (RSA's own API)
+/// or ECDSA (EVP, DER-encoded signature), over SHA-256, SHA-384 or SHA-512.
 ///
 /// The CA signs certificates with it when OpenSSL is the faster library for
 /// its key on this machine (see `SignatureLibrary`).
@@ -20,6 +20,16 @@ package final class OpenSSLSigningKey: Sendable {
 
     package func sign(_ bytes: some Collection<UInt8>, digest: Digest) throws -> [UInt8] {
         OpenSSL.initialize()
+        if key.rsa != nil {
+            // RSA's own API: no provider fetch per signature (see `CMSPrimitives`).
+            let algorithm: DigestAlgorithm =
+                switch digest {
+                case .sha256: .sha256
+                case .sha384: .sha384
+                case .sha512: .sha512
+                }
+            return try CMSPrimitives.sign(Array(bytes), digest: algorithm, key: key)
+        }
         guard let context = EVP_MD_CTX_new() else { throw OpenSSL.Failure("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         let md: OpaquePointer? =
