@@ -46,4 +46,26 @@ static inline const ASN1_STRING *bench_CMS_signed_attribute(CMS_SignerInfo *si, 
     }
 }
 
+/* RSA's own API, as the server uses it (Sources/COpenSSL/shim.h): no
+ * provider fetch per operation. Deprecated in OpenSSL 3.0, still there. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static inline const RSA *bench_EVP_PKEY_get0_RSA(EVP_PKEY *pkey) {
+    return EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA ? EVP_PKEY_get0_RSA(pkey) : NULL;
+}
+static inline int bench_RSA_size(const RSA *rsa) { return RSA_size(rsa); }
+static inline int bench_RSA_sign(int nid, const unsigned char *m, unsigned int mlen, unsigned char *sig, unsigned int *siglen, const RSA *rsa) {
+    return RSA_sign(nid, m, mlen, sig, siglen, (RSA *)rsa);
+}
+static inline int bench_RSA_verify(int nid, const unsigned char *m, unsigned int mlen, const unsigned char *sig, unsigned int siglen, const RSA *rsa) {
+    return RSA_verify(nid, m, mlen, sig, siglen, (RSA *)rsa);
+}
+static inline int bench_RSA_public_encrypt_pkcs1(int flen, const unsigned char *from, unsigned char *to, const RSA *rsa) {
+    return RSA_public_encrypt(flen, from, to, (RSA *)rsa, RSA_PKCS1_PADDING);
+}
+static inline int bench_RSA_private_decrypt_pkcs1(int flen, const unsigned char *from, unsigned char *to, const RSA *rsa) {
+    return RSA_private_decrypt(flen, from, to, (RSA *)rsa, RSA_PKCS1_PADDING);
+}
+#pragma GCC diagnostic pop
+
 #endif
