@@ -13,6 +13,8 @@ enum CMSReader {
     /// A SignedData whose first signer's signature holds.
     struct VerifiedSignedData {
         var signer: CertificateFields
+        /// The signer's RSA key, as the signature was verified with it.
+        var signerKey: OpenSSLKey
         var digest: DigestAlgorithm
         var attributes: [CMSCodec.Attribute: [UInt8]]
         var content: ArraySlice<UInt8>
@@ -60,7 +62,7 @@ enum CMSReader {
         // The signature is over the attributes' DER with the SET OF tag in place of [0] IMPLICIT.
         let signed = [DERTag.set] + signedAttributes.whole.dropFirst()
         guard CMSPrimitives.verify(signature, over: signed[...], digest: digest, key: key) else { return nil }
-        return VerifiedSignedData(signer: signer, digest: digest, attributes: read.scep, content: content)
+        return VerifiedSignedData(signer: signer, signerKey: key, digest: digest, attributes: read.scep, content: content)
     }
 
     /// An AlgorithmIdentifier's OID, its parameters absent or NULL.

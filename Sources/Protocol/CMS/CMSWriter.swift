@@ -10,16 +10,17 @@ struct CMSRecipient: Sendable {
     var issuerAndSerialNumber: [UInt8]
     let key: OpenSSLKey
 
-    /// Nil for a certificate that is not RSA or not read by `CertificateFields`.
-    init?(_ certificate: CertificateFields) {
-        guard let keyBytes = certificate.rsaPublicKey, let key = CMSPrimitives.rsaPublicKey(keyBytes) else { return nil }
+    init(_ certificate: CertificateFields, key: OpenSSLKey) {
         self.issuerAndSerialNumber = certificate.issuerAndSerialNumber
         self.key = key
     }
 
+    /// Nil for a certificate that is not RSA or not read by `CertificateFields`.
     init?(certificate der: [UInt8]) {
-        guard let fields = CertificateFields(der: der) else { return nil }
-        self.init(fields)
+        guard let fields = CertificateFields(der: der), let keyBytes = fields.rsaPublicKey,
+            let key = CMSPrimitives.rsaPublicKey(keyBytes)
+        else { return nil }
+        self.init(fields, key: key)
     }
 }
 

@@ -53,7 +53,7 @@ enum CMSCodec {
         if let verified = CMSReader.verifiedSignedData(der) {
             return SignedData(
                 signerCertificate: Array(verified.signer.der),
-                signer: CMSRecipient(verified.signer),
+                signer: CMSRecipient(verified.signer, key: verified.signerKey),
                 digestNID: verified.digest.nid,
                 attributes: verified.attributes,
                 content: Array(verified.content),
