@@ -1,9 +1,10 @@
 import COpenSSL
 
 /// The operations a CMS message is made of (a digest, an RSA signature, RSA
-/// key transport, a CBC cipher), each one OpenSSL call on Swift values, with
-/// every algorithm fetched from its provider once. `CMSReader` and
-/// `CMSWriter` do the ASN.1 around them in Swift.
+/// key transport, a CBC cipher), each one OpenSSL call on Swift values: the
+/// digests and ciphers fetched from their provider once, RSA through its own
+/// API (see the C shim). `CMSReader` and `CMSWriter` do the ASN.1 around
+/// them in Swift.
 enum CMSPrimitives {
     /// An RSA public key from its RSAPublicKey (PKCS #1) DER, read the legacy
     /// way (`d2i_PublicKey`, no provider decoder); nil when it does not parse.
