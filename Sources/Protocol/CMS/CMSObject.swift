@@ -25,7 +25,20 @@ enum CMSObject {
     static let scepAttributes: [UInt8] = [0x60, 0x86, 0x48, 0x01, 0x86, 0xF8, 0x45, 0x01, 0x09]
 }
 
-extension CMSCodec.Attribute {
+/// A closed set of values, each named by one object identifier: found by it.
+protocol IdentifiedByOID: CaseIterable {
+    /// The object identifier, DER content octets.
+    var oid: [UInt8] { get }
+}
+
+extension IdentifiedByOID {
+    init?(oid: ArraySlice<UInt8>) {
+        guard let found = Self.allCases.first(where: { oid.elementsEqual($0.oid) }) else { return nil }
+        self = found
+    }
+}
+
+extension CMSCodec.Attribute: IdentifiedByOID {
     /// The attribute's object identifier, DER content octets.
     var oid: [UInt8] {
         let last: UInt8 =
@@ -49,7 +62,7 @@ extension CMSCodec.Attribute {
     }
 }
 
-extension DigestAlgorithm {
+extension DigestAlgorithm: IdentifiedByOID {
     private static let nistHash: [UInt8] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02]  // 2.16.840.1.101.3.4.2
 
     /// The algorithm's object identifier, DER content octets.
@@ -62,14 +75,9 @@ extension DigestAlgorithm {
         case .sha224: Self.nistHash + [0x04]
         }
     }
-
-    init?(oid: ArraySlice<UInt8>) {
-        guard let found = Self.allCases.first(where: { oid.elementsEqual($0.oid) }) else { return nil }
-        self = found
-    }
 }
 
-extension ContentCipher {
+extension ContentCipher: IdentifiedByOID {
     private static let nistAES: [UInt8] = [0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01]  // 2.16.840.1.101.3.4.1
 
     /// The algorithm's object identifier, DER content octets.
@@ -81,11 +89,6 @@ extension ContentCipher {
         case .aes192: Self.nistAES + [0x16]
         case .aes256: Self.nistAES + [0x2A]
         }
-    }
-
-    init?(oid: ArraySlice<UInt8>) {
-        guard let found = Self.allCases.first(where: { oid.elementsEqual($0.oid) }) else { return nil }
-        self = found
     }
 
     var keyLength: Int {

@@ -48,14 +48,17 @@ enum CMSReader {
         guard var signerInfos = signedData.enter(DERTag.set), signedData.isAtEnd,
             var signerInfo = signerInfos.enter(DERTag.sequence),
             signerInfo.content(DERTag.integer)?.elementsEqual([1]) == true,
-            let signerID = signerInfo.read(DERTag.sequence),
+            var signerID = signerInfo.enter(DERTag.sequence),
+            let signerIssuer = signerID.read(DERTag.sequence), let signerSerial = signerID.read(DERTag.integer), signerID.isAtEnd,
             let digest = algorithm(&signerInfo).flatMap(DigestAlgorithm.init(oid:)),
             let signedAttributes = signerInfo.read(DERTag.context(0)),
             let signatureAlgorithm = algorithm(&signerInfo),
             signatureAlgorithm.elementsEqual(CMSObject.rsaEncryption) || CMSObject.rsaSignatures.contains(where: { signatureAlgorithm.elementsEqual($0) }),
             let signature = signerInfo.content(DERTag.octetString), signerInfo.isAtEnd,
             let read = attributes(signedAttributes.content),
-            let signer = certificates.first(where: { signerID.whole.elementsEqual($0.issuerAndSerialNumber) }),
+            let signer = certificates.first(where: {
+                $0.serialNumber.elementsEqual(signerSerial.whole) && $0.issuer.elementsEqual(signerIssuer.whole)
+            }),
             let keyBytes = signer.rsaPublicKey, let key = CMSPrimitives.rsaPublicKey(keyBytes),
             CMSPrimitives.digest(content, digest)?.elementsEqual(read.messageDigest) == true
         else { return nil }
@@ -110,7 +113,7 @@ enum CMSReader {
                 guard values.count == 1 else { return nil }
             } else if oid.elementsEqual(CMSObject.countersignature) || oid.starts(with: CMSObject.smime) {
                 return nil
-            } else if let known = CMSCodec.Attribute.allCases.first(where: { oid.elementsEqual($0.oid) }), !seen.contains(known) {
+            } else if let known = CMSCodec.Attribute(oid: oid), !seen.contains(known) {
                 // The first attribute of a type counts, and its first value if that is a string.
                 seen.insert(known)
                 if let first = values.first, stringTags.contains(first.tag) { scep[known] = Array(first.content) }
