@@ -54,40 +54,39 @@ extension PostgresStore {
     /// connection, then `budget` from then on. Past the first it is
     /// cancelled; past the second its connection is closed, and whatever the
     /// server had answered by then still counts (a statement_timeout error,
-    /// say), while a failure caused by the close reports the deadline.
+    /// say), while a failure caused by the close reports the deadline. The
+    /// deadlines are event-loop timers (`LoopTimer`), disarmed when `work` ends.
     func bounded<T: Sendable>(
         _ operation: String, budget: Duration, _ work: @escaping @Sendable (Attempt) async throws -> T
     ) async throws -> T {
         let attempt = Attempt()
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                do {
-                    return try await work(attempt)
-                } catch {
-                    throw attempt.explain(error)
-                }
+        let task = Task {
+            do {
+                return try await work(attempt)
+            } catch {
+                throw attempt.explain(error)
             }
-            group.addTask {
-                try await Task.sleep(for: self.configuration.connectTimeout)
-                if let connectedAt = attempt.connectedAt {
-                    try await Task.sleep(until: connectedAt + budget)
-                    attempt.expire(
-                        Error(
-                            code: .timedOut,
-                            "\(operation): no answer from PostgreSQL at \(self.configuration.endpoint) within \(Self.describe(budget)); connection closed"))
-                } else {
-                    attempt.expire(self.unavailable(operation))
-                }
-                return nil
+        }
+        attempt.arm(after: configuration.connectTimeout) {
+            // Still without a connection: stop waiting for one.
+            guard let connectedAt = attempt.connectedAt else {
+                attempt.expire(self.unavailable(operation))
+                task.cancel()
+                return
             }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let value = result { return value }
-                // Expired: still without a connection, stop waiting for one;
-                // with one, it was closed and the work ends by itself.
-                if attempt.connectedAt == nil { group.cancelAll() }
+            // With one: closing it at the deadline ends the work by itself.
+            attempt.arm(after: connectedAt + budget - .now) {
+                attempt.expire(
+                    Error(
+                        code: .timedOut,
+                        "\(operation): no answer from PostgreSQL at \(self.configuration.endpoint) within \(Self.describe(budget)); connection closed"))
             }
-            preconditionFailure("the work task neither returned nor threw")
+        }
+        defer { attempt.finish() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
         }
     }
 
@@ -225,12 +224,16 @@ final class CancellableWait<Value: Sendable>: Sendable {
     }
 }
 
-/// One bounded operation: when it got its connection, and whether its time ran out.
+/// One bounded operation: when it got its connection, whether its time ran
+/// out, and its pending deadline. Once finished, no deadline touches it: its
+/// connection is back in the pool, lent to another operation.
 final class Attempt: Sendable {
     private struct State {
         var connection: PostgresConnection?
         var connectedAt: ContinuousClock.Instant?
         var expiry: PostgresStore.Error?
+        var deadline: LoopTimer?
+        var finished = false
     }
 
     private let state = Mutex(State())
@@ -246,9 +249,28 @@ final class Attempt: Sendable {
 
     var connectedAt: ContinuousClock.Instant? { state.withLock { $0.connectedAt } }
 
-    /// Records the deadline's error and closes the connection, if any.
+    /// Runs `expired` after `delay`, in place of the deadline armed before; not once finished.
+    func arm(after delay: Duration, _ expired: @escaping @Sendable () -> Void) {
+        state.withLock { state in
+            guard !state.finished else { return }
+            state.deadline?.cancel()
+            state.deadline = LoopTimer(after: delay, expired)
+        }
+    }
+
+    /// The work has ended: disarms the deadline.
+    func finish() {
+        let deadline = state.withLock { state in
+            state.finished = true
+            return state.deadline.take()
+        }
+        deadline?.cancel()
+    }
+
+    /// Records the deadline's error and closes the connection, if any; nothing once finished.
     func expire(_ error: PostgresStore.Error) {
-        let connection = state.withLock { state in
+        let connection = state.withLock { state -> PostgresConnection? in
+            guard !state.finished else { return nil }
             state.expiry = error
             return state.connection
         }
