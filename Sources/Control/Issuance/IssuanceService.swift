@@ -60,22 +60,11 @@ package final class IssuanceService: Issuance {
         let task: Task<EnrollmentDecision, any Error>? = inFlight.withLock { running in
             if let existing = running[key] { return existing.csrSHA256 == csrSHA256 ? existing.task : nil }
             let task = Task {
-                // Only a slow issuance is noted for the other replicas: a device polls only after PENDING, which an
-                // edge answers after its wait budget (at least 1 s), so most enrollments never touch the registry.
-                // Embedded mode has no registry: no timer either.
-                let note = self.replicas.map { replicas in
-                    Task<Bool, Never> {
-                        guard (try? await Task.sleep(for: Self.inFlightNoteDelay)) != nil else { return false }
-                        await replicas.begin(profile: request.profile, transactionID: request.transactionID)
-                        return true
-                    }
+                // Only a slow issuance is noted for the other replicas (embedded mode has no registry).
+                let note = self.replicas.map {
+                    InFlightNote(registry: $0, profile: request.profile, transactionID: request.transactionID, after: Self.inFlightNoteDelay)
                 }
-                defer {
-                    if let note, let replicas = self.replicas {
-                        note.cancel()
-                        Task { if await note.value { await replicas.end(profile: request.profile, transactionID: request.transactionID) } }
-                    }
-                }
+                defer { note?.end() }
                 return try await self.process(request, csrSHA256: csrSHA256)
             }
             running[key] = Running(csrSHA256: csrSHA256, task: task)
