@@ -39,6 +39,9 @@ package struct EdgeProfiles: Sendable {
         return EdgeProfiles(allowed)
     }
 
+    /// Whether any edge is limited to some profiles (`SCEPTER_EDGE_PROFILES` set).
+    package var isRestricted: Bool { allowed != nil }
+
     package func allows(edge: String, profile: String) -> Bool {
         guard let allowed else { return true }
         return allowed[edge]?.contains(profile.lowercased()) ?? false
