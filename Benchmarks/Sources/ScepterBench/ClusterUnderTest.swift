@@ -10,8 +10,8 @@ protocol ServerUnderTest: AnyObject {
     var challenge: String { get }
     var raKeyPath: String { get }
     var caKeyPath: String { get }
-    /// The process a profile records (the edge, or `scepter dev`).
-    var pid: Int32 { get }
+    /// The process a profile records: `scepter dev`, or the cluster's process of that name.
+    func pid(named name: String) throws -> Int32
     /// CPU seconds of every server-side process so far.
     func cpuSeconds() throws -> Double
     func residentMiB() -> Double?
@@ -22,6 +22,8 @@ extension ServerProcess: ServerUnderTest {
     var ports: [UInt16] { [port] }
     var raKeyPath: String { dataDir + "/ra.key" }
     var caKeyPath: String { dataDir + "/ca.key" }
+    /// `scepter dev` is the one process, whatever the name.
+    func pid(named name: String) throws -> Int32 { pid }
 }
 
 /// The cluster: PKI from `scepter ca init`, profile `default` with a static
@@ -55,7 +57,12 @@ final class ClusterUnderTest: ServerUnderTest {
         var starts = 1
     }
 
-    var pid: Int32 { children.first { $0.name.hasPrefix("edge") }?.process.processIdentifier ?? 0 }
+    func pid(named name: String) throws -> Int32 {
+        guard let child = children.first(where: { $0.name == name }) else {
+            throw BenchError("--profile-process \(name): the cluster runs \(children.map(\.name).joined(separator: ", "))")
+        }
+        return child.process.processIdentifier
+    }
 
     /// - Parameters:
     ///   - database: a PostgreSQL URL whose user may CREATE DATABASE; a fresh database is made for the run.

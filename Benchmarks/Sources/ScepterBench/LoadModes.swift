@@ -173,7 +173,7 @@ extension ServerUnderTest {
             let registry = cluster.registry
             return { registry.processes }
         }
-        let pid = self.pid
+        let pid = (try? self.pid(named: "scepter dev")) ?? 0
         return { [(name: "scepter dev", pids: [pid])] }
     }
 }

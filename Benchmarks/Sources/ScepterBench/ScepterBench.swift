@@ -68,6 +68,9 @@ struct ScepterBench: ParsableCommand {
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
     var profile: String?
 
+    @Option(help: "The process --profile records in --cluster-database mode: control, edge-0 (the default), edge-1, … or redis.")
+    var profileProcess = "edge-0"
+
     @Option(help: ArgumentHelp(
         "Open-loop load instead: requests per second, or half-peak (measure the closed-loop peak at --concurrency first, then run at half of it).",
         discussion: "--requests are sent at that fixed arrival rate; latency counts from each request's scheduled time."))
@@ -138,7 +141,7 @@ struct ScepterBench: ParsableCommand {
         }
         defer { server.stop() }
         if let cluster = server as? ClusterUnderTest { try seeding.seed(cluster.databaseURL) }
-        note("server pid \(server.pid) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
+        note("server pid \((try? server.pid(named: "edge-0")) ?? 0) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
 
         // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).
         let caResponse = try HTTPConnection(port: server.ports[0]).get("/scep?operation=GetCACert")
@@ -187,7 +190,7 @@ struct ScepterBench: ParsableCommand {
 
         note("measuring: \(requests) enrollments, concurrency \(concurrency), load generator on CPU \(clientCPU)")
         let measured = Array(enrollments[warmup...])
-        let profiler = try profile.map { try Profiler(pid: server.pid, output: $0, cpu: clientCPU) }
+        let profiler = try profile.map { try Profiler(pid: try server.pid(named: profileProcess), output: $0, cpu: clientCPU) }
         let serverCoreBusyBefore = ProcStat.busySeconds(cpu: serverCPU)
         let serverCPUBefore = try server.cpuSeconds()
         let byProcessBefore = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
