@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import Testing
 import ScepterRedis
 import ScepterTesting
@@ -76,9 +75,7 @@ struct InFlightNoteTests {
             let caIdentity = try TestPKI.makeCA(key: .p256)
             let ca = try ControlFixtures.localCA(caIdentity)
             let configuration = ControlConfiguration(profiles: [.init(name: "corp", issuer: ca, policy: CertificateProfile())])
-            let sqlite = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
-            do {
-                try await sqlite.migrate()
+            try await IssuanceHarness.withStore { sqlite in
                 let gated = GatedStore(sqlite)
                 let issuing = IssuanceService(configuration: configuration, store: gated, logger: ControlFixtures.logger, replicas: registry)
                 let other = IssuanceService(configuration: configuration, store: sqlite, logger: ControlFixtures.logger, replicas: registry)
@@ -100,11 +97,7 @@ struct InFlightNoteTests {
                 }
                 #expect(try await other.poll(profile: "corp", transactionID: transactionID)?.issued != nil)
                 #expect(await registry.isInFlight(profile: "corp", transactionID: transactionID) == false)
-            } catch {
-                try await sqlite.close()
-                throw error
             }
-            try await sqlite.close()
         }
     }
 }

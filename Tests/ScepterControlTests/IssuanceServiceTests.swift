@@ -226,9 +226,7 @@ struct IssuanceServiceTests {
     func pollWhileInFlight() async throws {
         let caIdentity = try TestPKI.makeCA(key: .p256)
         let ca = try ControlFixtures.localCA(caIdentity)
-        let sqlite = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
-        do {
-            try await sqlite.migrate()
+        try await IssuanceHarness.withStore { sqlite in
             let store = GatedStore(sqlite)
             let service = IssuanceService(
                 configuration: ControlConfiguration(profiles: [.init(name: "corp", issuer: ca, policy: CertificateProfile())]),
@@ -255,11 +253,7 @@ struct IssuanceServiceTests {
                 try await group.waitForAll()
             }
             #expect(try await service.poll(profile: "corp", transactionID: "tx-slow")?.issued != nil)
-        } catch {
-            try await sqlite.close()
-            throw error
         }
-        try await sqlite.close()
     }
 
     @Test("GetCert finds a certificate only under the profile that issued it")

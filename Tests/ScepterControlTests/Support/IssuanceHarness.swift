@@ -24,12 +24,19 @@ struct IssuanceHarness: Sendable {
     ) async throws {
         let caIdentity = try caIdentity ?? TestPKI.makeCA(commonName: "Scepter Test CA", key: caKey)
         let ca = try LocalCA(name: "corp-ca", certificatePEM: caIdentity.certificatePEM, keyPEM: caIdentity.keyPEM, chainPEM: chainPEM)
-        let sqlite = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
-        do {
-            try await sqlite.migrate()
+        try await withStore { sqlite in
             let harness = try Self.make(
                 caIdentity: caIdentity, ca: ca, store: CountingStore(sqlite), profiles: profiles, nextCA: nextCA, start: start)
             try await body(harness)
+        }
+    }
+
+    /// Runs `body` with a migrated in-memory SQLite store, and closes it whatever happens.
+    static func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let sqlite = try await SQLiteStore.open(path: nil, logger: ControlFixtures.logger)
+        do {
+            try await sqlite.migrate()
+            try await body(sqlite)
         } catch {
             try await sqlite.close()
             throw error
