@@ -11,6 +11,11 @@ import NIOPosix
 /// cancelled. With a sleep per statement and per enrollment, that was 15 % of
 /// the control plane's CPU (Benchmarks/README.md). A loop's timer is an entry
 /// in a heap on a thread that is awake anyway; cancelling removes it.
+///
+/// The deeper fix is an executor on the event loops that takes delayed jobs,
+/// so every sleep (PostgresNIO's pool timers too) becomes a loop timer; in
+/// Swift 6.3 that protocol (`SchedulingExecutor`, with `ExecutorFactory`) is
+/// experimental SPI only. When it is public, this type can go.
 package struct LoopTimer: Sendable {
     private let scheduled: Scheduled<Void>
 
