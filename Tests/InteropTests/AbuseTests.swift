@@ -27,7 +27,7 @@ struct AbuseTests {
         let report = directory.appendingPathComponent("report.json")
         FileManager.default.createFile(atPath: report.path, contents: nil)
         attacker.standardOutput = try FileHandle(forWritingTo: report)
-        try attacker.run()
+        try ChildProcessPipes.run(attacker)
         defer { if attacker.isRunning { attacker.terminate() } }
         // Evidence, not a sleep: the attacker holds its connections.
         let clock = ContinuousClock()

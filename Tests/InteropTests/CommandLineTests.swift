@@ -56,10 +56,10 @@ struct CommandLineTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: DevServerProcess.binary)
             process.arguments = ["dev", "--data-dir", directory.path, "--port", "0", "--host", "127.0.0.1"]
-            let output = Pipe()
+            let output = ChildProcessPipes.make()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ChildProcessPipes.run(process)
             defer {
                 process.terminate()
                 process.waitUntilExit()

@@ -62,7 +62,7 @@ public final class DevServerProcess: @unchecked Sendable {
         merged["SCEPTER_LOG_LEVEL"] = merged["SCEPTER_LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
-        let output = Pipe()
+        let output = ChildProcessPipes.make()
         process.standardOutput = output
         if let standardErrorFile {
             guard FileManager.default.createFile(atPath: standardErrorFile.path, contents: nil) else {
@@ -72,7 +72,7 @@ public final class DevServerProcess: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.standardError
         }
-        try process.run()
+        try ChildProcessPipes.run(process)
         self.process = process
 
         // The banner, up to the challenge, which follows the SCEP URL.

@@ -74,7 +74,7 @@ public enum OpenSSLCommandLine {
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
-                try process.run()
+                try ChildProcessPipes.run(process)
             } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)

@@ -46,12 +46,12 @@ public final class RedisServerProcess: @unchecked Sendable {
             "--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--dir", directory.path, "--loglevel", "notice",
         ] + options.map { $0.replacingOccurrences(of: "{port}", with: "\(port)") }
-        let output = Pipe()
+        let output = ChildProcessPipes.make()
         process.standardOutput = output
         process.standardError = output
         let exited = ExitSignal()
         process.terminationHandler = { _ in exited.fire() }
-        try process.run()
+        try ChildProcessPipes.run(process)
         self.process = process
         self.exited = exited
         // Read the log on a thread of its own (the reads block), to its end, so

@@ -34,7 +34,7 @@ public final class RoleProcess: Sendable {
         merged["SCEPTER_LOG_LEVEL"] = "info"
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
-        let pipe = Pipe()
+        let pipe = ChildProcessPipes.make()
         process.standardOutput = pipe
         process.standardError = pipe
 
@@ -48,7 +48,7 @@ public final class RoleProcess: Sendable {
             }
             for waiter in waiters { waiter.resume(returning: status) }
         }
-        try process.run()
+        try ChildProcessPipes.run(process)
 
         // Read the output on a thread of its own to its end (the pipe never
         // fills); report the port once the listening line appears, or nil at

@@ -29,12 +29,12 @@ public enum Shell {
             process.arguments = arguments
         }
         if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
+        let out = ChildProcessPipes.make()
+        let err = ChildProcessPipes.make()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ChildProcessPipes.run(process)
         started(process)
         // Read both pipes at once, before waiting, so a chatty tool cannot fill one and block.
         let stderr = Mutex(Data())
