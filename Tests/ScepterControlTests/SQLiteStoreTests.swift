@@ -145,3 +145,74 @@ struct SQLiteStoreTests {
         return store
     }
 }
+
+@Suite("SQLiteStore group commit", .timeLimit(.minutes(2)))
+struct SQLiteGroupCommitTests {
+    @Test("Writes that arrive while the connection is busy commit in one transaction; one that fails rolls back alone")
+    func writesCommitTogether() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try await SQLiteStore.open(path: directory.path("scepter.sqlite"), logger: ControlFixtures.logger)
+        try await store.migrate()
+        // Holds the one connection, as a long admin query would, until `release` ends.
+        let (entered, enter) = AsyncStream<Void>.makeStream()
+        let (release, finish) = AsyncStream<Void>.makeStream()
+        defer { finish.finish() }  // a failed requirement must not leave the writes waiting
+        let holder = Task {
+            defer { enter.finish() }
+            try await store.run("hold") { _ in
+                enter.yield()
+                for await _ in release {}
+            }
+        }
+        for await _ in entered { break }
+
+        // In a known order: each write starts once the one before it waits.
+        typealias Write = @Sendable () async throws -> Void
+        let writes: [(name: String, write: Write)] = [
+            ("6c00", { try await store.commitIssued(ControlStoreContract.certificate(serial: "6c00", transactionID: "tx-0"), enrollment: ControlStoreContract.issuedEnrollment(serial: "6c00", transactionID: "tx-0")) }),
+            ("6c01", { try await store.commitIssued(ControlStoreContract.certificate(serial: "6c01", transactionID: "tx-1"), enrollment: ControlStoreContract.issuedEnrollment(serial: "6c01", transactionID: "tx-1")) }),
+            // The same request as 6c00: its certificate goes in, its enrollment conflicts, both roll back.
+            ("6cff", { try await store.commitIssued(ControlStoreContract.certificate(serial: "6cff", transactionID: "tx-0"), enrollment: ControlStoreContract.issuedEnrollment(serial: "6cff", transactionID: "tx-0")) }),
+            ("rejected", { try await store.commitRejected(ControlStoreContract.rejectedEnrollment(transactionID: "tx-2")) }),
+            ("audit", { try await store.insertAudit(ControlStoreContract.event(id: "e-1", at: 0)) }),
+        ]
+        let committedBefore = store.groupCommit.committedCount
+        let results = try await withThrowingTaskGroup(of: (String, Result<Void, any Error>).self) { group in
+            for (index, entry) in writes.enumerated() {
+                group.addTask {
+                    do {
+                        try await entry.write()
+                        return (entry.name, .success(()))
+                    } catch {
+                        return (entry.name, .failure(error))
+                    }
+                }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while store.groupCommit.waitingCount <= index, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+                try #require(store.groupCommit.waitingCount == index + 1, "write \(entry.name) did not wait for the busy connection")
+            }
+            #expect(store.groupCommit.committedCount == committedBefore, "a write committed while the connection was held")
+            finish.finish()
+            return try await group.reduce(into: [String: Result<Void, any Error>]()) { $0[$1.0] = $1.1 }
+        }
+        try await holder.value
+
+        #expect(store.groupCommit.committedCount == committedBefore + 1, "the five writes took \(store.groupCommit.committedCount - committedBefore) commits")
+        for name in ["6c00", "6c01", "rejected", "audit"] {
+            #expect(throws: Never.self, "\(name)") { try results[name]?.get() }
+        }
+        #expect(throws: StoreConflict.self) { try results["6cff"]?.get() }
+        #expect(try await store.certificate(serialNumber: "6c00") != nil)
+        #expect(try await store.certificate(serialNumber: "6c01") != nil)
+        #expect(try await store.certificate(serialNumber: "6cff") == nil, "the conflicting write left its certificate")
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-0").map(\.serialNumber) == ["6c00"])
+        #expect(try await store.enrollments(profile: "corp", transactionID: "tx-2").map(\.outcome) == [.policyViolation])
+        #expect(try await store.auditEvents(AuditQuery()).map(\.id) == ["e-1"])
+        try await store.close()
+
+        // What committed together is on disk, not only in the connection that wrote it.
+        let reopened = try await SQLiteStore.open(path: directory.path("scepter.sqlite"), logger: ControlFixtures.logger)
+        #expect(try await reopened.certificate(serialNumber: "6c01") != nil)
+        try await reopened.close()
+    }
+}

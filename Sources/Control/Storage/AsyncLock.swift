@@ -12,16 +12,10 @@ final class AsyncLock: Sendable {
 
     private let state = Mutex(State())
 
-    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func withLock<T: Sendable, Failure: Error>(_ body: () async throws(Failure) -> T) async throws(Failure) -> T {
         await lock()
-        do {
-            let result = try await body()
-            unlock()
-            return result
-        } catch {
-            unlock()
-            throw error
-        }
+        defer { unlock() }
+        return try await body()
     }
 
     private func lock() async {

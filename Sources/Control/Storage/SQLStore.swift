@@ -85,9 +85,18 @@ extension SQLStore {
         }
     }
 
+    /// One statement that changes data. PostgreSQL commits it by itself;
+    /// SQLite commits it with the writes that arrive with it (`SQLiteStore.GroupCommit`).
+    private func write(_ operation: String, _ statement: SQLStatement) async throws {
+        switch dialect {
+        case .postgres: try await run(operation) { sql in _ = try await sql.run(statement) }
+        case .sqlite: try await transaction(operation) { sql in _ = try await sql.run(statement) }
+        }
+    }
+
     package func commitRejected(_ enrollment: EnrollmentRecord) async throws {
         try await conflictsAsStoreConflict {
-            try await run("commitRejected") { sql in _ = try await sql.run(Self.insertStatement(enrollment, serial: nil)) }
+            try await write("commitRejected", Self.insertStatement(enrollment, serial: nil))
         }
     }
 
@@ -100,14 +109,14 @@ extension SQLStore {
     }
 
     package func markDelivered(_ key: EnrollmentKey, reason: String) async throws {
-        try await run("markDelivered") { sql in
-            _ = try await sql.run(
+        try await write(
+            "markDelivered",
+            SQLStatement(
                 """
                 UPDATE enrollments SET status = 'issued', reason = ?
                 WHERE profile = ? AND transaction_id = ? AND csr_sha256 = ? AND status = 'notifying'
                 """,
-                [.text(reason), .text(key.profile), .text(key.transactionID), .text(key.csrSHA256)])
-        }
+                [.text(reason), .text(key.profile), .text(key.transactionID), .text(key.csrSHA256)]))
     }
 
     @discardableResult
@@ -135,7 +144,7 @@ extension SQLStore {
         let unique = events.filter { seen.insert($0.id).inserted }
         guard !unique.isEmpty else { return }
         if unique.count == 1 {
-            try await run("insertAudit") { sql in _ = try await sql.run(Self.insertStatement(unique, provisional: false)) }
+            try await write("insertAudit", Self.insertStatement(unique, provisional: false))
             return
         }
         try await transaction("insertAudit") { sql in

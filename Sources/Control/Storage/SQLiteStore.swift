@@ -14,23 +14,34 @@ import ScepterProtocol
 /// to the log without waiting for the disk, so a statement of the
 /// enrollment path takes microseconds, less than the thread switches a
 /// worker pool would cost. A long admin query holds one thread for its
-/// duration, as the lock already held every other operation.
+/// duration, as the lock already held every other operation. Transactions
+/// that arrive together commit together (`GroupCommit`).
 package final class SQLiteStore: SQLStore {
     private let database: SQLiteDatabase
     /// One operation at a time on the one connection (transactions included).
-    private let lock = AsyncLock()
+    private let lock: AsyncLock
+    /// Transactions, committed together when they arrive together.
+    let groupCommit: GroupCommit
     private let closed = Atomic<Bool>(false)
 
     var dialect: SQLDialect { .sqlite }
 
     private init(database: SQLiteDatabase) {
+        let lock = AsyncLock()
         self.database = database
+        self.lock = lock
+        groupCommit = GroupCommit(database: database, lock: lock)
     }
 
     /// Opens (creating if needed) the database at `path`; nil: in memory.
     package static func open(path: String?, logger: Logger) async throws -> SQLiteStore {
         let database = try SQLiteDatabase(path: path)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=\(SQLiteDatabase.busyTimeoutMilliseconds)"] {
+        // temp_store=MEMORY keeps the savepoints' journals (`GroupCommit`) in memory, not in a new temporary file each.
+        let pragmas = [
+            "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+            "PRAGMA busy_timeout=\(SQLiteDatabase.busyTimeoutMilliseconds)",
+        ]
+        for pragma in pragmas {
             _ = try database.run(pragma, [], doing: pragma)
         }
         return SQLiteStore(database: database)
@@ -38,7 +49,7 @@ package final class SQLiteStore: SQLStore {
 
     package func close() async throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try await lock.withLock { database.close() }
+        await lock.withLock { database.close() }
     }
 
     package func migrate() async throws {
@@ -67,18 +78,7 @@ package final class SQLiteStore: SQLStore {
     }
 
     func transaction<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        let executor = Executor(database: database, operation: operation)
-        return try await lock.withLock {
-            _ = try database.run("BEGIN IMMEDIATE", [], doing: "\(operation): BEGIN IMMEDIATE")
-            do {
-                let result = try await body(executor)
-                _ = try database.run("COMMIT", [], doing: "\(operation): COMMIT")
-                return result
-            } catch {
-                _ = try? database.run("ROLLBACK", [], doing: "\(operation): ROLLBACK")
-                throw error
-            }
-        }
+        try await groupCommit.transaction(operation, body)
     }
 
     func isEnrollmentConflict(_ error: any Error) -> Bool {
@@ -87,7 +87,7 @@ package final class SQLiteStore: SQLStore {
     }
 
     /// Statements on the store's connection; the store holds the lock.
-    private struct Executor: SQLExecutor {
+    struct Executor: SQLExecutor {
         let database: SQLiteDatabase
         let operation: String
 
