@@ -1,6 +1,9 @@
+import Foundation
+import SwiftASN1
 import Testing
 import X509
 import ScepterProtocol
+import ScepterTesting
 
 @Suite("PKCS#10 requests made by openssl req", .timeLimit(.minutes(5)))
 struct CertificationRequestTests {
@@ -35,6 +38,56 @@ struct CertificationRequestTests {
         let csr = try CertificationRequest(derEncoded: try Fixture.bytes("csr-plain.der"))
         #expect(csr.commonName == "plain-device")
         #expect(csr.requestedExtensions == nil)
+    }
+
+    /// csr-full.der with its two attributes swapped, as Go's crypto/x509
+    /// writes them (insertion order, not DER order), and signed again.
+    static func attributesOutOfOrder() async throws -> [UInt8] {
+        let der = try Fixture.bytes("csr-full.der")
+        let root = try DER.parse(der)
+        guard case .constructed(let parts) = root.content, let info = parts.first(where: { _ in true }),
+            case .constructed(let fields) = info.content, let attributes = fields.first(where: { $0.identifier.tagClass == .contextSpecific }),
+            case .constructed(let elements) = attributes.content
+        else { throw ASN1Error.invalidASN1Object(reason: "csr-full.der is not a CSR with attributes") }
+        let items = Array(elements)
+        try #require(items.count == 2, "csr-full.der should hold challengePassword and extensionRequest")
+        let contentLength = items[0].encodedBytes.count + items[1].encodedBytes.count
+        let header = attributes.encodedBytes.prefix(attributes.encodedBytes.count - contentLength)
+        let swapped = Array(header + items[1].encodedBytes + items[0].encodedBytes)
+        var newInfo = Array(info.encodedBytes)
+        let attributesOffset = attributes.encodedBytes.startIndex - info.encodedBytes.startIndex
+        newInfo.replaceSubrange(attributesOffset..<attributesOffset + swapped.count, with: swapped)
+
+        let directory = try Shell.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let infoFile = directory.appendingPathComponent("info.der")
+        try Data(newInfo).write(to: infoFile)
+        let signatureFile = directory.appendingPathComponent("signature")
+        let signed = try await Shell.run(
+            "/usr/bin/openssl", ["dgst", "-sha256", "-sign", Fixture.path + "/device-key.pem", "-out", signatureFile.path, infoFile.path])
+        try #require(signed.status == 0, "\(signed.stderr)")
+        let signature = Array(try Data(contentsOf: signatureFile))
+        // Same lengths throughout: the info and the signature replace their originals in place.
+        var csr = der
+        let infoOffset = info.encodedBytes.startIndex - der.startIndex
+        csr.replaceSubrange(infoOffset..<infoOffset + newInfo.count, with: newInfo)
+        try #require(signature.count == 256)
+        csr.replaceSubrange(csr.count - 256..<csr.count, with: signature)
+        return csr
+    }
+
+    @Test("Attributes in insertion order (Go's crypto/x509) are read; the self-signature is checked over the bytes as sent")
+    func attributesInInsertionOrder() async throws {
+        let unsorted = try await Self.attributesOutOfOrder()
+        #expect(unsorted != (try Fixture.bytes("csr-full.der")))
+        let csr = try CertificationRequest(derEncoded: unsorted)
+        #expect(csr.challengePassword == "s3cret-challenge")
+        #expect(csr.subjectAlternativeNames.dnsNames == ["device-1.example.com", "alt.example.com"])
+        #expect(csr.derEncoded == unsorted)
+        // The sorted copy is what swift-certificates reads, never what is verified: one changed byte still fails.
+        var tampered = unsorted
+        tampered[tampered.count - 1] ^= 0x01
+        #expect(throws: Refusal.self) { try CertificationRequest(derEncoded: tampered) }
     }
 
     @Test func tamperedSubjectFailsTheSelfSignature() throws {

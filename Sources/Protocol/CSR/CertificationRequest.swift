@@ -75,10 +75,10 @@ public struct CertificationRequest: Sendable {
         // Signed with an algorithm swift-certificates does not parse (PSS, SHA-224): read through a stand-in copy.
         var readThroughStandIn = false
         do {
-            request = try CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(der))
+            request = try CertificateSigningRequest(derEncoded: try CanonicalDER.parseSortingSets(der))
         } catch {
             if let copy = CSRStandInAlgorithm.readableCopy(of: der),
-                let readable = try? CertificateSigningRequest(derEncoded: try CanonicalDER.sortingSets(copy))
+                let readable = try? CertificateSigningRequest(derEncoded: try CanonicalDER.parseSortingSets(copy))
             {
                 request = readable
                 readThroughStandIn = true
