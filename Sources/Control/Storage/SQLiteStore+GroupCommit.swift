@@ -6,11 +6,13 @@ extension SQLiteStore {
     ///
     /// In WAL mode each commit appends every page it changed to the log. One
     /// enrollment writes twice: its certificate, enrollment and provisional
-    /// audit row, then the edge's audit event. Each commit touches about
+    /// audit row, then the edge's audit event. The two commits touch about
     /// thirty 4 KiB pages of tables and indexes. Enrollments that commit
     /// together share the pages they both change: the tables' last pages and
     /// the time-ordered indexes. Four together write about half as many pages
-    /// as four alone, and take the file's locks once.
+    /// as four alone, and take the file's locks once. Savepoints journal the
+    /// pages they change; `temp_store=MEMORY` (set at open) keeps that
+    /// journal in memory instead of a new temporary file per transaction.
     ///
     /// The first write to arrive starts the commit as a new task. Writes that
     /// arrive before that task runs, or while it waits for the connection,
