@@ -12,6 +12,8 @@ protocol ServerUnderTest: AnyObject {
     var caKeyPath: String { get }
     /// The process a profile records: `scepter dev`, or the cluster's process of that name.
     func pid(named name: String) throws -> Int32
+    /// The processes the resource sampler reads, by name (a cluster's change as faults restart them).
+    var sampledProcesses: ResourceSampler.Processes { get }
     /// CPU seconds of every server-side process so far.
     func cpuSeconds() throws -> Double
     func residentMiB() -> Double?
@@ -24,6 +26,11 @@ extension ServerProcess: ServerUnderTest {
     var caKeyPath: String { dataDir + "/ca.key" }
     /// `scepter dev` is the one process, whatever the name.
     func pid(named name: String) throws -> Int32 { pid }
+
+    var sampledProcesses: ResourceSampler.Processes {
+        let pid = pid
+        return { [(name: "scepter dev", pids: [pid])] }
+    }
 }
 
 /// The cluster: PKI from `scepter ca init`, profile `default` with a static
@@ -55,6 +62,11 @@ final class ClusterUnderTest: ServerUnderTest {
         /// Where the role listens (nil: not a Scepter role, e.g. redis).
         var port: UInt16?
         var starts = 1
+    }
+
+    var sampledProcesses: ResourceSampler.Processes {
+        let registry = registry
+        return { registry.processes }
     }
 
     func pid(named name: String) throws -> Int32 {

@@ -165,15 +165,3 @@ extension ScepterBench {
 
     var modeName: String { clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL" }
 }
-
-extension ServerUnderTest {
-    /// The processes the resource sampler reads, by name.
-    var sampledProcesses: ResourceSampler.Processes {
-        if let cluster = self as? ClusterUnderTest {
-            let registry = cluster.registry
-            return { registry.processes }
-        }
-        let pid = (try? self.pid(named: "scepter dev")) ?? 0
-        return { [(name: "scepter dev", pids: [pid])] }
-    }
-}

@@ -141,7 +141,8 @@ struct ScepterBench: ParsableCommand {
         }
         defer { server.stop() }
         if let cluster = server as? ClusterUnderTest { try seeding.seed(cluster.databaseURL) }
-        note("server pid \((try? server.pid(named: "edge-0")) ?? 0) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
+        let pids = server.sampledProcesses().map { "\($0.name) \($0.pids.map(String.init).joined(separator: "/"))" }
+        note("server processes \(pids.joined(separator: ", ")) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
 
         // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).
         let caResponse = try HTTPConnection(port: server.ports[0]).get("/scep?operation=GetCACert")
