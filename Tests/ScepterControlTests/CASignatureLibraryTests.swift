@@ -16,9 +16,10 @@ struct CASignatureLibraryTests {
     func bothLibrariesSign(algorithm: PKIBootstrap.KeyAlgorithm) async throws {
         let root = try await Shell.offPool { try PKIBootstrap.makeRootCA(commonName: "Library Root", algorithm: algorithm) }
         let loaded = try Certificate.PrivateKey(pemEncoded: root.keyPEM)
-        let viaOpenSSL = Certificate.PrivateKey(OpenSSLCAKey(loaded: loaded, signer: try OpenSSLSigningKey(privateKeyPEM: root.keyPEM)))
-        let caCertificate = try Certificate(pemEncoded: root.certificatePEM)
         let algorithm = LocalCA.signatureAlgorithm(of: loaded)
+        let viaOpenSSL = Certificate.PrivateKey(
+            OpenSSLCAKey(loaded: loaded, signer: try OpenSSLSigningKey(privateKeyPEM: root.keyPEM), defaultSignatureAlgorithm: algorithm))
+        let caCertificate = try Certificate(pemEncoded: root.certificatePEM)
         let directory = try TemporaryDirectory()
         try directory.write(root.certificatePEM, to: "ca.pem")
         for (name, key) in [("openssl", viaOpenSSL), ("boringssl", loaded)] {

@@ -21,9 +21,9 @@ package enum SignatureLibrary: String, Sendable {
 struct OpenSSLCAKey: CustomPrivateKey {
     let loaded: Certificate.PrivateKey
     let signer: OpenSSLSigningKey
+    let defaultSignatureAlgorithm: Certificate.SignatureAlgorithm
 
     var publicKey: Certificate.PublicKey { loaded.publicKey }
-    var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { LocalCA.signatureAlgorithm(of: loaded) }
     var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { loaded.supportedSignatureAlgorithms }
 
     func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws

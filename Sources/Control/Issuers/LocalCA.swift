@@ -17,6 +17,8 @@ package struct LocalCA: Sendable {
     let privateKey: Certificate.PrivateKey
     /// The library that makes this CA's signatures: the faster of the two on this machine.
     package let signatureLibrary: SignatureLibrary
+    /// What this CA's signatures are: SHA-256 with RSA, or ECDSA with the curve's hash.
+    let signatureAlgorithm: Certificate.SignatureAlgorithm
     /// The key as loaded, for signers that go through OpenSSL (OCSP signed by the CA itself).
     let keyPEM: String
     let authorityKeyIdentifier: ArraySlice<UInt8>
@@ -46,9 +48,10 @@ package struct LocalCA: Sendable {
         guard loaded.publicKey == certificate.publicKey else {
             throw LoadError(reason: "CA private key does not belong to the CA certificate")
         }
+        signatureAlgorithm = Self.signatureAlgorithm(of: loaded)
         if let openSSL = try? OpenSSLSigningKey(privateKeyPEM: keyPEM) {
-            let viaOpenSSL = Certificate.PrivateKey(OpenSSLCAKey(loaded: loaded, signer: openSSL))
-            signatureLibrary = SignatureLibrary.faster(loaded, viaOpenSSL, algorithm: Self.signatureAlgorithm(of: loaded))
+            let viaOpenSSL = Certificate.PrivateKey(OpenSSLCAKey(loaded: loaded, signer: openSSL, defaultSignatureAlgorithm: signatureAlgorithm))
+            signatureLibrary = SignatureLibrary.faster(loaded, viaOpenSSL, algorithm: signatureAlgorithm)
             privateKey = signatureLibrary == .openSSL ? viaOpenSSL : loaded
         } else {
             signatureLibrary = .boringSSL
@@ -82,8 +85,6 @@ package struct LocalCA: Sendable {
         bytes[0] = (bytes[0] & 0x7F) | 0x40  // positive, and never shorter than 16 octets
         return Certificate.SerialNumber(bytes: bytes)
     }
-
-    var signatureAlgorithm: Certificate.SignatureAlgorithm { Self.signatureAlgorithm(of: privateKey) }
 
     static func signatureAlgorithm(of key: Certificate.PrivateKey) -> Certificate.SignatureAlgorithm {
         switch key.publicKey {
