@@ -6,7 +6,7 @@ import ScepterTesting
 /// A real `scepter dev` lays out its threads by the CPUs it may use and runs
 /// its Swift tasks on its event loops: a request, its database work and its
 /// reply stay on one thread instead of being handed between two. What that
-/// saves is measured in Benchmarks/README.md ("Tasks on the event loops"),
+/// saves is measured in Benchmarks/HISTORY.md ("Tasks on the event loops"),
 /// not here: thread switches counted while the suite runs beside it depend
 /// on the machine's load as much as on the server.
 @Suite("Interop: threads of a real process", .timeLimit(.minutes(3)))
