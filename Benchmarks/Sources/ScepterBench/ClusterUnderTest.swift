@@ -120,7 +120,7 @@ final class ClusterUnderTest: ServerUnderTest {
             controlProxy = proxy
             controlURLPort = proxy.port
         }
-        var environment = Self.roleEnvironment(
+        let environment = Self.roleEnvironment(
             pki: pki, challenge: challenge, redisPort: redisPort, databaseURL: databaseURL, controlURLPort: controlURLPort, logLevel: logLevel)
         // Replicas one after the other: the first runs the migrations.
         for (index, port) in controlPorts.enumerated() {

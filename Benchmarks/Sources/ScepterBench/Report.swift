@@ -32,7 +32,9 @@ struct BenchResult {
     var requests: Int
     var concurrency: Int
     var warmup: Int
+    /// Timed before the measured phase, and again after it.
     var bound: CryptoBound
+    var boundAfter: CryptoBound
     var serverCPUSeconds: Double
     var clientCPUSeconds: Double
     var wallSeconds: Double
@@ -51,8 +53,12 @@ struct BenchResult {
     var enrollmentsPerSecond: Double { Double(requests) / wallSeconds }
     var serverUtilisation: Double { serverCPUSeconds / wallSeconds }
     var clientUtilisation: Double { clientCPUSeconds / wallSeconds }
+    /// The crypto cost the run is compared with: the mean of the timings before and after it.
+    var cryptoMilliseconds: Double { (bound.millisecondsPerEnrollment + boundAfter.millisecondsPerEnrollment) / 2 }
+    /// How far the timing after the run is from the one before it (0.1 = 10 % slower after).
+    var cryptoDrift: Double { boundAfter.millisecondsPerEnrollment / bound.millisecondsPerEnrollment - 1 }
     /// Crypto ms / server CPU ms: the fraction of the crypto bound one core sustains.
-    var ratio: Double { bound.millisecondsPerEnrollment / serverCPUMillisecondsPerEnrollment }
+    var ratio: Double { cryptoMilliseconds / serverCPUMillisecondsPerEnrollment }
     var targetRatio: Double { issueTargetRatio(cluster: mode.hasPrefix("cluster")) }
     /// Enrollments/s one fully busy core would do at the measured CPU cost.
     var perCoreCapacity: Double { 1000 / serverCPUMillisecondsPerEnrollment }
@@ -85,10 +91,14 @@ struct BenchResult {
                 "  " + pad(op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8)
                     + lpad("\(op.perEnrollment)", 3) + lpad(f(op.cpuMilliseconds * Double(op.perEnrollment)), 8))
         }
-        lines.append("  " + pad("crypto per enrollment (private operations alone: \(f(bound.privateMilliseconds)) ms)", nameWidth + 24 + 13)
+        lines.append("  " + pad("crypto per enrollment, timed before the measured phase (private operations: \(f(bound.privateMilliseconds)) ms)", nameWidth + 24 + 13)
             + lpad(f(bound.millisecondsPerEnrollment), 8))
+        lines.append("  " + pad("the same, timed again after the measured phase (" + f(cryptoDrift * 100, 1) + " %)", nameWidth + 24 + 13)
+            + lpad(f(boundAfter.millisecondsPerEnrollment), 8))
+        lines.append("  " + pad("crypto per enrollment the run is compared with (mean of the two)", nameWidth + 24 + 13)
+            + lpad(f(cryptoMilliseconds), 8))
         lines.append("  " + pad("crypto bound: enrollments/s per core (1000 / crypto ms)", nameWidth + 24 + 13)
-            + lpad(f(bound.enrollmentsPerSecondPerCore, 1), 8))
+            + lpad(f(1000 / cryptoMilliseconds, 1), 8))
         for op in bound.references {
             lines.append("  " + pad("for reference: " + op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8))
         }
@@ -116,6 +126,13 @@ struct BenchResult {
             ),
         ]
         for (label, value) in rows { lines.append("  " + pad(label, 26) + value) }
+        if abs(cryptoDrift) > 0.10 {
+            lines.append("")
+            lines.append(
+                "  note: the crypto timed after the run differs from the one before by " + f(cryptoDrift * 100, 1)
+                    + " %: the host's speed changed around the run (this VM does not report time its hypervisor takes), "
+                    + "so the multiple is uncertain by about as much. Compare runs by their medians.")
+        }
         if (otherWorkOnServerCPU ?? 0) > 0.05 {
             lines.append("")
             lines.append(
@@ -145,6 +162,8 @@ struct BenchResult {
             var cryptoOperations: [Operation]
             var cryptoReferences: [Operation]
             var cryptoMillisecondsPerEnrollment: Double
+            var cryptoMillisecondsPerEnrollmentBefore: Double
+            var cryptoMillisecondsPerEnrollmentAfter: Double
             var cryptoBoundEnrollmentsPerSecondPerCore: Double
             var serverCPUMillisecondsPerEnrollment: Double
             var cryptoOverServerCPU: Double
@@ -166,8 +185,10 @@ struct BenchResult {
         let summary = Summary(
             machine: machine, serverCPU: serverCPU, clientCPU: clientCPU, serverLogLevel: serverLogLevel, requests: requests,
             concurrency: concurrency, cryptoOperations: bound.operations.map(convert), cryptoReferences: bound.references.map(convert),
-            cryptoMillisecondsPerEnrollment: bound.millisecondsPerEnrollment,
-            cryptoBoundEnrollmentsPerSecondPerCore: bound.enrollmentsPerSecondPerCore,
+            cryptoMillisecondsPerEnrollment: cryptoMilliseconds,
+            cryptoMillisecondsPerEnrollmentBefore: bound.millisecondsPerEnrollment,
+            cryptoMillisecondsPerEnrollmentAfter: boundAfter.millisecondsPerEnrollment,
+            cryptoBoundEnrollmentsPerSecondPerCore: 1000 / cryptoMilliseconds,
             serverCPUMillisecondsPerEnrollment: serverCPUMillisecondsPerEnrollment, cryptoOverServerCPU: ratio, targetRatio: targetRatio,
             enrollmentsPerSecond: enrollmentsPerSecond, serverCPUUtilisation: serverUtilisation, latencyP50Milliseconds: latencyP50,
             latencyP99Milliseconds: latencyP99, latencyMaxMilliseconds: latencyMax, loadGeneratorCPUUtilisation: clientUtilisation,

@@ -152,18 +152,7 @@ struct ScepterBench: ParsableCommand {
             throw BenchError("GetCACert did not return a CA and an RA certificate")
         }
 
-        // The crypto bound, on the server's CPU while the server idles, with its own keys.
-        note("timing the RSA operations on CPU \(serverCPU) (\(cryptoSeconds) s each)")
-        let raKeyPEM = try String(contentsOfFile: server.raKeyPath, encoding: .utf8)
-        let caKeyPEM = try String(contentsOfFile: server.caKeyPath, encoding: .utf8)
-        let probeDevice = try Device(commonName: "crypto-probe", challenge: server.challenge)
-        let boundResult = Mutex<Result<CryptoBound, any Error>?>(nil)
-        let seconds = cryptoSeconds
-        runThreads(1, cpu: serverCPU) { _ in
-            let result = Result { try CryptoBound.measure(raKeyPEM: raKeyPEM, caKeyPEM: caKeyPEM, device: probeDevice, seconds: seconds) }
-            boundResult.withLock { $0 = result }
-        }
-        let bound = try boundResult.withLock { $0! }.get()
+        let bound = try timeCrypto(server)
 
         let sweep = try sweepConcurrencies()
         if !sweep.isEmpty {
@@ -212,6 +201,8 @@ struct ScepterBench: ParsableCommand {
         profiler?.stop()
         let rss = server.residentMiB()
         let loadAfter = ProcStat.loadAverage()
+        // Timed again now the server idles: when the two differ, the host's speed changed around the run.
+        let boundAfter = try timeCrypto(server, again: true)
 
         note("checking \(outcomes.count) replies (\(min(verifySample, outcomes.count)) fully)")
         let verified = try Self.check(outcomes, enrollments: measured, ra: ra, ca: ca, sample: verifySample)
@@ -222,7 +213,7 @@ struct ScepterBench: ParsableCommand {
         let result = BenchResult(
             machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
             serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,
-            bound: bound, serverCPUSeconds: serverCPUSeconds, clientCPUSeconds: clientCPUSeconds, wallSeconds: wall,
+            bound: bound, boundAfter: boundAfter, serverCPUSeconds: serverCPUSeconds, clientCPUSeconds: clientCPUSeconds, wallSeconds: wall,
             latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
             fullyVerified: verified, serverRSSMiB: rss, generationSeconds: generationSeconds,
             loadAverageBefore: loadBefore, loadAverageAfter: loadAfter,
@@ -233,6 +224,21 @@ struct ScepterBench: ParsableCommand {
             note("figures written to \(json)")
         }
         if keepData { note("server data and log kept in \(base)") }
+    }
+
+    /// The crypto bound, on the server's CPU while the server idles, with its own keys.
+    func timeCrypto(_ server: any ServerUnderTest, again: Bool = false) throws -> CryptoBound {
+        note("timing the RSA operations on CPU \(serverCPU) (\(cryptoSeconds) s each)\(again ? ", again after the measured phase" : "")")
+        let raKeyPEM = try String(contentsOfFile: server.raKeyPath, encoding: .utf8)
+        let caKeyPEM = try String(contentsOfFile: server.caKeyPath, encoding: .utf8)
+        let probeDevice = try Device(commonName: "crypto-probe", challenge: server.challenge)
+        let boundResult = Mutex<Result<CryptoBound, any Error>?>(nil)
+        let seconds = cryptoSeconds
+        runThreads(1, cpu: serverCPU) { _ in
+            let result = Result { try CryptoBound.measure(raKeyPEM: raKeyPEM, caKeyPEM: caKeyPEM, device: probeDevice, seconds: seconds) }
+            boundResult.withLock { $0 = result }
+        }
+        return try boundResult.withLock { $0! }.get()
     }
 
     func resolveBinary() throws -> String {

@@ -81,11 +81,11 @@ extension ControlPlaneProcess {
         let deadline = Date().addingTimeInterval(30)
         while try InventoryProbe.query(databaseURL, built).trimmingCharacters(in: .whitespacesAndNewlines) != "2" {
             guard Date() < deadline else {
-                try control.stop()
+                control.stop()
                 throw BenchError("the control plane did not build the text search indexes within 30 s (is pg_trgm installed? its log: \(directory)/control.log)")
             }
             usleep(50_000)
         }
-        try control.stop()
+        control.stop()
     }
 }
