@@ -36,7 +36,7 @@ struct EdgeIdentityTests {
     func emptyTokenFileIsRefused() throws {
         let directory = try Shell.temporaryDirectory()
         let path = directory.appendingPathComponent("edge-token").path
-        FileManager.default.createFile(atPath: path, contents: Data("\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("\n".utf8), attributes: [.posixPermissions: 0o600]))
         var settings = Self.settings(["SCEPTER_EDGE_TOKEN_FILE": path])
         #expect(settings.bearerToken("SCEPTER_EDGE_TOKEN") == nil)
         #expect(settings.problems.map(\.description) == ["SCEPTER_EDGE_TOKEN_FILE: \(path) is empty"])

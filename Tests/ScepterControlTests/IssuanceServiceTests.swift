@@ -190,6 +190,34 @@ struct IssuanceServiceTests {
         }
     }
 
+    /// Embedded mode hands the edge's parse over instead of parsing the CSR
+    /// twice; the parse never outlives the bytes it came from.
+    @Test("The edge's parse of the CSR is used in process, dropped when the CSR changes, never sent over the internal API")
+    func parsedCSRHandedOver() async throws {
+        try await IssuanceHarness.run { harness in
+            let device = try Device(dnsNames: ["handed-over.example.com"])
+            let parsed = try CertificationRequest(derEncoded: device.csr)
+            var job = IssuanceHarness.job(device, transactionID: "tx-parsed")
+            job = EnrollmentRequest(
+                profile: job.profile, transactionID: job.transactionID, messageType: job.messageType, csr: job.csr,
+                signerCertificate: job.signerCertificate, gates: job.gates, edgeID: job.edgeID, sourceAddress: job.sourceAddress,
+                parsedCSR: parsed)
+            #expect(job.parsedCSR?.derEncoded == device.csr)
+
+            let issued = try #require(try await harness.service.enroll(job).issued)
+            let record = try #require(try await harness.store.certificate(serialNumber: issued.serialNumber))
+            #expect(record.subjectAlternativeNames == "DNS:handed-over.example.com")
+
+            let sent = try InternalAPI.decoder().decode(EnrollmentRequest.self, from: try InternalAPI.encoder().encode(job))
+            #expect(sent.csr == device.csr)
+            #expect(sent.parsedCSR == nil)
+
+            var changed = job
+            changed.csr = try Device(commonName: "device-2").csr
+            #expect(changed.parsedCSR == nil)
+        }
+    }
+
     @Test("An issuer failure is not pinned to the transaction: a retry after the cause is gone issues")
     func issuerErrorIsNotPinned() async throws {
         let now = ControlFixtures.wholeSecondNow()

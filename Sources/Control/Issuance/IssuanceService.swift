@@ -125,9 +125,14 @@ package final class IssuanceService: Issuance {
         let csr: CertificationRequest
         var renewedSerial: String?
         do {
-            // The edge verified these bytes before sending them over the
-            // authenticated internal API; parse without verifying again.
-            csr = try CertificationRequest(derEncoded: request.csr, selfSignatureVerified: true)
+            // The edge verified these bytes: in this process it hands over its
+            // parse; over the authenticated internal API they are parsed
+            // again, without verifying the self-signature a second time.
+            if let parsed = request.parsedCSR {
+                csr = parsed
+            } else {
+                csr = try CertificationRequest(derEncoded: request.csr, selfSignatureVerified: true)
+            }
             if request.messageType == .renewalReq {
                 renewedSerial = try await checkRenewal(request, csr: csr, profile: profile, at: at)
             }

@@ -26,7 +26,12 @@ public struct EnrollmentRequest: Sendable {
     public var transactionID: String
     public var messageType: MessageType
     /// DER of the PKCS#10 request.
-    public var csr: [UInt8]
+    public var csr: [UInt8] { didSet { parsedCSR = nil } }
+    /// The edge's parse of exactly `csr`, self-signature verified, for a
+    /// control plane in the same process (embedded mode): it need not parse
+    /// the request again. Never sent over the internal API, so a control
+    /// plane behind one parses `csr` itself; nil again once `csr` changes.
+    public private(set) var parsedCSR: CertificationRequest?
     /// DER of the certificate that signed the PKIMessage.
     public var signerCertificate: [UInt8]
     /// The validated Intune claim, when the challenge was one.
@@ -50,8 +55,10 @@ public struct EnrollmentRequest: Sendable {
     public init(
         profile: String, transactionID: String, messageType: MessageType, csr: [UInt8], signerCertificate: [UInt8],
         claim: ClaimSummary? = nil, gates: [String], challenge: ChallengeCheck? = nil, edgeID: String, sourceAddress: String?,
-        auditEventID: String? = nil, csrSubject: String? = nil, csrSANs: String? = nil
+        auditEventID: String? = nil, csrSubject: String? = nil, csrSANs: String? = nil, parsedCSR: CertificationRequest? = nil
     ) {
+        precondition(parsedCSR.map { $0.derEncoded == csr } ?? true, "parsedCSR must be the parse of csr")
+        self.parsedCSR = parsedCSR
         self.profile = profile
         self.transactionID = transactionID
         self.messageType = messageType
