@@ -13,6 +13,11 @@ struct InternalListenerClusterTests {
         try await ClusterTests.withCluster(edges: 0, environment: ["SCEPTER_CONTROL_INTERNAL_LISTEN": "127.0.0.1:\(controlInternal)"]) { cluster in
             let edgeInternal = try RedisServerProcess.freeLoopbackPort()
             try await cluster.startEdge(id: "edge-internal", environment: ["SCEPTER_EDGE_INTERNAL_LISTEN": "127.0.0.1:\(edgeInternal)"])
+            // The internal listener is a service beside the public one: it may bind a moment after the public banner.
+            for port in [controlInternal, edgeInternal] {
+                let answered = await cluster.eventually(timeout: .seconds(30)) { (try? await cluster.http("http://127.0.0.1:\(port)/readyz")) != nil }
+                try #require(answered, "the internal listener on port \(port) did not answer within 30 s")
+            }
             // Public: ready or not, nothing more; no metrics.
             let publicReady = try await cluster.http(cluster.edgeURL(0, "/readyz"))
             #expect(publicReady.status == 200)
