@@ -100,6 +100,22 @@ public final class RoleProcess: Sendable {
         return nil
     }
 
+    /// The port of the internal listener (`SCEPTER_*_INTERNAL_LISTEN`, port 0
+    /// for one the kernel picks), from its banner: it binds as a service
+    /// beside the main listener, so a moment after `start` returns; nil if
+    /// no banner within `timeout`.
+    public func internalListenerPort(timeout: Duration = .seconds(30)) async -> Int? {
+        let marker = "internal listener (metrics, readiness) on 127.0.0.1:"
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            for line in log.split(separator: "\n") where line.hasPrefix("Scepter ") {
+                if let range = line.range(of: marker), let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) { return port }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline && isRunning
+        return nil
+    }
+
     /// The exit status (negative: killed by that signal).
     public func waitForExit() async -> Int32 {
         await withCheckedContinuation { continuation in
