@@ -192,16 +192,11 @@ struct IssuanceServiceTests {
 
     /// Embedded mode hands the edge's parse over instead of parsing the CSR
     /// twice; the parse never outlives the bytes it came from.
-    @Test("The edge's parse of the CSR is used in process, dropped when the CSR changes, never sent over the internal API")
+    @Test("A job carrying the edge's parse of its CSR issues; the parse is dropped when the CSR changes and never sent over the internal API")
     func parsedCSRHandedOver() async throws {
         try await IssuanceHarness.run { harness in
             let device = try Device(dnsNames: ["handed-over.example.com"])
-            let parsed = try CertificationRequest(derEncoded: device.csr)
-            var job = IssuanceHarness.job(device, transactionID: "tx-parsed")
-            job = EnrollmentRequest(
-                profile: job.profile, transactionID: job.transactionID, messageType: job.messageType, csr: job.csr,
-                signerCertificate: job.signerCertificate, gates: job.gates, edgeID: job.edgeID, sourceAddress: job.sourceAddress,
-                parsedCSR: parsed)
+            let job = IssuanceHarness.job(device, transactionID: "tx-parsed", parsedCSR: try CertificationRequest(derEncoded: device.csr))
             #expect(job.parsedCSR?.derEncoded == device.csr)
 
             let issued = try #require(try await harness.service.enroll(job).issued)

@@ -93,9 +93,14 @@ public final class RoleProcess: Sendable {
 
     static func listeningPort(in text: String) -> Int? {
         // Our banner only: Hummingbird logs "listening on" for every listener, the internal one included.
-        for line in text.split(separator: "\n") where line.hasPrefix("Scepter ") && line.contains("listening on 127.0.0.1:") {
-            let tail = line[line.range(of: "listening on 127.0.0.1:")!.upperBound...]
-            if let port = Int(tail.prefix(while: \.isNumber)) { return port }
+        bannerPort(after: "listening on 127.0.0.1:", in: text)
+    }
+
+    /// The port after `marker` on the first of Scepter's own banner lines
+    /// ("Scepter …") that holds it.
+    static func bannerPort(after marker: String, in text: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix("Scepter ") {
+            if let range = line.range(of: marker), let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) { return port }
         }
         return nil
     }
@@ -105,12 +110,9 @@ public final class RoleProcess: Sendable {
     /// beside the main listener, so a moment after `start` returns; nil if
     /// no banner within `timeout`.
     public func internalListenerPort(timeout: Duration = .seconds(30)) async -> Int? {
-        let marker = "internal listener (metrics, readiness) on 127.0.0.1:"
         let deadline = ContinuousClock.now + timeout
         repeat {
-            for line in log.split(separator: "\n") where line.hasPrefix("Scepter ") {
-                if let range = line.range(of: marker), let port = Int(line[range.upperBound...].prefix(while: \.isNumber)) { return port }
-            }
+            if let port = Self.bannerPort(after: "internal listener (metrics, readiness) on 127.0.0.1:", in: log) { return port }
             try? await Task.sleep(for: .milliseconds(50))
         } while ContinuousClock.now < deadline && isRunning
         return nil

@@ -130,7 +130,8 @@ struct BenchResult {
             lines.append("")
             lines.append(
                 "  note: the crypto timed after the run differs from the one before by " + f(cryptoDrift * 100, 1)
-                    + " %: the host's speed changed around the run (this VM does not report time its hypervisor takes), "
+                    + " %: the machine's speed changed around the run (a hypervisor taking time it does not report as steal, "
+                    + "CPU frequency, a neighbour on the same cache), "
                     + "so the multiple is uncertain by about as much. Compare runs by their medians.")
         }
         if (otherWorkOnServerCPU ?? 0) > 0.05 {

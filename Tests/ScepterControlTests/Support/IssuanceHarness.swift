@@ -63,12 +63,12 @@ struct IssuanceHarness: Sendable {
     /// A job as an edge forwards it.
     static func job(
         _ device: Device, profile: String = "corp", transactionID: String = UUID().uuidString,
-        messageType: MessageType = .pkcsReq, signer: [UInt8]? = nil, claim: ClaimSummary? = nil
+        messageType: MessageType = .pkcsReq, signer: [UInt8]? = nil, claim: ClaimSummary? = nil, parsedCSR: CertificationRequest? = nil
     ) -> EnrollmentRequest {
         EnrollmentRequest(
             profile: profile, transactionID: transactionID, messageType: messageType, csr: device.csr,
             signerCertificate: signer ?? device.signer.certificateDER, claim: claim, gates: ["message", "challenge:static"],
-            edgeID: "edge-test", sourceAddress: "192.0.2.10")
+            edgeID: "edge-test", sourceAddress: "192.0.2.10", parsedCSR: parsedCSR)
     }
 
     static func sha256Hex(_ bytes: [UInt8]) -> String {
