@@ -25,8 +25,11 @@ struct PostgresTLSTests {
         let ca = try Self.caPath()
         let database = try await PostgresTestDatabase.create()
         defer { Task { await database.drop() } }
-        let verified = PostgresStore(
-            configuration: try PostgresStore.Configuration(url: Self.url(database, "sslmode=verify-full&sslrootcert=\(ca)")), logger: ControlFixtures.logger)
+        var trusted = try PostgresStore.Configuration(url: Self.url(database, "sslmode=verify-full&sslrootcert=\(ca)"))
+        // The connection that must succeed gets the test databases' 30 s (PostgresTestDatabase): the
+        // default 5 s ran out once in CI, with the whole suite's databases being created beside it.
+        trusted.connectTimeout = .seconds(30)
+        let verified = PostgresStore(configuration: trusted, logger: ControlFixtures.logger)
         try await verified.migrate()
 
         let rogue = try await TestTLS.make()
