@@ -36,6 +36,8 @@ extension ScepterBench {
         var otherWorkOnServerCPU: Double?
         var latencies: [Double]
         var peaks: String
+        /// Replies PENDING (with `allowPending`): the control plane had not answered within the edge's wait budget.
+        var pending = 0
 
         var serverCPUMilliseconds: Double { serverCPUSeconds * 1000 / Double(requests) }
         var perSecond: Double { Double(requests) / wallSeconds }
@@ -43,7 +45,7 @@ extension ScepterBench {
 
     /// Sends `messages` closed-loop and measures server CPU, wall time, latency and the processes' peak memory.
     func measureClosedLoop(
-        _ messages: [Enrollment], concurrency: Int, server: any ServerUnderTest, ra: X509Cert, ca: X509Cert
+        _ messages: [Enrollment], concurrency: Int, server: any ServerUnderTest, ra: X509Cert, ca: X509Cert, allowPending: Bool = false
     ) throws -> ClosedLoopFigures {
         let sampler = ResourceSampler(interval: 1, processes: server.sampledProcesses)
         sampler.run(cpu: clientCPU)
@@ -62,11 +64,11 @@ extension ScepterBench {
         }
         let busy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in busyBefore.map { after - $0 } }
         sampler.stop()
-        try Self.check(outcomes, enrollments: messages, ra: ra, ca: ca, sample: min(verifySample, 5))
+        let checked = try Self.check(outcomes, enrollments: messages, ra: ra, ca: ca, sample: min(verifySample, 5), allowPending: allowPending)
         return ClosedLoopFigures(
             concurrency: concurrency, requests: messages.count, serverCPUSeconds: cpu, wallSeconds: wall,
             otherWorkOnServerCPU: busy.map { max(0, $0 - cpu) / wall }, latencies: outcomes.map(\.latencyMilliseconds).sorted(),
-            peaks: sampler.peakSummary())
+            peaks: sampler.peakSummary(), pending: checked.pending)
     }
 
     /// `--sweep-concurrency`: one row per concurrency, `--requests` each, after one warm-up.

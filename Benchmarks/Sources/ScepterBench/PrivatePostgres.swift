@@ -41,6 +41,8 @@ final class PrivatePostgres {
             fsync = off
             synchronous_commit = off
             full_page_writes = off
+            log_lock_waits = on
+            log_min_duration_statement = 1000
 
             """
         try configuration.write(toFile: dataDirectory + "/postgresql.auto.conf", atomically: false, encoding: .utf8)
