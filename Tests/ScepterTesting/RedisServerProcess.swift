@@ -96,10 +96,25 @@ public final class RedisServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A loopback TCP port that was free a moment ago (the kernel picks it).
+    /// A loopback TCP port that was free a moment ago, for a server started
+    /// later on it (a port a restarted process must find again).
+    ///
+    /// Chosen at random below the kernel's ephemeral range
+    /// (`ip_local_port_range`), never from it: the kernel hands ports of that
+    /// range to every outgoing connection as its source port, so a port it
+    /// picked for a bind and that was released again could be any test's
+    /// client end by the time the server binds it (EADDRINUSE, met in CI).
+    /// Falls back to a kernel-picked port when the range starts too low.
     public static func freeLoopbackPort() throws -> Int {
-        let listener = try LoopbackListener()
-        return listener.port
+        let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+            .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+        let candidates = 20000..<min(ephemeralStart, 32768)
+        if candidates.count >= 1000 {
+            for _ in 0..<100 {
+                if let listener = try? LoopbackListener(port: Int.random(in: candidates)) { return listener.port }
+            }
+        }
+        return try LoopbackListener().port
     }
 }
 
@@ -137,13 +152,14 @@ public final class LoopbackListener: Sendable {
         public var description: String
     }
 
-    public init() throws {
+    /// Listens on 127.0.0.1:`port`; 0: a port the kernel picks.
+    public init(port: Int = 0) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SocketError(description: "socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
@@ -153,7 +169,7 @@ public final class LoopbackListener: Sendable {
         }
         guard bound else {
             close(descriptor)
-            throw SocketError(description: "bind/listen on 127.0.0.1: errno \(errno)")
+            throw SocketError(description: "bind/listen on 127.0.0.1:\(port): errno \(errno)")
         }
         self.descriptor = descriptor
         self.port = Int(UInt16(bigEndian: address.sin_port))
