@@ -36,8 +36,8 @@ extension ScepterBench {
         var otherWorkOnServerCPU: Double?
         var latencies: [Double]
         var peaks: String
-        /// Replies PENDING (with `allowPending`): the control plane had not answered within the edge's wait budget.
-        var pending = 0
+        /// The enrollments answered PENDING (with `allowPending`): the control plane had not answered within the edge's wait budget.
+        var pending: [Int] = []
 
         var serverCPUMilliseconds: Double { serverCPUSeconds * 1000 / Double(requests) }
         var perSecond: Double { Double(requests) / wallSeconds }

@@ -331,11 +331,11 @@ struct ScepterBench: ParsableCommand {
         return collected.all.sorted { $0.index < $1.index }
     }
 
-    /// What `check` found: how many replies were fully verified, and how
-    /// many were PENDING (only with `allowPending`).
+    /// What `check` found: how many replies were fully verified, and which
+    /// were PENDING (only with `allowPending`), by enrollment index.
     struct Checked {
         var verified = 0
-        var pending = 0
+        var pending: [Int] = []
     }
 
     /// Every reply must be HTTP 200 with a SUCCESS CertRep echoing the
@@ -391,7 +391,7 @@ struct ScepterBench: ParsableCommand {
                 "\(problems.count) of \(outcomes.count) replies are wrong; first ones:\n  "
                     + problems.prefix(5).joined(separator: "\n  "))
         }
-        return Checked(verified: verified, pending: pending.count)
+        return Checked(verified: verified, pending: pending.sorted())
     }
 }
 
