@@ -41,8 +41,19 @@ package final class PostgresStore: SQLStore, Service {
 
     // MARK: Lifecycle
 
+    /// How long `run()` waits, once shutting down, for the pool to report
+    /// every connection closed before it returns anyway.
+    static let poolCloseBudget: Duration = .seconds(3)
+
     /// Runs the connection pool until graceful shutdown or cancellation, then
-    /// closes its connections and returns. Call it once.
+    /// closes its connections and returns, within `poolCloseBudget`. Call it once.
+    ///
+    /// The pool runs in a task of its own (`BoundedShutdown`) so that it
+    /// cannot hold up the process's exit: postgres-nio 1.33.2's pool has
+    /// been seen, under load, to close every connection on shutdown and then
+    /// never return, even when cancelled (the soaks of 2026-12-03: 2 of 5
+    /// control planes given SIGTERM sat out their whole grace period, and
+    /// ServiceLifecycle then trapped on its cancellation deadline).
     package func run() async throws {
         let started = phase.withLock { phase in
             guard phase == .idle else { return false }
@@ -51,16 +62,21 @@ package final class PostgresStore: SQLStore, Service {
         }
         guard started else { throw Error(code: .shutDown, "run: the store has already run; make a new PostgresStore") }
         logger.info("PostgreSQL store running", metadata: ["database": "\(configuration)"])
-        await withTaskCancellationOrGracefulShutdownHandler {
-            // Returns once the pool is closed: on graceful shutdown it closes
-            // leased connections too, failing queries in flight, and fails
-            // operations waiting for a connection.
+        // Graceful shutdown (inherited) or cancellation closes every
+        // connection, leased ones too, failing queries in flight and
+        // operations waiting for a connection.
+        let client = client
+        let poolClosed = await BoundedShutdown.run(within: Self.poolCloseBudget, stopping: { self.phase.withLock { $0 = .stopping } }) {
             await client.run()
-        } onCancelOrGracefulShutdown: {
-            self.phase.withLock { $0 = .stopping }
         }
         phase.withLock { $0 = .stopped }
-        logger.info("PostgreSQL store stopped")
+        if poolClosed {
+            logger.info("PostgreSQL store stopped")
+        } else {
+            logger.warning(
+                "PostgreSQL store stopped without its connection pool: the pool did not report its connections closed in time; the process exit closes them",
+                metadata: ["waited": "\(Self.poolCloseBudget)"])
+        }
     }
 
     func ensureOpen(_ operation: String) throws {
