@@ -217,7 +217,8 @@ extension ScepterBench {
                     + (event.error.map { "  ERROR: " + $0 } ?? ""))
         }
         lines.append("  audit                     " + audit)
-        lines.append("  per minute, by scheduled time (other work on CPU \(serverCPU): its busy time not spent by the server processes)")
+        lines.append(
+            "  per minute, by scheduled time (CPU \(serverCPU) busy: the server core's busy time; server ms: the server processes' CPU per request scheduled in the minute; other work: CPU \(serverCPU)'s busy time not spent by the server processes)")
         lines += perMinute(result: result, events: events, snapshots: snapshots).map { "    " + $0 }
         lines.append(String(format: "  memory (first vs last %.0f s of the soak: mean RSS MiB, mean open fds, mean processes; peak RSS)", min(600, duration / 3)))
         lines += flatness(sampler.all, window: min(600, duration / 3), end: duration).map { "    " + $0 }
@@ -236,28 +237,38 @@ extension ScepterBench {
         var serverCPU: Double
     }
 
-    /// One line per minute of the soak: requests, latency, retried, missed slots, faults, other work on the server's core.
+    /// One line per minute of the soak: requests, latency, retried, missed slots, the server core's load, faults.
     private func perMinute(result: OpenLoop.Result, events: [FaultEvent], snapshots: [CPUSnapshot]) -> [String] {
         let byMinute = Dictionary(grouping: result.requests) { Int($0.scheduled / 60) }
-        var lines = ["minute  requests  p50 / p99 / max ms             retried  missed  other work  faults"]
+        var lines = ["minute  requests  p50 / p99 / max ms             retried  missed  CPU 0 busy  server ms  other work  faults"]
         for minute in byMinute.keys.sorted() {
             let requests = byMinute[minute]!
             let latencies = requests.filter(\.answered).map(\.latencyMilliseconds).sorted()
             let faults = events.filter { Int($0.seconds / 60) == minute }.map { "\($0.fault.rawValue) (\($0.target))" }
-            var other = "-"
-            // Snapshots are taken about every 60 s; a restarted process's CPU restarts from 0, so skip negative deltas.
+            var (busy, perRequest, other) = ("-", "-", "-")
+            // Snapshots are taken about every 60 s. A restarted process's CPU
+            // restarts from 0 (PostgreSQL's backends too), so in a minute with
+            // a fault the server's share is undercounted: "-" when negative.
             if let from = snapshots.last(where: { $0.seconds <= Double(minute) * 60 + 5 }),
                 let to = snapshots.first(where: { $0.seconds >= Double(minute + 1) * 60 - 5 }),
                 let busyFrom = from.coreBusy, let busyTo = to.coreBusy, to.seconds > from.seconds
             {
+                let seconds = to.seconds - from.seconds
+                busy = String(format: "%.0f %%", (busyTo - busyFrom) / seconds * 100)
                 let server = to.serverCPU - from.serverCPU
-                if server >= 0 { other = String(format: "%.0f %%", max(0, busyTo - busyFrom - server) / (to.seconds - from.seconds) * 100) }
+                if server >= 0 {
+                    other = String(format: "%.0f %%", max(0, busyTo - busyFrom - server) / seconds * 100)
+                    // The snapshots' window is about a minute; scale the minute's requests to it.
+                    perRequest = String(format: "%.2f", server / (Double(requests.count) * seconds / 60) * 1000)
+                }
             }
+            func column(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
             lines.append(
                 String(
-                    format: "%6d  %8d  %8.1f / %8.1f / %8.1f  %7d  %6d  %@  ", minute, requests.count, percentile(latencies, 0.5),
+                    format: "%6d  %8d  %8.1f / %8.1f / %8.1f  %7d  %6d  ", minute, requests.count, percentile(latencies, 0.5),
                     percentile(latencies, 0.99), latencies.last ?? 0, requests.filter { $0.attempts > 1 }.count,
-                    requests.filter(\.missedSlot).count, String(repeating: " ", count: max(0, 10 - other.count)) + other) + faults.joined(separator: ", "))
+                    requests.filter(\.missedSlot).count)
+                    + column(busy, 10) + "  " + column(perRequest, 9) + "  " + column(other, 10) + "  " + faults.joined(separator: ", "))
         }
         return lines
     }
