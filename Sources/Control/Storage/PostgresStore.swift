@@ -74,7 +74,7 @@ package final class PostgresStore: SQLStore, Service {
             logger.info("PostgreSQL store stopped")
         } else {
             logger.warning(
-                "PostgreSQL store stopped without its connection pool: the pool did not report its connections closed in time; the process exit closes them",
+                "PostgreSQL store stopped without its connection pool: the pool did not report its connections closed in time; the process exit closes them (no action needed, see docs/cluster.md 7.3)",
                 metadata: ["waited": "\(Self.poolCloseBudget)"])
         }
     }
