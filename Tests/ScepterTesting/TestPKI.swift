@@ -100,6 +100,18 @@ public enum TestPKI {
         }
     }
 
+    /// A self-signed CA named `commonName` (give `ca`'s own) with a key of its own. The
+    /// test keys come from a ring handed out in turn to every test running at
+    /// once, so two draws can meet the same key (it happened in CI: the
+    /// "impostor" then was the CA itself); this draws again until it differs.
+    public static func makeImpostor(of ca: Identity, commonName: String) throws -> Identity {
+        for _ in 0..<8 {
+            let impostor = try makeCA(commonName: commonName)
+            if impostor.certificate.publicKey != ca.certificate.publicKey { return impostor }
+        }
+        preconditionFailure("TestPKI.makeImpostor: eight keys in a row were the CA's own")
+    }
+
     /// An end-entity certificate: an RA signed by `issuer`, or a device's
     /// self-signed transient certificate when `issuer` is nil.
     public static func makeLeaf(
