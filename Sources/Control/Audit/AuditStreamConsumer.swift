@@ -9,12 +9,18 @@ import ServiceLifecycle
 /// committed, inserts idempotent by event id.
 ///
 /// Each round reads, in order: this consumer's own unacknowledged entries
-/// (after a failed insert or a restart under the same name), entries other
-/// consumers left pending for `claimAfter` (a replica that died), then new
-/// entries (blocking up to `block`). While the database is down nothing is
+/// (at start and after a failed round: a failed insert or a restart under the
+/// same name), entries other consumers left pending for `claimAfter` (a
+/// replica that died; looked for every `claimInterval`), then new entries
+/// (blocking up to `block`). While the database is down nothing is
 /// acknowledged; the entries wait in the stream and are retried with backoff.
 /// An entry that is not an audit event at all is copied to `deadLetterStream`
 /// and acknowledged, so it cannot stall the stream.
+///
+/// A round that read less than a full batch is followed by a pause of
+/// `batchWindow`, so that at a moderate arrival rate events are copied
+/// several to a transaction and an acknowledgement rather than one round
+/// (and four Redis commands and a commit) each.
 package final class AuditStreamConsumer: Service {
     package let stream: String
     package let group: String
@@ -24,15 +30,21 @@ package final class AuditStreamConsumer: Service {
     let store: any ControlStore
     let batchSize: Int
     let block: Duration
+    let batchWindow: Duration
     let claimAfter: Duration
+    let claimInterval: Duration
     let logger: Logger
     let metrics: ControlMetrics?
+
+    /// How often `scepter_audit_stream_backlog` is read (`XLEN`) while rounds succeed.
+    static let backlogInterval = Duration.seconds(1)
 
     /// - Parameter client: a connection of its own: `XREADGROUP … BLOCK` holds it while it waits.
     package init(
         client: RedisClient, store: any ControlStore, consumer: String, stream: String = AuditStream.name,
         group: String = "scepter-control", batchSize: Int = 200, block: Duration = .seconds(1),
-        claimAfter: Duration = .seconds(30), metrics: ControlMetrics? = nil, logger: Logger
+        batchWindow: Duration = .milliseconds(50), claimAfter: Duration = .seconds(30), claimInterval: Duration = .seconds(5),
+        metrics: ControlMetrics? = nil, logger: Logger
     ) {
         self.client = client
         self.store = store
@@ -42,9 +54,28 @@ package final class AuditStreamConsumer: Service {
         self.deadLetterStream = stream + ":dead"
         self.batchSize = batchSize
         self.block = block
+        self.batchWindow = batchWindow
         self.claimAfter = claimAfter
+        self.claimInterval = claimInterval
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// Which of a round's reads can find something, so the others are skipped.
+    struct Pace {
+        /// Entries this consumer read but did not acknowledge may exist: at
+        /// start (a restart under the same name), after a failed round, and
+        /// while reading them returns full batches.
+        var ownPending = true
+        /// When other consumers' stale entries are next looked for.
+        var nextClaim: ContinuousClock.Instant
+        /// When the backlog gauge is next read.
+        var nextBacklog: ContinuousClock.Instant
+
+        init(now: ContinuousClock.Instant) {
+            nextClaim = now
+            nextBacklog = now
+        }
     }
 
     struct Entry {
@@ -56,21 +87,26 @@ package final class AuditStreamConsumer: Service {
         var backoff = Duration.milliseconds(200)
         var failing = false
         var groupReady = false
+        var pace = Pace(now: .now)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !groupReady {
                     try await createGroup()
                     groupReady = true
                 }
-                let copied = try await round()
-                if copied > 0 { metrics?.recordCopied(copied) }
-                await recordBacklog()
+                let read = try await round(&pace)
+                if ContinuousClock.now >= pace.nextBacklog {
+                    await recordBacklog()
+                    pace.nextBacklog = .now + Self.backlogInterval
+                }
                 if failing {
-                    logger.notice("audit stream consumer recovered", metadata: ["copied": "\(copied)"])
+                    logger.notice("audit stream consumer recovered", metadata: ["read": "\(read)"])
                     failing = false
                 }
                 backoff = .milliseconds(200)
+                if read > 0, read < batchSize { try? await Task.sleep(for: batchWindow) }
             } catch {
+                pace.ownPending = true
                 metrics?.recordConsumerFailure()
                 if !failing {
                     logger.error(
@@ -95,13 +131,24 @@ package final class AuditStreamConsumer: Service {
         }
     }
 
-    /// One round; returns how many events were committed.
+    /// One round; returns how many entries it read (all copied, dead-lettered
+    /// or found lost, and acknowledged). A round that throws acknowledged nothing
+    /// of what it read: the caller sets `pace.ownPending` so the next round reads them again.
     @discardableResult
-    func round() async throws -> Int {
-        var entries = try await read(from: "0", block: nil)
-        if entries.isEmpty { entries = try await claimStale() }
+    func round(_ pace: inout Pace, now: ContinuousClock.Instant = .now) async throws -> Int {
+        var entries: [Entry] = []
+        if pace.ownPending {
+            entries = try await read(from: "0", block: nil)
+            pace.ownPending = entries.count >= batchSize
+        }
+        if entries.isEmpty, now >= pace.nextClaim {
+            entries = try await claimStale()
+            // A full batch: there may be more, so look again next round.
+            pace.nextClaim = entries.count >= batchSize ? now : now + claimInterval
+        }
         if entries.isEmpty { entries = try await read(from: ">", block: block) }
-        return try await copy(entries)
+        try await copy(entries)
+        return entries.count
     }
 
     /// `XGROUP CREATE … 0 MKSTREAM`: from the start of the stream, so events
@@ -157,11 +204,11 @@ package final class AuditStreamConsumer: Service {
         return Entry(id: id, fields: fields)
     }
 
-    /// Inserts the batch's events in one transaction, then acknowledges the
-    /// batch. A failed insert throws before the acknowledgement: those
-    /// entries are read again.
-    private func copy(_ entries: [Entry]) async throws -> Int {
-        guard !entries.isEmpty else { return 0 }
+    /// Inserts the batch's events in one transaction, then acknowledges and
+    /// deletes the batch in one command. A failed insert throws before the
+    /// acknowledgement: those entries are read again.
+    private func copy(_ entries: [Entry]) async throws {
+        guard !entries.isEmpty else { return }
         var events: [AuditEvent] = []
         for entry in entries {
             guard let fields = entry.fields else {
@@ -180,10 +227,18 @@ package final class AuditStreamConsumer: Service {
         }
         try await store.insertAudit(events)
         // Acknowledged and deleted: the stream's length is the backlog the edges bound.
-        _ = try await client.send(["XACK", stream, group] + entries.map(\.id))
-        _ = try await client.send(["XDEL", stream] + entries.map(\.id))
-        return events.count
+        _ = try await client.eval(Self.acknowledgeScript, keys: [stream], arguments: [group] + entries.map(\.id))
+        if !events.isEmpty { metrics?.recordCopied(events.count) }
     }
+
+    /// `XACK` then `XDEL` of the same ids, in one round trip and atomically:
+    /// KEYS[1] the stream, ARGV[1] the group, the rest the entry ids.
+    static let acknowledgeScript = RedisScript(
+        """
+        local ids = {unpack(ARGV, 2)}
+        redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+        return redis.call('XDEL', KEYS[1], unpack(ids))
+        """)
 
     private func deadLetter(_ entry: Entry) async throws {
         logger.error(
