@@ -64,7 +64,8 @@ final class IntuneInteropTests {
     }
 
     @Test func refusalsArriveAsTheirFailInfo() async throws {
-        let rogue = try TestConnector(.rsa, commonName: "Rogue", notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(86_400))
+        let rogue = try TestConnector(
+            .rsa, commonName: "Rogue", notBefore: Date().addingTimeInterval(-60), notAfter: Date().addingTimeInterval(86_400), keyUnlike: [connector])
         let cases: [(String, String, String)] = [
             (try challenge(iat: -4000, exp: -300), "badTime", "expired"),
             (try challenge(iat: 900, exp: 2000), "badTime", "not_yet_valid"),

@@ -170,5 +170,8 @@ struct AuditStreamConsumerTests {
         let rendered = String(decoding: metrics.render(), as: UTF8.self)
         #expect(rendered.contains("scepter_audit_events_copied_total 15"), "\(rendered)")
         #expect(rendered.contains("scepter_audit_stream_backlog "))
+        // Stopped before the stream is deleted, so it does not log the deletion as a failure.
+        running.cancel()
+        _ = await running.result
     }
 }

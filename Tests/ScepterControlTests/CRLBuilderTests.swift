@@ -88,7 +88,7 @@ struct CRLBuilderTests {
     @Test("A CRL signed by one CA does not verify against another with the same name")
     func wrongCAFailsVerification() async throws {
         let identity = try TestPKI.makeCA(commonName: "Same Name")
-        let impostor = try TestPKI.makeImpostor(of: identity, commonName: "Same Name")
+        let impostor = try TestPKI.makeCA(commonName: "Same Name", keyUnlike: identity)
         let der = try CRLBuilder.build(ca: try ControlFixtures.localCA(impostor), revoked: [], crlNumber: 1, now: Date())
 
         let directory = try TemporaryDirectory()

@@ -75,7 +75,7 @@ struct IntuneSettingsTests {
     @Test func aKeyThatIsNotTheCertificatesIsRefused() throws {
         let directory = try Shell.temporaryDirectory()
         let app = try TestPKI.makeCA(commonName: "app")
-        let other = try TestPKI.makeCA(commonName: "other")
+        let other = try TestPKI.makeCA(commonName: "other", keyUnlike: app)
         let certificate = directory.appendingPathComponent("app.pem").path
         let key = directory.appendingPathComponent("other.key").path
         try SecretFiles.create(app.certificatePEM, at: certificate, mode: 0o644)

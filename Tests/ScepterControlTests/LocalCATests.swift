@@ -318,7 +318,7 @@ struct LocalCATests {
     @Test("A key that does not match the certificate is refused with a clear reason")
     func mismatchedKey() throws {
         let ca = try TestPKI.makeCA()
-        let other = try TestPKI.makeCA()
+        let other = try TestPKI.makeCA(keyUnlike: ca)
 
         let error = #expect(throws: LocalCA.LoadError.self) {
             try LocalCA(name: "corp-ca", certificatePEM: ca.certificatePEM, keyPEM: other.keyPEM)

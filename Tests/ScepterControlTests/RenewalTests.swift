@@ -74,7 +74,7 @@ struct RenewalTests {
     @Test("A signer from another CA with the same name is renewal_invalid, even if its serial is in the inventory")
     func impostorCA() async throws {
         try await IssuanceHarness.run { harness in
-            let impostorIdentity = try TestPKI.makeImpostor(of: harness.caIdentity, commonName: "Scepter Test CA")
+            let impostorIdentity = try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity)
             #expect(impostorIdentity.certificate.subject == harness.caIdentity.certificate.subject)
             let impostor = try ControlFixtures.localCA(impostorIdentity, name: "corp-ca")
             let device = try Device()

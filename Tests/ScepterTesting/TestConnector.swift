@@ -31,7 +31,16 @@ public struct TestConnector: Sendable {
         }
     }
 
-    /// Makes a Connector with a fresh key and a certificate valid over the given interval.
+    /// A Connector whose key is none of `others`' keys (`TestPKI.unlike`):
+    /// one outside the bundle, whose signatures must not verify.
+    public init(_ kind: Kind, commonName: String, notBefore: Date, notAfter: Date, keyUnlike others: [TestConnector]) throws {
+        self = try TestPKI.unlike(others.map(\.certificate.publicKey), key: \.certificate.publicKey) {
+            try TestConnector(kind, commonName: commonName, notBefore: notBefore, notAfter: notAfter)
+        }
+    }
+
+    /// Makes a Connector with a key (RSA keys from `TestPKI`'s ring, EC keys
+    /// fresh) and a certificate valid over the given interval.
     ///
     /// Certificate times have one-second resolution, so pass whole seconds.
     public init(_ kind: Kind, commonName: String, notBefore: Date, notAfter: Date) throws {

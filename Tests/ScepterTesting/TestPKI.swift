@@ -100,16 +100,27 @@ public enum TestPKI {
         }
     }
 
-    /// A self-signed CA named `commonName` (give `ca`'s own) with a key of its own. The
-    /// test keys come from a ring handed out in turn to every test running at
-    /// once, so two draws can meet the same key (it happened in CI: the
-    /// "impostor" then was the CA itself); this draws again until it differs.
-    public static func makeImpostor(of ca: Identity, commonName: String) throws -> Identity {
+    /// Calls `make` until what it made has a key none of `others` has.
+    ///
+    /// The RSA test keys come from a ring handed out in turn to every test
+    /// running at once, so two draws can meet the same key (it happened in
+    /// CI: a forged renewal's "impostor" CA was the CA itself, and the
+    /// forgery verified). A test whose point is a different key (a forged
+    /// signer, a key file that is not the certificate's, a Connector outside
+    /// the bundle) makes its second identity through this.
+    public static func unlike<Made>(
+        _ others: [Certificate.PublicKey], key: (Made) -> Certificate.PublicKey, make: () throws -> Made
+    ) throws -> Made {
         for _ in 0..<8 {
-            let impostor = try makeCA(commonName: commonName)
-            if impostor.certificate.publicKey != ca.certificate.publicKey { return impostor }
+            let made = try make()
+            if !others.contains(key(made)) { return made }
         }
-        preconditionFailure("TestPKI.makeImpostor: eight keys in a row were the CA's own")
+        preconditionFailure("TestPKI.unlike: eight keys in a row were among the \(others.count) to avoid")
+    }
+
+    /// A self-signed CA named `commonName` whose key is not `other`'s (``unlike(_:key:make:)``).
+    public static func makeCA(commonName: String = "Test CA", keyUnlike other: Identity) throws -> Identity {
+        try unlike([other.certificate.publicKey], key: \.certificate.publicKey) { try makeCA(commonName: commonName) }
     }
 
     /// An end-entity certificate: an RA signed by `issuer`, or a device's

@@ -42,7 +42,7 @@ struct IntuneFixture: Sendable {
         rsa = try TestConnector(.rsa, commonName: "Connector A", notBefore: notBefore, notAfter: notAfter)
         rsaStandby = try TestConnector(.rsa, commonName: "Connector B", notBefore: notBefore, notAfter: notAfter)
         p256 = try TestConnector(.p256, commonName: "Connector EC", notBefore: notBefore, notAfter: notAfter)
-        outsider = try TestConnector(.rsa, commonName: "Rogue", notBefore: notBefore, notAfter: notAfter)
+        outsider = try TestConnector(.rsa, commonName: "Rogue", notBefore: notBefore, notAfter: notAfter, keyUnlike: [rsa, rsaStandby])
     }
 
     /// Trust anchors made of the given Connectors' certificates.
