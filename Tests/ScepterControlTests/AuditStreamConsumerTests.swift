@@ -159,16 +159,18 @@ struct AuditStreamConsumerTests {
             try await fixture.append(ids)
             expected.formUnion(ids)
         }
-        // Bounded: 250 × 20 ms.
+        // Until the rows are in and the batch that held the last of them is
+        // acknowledged and counted (it is counted after the commit). Bounded: 1500 × 20 ms.
         var copied: Set<String> = []
-        for _ in 0..<250 {
+        var rendered = ""
+        for _ in 0..<1500 {
             copied = try await fixture.copiedIDs()
-            if copied == expected { break }
+            rendered = String(decoding: metrics.render(), as: UTF8.self)
+            if copied == expected, rendered.contains("scepter_audit_events_copied_total 15\n") { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(copied == expected)
-        let rendered = String(decoding: metrics.render(), as: UTF8.self)
-        #expect(rendered.contains("scepter_audit_events_copied_total 15"), "\(rendered)")
+        #expect(rendered.contains("scepter_audit_events_copied_total 15\n"), "\(rendered)")
         #expect(rendered.contains("scepter_audit_stream_backlog "))
         // Stopped before the stream is deleted, so it does not log the deletion as a failure.
         running.cancel()

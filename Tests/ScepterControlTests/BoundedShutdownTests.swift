@@ -33,7 +33,8 @@ struct BoundedShutdownTests {
 
     @Test("Graceful shutdown: work that returns when cancelled is waited for")
     func workThatStops() async throws {
-        let service = Bounded(budget: .seconds(60)) { try? await Task.sleep(for: .seconds(600)) }
+        // A budget far past the suite's time limit: "returned" can only come from the work itself.
+        let service = Bounded(budget: .seconds(3600)) { try? await Task.sleep(for: .seconds(7200)) }
         let group = ServiceGroup(services: [service], logger: ControlFixtures.logger)
         let clock = ContinuousClock()
         let elapsed = try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -44,7 +45,8 @@ struct BoundedShutdownTests {
             return clock.now - started
         }
         #expect(service.stopped.all == ["stopping", "returned"])
-        #expect(elapsed < .seconds(30), "the 60 s budget was not needed: \(elapsed)")
+        // Loose: under a full test run the cooperative pool has been seen to take 33 s to get here.
+        #expect(elapsed < .seconds(90), "the budget was not needed: \(elapsed)")
     }
 
     @Test("Graceful shutdown: work that ignores it is left behind after the budget, and the service returns")
