@@ -125,7 +125,7 @@ extension ScepterBench {
             let pids = registry.processes.flatMap(\.pids) + ClusterUnderTest.postgresPIDs(port: postgresPort)
             return CPUSnapshot(
                 seconds: Clock.monotonicSeconds() - start, coreBusy: ProcStat.busySeconds(cpu: self.serverCPU),
-                serverCPU: pids.reduce(0) { $0 + ((try? ProcStat.cpuSeconds(pid: $1)) ?? 0) })
+                serverCPU: Dictionary(pids.compactMap { pid in (try? ProcStat.cpuSeconds(pid: pid)).map { (pid, $0) } }) { first, _ in first })
         }
         var snapshots = [cpuSnapshot()]
         var faultIndex = 0
@@ -234,7 +234,20 @@ extension ScepterBench {
     struct CPUSnapshot {
         var seconds: Double
         var coreBusy: Double?
-        var serverCPU: Double
+        /// CPU seconds so far of each server process, by pid.
+        var serverCPU: [Int32: Double]
+
+        /// The server processes' CPU from `earlier` to this snapshot, process
+        /// by process: one that started in between counts from 0 (a restarted
+        /// replica, a new PostgreSQL backend). One that ended in between is
+        /// missing from this snapshot, and so is its CPU since `earlier` (an
+        /// undercount, small next to the minute), but not, as a difference of
+        /// totals would have it, its whole lifetime's: a long-lived backend
+        /// closed by the pool's idle timeout used to show as minutes of
+        /// "other work".
+        func serverCPU(since earlier: CPUSnapshot) -> Double {
+            serverCPU.reduce(0) { total, entry in total + max(0, entry.value - (earlier.serverCPU[entry.key] ?? 0)) }
+        }
     }
 
     /// One line per minute of the soak: requests, latency, retried, missed slots, the server core's load, faults.
@@ -246,21 +259,17 @@ extension ScepterBench {
             let latencies = requests.filter(\.answered).map(\.latencyMilliseconds).sorted()
             let faults = events.filter { Int($0.seconds / 60) == minute }.map { "\($0.fault.rawValue) (\($0.target))" }
             var (busy, perRequest, other) = ("-", "-", "-")
-            // Snapshots are taken about every 60 s. A restarted process's CPU
-            // restarts from 0 (PostgreSQL's backends too), so in a minute with
-            // a fault the server's share is undercounted: "-" when negative.
+            // Snapshots are taken about every 60 s.
             if let from = snapshots.last(where: { $0.seconds <= Double(minute) * 60 + 5 }),
                 let to = snapshots.first(where: { $0.seconds >= Double(minute + 1) * 60 - 5 }),
                 let busyFrom = from.coreBusy, let busyTo = to.coreBusy, to.seconds > from.seconds
             {
                 let seconds = to.seconds - from.seconds
                 busy = String(format: "%.0f %%", (busyTo - busyFrom) / seconds * 100)
-                let server = to.serverCPU - from.serverCPU
-                if server >= 0 {
-                    other = String(format: "%.0f %%", max(0, busyTo - busyFrom - server) / seconds * 100)
-                    // The snapshots' window is about a minute; scale the minute's requests to it.
-                    perRequest = String(format: "%.2f", server / (Double(requests.count) * seconds / 60) * 1000)
-                }
+                let server = to.serverCPU(since: from)
+                other = String(format: "%.0f %%", max(0, busyTo - busyFrom - server) / seconds * 100)
+                // The snapshots' window is about a minute; scale the minute's requests to it.
+                perRequest = String(format: "%.2f", server / (Double(requests.count) * seconds / 60) * 1000)
             }
             func column(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
             lines.append(
