@@ -44,8 +44,11 @@ extension PostgresStore {
         package var queryTimeout: Duration = .seconds(10)
         /// Limit on applying migrations, waiting for another replica's included. Default 60 s.
         package var migrationTimeout: Duration = .seconds(60)
-        /// Pool size. Default 10.
+        /// Pool size. Default 10. A connection opened for a burst is kept
+        /// for `idleTimeout` after its last use (see `clientConfiguration`).
         package var maximumConnections: Int = 10
+        /// How long a pooled connection may stay unused before it is closed.
+        static let idleTimeout: Duration = .seconds(600)
 
         package init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
@@ -192,6 +195,14 @@ extension PostgresStore {
                 host: host, port: port, username: username, password: password, database: database, tls: mode)
             configuration.options.connectTimeout = connectTimeout
             configuration.options.maximumConnections = maximumConnections
+            // With postgres-nio's default of a minute, connections opened for
+            // a burst closed and were opened again for the next: under the
+            // soak's steady open-loop load the backends went 11 -> 26 -> 11
+            // every minute or two, each new one a fork, an authentication and a
+            // round of re-prepared statements on the database's CPU, and a wait
+            // for the request that asked for it. Ten minutes outlasts the gaps
+            // between bursts; a replica that goes quiet still gives them back.
+            configuration.options.connectionIdleTimeout = Self.idleTimeout
             configuration.options.additionalStartupParameters = startupParameters
             return configuration
         }
