@@ -20,7 +20,7 @@ import ServiceLifecycle
 /// A round that read less than a full batch is followed by a pause of
 /// `batchWindow`, so that at a moderate arrival rate events are copied
 /// several to a transaction and an acknowledgement rather than one round
-/// (and four Redis commands and a commit) each.
+/// (two Redis commands and a commit, with the reads above skipped) each.
 package final class AuditStreamConsumer: Service {
     package let stream: String
     package let group: String
