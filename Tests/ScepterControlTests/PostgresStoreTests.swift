@@ -188,18 +188,51 @@ struct PostgresStoreTests {
     func waitEndsWithTheConnection() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let unanswered = loop.makePromise(of: Int.self)
-        let closing = loop.makePromise(of: Void.self)
-        loop.scheduleTask(in: .milliseconds(50)) { closing.succeed() }
+        let closing = ClosingSignal()
+        loop.scheduleTask(in: .milliseconds(50)) { closing.close() }
         await #expect(throws: CancellableWaitClosed.self) {
-            try await CancellableWait<Int>().value(of: unanswered.futureResult, closing: closing.futureResult)
+            try await CancellableWait<Int>().value(of: unanswered.futureResult, closing: closing)
         }
         unanswered.succeed(1)  // answered late: dropped
+        #expect(closing.waiting == 0)
+
+        // Sent on a connection that has closed already: ends at once.
+        let late = loop.makePromise(of: Int.self)
+        await #expect(throws: CancellableWaitClosed.self) {
+            try await CancellableWait<Int>().value(of: late.futureResult, closing: closing)
+        }
+        late.succeed(2)
 
         let answered = loop.makePromise(of: Int.self)
-        let open = loop.makePromise(of: Void.self)
+        let open = ClosingSignal()
         loop.scheduleTask(in: .milliseconds(10)) { answered.succeed(7) }
-        #expect(try await CancellableWait<Int>().value(of: answered.futureResult, closing: open.futureResult) == 7)
-        open.succeed()
+        #expect(try await CancellableWait<Int>().value(of: answered.futureResult, closing: open) == 7)
+        #expect(open.waiting == 0, "an answered statement leaves nothing registered on its connection")
+    }
+
+    @Test("Statements leave nothing behind on their connection, and a closed connection's signal goes with it")
+    func statementsLeaveNothingOnTheConnection() async throws {
+        try await Database.withStore(configure: {
+            $0.maximumConnections = 1
+            $0.applicationName = "scepter-closings-test"
+        }) { store, database in
+            try await store.migrate()
+            for index in 0..<200 {
+                #expect(try await store.enrollments(profile: "corp", transactionID: "tx-\(index)").isEmpty)
+            }
+            // One connection ran 200 statements: one signal, nothing waiting on it.
+            #expect(store.closings.count == 1)
+            #expect(store.closings.waiting == 0)
+
+            #expect(try await database.scalar(
+                "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'scepter-closings-test'") == 1)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(10)
+            while store.closings.count > 0, clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(store.closings.count == 0, "the closed connection's signal is dropped")
+            // The pool opens another connection; it works as before.
+            #expect(try await store.enrollments(profile: "corp", transactionID: "tx-after").isEmpty)
+        }
     }
 
     @Test("The enrollment path's two statements are prepared once per connection, and their errors still name the constraint")

@@ -47,8 +47,9 @@ extension PostgresStore {
         /// Pool size. Default 10. A connection opened for a burst is kept
         /// for `idleTimeout` after its last use (see `clientConfiguration`).
         package var maximumConnections: Int = 10
-        /// How long a pooled connection may stay unused before it is closed.
-        static let idleTimeout: Duration = .seconds(600)
+        /// How long a pooled connection may stay unused before it is closed
+        /// (see `clientConfiguration` for why not longer).
+        static let idleTimeout: Duration = .seconds(60)
 
         package init(
             host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
@@ -195,13 +196,16 @@ extension PostgresStore {
                 host: host, port: port, username: username, password: password, database: database, tls: mode)
             configuration.options.connectTimeout = connectTimeout
             configuration.options.maximumConnections = maximumConnections
-            // With postgres-nio's default of a minute, connections opened for
-            // a burst closed and were opened again for the next: under the
-            // soak's steady open-loop load the backends went 11 -> 26 -> 11
-            // every minute or two, each new one a fork, an authentication and a
-            // round of re-prepared statements on the database's CPU, and a wait
-            // for the request that asked for it. Ten minutes outlasts the gaps
-            // between bursts; a replica that goes quiet still gives them back.
+            // Every time a connection goes back to the pool, postgres-nio
+            // 1.33.2 starts an idle timer (a task sleeping this long) and
+            // cancels it when the connection is lent again; the cancelled
+            // task keeps its memory until its sleep would have ended. So a
+            // replica holds (connections lent per second) x (this timeout)
+            // of them: with ten minutes, 74 000 after twelve minutes of the
+            // soak. A minute (postgres-nio's default) bounds that; the price
+            // is that under bursty load a connection unused for a minute
+            // closes and is opened again (a fork and an authentication on
+            // the database) for the next burst.
             configuration.options.connectionIdleTimeout = Self.idleTimeout
             configuration.options.additionalStartupParameters = startupParameters
             return configuration

@@ -145,7 +145,7 @@ extension PostgresStore {
             throw Error(code: .unavailable, "\(doing()): the connection to PostgreSQL at \(configuration.endpoint) is closed")
         }
         do {
-            return try await CancellableWait<Value>().value(of: send(), closing: connection.closeFuture)
+            return try await CancellableWait<Value>().value(of: send(), closing: closings.signal(for: connection))
         } catch let error as PSQLError {
             let translated = Error(error, doing: doing(), at: configuration)
             if translated.sqlState == Error.readOnlyTransaction { await Self.retire(connection) }
@@ -168,59 +168,6 @@ extension PostgresStore {
     static func describe(_ duration: Duration) -> String {
         let milliseconds = Configuration.milliseconds(duration)
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
-    }
-}
-
-/// What `CancellableWait` throws when the connection closed before the answer came.
-struct CancellableWaitClosed: Swift.Error {}
-
-/// Awaits a future, or gives up with `CancellationError` when the task is
-/// cancelled first, or with `CancellableWaitClosed` when `closing` completes first
-/// (the future's eventual result is then dropped).
-///
-/// postgres-nio never completes a statement whose write reached a channel
-/// that had just closed; a wait on a connection therefore also ends with
-/// the connection, so a statement sent in that instant cannot hang.
-final class CancellableWait<Value: Sendable>: Sendable {
-    private enum State {
-        case idle
-        case waiting(CheckedContinuation<Value, any Swift.Error>)
-        case finished
-    }
-
-    private let state = Mutex(State.idle)
-
-    func value(of future: EventLoopFuture<Value>, closing: EventLoopFuture<Void>? = nil) async throws -> Value {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let armed = state.withLock { state in
-                    guard case .idle = state else { return false }
-                    state = .waiting(continuation)
-                    return true
-                }
-                guard armed else { return continuation.resume(throwing: CancellationError()) }
-                future.whenComplete { self.finish($0) }
-                closing?.whenComplete { _ in self.finish(.failure(CancellableWaitClosed())) }
-            }
-        } onCancel: {
-            finish(.failure(CancellationError()))
-        }
-    }
-
-    private func finish(_ result: Result<Value, any Swift.Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Value, any Swift.Error>? in
-            switch state {
-            case .idle:
-                state = .finished
-                return nil
-            case .waiting(let continuation):
-                state = .finished
-                return continuation
-            case .finished:
-                return nil
-            }
-        }
-        continuation?.resume(with: result)
     }
 }
 

@@ -27,6 +27,8 @@ package final class PostgresStore: SQLStore, Service {
     let client: PostgresClient
     let logger: Logger
     let phase = Mutex(Phase.idle)
+    /// Ends the statements waiting on a connection when it closes.
+    let closings = ConnectionClosings()
 
     enum Phase { case idle, running, stopping, stopped }
 
