@@ -150,6 +150,11 @@ extension ScepterBench {
             case .edgeKill: target = "edge-\(edgeTurn % edges)"; edgeTurn += 1
             }
             sampler.sample(label: "before \(fault.rawValue) (\(target))")
+            // The processes this fault ends (a replica, an edge, PostgreSQL's
+            // backends) are missing from every later snapshot: count their
+            // CPU up to here, or the minute before the fault shows it as
+            // "other work" (20-26 % before each control SIGTERM in the 2-hour soak).
+            snapshots.append(cpuSnapshot())
             let at = Clock.monotonicSeconds()
             var event = FaultEvent(seconds: at - start, fault: fault, target: target, stopSeconds: 0, outageSeconds: 0)
             do {
@@ -241,7 +246,8 @@ extension ScepterBench {
         /// by process: one that started in between counts from 0 (a restarted
         /// replica, a new PostgreSQL backend). One that ended in between is
         /// missing from this snapshot, and so is its CPU since `earlier` (an
-        /// undercount, small next to the minute), but not, as a difference of
+        /// undercount; the soak snapshots right before each fault, so only a
+        /// process that exits on its own loses part of a minute), but not, as a difference of
         /// totals would have it, its whole lifetime's: a long-lived backend
         /// closed by the pool's idle timeout used to show as minutes of
         /// "other work".
