@@ -55,7 +55,10 @@ package final class PostgresStore: SQLStore, Service {
     /// been seen, under load, to close every connection on shutdown and then
     /// never return, even when cancelled (the soaks of 2026-12-03: 2 of 5
     /// control planes given SIGTERM sat out their whole grace period, and
-    /// ServiceLifecycle then trapped on its cancellation deadline).
+    /// ServiceLifecycle then trapped on its cancellation deadline). The one
+    /// cause found, a keep-alive query sent on a connection the pool had just
+    /// closed and never answered, is gone with keep-alive off
+    /// (`Configuration.clientConfiguration()`); the bound stays for any other.
     package func run() async throws {
         let started = phase.withLock { phase in
             guard phase == .idle else { return false }
