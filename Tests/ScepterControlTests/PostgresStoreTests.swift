@@ -620,6 +620,17 @@ struct PostgresStoreConfigurationTests {
         #expect(configuration.endpoint == "127.0.0.1:5432")
     }
 
+    @Test("The pool closes a connection after a minute unused and sends no keep-alive queries")
+    func poolTimers() throws {
+        // postgres-nio 1.33.2 can send a keep-alive on a connection its idle
+        // timer just closed and then wait for it forever, holding up
+        // shutdown (Benchmarks/README.md, "A control plane that crashed on SIGTERM").
+        let options = try PostgresStore.Configuration(url: "postgres://scepter@127.0.0.1/scepter").clientConfiguration().options
+        #expect(options.keepAliveBehavior == nil)
+        #expect(options.connectionIdleTimeout == .seconds(60))
+        #expect(options.minimumConnections == 0)
+    }
+
     @Test("An IPv6 literal host loses its brackets, and gets them back in the endpoint")
     func ipv6Host() throws {
         let configuration = try PostgresStore.Configuration(url: "postgres://scepter@[::1]:55432/scepter?sslmode=disable")
