@@ -207,16 +207,19 @@ extension PostgresStore {
             // closes and is opened again (a fork and an authentication on
             // the database) for the next burst.
             configuration.options.connectionIdleTimeout = Self.idleTimeout
-            // No keep-alive pings. No connection stays unused longer than
+            // No keep-alive pings. With no minimum pool size every connection
+            // is subject to the idle close, so none stays unused longer than
             // `idleTimeout`, far below the idle limits of NATs, load
-            // balancers and firewalls (minutes), so pings would find nothing
-            // those do not. And in postgres-nio 1.33.2 they cost a shutdown:
+            // balancers and firewalls (minutes): pings would find nothing
+            // those do not. A minimum above 0 would need them back. And in
+            // postgres-nio 1.33.2 they cost a shutdown:
             // a connection's second ping (30 s) falls due with its idle close
             // (60 s), and when the close wins, the ping is still sent on the
             // closed connection, where its query is never answered; the pool
             // then waits for it at shutdown until `PostgresStore.run()`'s
             // bound (a third of the control plane's SIGTERMs in the soaks
             // took 3.1 s, each with a ping logged after its connection closed).
+            configuration.options.minimumConnections = 0
             configuration.options.keepAliveBehavior = nil
             configuration.options.additionalStartupParameters = startupParameters
             return configuration
