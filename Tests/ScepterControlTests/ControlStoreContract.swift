@@ -306,6 +306,23 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         try await store.insertAudit(event(id: "e-1", at: 60, details: "redelivered with other content"))
         #expect(try await store.auditEvents(AuditQuery()) == [fromEdge], "after that the first delivery wins again")
 
+        // The usual case: the provisional row already has the edge's time, identity and serial; the rest changes.
+        var agreeing = event(id: "e-3", at: 3, transactionID: "tx-e-3", details: "recorded by the control plane")
+        agreeing.latencyMilliseconds = 0
+        try await store.commitIssued(
+            certificate(serial: "4a03", transactionID: "tx-e-3"), enrollment: issuedEnrollment(serial: "4a03", transactionID: "tx-e-3"),
+            audit: agreeing)
+        var agreed = event(id: "e-3", at: 3, transactionID: "tx-e-3", details: "the edge's event")
+        agreed.edgeID = "edge-b"
+        agreed.sourceAddress = "198.51.100.10"
+        agreed.claimIssuer = "intune-2"
+        agreed.csrSubject = "CN=device-3"
+        try await store.insertAudit([agreed, event(id: "e-4", at: 4, details: "another event in the batch")])
+        #expect(try await store.auditEvents(AuditQuery(transactionID: "tx-e-3")) == [agreed], "every column is the edge's")
+        try await store.insertAudit(event(id: "e-3", at: 3, transactionID: "tx-e-3", details: "redelivered"))
+        #expect(try await store.auditEvents(AuditQuery(transactionID: "tx-e-3")) == [agreed], "after that the first delivery wins")
+        #expect(try await store.auditEvents(AuditQuery(transactionID: "tx-e-4")).map(\.details) == ["another event in the batch"])
+
         // The commit went through but the edge answered 503: its event replaces the row and the serial stays.
         var committed = event(id: "e-2", at: 1, transactionID: "tx-e-2")
         committed.serialNumber = "4a02"

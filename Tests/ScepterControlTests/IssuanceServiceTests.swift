@@ -213,6 +213,26 @@ struct IssuanceServiceTests {
         }
     }
 
+    @Test("The provisional audit row has the edge's event time (sent over the internal API), or the issuance's from an edge that sends none")
+    func provisionalAuditTime() async throws {
+        try await IssuanceHarness.run(start: Date(timeIntervalSince1970: 1_760_000_000)) { harness in
+            let eventTime = Date(timeIntervalSince1970: 1_759_999_999.25)
+            var job = IssuanceHarness.job(try Device(), transactionID: "tx-timed")
+            job.auditEventID = "event-timed"
+            job.auditEventTime = eventTime
+            let sent = try InternalAPI.decoder().decode(EnrollmentRequest.self, from: try InternalAPI.encoder().encode(job))
+            #expect(sent.auditEventTime == eventTime)
+            _ = try #require(try await harness.service.enroll(sent).issued)
+
+            var untimed = IssuanceHarness.job(try Device(), transactionID: "tx-untimed")
+            untimed.auditEventID = "event-untimed"
+            _ = try #require(try await harness.service.enroll(untimed).issued)
+
+            let times = Dictionary(uniqueKeysWithValues: try await harness.store.auditEvents(AuditQuery()).map { ($0.id, $0.time) })
+            #expect(times == ["event-timed": eventTime, "event-untimed": harness.clock.now])
+        }
+    }
+
     @Test("An issuer failure is not pinned to the transaction: a retry after the cause is gone issues")
     func issuerErrorIsNotPinned() async throws {
         let now = ControlFixtures.wholeSecondNow()

@@ -174,11 +174,14 @@ package final class IssuanceService: Issuance {
         return try await deliver(issued, record: record, request: request, key: requestKey, approval: approval, profile: profile)
     }
 
-    /// The audit row committed with the certificate; the edge's own event (same id) replaces it.
+    /// The audit row committed with the certificate; the edge's own event
+    /// (same id) replaces it. It records what the edge will: the edge's time
+    /// (an edge too old to send it gets the issuance's), identity and serial,
+    /// so the replacement changes no indexed column (`Schema.auditIndexedColumns`).
     private func provisionalAudit(_ request: EnrollmentRequest, serial: String, at: Date) -> AuditEvent? {
         guard let id = request.auditEventID else { return nil }
         return AuditEvent(
-            id: id, time: at, edgeID: request.edgeID, sourceAddress: request.sourceAddress, profile: request.profile,
+            id: id, time: request.auditEventTime ?? at, edgeID: request.edgeID, sourceAddress: request.sourceAddress, profile: request.profile,
             operation: .pkiOperation, messageType: request.messageType.name, transactionID: request.transactionID,
             outcome: .success, claimSubject: request.claim?.subject, claimIssuer: request.claim?.issuer,
             deviceName: request.claim?.deviceName, csrSubject: request.csrSubject, csrSANs: request.csrSANs, serialNumber: serial,

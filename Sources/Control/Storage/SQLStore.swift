@@ -143,16 +143,25 @@ extension SQLStore {
         var seen = Set<String>()
         let unique = events.filter { seen.insert($0.id).inserted }
         guard !unique.isEmpty else { return }
-        if unique.count == 1 {
+        switch dialect {
+        case .postgres where unique.count <= Self.auditRowsPerStatement:
+            // One statement commits alone: no BEGIN and COMMIT round trips.
             try await write("insertAudit", Self.insertStatement(unique, provisional: false))
-            return
-        }
-        try await transaction("insertAudit") { sql in
-            var start = 0
-            while start < unique.count {
-                let end = min(start + Self.auditRowsPerStatement, unique.count)
-                _ = try await sql.run(Self.insertStatement(Array(unique[start..<end]), provisional: false))
-                start = end
+        case .postgres:
+            try await transaction("insertAudit") { sql in
+                for chunk in unique.chunks(of: Self.auditRowsPerStatement) {
+                    _ = try await sql.run(Self.insertStatement(chunk, provisional: false))
+                }
+            }
+        case .sqlite:
+            try await transaction("insertAudit") { sql in
+                var remaining: [AuditEvent] = []
+                for event in unique where try await sql.run(Self.inPlaceReplacement(event)).isEmpty {
+                    remaining.append(event)
+                }
+                for chunk in remaining.chunks(of: Self.auditRowsPerStatement) {
+                    _ = try await sql.run(Self.insertStatement(chunk, provisional: false))
+                }
             }
         }
     }
@@ -282,18 +291,29 @@ extension SQLStore {
     }
 
     /// One multi-row INSERT of `events` (distinct ids).
-    private static func insertStatement(_ events: [AuditEvent], provisional: Bool) -> SQLStatement {
-        SQLStatement(
-            auditInsertSQL(rows: events.count),
-            events.flatMap { event -> [SQLValue] in
-                [
-                    .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
-                    .text(event.operation.rawValue), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
-                    .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
-                    .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
-                    .text(event.details), .boolean(provisional),
-                ]
-            })
+    static func insertStatement(_ events: [AuditEvent], provisional: Bool) -> SQLStatement {
+        SQLStatement(auditInsertSQL(rows: events.count), events.flatMap { auditValues($0, provisional: provisional) })
+    }
+
+    /// `Schema.auditInPlaceReplacementSQL` for the edge's `event`.
+    static func inPlaceReplacement(_ event: AuditEvent) -> SQLStatement {
+        let values = zip(Schema.auditColumns, auditValues(event, provisional: false)).dropFirst()
+        let assigned = values.filter { !Schema.auditIndexedColumns.contains($0.0) }.map(\.1)
+        let matched = values.filter { Schema.auditIndexedColumns.contains($0.0) }.flatMap { column, value in
+            column == "serial" ? [value, value] : [value]
+        }
+        return SQLStatement(Schema.auditInPlaceReplacementSQL, assigned + [.text(event.id)] + matched)
+    }
+
+    /// An audit row's values in `Schema.auditColumns` order.
+    private static func auditValues(_ event: AuditEvent, provisional: Bool) -> [SQLValue] {
+        [
+            .text(event.id), .instant(event.time), .text(event.edgeID), .optional(event.sourceAddress), .text(event.profile),
+            .text(event.operation.rawValue), .optional(event.messageType), .optional(event.transactionID), .text(event.outcome.rawValue),
+            .optional(event.failInfo), .optional(event.claimSubject), .optional(event.claimIssuer), .optional(event.deviceName),
+            .optional(event.csrSubject), .optional(event.csrSANs), .optional(event.serialNumber), .real(event.latencyMilliseconds),
+            .text(event.details), .boolean(provisional),
+        ]
     }
 
     /// Inside the caller's transaction.
@@ -365,5 +385,12 @@ extension AuditEvent {
             claimIssuer: try row.text("claim_iss"), deviceName: try row.text("device_name"), csrSubject: try row.text("csr_subject"),
             csrSANs: try row.text("csr_sans"), serialNumber: try row.text("serial"),
             latencyMilliseconds: try row.required(row.real, "latency_ms", in: table), details: try row.required(row.text, "details", in: table))
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements, in order.
+    fileprivate func chunks(of size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

@@ -195,6 +195,34 @@ enum Schema {
         "claim_sub", "claim_iss", "device_name", "csr_subject", "csr_sans", "serial", "latency_ms", "details", "provisional",
     ]
 
+    /// The columns the audit table's secondary indexes hold (migrations 1
+    /// and 5; `SchemaTests` compares this with the database's own list).
+    static let auditIndexedColumns: Set<String> = [
+        "time", "operation", "profile", "outcome", "transaction_id", "serial", "claim_sub", "device_name",
+    ]
+
+    /// SQLite's replacement of a provisional audit row by the edge's event
+    /// when the two agree on every indexed column, as they do when the edge
+    /// sent the event's time (`EnrollmentRequest.auditEventTime`): it sets
+    /// only the other columns, so no index is rewritten. (SQLite rewrites the
+    /// entries of every index that has a column the SET names, equal or not;
+    /// PostgreSQL compares the values and keeps such an update on its page
+    /// without touching an index, so it needs no such statement.) Binds: the
+    /// set columns in `auditColumns` order, the id, then the indexed columns
+    /// in `auditColumns` order, the serial twice (an event without one keeps
+    /// the provisional row's, as `auditConflictClause` does). Returns the id
+    /// when it replaced the row.
+    static let auditInPlaceReplacementSQL: String = {
+        let assigned = auditColumns.dropFirst().filter { !auditIndexedColumns.contains($0) }
+        let matched = auditColumns.filter(auditIndexedColumns.contains).map { column in
+            column == "serial" ? #"("serial" IS ? OR ? IS NULL)"# : #""\#(column)" IS ?"#
+        }
+        return """
+            UPDATE audit_events SET \(assigned.map { #""\#($0)" = ?"# }.joined(separator: ", "))
+            WHERE id = ? AND provisional AND \(matched.joined(separator: " AND ")) RETURNING id
+            """
+    }()
+
     /// The columns a certificate row is read from.
     static let certificateColumns = [
         "serial", "issuer", "profile", "subject", "sans", "not_before", "not_after", "status", "transaction_id", "device_id", "der",

@@ -145,7 +145,7 @@ package struct PKIOperationHandler: Sendable {
                     csr: csr.derEncoded, signerCertificate: message.signerCertificate,
                     claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
                     gates: ["message"] + passed.gates, challenge: passed.check, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
-                    auditEventID: event.id, csrSubject: event.csrSubject, csrSANs: event.csrSANs, parsedCSR: csr)
+                    auditEventID: event.id, auditEventTime: event.time, csrSubject: event.csrSubject, csrSANs: event.csrSANs, parsedCSR: csr)
                 return verdict(for: try await issuance.enroll(request), message: message)
 
             case .issuerAndSubject:

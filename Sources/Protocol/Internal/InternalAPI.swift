@@ -128,7 +128,7 @@ extension KeyedDecodingContainer {
 extension EnrollmentRequest: Codable {
     enum CodingKeys: String, CodingKey {
         case profile, transactionID, messageType, csr, signerCertificate, claim, gates, challenge, edgeID, sourceAddress
-        case auditEventID, csrSubject, csrSANs
+        case auditEventID, auditEventTime, csrSubject, csrSANs
     }
 
     public init(from decoder: any Decoder) throws {
@@ -145,6 +145,7 @@ extension EnrollmentRequest: Codable {
             edgeID: try container.decode(String.self, forKey: .edgeID),
             sourceAddress: try container.decodeIfPresent(String.self, forKey: .sourceAddress),
             auditEventID: try container.decodeIfPresent(String.self, forKey: .auditEventID),
+            auditEventTime: try container.decodeIfPresent(Date.self, forKey: .auditEventTime),
             csrSubject: try container.decodeIfPresent(String.self, forKey: .csrSubject),
             csrSANs: try container.decodeIfPresent(String.self, forKey: .csrSANs))
     }
@@ -162,6 +163,7 @@ extension EnrollmentRequest: Codable {
         try container.encode(edgeID, forKey: .edgeID)
         try container.encodeIfPresent(sourceAddress, forKey: .sourceAddress)
         try container.encodeIfPresent(auditEventID, forKey: .auditEventID)
+        try container.encodeIfPresent(auditEventTime, forKey: .auditEventTime)
         try container.encodeIfPresent(csrSubject, forKey: .csrSubject)
         try container.encodeIfPresent(csrSANs, forKey: .csrSANs)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How an edge reaches the issuers: the control plane in process (embedded
 /// mode) or over the internal HTTP API (cluster). Every method throws only
 /// when the control plane cannot be reached; the edge then answers 503.
@@ -48,6 +50,9 @@ public struct EnrollmentRequest: Sendable {
     /// The control plane commits a provisional audit row under this id with
     /// the certificate; the edge's event replaces it.
     public var auditEventID: String?
+    /// That event's time, so the provisional row already carries it: when
+    /// the edge's event then replaces the row, no indexed column changes.
+    public var auditEventTime: Date?
     /// What the edge recorded about the request, for that provisional row.
     public var csrSubject: String?
     public var csrSANs: String?
@@ -55,7 +60,8 @@ public struct EnrollmentRequest: Sendable {
     public init(
         profile: String, transactionID: String, messageType: MessageType, csr: [UInt8], signerCertificate: [UInt8],
         claim: ClaimSummary? = nil, gates: [String], challenge: ChallengeCheck? = nil, edgeID: String, sourceAddress: String?,
-        auditEventID: String? = nil, csrSubject: String? = nil, csrSANs: String? = nil, parsedCSR: CertificationRequest? = nil
+        auditEventID: String? = nil, auditEventTime: Date? = nil, csrSubject: String? = nil, csrSANs: String? = nil,
+        parsedCSR: CertificationRequest? = nil
     ) {
         precondition(parsedCSR.map { $0.derEncoded == csr } ?? true, "parsedCSR must be the parse of csr")
         self.parsedCSR = parsedCSR
@@ -70,6 +76,7 @@ public struct EnrollmentRequest: Sendable {
         self.edgeID = edgeID
         self.sourceAddress = sourceAddress
         self.auditEventID = auditEventID
+        self.auditEventTime = auditEventTime
         self.csrSubject = csrSubject
         self.csrSANs = csrSANs
     }
