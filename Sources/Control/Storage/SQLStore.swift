@@ -143,25 +143,21 @@ extension SQLStore {
         var seen = Set<String>()
         let unique = events.filter { seen.insert($0.id).inserted }
         guard !unique.isEmpty else { return }
-        switch dialect {
-        case .postgres where unique.count <= Self.auditRowsPerStatement:
+        let dialect = dialect
+        if dialect == .postgres, unique.count <= Self.auditRowsPerStatement {
             // One statement commits alone: no BEGIN and COMMIT round trips.
             try await write("insertAudit", Self.insertStatement(unique, provisional: false))
-        case .postgres:
-            try await transaction("insertAudit") { sql in
-                for chunk in unique.chunks(of: Self.auditRowsPerStatement) {
-                    _ = try await sql.run(Self.insertStatement(chunk, provisional: false))
-                }
+            return
+        }
+        try await transaction("insertAudit") { sql in
+            var remaining = unique
+            if dialect == .sqlite {
+                // An edge event that agrees with its provisional row on every indexed column updates it in place.
+                remaining = []
+                for event in unique where try await sql.run(Self.inPlaceReplacement(event)).isEmpty { remaining.append(event) }
             }
-        case .sqlite:
-            try await transaction("insertAudit") { sql in
-                var remaining: [AuditEvent] = []
-                for event in unique where try await sql.run(Self.inPlaceReplacement(event)).isEmpty {
-                    remaining.append(event)
-                }
-                for chunk in remaining.chunks(of: Self.auditRowsPerStatement) {
-                    _ = try await sql.run(Self.insertStatement(chunk, provisional: false))
-                }
+            for chunk in remaining.chunks(of: Self.auditRowsPerStatement) {
+                _ = try await sql.run(Self.insertStatement(chunk, provisional: false))
             }
         }
     }
