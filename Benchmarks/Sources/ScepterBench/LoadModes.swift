@@ -57,10 +57,7 @@ extension ScepterBench {
         let wall = Clock.monotonicSeconds() - start
         let cpu = try server.cpuSeconds() - cpuBefore
         if let cluster = server as? ClusterUnderTest {
-            let after = cluster.cpuByProcess()
-            note("  by process: " + after.keys.sorted().map { name in
-                String(format: "%@ %.3f ms", name, ((after[name] ?? 0) - (byProcessBefore[name] ?? 0)) * 1000 / Double(messages.count))
-            }.joined(separator: ", "))
+            note("  by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: cluster.cpuByProcess(), enrollments: messages.count))
         }
         let busy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in busyBefore.map { after - $0 } }
         sampler.stop()

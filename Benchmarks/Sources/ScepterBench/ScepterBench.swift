@@ -44,7 +44,7 @@ struct ScepterBench: ParsableCommand {
     @Option(help: "Also write the figures as JSON to this file.")
     var json: String?
 
-    @Flag(help: "Keep the server's data directory and log.")
+    @Flag(help: "Keep the server's data directory and log (and, in --cluster-database mode, the run's database).")
     var keepData = false
 
     @Option(help: ArgumentHelp(
@@ -64,6 +64,11 @@ struct ScepterBench: ParsableCommand {
     var edges = 2
 
     @OptionGroup var seeding: InventorySeeding
+
+    @Flag(help: ArgumentHelp(
+        "With --seed-certificates: run an empty cluster beside the seeded one and alternate closed-loop phases between them, compared pair by pair.",
+        discussion: "One pair per --sweep-concurrency entry (default: seven at --concurrency; an odd count, so the median is one pair), --requests each phase; the order flips every pair. The host's drift, which moves separate runs by 20-40 %, cancels within a pair."))
+    var againstEmpty = false
 
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
     var profile: String?
@@ -105,6 +110,9 @@ struct ScepterBench: ParsableCommand {
         if let soak { _ = try Self.seconds(of: soak, option: "--soak") }
         if let faultInterval { _ = try Self.seconds(of: faultInterval, option: "--fault-interval") }
         _ = try sweepConcurrencies()
+        if againstEmpty, clusterDatabase == nil || !seeding.isRequested {
+            throw ValidationError("--against-empty compares a seeded cluster with an empty one: give --cluster-database and --seed-certificates")
+        }
     }
 
     /// `--sweep-concurrency` as numbers (empty when not given).
@@ -129,12 +137,16 @@ struct ScepterBench: ParsableCommand {
         defer { if !keepData { try? FileManager.default.removeItem(atPath: base) } }
         let loadBefore = ProcStat.loadAverage()
 
+        if againstEmpty {
+            try runAgainstEmpty(binary: binary, directory: base)
+            return
+        }
         let server: any ServerUnderTest
         if let clusterDatabase {
             note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)")
             server = try ClusterUnderTest(
                 binary: binary, cpu: serverCPU, directory: base, database: clusterDatabase, edges: edges, logLevel: serverLogLevel,
-                caKey: caKey)
+                caKey: caKey, keepDatabase: keepData)
         } else {
             note("starting \(binary) dev on CPU \(serverCPU)")
             server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel, caKey: caKey)
@@ -144,14 +156,7 @@ struct ScepterBench: ParsableCommand {
         let pids = server.sampledProcesses().map { "\($0.name) \($0.pids.map(String.init).joined(separator: "/"))" }
         note("server processes \(pids.joined(separator: ", ")) listening on 127.0.0.1:\(server.ports.map(String.init).joined(separator: ","))")
 
-        // GetCACert: the CA first, then the RA (the certificate requests are encrypted to).
-        let caResponse = try HTTPConnection(port: server.ports[0]).get("/scep?operation=GetCACert")
-        guard caResponse.status == 200 else { throw BenchError("GetCACert answered HTTP \(caResponse.status)") }
-        let published = try SCEPMessages.certificates(ofDegenerate: caResponse.body)
-        guard let ca = published.first(where: \.isCA), let ra = published.first(where: { !$0.isCA }) else {
-            throw BenchError("GetCACert did not return a CA and an RA certificate")
-        }
-
+        let (ca, ra) = try Self.publishedCAAndRA(server)
         let bound = try timeCrypto(server)
 
         let sweep = try sweepConcurrencies()
@@ -190,11 +195,7 @@ struct ScepterBench: ParsableCommand {
         let wall = Clock.monotonicSeconds() - wallStart
         let serverCPUSeconds = try server.cpuSeconds() - serverCPUBefore
         if let cluster = server as? ClusterUnderTest {
-            let after = cluster.cpuByProcess()
-            let perEnrollment = after.keys.sorted().map { name in
-                String(format: "%@ %.3f ms", name, ((after[name] ?? 0) - (byProcessBefore[name] ?? 0)) * 1000 / Double(requests))
-            }
-            note("server CPU per enrollment by process: " + perEnrollment.joined(separator: ", "))
+            note("server CPU per enrollment by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: cluster.cpuByProcess(), enrollments: requests))
         }
         let serverCoreBusy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in serverCoreBusyBefore.map { after - $0 } }
         let clientCPUSeconds = try ProcStat.cpuSeconds(pid: getpid()) - clientCPUBefore
@@ -224,6 +225,17 @@ struct ScepterBench: ParsableCommand {
             note("figures written to \(json)")
         }
         if keepData { note("server data and log kept in \(base)") }
+    }
+
+    /// GetCACert: the CA, and the RA the certificate requests are encrypted to.
+    static func publishedCAAndRA(_ server: any ServerUnderTest) throws -> (ca: X509Cert, ra: X509Cert) {
+        let caResponse = try HTTPConnection(port: server.ports[0]).get("/scep?operation=GetCACert")
+        guard caResponse.status == 200 else { throw BenchError("GetCACert answered HTTP \(caResponse.status)") }
+        let published = try SCEPMessages.certificates(ofDegenerate: caResponse.body)
+        guard let ca = published.first(where: \.isCA), let ra = published.first(where: { !$0.isCA }) else {
+            throw BenchError("GetCACert did not return a CA and an RA certificate")
+        }
+        return (ca, ra)
     }
 
     /// The crypto bound, on the server's CPU while the server idles, with its own keys.

@@ -56,7 +56,8 @@ extension ScepterBench {
         note("starting the cluster: 2 control replicas behind a proxy, \(edges) edges, redis (append-only file); all on CPU \(serverCPU)")
         let cluster = try ClusterUnderTest(
             binary: binary, cpu: serverCPU, directory: base, database: postgres.url, edges: edges, logLevel: serverLogLevel,
-            controlReplicas: 2, proxyCPU: clientCPU, redisAppendOnly: true)
+            // Its database goes with the private server's directory (or stays with it, --keep-data).
+            controlReplicas: 2, proxyCPU: clientCPU, redisAppendOnly: true, keepDatabase: true)
         defer { cluster.stop() }
         let database = String(cluster.databaseURL.split(separator: "/").last ?? "")
 
