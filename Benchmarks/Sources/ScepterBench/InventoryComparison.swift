@@ -2,7 +2,7 @@ import Foundation
 
 /// `--seed-certificates N --against-empty`: whether an enrollment costs the
 /// same at N certificates as on an empty database, asked so that the host's
-/// drift cancels. Separate runs minutes apart have differed by 20-40 % on this
+/// drift cancels. Separate runs minutes apart have differed by 20-70 % on this
 /// VM with nothing changed, more than the 10 % the comparison is about. So an
 /// empty and a seeded cluster run side by side on the server CPU and the same
 /// PostgreSQL server, closed-loop phases alternate between them (empty then
@@ -35,7 +35,8 @@ extension ScepterBench {
             try Self.check(outcomes, enrollments: messages, ra: trust[which].ra, ca: trust[which].ca, sample: 0)
         }
 
-        let concurrencies = try sweepConcurrencies().isEmpty ? Array(repeating: concurrency, count: 7) : sweepConcurrencies()
+        let listed = try sweepConcurrencies()
+        let concurrencies = listed.isEmpty ? Array(repeating: concurrency, count: 7) : listed
         let loadBefore = ProcStat.loadAverage()
         var pairs: [(empty: ClosedLoopFigures, seeded: ClosedLoopFigures)] = []
         for (index, concurrency) in concurrencies.enumerated() {

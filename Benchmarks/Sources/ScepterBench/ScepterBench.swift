@@ -67,7 +67,7 @@ struct ScepterBench: ParsableCommand {
 
     @Flag(help: ArgumentHelp(
         "With --seed-certificates: run an empty cluster beside the seeded one and alternate closed-loop phases between them, compared pair by pair.",
-        discussion: "One pair per --sweep-concurrency entry (default: seven at --concurrency; an odd count, so the median is one pair), --requests each phase; the order flips every pair. The host's drift, which moves separate runs by 20-40 %, cancels within a pair."))
+        discussion: "One pair per --sweep-concurrency entry (default: seven at --concurrency; an odd count, so the median is one pair), --requests each phase; the order flips every pair. The host's drift, which moves separate runs by 20-70 %, cancels within a pair."))
     var againstEmpty = false
 
     @Option(help: "Record a `perf record --call-graph dwarf` profile of the server during the measured phase into this file.")
