@@ -238,7 +238,7 @@ final class ClusterUnderTest: ServerUnderTest {
         do {
             try Self.run("/usr/bin/psql", [serverURL, "-q", "-v", "ON_ERROR_STOP=1", "-c", "DROP DATABASE \(databaseName) WITH (FORCE)"])
         } catch {
-            note("could not drop the run's database \(databaseName): \(error)")
+            note("could not drop the run's database \(databaseName) (drop it by hand: psql \(serverURL) -c 'DROP DATABASE \(databaseName)'): \(error)")
         }
     }
 

@@ -110,8 +110,14 @@ struct ScepterBench: ParsableCommand {
         if let soak { _ = try Self.seconds(of: soak, option: "--soak") }
         if let faultInterval { _ = try Self.seconds(of: faultInterval, option: "--fault-interval") }
         _ = try sweepConcurrencies()
-        if againstEmpty, clusterDatabase == nil || !seeding.isRequested {
-            throw ValidationError("--against-empty compares a seeded cluster with an empty one: give --cluster-database and --seed-certificates")
+        if againstEmpty {
+            guard clusterDatabase != nil, seeding.isRequested else {
+                throw ValidationError("--against-empty compares a seeded cluster with an empty one: give --cluster-database and --seed-certificates")
+            }
+            let ignored = [("--rate", rate != nil), ("--soak", soak != nil), ("--profile", profile != nil), ("--json", json != nil)].filter(\.1).map(\.0)
+            guard ignored.isEmpty else {
+                throw ValidationError("--against-empty runs closed-loop pairs only; drop \(ignored.joined(separator: ", "))")
+            }
         }
     }
 

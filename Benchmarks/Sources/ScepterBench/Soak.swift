@@ -56,17 +56,11 @@ extension ScepterBench {
         note("starting the cluster: 2 control replicas behind a proxy, \(edges) edges, redis (append-only file); all on CPU \(serverCPU)")
         let cluster = try ClusterUnderTest(
             binary: binary, cpu: serverCPU, directory: base, database: postgres.url, edges: edges, logLevel: serverLogLevel,
-            // Its database goes with the private server's directory (or stays with it, --keep-data).
-            controlReplicas: 2, proxyCPU: clientCPU, redisAppendOnly: true, keepDatabase: true)
+            controlReplicas: 2, proxyCPU: clientCPU, redisAppendOnly: true, keepDatabase: keepData)
         defer { cluster.stop() }
         let database = String(cluster.databaseURL.split(separator: "/").last ?? "")
 
-        let caResponse = try HTTPConnection(port: cluster.ports[0]).get("/scep?operation=GetCACert")
-        guard caResponse.status == 200 else { throw BenchError("GetCACert answered HTTP \(caResponse.status)") }
-        let published = try SCEPMessages.certificates(ofDegenerate: caResponse.body)
-        guard let ca = published.first(where: \.isCA), let ra = published.first(where: { !$0.isCA }) else {
-            throw BenchError("GetCACert did not return a CA and an RA certificate")
-        }
+        let (ca, ra) = try Self.publishedCAAndRA(cluster)
         let factory = try MessageFactory(keys: 128, challenge: cluster.challenge, ra: ra, keyCache: keyCache, threads: threads)
         if warmup > 0 {
             note("warm-up: \(warmup) enrollments")
