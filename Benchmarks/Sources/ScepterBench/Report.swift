@@ -48,6 +48,8 @@ struct BenchResult {
     var loadAverageAfter: Double?
     /// Share of the wall time CPU `serverCPU` spent on anything but the server.
     var otherWorkOnServerCPU: Double?
+    /// The crypto and the stores: what no change to Scepter's own code removes (nil: not measured this run).
+    var floor: CostFloor?
 
     var serverCPUMillisecondsPerEnrollment: Double { serverCPUSeconds * 1000 / Double(requests) }
     var enrollmentsPerSecond: Double { Double(requests) / wallSeconds }
@@ -126,6 +128,17 @@ struct BenchResult {
             ),
         ]
         for (label, value) in rows { lines.append("  " + pad(label, 26) + value) }
+        if let floor {
+            lines.append("")
+            lines.append("Floor: the crypto and the stores alone, what the run would cost if Scepter's own code cost nothing (\(floor.source))")
+            let width = max(62, floor.parts.map(\.name.count).max() ?? 0)
+            for part in floor.parts { lines.append("  " + pad(part.name, width) + lpad(f(part.milliseconds), 8) + " ms") }
+            let atTarget = cryptoMilliseconds / targetRatio - floor.milliseconds
+            lines.append("  " + pad("together", width) + lpad(f(floor.milliseconds), 8) + " ms = " + f(floor.milliseconds / cryptoMilliseconds, 2)
+                + " × the crypto (target <= " + f(1 / targetRatio, 2) + " ×)")
+            lines.append("  " + pad("left for everything else: at the target / measured", width) + lpad(f(atTarget), 8) + " / "
+                + f(serverCPUMillisecondsPerEnrollment - floor.milliseconds) + " ms")
+        }
         if abs(cryptoDrift) > 0.10 {
             lines.append("")
             lines.append(
@@ -177,6 +190,7 @@ struct BenchResult {
             var loadGeneratorCPUUtilisation: Double
             var wallSeconds: Double
             var otherWorkOnServerCPU: Double?
+            var floorMilliseconds: Double?
         }
         func convert(_ op: CryptoOperation) -> Operation {
             Operation(
@@ -193,7 +207,7 @@ struct BenchResult {
             serverCPUMillisecondsPerEnrollment: serverCPUMillisecondsPerEnrollment, cryptoOverServerCPU: ratio, targetRatio: targetRatio,
             enrollmentsPerSecond: enrollmentsPerSecond, serverCPUUtilisation: serverUtilisation, latencyP50Milliseconds: latencyP50,
             latencyP99Milliseconds: latencyP99, latencyMaxMilliseconds: latencyMax, loadGeneratorCPUUtilisation: clientUtilisation,
-            wallSeconds: wallSeconds, otherWorkOnServerCPU: otherWorkOnServerCPU)
+            wallSeconds: wallSeconds, otherWorkOnServerCPU: otherWorkOnServerCPU, floorMilliseconds: floor?.milliseconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(summary)

@@ -200,8 +200,9 @@ struct ScepterBench: ParsableCommand {
         let outcomes = Self.load(measured, concurrency: concurrency, ports: server.ports, cpu: clientCPU)
         let wall = Clock.monotonicSeconds() - wallStart
         let serverCPUSeconds = try server.cpuSeconds() - serverCPUBefore
-        if let cluster = server as? ClusterUnderTest {
-            note("server CPU per enrollment by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: cluster.cpuByProcess(), enrollments: requests))
+        let byProcessAfter = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
+        if server is ClusterUnderTest {
+            note("server CPU per enrollment by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: byProcessAfter, enrollments: requests))
         }
         let serverCoreBusy = ProcStat.busySeconds(cpu: serverCPU).flatMap { after in serverCoreBusyBefore.map { after - $0 } }
         let clientCPUSeconds = try ProcStat.cpuSeconds(pid: getpid()) - clientCPUBefore
@@ -210,6 +211,16 @@ struct ScepterBench: ParsableCommand {
         let loadAfter = ProcStat.loadAverage()
         // Timed again now the server idles: when the two differ, the host's speed changed around the run.
         let boundAfter = try timeCrypto(server, again: true)
+        let floor: CostFloor?
+        if server is ClusterUnderTest {
+            let crypto = (bound.millisecondsPerEnrollment + boundAfter.millisecondsPerEnrollment) / 2
+            floor = CostFloor.stores(before: byProcessBefore, after: byProcessAfter, enrollments: requests, cryptoMilliseconds: crypto)
+        } else if let profile {
+            note("reading the profile for the crypto's and SQLite's shares (perf report, up to a minute)")
+            floor = try CostFloor.fromProfile(profile, serverMilliseconds: serverCPUSeconds * 1000 / Double(requests))
+        } else {
+            floor = nil
+        }
 
         note("checking \(outcomes.count) replies (\(min(verifySample, outcomes.count)) fully)")
         let verified = try Self.check(outcomes, enrollments: measured, ra: ra, ca: ca, sample: verifySample).verified
@@ -224,7 +235,7 @@ struct ScepterBench: ParsableCommand {
             latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
             fullyVerified: verified, serverRSSMiB: rss, generationSeconds: generationSeconds,
             loadAverageBefore: loadBefore, loadAverageAfter: loadAfter,
-            otherWorkOnServerCPU: serverCoreBusy.map { max(0, $0 - serverCPUSeconds) / wall })
+            otherWorkOnServerCPU: serverCoreBusy.map { max(0, $0 - serverCPUSeconds) / wall }, floor: floor)
         print(result.table())
         if let json {
             try result.json().write(to: URL(fileURLWithPath: json))
