@@ -58,7 +58,7 @@ struct CostFloor {
 
     /// `perf report --stdio` lines "  63.48%  4.70%  libcrypto.so.3" as (first percentage, the rest).
     private static func report(_ path: String, _ arguments: [String]) throws -> [(percent: Double, label: String)] {
-        let output = try Subprocess.run("/usr/bin/perf", ["report", "-i", path, "--stdio", "-g", "none"] + arguments, timeout: 600)
+        let output = try Subprocess.run(Profiler.perf, ["report", "-i", path, "--stdio", "-g", "none"] + arguments, timeout: 600)
         return output.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard let first = fields.first, first.hasSuffix("%"), let percent = Double(first.dropLast()) else { return nil }

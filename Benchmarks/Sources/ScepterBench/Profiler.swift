@@ -5,18 +5,21 @@ import Glibc
 /// with DWARF call graphs: Debian's libcrypto and the Swift runtime keep no
 /// frame pointers, and the callers are what tell which server code pays.
 /// perf itself runs on the load generator's CPU; its sampling interrupts
-/// cost the server a little, so profiled runs are for finding hot spots, not
-/// for the figures.
+/// cost the server a little, evenly, so a profiled run's multiple is not
+/// the figure to quote; its shares are (hot spots, and the embedded floor:
+/// `CostFloor.fromProfile`).
 final class Profiler {
+    /// Debian's `linux-perf`; `CostFloor` runs `perf report` with it too.
+    static let perf = "/usr/bin/perf"
     let process: Process
 
     init(pid: Int32, output: String, cpu: Int) throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
-            throw BenchError("--profile needs perf (Debian: apt-get install linux-perf)")
+        guard FileManager.default.isExecutableFile(atPath: Self.perf) else {
+            throw BenchError("--profile needs \(Self.perf): scripts/install-deps --bench (Debian's linux-perf)")
         }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        process.arguments = ["-c", String(cpu), "/usr/bin/perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-p", String(pid), "-o", output]
+        process.arguments = ["-c", String(cpu), Self.perf, "record", "-F", "499", "--call-graph", "dwarf,16384", "-p", String(pid), "-o", output]
         process.standardOutput = FileHandle.standardError
         process.standardError = FileHandle.standardError
         try process.run()
