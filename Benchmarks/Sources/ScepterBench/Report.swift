@@ -21,6 +21,9 @@ struct MachineFacts: Sendable, Codable {
 /// cost embedded (80 % of the bound), 1.6 × in the cluster (62.5 %).
 func issueTargetRatio(cluster: Bool) -> Double { cluster ? 1 / 1.6 : 1 / 1.25 }
 
+/// Issue #14's latency target: p99 below this at half of the closed-loop peak, open loop.
+let issueTargetP99Milliseconds = 25.0
+
 struct BenchResult {
     var machine: MachineFacts
     /// What was measured, e.g. "scepter dev" or "cluster: control + 2 edges + redis + PostgreSQL".

@@ -88,6 +88,11 @@ struct ScepterBench: ParsableCommand {
     var sweepConcurrency: String?
 
     @Option(help: ArgumentHelp(
+        "Measure this many fresh servers (or clusters) one after another, closed loop or --rate, and end with each run's figure and their median.",
+        discussion: "The figure is server CPU / crypto, or with --rate the p99 latency. Separate runs on this VM have moved by up to half with nothing changed; the median of a few is the figure to quote."))
+    var repeats = 1
+
+    @Option(help: ArgumentHelp(
         "Soak the cluster for this long (e.g. 30m, 3m): two control replicas, --edges edges, a private redis-server and a private PostgreSQL, open-loop at half peak (or --rate), with faults in rotation.",
         discussion: "Needs PostgreSQL's server binaries (initdb, pg_ctl); ignores --cluster-database."))
     var soak: String?
@@ -106,6 +111,16 @@ struct ScepterBench: ParsableCommand {
             throw ValidationError("--requests and --concurrency must be positive; --warmup, --verify-sample >= 0")
         }
         guard connections > 0, sampleInterval > 0 else { throw ValidationError("--connections and --sample-interval must be positive") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+        if repeats > 1 {
+            let oneRunOnly = [
+                ("--sweep-concurrency", sweepConcurrency != nil), ("--against-empty", againstEmpty), ("--soak", soak != nil),
+                ("--profile", profile != nil), ("--json", json != nil),
+            ].filter(\.1).map(\.0)
+            guard oneRunOnly.isEmpty else {
+                throw ValidationError("--repeats measures one closed-loop or --rate figure per run; drop \(oneRunOnly.joined(separator: ", "))")
+            }
+        }
         if let rate { _ = try Rate(parsing: rate) }
         if let soak { _ = try Self.seconds(of: soak, option: "--soak") }
         if let faultInterval { _ = try Self.seconds(of: faultInterval, option: "--fault-interval") }
@@ -137,16 +152,34 @@ struct ScepterBench: ParsableCommand {
             return
         }
         let binary = try resolveBinary()
-        let cpus = ProcessInfo.processInfo.activeProcessorCount
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("scepter-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { if !keepData { try? FileManager.default.removeItem(atPath: base) } }
-        let loadBefore = ProcStat.loadAverage()
 
         if againstEmpty {
             try runAgainstEmpty(binary: binary, directory: base)
             return
         }
+        guard repeats > 1 else {
+            _ = try measure(binary: binary, directory: base)
+            return
+        }
+        var figures: [RunFigure] = []
+        for index in 1...repeats {
+            note("run \(index) of \(repeats): a fresh \(clusterDatabase == nil ? "server" : "cluster")")
+            let directory = base + "/run-\(index)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if let figure = try measure(binary: binary, directory: directory) { figures.append(figure) }
+        }
+        print(RunFigure.summary(figures, mode: modeName + ", CA key \(caKey.rawValue)"))
+    }
+
+    /// One server (or cluster) from start to stop: the sweep, the open loop or
+    /// the closed-loop run the options ask for. Returns the run's figure
+    /// against its target (none for a sweep).
+    func measure(binary: String, directory base: String) throws -> RunFigure? {
+        let cpus = ProcessInfo.processInfo.activeProcessorCount
+        let loadBefore = ProcStat.loadAverage()
         let server: any ServerUnderTest
         if let clusterDatabase {
             note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)")
@@ -168,11 +201,10 @@ struct ScepterBench: ParsableCommand {
         let sweep = try sweepConcurrencies()
         if !sweep.isEmpty {
             try runSweep(sweep, server: server, bound: bound, ra: ra, ca: ca)
-            return
+            return nil
         }
         if let rate {
-            try runOpenLoop(Rate(parsing: rate), server: server, bound: bound, ra: ra, ca: ca)
-            return
+            return try runOpenLoop(Rate(parsing: rate), server: server, bound: bound, ra: ra, ca: ca)
         }
 
         // Pre-generation: keys, CSRs and PKIMessages, on every CPU; not measured.
@@ -233,7 +265,7 @@ struct ScepterBench: ParsableCommand {
         server.stop()
 
         let latencies = outcomes.map(\.latencyMilliseconds).sorted()
-        let mode = (clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL") + ", CA key \(caKey.rawValue)"
+        let mode = modeName + ", CA key \(caKey.rawValue)"
         let result = BenchResult(
             machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
             serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,
@@ -248,6 +280,7 @@ struct ScepterBench: ParsableCommand {
             note("figures written to \(json)")
         }
         if keepData { note("server data and log kept in \(base)") }
+        return .multiple(of: result)
     }
 
     /// GetCACert: the CA, and the RA the certificate requests are encrypted to.
