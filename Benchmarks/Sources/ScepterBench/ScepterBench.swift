@@ -463,7 +463,11 @@ struct ScepterBench: ParsableCommand {
     }
 }
 
+/// A progress line on standard error. Standard output is flushed first: into
+/// a pipe it is block-buffered, and a report (`tee`) would otherwise show a
+/// run's notes in the middle of the figures printed before them.
 func note(_ message: String) {
+    fflush(nil)  // every output stream: `stdout` itself is not concurrency-safe to name
     FileHandle.standardError.write(Data(("scepter-bench: " + message + "\n").utf8))
 }
 
