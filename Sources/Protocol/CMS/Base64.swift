@@ -12,6 +12,8 @@ public enum Base64 {
     }()
 
     public static func encode(_ bytes: [UInt8]) -> String {
+        // Read once: a static's accessor in the loop costs a swift_once call per character.
+        let alphabet = Self.alphabet
         var output = [UInt8]()
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -39,6 +41,7 @@ public enum Base64 {
     /// whitespace (and a space, which is what an unescaped `+` becomes in a
     /// query string, is read as `+`). Returns nil for anything else.
     public static func decode(_ text: String, spaceIsPlus: Bool = false) -> [UInt8]? {
+        let reverse = Self.reverse
         var output = [UInt8]()
         output.reserveCapacity(text.utf8.count * 3 / 4)
         var accumulator: UInt32 = 0
