@@ -10,6 +10,20 @@ struct RunFigure {
         case multiple
         /// Open-loop p99 latency at half of peak (ms); below the target.
         case p99
+
+        func text(_ value: Double) -> String {
+            switch self {
+            case .multiple: String(format: "%.2f ×", value)
+            case .p99: String(format: "%.1f ms", value)
+            }
+        }
+
+        func meets(_ value: Double, target: Double) -> Bool {
+            switch self {
+            case .multiple: value <= target
+            case .p99: value < target
+            }
+        }
     }
 
     var kind: Kind
@@ -29,38 +43,24 @@ struct RunFigure {
         RunFigure(kind: .p99, value: milliseconds, detail: String(format: "at %.1f/s", rate), target: issueTargetP99Milliseconds)
     }
 
-    static func text(_ value: Double, _ kind: Kind) -> String {
-        switch kind {
-        case .multiple: String(format: "%.2f ×", value)
-        case .p99: String(format: "%.1f ms", value)
-        }
-    }
-
-    static func met(_ value: Double, _ kind: Kind, target: Double) -> Bool {
-        switch kind {
-        case .multiple: value <= target
-        case .p99: value < target
-        }
-    }
-
     /// Each run's figure, then their median beside the target.
     static func summary(_ figures: [RunFigure], mode: String) -> String {
         guard let first = figures.first else { return "no run gave a figure" }
         let kind = first.kind, target = first.target
         let sorted = figures.map(\.value).sorted()
-        let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        // The harness's one median (as elsewhere): of an even count, the lower middle.
+        let median = percentile(sorted, 0.5)
         var lines = [
             "Across \(figures.count) fresh runs (\(mode)): "
                 + (kind == .multiple ? "server CPU / crypto" : "open-loop p99 latency at half of the peak")
         ]
         for (index, figure) in figures.enumerated() {
-            lines.append("  run \(index + 1)    \(text(figure.value, kind))  (\(figure.detail))")
+            lines.append("  run \(index + 1)    \(kind.text(figure.value))  (\(figure.detail))")
         }
         let comparison = kind == .multiple ? "<=" : "<"
         lines.append(
-            "  median   \(text(median, kind))  (range \(text(sorted[0], kind)) to \(text(sorted[sorted.count - 1], kind))); "
-                + "target \(comparison) \(text(target, kind)): " + (met(median, kind, target: target) ? "met" : "NOT met"))
+            "  median   \(kind.text(median))  (range \(kind.text(sorted[0])) to \(kind.text(sorted[sorted.count - 1]))); "
+                + "target \(comparison) \(kind.text(target)): " + (kind.meets(median, target: target) ? "met" : "NOT met"))
         return lines.joined(separator: "\n")
     }
 }

@@ -89,7 +89,7 @@ struct ScepterBench: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Measure this many fresh servers (or clusters) one after another, closed loop or --rate, and end with each run's figure and their median.",
-        discussion: "The figure is server CPU / crypto, or with --rate the p99 latency. Separate runs on this VM have moved by up to half with nothing changed; the median of a few is the figure to quote."))
+        discussion: "The figure is server CPU / crypto, or with --rate the p99 latency. Separate runs on this VM have moved by up to half with nothing changed; the median of a few is the figure to quote. (--sweep-concurrency 16,16,16 repeats phases on one server instead, which move less than fresh ones.)"))
     var repeats = 1
 
     @Option(help: ArgumentHelp(
