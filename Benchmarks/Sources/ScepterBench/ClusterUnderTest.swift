@@ -3,7 +3,8 @@ import Glibc
 
 /// What the harness measures: `scepter dev`, or a cluster of
 /// `scepter control`, N `scepter edge`, a private `redis-server` and a
-/// PostgreSQL database, every server-side process pinned to one core.
+/// PostgreSQL database, every server-side process pinned to one core (or
+/// the stores to a core of their own, `--stores-cpu`).
 protocol ServerUnderTest: AnyObject {
     /// Edge ports the load is spread over.
     var ports: [UInt16] { get }
@@ -16,6 +17,9 @@ protocol ServerUnderTest: AnyObject {
     var sampledProcesses: ResourceSampler.Processes { get }
     /// CPU seconds of every server-side process so far.
     func cpuSeconds() throws -> Double
+    /// CPU seconds so far of the processes pinned to the server's core: all
+    /// of them, unless a cluster's stores have a core of their own.
+    func cpuSecondsOnServerCore() throws -> Double
     func residentMiB() -> Double?
     func stop()
 }
@@ -26,6 +30,7 @@ extension ServerProcess: ServerUnderTest {
     var caKeyPath: String { dataDir + "/ca.key" }
     /// `scepter dev` is the one process, whatever the name.
     func pid(named name: String) throws -> Int32 { pid }
+    func cpuSecondsOnServerCore() throws -> Double { try cpuSeconds() }
 
     var sampledProcesses: ResourceSampler.Processes {
         let pid = pid
@@ -52,6 +57,8 @@ final class ClusterUnderTest: ServerUnderTest {
     let directory: String
     let binary: String
     let cpu: Int
+    /// The core PostgreSQL and Redis are pinned to: `cpu` unless `--stores-cpu`.
+    let storesCPU: Int
     /// The PostgreSQL server's port: its processes are the ones measured and pinned.
     let postgresPort: Int?
     /// The children's current pids, for the resource sampler's thread.
@@ -89,14 +96,17 @@ final class ClusterUnderTest: ServerUnderTest {
     ///   - redisAppendOnly: run Redis as a deployment must (docs/kubernetes.md): `appendonly yes`,
     ///     `appendfsync everysec`, so a restart keeps the audit stream; off for benchmarks.
     ///   - keepDatabase: leave the run's database on the server at stop() (`--keep-data`).
+    ///   - storesCPU: the core for PostgreSQL and Redis, if not `cpu` (`--stores-cpu`).
     init(
         binary: String, cpu: Int, directory: String, database: String, edges: Int, logLevel: String?,
-        caKey: CAKey = .rsa3072, controlReplicas: Int = 1, proxyCPU: Int? = nil, redisAppendOnly: Bool = false, keepDatabase: Bool = false
+        caKey: CAKey = .rsa3072, controlReplicas: Int = 1, proxyCPU: Int? = nil, redisAppendOnly: Bool = false, keepDatabase: Bool = false,
+        storesCPU: Int? = nil
     ) throws {
         self.directory = directory
         self.keepDatabase = keepDatabase
         self.binary = binary
         self.cpu = cpu
+        self.storesCPU = storesCPU ?? cpu
         let pki = directory + "/pki"
         try Self.run(binary, ["ca", "init", "--out", pki, caKey.initFlag])
         raKeyPath = pki + "/ra.key"
@@ -109,10 +119,10 @@ final class ClusterUnderTest: ServerUnderTest {
         databaseName = name
         databaseURL = database[..<slash] + "/" + name
         postgresPort = Self.port(ofURL: database)
-        Self.pinPostgres(port: postgresPort, to: cpu)
+        Self.pinPostgres(port: postgresPort, to: self.storesCPU)
 
         let redisPort = try Self.freePort()
-        var redisArguments = ["-c", "\(cpu)", "redis-server", "--bind", "127.0.0.1", "--port", "\(redisPort)", "--save", ""]
+        var redisArguments = ["-c", "\(self.storesCPU)", "redis-server", "--bind", "127.0.0.1", "--port", "\(redisPort)", "--save", ""]
         if redisAppendOnly {
             try FileManager.default.createDirectory(atPath: directory + "/redis", withIntermediateDirectories: true)
             redisArguments += ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", directory + "/redis"]
@@ -164,6 +174,11 @@ final class ClusterUnderTest: ServerUnderTest {
         for child in children { total += try ProcStat.cpuSeconds(pid: child.process.processIdentifier) }
         for pid in Self.postgresPIDs(port: postgresPort) { total += (try? ProcStat.cpuSeconds(pid: pid)) ?? 0 }
         return total
+    }
+
+    func cpuSecondsOnServerCore() throws -> Double {
+        guard storesCPU != cpu else { return try cpuSeconds() }
+        return try children.filter { $0.name != "redis" }.reduce(0) { $0 + (try ProcStat.cpuSeconds(pid: $1.process.processIdentifier)) }
     }
 
     /// CPU seconds so far by process: each child by name, PostgreSQL's processes

@@ -51,11 +51,13 @@ extension ScepterBench {
         sampler.run(cpu: clientCPU)
         let busyBefore = ProcStat.busySeconds(cpu: serverCPU)
         let cpuBefore = try server.cpuSeconds()
+        let onServerCoreBefore = try server.cpuSecondsOnServerCore()
         let byProcessBefore = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
         let start = Clock.monotonicSeconds()
         let outcomes = Self.load(messages, concurrency: concurrency, ports: server.ports, cpu: clientCPU)
         let wall = Clock.monotonicSeconds() - start
         let cpu = try server.cpuSeconds() - cpuBefore
+        let onServerCore = try server.cpuSecondsOnServerCore() - onServerCoreBefore
         if let cluster = server as? ClusterUnderTest {
             note("  by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: cluster.cpuByProcess(), enrollments: messages.count))
         }
@@ -64,7 +66,7 @@ extension ScepterBench {
         let checked = try Self.check(outcomes, enrollments: messages, ra: ra, ca: ca, sample: min(verifySample, 5), allowPending: allowPending)
         return ClosedLoopFigures(
             concurrency: concurrency, requests: messages.count, serverCPUSeconds: cpu, wallSeconds: wall,
-            otherWorkOnServerCPU: busy.map { max(0, $0 - cpu) / wall }, latencies: outcomes.map(\.latencyMilliseconds).sorted(),
+            otherWorkOnServerCPU: busy.map { max(0, $0 - onServerCore) / wall }, latencies: outcomes.map(\.latencyMilliseconds).sorted(),
             peaks: sampler.peakSummary(), pending: checked.pending)
     }
 
@@ -164,5 +166,8 @@ extension ScepterBench {
         return .p99(percentile(result.sortedLatencies, 0.99), rate: perSecond)
     }
 
-    var modeName: String { clusterDatabase == nil ? "scepter dev" : "cluster: control + \(edges) edges + redis + PostgreSQL" }
+    var modeName: String {
+        guard clusterDatabase != nil else { return "scepter dev" }
+        return "cluster: control + \(edges) edges + redis + PostgreSQL" + (storesCPU.map { ", the stores on CPU \($0)" } ?? "")
+    }
 }

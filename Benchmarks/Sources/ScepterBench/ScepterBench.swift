@@ -57,6 +57,11 @@ struct ScepterBench: ParsableCommand {
         discussion: "Every server-side process, PostgreSQL's included, is pinned to --server-cpu; their CPU is summed."))
     var clusterDatabase: String?
 
+    @Option(help: ArgumentHelp(
+        "In --cluster-database mode, pin PostgreSQL and the private redis-server to this CPU instead of --server-cpu, as a deployment gives the stores cores of their own.",
+        discussion: "Their CPU still counts in the server's; the load generator shares their CPU. Without it every server-side process shares --server-cpu, as issue #14's cluster target is defined."))
+    var storesCPU: Int?
+
     @Option(help: "The issuing CA's key: rsa3072 (the `scepter dev` default), rsa2048 or p256. The RA is RSA 2048 in every case.")
     var caKey: CAKey = .rsa3072
 
@@ -121,6 +126,11 @@ struct ScepterBench: ParsableCommand {
                 throw ValidationError("--repeats measures one closed-loop or --rate figure per run; drop \(oneRunOnly.joined(separator: ", "))")
             }
         }
+        if storesCPU != nil {
+            guard clusterDatabase != nil, soak == nil, !againstEmpty else {
+                throw ValidationError("--stores-cpu places the stores of a --cluster-database run; it does not apply to scepter dev, --soak or --against-empty")
+            }
+        }
         if let rate { _ = try Rate(parsing: rate) }
         if let soak { _ = try Self.seconds(of: soak, option: "--soak") }
         if let faultInterval { _ = try Self.seconds(of: faultInterval, option: "--fault-interval") }
@@ -182,10 +192,11 @@ struct ScepterBench: ParsableCommand {
         let loadBefore = ProcStat.loadAverage()
         let server: any ServerUnderTest
         if let clusterDatabase {
-            note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)")
+            note("starting a cluster (control, \(edges) edges, redis; PostgreSQL \(clusterDatabase)) on CPU \(serverCPU)"
+                + (storesCPU.map { ", PostgreSQL and redis on CPU \($0)" } ?? ""))
             server = try ClusterUnderTest(
                 binary: binary, cpu: serverCPU, directory: base, database: clusterDatabase, edges: edges, logLevel: serverLogLevel,
-                caKey: caKey, keepDatabase: keepData)
+                caKey: caKey, keepDatabase: keepData, storesCPU: storesCPU)
         } else {
             note("starting \(binary) dev on CPU \(serverCPU)")
             server = try ServerProcess(binary: binary, cpu: serverCPU, dataDir: base + "/data", logLevel: serverLogLevel, caKey: caKey)
@@ -226,12 +237,14 @@ struct ScepterBench: ParsableCommand {
         let profiler = try profile.map { try Profiler(pid: try server.pid(named: profileProcess), output: $0, cpu: clientCPU) }
         let serverCoreBusyBefore = ProcStat.busySeconds(cpu: serverCPU)
         let serverCPUBefore = try server.cpuSeconds()
+        let onServerCoreBefore = try server.cpuSecondsOnServerCore()
         let byProcessBefore = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
         let clientCPUBefore = try ProcStat.cpuSeconds(pid: getpid())
         let wallStart = Clock.monotonicSeconds()
         let outcomes = Self.load(measured, concurrency: concurrency, ports: server.ports, cpu: clientCPU)
         let wall = Clock.monotonicSeconds() - wallStart
         let serverCPUSeconds = try server.cpuSeconds() - serverCPUBefore
+        let onServerCore = try server.cpuSecondsOnServerCore() - onServerCoreBefore
         let byProcessAfter = (server as? ClusterUnderTest)?.cpuByProcess() ?? [:]
         if server is ClusterUnderTest {
             note("server CPU per enrollment by process: " + ClusterUnderTest.perEnrollmentLine(before: byProcessBefore, after: byProcessAfter, enrollments: requests))
@@ -273,7 +286,7 @@ struct ScepterBench: ParsableCommand {
             latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
             fullyVerified: verified, serverRSSMiB: rss, generationSeconds: generationSeconds,
             loadAverageBefore: loadBefore, loadAverageAfter: loadAfter,
-            otherWorkOnServerCPU: serverCoreBusy.map { max(0, $0 - serverCPUSeconds) / wall }, floor: floor)
+            otherWorkOnServerCPU: serverCoreBusy.map { max(0, $0 - onServerCore) / wall }, floor: floor)
         print(result.table())
         if let json {
             try result.json().write(to: URL(fileURLWithPath: json))
