@@ -31,6 +31,8 @@ struct BenchResult {
     var binary: String
     var serverCPU: Int
     var clientCPU: Int
+    /// The core a cluster's PostgreSQL and Redis were pinned to, if not `serverCPU` (`--stores-cpu`).
+    var storesCPU: Int?
     var serverLogLevel: String
     var requests: Int
     var concurrency: Int
@@ -81,7 +83,8 @@ struct BenchResult {
         lines.append("Scepter benchmark: \(mode)")
         lines.append(
             "machine: \(machine.cpus) CPUs (\(machine.cpuModel)), Linux \(machine.kernel), \(machine.openSSL); "
-                + "server pinned to CPU \(serverCPU), load generator to CPU \(clientCPU)")
+                + "server pinned to CPU \(serverCPU)" + (storesCPU.map { ", PostgreSQL and Redis to CPU \($0)" } ?? "")
+                + ", load generator to CPU \(clientCPU)")
         lines.append("server:  \(binary) dev (log level \(serverLogLevel))")
         lines.append(
             "run:     \(requests) PKCSReq (RSA-2048 key each, AES-128-CBC, SHA-256) at concurrency \(concurrency), "
@@ -108,7 +111,7 @@ struct BenchResult {
             lines.append("  " + pad("for reference: " + op.name, nameWidth) + "  " + pad(op.library, 24) + lpad(f(op.cpuMilliseconds), 8))
         }
         lines.append("")
-        lines.append("Server (\(mode), one core)")
+        lines.append("Server (\(mode)" + (storesCPU == nil ? ", one core)" : ")"))
         let rows: [(String, String)] = [
             ("server CPU per enrollment", f(serverCPUMillisecondsPerEnrollment) + " ms  (user+system of every server-side process / enrollments)"),
             (
@@ -173,6 +176,7 @@ struct BenchResult {
             var machine: MachineFacts
             var serverCPU: Int
             var clientCPU: Int
+            var storesCPU: Int?
             var serverLogLevel: String
             var requests: Int
             var concurrency: Int
@@ -201,7 +205,7 @@ struct BenchResult {
                 cpuMilliseconds: op.cpuMilliseconds, iterations: op.iterations)
         }
         let summary = Summary(
-            machine: machine, serverCPU: serverCPU, clientCPU: clientCPU, serverLogLevel: serverLogLevel, requests: requests,
+            machine: machine, serverCPU: serverCPU, clientCPU: clientCPU, storesCPU: storesCPU, serverLogLevel: serverLogLevel, requests: requests,
             concurrency: concurrency, cryptoOperations: bound.operations.map(convert), cryptoReferences: bound.references.map(convert),
             cryptoMillisecondsPerEnrollment: cryptoMilliseconds,
             cryptoMillisecondsPerEnrollmentBefore: bound.millisecondsPerEnrollment,

@@ -280,7 +280,7 @@ struct ScepterBench: ParsableCommand {
         let latencies = outcomes.map(\.latencyMilliseconds).sorted()
         let mode = modeName + ", CA key \(caKey.rawValue)"
         let result = BenchResult(
-            machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU,
+            machine: MachineFacts.read(), mode: mode, binary: binary, serverCPU: serverCPU, clientCPU: clientCPU, storesCPU: storesCPU,
             serverLogLevel: serverLogLevel ?? "info (default)", requests: requests, concurrency: concurrency, warmup: warmup,
             bound: bound, boundAfter: boundAfter, serverCPUSeconds: serverCPUSeconds, clientCPUSeconds: clientCPUSeconds, wallSeconds: wall,
             latencyP50: percentile(latencies, 0.50), latencyP99: percentile(latencies, 0.99), latencyMax: latencies.last ?? 0,
