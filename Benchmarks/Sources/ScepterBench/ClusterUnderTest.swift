@@ -131,7 +131,7 @@ final class ClusterUnderTest: ServerUnderTest {
         }
         let redis = try Self.start("redis", "/usr/bin/taskset", redisArguments, environment: [:], log: directory + "/redis.log")
         children.append(Child(name: "redis", process: redis, executable: "/usr/bin/taskset", arguments: redisArguments, environment: [:]))
-        Thread.sleep(forTimeInterval: 0.5)
+        try Self.waitForRedis(port: redisPort, process: redis, log: directory + "/redis.log")
 
         let controlPorts = try (0..<max(1, controlReplicas)).map { _ in try Self.freePort() }
         var controlURLPort = controlPorts[0]
@@ -304,6 +304,26 @@ final class ClusterUnderTest: ServerUnderTest {
             usleep(100_000)
         }
         throw BenchError("no listening line within \(Int(timeout)) s; see \(log)")
+    }
+
+    /// Returns once the private redis-server accepts connections on `port`;
+    /// throws with its log when it exits first (not installed, say), instead
+    /// of a cluster whose edges answer every request 503.
+    static func waitForRedis(port: UInt16, process: Process, log: String, timeout: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let descriptor = TCPProxy.connect(port: port)
+            if descriptor >= 0 {
+                Glibc.close(descriptor)
+                return
+            }
+            guard process.isRunning else {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw BenchError("redis-server did not start (a cluster run needs it: scripts/install-deps --bench); see \(log)\n\(text)")
+            }
+            usleep(50_000)
+        }
+        throw BenchError("redis-server accepted no connection on port \(port) within \(Int(timeout)) s; see \(log)")
     }
 
     static func freePort() throws -> UInt16 {

@@ -21,7 +21,12 @@ final class ControlPlaneProcess {
             "redis", "/usr/bin/taskset", pin + ["redis-server", "--bind", "127.0.0.1", "--port", "\(redisPort)", "--save", "", "--appendonly", "no"],
             environment: [:], log: directory + "/redis.log")
         children.append(redis)
-        Thread.sleep(forTimeInterval: 0.5)
+        do {
+            try ClusterUnderTest.waitForRedis(port: redisPort, process: redis, log: directory + "/redis.log")
+        } catch {
+            Self.stop([redis])
+            throw error
+        }
         let controlPort = try ClusterUnderTest.freePort()
         var environment = ClusterUnderTest.roleEnvironment(
             pki: pki, challenge: "bench-\(UUID().uuidString)", redisPort: redisPort, databaseURL: databaseURL, controlURLPort: controlPort,

@@ -103,7 +103,8 @@ final class TCPProxy: Sendable {
         }
     }
 
-    private static func connect(port: UInt16) -> Int32 {
+    /// A connected loopback socket to `port`, or -1.
+    static func connect(port: UInt16) -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return -1 }
         var address = sockaddr_in()
