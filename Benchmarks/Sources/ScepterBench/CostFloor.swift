@@ -17,27 +17,23 @@ struct CostFloor {
     var milliseconds: Double { parts.map(\.milliseconds).reduce(0, +) }
 
     /// Embedded mode, from the `--profile` of the measured phase: the share of
-    /// samples with a frame in libcrypto (OpenSSL, the RSA operations and what
-    /// they call), in BoringSSL's own functions (swift-crypto: the CSR's
-    /// self-signature), and with a frame in SQLite (its library, and the
-    /// `pwrite`, `fdatasync` and locks it makes), times the run's server CPU
-    /// per enrollment. perf's sampling costs a profiled run a little more
-    /// CPU, evenly, so the shares hold and the milliseconds run a little high.
+    /// samples with a frame in OpenSSL's libcrypto (the RSA operations and what
+    /// they call) or in BoringSSL (swift-crypto: the CSR's self-signature, and
+    /// the CA's signature when the server found it the faster), and the share
+    /// with a frame in SQLite (its library, and the `pwrite`, `fdatasync` and
+    /// locks it makes), times the run's server CPU per enrollment. perf's
+    /// sampling costs a profiled run a little more CPU, evenly, so the shares
+    /// hold and the milliseconds run a little high.
     static func fromProfile(_ path: String, serverMilliseconds: Double) throws -> CostFloor {
-        let inclusive = try report(path, ["--children", "--sort", "dso"])
-        let exclusive = try report(path, ["--no-children", "--sort", "dso,symbol"])
-        func share(_ dso: String) -> Double { inclusive.first { $0.label.hasPrefix(dso) }.map { $0.percent / 100 } ?? 0 }
-        let openSSL = share("libcrypto.so")
-        let sqlite = share("libsqlite3.so")
-        let boringSSL = exclusive.filter { $0.label.contains("CCryptoBoringSSL_") }.map(\.percent).reduce(0, +) / 100
-        guard openSSL > 0 else { throw BenchError("perf report of \(path) shows no libcrypto samples: no floor to compute") }
+        let shares = ProfileShares(perfScript: try Subprocess.run(Profiler.perf, ["script", "-i", path, "-F", "ip,sym,dso", "--no-inline"], timeout: 600))
+        guard shares.openSSL > 0 else { throw BenchError("perf script of \(path) shows no libcrypto samples: no floor to compute") }
         func percent(_ fraction: Double) -> String { String(format: "%.1f %%", fraction * 100) }
         return CostFloor(
             parts: [
                 Part(
-                    name: "crypto inside the server (OpenSSL \(percent(openSSL)), BoringSSL \(percent(boringSSL)) of the samples)",
-                    milliseconds: (openSSL + boringSSL) * serverMilliseconds),
-                Part(name: "SQLite with its system calls (\(percent(sqlite)) of the samples)", milliseconds: sqlite * serverMilliseconds),
+                    name: "crypto inside the server (OpenSSL \(percent(shares.openSSL)), BoringSSL \(percent(shares.boringSSL)) of the samples)",
+                    milliseconds: (shares.openSSL + shares.boringSSL) * serverMilliseconds),
+                Part(name: "SQLite with its system calls (\(percent(shares.sqlite)) of the samples)", milliseconds: shares.sqlite * serverMilliseconds),
             ],
             source: "shares of the --profile samples times the server CPU per enrollment")
     }
@@ -55,15 +51,46 @@ struct CostFloor {
             ],
             source: "the processes' CPU in this run; the crypto as timed, though inside the processes it costs more")
     }
+}
 
-    /// `perf report --stdio` lines "  63.48%  4.70%  libcrypto.so.3" as (first percentage, the rest).
-    private static func report(_ path: String, _ arguments: [String]) throws -> [(percent: Double, label: String)] {
-        let output = try Subprocess.run(Profiler.perf, ["report", "-i", path, "--stdio", "-g", "none"] + arguments, timeout: 600)
-        return output.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard let first = fields.first, first.hasSuffix("%"), let percent = Double(first.dropLast()) else { return nil }
-            let label = fields.dropFirst().drop { $0.hasSuffix("%") }.joined(separator: " ")
-            return (percent, label)
+/// The samples of a profile by where their call chains run, each sample
+/// counted once, from `perf script -F ip,sym,dso`: a block of frame lines
+/// (each starting with a tab: address, symbol, `(library)`) per sample,
+/// blocks apart by a blank line; other lines (perf's warnings) are not
+/// frames. Whole call chains, not the sampled function alone: BoringSSL is
+/// linked into the server's binary, and the inner routines of its assembly
+/// (`mulx4x_internal`, `__bn_postx4x_internal`, …) carry no
+/// `CCryptoBoringSSL_` name, so only a frame further up tells; counting
+/// sampled functions by that prefix missed a third of BoringSSL's RSA.
+struct ProfileShares {
+    /// Fractions of all samples.
+    private(set) var openSSL = 0.0, boringSSL = 0.0, sqlite = 0.0
+
+    init(perfScript: String) {
+        var samples = 0, openSSL = 0, boringSSL = 0, sqlite = 0
+        var chain: [Substring] = []
+        func count() {
+            guard !chain.isEmpty else { return }
+            samples += 1
+            if chain.contains(where: { $0.contains("/libcrypto.so") }) {
+                openSSL += 1
+            } else if chain.contains(where: { $0.contains(" CCryptoBoringSSL_") }) {
+                boringSSL += 1
+            }
+            if chain.contains(where: { $0.contains("/libsqlite3.so") }) { sqlite += 1 }
+            chain.removeAll(keepingCapacity: true)
         }
+        for line in perfScript.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.first == "\t" {
+                chain.append(line)
+            } else if line.allSatisfy(\.isWhitespace) {
+                count()
+            }
+        }
+        count()
+        guard samples > 0 else { return }
+        self.openSSL = Double(openSSL) / Double(samples)
+        self.boringSSL = Double(boringSSL) / Double(samples)
+        self.sqlite = Double(sqlite) / Double(samples)
     }
 }

@@ -9,7 +9,7 @@ import Glibc
 /// the figure to quote; its shares are (hot spots, and the embedded floor:
 /// `CostFloor.fromProfile`).
 final class Profiler {
-    /// Debian's `linux-perf`; `CostFloor` runs `perf report` with it too.
+    /// Debian's `linux-perf`; `CostFloor` reads the profile back with `perf script`.
     static let perf = "/usr/bin/perf"
     let process: Process
 

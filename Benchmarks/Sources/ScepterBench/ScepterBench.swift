@@ -261,7 +261,7 @@ struct ScepterBench: ParsableCommand {
             let crypto = (bound.millisecondsPerEnrollment + boundAfter.millisecondsPerEnrollment) / 2
             floor = CostFloor.stores(before: byProcessBefore, after: byProcessAfter, enrollments: requests, cryptoMilliseconds: crypto)
         } else if let profile {
-            note("reading the profile for the crypto's and SQLite's shares (perf report, up to a minute)")
+            note("reading the profile for the crypto's and SQLite's shares (perf script)")
             do {
                 floor = try CostFloor.fromProfile(profile, serverMilliseconds: serverCPUSeconds * 1000 / Double(requests))
             } catch {
