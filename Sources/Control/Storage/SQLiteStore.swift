@@ -143,23 +143,3 @@ package final class SQLiteStore: SQLStore {
         }
     }
 }
-
-/// ISO 8601 UTC timestamps with milliseconds: sortable as text, readable in `sqlite3`.
-enum Timestamp {
-    static func format(_ date: Date) -> String {
-        // Round to whole milliseconds first: formatting truncates, and binary
-        // fractions would otherwise lose a millisecond (0.027 -> .026).
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (whole, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
-        let seconds = fraction < 0 ? whole - 1 : whole
-        let millis = fraction < 0 ? fraction + 1000 : fraction
-        let base = Date(timeIntervalSince1970: TimeInterval(seconds))
-            .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-        let padded = String(millis + 1000).dropFirst()
-        return base.dropLast() + "." + padded + "Z"
-    }
-
-    static func parse(_ text: String) -> Date? {
-        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
-    }
-}
