@@ -1,4 +1,5 @@
 import Foundation
+import ScepterProtocol
 
 /// ISO 8601 UTC timestamps with milliseconds, as SQLite stores them:
 /// `2026-12-06T21:48:36.123Z`, sortable as text, readable in `sqlite3`.
@@ -32,41 +33,19 @@ enum Timestamp {
         try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
     }
 
-    /// The proleptic Gregorian date and time of `seconds` since 1970 (Howard
-    /// Hinnant's `civil_from_days`, in eras of 400 years, 146 097 days).
+    /// `seconds` since 1970 and `millis` in the proleptic Gregorian calendar.
     private static func civil(seconds: Int64, millis: Int64) -> String {
-        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (dayCount, second) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        let sinceMarch0000 = dayCount + 719_468
-        let era = (sinceMarch0000 >= 0 ? sinceMarch0000 : sinceMarch0000 - 146_096) / 146_097
-        let dayOfEra = sinceMarch0000 - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-
+        let time = CivilTime(secondsSince1970: Int(seconds))
+        let fields: [(value: Int, digits: Int, then: Unicode.Scalar)] = [
+            (time.year, 4, "-"), (time.month, 2, "-"), (time.day, 2, "T"),
+            (time.hour, 2, ":"), (time.minute, 2, ":"), (time.second, 2, "."), (Int(millis), 3, "Z"),
+        ]
         var text: [UInt8] = []
         text.reserveCapacity(24)
-        func append(_ value: Int64, digits: Int, then separator: Unicode.Scalar) {
-            var divisor: Int64 = 1
-            for _ in 1..<digits { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                text.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
-                rest %= divisor
-                divisor /= 10
-            }
-            text.append(UInt8(ascii: separator))
+        for field in fields {
+            CivilTime.append(field.value, digits: field.digits, to: &text)
+            text.append(UInt8(ascii: field.then))
         }
-        append(year, digits: 4, then: "-")
-        append(month, digits: 2, then: "-")
-        append(day, digits: 2, then: "T")
-        append(second / 3600, digits: 2, then: ":")
-        append(second / 60 % 60, digits: 2, then: ":")
-        append(second % 60, digits: 2, then: ".")
-        append(millis, digits: 3, then: "Z")
         return String(decoding: text, as: UTF8.self)
     }
 }

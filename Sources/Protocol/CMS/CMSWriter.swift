@@ -110,22 +110,10 @@ enum CMSWriter {
 
     /// UTCTime YYMMDDHHMMSSZ of seconds since 1970 (RFC 5652 §11.3: UTCTime for 1950 through 2049).
     static func utcTime(_ seconds: Int) -> [UInt8] {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let time = CivilTime(secondsSince1970: seconds)
         var text: [UInt8] = []
-        for field in [year % 100, month, day, secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60] {
-            text.append(UInt8(ascii: "0") + UInt8(field / 10))
-            text.append(UInt8(ascii: "0") + UInt8(field % 10))
+        for field in [time.year % 100, time.month, time.day, time.hour, time.minute, time.second] {
+            CivilTime.append(field, digits: 2, to: &text)
         }
         text.append(UInt8(ascii: "Z"))
         return DERTag.tlv(DERTag.utcTime, text)
