@@ -38,10 +38,10 @@ struct TimestampTests {
         }
     }
 
-    @Test("writes what Foundation wrote for 20 000 dates from the year 1 to 9999, and reads each back")
+    @Test("writes what Foundation wrote for 2000 dates from the year 1 to 9999, and reads each back")
     func sweep() throws {
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<20_000 {
+        for _ in 0..<2000 {
             // Whole milliseconds, as stored; before 1583 Foundation's Julian days are kept.
             let milliseconds = Int64.random(in: -62_135_596_800_000...253_402_300_799_999, using: &generator)
             let date = Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
