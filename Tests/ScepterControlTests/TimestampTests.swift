@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ScepterControl
 
-@Suite("SQLite timestamps", .timeLimit(.minutes(1)))
+@Suite("SQLite timestamps", .timeLimit(.minutes(2)))
 struct TimestampTests {
     /// What `Timestamp.format` wrote before it formatted by hand: Foundation's
     /// ISO 8601 style, milliseconds appended. Every row already stored holds this.
