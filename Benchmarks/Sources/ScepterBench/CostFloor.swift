@@ -26,6 +26,7 @@ struct CostFloor {
     /// hold and the milliseconds run a little high.
     static func fromProfile(_ path: String, serverMilliseconds: Double) throws -> CostFloor {
         let shares = ProfileShares(perfScript: try Subprocess.run(Profiler.perf, ["script", "-i", path, "-F", "ip,sym,dso", "--no-inline"], timeout: 600))
+        guard shares.samples > 0 else { throw BenchError("perf script of \(path) printed no call chains (an empty profile?): no floor to compute") }
         guard shares.openSSL > 0 else { throw BenchError("perf script of \(path) shows no libcrypto samples: no floor to compute") }
         func percent(_ fraction: Double) -> String { String(format: "%.1f %%", fraction * 100) }
         return CostFloor(
@@ -63,6 +64,8 @@ struct CostFloor {
 /// `CCryptoBoringSSL_` name, so only a frame further up tells; counting
 /// sampled functions by that prefix missed a third of BoringSSL's RSA.
 struct ProfileShares {
+    /// How many samples the listing held.
+    private(set) var samples = 0
     /// Fractions of all samples.
     private(set) var openSSL = 0.0, boringSSL = 0.0, sqlite = 0.0
 
@@ -88,6 +91,7 @@ struct ProfileShares {
             }
         }
         count()
+        self.samples = samples
         guard samples > 0 else { return }
         self.openSSL = Double(openSSL) / Double(samples)
         self.boringSSL = Double(boringSSL) / Double(samples)

@@ -36,16 +36,19 @@ enum Timestamp {
     /// `seconds` since 1970 and `millis` in the proleptic Gregorian calendar.
     private static func civil(seconds: Int64, millis: Int64) -> String {
         let time = CivilTime(secondsSince1970: Int(seconds))
-        let fields: [(value: Int, digits: Int, then: Unicode.Scalar)] = [
-            (time.year, 4, "-"), (time.month, 2, "-"), (time.day, 2, "T"),
-            (time.hour, 2, ":"), (time.minute, 2, ":"), (time.second, 2, "."), (Int(millis), 3, "Z"),
-        ]
         var text: [UInt8] = []
         text.reserveCapacity(24)
-        for field in fields {
-            CivilTime.append(field.value, digits: field.digits, to: &text)
-            text.append(UInt8(ascii: field.then))
+        func field(_ value: Int, digits: Int, then separator: Unicode.Scalar) {
+            CivilTime.append(value, digits: digits, to: &text)
+            text.append(UInt8(ascii: separator))
         }
+        field(time.year, digits: 4, then: "-")
+        field(time.month, digits: 2, then: "-")
+        field(time.day, digits: 2, then: "T")
+        field(time.hour, digits: 2, then: ":")
+        field(time.minute, digits: 2, then: ":")
+        field(time.second, digits: 2, then: ".")
+        field(Int(millis), digits: 3, then: "Z")
         return String(decoding: text, as: UTF8.self)
     }
 }
