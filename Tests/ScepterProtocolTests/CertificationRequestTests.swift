@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SwiftASN1
 import Testing
@@ -32,6 +33,35 @@ struct CertificationRequestTests {
         let csr = try CertificationRequest(derEncoded: try Fixture.bytes("csr-sha1.der"))
         #expect(csr.challengePassword == "s3cret-challenge")
         #expect(csr.commonName == "sha1-device")
+    }
+
+    /// A P-256 CSR whose challengePassword attribute holds `value`.
+    static func request(challenge value: ASN1Any) throws -> [UInt8] {
+        let key = P256.Signing.PrivateKey()
+        let attributes = CertificateSigningRequest.Attributes([
+            CertificateSigningRequest.Attribute(oid: [1, 2, 840, 113549, 1, 9, 7], values: [value])
+        ])
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName("typed-challenge") }, privateKey: .init(key),
+            attributes: attributes, signatureAlgorithm: .ecdsaWithSHA256)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return serializer.serializedBytes
+    }
+
+    @Test("The challenge is read from each string type it may come in; any other type reads as no challenge")
+    func challengeInEachStringType() throws {
+        let printable = try Self.request(challenge: ASN1Any(erasing: ASN1PrintableString("s3cret-challenge")))
+        #expect(try CertificationRequest(derEncoded: printable).challengePassword == "s3cret-challenge")
+        // Intune's signed challenges hold characters PrintableString cannot.
+        let utf8 = try Self.request(challenge: ASN1Any(erasing: ASN1UTF8String("a_b@c.d/é")))
+        #expect(try CertificationRequest(derEncoded: utf8).challengePassword == "a_b@c.d/é")
+        let ia5 = try Self.request(challenge: ASN1Any(erasing: ASN1IA5String("ia5_challenge@x")))
+        #expect(try CertificationRequest(derEncoded: ia5).challengePassword == "ia5_challenge@x")
+        let bmp = try Self.request(challenge: ASN1Any(erasing: ASN1BMPString("bmp")))
+        #expect(try CertificationRequest(derEncoded: bmp).challengePassword == nil)
+        let integer = try Self.request(challenge: ASN1Any(erasing: 42))
+        #expect(try CertificationRequest(derEncoded: integer).challengePassword == nil)
     }
 
     @Test func plainRequest() throws {

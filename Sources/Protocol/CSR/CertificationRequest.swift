@@ -164,10 +164,22 @@ public struct CertificationRequest: Sendable {
         guard let attribute = attributes[oid: challengePasswordOID], let value = attribute.values.first else {
             return nil
         }
-        if let printable = try? ASN1PrintableString(asn1Any: value) { return String(printable) }
-        if let utf8 = try? ASN1UTF8String(asn1Any: value) { return String(utf8) }
-        if let ia5 = try? ASN1IA5String(asn1Any: value) { return String(ia5) }
-        return nil
+        // The value's tag says which of the three string types it is. Trying
+        // each in turn would throw (and format an error) for every challenge
+        // that is not the first type tried: Intune's are UTF8String.
+        do {
+            var serializer = DER.Serializer()
+            try serializer.serialize(value)
+            let node = try DER.parse(serializer.serializedBytes)
+            switch node.identifier {
+            case ASN1PrintableString.defaultIdentifier: return String(try ASN1PrintableString(derEncoded: node))
+            case ASN1UTF8String.defaultIdentifier: return String(try ASN1UTF8String(derEncoded: node))
+            case ASN1IA5String.defaultIdentifier: return String(try ASN1IA5String(derEncoded: node))
+            default: return nil
+            }
+        } catch {
+            return nil
+        }
     }
 
     private static func describe(_ key: Certificate.PublicKey) -> KeyDescription {
