@@ -624,7 +624,7 @@ struct PostgresStoreConfigurationTests {
     func poolTimers() throws {
         // postgres-nio 1.33.2 can send a keep-alive on a connection its idle
         // timer just closed and then wait for it forever, holding up
-        // shutdown (Benchmarks/README.md, "A control plane that crashed on SIGTERM").
+        // shutdown (Benchmarks/HISTORY.md, "A control plane that crashed on SIGTERM").
         let options = try PostgresStore.Configuration(url: "postgres://scepter@127.0.0.1/scepter").clientConfiguration().options
         #expect(options.keepAliveBehavior == nil)
         #expect(options.connectionIdleTimeout == .seconds(60))

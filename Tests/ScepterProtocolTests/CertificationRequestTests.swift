@@ -58,6 +58,9 @@ struct CertificationRequestTests {
         #expect(try CertificationRequest(derEncoded: utf8).challengePassword == "a_b@c.d/é")
         let ia5 = try Self.request(challenge: ASN1Any(erasing: ASN1IA5String("ia5_challenge@x")))
         #expect(try CertificationRequest(derEncoded: ia5).challengePassword == "ia5_challenge@x")
+        // A PrintableString tag over characters PrintableString cannot hold is no challenge.
+        let mislabelled = try Self.request(challenge: ASN1Any(erasing: ASN1UTF8String("a_b@c"), withIdentifier: .printableString))
+        #expect(try CertificationRequest(derEncoded: mislabelled).challengePassword == nil)
         let bmp = try Self.request(challenge: ASN1Any(erasing: ASN1BMPString("bmp")))
         #expect(try CertificationRequest(derEncoded: bmp).challengePassword == nil)
         let integer = try Self.request(challenge: ASN1Any(erasing: 42))

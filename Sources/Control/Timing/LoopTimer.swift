@@ -9,7 +9,7 @@ import NIOPosix
 /// so each sleep arms a Dispatch timer, which wakes Dispatch's manager thread
 /// to arm it and a worker thread when it fires, even after the sleep was
 /// cancelled. With a sleep per statement and per enrollment, that was 15 % of
-/// the control plane's CPU (Benchmarks/README.md). A loop's timer is an entry
+/// the control plane's CPU (Benchmarks/HISTORY.md). A loop's timer is an entry
 /// in a heap on a thread that is awake anyway; cancelling removes it.
 ///
 /// The deeper fix is an executor on the event loops that takes delayed jobs,
