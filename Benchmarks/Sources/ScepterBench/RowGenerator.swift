@@ -328,7 +328,9 @@ struct RowGenerator: Sendable {
         let secondsOfEpoch = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let days = secondsOfEpoch >= 0 ? secondsOfEpoch / 86_400 : (secondsOfEpoch - 86_399) / 86_400
         let secondOfDay = secondsOfEpoch - days * 86_400
-        // Howard Hinnant's civil_from_days.
+        // Howard Hinnant's civil_from_days: the arithmetic of the server's
+        // `CivilTime` (Sources/Protocol/Time), written again on purpose, since
+        // this package runs the server as a binary and links none of its modules.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

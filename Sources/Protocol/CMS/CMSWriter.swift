@@ -112,9 +112,13 @@ enum CMSWriter {
     static func utcTime(_ seconds: Int) -> [UInt8] {
         let time = CivilTime(secondsSince1970: seconds)
         var text: [UInt8] = []
-        for field in [time.year % 100, time.month, time.day, time.hour, time.minute, time.second] {
-            CivilTime.append(field, digits: 2, to: &text)
-        }
+        text.reserveCapacity(13)
+        CivilTime.append(time.year % 100, digits: 2, to: &text)
+        CivilTime.append(time.month, digits: 2, to: &text)
+        CivilTime.append(time.day, digits: 2, to: &text)
+        CivilTime.append(time.hour, digits: 2, to: &text)
+        CivilTime.append(time.minute, digits: 2, to: &text)
+        CivilTime.append(time.second, digits: 2, to: &text)
         text.append(UInt8(ascii: "Z"))
         return DERTag.tlv(DERTag.utcTime, text)
     }
