@@ -25,7 +25,8 @@ extension SQLiteStore {
     /// The new task is the window in which writes can join, and its cost is
     /// paid even when none do: one request at a time measured 1.9–2.5 % more
     /// CPU per enrollment in two pairs (inside this machine's noise), against
-    /// −10 % at concurrency 16 (Benchmarks/README.md).
+    /// −10 % at concurrency 16 (Benchmarks/HISTORY.md, "Writes committed
+    /// together").
     final class GroupCommit: Sendable {
         private let database: SQLiteDatabase
         /// The store's lock: one operation at a time on the one connection.
