@@ -51,5 +51,12 @@ struct EmbeddedAdminTests {
         let events = try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == .reloadTrust }
         #expect(events.count == 1)
         #expect(try await harness.server.store.outcomeCounts(since: nil, now: Date()).allSatisfy { $0.profile != "*" })
+
+        // Neither takes a query parameter: one given is refused, and no reload starts.
+        #expect(try await Self.call(harness, .get, "/api/v1/admin/scep/intune/stats?profile=corp", token: token).0 == .badRequest)
+        let (refused, _, refusedText) = try await Self.call(harness, .post, "/api/v1/admin/scep/intune/reload-trust?wait=0", token: token)
+        #expect(refused == .badRequest)
+        #expect(refusedText.contains(#"unknown query parameter \"wait\""#), "\(refusedText)")
+        #expect(try await harness.server.store.auditEvents(AuditQuery(limit: 10)).filter { $0.operation == .reloadTrust }.count == 1)
     }
 }

@@ -147,6 +147,11 @@ struct InventoryAPITests {
             ("/api/v1/certificates?cursor=AAAA", .badRequest, "cursor"),
             ("/api/v1/certificates?cursor=" + String(repeating: "x", count: 600), .badRequest, "cursor"),
             ("/api/v1/certificates?colour=red", .badRequest, "colour"),
+            // Endpoints that take no query parameters refuse one too.
+            ("/api/v1/certificates/abcdef?colour=red", .badRequest, "colour"),
+            ("/api/v1/profiles?colour=red", .badRequest, "colour"),
+            ("/api/v1/session?colour=red", .badRequest, "colour"),
+            ("/api/v1/overview?colour=red", .badRequest, "colour"),
             ("/api/v1/certificates?serial=not-hex", .badRequest, "serial"),
             ("/api/v1/certificates/zz", .badRequest, "serial"),
             ("/api/v1/audit?outcome=fine", .badRequest, "outcome"),
@@ -187,6 +192,43 @@ struct InventoryAPITests {
         #expect(try await Self.call(harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: token, body: future).status == .badRequest)
         #expect(try await Self.call(harness, .post, "/api/v1/certificates/0badc0ffee/revoke", token: token).status == .notFound)
         #expect(try await harness.server.store.certificate(serialNumber: serials[0])?.status == .active)
+    }
+
+    @Test("A misspelt or mistyped member, or a query parameter, is a 400 naming it, and revokes nothing")
+    func strictRevocationBodies() async throws {
+        let (harness, serials) = try await Self.enrolled()
+        let token = harness.server.adminToken
+        let one = "/api/v1/certificates/\(serials[0])/revoke"
+        let bulk = "/api/v1/certificates/revoke"
+        for (path, body, named) in [
+            // A dry run whose key is misspelt must not revoke for real.
+            (bulk, #"{"selector":{"profile":"default"},"dryrun":true}"#, #"unknown member "dryrun" in the body (did you mean "dryRun"?)"#),
+            (bulk, #"{"selector":{"profil":"default"},"dryRun":true}"#, #"unknown member "selector.profil""#),
+            (bulk, #"{"selector":{"profile":"default"},"dryRun":"yes"}"#, "dryRun must be true or false"),
+            (bulk, #"{"selector":{"issuedBefore":"soon"}}"#, "selector.issuedBefore must be an ISO 8601 time"),
+            (bulk, #"{"selector":"default"}"#, "selector must be an object"),
+            (bulk, #"{"selector":{"profile":"default"},"reason":"stolen"}"#, "reason must be one of unspecified, keyCompromise"),
+            (bulk, #"{"reason":"keyCompromise"}"#, "the body needs selector"),
+            (bulk, "[1]", "the body must be a JSON object"),
+            (bulk + "?dryRun=true", #"{"selector":{"profile":"default"}}"#, #"unknown query parameter "dryRun"; this endpoint takes no query parameters"#),
+            (one, #"{"Reason":"keyCompromise"}"#, #"unknown member "Reason" in the body (did you mean "reason"?); it takes reason, invalidityDate"#),
+            (one, #"{"reason":"keyCompromise","invaliditydate":"2026-01-01T00:00:00Z"}"#, #"unknown member "invaliditydate""#),
+            (one, #"{"invalidityDate":"last tuesday"}"#, "invalidityDate must be an ISO 8601 time"),
+            (one, #"{"reason":7}"#, "reason must be one of"),
+            (one + "?reason=keyCompromise", "", #"unknown query parameter "reason""#),
+        ] {
+            let answer = try await Self.call(harness, .post, path, token: token, body: body)
+            #expect(answer.status == .badRequest, "\(body): \(answer.text)")
+            let message = (answer.json?["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains(named), "\(body): \(message)")
+        }
+        for serial in serials {
+            #expect(try await harness.server.store.certificate(serialNumber: serial)?.status == .active, "nothing was revoked")
+        }
+        // The documented members still work, null as absent.
+        let dry = try await Self.call(harness, .post, bulk, token: token, body: #"{"selector":{"profile":"default","device":null},"dryRun":true,"reason":null}"#)
+        #expect(dry.status == .ok, "\(dry.text)")
+        #expect(dry.json?["matched"] as? Int == 3)
     }
 
     @Test("Profiles: the effective configuration, secrets only as set")

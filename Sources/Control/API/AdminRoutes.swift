@@ -36,8 +36,14 @@ package struct AdminRoutes: Sendable {
 
     package func add<Context: RequestContext>(to router: Router<Context>) {
         let group = router.group("/api/v1/admin/scep/intune").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
-        group.post("reload-trust") { _, _ in try await reloadTrust() }
-        group.get("stats") { _, _ in try await stats() }
+        group.post("reload-trust") { request, _ in
+            if let refusal = QueryParameters.refusal(request) { return refusal }
+            return try await reloadTrust()
+        }
+        group.get("stats") { request, _ in
+            if let refusal = QueryParameters.refusal(request) { return refusal }
+            return try await stats()
+        }
     }
 
     // MARK: reload-trust

@@ -32,27 +32,35 @@ package struct InventoryRoutes: Sendable {
     package func add<Context: RequestContext>(to router: Router<Context>) {
         let read = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .viewer))
         read.get("certificates") { request, _ in await answer { try await certificates(request) } }
-        read.get("certificates/:serial") { _, context in
-            await answer { try await certificate(try QueryParameters.serial(try context.parameters.require("serial"), name: "serial")) }
+        read.get("certificates/:serial") { request, context in
+            await answer(takingNoParameters: request) {
+                try await certificate(try QueryParameters.serial(try context.parameters.require("serial"), name: "serial"))
+            }
         }
         read.get("audit") { request, _ in await answer { try await audit(request) } }
-        read.get("profiles") { _, _ in await answer { try APIResponse.json(ProfileView.all(configuration)) } }
+        read.get("profiles") { request, _ in await answer(takingNoParameters: request) { try APIResponse.json(ProfileView.all(configuration)) } }
         read.get("session") { request, _ in
-            await answer {
+            await answer(takingNoParameters: request) {
                 let principal = tokens.principal(authorization: request.headers[.authorization])
                 return try APIResponse.json(
                     AdminJSON.Session(name: principal?.name ?? "", roles: (principal?.roles ?? []).map(\.rawValue).sorted()))
             }
         }
-        read.get("overview") { _, _ in await answer { try await overview() } }
+        read.get("overview") { request, _ in await answer(takingNoParameters: request) { try await overview() } }
         let write = router.group("/api/v1").add(middleware: BearerAuthMiddleware(tokens: tokens, role: .admin))
-        write.post("certificates/revoke") { request, _ in await answer { try await revokeMany(request) } }
+        write.post("certificates/revoke") { request, _ in await answer(takingNoParameters: request) { try await revokeMany(request) } }
         write.post("certificates/:serial/revoke") { request, context in
-            await answer {
+            await answer(takingNoParameters: request) {
                 let serial = try QueryParameters.serial(try context.parameters.require("serial"), name: "serial")
                 return try await revoke(serial, request: request)
             }
         }
+    }
+
+    /// `answer` for an endpoint that takes no query parameters: one given is a 400.
+    private func answer(takingNoParameters request: Request, _ handler: () async throws -> Response) async -> Response {
+        if let refusal = QueryParameters.refusal(request) { return refusal }
+        return await answer(handler)
     }
 
     /// Runs a handler: a `ParameterProblem` is 400, a store failure 503.
@@ -117,36 +125,26 @@ package struct InventoryRoutes: Sendable {
     }
 
     /// Request bodies: times strictly as `StrictTime` reads them.
-    static let bodyDecoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = StrictTime.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text.prefix(64)) is not an ISO 8601 time")
-            }
-            return date
-        }
-        return decoder
-    }()
-
-    /// The body of a revoke request.
+    /// The body of a revoke request: both members optional.
     private struct RevokeRequest: Decodable {
         var reason: Revocation.Reason?
         var invalidityDate: Date?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case reason, invalidityDate }
+        static let shape = "{\"reason\": \(RequestBody.reason), \"invalidityDate\": \(RequestBody.time)}, both optional"
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let members = try decoder.members(CodingKeys.self)
+            reason = try members.member(.reason, RequestBody.reason)
+            invalidityDate = try members.member(.invalidityDate, RequestBody.time)
+        }
     }
 
     private func revoke(_ serial: String, request: Request) async throws -> Response {
         let body = try await Self.body(of: request)
-        var revoke = RevokeRequest()
-        if body.readableBytes > 0 {
-            do {
-                revoke = try Self.bodyDecoder.decode(RevokeRequest.self, from: Data(body.readableBytesView))
-            } catch {
-                throw ParameterProblem(
-                    message: "the body must be JSON {\"reason\": one of \(Revocation.Reason.allCases.map(\.rawValue).joined(separator: ", ")), \"invalidityDate\": ISO 8601 time, optional}")
-            }
-        }
+        let revoke = body.readableBytes == 0 ? RevokeRequest() : try RequestBody.decode(RevokeRequest.self, from: body, shape: RevokeRequest.shape)
         let at = now()
         if let invalidity = revoke.invalidityDate, invalidity > at {
             throw ParameterProblem(message: "invalidityDate is in the future; it says when the key was compromised")
@@ -186,11 +184,32 @@ package struct InventoryRoutes: Sendable {
             var device: String?
             var claimSub: String?
             var issuedBefore: Date?
+
+            enum CodingKeys: String, CodingKey, CaseIterable { case profile, device, claimSub, issuedBefore }
+            static let shape = "an object with at least one of profile, device, claimSub (strings) and issuedBefore (\(RequestBody.time))"
+
+            init(from decoder: any Decoder) throws {
+                let members = try decoder.members(CodingKeys.self)
+                profile = try members.member(.profile, "a string")
+                device = try members.member(.device, "a string")
+                claimSub = try members.member(.claimSub, "a string")
+                issuedBefore = try members.member(.issuedBefore, RequestBody.time)
+            }
         }
 
         var selector: Selector
         var reason: Revocation.Reason?
         var dryRun: Bool?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case selector, reason, dryRun }
+        static let shape = "{\"selector\": {\"profile\", \"device\", \"claimSub\", \"issuedBefore\"}, \"reason\", \"dryRun\"}"
+
+        init(from decoder: any Decoder) throws {
+            let members = try decoder.members(CodingKeys.self)
+            selector = try members.required(.selector, Selector.shape)
+            reason = try members.member(.reason, RequestBody.reason)
+            dryRun = try members.member(.dryRun, "true or false")
+        }
     }
 
     private struct BulkRevokeAnswer: Encodable {
@@ -208,13 +227,7 @@ package struct InventoryRoutes: Sendable {
 
     private func revokeMany(_ request: Request) async throws -> Response {
         let body = try await Self.body(of: request)
-        let bulk: BulkRevokeRequest
-        do {
-            bulk = try Self.bodyDecoder.decode(BulkRevokeRequest.self, from: Data(body.readableBytesView))
-        } catch {
-            throw ParameterProblem(
-                message: "the body must be JSON {\"selector\": {\"profile\", \"device\", \"claimSub\", \"issuedBefore\"}, \"reason\", \"dryRun\"}")
-        }
+        let bulk = try RequestBody.decode(BulkRevokeRequest.self, from: body, shape: BulkRevokeRequest.shape)
         let selector = bulk.selector
         guard selector.profile != nil || selector.device != nil || selector.claimSub != nil || selector.issuedBefore != nil else {
             throw ParameterProblem(message: "the selector is empty: name a profile, device, claimSub or issuedBefore (an empty one would revoke everything)")

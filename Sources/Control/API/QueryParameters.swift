@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// A query parameter the admin API cannot use; answered 400 naming it.
+/// A query parameter or body member the admin API cannot use; answered 400 naming it.
 struct ParameterProblem: Error {
     var message: String
 }
@@ -16,11 +16,24 @@ struct QueryParameters {
         for (name, value) in request.uri.queryParameters {
             let name = String(name)
             guard allowed.contains(name) else {
-                throw ParameterProblem(message: "unknown query parameter \"\(name.prefix(64))\"; this endpoint takes \(allowed.sorted().joined(separator: ", "))")
+                let takes = allowed.isEmpty ? "no query parameters" : allowed.sorted().joined(separator: ", ")
+                throw ParameterProblem(message: "unknown query parameter \"\(name.prefix(64))\"; this endpoint takes \(takes)")
             }
             guard value.utf8.count <= 512 else { throw ParameterProblem(message: "\(name) is longer than 512 bytes") }
             guard values[name] == nil else { throw ParameterProblem(message: "\(name) is given twice") }
             values[name] = String(value)
+        }
+    }
+
+    /// For an endpoint that takes no query parameters: the 400 answer to a
+    /// request that gives one (a `?dryRun=true` on a revocation must not be
+    /// ignored), else nil.
+    static func refusal(_ request: Request) -> Response? {
+        do {
+            _ = try QueryParameters(request, allowed: [])
+            return nil
+        } catch {
+            return APIResponse.badRequest(error.message)
         }
     }
 
