@@ -54,7 +54,9 @@ package struct EmbeddedServer {
         let envProfiles = EdgeConfiguration.loadProfiles(&settings, fallbacks: .init(ra: ra))
         // Every listed profile, so control-side problems show even where the edge side failed.
         let listedNames = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }.filter(Settings.isValidName)
-        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: issuer)
+        // The dev CA rolls over like a named issuer (SCEPTER_ISSUER_DEV_NEXT_CA_CERT_PATH).
+        let devNextCA = ControlConfiguration.loadNextCA(of: issuer, &settings)
+        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: (issuer, devNextCA))
         let intuneOptions = IntuneOptions.load(&settings)
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         let publicURL = settings.publicURL()
@@ -66,7 +68,7 @@ package struct EmbeddedServer {
         if !settings.problems.isEmpty { throw ConfigurationError(settings.problems) }
         let devName = EdgeConfiguration.defaultProfileName
         let devEdge = EdgeConfiguration.Profile(name: devName, ra: ra, challengePassword: challenge)
-        let devControl = ControlConfiguration.Profile(name: devName, issuer: issuer, policy: CertificateProfile())
+        let devControl = ControlConfiguration.Profile(name: devName, issuer: issuer, policy: CertificateProfile(), nextCA: devNextCA)
         let replacesDefault = envProfiles.contains { $0.name == devName }
         let edgeProfiles = (replacesDefault ? [] : [devEdge]) + envProfiles
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles

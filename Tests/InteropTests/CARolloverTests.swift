@@ -80,6 +80,27 @@ struct CARolloverTests {
         #expect(chain.status == 0, "\(chain.stdout)\(chain.stderr)")
     }
 
+    @Test("scepter dev's own CA announces its successor too (SCEPTER_ISSUER_DEV_NEXT_CA_CERT_PATH, on /scep)")
+    func devCAAnnouncesItsSuccessor() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let next = try await Self.makePKI("next", caName: "Dev Rollover CA", in: directory)
+        let server = try await DevServerProcess.start(environment: ["SCEPTER_ISSUER_DEV_NEXT_CA_CERT_PATH": next.appendingPathComponent("ca.pem").path])
+        defer { server.terminate() }
+
+        let caps = try await Self.get(server.scepURL + "?operation=GetCACaps")
+        #expect(String(decoding: caps.body, as: UTF8.self).split(separator: "\n").contains("GetNextCACert"))
+        let announced = try await Self.get(server.scepURL + "?operation=GetNextCACert")
+        #expect(announced.status == 200)
+        let signed = directory.appendingPathComponent("next.p7")
+        try announced.body.write(to: signed)
+        let verified = directory.appendingPathComponent("next-ca.p7b")
+        let verify = try await Shell.openssl(
+            "cms", "-verify", "-inform", "DER", "-in", signed.path, "-CAfile", server.caCertificatePath, "-binary", "-out", verified.path)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let certificates = try await Shell.openssl("pkcs7", "-inform", "DER", "-in", verified.path, "-print_certs", "-noout")
+        #expect(certificates.stdout.contains("Dev Rollover CA"), "\(certificates.stdout)\(certificates.stderr)")
+    }
+
     @Test(
         "Preflight refuses a next CA that is the current one, not a CA, or not a certificate, naming the variable",
         arguments: ["current", "ra", "garbage"])

@@ -6,9 +6,10 @@ import ScepterProtocol
 extension ControlConfiguration {
     /// Reads issuers (`SCEPTER_ISSUERS`, `SCEPTER_ISSUER_<NAME>_*`) and the
     /// control plane's side of each profile in `profileNames` (SPEC §9).
-    /// `fallbackIssuer` serves profiles without `ISSUER` (embedded mode's dev CA).
+    /// `fallbackIssuer` serves profiles without `ISSUER` (embedded mode's dev
+    /// CA, with the CA that replaces it, if any: `loadNextCA(of:_:)`).
     package static func loadProfiles(
-        _ settings: inout Settings, profileNames: [String], fallbackIssuer: LocalCA? = nil
+        _ settings: inout Settings, profileNames: [String], fallbackIssuer: (issuer: LocalCA, nextCA: [UInt8]?)? = nil
     ) -> [Profile] {
         var issuers: [String: LocalCA] = [:]
         var nextCAs: [String: [UInt8]] = [:]
@@ -28,16 +29,18 @@ extension ControlConfiguration {
         for name in profileNames {
             let prefix = "SCEPTER_PROFILE_\(Settings.variableName(name))_"
             let issuer: LocalCA?
+            var nextCA: [UInt8]?
             if let issuerName = settings.string(prefix + "ISSUER")?.lowercased() {
                 issuer = issuers[issuerName]
+                nextCA = nextCAs[issuerName]
                 if issuer == nil {
                     let known = issuers.keys.sorted().joined(separator: ", ")
                     settings.problem(prefix + "ISSUER", "issuer \"\(issuerName)\" is not in SCEPTER_ISSUERS (\(known.isEmpty ? "none configured" : known))")
                 }
-            } else if issuers.count == 1 {
-                issuer = issuers.values.first
+            } else if issuers.count == 1, let (name, only) = issuers.first {
+                (issuer, nextCA) = (only, nextCAs[name])
             } else if let fallbackIssuer {
-                issuer = fallbackIssuer
+                (issuer, nextCA) = fallbackIssuer
             } else {
                 settings.problem(prefix + "ISSUER", "is required (which issuer signs this profile's certificates)")
                 issuer = nil
@@ -54,7 +57,7 @@ extension ControlConfiguration {
                 }
             }
             if let issuer {
-                profiles.append(Profile(name: name, issuer: issuer, policy: policy, nextCA: nextCAs[issuer.name], intuneAPI: intuneAPI))
+                profiles.append(Profile(name: name, issuer: issuer, policy: policy, nextCA: nextCA, intuneAPI: intuneAPI))
             }
         }
         checkSharedAppRegistrations(profiles, &settings)
@@ -116,7 +119,7 @@ extension ControlConfiguration {
     /// will replace this issuer's, announced by GetNextCACert to every
     /// profile it signs for (RFC 8894 §3.5.2), so clients can trust it before
     /// the switch. A CA certificate, not the current one, not expired.
-    private static func loadNextCA(of issuer: LocalCA, _ settings: inout Settings) -> [UInt8]? {
+    package static func loadNextCA(of issuer: LocalCA, _ settings: inout Settings) -> [UInt8]? {
         let variable = "SCEPTER_ISSUER_\(Settings.variableName(issuer.name))_NEXT_CA_CERT_PATH"
         guard let path = settings.string(variable) else { return nil }
         let pem: String
