@@ -29,7 +29,7 @@ package struct DevelopmentFiles: Sendable {
         if !manager.fileExists(atPath: files.raCertificatePath) {
             let ca = PKIBootstrap.Pair(
                 certificatePEM: try SecretFiles.readPublic(at: files.caCertificatePath, setting: "dev CA"),
-                keyPEM: try SecretFiles.readPrivateKey(at: files.caKeyPath, setting: "dev CA"))
+                keyPEM: try SecretFiles.readSecret(at: files.caKeyPath, setting: "dev CA"))
             let ra = try PKIBootstrap.makeRA(commonName: "Scepter Development RA", ca: ca)
             try SecretFiles.create(ra.keyPEM, at: files.raKeyPath, mode: 0o600)
             try SecretFiles.create(ra.certificatePEM, at: files.raCertificatePath, mode: 0o644)

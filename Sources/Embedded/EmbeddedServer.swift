@@ -39,14 +39,14 @@ package struct EmbeddedServer {
 
         let issuer = try LocalCA(
             name: "dev", certificatePEM: try SecretFiles.readPublic(at: files.caCertificatePath, setting: "dev CA certificate"),
-            keyPEM: try SecretFiles.readPrivateKey(at: files.caKeyPath, setting: "dev CA key"))
+            keyPEM: try SecretFiles.readSecret(at: files.caKeyPath, setting: "dev CA key"))
         let ra = RAIdentity(
             try CertificateKeyPair(
                 certificatePEM: try SecretFiles.readPublic(at: files.raCertificatePath, setting: "dev RA certificate"),
-                keyPEM: try SecretFiles.readPrivateKey(at: files.raKeyPath, setting: "dev RA key")))
-        let challenge = try SecretFiles.readPrivateKey(at: files.challengePath, setting: "dev challenge")
+                keyPEM: try SecretFiles.readSecret(at: files.raKeyPath, setting: "dev RA key")))
+        let challenge = try SecretFiles.readSecret(at: files.challengePath, setting: "dev challenge")
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let adminToken = try SecretFiles.readPrivateKey(at: files.adminTokenPath, setting: "dev admin token")
+        let adminToken = try SecretFiles.readSecret(at: files.adminTokenPath, setting: "dev admin token")
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
         // The dev profile, plus what SCEPTER_PROFILES adds (RA and issuer default to the dev ones).

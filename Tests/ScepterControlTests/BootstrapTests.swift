@@ -67,7 +67,7 @@ struct SecretFilesTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
 
         let problem = #expect(throws: SecretFiles.Problem.self) {
-            try SecretFiles.readPrivateKey(at: path, setting: "SCEPTER_ISSUER_CORP_CA_KEY_PATH")
+            try SecretFiles.readSecret(at: path, setting: "SCEPTER_ISSUER_CORP_CA_KEY_PATH")
         }
 
         let message = problem?.description ?? ""
@@ -82,7 +82,7 @@ struct SecretFilesTests {
         let path = try directory.write("key", to: "ca.key")
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
 
-        #expect(throws: SecretFiles.Problem.self) { try SecretFiles.readPrivateKey(at: path, setting: "X_KEY_PATH") }
+        #expect(throws: SecretFiles.Problem.self) { try SecretFiles.readSecret(at: path, setting: "X_KEY_PATH") }
     }
 
     @Test("A key reached through a symlink is judged by its target, as Kubernetes Secret volumes mount it")
@@ -96,7 +96,7 @@ struct SecretFilesTests {
         try FileManager.default.createSymbolicLink(atPath: directory.path("ra.key"), withDestinationPath: "..data/ra.key")
 
         #expect(
-            try SecretFiles.readPrivateKey(at: directory.path("ra.key"), setting: "SCEPTER_PROFILE_CORP_RA_KEY_PATH") == "secret key text")
+            try SecretFiles.readSecret(at: directory.path("ra.key"), setting: "SCEPTER_PROFILE_CORP_RA_KEY_PATH") == "secret key text")
     }
 
     @Test("A symlink to a world-readable key is refused")
@@ -106,7 +106,7 @@ struct SecretFilesTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: target)
         try FileManager.default.createSymbolicLink(atPath: directory.path("ra.key"), withDestinationPath: target)
 
-        #expect(throws: SecretFiles.Problem.self) { try SecretFiles.readPrivateKey(at: directory.path("ra.key"), setting: "X_KEY_PATH") }
+        #expect(throws: SecretFiles.Problem.self) { try SecretFiles.readSecret(at: directory.path("ra.key"), setting: "X_KEY_PATH") }
     }
 
     @Test("A 0600 key file is read")
@@ -115,19 +115,19 @@ struct SecretFilesTests {
         let path = try directory.write("secret key text", to: "ca.key")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
 
-        #expect(try SecretFiles.readPrivateKey(at: path, setting: "X_KEY_PATH") == "secret key text")
+        #expect(try SecretFiles.readSecret(at: path, setting: "X_KEY_PATH") == "secret key text")
     }
 
     @Test("A missing key file names the setting")
     func missingKeyFile() throws {
         let directory = try TemporaryDirectory()
         let problem = #expect(throws: SecretFiles.Problem.self) {
-            try SecretFiles.readPrivateKey(at: directory.path("absent.key"), setting: "SCEPTER_PROFILE_CORP_RA_KEY_PATH")
+            try SecretFiles.readSecret(at: directory.path("absent.key"), setting: "SCEPTER_PROFILE_CORP_RA_KEY_PATH")
         }
         #expect(problem?.description.contains("SCEPTER_PROFILE_CORP_RA_KEY_PATH") == true)
     }
 
-    @Test("create writes with the given mode, and readPrivateKey accepts the result")
+    @Test("create writes with the given mode, and readSecret accepts the result")
     func createWritesPrivately() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("ca.key")
@@ -136,7 +136,7 @@ struct SecretFilesTests {
 
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
         #expect(mode & 0o777 == 0o600, "mode is \(String(mode, radix: 8))")
-        #expect(try SecretFiles.readPrivateKey(at: path, setting: "X_KEY_PATH") == "generated key")
+        #expect(try SecretFiles.readSecret(at: path, setting: "X_KEY_PATH") == "generated key")
     }
 
     @Test("create refuses to overwrite an existing file and leaves it as it was")

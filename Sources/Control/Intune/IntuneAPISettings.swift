@@ -145,7 +145,7 @@ extension IntuneAPISettings {
     private static func loadCertificate(_ certificatePath: String, _ keyPath: String, prefix: String, _ settings: inout Settings) -> Credential? {
         do throws(SecretFiles.Problem) {
             let certificatePEM = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "INTUNE_CLIENT_CERT_PATH")
-            let keyPEM = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "INTUNE_CLIENT_KEY_PATH")
+            let keyPEM = try SecretFiles.readSecret(at: keyPath, setting: prefix + "INTUNE_CLIENT_KEY_PATH")
             let certificate: Certificate
             do {
                 certificate = try Certificate(pemEncoded: certificatePEM)

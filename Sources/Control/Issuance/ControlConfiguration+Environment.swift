@@ -101,7 +101,7 @@ extension ControlConfiguration {
         let chainPath = settings.string(prefix + "CHAIN_PATH")
         do throws(SecretFiles.Problem) {
             let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "CA_CERT_PATH")
-            let key = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "CA_KEY_PATH")
+            let key = try SecretFiles.readSecret(at: keyPath, setting: prefix + "CA_KEY_PATH")
             var chain: String?
             if let chainPath { chain = try SecretFiles.readPublic(at: chainPath, setting: prefix + "CHAIN_PATH") }
             do {

@@ -81,7 +81,7 @@ extension EdgeConfiguration {
         }
         do {
             let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "RA_CERT_PATH")
-            let key = try SecretFiles.readPrivateKey(at: keyPath, setting: prefix + "RA_KEY_PATH")
+            let key = try SecretFiles.readSecret(at: keyPath, setting: prefix + "RA_KEY_PATH")
             do {
                 let pair = try CertificateKeyPair(certificatePEM: certificate, keyPEM: key)
                 if let validity = CertificateExpiry.validity(of: pair.certificate),

@@ -13,10 +13,10 @@ public enum SecretFiles {
         public var description: String { "\(setting): \(message)" }
     }
 
-    /// Reads a private-key file, refusing one that group or others can read
-    /// or write. Symbolic links are followed (Kubernetes mounts secrets as
+    /// Reads a secret file (a private key, a challenge, a token), refusing
+    /// one that group or others can read or write. Symbolic links are followed (Kubernetes mounts secrets as
     /// links); the mode checked is the file's that is actually read.
-    public static func readPrivateKey(at path: String, setting: String) throws(Problem) -> String {
+    public static func readSecret(at path: String, setting: String) throws(Problem) -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw Problem(setting: setting, message: "cannot open \(path)")
         }
@@ -29,7 +29,7 @@ public enum SecretFiles {
         if mode & 0o077 != 0 {
             throw Problem(
                 setting: setting,
-                message: "private key \(path) has mode \(String(mode, radix: 8)); it must be readable by its owner only (chmod 600 \(path))")
+                message: "\(path) has mode \(String(mode, radix: 8)); it must be readable by its owner only (chmod 600 \(path))")
         }
         guard let data = try? handle.readToEnd(), let text = String(data: data, encoding: .utf8) else {
             throw Problem(setting: setting, message: "cannot read \(path)")

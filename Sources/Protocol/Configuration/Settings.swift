@@ -60,7 +60,7 @@ public struct Settings: Sendable {
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
         do {
-            let value = try SecretFiles.readPrivateKey(at: path, setting: name + "_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = try SecretFiles.readSecret(at: path, setting: name + "_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
             if value.isEmpty {
                 problem(name + "_FILE", "\(path) is empty")
                 return nil

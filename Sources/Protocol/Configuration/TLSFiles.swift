@@ -37,7 +37,7 @@ public struct TLSFiles: Sendable, Hashable {
         do throws(SecretFiles.Problem) {
             let pem = try SecretFiles.readPublic(at: certificatePath, setting: certificate)
             if !pem.contains("-----BEGIN CERTIFICATE-----") { settings.problem(certificate, "\(certificatePath) holds no PEM certificate") }
-            let keyPEM = try SecretFiles.readPrivateKey(at: keyPath, setting: key)
+            let keyPEM = try SecretFiles.readSecret(at: keyPath, setting: key)
             if !keyPEM.contains("PRIVATE KEY-----") {
                 settings.problem(key, "\(keyPath) holds no PEM private key")
             } else if let problem = Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM) {
