@@ -163,6 +163,26 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("PostgreSQL stopped: the control plane's readiness names the database within the edges' second, so the edges say not ready, not unreachable")
+    func postgresStoppedReadiness() async throws {
+        let postgres = try await PostgresServerProcess.start()
+        try await ClusterTests.withCluster(edges: 1, databaseURL: postgres.url) { cluster in
+            try await Self.expectEnrollment(cluster)
+            try await postgres.stop()
+            let control = try await cluster.http(cluster.controlURL("/readyz"))
+            #expect(control.status == 503)
+            #expect(control.text.contains("database DOWN (SCEPTER_DATABASE_URL)"), "\(control.text)")
+            // The edge asks at most once a second; wait (bounded) for an answer from after the stop.
+            let named = await cluster.eventually(timeout: .seconds(20)) {
+                (try? await cluster.http(cluster.edgeURL(0, "/readyz")))?.text.contains("control plane DOWN: not ready (its /readyz answered 503)") == true
+            }
+            let edgeReadiness = (try? await cluster.http(cluster.edgeURL(0, "/readyz")))?.text ?? ""
+            #expect(named, "\(edgeReadiness)")
+            try await postgres.resume()
+            #expect(await cluster.eventually { await Self.ready(cluster, edge: 0) }, "readiness returns with the database")
+        }
+    }
+
     @Test("PostgreSQL stopped during load: enrollments answer 503, audit events wait in the stream and all arrive after it returns")
     func postgresStoppedDuringLoad() async throws {
         let postgres = try await PostgresServerProcess.start()

@@ -97,9 +97,10 @@ package struct ControlServer {
         @Sendable func addHealth<Context: RequestContext>(to router: Router<Context>, detailed: Bool) {
             router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
             router.get("/readyz") { _, _ in
-                async let databaseProblem = store.problem()
-                async let redisProblem = redis.problem(timeout: .seconds(1))
-                let (databaseDown, redisDown) = await (databaseProblem, redisProblem)
+                async let databaseProblem = ReadinessDeadline.answer { await store.problem() }
+                async let redisProblem = redis.problem(timeout: ReadinessDeadline.limit)
+                let (databaseAnswer, redisDown) = await (databaseProblem, redisProblem)
+                let databaseDown: String? = databaseAnswer ?? "no answer within \(ReadinessDeadline.limit) (a database that stopped answering holds a connection attempt for its connect_timeout)"
                 let databaseOK = databaseDown == nil
                 let detail = "database \(databaseDown.map { "DOWN (SCEPTER_DATABASE_URL): \($0)" } ?? "up"), redis \(redisDown.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up")"
                 // Issuance needs only the database; the audit stream waits in Redis.
