@@ -276,7 +276,7 @@ package final class RedisClient: Sendable {
                     .map { channel }
                     .flatMapError { error in
                         channel.close(promise: nil)
-                        return eventLoop.makeFailedFuture(error)
+                        return eventLoop.makeFailedFuture(Self.tlsExplained(error, configuration: configuration))
                     }
             }
             .flatMapThrowing { channel in
@@ -332,6 +332,8 @@ package final class RedisClient: Sendable {
             command.writeRedisCommand(step.command)
             return execute(command, on: channel, timeout: configuration.commandTimeout)
                 .flatMapErrorThrowing { error in
+                    // TLS fails on the first command sent; that is not the command's failure.
+                    if let error = error as? RedisError, error.code == .tlsFailed { throw error }
                     throw RedisError(.connectionFailed, "\(step.name) failed: \(Self.describe(error))")
                 }
                 .flatMapThrowing { value in
@@ -348,6 +350,15 @@ package final class RedisClient: Sendable {
             }
         }
         return EventLoopFuture.andAllSucceed(replies + [checked], on: channel.eventLoop)
+    }
+
+    /// A TLS failure during the handshake's first command, as itself (not
+    /// "AUTH failed"), with what the server's certificate must satisfy.
+    private static func tlsExplained(_ error: any Error, configuration: Configuration) -> any Error {
+        guard let error = error as? RedisError, error.code == .tlsFailed else { return error }
+        let roots = configuration.tlsCAPath.map { "the CA in \($0) (SCEPTER_REDIS_CA_PATH)" } ?? "the system's trusted roots (or set SCEPTER_REDIS_CA_PATH)"
+        return RedisError(
+            .tlsFailed, "\(error.message); the server's certificate must chain to \(roots) and name \(configuration.host)")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -13,6 +13,7 @@ package struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
             case protocolError = "protocol error"
             case server = "server error"
             case clientClosed = "client closed"
+            case tlsFailed = "TLS handshake failed"
         }
 
         private let base: Base
@@ -33,6 +34,8 @@ package struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         package static let server = Code(.server)
         /// `close()` was called on the client.
         package static let clientClosed = Code(.clientClosed)
+        /// `rediss://`: the server's certificate did not verify, or TLS itself failed.
+        package static let tlsFailed = Code(.tlsFailed)
 
         package var description: String { base.rawValue }
     }

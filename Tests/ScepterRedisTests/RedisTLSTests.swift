@@ -38,9 +38,16 @@ struct RedisTLSTests {
         let tls = try await TestTLS.make()
         let server = try await Self.server(tls)
         defer { Task { await server.stop() } }
-        let wrongCA = try Self.client("rediss://127.0.0.1:\(server.port)/0", caPath: tls.rogueCAPath)
-        await #expect(throws: RedisError.self) { _ = try await wrongCA.send(["PING"]) }
-        await wrongCA.close()
+        // Refused as TLS, naming the CA and host it was checked against, with a password too (not "AUTH failed").
+        for url in ["rediss://127.0.0.1:\(server.port)/0", "rediss://:secret@127.0.0.1:\(server.port)/0"] {
+            let wrongCA = try Self.client(url, caPath: tls.rogueCAPath)
+            let error = await #expect(throws: RedisError.self) { _ = try await wrongCA.send(["PING"]) }
+            #expect(error?.code == .tlsFailed, "\(String(describing: error))")
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains(tls.rogueCAPath) && text.contains("SCEPTER_REDIS_CA_PATH") && text.contains("127.0.0.1"), "\(text)")
+            #expect(!text.contains("AUTH") && !text.contains("secret"), "\(text)")
+            await wrongCA.close()
+        }
         let plain = try Self.client("redis://127.0.0.1:\(server.port)/0", caPath: nil)
         await #expect(throws: RedisError.self) { _ = try await plain.send(["PING"]) }
         await plain.close()

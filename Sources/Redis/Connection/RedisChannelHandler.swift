@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Pairs pipelined commands with their replies on one connection.
 ///
@@ -54,7 +55,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(RedisError(.connectionClosed, "connection error: \(error)"), context: context)
+        if error is NIOSSLError || error is BoringSSLError {
+            fail(RedisError(.tlsFailed, "\(error)"), context: context)
+        } else {
+            fail(RedisError(.connectionClosed, "connection error: \(error)"), context: context)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
