@@ -388,6 +388,8 @@ struct ClusterTests {
             #expect(metrics.contains(#"scepter_control_enrollment_decisions_total{profile="corp",decision="issued"} 2"#), "\(metrics)")
             let copied = metrics.split(separator: "\n").first { $0.hasPrefix("scepter_audit_events_copied_total ") }
             #expect((copied?.split(separator: " ").last).flatMap { Int($0) } ?? 0 >= 2, "\(metrics)")
+            // Counters an alert watches for any increase are scraped at 0 before their first event.
+            #expect(metrics.split(separator: "\n").contains("scepter_audit_events_lost_total 0"), "\(metrics)")
             // And the edges' metrics their PKIOperations.
             let edgeMetrics = try await cluster.http(cluster.edgeURL(0, "/metrics")).text
             #expect(edgeMetrics.contains(#"scepter_enrollments_total{profile="corp",outcome="success"} 1"#), "\(edgeMetrics)")

@@ -65,12 +65,21 @@ struct TLSClusterTests {
             #expect(before.hasPrefix("serial="))
             try await Self.expectPublishedNotAfter(port: edge.port, ca: tls.caPath, certificate: certificate)
 
-            // Renewed files in place, then SIGHUP: the edge keeps running and serves the new one.
+            // Half a renewal (the new certificate, the old key), then SIGHUP: refused with the reason, the old one still served.
             try await tls.issueServerCertificate("renewed", days: 20)  // another notAfter, so the gauge must move
-            for (from, to) in [("renewed.pem", certificate), ("renewed.key", key)] {
-                try FileManager.default.removeItem(atPath: to)
-                try FileManager.default.copyItem(atPath: tls.path(from), toPath: to)
+            try FileManager.default.removeItem(atPath: certificate)
+            try FileManager.default.copyItem(atPath: tls.path("renewed.pem"), toPath: certificate)
+            kill(edge.pid, SIGHUP)
+            let refusedBy = ContinuousClock.now + .seconds(15)
+            while !edge.log.contains("TLS certificate reload failed"), ContinuousClock.now < refusedBy {
+                try await Task.sleep(for: .milliseconds(100))
             }
+            #expect(edge.log.contains("the private key does not belong to the certificate"), "\(edge.log)")
+            #expect(try await Self.servedSerial(port: edge.port) == before)
+
+            // The whole renewal in place, then SIGHUP: the edge keeps running and serves the new one.
+            try FileManager.default.removeItem(atPath: key)
+            try FileManager.default.copyItem(atPath: tls.path("renewed.key"), toPath: key)
             kill(edge.pid, SIGHUP)
             let deadline = ContinuousClock.now + .seconds(15)
             while !edge.log.contains("TLS certificate reloaded"), ContinuousClock.now < deadline {

@@ -57,7 +57,7 @@ struct EdgeIdentityTests {
         _ = BearerTokens.edgeTokens(&broken)
         let problems = broken.problems.map(\.description)
         #expect(problems.contains { $0.contains("edge id edge-a is listed twice") }, "\(problems)")
-        #expect(problems.contains { $0.contains("one has no edge id") }, "\(problems)")
+        #expect(problems.contains { $0.contains("entry 3 has no edge id") }, "\(problems)")
 
         var none = Self.settings([:])
         _ = BearerTokens.edgeTokens(&none)

@@ -16,11 +16,12 @@ extension BearerTokens {
     /// listing old and new together) and/or the shared `SCEPTER_EDGE_TOKEN`
     /// (named `edge`). At least one is required.
     package static func edgeTokens(_ settings: inout Settings) -> [String] {
-        var tokens = settings.bearerTokenList("SCEPTER_EDGE_TOKENS")
+        let entries = settings.bearerTokenEntries("SCEPTER_EDGE_TOKENS")
+        var tokens = entries.map(\.entry)
         var seen: Set<String> = []
-        for entry in tokens {
+        for (position, entry) in entries {
             guard let name = split(entry).name else {
-                settings.problem("SCEPTER_EDGE_TOKENS", "every entry is edge-id:token; one has no edge id")
+                settings.problem("SCEPTER_EDGE_TOKENS", "entry \(position) has no edge id; every entry is edge-id:token")
                 continue
             }
             if !seen.insert(name).inserted {

@@ -59,6 +59,7 @@ package final class AuditStreamConsumer: Service {
         self.claimInterval = claimInterval
         self.metrics = metrics
         self.logger = logger
+        metrics?.recordStreamCounters()
     }
 
     /// Which of a round's reads can find something, so the others are skipped.

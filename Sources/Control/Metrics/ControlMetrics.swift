@@ -113,6 +113,14 @@ package struct ControlMetrics: Sendable {
         registry.makeGauge(descriptor: Self.auditBacklogLimit).set(Double(limit))
     }
 
+    /// Creates the audit stream's counters at zero, so an alert on their
+    /// increase sees the first event (a series that appears at 1 shows none).
+    package func recordStreamCounters() {
+        for descriptor in [Self.auditCopied, Self.auditFailures, Self.auditLost] {
+            registry.makeCounter(descriptor: descriptor).increment(by: Int64(0))
+        }
+    }
+
     package func recordLost() {
         registry.makeCounter(descriptor: Self.auditLost).increment()
     }

@@ -90,8 +90,11 @@ package final class ControlPlaneClient: Issuance, Service {
                 caCache.withLock { $0[profile] = fetched }
             } catch {
                 missing.append(profile)
+                let cached = caCache.withLock { $0[profile] != nil }
                 logger.warning(
-                    "could not fetch the CA chain from the control plane; serving the cached one",
+                    cached
+                        ? "could not fetch the CA chain from the control plane; serving the cached one"
+                        : "could not fetch the CA chain from the control plane; GetCACert answers 503 until it can",
                     metadata: ["profile": "\(profile)", "error": "\(error)"])
             }
         }

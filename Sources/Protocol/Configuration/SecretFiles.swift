@@ -31,7 +31,8 @@ public enum SecretFiles {
                 setting: setting,
                 message: "\(path) has mode \(String(mode, radix: 8)); it must be readable by its owner only (chmod 600 \(path))")
         }
-        guard let data = try? handle.readToEnd(), let text = String(data: data, encoding: .utf8) else {
+        // readToEnd() is nil for an empty file: that reads as "", which callers refuse as empty.
+        guard let data = try? handle.readToEnd() ?? Data(), let text = String(data: data, encoding: .utf8) else {
             throw Problem(setting: setting, message: "cannot read \(path)")
         }
         return text

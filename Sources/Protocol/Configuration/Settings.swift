@@ -91,8 +91,13 @@ public struct Settings: Sendable {
     /// (`BearerTokens.split`), every token at least `minimumTokenLength`
     /// bytes; entries that are too short are reported by position and name, never quoted.
     public mutating func bearerTokenList(_ name: String) -> [String] {
+        bearerTokenEntries(name).map(\.entry)
+    }
+
+    /// `bearerTokenList` with each entry's position in the list (from 1), for problems that name it.
+    public mutating func bearerTokenEntries(_ name: String) -> [(position: Int, entry: String)] {
         let entries = (secret(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        var accepted: [String] = []
+        var accepted: [(position: Int, entry: String)] = []
         for (index, entry) in entries.enumerated() {
             let (holder, token) = BearerTokens.split(entry)
             guard token.utf8.count >= Self.minimumTokenLength else {
@@ -100,7 +105,7 @@ public struct Settings: Sendable {
                 problem(name, "\(which) is a token of \(token.utf8.count) bytes; a token needs at least \(Self.minimumTokenLength) (e.g. openssl rand -base64 32)")
                 continue
             }
-            accepted.append(entry)
+            accepted.append((index + 1, entry))
         }
         return accepted
     }

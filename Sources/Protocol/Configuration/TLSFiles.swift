@@ -53,6 +53,20 @@ public struct TLSFiles: Sendable, Hashable {
         return TLSFiles(certificatePath: certificatePath, keyPath: keyPath, clientCAPath: clientCAPath, certificateSetting: certificate)
     }
 
+    /// Why the files, as they are now, cannot serve TLS: unreadable, a key
+    /// group or others can read, or a key that does not belong to the
+    /// certificate. nil when they can. A SIGHUP reads the files again and
+    /// asks this first, so a bad renewal is refused with the reason.
+    public func currentProblem() -> String? {
+        do throws(SecretFiles.Problem) {
+            let pem = try SecretFiles.readPublic(at: certificatePath, setting: certificateSetting)
+            let keyPEM = try SecretFiles.readSecret(at: keyPath, setting: certificateSetting)
+            return Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM).map { "\(keyPath) with \(certificatePath): \($0)" }
+        } catch {
+            return error.message
+        }
+    }
+
     /// Why the key cannot serve the first certificate of `certificatePEM`; nil when it can.
     static func pairProblem(certificatePEM: String, keyPEM: String) -> String? {
         guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE"), let certificate = try? OpenSSLCertificate(derEncoded: der) else {
