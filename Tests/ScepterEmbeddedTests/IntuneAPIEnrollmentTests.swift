@@ -336,6 +336,25 @@ struct IntuneAPIEnrollmentTests {
         }
     }
 
+    @Test(
+        "Entra not knowing the tenant or the app (HTTP 400) is Scepter's configuration: 503 and the device may retry, never a rejection recorded as Intune's",
+        arguments: [("SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID", "AADSTS90002"), ("SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID", "AADSTS700016")])
+    func unknownTenantOrAppIsUnavailable(_ input: (variable: String, code: String)) async throws {
+        try await Self.with(extra: [input.variable: "00000000-0000-0000-0000-00000000beef"]) { setup in
+            // The device's retransmission: same challenge, same CSR, same transaction.
+            let challenge = setup.intune.challenge()
+            let device = try TestDevice(commonName: "LAPTOP-9", challenge: challenge, dnsNames: ["laptop-9.corp.example"])
+            for _ in 0..<2 {
+                let enrolled = try await Self.enroll(setup, challenge: challenge, transactionID: "tx-unknown-registration", device: device)
+                #expect(enrolled.status == .serviceUnavailable, "a retransmission is not answered from a recorded refusal")
+            }
+            let event = try await Self.audit(setup, "tx-unknown-registration")
+            #expect(event.outcome == .unavailable)
+            #expect(event.details.contains(input.code) && event.details.contains("INTUNE_TENANT_ID, INTUNE_CLIENT_ID"), "\(event.details)")
+            #expect(setup.intune.calls(.validate).isEmpty)
+        }
+    }
+
     @Test("Entra unreachable (connection refused): 503 at once, the reason names the login URL; retries do not nest")
     func entraUnreachable() async throws {
         try await Self.with(extra: ["SCEPTER_PROFILE_CORP_INTUNE_LOGIN_URL": "http://127.0.0.1:1"]) { setup in

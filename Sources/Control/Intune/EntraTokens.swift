@@ -42,7 +42,7 @@ final class EntraTokens: Sendable {
     }
 
     private func refresh(_ scope: String) async throws(IntuneAPIError) -> String {
-        let answer = try await Retry.transient(call: "token") { () async throws(IntuneAPIError) in
+        let answer = try await Retry.transient(call: .token) { () async throws(IntuneAPIError) in
             let body = try self.form(scope: scope)
             let answer: MicrosoftHTTP.Answer
             do {
@@ -50,14 +50,14 @@ final class EntraTokens: Sendable {
                     .POST, self.settings.tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: body,
                     timeout: self.settings.timeout)
             } catch {
-                throw IntuneAPIError(.unreachable, call: "token", "Entra ID at \(self.settings.loginURL) did not answer: \(error)")
+                throw IntuneAPIError(.unreachable, call: .token, "Entra ID at \(self.settings.loginURL) did not answer: \(error)")
             }
             return try self.check(answer)
         }
         guard let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
             let token = json["access_token"] as? String, !token.isEmpty
         else {
-            throw IntuneAPIError(.badAnswer, call: "token", "Entra ID answered \(answer.status) without an access_token (\(answer.contentType))")
+            throw IntuneAPIError(.badAnswer, call: .token, "Entra ID answered \(answer.status) without an access_token (\(answer.contentType))")
         }
         let lifetime = (json["expires_in"] as? Int) ?? Int((json["expires_in"] as? String) ?? "") ?? 3599
         // Refresh five minutes early; a short-lived token is still used once.
@@ -76,13 +76,13 @@ final class EntraTokens: Sendable {
         case 429, 500...:
             let code: IntuneAPIError.Code =
                 answer.status == 429 || answer.retryAfter != nil ? .throttled(retryAfter: answer.retryAfter) : .serverError(status: answer.status)
-            throw IntuneAPIError(code, call: "token", "Entra ID answered \(answer.status)")
+            throw IntuneAPIError(code, call: .token, "Entra ID answered \(answer.status)")
         default:
             let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
             let error = json?["error"] as? String ?? "HTTP \(answer.status)"
             let description = (json?["error_description"] as? String).map { $0.split(separator: "\r\n").first.map(String.init) ?? $0 } ?? answer.excerpt
             throw IntuneAPIError(
-                .refused(status: answer.status), call: "token",
+                .refused(status: answer.status), call: .token,
                 "Entra ID refused the app registration \(settings.clientID) in tenant \(settings.tenantID) (\(error): \(description)); "
                     + "check INTUNE_TENANT_ID, INTUNE_CLIENT_ID and the client secret or certificate")
         }
@@ -127,7 +127,7 @@ enum ClientAssertion {
             let signature = try key.signature(for: Data(signingInput.utf8), padding: .insecurePKCS1v1_5)
             return signingInput + "." + base64url(Array(signature.rawRepresentation))
         } catch {
-            throw IntuneAPIError(.refused(status: 0), call: "token", "could not sign the client assertion with INTUNE_CLIENT_KEY_PATH: \(error)")
+            throw IntuneAPIError(.refused(status: 0), call: .token, "could not sign the client assertion with INTUNE_CLIENT_KEY_PATH: \(error)")
         }
     }
 

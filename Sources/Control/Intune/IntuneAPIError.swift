@@ -19,14 +19,23 @@ package struct IntuneAPIError: Error, Sendable, CustomStringConvertible {
         case breakerOpen
     }
 
+    /// The Microsoft call that failed (its name is the metrics' `call` label).
+    package enum Call: String, Sendable {
+        /// Entra ID's token endpoint.
+        case token
+        /// Microsoft Graph's service discovery.
+        case discovery
+        case validateRequest, successNotification, failureNotification
+        case downloadRevocationRequests, uploadRevocationResults
+    }
+
     package var code: Code
-    /// The Microsoft call, e.g. `validateRequest`, `token`, `discovery`.
-    package var call: String
+    package var call: Call
     /// The `client-request-id` sent, for Microsoft support; nil for Entra and Graph.
     package var clientRequestID: String?
     package var message: String
 
-    package init(_ code: Code, call: String, clientRequestID: String? = nil, _ message: String) {
+    package init(_ code: Code, call: Call, clientRequestID: String? = nil, _ message: String) {
         self.code = code
         self.call = call
         self.clientRequestID = clientRequestID

@@ -103,15 +103,15 @@ package final class IntuneClient: Sendable {
         let body: [String: Any] = [
             "request": ["transactionId": transactionID, "certificateRequest": Base64.encode(csr), "callerInfo": callerInfo]
         ]
-        let (answer, requestID) = try await call(.scepValidation, "ScepActions/validateRequest", name: "validateRequest", body: body, retries: false)
+        let (answer, requestID) = try await call(.scepValidation, "ScepActions/validateRequest", name: .validateRequest, body: body, retries: false)
         guard let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any] else {
             throw IntuneAPIError(
-                .badAnswer, call: "validateRequest", clientRequestID: requestID,
+                .badAnswer, call: .validateRequest, clientRequestID: requestID,
                 "Intune answered \(answer.status) with a body that is not JSON (\(answer.contentType)): \(answer.excerpt)")
         }
         guard let code = json["code"] as? String, !code.isEmpty else {
             throw IntuneAPIError(
-                .badAnswer, call: "validateRequest", clientRequestID: requestID,
+                .badAnswer, call: .validateRequest, clientRequestID: requestID,
                 "Intune answered \(answer.status) with JSON that has no \"code\": \(answer.excerpt)")
         }
         let description = json["errorDescription"] as? String ?? ""
@@ -143,8 +143,8 @@ package final class IntuneClient: Sendable {
                 "certificateAuthority": issued.caConfiguration, "callerInfo": callerInfo,
             ]
         ]
-        let (answer, requestID) = try await call(.scepValidation, "ScepActions/successNotification", name: "successNotification", body: body)
-        try checkAcknowledged(answer, call: "successNotification", requestID: requestID)
+        let (answer, requestID) = try await call(.scepValidation, "ScepActions/successNotification", name: .successNotification, body: body)
+        try checkAcknowledged(answer, call: .successNotification, requestID: requestID)
         return requestID
     }
 
@@ -157,13 +157,13 @@ package final class IntuneClient: Sendable {
                 "errorDescription": String(description.prefix(255)), "callerInfo": callerInfo,
             ]
         ]
-        let (answer, requestID) = try await call(.scepValidation, "ScepActions/failureNotification", name: "failureNotification", body: body)
-        try checkAcknowledged(answer, call: "failureNotification", requestID: requestID)
+        let (answer, requestID) = try await call(.scepValidation, "ScepActions/failureNotification", name: .failureNotification, body: body)
+        try checkAcknowledged(answer, call: .failureNotification, requestID: requestID)
         return requestID
     }
 
     /// A notification's answer: `{"code":"Success"}`, or no body at all.
-    private func checkAcknowledged(_ answer: MicrosoftHTTP.Answer, call: String, requestID: String) throws(IntuneAPIError) {
+    private func checkAcknowledged(_ answer: MicrosoftHTTP.Answer, call: IntuneAPIError.Call, requestID: String) throws(IntuneAPIError) {
         guard !answer.body.isEmpty, let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
             let code = json["code"] as? String
         else { return }
@@ -182,12 +182,12 @@ package final class IntuneClient: Sendable {
             "downloadParameters": ["maxRequests": min(500, max(1, maxRequests)), "issuerName": issuerName.map { $0 as Any } ?? NSNull()]
         ]
         let (answer, requestID) = try await call(
-            .pkiConnector, "CertificateAuthorityRequests/downloadRevocationRequests", name: "downloadRevocationRequests", body: body)
+            .pkiConnector, "CertificateAuthorityRequests/downloadRevocationRequests", name: .downloadRevocationRequests, body: body)
         guard let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
             let value = json["value"] as? [[String: Any]]
         else {
             throw IntuneAPIError(
-                .badAnswer, call: "downloadRevocationRequests", clientRequestID: requestID,
+                .badAnswer, call: .downloadRevocationRequests, clientRequestID: requestID,
                 "Intune's answer is not a JSON object with a value list (\(answer.contentType)): \(answer.excerpt)")
         }
         return value.compactMap { entry in
@@ -211,7 +211,7 @@ package final class IntuneClient: Sendable {
                 ]
             }
         ]
-        _ = try await call(.pkiConnector, "CertificateAuthorityRequests/uploadRevocationResults", name: "uploadRevocationResults", body: body)
+        _ = try await call(.pkiConnector, "CertificateAuthorityRequests/uploadRevocationResults", name: .uploadRevocationResults, body: body)
     }
 
     // MARK: One call
@@ -220,10 +220,10 @@ package final class IntuneClient: Sendable {
     /// a 404 rediscovers the service once, transient failures are retried
     /// when `retries` allows. Non-2xx answers become `IntuneAPIError`s.
     private func call(
-        _ service: IntuneServiceDirectory.Service, _ path: String, name: String, body: [String: Any], retries: Bool = true
+        _ service: IntuneServiceDirectory.Service, _ path: String, name: IntuneAPIError.Call, body: [String: Any], retries: Bool = true
     ) async throws(IntuneAPIError) -> (MicrosoftHTTP.Answer, String) {
         guard let breaker = breakers[service], breaker.allow() else {
-            metrics?.recordIntuneRequest(call: name, code: "breaker_open", duration: nil)
+            metrics?.recordIntuneRequest(call: name.rawValue, code: "breaker_open", duration: nil)
             throw IntuneAPIError(
                 .breakerOpen, call: name,
                 "\(service.rawValue) failed \(breakers[service]?.threshold ?? 0) times in a row; calls resume after SCEPTER_INTUNE_BREAKER_COOLDOWN")
@@ -254,7 +254,7 @@ package final class IntuneClient: Sendable {
 
     /// One attempt, with at most one token renewal and one rediscovery inside it.
     private func attempt(
-        _ service: IntuneServiceDirectory.Service, _ path: String, name: String, payload: [UInt8]
+        _ service: IntuneServiceDirectory.Service, _ path: String, name: IntuneAPIError.Call, payload: [UInt8]
     ) async throws(IntuneAPIError) -> (MicrosoftHTTP.Answer, String) {
         var renewedToken = false
         var rediscovered = false
@@ -273,11 +273,11 @@ package final class IntuneClient: Sendable {
                     ],
                     body: payload, timeout: settings.timeout)
             } catch {
-                metrics?.recordIntuneRequest(call: name, code: "unreachable", duration: ContinuousClock.now - started)
+                metrics?.recordIntuneRequest(call: name.rawValue, code: "unreachable", duration: ContinuousClock.now - started)
                 logger.warning("Intune call got no answer", metadata: ["call": "\(name)", "client-request-id": "\(requestID)", "error": "\(error)"])
                 throw IntuneAPIError(.unreachable, call: name, clientRequestID: requestID, "\(service.rawValue) did not answer within \(settings.timeout): \(error)")
             }
-            metrics?.recordIntuneRequest(call: name, code: String(answer.status), duration: ContinuousClock.now - started)
+            metrics?.recordIntuneRequest(call: name.rawValue, code: String(answer.status), duration: ContinuousClock.now - started)
             logger.info("Intune call", metadata: ["call": "\(name)", "status": "\(answer.status)", "client-request-id": "\(requestID)"])
             switch answer.status {
             case 200..<300:

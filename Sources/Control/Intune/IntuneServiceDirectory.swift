@@ -49,11 +49,11 @@ final class IntuneServiceDirectory: Sendable {
         if let cached = discovered.withLock({ $0 }), ContinuousClock.now - cached.at < Self.lifetime {
             if let uri = cached.uris[service.rawValue] { return uri }
         }
-        let uris = try await Retry.transient(call: "discovery") { () async throws(IntuneAPIError) in try await self.discover() }
+        let uris = try await Retry.transient(call: .discovery) { () async throws(IntuneAPIError) in try await self.discover() }
         discovered.withLock { $0 = Discovered(uris: uris, at: .now) }
         guard let uri = uris[service.rawValue] else {
             throw IntuneAPIError(
-                .notFound, call: "discovery",
+                .notFound, call: .discovery,
                 "Graph lists no \(service.rawValue) for tenant \(settings.tenantID): is Intune licensed there, and does the app have Application.Read.All?")
         }
         return uri
@@ -73,7 +73,7 @@ final class IntuneServiceDirectory: Sendable {
                 answer = try await http.send(
                     .GET, endpointsURL, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")], timeout: settings.timeout)
             } catch {
-                throw IntuneAPIError(.unreachable, call: "discovery", "Microsoft Graph at \(settings.graphURL) did not answer: \(error)")
+                throw IntuneAPIError(.unreachable, call: .discovery, "Microsoft Graph at \(settings.graphURL) did not answer: \(error)")
             }
             // Expired, or issued before admin consent granted Application.Read.All: one fresh token.
             guard [401, 403].contains(answer.status), !renewedToken else { break }
@@ -85,19 +85,19 @@ final class IntuneServiceDirectory: Sendable {
             break
         case 401, 403:
             throw IntuneAPIError(
-                .refused(status: answer.status), call: "discovery",
+                .refused(status: answer.status), call: .discovery,
                 "Graph refused service discovery (\(answer.status)): grant the app \(settings.clientID) Microsoft Graph Application.Read.All with admin consent")
         case 429, 500...:
             throw IntuneAPIError(
-                answer.status == 429 ? .throttled(retryAfter: answer.retryAfter) : .serverError(status: answer.status), call: "discovery",
+                answer.status == 429 ? .throttled(retryAfter: answer.retryAfter) : .serverError(status: answer.status), call: .discovery,
                 "Graph answered \(answer.status)")
         default:
-            throw IntuneAPIError(.refused(status: answer.status), call: "discovery", "Graph answered \(answer.status): \(answer.excerpt)")
+            throw IntuneAPIError(.refused(status: answer.status), call: .discovery, "Graph answered \(answer.status): \(answer.excerpt)")
         }
         guard let json = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
             let value = json["value"] as? [[String: Any]]
         else {
-            throw IntuneAPIError(.badAnswer, call: "discovery", "Graph's endpoints answer is not a JSON object with a value list (\(answer.contentType))")
+            throw IntuneAPIError(.badAnswer, call: .discovery, "Graph's endpoints answer is not a JSON object with a value list (\(answer.contentType))")
         }
         var uris: [String: String] = [:]
         for endpoint in value {

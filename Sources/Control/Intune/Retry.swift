@@ -8,7 +8,7 @@ enum Retry {
     static let longestWait = Duration.seconds(5)
 
     static func transient<Value>(
-        call: String, attempts: Int = Retry.attempts, _ operation: () async throws(IntuneAPIError) -> Value
+        call: IntuneAPIError.Call, attempts: Int = Retry.attempts, _ operation: () async throws(IntuneAPIError) -> Value
     ) async throws(IntuneAPIError) -> Value {
         var attempt = 1
         while true {
@@ -24,7 +24,7 @@ enum Retry {
     }
 
     /// 250 ms, 500 ms, …, or the Retry-After Microsoft asked for, at most `longestWait`.
-    static func pause(before attempt: Int, after error: IntuneAPIError, call: String) async throws(IntuneAPIError) {
+    static func pause(before attempt: Int, after error: IntuneAPIError, call: IntuneAPIError.Call) async throws(IntuneAPIError) {
         var wait = Duration.milliseconds(250 * (1 << min(attempt - 2, 4)))
         if case .throttled(let retryAfter?) = error.code { wait = retryAfter }
         do {

@@ -61,9 +61,12 @@ extension IssuanceService {
         case refused(Refusal)
     }
 
-    /// validateRequest. A verdict other than Success, or an answer that is no
-    /// verdict at all, is a refusal recorded with the transaction (a
-    /// retransmission does not ask Intune again); no answer is `IssuanceUnavailable` (503).
+    /// validateRequest. A verdict other than Success, or an answer of
+    /// validateRequest that is no verdict at all, is a refusal recorded with
+    /// the transaction (a retransmission does not ask Intune again). No
+    /// answer, and any failure before validateRequest was sent (Entra's
+    /// token, Graph's discovery: Scepter's configuration, not the device's
+    /// request), is `IssuanceUnavailable` (503): the device retries.
     func askIntune(_ request: EnrollmentRequest) async throws -> IntuneAnswer {
         guard let client = intune[request.profile] else {
             let variable = "SCEPTER_PROFILE_\(Settings.variableName(request.profile))_INTUNE_MODE"
@@ -78,6 +81,7 @@ extension IssuanceService {
         } catch {
             switch error.code {
             case .badAnswer, .refused(status: 400), .refused(status: 409), .refused(status: 422):
+                guard error.call == .validateRequest else { throw IssuanceUnavailable("Intune \(error)") }
                 return .refused(Refusal(.intuneRejected, "Intune validateRequest gave no verdict, nothing issued: \(error)"))
             default:
                 throw IssuanceUnavailable("Intune \(error)")
