@@ -44,10 +44,19 @@ package struct EmbeddedServer {
             try CertificateKeyPair(
                 certificatePEM: try SecretFiles.readPublic(at: files.raCertificatePath, setting: "dev RA certificate"),
                 keyPEM: try SecretFiles.readSecret(at: files.raKeyPath, setting: "dev RA key")))
+        // Files a failed first run (a full disk) can leave empty: an empty challenge or a short token would open the server.
         let challenge = try SecretFiles.readSecret(at: files.challengePath, setting: "dev challenge")
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !challenge.isEmpty else {
+            throw SecretFiles.Problem(setting: "dev challenge", message: "\(files.challengePath) is empty; delete it and start again for a new one")
+        }
         let adminToken = try SecretFiles.readSecret(at: files.adminTokenPath, setting: "dev admin token")
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard adminToken.utf8.count >= Settings.minimumTokenLength, !adminToken.contains(":") else {
+            throw SecretFiles.Problem(
+                setting: "dev admin token",
+                message: "\(files.adminTokenPath) holds \(adminToken.utf8.count) bytes or a colon; a token is at least \(Settings.minimumTokenLength) bytes without one: delete it and start again for a new one")
+        }
 
         // The dev profile, plus what SCEPTER_PROFILES adds (RA and issuer default to the dev ones).
         var settings = Settings(environment: environment)

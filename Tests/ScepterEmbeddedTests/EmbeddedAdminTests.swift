@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 import ScepterControl
@@ -23,6 +24,25 @@ struct EmbeddedAdminTests {
             }
         }
         return (status, (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], String(decoding: body, as: UTF8.self))
+    }
+
+    @Test(
+        "A dev admin-token or challenge file left empty or short (a full disk at the first run) stops the start, naming the file",
+        arguments: [("admin-token", ""), ("admin-token", "dev:\n"), ("challenge", "\n")])
+    func emptyDevSecretsAreRefused(_ input: (file: String, content: String)) async throws {
+        let harness = try await EmbeddedHarness.make()
+        let directory = harness.server.files.directory
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + input.file))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(input.content.utf8))
+        try handle.close()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let error = await #expect(throws: SecretFiles.Problem.self) {
+            _ = try await EmbeddedServer.make(dataDir: directory, environment: [:], logger: logger, databasePath: directory + "/second.db")
+        }
+        #expect(error?.message.contains(directory + "/" + input.file) == true, "\(String(describing: error))")
+        #expect(error?.message.contains("delete it and start again") == true)
     }
 
     @Test("stats and reload-trust answer the dev admin token, refuse anyone else, and see the in-process edge's anchors")

@@ -11,6 +11,11 @@ public enum SecretFiles {
         public var message: String
 
         public var description: String { "\(setting): \(message)" }
+
+        public init(setting: String, message: String) {
+            self.setting = setting
+            self.message = message
+        }
     }
 
     /// Reads a secret file (a private key, a challenge, a token), refusing
@@ -31,7 +36,7 @@ public enum SecretFiles {
                 setting: setting,
                 message: "\(path) has mode \(String(mode, radix: 8)); it must be readable by its owner only (chmod 600 \(path))")
         }
-        // readToEnd() is nil for an empty file: that reads as "", which callers refuse as empty.
+        // readToEnd() is nil for an empty file: it reads as "", and each caller refuses that for its secret.
         guard let data = try? handle.readToEnd() ?? Data(), let text = String(data: data, encoding: .utf8) else {
             throw Problem(setting: setting, message: "cannot read \(path)")
         }
