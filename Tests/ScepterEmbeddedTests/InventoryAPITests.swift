@@ -205,6 +205,7 @@ struct InventoryAPITests {
             (bulk, #"{"selector":{"profile":"default"},"dryrun":true}"#, #"unknown member "dryrun" in the body (did you mean "dryRun"?)"#),
             (bulk, #"{"selector":{"profil":"default"},"dryRun":true}"#, #"unknown member "selector.profil""#),
             (bulk, #"{"selector":{"profile":"default"},"dryRun":"yes"}"#, "dryRun must be true or false"),
+            (bulk, #"{"selector":{"profile":"default"},"dryRun":null}"#, "dryRun must be true or false, not null"),
             (bulk, #"{"selector":{"issuedBefore":"soon"}}"#, "selector.issuedBefore must be an ISO 8601 time"),
             (bulk, #"{"selector":"default"}"#, "selector must be an object"),
             (bulk, #"{"selector":{"profile":"default"},"reason":"stolen"}"#, "reason must be one of unspecified, keyCompromise"),

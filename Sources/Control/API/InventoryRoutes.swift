@@ -124,7 +124,6 @@ package struct InventoryRoutes: Sendable {
         }
     }
 
-    /// Request bodies: times strictly as `StrictTime` reads them.
     /// The body of a revoke request: both members optional.
     private struct RevokeRequest: Decodable {
         var reason: Revocation.Reason?
@@ -186,7 +185,7 @@ package struct InventoryRoutes: Sendable {
             var issuedBefore: Date?
 
             enum CodingKeys: String, CodingKey, CaseIterable { case profile, device, claimSub, issuedBefore }
-            static let shape = "an object with at least one of profile, device, claimSub (strings) and issuedBefore (\(RequestBody.time))"
+            static let shape = "an object with at least one of \(RequestBody.names(CodingKeys.self)) (issuedBefore \(RequestBody.time))"
 
             init(from decoder: any Decoder) throws {
                 let members = try decoder.members(CodingKeys.self)
@@ -202,13 +201,14 @@ package struct InventoryRoutes: Sendable {
         var dryRun: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case selector, reason, dryRun }
-        static let shape = "{\"selector\": {\"profile\", \"device\", \"claimSub\", \"issuedBefore\"}, \"reason\", \"dryRun\"}"
+        static let shape = "{\"selector\": {\(RequestBody.names(Selector.CodingKeys.self))}, \"reason\", \"dryRun\"}"
 
         init(from decoder: any Decoder) throws {
             let members = try decoder.members(CodingKeys.self)
             selector = try members.required(.selector, Selector.shape)
             reason = try members.member(.reason, RequestBody.reason)
-            dryRun = try members.member(.dryRun, "true or false")
+            // null is refused, not read as false: a dry run asked for in some other way must not revoke.
+            dryRun = try members.member(.dryRun, "true or false", null: .refused)
         }
     }
 

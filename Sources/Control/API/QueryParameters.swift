@@ -42,11 +42,14 @@ struct QueryParameters {
         return value
     }
 
+    /// What a time, in a query parameter or a body, must be.
+    static let timeForm = "an ISO 8601 time such as 2026-11-30T10:00:00Z"
+
     /// ISO 8601, with or without fractional seconds (`2026-11-30T10:00:00Z`).
     func date(_ name: String) throws(ParameterProblem) -> Date? {
         guard let text = string(name) else { return nil }
         guard let date = StrictTime.parse(text) else {
-            throw ParameterProblem(message: "\(name) \"\(text.prefix(64))\" is not an ISO 8601 time such as 2026-11-30T10:00:00Z")
+            throw ParameterProblem(message: "\(name) \"\(text.prefix(64))\" is not \(Self.timeForm)")
         }
         return date
     }

@@ -33,9 +33,19 @@ enum RequestBody {
     }()
 
     /// What a time member must be.
-    static let time = "an ISO 8601 time such as 2026-11-30T10:00:00Z"
+    static let time = QueryParameters.timeForm
     /// What a revocation reason must be.
     static let reason = "one of " + Revocation.Reason.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// A body's member names, for messages: `profile, device, …`.
+    static func names<Keys: CodingKey & CaseIterable>(_: Keys.Type) -> String {
+        Keys.allCases.map(\.stringValue).joined(separator: ", ")
+    }
+
+    /// Whether a member may be JSON `null` (read as absent).
+    enum Null {
+        case absent, refused
+    }
 
     /// Any member name, to list the ones a body holds.
     fileprivate struct AnyMember: CodingKey {
@@ -53,15 +63,19 @@ extension Decoder {
         for member in try container(keyedBy: RequestBody.AnyMember.self).allKeys where !names.contains(member.stringValue) {
             let path = (codingPath.map(\.stringValue) + [String(member.stringValue.prefix(64))]).joined(separator: ".")
             let near = names.first { $0.lowercased() == member.stringValue.lowercased() }.map { " (did you mean \"\($0)\"?)" } ?? ""
-            throw ParameterProblem(message: "unknown member \"\(path)\" in the body\(near); it takes \(names.joined(separator: ", "))")
+            throw ParameterProblem(message: "unknown member \"\(path)\" in the body\(near); it takes \(RequestBody.names(Keys.self))")
         }
         return try container(keyedBy: Keys.self)
     }
 }
 
 extension KeyedDecodingContainer {
-    /// An optional member (absent or null is nil); `expected` says what it must be.
-    func member<Value: Decodable>(_ key: Key, _ expected: String) throws -> Value? {
+    /// An optional member (absent, or null unless `null` is `.refused`, is nil);
+    /// `expected` says what it must be.
+    func member<Value: Decodable>(_ key: Key, _ expected: String, null: RequestBody.Null = .absent) throws -> Value? {
+        if null == .refused, (try? decodeNil(forKey: key)) == true {
+            throw ParameterProblem(message: "\(path(key)) must be \(expected), not null")
+        }
         do {
             return try decodeIfPresent(Value.self, forKey: key)
         } catch let problem as ParameterProblem {
