@@ -358,7 +358,9 @@ package final class RedisClient: Sendable {
         guard let error = error as? RedisError, error.code == .tlsFailed else { return error }
         let roots = configuration.tlsCAPath.map { "the CA in \($0) (SCEPTER_REDIS_CA_PATH)" } ?? "the system's trusted roots (or set SCEPTER_REDIS_CA_PATH)"
         return RedisError(
-            .tlsFailed, "\(error.message); the server's certificate must chain to \(roots) and name \(configuration.host)")
+            .tlsFailed,
+            "\(error.message); the server at \(configuration.host):\(configuration.port) must speak TLS there, "
+                + "with a certificate that chains to \(roots) and names \(configuration.host)")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -53,11 +53,11 @@ final class ServerTLS: Service {
 
     /// The context, and the notAfter of the certificate it serves (the first in the file).
     static func context(_ files: TLSFiles) throws -> (NIOSSLContext, Date) {
-        if let problem = files.currentProblem() { throw FilesProblem(description: problem) }
-        let certificates = try NIOSSLCertificate.fromPEMFile(files.certificatePath)
+        let (certificatePEM, keyPEM) = try files.read()
+        let certificates = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
         guard let leaf = certificates.first else { throw NIOSSLError.failedToLoadCertificate }
         let chain = certificates.map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: files.keyPath, format: .pem)
+        let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         if let clientCA = files.clientCAPath {
@@ -66,12 +66,6 @@ final class ServerTLS: Service {
             configuration.trustRoots = .file(clientCA)
         }
         return (try NIOSSLContext(configuration: configuration), Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter)))
-    }
-
-    /// The files cannot serve; says why (NIOSSL's own errors do not: a key
-    /// of another certificate is `failedToLoadPrivateKey`).
-    struct FilesProblem: Error, CustomStringConvertible {
-        var description: String
     }
 
     func reload() {

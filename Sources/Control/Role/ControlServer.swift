@@ -98,9 +98,12 @@ package struct ControlServer {
             router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
             router.get("/readyz") { _, _ in
                 async let databaseProblem = ReadinessDeadline.answer { await store.problem() }
-                async let redisProblem = redis.problem(timeout: ReadinessDeadline.limit)
-                let (databaseAnswer, redisDown) = await (databaseProblem, redisProblem)
-                let databaseDown: String? = databaseAnswer ?? "no answer within \(ReadinessDeadline.limit) (a database that stopped answering holds a connection attempt for its connect_timeout)"
+                // Reconnecting takes Redis's connect timeout, longer than the PING's.
+                async let redisProblem = ReadinessDeadline.answer { await redis.problem(timeout: ReadinessDeadline.limit) }
+                let (databaseAnswer, redisAnswer) = await (databaseProblem, redisProblem)
+                let late = "no answer within \(ReadinessDeadline.limit)"
+                let databaseDown: String? = databaseAnswer ?? late + " (a database that stopped answering holds a connection attempt for its connect_timeout)"
+                let redisDown: String? = redisAnswer ?? late
                 let databaseOK = databaseDown == nil
                 let detail = "database \(databaseDown.map { "DOWN (SCEPTER_DATABASE_URL): \($0)" } ?? "up"), redis \(redisDown.map { "DOWN (SCEPTER_REDIS_URL): \($0)" } ?? "up")"
                 // Issuance needs only the database; the audit stream waits in Redis.

@@ -7,16 +7,24 @@ import Synchronization
 enum ReadinessDeadline {
     static let limit = Duration.milliseconds(750)
 
-    /// The check's answer, or nil when it has none within `limit`; the check
-    /// then finishes on its own, unobserved.
+    /// The check's answer, or nil when it has none within `limit`; the late
+    /// check is then cancelled (and, where it ignores that, ends unobserved),
+    /// as is the timer of one that answered.
     static func answer<Value: Sendable>(_ check: @escaping @Sendable () async -> Value) async -> Value? {
         let first = First<Value?>()
         return await withCheckedContinuation { continuation in
             first.wait(continuation)
-            Task { first.finish(await check()) }
-            Task {
+            let checking = Task { await check() }
+            let timer = Task {
                 try? await Task.sleep(for: limit)
+                guard !Task.isCancelled else { return }
                 first.finish(nil)
+                checking.cancel()
+            }
+            Task {
+                let value = await checking.value
+                timer.cancel()
+                first.finish(value)
             }
         }
     }

@@ -40,8 +40,8 @@ public struct TLSFiles: Sendable, Hashable {
             let keyPEM = try SecretFiles.readSecret(at: keyPath, setting: key)
             if !keyPEM.contains("PRIVATE KEY-----") {
                 settings.problem(key, "\(keyPath) holds no PEM private key")
-            } else if let problem = Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM) {
-                settings.problem(key, "\(keyPath) with \(certificatePath): \(problem)")
+            } else if let problem = Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM, certificatePath: certificatePath, keyPath: keyPath) {
+                settings.problem(key, problem)
             }
             if let clientCA, let clientCAPath {
                 let bundle = try SecretFiles.readPublic(at: clientCAPath, setting: clientCA)
@@ -53,29 +53,40 @@ public struct TLSFiles: Sendable, Hashable {
         return TLSFiles(certificatePath: certificatePath, keyPath: keyPath, clientCAPath: clientCAPath, certificateSetting: certificate)
     }
 
-    /// Why the files, as they are now, cannot serve TLS: unreadable, a key
-    /// group or others can read, or a key that does not belong to the
-    /// certificate. nil when they can. A SIGHUP reads the files again and
-    /// asks this first, so a bad renewal is refused with the reason.
-    public func currentProblem() -> String? {
+    /// Why files that cannot serve TLS cannot (unreadable, a key group or
+    /// others can read, a key that does not belong to the certificate).
+    public struct Unusable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The certificate and key PEM as they are now, checked as at start. A
+    /// SIGHUP builds its context from what this read, so a bad renewal is
+    /// refused with the reason and a file replaced meanwhile is not used unchecked.
+    public func read() throws(Unusable) -> (certificatePEM: String, keyPEM: String) {
+        let pem: String
+        let keyPEM: String
         do throws(SecretFiles.Problem) {
-            let pem = try SecretFiles.readPublic(at: certificatePath, setting: certificateSetting)
-            let keyPEM = try SecretFiles.readSecret(at: keyPath, setting: certificateSetting)
-            return Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM).map { "\(keyPath) with \(certificatePath): \($0)" }
+            pem = try SecretFiles.readPublic(at: certificatePath, setting: certificateSetting)
+            keyPEM = try SecretFiles.readSecret(at: keyPath, setting: certificateSetting)
         } catch {
-            return error.message
+            throw Unusable(description: error.message)
         }
+        if let problem = Self.pairProblem(certificatePEM: pem, keyPEM: keyPEM, certificatePath: certificatePath, keyPath: keyPath) {
+            throw Unusable(description: problem)
+        }
+        return (pem, keyPEM)
     }
 
     /// Why the key cannot serve the first certificate of `certificatePEM`; nil when it can.
-    static func pairProblem(certificatePEM: String, keyPEM: String) -> String? {
+    static func pairProblem(certificatePEM: String, keyPEM: String, certificatePath: String, keyPath: String) -> String? {
+        func problem(_ text: String) -> String { "\(keyPath) with \(certificatePath): \(text)" }
         guard let der = PEM.firstBlock(in: certificatePEM, label: "CERTIFICATE"), let certificate = try? OpenSSLCertificate(derEncoded: der) else {
-            return "the certificate does not parse"
+            return problem("the certificate does not parse")
         }
-        guard let key = try? OpenSSLKey(privateKeyPEM: keyPEM) else { return "the private key does not parse" }
+        guard let key = try? OpenSSLKey(privateKeyPEM: keyPEM) else { return problem("the private key does not parse") }
         guard certificate.matches(key) else {
             _ = OpenSSL.drainErrors()
-            return "the private key does not belong to the certificate"
+            return problem("the private key does not belong to the certificate")
         }
         return nil
     }

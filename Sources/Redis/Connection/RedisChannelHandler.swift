@@ -55,7 +55,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOSSLError || error is BoringSSLError {
+        // Only the handshake: a TLS connection closed without close_notify later is an ordinary drop.
+        if case NIOSSLError.handshakeFailed = error {
             fail(RedisError(.tlsFailed, "\(error)"), context: context)
         } else {
             fail(RedisError(.connectionClosed, "connection error: \(error)"), context: context)
