@@ -49,6 +49,17 @@ struct TLSClusterTests {
         ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Puts `source` in place of `file`, sends SIGHUP and waits (bounded) for `logLine` in the edge's log.
+    static func replace(_ file: String, with source: String, thenSIGHUP edge: RoleProcess, until logLine: String) async throws {
+        try FileManager.default.removeItem(atPath: file)
+        try FileManager.default.copyItem(atPath: source, toPath: file)
+        kill(edge.pid, SIGHUP)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !edge.log.contains(logLine), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     @Test("An edge serves SCEP over HTTPS and serves a renewed certificate after SIGHUP, without a restart")
     func edgeHTTPSAndReload() async throws {
         let tls = try await TestTLS.make()
@@ -67,24 +78,12 @@ struct TLSClusterTests {
 
             // Half a renewal (the new certificate, the old key), then SIGHUP: refused with the reason, the old one still served.
             try await tls.issueServerCertificate("renewed", days: 20)  // another notAfter, so the gauge must move
-            try FileManager.default.removeItem(atPath: certificate)
-            try FileManager.default.copyItem(atPath: tls.path("renewed.pem"), toPath: certificate)
-            kill(edge.pid, SIGHUP)
-            let refusedBy = ContinuousClock.now + .seconds(15)
-            while !edge.log.contains("TLS certificate reload failed"), ContinuousClock.now < refusedBy {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await Self.replace(certificate, with: tls.path("renewed.pem"), thenSIGHUP: edge, until: "TLS certificate reload failed")
             #expect(edge.log.contains("the private key does not belong to the certificate"), "\(edge.log)")
             #expect(try await Self.servedSerial(port: edge.port) == before)
 
             // The whole renewal in place, then SIGHUP: the edge keeps running and serves the new one.
-            try FileManager.default.removeItem(atPath: key)
-            try FileManager.default.copyItem(atPath: tls.path("renewed.key"), toPath: key)
-            kill(edge.pid, SIGHUP)
-            let deadline = ContinuousClock.now + .seconds(15)
-            while !edge.log.contains("TLS certificate reloaded"), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await Self.replace(key, with: tls.path("renewed.key"), thenSIGHUP: edge, until: "TLS certificate reloaded")
             #expect(edge.log.contains("TLS certificate reloaded"), "\(edge.log)")
             let after = try await Self.servedSerial(port: edge.port)
             #expect(after.hasPrefix("serial=") && after != before, "before \(before), after \(after)")
