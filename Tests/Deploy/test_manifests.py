@@ -8,6 +8,9 @@ it exports).
 
 import os
 import re
+import shutil
+import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -515,6 +518,35 @@ class Configuration(unittest.TestCase):
                     image = container["image"]
                     self.assertRegex(image, r"(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$", image)
                     self.assertFalse(image.endswith(":latest"), image)
+
+
+class ImagePinning(unittest.TestCase):
+    def test_digest_in_the_overlay_reaches_every_scepter_container(self):
+        """docs/kubernetes.md §3: the overlay's `images:` entry set to a digest
+        (what `kustomize edit set image scepter=…@sha256:…` writes there) is
+        the image of every Scepter container. While the base renamed the
+        image, the overlay's entry matched nothing and the tag stayed."""
+        digest = "sha256:" + "ab" * 32
+        for overlay in ["dev", "production"]:
+            with tempfile.TemporaryDirectory() as work:
+                copy = Path(work) / "k8s"
+                shutil.copytree(ROOT / "deploy" / "k8s", copy)
+                path = copy / "overlays" / overlay / "kustomization.yaml"
+                document = yaml.safe_load(path.read_text())
+                entries = [entry for entry in document.get("images", []) if entry["name"] == "scepter"]
+                self.assertEqual(len(entries), 1, f"{overlay}: one images entry named scepter")
+                entries[0].pop("newTag", None)
+                entries[0]["digest"] = digest
+                path.write_text(yaml.safe_dump(document, sort_keys=False))
+                done = subprocess.run(["kubectl", "kustomize", str(copy / "overlays" / overlay)],
+                                      capture_output=True, text=True, timeout=120)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                rendered = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+                images = {container["image"]
+                          for workload in rendered if workload.get("kind") in WORKLOAD_KINDS
+                          for _, container in all_containers(pod_spec(workload))
+                          if "scepter" in container["image"]}
+                self.assertEqual(images, {"registry.example.com/scepter@" + digest}, overlay)
 
 
 class TLS(unittest.TestCase):
