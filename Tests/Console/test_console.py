@@ -497,6 +497,38 @@ def test_narrow_screen_has_no_page_wide_horizontal_scroll(driver, run):
         set_viewport(driver, WIDE)
 
 
+def test_a_revocation_whose_answer_is_lost_is_not_called_a_failure(driver, run):
+    """No answer (the console's timer, a dropped connection) leaves the outcome
+    unknown: the server may have revoked the certificate, so the dialog must
+    not say "Not revoked". Leaving the page closes the dialog.
+
+    It uses console-laptop-1 and revokes nothing.
+    """
+    target = run.seed("console-laptop-1")
+    serial = api_serial(run, target.cn)
+    go(driver, f"#/certificates/{serial}")
+    wait(driver, text_is(css("#cert-state-value"), "active"), "the detail: active")
+    wait(driver, shown(css("#revoke")), "Revoke…").click()
+    wait(driver, dialog_open("revoke-dialog"), "the revoke dialog")
+    # The revocation's answer never comes: fetch fails as it does when the console's timer aborts it.
+    driver.execute_script(
+        "window.realFetch = window.fetch;"
+        "window.fetch = (url, init) => (init && init.method === 'POST')"
+        " ? Promise.reject(new DOMException('The operation was aborted.', 'AbortError')) : window.realFetch(url, init);")
+    try:
+        driver.find_element(By.ID, "revoke-confirm").click()
+        wait(driver, shown(by_testid("revoke-unknown")), "the unknown outcome")
+        text = driver.find_element(By.ID, "revoke-result").text
+        assert "Outcome unknown" in text and "Not revoked" not in text, text
+        screenshot(driver, run, "console-revoke-unknown.png")
+    finally:
+        driver.execute_script("window.fetch = window.realFetch;")
+    go(driver, "#/overview")
+    wait(driver, dialog_closed("revoke-dialog"), "the revoke dialog to close when the page changes")
+    status, answer = api(run, f"/api/v1/certificates/{serial}")
+    assert status == 200 and answer["certificate"]["state"] == "active", answer
+
+
 def test_sign_out_clears_the_session(driver, run):
     go(driver, "#/overview")
     wait(driver, shown(by_testid("total-active-value")), "the overview")

@@ -329,10 +329,21 @@
       if (normalizeSerial(detail.serial).toLowerCase() === serial.toLowerCase()) loadDetail(detail.serial, true);
     } catch (error) {
       if (!result.isConnected) return;
-      fill(result, errorLine(error, 'Not revoked'));
+      if (ANSWER_LOST.has(error.code)) {
+        // The request may have reached the server and the certificate be revoked: say so, and show its state now.
+        fill(result, errorLine(error, 'Outcome unknown'),
+          h('p', { class: 'note', testid: 'revoke-unknown' },
+            'The server may have revoked it. The page shows the certificate as it is now; revoking again is safe (the answer is “already revoked”).'));
+        if (normalizeSerial(detail.serial).toLowerCase() === serial.toLowerCase()) loadDetail(detail.serial, true);
+      } else {
+        fill(result, errorLine(error, 'Not revoked'));
+      }
       confirm.disabled = false;
     }
   }
+
+  /** Errors after which a request may still have been carried out: no answer, or an answer cut off. */
+  const ANSWER_LOST = new Set(['timeout', 'network', 'cut']);
 
   // ---- Bulk revocation (admin) ---------------------------------------------
 
@@ -429,7 +440,9 @@
       const progress = result.querySelector('[data-testid=bulk-progress]');
       if (progress) progress.remove();
       result.appendChild(errorLine(error, 'The bulk revocation did not finish'));
-      if (error.status === 503) result.appendChild(h('p', { class: 'note' }, 'What was revoked stays revoked. Send it again: the rest are revoked and the first ones counted as already revoked.'));
+      if (error.status === 503 || ANSWER_LOST.has(error.code)) {
+        result.appendChild(h('p', { class: 'note' }, 'What was revoked stays revoked. Send it again: the rest are revoked and the first ones counted as already revoked.'));
+      }
       confirm.disabled = false;
     }
   }

@@ -97,6 +97,8 @@
       return;
     }
     if (currentPage && S.pages[currentPage]) S.pages[currentPage].hide();
+    // A dialog belongs to the page that opened it (a revocation of that page's certificate).
+    for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
     clearError();
     for (const [name, page] of Object.entries(PAGES)) $(page.section).hidden = name !== r.name;
     for (const page of Object.values(PAGES)) {
