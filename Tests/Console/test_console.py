@@ -206,6 +206,13 @@ def test_wrong_token_shows_the_sign_in_error(driver, run):
     assert driver.find_element(By.ID, "token").get_attribute("aria-invalid") == "true"
     assert not driver.find_element(By.ID, "nav").is_displayed()
     assert driver.execute_script("return sessionStorage.length;") == 0, "a refused token stays in sessionStorage"
+    # What was typed stays, to be mended; a name:token paste gets the hint to paste what follows the colon.
+    field = driver.find_element(By.ID, "token")
+    assert field.get_attribute("value") == "not-a-token-" + run.viewer_token[:8]
+    field.clear()
+    field.send_keys("helpdesk:not-a-token-" + run.viewer_token[:8])
+    driver.find_element(By.ID, "signin-submit").click()
+    wait(driver, text_matches(css("#signin-error"), r"paste only what follows the first colon\.$"), "the name:token hint")
 
 
 def test_the_log_check_sees_a_csp_violation(driver, run):
@@ -527,6 +534,13 @@ def test_a_revocation_whose_answer_is_lost_is_not_called_a_failure(driver, run):
     wait(driver, dialog_closed("revoke-dialog"), "the revoke dialog to close when the page changes")
     status, answer = api(run, f"/api/v1/certificates/{serial}")
     assert status == 200 and answer["certificate"]["state"] == "active", answer
+
+
+def test_an_address_keeps_a_plus_in_a_filter(driver, run):
+    """Transaction IDs are base64: one pasted into #/audit?transactionID=… keeps its `+`."""
+    go(driver, "#/audit?transactionID=ab+cd/ef%3D")
+    wait(driver, lambda d: d.find_element(By.ID, "audit-transaction").get_attribute("value") == "ab+cd/ef=",
+         "the transaction filter as pasted")
 
 
 def test_sign_out_clears_the_session(driver, run):

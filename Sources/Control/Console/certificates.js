@@ -176,7 +176,8 @@
     const c = (data && data.certificate) || {};
     const serial = c.serial || detail.serial;
     const daysLeft = c.notAfter ? Math.floor((new Date(c.notAfter).getTime() - Date.now()) / DAY_MS) : NaN;
-    const validity = Number.isNaN(daysLeft) ? null
+    // A revoked or superseded certificate has no validity left to count.
+    const validity = Number.isNaN(daysLeft) || c.state === 'revoked' || c.state === 'superseded' ? null
       : daysLeft >= 0 ? h('span', { class: 'muted' }, ` (${plural(daysLeft, 'day', 'days')} left)`)
         : h('span', { class: 'muted' }, ' (passed)');
 

@@ -74,7 +74,8 @@
     const raw = (hash || '').replace(/^#/, '');
     const q = raw.indexOf('?');
     const path = q >= 0 ? raw.slice(0, q) : raw;
-    const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
+    // A `+` is itself, not a space: transaction IDs (base64) pasted into the address keep theirs.
+    const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1).replace(/\+/g, '%2B') : '');
     if (path === '' || path === '/') return { name: '', params };
     if (path === '/overview') return { name: 'overview', params };
     if (path === '/intune') return { name: 'intune', params };
@@ -191,11 +192,19 @@
     try {
       who = await api.session();
     } catch (error) {
+      const typed = $('#token').value;
       api.clearToken();
-      if (error.status === 401) showSignIn('That token was not accepted.');
-      else showSignIn(`Could not sign in: ${error.message}`);
+      if (error.status === 401) {
+        // The field keeps what was typed, so one wrong character can be mended.
+        showSignIn(typed.includes(':')
+          ? 'That token was not accepted. If you pasted name:token from the configuration, paste only what follows the first colon.'
+          : 'That token was not accepted.');
+      } else {
+        showSignIn(`Could not sign in: ${error.message}`);
+      }
       return;
     }
+    $('#token').value = '';
     const roles = Array.isArray(who && who.roles) ? who.roles.map(String) : [];
     if (!roles.includes('admin') && !roles.includes('viewer')) {
       api.clearToken();
@@ -226,7 +235,6 @@
       showSignIn('This browser does not allow session storage here, so the console cannot keep the token.');
       return;
     }
-    $('#token').value = '';
     await startSession();
   }
 
