@@ -258,6 +258,30 @@ struct IntuneAPIEnrollmentTests {
         }
     }
 
+    @Test("A successNotification never sent (its token refresh refused) is 503, not a revocation: the retransmission notifies and delivers")
+    func unsentNotificationIsUnavailable() async throws {
+        try await Self.with { setup in
+            try await Self.expectSuccess(setup)  // tokens and discovery cached
+            // The notification's token is refused (401); the refresh it triggers is refused too: nothing reached Intune.
+            setup.intune.set(.successNotification, .status(401), times: 1)
+            setup.intune.set(.token, .status(400))
+            let device = try TestDevice(commonName: "LAPTOP-9", challenge: setup.intune.challenge(), dnsNames: ["laptop-9.corp.example"])
+            let first = try await Self.enroll(setup, challenge: "", transactionID: "tx-unsent", device: device)
+            #expect(first.status == .serviceUnavailable)
+            let held = try #require(try await setup.harness.server.store.enrollments(profile: "corp", transactionID: "tx-unsent").first)
+            #expect(held.status == .notifying)
+            let serial = try #require(held.serialNumber)
+            #expect(try await setup.harness.server.store.certificate(serialNumber: serial)?.status == .active)
+            #expect(setup.intune.failureNotifications.isEmpty)
+
+            setup.intune.set(.token, .normal)
+            let retried = try await Self.enroll(setup, challenge: "", transactionID: "tx-unsent", device: device)
+            #expect(retried.reply?.status == .success)
+            #expect(try retried.reply.flatMap { try $0.certificates.first.map { try Certificate(derEncoded: $0).serialNumber.hexString } } == serial)
+            #expect(setup.intune.calls(.validate).count == 2, "one for each device: the retransmission is not validated again")
+        }
+    }
+
     @Test("A throttled successNotification (429, Retry-After) is retried and the certificate delivered")
     func throttledNotificationIsRetried() async throws {
         try await Self.with { setup in

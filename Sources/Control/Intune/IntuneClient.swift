@@ -223,7 +223,7 @@ package final class IntuneClient: Sendable {
         _ service: IntuneServiceDirectory.Service, _ path: String, name: IntuneAPIError.Call, body: [String: Any], retries: Bool = true
     ) async throws(IntuneAPIError) -> (MicrosoftHTTP.Answer, String) {
         guard let breaker = breakers[service], breaker.allow() else {
-            metrics?.recordIntuneRequest(call: name.rawValue, code: "breaker_open", duration: nil)
+            metrics?.recordIntuneRequest(call: name, code: "breaker_open", duration: nil)
             throw IntuneAPIError(
                 .breakerOpen, call: name,
                 "\(service.rawValue) failed \(breakers[service]?.threshold ?? 0) times in a row; calls resume after SCEPTER_INTUNE_BREAKER_COOLDOWN")
@@ -273,11 +273,11 @@ package final class IntuneClient: Sendable {
                     ],
                     body: payload, timeout: settings.timeout)
             } catch {
-                metrics?.recordIntuneRequest(call: name.rawValue, code: "unreachable", duration: ContinuousClock.now - started)
+                metrics?.recordIntuneRequest(call: name, code: "unreachable", duration: ContinuousClock.now - started)
                 logger.warning("Intune call got no answer", metadata: ["call": "\(name)", "client-request-id": "\(requestID)", "error": "\(error)"])
                 throw IntuneAPIError(.unreachable, call: name, clientRequestID: requestID, "\(service.rawValue) did not answer within \(settings.timeout): \(error)")
             }
-            metrics?.recordIntuneRequest(call: name.rawValue, code: String(answer.status), duration: ContinuousClock.now - started)
+            metrics?.recordIntuneRequest(call: name, code: String(answer.status), duration: ContinuousClock.now - started)
             logger.info("Intune call", metadata: ["call": "\(name)", "status": "\(answer.status)", "client-request-id": "\(requestID)"])
             switch answer.status {
             case 200..<300:

@@ -114,6 +114,10 @@ extension IssuanceService {
             var delivered = issued
             delivered.details = details
             return .issued(delivered)
+        } catch let error as IntuneAPIError where error.call != .successNotification || error.code == .breakerOpen {
+            // Not sent (the token or discovery it needed failed, or the breaker is open): Intune was not told and
+            // could not have refused. The enrollment stays `notifying`; the device's retransmission notifies again.
+            throw IssuanceUnavailable("Intune successNotification not sent, certificate \(record.serialNumber) held back: \(error)")
         } catch let error as IntuneAPIError {
             let reason =
                 "\(approval.validated); successNotification failed (\(error)): certificate \(record.serialNumber) revoked and not delivered"

@@ -125,10 +125,10 @@ package struct ControlMetrics: Sendable {
         registry.makeCounter(descriptor: Self.auditLost).increment()
     }
 
-    package func recordIntuneRequest(call: String, code: String, duration: Duration?) {
-        registry.makeCounter(descriptor: Self.intuneRequests, labels: [("call", call), ("code", code)]).increment()
+    package func recordIntuneRequest(call: IntuneAPIError.Call, code: String, duration: Duration?) {
+        registry.makeCounter(descriptor: Self.intuneRequests, labels: [("call", call.rawValue), ("code", code)]).increment()
         if let duration {
-            registry.makeDurationHistogram(descriptor: Self.intuneLatency, labels: [("call", call)], buckets: LatencyBuckets.standard)
+            registry.makeDurationHistogram(descriptor: Self.intuneLatency, labels: [("call", call.rawValue)], buckets: LatencyBuckets.standard)
                 .recordNanoseconds(duration.nanoseconds)
         }
     }
