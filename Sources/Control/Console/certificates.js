@@ -330,7 +330,7 @@
       if (normalizeSerial(detail.serial).toLowerCase() === serial.toLowerCase()) loadDetail(detail.serial, true);
     } catch (error) {
       if (!result.isConnected) return;
-      if (ANSWER_LOST.has(error.code)) {
+      if (outcomeUnknown(error)) {
         // The request may have reached the server and the certificate be revoked: say so, and show its state now.
         fill(result, errorLine(error, 'Outcome unknown'),
           h('p', { class: 'note', testid: 'revoke-unknown' },
@@ -343,8 +343,13 @@
     }
   }
 
-  /** Errors after which a request may still have been carried out: no answer, or an answer cut off. */
-  const ANSWER_LOST = new Set(['timeout', 'network', 'cut']);
+  /**
+   * Whether a request that failed may still have been carried out: no answer, an answer cut off or
+   * unreadable, or a server error (a revocation is committed before its answer is built).
+   */
+  function outcomeUnknown(error) {
+    return ['timeout', 'network', 'cut', 'bad_answer'].includes(error.code) || error.status >= 500;
+  }
 
   // ---- Bulk revocation (admin) ---------------------------------------------
 
@@ -441,7 +446,7 @@
       const progress = result.querySelector('[data-testid=bulk-progress]');
       if (progress) progress.remove();
       result.appendChild(errorLine(error, 'The bulk revocation did not finish'));
-      if (error.status === 503 || ANSWER_LOST.has(error.code)) {
+      if (outcomeUnknown(error)) {
         result.appendChild(h('p', { class: 'note' }, 'What was revoked stays revoked. Send it again: the rest are revoked and the first ones counted as already revoked.'));
       }
       confirm.disabled = false;
