@@ -52,10 +52,11 @@ package struct EmbeddedServer {
         }
         let adminToken = try SecretFiles.readSecret(at: files.adminTokenPath, setting: "dev admin token")
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        guard adminToken.utf8.count >= Settings.minimumTokenLength, !adminToken.contains(":") else {
-            throw SecretFiles.Problem(
-                setting: "dev admin token",
-                message: "\(files.adminTokenPath) holds \(adminToken.utf8.count) bytes or a colon; a token is at least \(Settings.minimumTokenLength) bytes without one: delete it and start again for a new one")
+        let tokenProblem =
+            adminToken.utf8.count < Settings.minimumTokenLength ? "holds \(adminToken.utf8.count) bytes; a token is at least \(Settings.minimumTokenLength)"
+            : adminToken.contains(":") ? "holds a colon, which would make its first part a name" : nil
+        if let tokenProblem {
+            throw SecretFiles.Problem(setting: "dev admin token", message: "\(files.adminTokenPath) \(tokenProblem): delete it and start again for a new one")
         }
 
         // The dev profile, plus what SCEPTER_PROFILES adds (RA and issuer default to the dev ones).

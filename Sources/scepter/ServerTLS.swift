@@ -46,7 +46,9 @@ final class ServerTLS: Service {
                 ConfigurationProblem(
                     files.certificateSetting,
                     "cannot serve TLS with \(files.certificatePath) and its key \(files.keyPath)"
-                        + (files.clientCAPath.map { " (client CA \($0))" } ?? "") + ": \(error); check that the key belongs to the certificate")
+                        + (files.clientCAPath.map { " (client CA \($0))" } ?? "") + ": \(error)"
+                        // The files' own checks say what is wrong; NIOSSL's errors do not.
+                        + (error is TLSFiles.Unusable ? "" : "; check that the key belongs to the certificate"))
             ])
         }
     }
