@@ -33,6 +33,16 @@ package struct EmbeddedServer {
         dataDir: String, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
         databasePath: String? = nil
     ) async throws -> EmbeddedServer {
+        // A database without the CA that issued its certificates (a restore that copied only scepter.db):
+        // a new CA here would make every CRL, OCSP answer and renewal of those certificates fail.
+        let database = databasePath ?? DevelopmentFiles(directory: dataDir).databasePath
+        let caKey = DevelopmentFiles(directory: dataDir).caKeyPath
+        if FileManager.default.fileExists(atPath: database), !FileManager.default.fileExists(atPath: caKey) {
+            throw SecretFiles.Problem(
+                setting: "dev CA key",
+                message: "\(caKey) is missing but \(database) exists: restore the CA (ca.pem, ca.key) and the RA with the database "
+                    + "(docs/storage.md, Backups), or start in an empty data directory")
+        }
         let files = try DevelopmentFiles.prepare(in: dataDir)
         let store = try await SQLiteStore.open(path: databasePath ?? files.databasePath, logger: logger)
         try await store.migrate()

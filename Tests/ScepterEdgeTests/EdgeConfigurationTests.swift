@@ -163,9 +163,10 @@ struct EdgeConfigurationTests {
         #expect(profiles.first?.challengePassword == "from-a-file")
     }
 
-    @Test(arguments: [("90s", 90), ("60m", 3600), ("24h", 86_400), ("365d", 31_536_000)])
+    @Test(arguments: [("90s", 90), ("1h", 3600), ("1d", 86_400), ("365d", 31_536_000), ("36h", 129_600), ("90m", 5400), ("61s", 61)])
     func durationsAsOperatorsWriteThem(text: String, seconds: Int64) {
         #expect(DurationText.parse(text) == .seconds(seconds))
+        #expect(DurationText.format(.seconds(seconds)) == text, "written back in the largest whole unit")
     }
 
     @Test(arguments: ["", "5", "5y", "-3m", "m", "200000000000000d", "36501d"])

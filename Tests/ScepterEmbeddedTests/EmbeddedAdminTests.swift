@@ -45,6 +45,20 @@ struct EmbeddedAdminTests {
         #expect(error?.message.contains("delete it and start again") == true)
     }
 
+    @Test("A data directory with the database but without the CA key (a restore of scepter.db alone) is refused, not given a new CA")
+    func databaseWithoutItsCAIsRefused() async throws {
+        let harness = try await EmbeddedHarness.make()
+        let directory = harness.server.files.directory
+        try FileManager.default.removeItem(atPath: harness.server.files.caKeyPath)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let error = await #expect(throws: SecretFiles.Problem.self) {
+            _ = try await EmbeddedServer.make(dataDir: directory, environment: [:], logger: logger)
+        }
+        #expect(error?.message.contains("ca.key is missing but \(directory)/scepter.db exists") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: harness.server.files.caKeyPath), "no new CA was made")
+    }
+
     @Test("stats and reload-trust answer the dev admin token, refuse anyone else, and see the in-process edge's anchors")
     func statsAndReload() async throws {
         let setup = try await IntuneEnrollmentTests.setup()

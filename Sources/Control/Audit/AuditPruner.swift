@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import ScepterProtocol
 
 /// Deletes audit events older than `SCEPTER_AUDIT_RETENTION`, at start and
 /// then every `interval`, one replica at a time cluster-wide. Each statement
@@ -83,7 +84,7 @@ package struct AuditPruner: Service {
     private func prune() async -> Round {
         let cutoff = now().addingTimeInterval(-TimeInterval(retention.components.seconds))
         var metadata: Logger.Metadata = [
-            "retention": "\(retention.components.seconds / 86_400)d", "before": "\(cutoff.formatted(.iso8601))",
+            "retention": "\(DurationText.format(retention))", "before": "\(cutoff.formatted(.iso8601))",
         ]
         var round = Round(deleted: 0, more: false)
         defer { metrics?.recordPruned(round.deleted) }

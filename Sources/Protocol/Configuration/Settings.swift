@@ -198,20 +198,23 @@ public struct Settings: Sendable {
 
 /// Durations as operators write them: `90s`, `60m`, `24h`, `365d`.
 public enum DurationText {
+    /// Each unit and its seconds, largest first.
+    private static let units: [(unit: Character, seconds: Int64)] = [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         guard let unit = trimmed.last, let number = Int64(trimmed.dropLast()), number >= 0 else { return nil }
-        let scale: Int64
-        switch unit {
-        case "s": scale = 1
-        case "m": scale = 60
-        case "h": scale = 3600
-        case "d": scale = 86400
-        default: return nil
-        }
+        guard let scale = units.first(where: { $0.unit == unit })?.seconds else { return nil }
         let (seconds, overflow) = number.multipliedReportingOverflow(by: scale)
         // Beyond a century is a typo, not a validity.
         guard !overflow, seconds <= 100 * 365 * 86400 else { return nil }
         return .seconds(seconds)
+    }
+
+    /// `duration` as it would be written, in the largest unit that divides it whole (`36h`, not `1d`).
+    public static func format(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        let unit = units.first { seconds % $0.seconds == 0 } ?? units[units.count - 1]
+        return "\(seconds / unit.seconds)\(unit.unit)"
     }
 }
