@@ -206,6 +206,7 @@ struct InventoryAPITests {
             (bulk, #"{"selector":{"profil":"default"},"dryRun":true}"#, #"unknown member "selector.profil""#),
             (bulk, #"{"selector":{"profile":"default"},"dryRun":"yes"}"#, "dryRun must be true or false"),
             (bulk, #"{"selector":{"profile":"default"},"dryRun":null}"#, "dryRun must be true or false, not null"),
+            (bulk, #"{"selector":{"profile":"default"},"dryRun":true,"dryRun":false}"#, #"member "dryRun" is given twice in the body"#),
             (bulk, #"{"selector":{"issuedBefore":"soon"}}"#, "selector.issuedBefore must be an ISO 8601 time"),
             (bulk, #"{"selector":"default"}"#, "selector must be an object"),
             (bulk, #"{"selector":{"profile":"default"},"reason":"stolen"}"#, "reason must be one of unspecified, keyCompromise"),

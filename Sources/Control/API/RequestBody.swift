@@ -5,12 +5,16 @@ import ScepterProtocol
 /// The admin API's JSON request bodies, read strictly. A member the endpoint
 /// does not take is refused by name, so a misspelt `dryRun` cannot turn a
 /// count into a revocation; a value of the wrong kind names its member and
-/// what it must be. Each body type reads its members with `members(_:)` and
+/// what it must be, and a member given twice is refused (`DuplicateMembers`).
+/// Each body type reads its members with `members(_:)` and
 /// `member(_:_:)` in its `init(from:)`.
 enum RequestBody {
     /// Decodes `body` as `Body`; `shape` describes the whole body for a body
     /// that is not a JSON object at all.
     static func decode<Body: Decodable>(_: Body.Type, from body: ByteBuffer, shape: String) throws(ParameterProblem) -> Body {
+        if let twice = DuplicateMembers.first(in: body.readableBytesView) {
+            throw ParameterProblem(message: "member \"\(twice)\" is given twice in the body; give it once")
+        }
         do {
             return try decoder.decode(Body.self, from: Data(body.readableBytesView))
         } catch let problem as ParameterProblem {
