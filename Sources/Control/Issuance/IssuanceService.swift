@@ -268,14 +268,17 @@ package final class IssuanceService: Issuance {
     /// CertPoll: the transaction's newest request (only one of its requests
     /// can be pending at a time).
     package func poll(profile: String, transactionID: String) async throws -> EnrollmentDecision? {
-        guard let recorded = try await store.enrollments(profile: profile, transactionID: transactionID).first else {
-            // Still being issued by this process: the device keeps polling.
-            let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
-            if running { return .pending }
-            // Or by another replica.
-            if await replicas?.isInFlight(profile: profile, transactionID: transactionID) == true { return .pending }
-            return nil
+        if let recorded = try await store.enrollments(profile: profile, transactionID: transactionID).first {
+            return try await decision(for: recorded)
         }
+        // Still being issued, by this process or another replica: the device keeps polling.
+        let running = inFlight.withLock { $0[TransactionKey(profile: profile, transactionID: transactionID)] != nil }
+        if running { return .pending }
+        if await replicas?.isInFlight(profile: profile, transactionID: transactionID) == true { return .pending }
+        // Or it finished between the read above and these checks: an issuance stops being in flight only after
+        // its record is committed, so a second read finds it. Without it, a poll in that instant was told the
+        // transaction is unknown (badCertId) although its certificate had just been issued.
+        guard let recorded = try await store.enrollments(profile: profile, transactionID: transactionID).first else { return nil }
         return try await decision(for: recorded)
     }
 
