@@ -187,25 +187,24 @@ public struct IntuneValidator: Sendable {
     /// Comparison is case-insensitive throughout, CN included: DNS names are
     /// case-insensitive, and Intune's templates may change the case of a
     /// device name between the claim and the CSR. SAN sets must be equal,
-    /// order-free and de-duplicated. An absent or empty claim dimension
-    /// (device_name included) constrains nothing. Every differing dimension
-    /// is named in the reason.
+    /// order-free and de-duplicated. An absent or empty claim dimension allows
+    /// no value: without a device_name the CSR may carry no CN, since nothing
+    /// would bind it. Every differing dimension is named in the reason.
     func checkBinding(of claim: IntuneClaim, to csr: CSRIdentity) throws(Refusal) {
         var problems: [String] = []
 
         if csr.commonNames.count > 1 {
             problems.append("CSR has \(csr.commonNames.count) CNs \(csr.commonNames.quotedForReason()); a claim binds exactly one")
         }
-        if let deviceName = claim.deviceName, !deviceName.isEmpty {
-            if let commonName = csr.commonName {
-                if Folded(commonName) != Folded(deviceName) {
-                    problems.append(
-                        "CN \(commonName.quotedForReason()) differs from device_name \(deviceName.quotedForReason())"
-                    )
-                }
-            } else {
-                problems.append("CSR has no CN; device_name is \(deviceName.quotedForReason())")
-            }
+        switch (claim.deviceName.flatMap { $0.isEmpty ? nil : $0 }, csr.commonName) {
+        case (let deviceName?, let commonName?) where Folded(commonName) != Folded(deviceName):
+            problems.append("CN \(commonName.quotedForReason()) differs from device_name \(deviceName.quotedForReason())")
+        case (let deviceName?, nil):
+            problems.append("CSR has no CN; device_name is \(deviceName.quotedForReason())")
+        case (nil, let commonName?):
+            problems.append("CSR has CN \(commonName.quotedForReason()) but the claim has no device_name to bind it")
+        default:
+            break
         }
         // Each bound dimension equals the claim's, an empty claim dimension allowing no value.
         let dimensions: [(type: SANType, name: String, claim: [String], csr: [String])] = [

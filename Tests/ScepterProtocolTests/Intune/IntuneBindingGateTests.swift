@@ -142,15 +142,22 @@ struct IntuneBindingGateTests {
         #expect(try validate(claims: IntuneFixture.claims(), csr: csr).refusal?.outcome == .claimMismatch)
     }
 
-    @Test("Without device_name, any CN (or none) passes")
+    @Test("Without device_name the CSR may carry no CN: nothing would bind it (SPEC §5.1 gate 6)")
     func noDeviceName() throws {
         for deviceName: Any? in [nil, ""] {
             var claims = IntuneFixture.claims()
             claims["device_name"] = deviceName
-            for commonName in ["whatever", nil] {
-                var csr = IntuneFixture.csr
+            var csr = IntuneFixture.csr
+            csr.commonName = nil
+            #expect(throws: Never.self) { try validate(claims: claims, csr: csr).get() }
+
+            for commonName in ["whatever", "LAPTOP-0042", ""] {
                 csr.commonName = commonName
-                #expect(throws: Never.self) { try validate(claims: claims, csr: csr).get() }
+                let refusal = try validate(claims: claims, csr: csr).refusal
+                #expect(refusal?.outcome == .claimMismatch)
+                #expect(
+                    refusal?.reason == "CSR has CN \"\(commonName)\" but the claim has no device_name to bind it",
+                    "\(refusal?.reason ?? "")")
             }
         }
     }

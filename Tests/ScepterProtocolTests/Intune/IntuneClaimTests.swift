@@ -73,8 +73,8 @@ struct IntuneClaimTests {
             claims[key] = nil
         }
         claims["nonce"] = NSNull()
-        // Without SAN claims the CSR may carry no SAN (an empty claim dimension allows no value).
-        let claim = try validate(claims, csr: IntuneValidator.CSRIdentity(commonName: "LAPTOP-0042")).get()
+        // Without device_name and SAN claims the CSR may carry no CN and no SAN (an empty claim dimension allows no value).
+        let claim = try validate(claims, csr: IntuneValidator.CSRIdentity(commonName: nil)).get()
         #expect(claim.nonce == nil && claim.deviceName == nil)
         #expect(claim.sanDNS.isEmpty && claim.sanRFC822.isEmpty && claim.sanUPN.isEmpty)
         #expect(claim.issuedAt.timeIntervalSince1970 == now.timeIntervalSince1970 - 0.25)
