@@ -12,6 +12,7 @@ The hooks used are those of the header comment of Sources/Control/Console/consol
 import base64
 import csv
 import hashlib
+import http.client
 import json
 import re
 import subprocess
@@ -192,6 +193,30 @@ def test_served_with_strict_security_headers(run):
         assert headers.get("X-Content-Type-Options") == "nosniff", path
         assert headers.get("Referrer-Policy") == "no-referrer", path
         assert "no-store" in headers.get("Cache-Control", ""), path
+
+
+def test_head_answers_like_get_without_a_body(run):
+    """HEAD of the console's addresses (a monitor's or a proxy's check) answers as GET, without the body."""
+    host, port = run.url.removeprefix("http://").rsplit(":", 1)
+
+    def fetch(method: str, path: str):
+        connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        try:
+            connection.request(method, path)
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            connection.close()
+
+    for path in ("/admin", "/admin/", "/admin/console.js", "/admin/console.css", "/admin/no-such-file.js"):
+        get_status, get_headers, get_body = fetch("GET", path)
+        head_status, head_headers, head_body = fetch("HEAD", path)
+        assert head_status == get_status, f"HEAD {path}: {head_status}, GET {path}: {get_status}"
+        assert head_body == b"", f"HEAD {path} has a body"
+        for name in ("content-type", "content-length", "location", "content-security-policy", "x-frame-options", "cache-control"):
+            assert head_headers.get(name) == get_headers.get(name), f"{path} {name}: HEAD {head_headers.get(name)!r}, GET {get_headers.get(name)!r}"
+        assert get_headers.get("content-length") == str(len(get_body)), path
+    assert fetch("HEAD", "/admin")[0] == 303 and fetch("HEAD", "/admin/")[0] == 200
 
 
 @pytest.mark.http_errors(401)

@@ -50,16 +50,21 @@ package struct ConsoleRoutes: Sendable {
     package init() {}
 
     package func add<Context: RequestContext>(to router: Router<Context>) {
-        // The page loads its files by relative path, so it must be at `/admin/`.
-        router.get("/admin") { request, _ in
-            guard request.uri.path.hasSuffix("/") else {
-                var headers = Self.securityHeaders
-                headers[.location] = "/admin/"
-                return Response(status: .seeOther, headers: headers)
-            }
-            return Self.serve("index.html")
-        }
+        router.get("/admin") { request, _ in Self.page(request) }
         router.get("/admin/:file") { _, context in Self.serve(try context.parameters.require("file")) }
+        // HEAD answers as GET does, headers and Content-Length included, without the body.
+        router.head("/admin") { request, _ in Self.page(request).createHeadResponse() }
+        router.head("/admin/:file") { _, context in Self.serve(try context.parameters.require("file")).createHeadResponse() }
+    }
+
+    /// The page loads its files by relative path, so it must be at `/admin/`.
+    static func page(_ request: Request) -> Response {
+        guard request.uri.path.hasSuffix("/") else {
+            var headers = securityHeaders
+            headers[.location] = "/admin/"
+            return Response(status: .seeOther, headers: headers)
+        }
+        return serve("index.html")
     }
 
     static func serve(_ name: String) -> Response {
