@@ -176,6 +176,15 @@ def rows(driver, prefix: str):
     return driver.find_elements(By.CSS_SELECTOR, f'[data-testid^="{prefix}"]')
 
 
+def fake_fetch(driver, script: str):
+    """Replaces the page's fetch by `(url, init) => …` (the real one is window.realFetch) until restore_fetch."""
+    driver.execute_script(f"window.realFetch = window.realFetch || window.fetch; window.fetch = {script};")
+
+
+def restore_fetch(driver):
+    driver.execute_script("if (window.realFetch) { window.fetch = window.realFetch; delete window.realFetch; }")
+
+
 # ---- Tests --------------------------------------------------------------------
 
 
@@ -278,6 +287,32 @@ def test_overview_totals_match_the_enrollments(driver, run):
     assert any("/api/v1/overview" in u for u in urls), urls
     assert not [u for u in urls if run.admin_token in u], "the token appears in a URL"
     screenshot(driver, run, "console-overview.png")
+
+
+def test_overview_marks_its_figures_out_of_date_after_a_failed_refresh(driver, run):
+    """A refresh answered with a 5xx keeps the figures, marked with the time they are from."""
+    go(driver, "#/overview")
+    status_line = wait(driver, text_matches(css("#overview-status"), r"^As of .+ UTC\.$"), "the overview's 'As of' line")
+    as_of = re.match(r"^As of (.+ UTC)\.$", status_line.text).group(1)
+    active = driver.find_element(*by_testid("total-active-value")).text
+    fake_fetch(driver, """(url, init) => String(url).startsWith('/api/v1/overview')
+        ? Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'the database is unreachable' } }),
+            { status: 503, headers: { 'Content-Type': 'application/json' } }))
+        : window.realFetch(url, init)""")
+    try:
+        driver.find_element(By.ID, "overview-refresh").click()
+        stale = wait(driver, text_matches(css("#overview-status"), r"^Out of date: the refresh at .+ UTC failed\. "),
+                     "the overview's out-of-date line")
+        assert stale.text.endswith(f"The figures below are as of {as_of}."), stale.text
+        assert "stale" in driver.find_element(By.ID, "overview-content").get_attribute("class").split()
+        assert driver.find_element(*by_testid("total-active-value")).text == active, "the figures were not kept"
+        assert driver.find_element(By.ID, "error-text").text == "Overview: the database is unreachable"
+        screenshot(driver, run, "console-overview-stale.png")
+    finally:
+        restore_fetch(driver)
+    driver.find_element(By.ID, "overview-refresh").click()
+    wait(driver, text_matches(css("#overview-status"), r"^As of .+ UTC\.$"), "the 'As of' line after a good refresh")
+    assert "stale" not in driver.find_element(By.ID, "overview-content").get_attribute("class").split()
 
 
 def test_intune_counters_badge_and_trust_reload(driver, run):

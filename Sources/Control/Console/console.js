@@ -19,6 +19,7 @@
 //             #page-audit  #page-notfound  (only the current page is visible; the others have [hidden])
 //   Overview  [total-active] [total-expiring] [total-revoked] (links; number in [total-…-value])
 //             [total-superseded]  [chart-issued]  [chart-expiring] (figure > svg)  #overview-refresh
+//             #overview-status  #overview-content (class stale: figures kept after a failed refresh)
 //   Intune    [profile-card-<profile>]
 //             [count-<profile>-<label>-24h]  [count-<profile>-<label>-total]  (every label of
 //               Outcome.swift, "0" when none; labels with no events sit in a closed <details>)

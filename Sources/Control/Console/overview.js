@@ -6,6 +6,7 @@
   const { barChart, dayTick } = S.charts;
 
   let generation = 0; // drops answers that arrive after the page was left or reloaded
+  let shownAsOf = ''; // when the figures shown were loaded (ISO), '' when none are shown
 
   function tile(testid, title, value, note, href) {
     const number = h('span', { class: 'tile-value', testid: `${testid}-value` }, String(Number(value) || 0));
@@ -54,17 +55,32 @@
     fill($('#overview-content'), tiles, superseded, charts);
   }
 
+  /** Marks the figures shown as out of date (kept, greyed, with their time in the status line), or as current. */
+  function markStale(stale) {
+    $('#overview-content').classList.toggle('stale', stale);
+  }
+
   async function load() {
     const mine = ++generation;
-    setStatus($('#overview-status'), 'Loading\u2026');
+    const status = $('#overview-status');
+    setStatus(status, shownAsOf ? `Refreshing\u2026 The figures below are as of ${formatTime(shownAsOf)}.` : 'Loading\u2026');
     try {
       const data = await S.api.overview();
       if (mine !== generation) return;
       render(data || {});
-      setStatus($('#overview-status'), `As of ${formatTime(toISO(new Date()))}.`);
+      shownAsOf = toISO(new Date());
+      markStale(false);
+      setStatus(status, `As of ${formatTime(shownAsOf)}.`);
     } catch (error) {
       if (mine !== generation) return;
-      setStatus($('#overview-status'), 'The overview could not be loaded.', 'error');
+      if (shownAsOf) {
+        // An operator must not take old figures for current ones: they stay, marked with their time.
+        markStale(true);
+        setStatus(status, `Out of date: the refresh at ${formatTime(toISO(new Date()))} failed. `
+          + `The figures below are as of ${formatTime(shownAsOf)}.`, 'error');
+      } else {
+        setStatus(status, 'The overview could not be loaded.', 'error');
+      }
       showError(error, 'Overview');
     }
   }
@@ -76,6 +92,12 @@
     },
     show() { load(); },
     hide() { generation++; },
-    reset() { generation++; fill($('#overview-content')); setStatus($('#overview-status'), ''); },
+    reset() {
+      generation++;
+      shownAsOf = '';
+      markStale(false);
+      fill($('#overview-content'));
+      setStatus($('#overview-status'), '');
+    },
   };
 })();
