@@ -484,6 +484,29 @@ def test_audit_filter_and_csv_export(driver, run):
     screenshot(driver, run, "console-audit.png")
 
 
+def test_audit_table_fits_a_1280_window(driver, run):
+    """Every event, serials and transaction IDs included, fits 1280 px without a sideways scroll, More opened too."""
+    assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == list(WIDE)
+    go(driver, "#/audit")
+    wait(driver, shown(css("#audit-clear")), "the audit form").click()
+    driver.find_element(By.ID, "audit-search").click()
+    wait(driver, text_matches(css("#audit-status"), r"^Page 1: \d+ events\.$"), "every event on one page")
+    fits = "const w = document.querySelector('#audit-results .table-wrap'); return w.scrollWidth <= w.clientWidth + 1;"
+    assert driver.execute_script(fits), driver.execute_script(
+        "const w = document.querySelector('#audit-results .table-wrap'); return [w.scrollWidth, w.clientWidth];")
+    # The widest row: an enrollment with both a transaction ID and a serial; open its More.
+    row = next(r for r in driver.find_elements(*by_testid("audit-row"))
+               if "PKIOperation" in r.text and r.find_elements(By.CSS_SELECTOR, "td a code"))
+    scroll_to(driver, row)
+    row.find_element(By.CSS_SELECTOR, "details.more summary").click()
+    more = wait(driver, shown((By.CSS_SELECTOR, '[data-testid="audit-row"] details.more[open] dl')), "the opened More")
+    assert "CSR subject" in more.text and "Latency" in more.text, more.text
+    assert driver.execute_script(fits), "the opened More widened the table past the window"
+    width = driver.execute_script("return arguments[0].getBoundingClientRect().width;", more)
+    assert width >= 240, f"the More list is {width} px wide"
+    screenshot(driver, run, "console-audit-1280.png")
+
+
 @pytest.mark.http_errors(403)
 def test_viewer_sees_no_admin_controls_and_the_server_refuses_them(driver, run):
     sign_out(driver)

@@ -61,8 +61,8 @@
       h('td', null, e.operation || muted(), e.messageType ? h('div', { class: 'muted small' }, e.messageType) : null),
       h('td', null, outcomeBadge(e.outcome), e.failInfo ? h('div', { class: 'muted small' }, e.failInfo) : null),
       h('td', null, device || muted()),
-      h('td', null, e.transactionID ? code(e.transactionID) : muted()),
-      h('td', null, e.serialNumber
+      h('td', { class: 'ident' }, e.transactionID ? code(e.transactionID) : muted()),
+      h('td', { class: 'ident' }, e.serialNumber
         ? h('a', { href: `#/certificates/${encodeURIComponent(e.serialNumber)}`, title: 'Show this certificate' }, code(e.serialNumber))
         : muted()),
       h('td', null, e.edgeID || muted()),
