@@ -322,7 +322,6 @@ def test_intune_counters_badge_and_trust_reload(driver, run):
     wait(driver, text_is(by_testid("count-corp-challenge_invalid-24h"), "1"), "corp: 1 challenge_invalid in 24 h")
     assert driver.find_element(*by_testid("count-corp-success-total")).text == "3"
     assert driver.find_element(*by_testid("count-corp-challenge_invalid-total")).text == "1"
-    wait(driver, text_is(by_testid("count-default-success-24h"), "1"), "default: 1 success in 24 h")
 
     # The Connector certificate expires in 20 days: amber, "Renew soon".
     der = base64.b64decode(
@@ -361,6 +360,22 @@ def test_intune_counters_badge_and_trust_reload(driver, run):
     driver.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait(driver, dialog_closed("reload-dialog"), "the reload dialog to close")
     wait(driver, lambda d: d.switch_to.active_element == d.find_element(By.ID, "reload-trust"), "focus on #reload-trust")
+
+
+def test_intune_page_shows_only_intune_profiles(driver, run):
+    """The stats list every profile; the static-password profile `default` gets no card, but a line that says why."""
+    status, stats = api(run, "/api/v1/admin/scep/intune/stats")
+    assert status == 200
+    default = next(p for p in stats["profiles"] if p["profile"] == "default")
+    assert not default.get("intuneAPI") and not default["edges"] and not default["trustAnchors"], default
+    go(driver, "#/intune")
+    wait(driver, shown(by_testid("profile-card-corp")), "the corp card")
+    note = wait(driver, shown(by_testid("not-intune")), "the line naming the profiles without a card")
+    assert note.text.startswith("No card for default: not an Intune profile "), note.text
+    assert not driver.find_elements(*by_testid("profile-card-default")), "a card for the static-password profile"
+    assert [c.get_attribute("data-testid") for c in driver.find_elements(By.CSS_SELECTOR, "#intune-content > .card")] == ["profile-card-corp"]
+    scroll_to(driver, note)
+    screenshot(driver, run, "console-intune-not-intune.png")
 
 
 def test_certificate_search_detail_and_revocation(driver, run):

@@ -20,7 +20,7 @@
 //   Overview  [total-active] [total-expiring] [total-revoked] (links; number in [total-…-value])
 //             [total-superseded]  [chart-issued]  [chart-expiring] (figure > svg)  #overview-refresh
 //             #overview-status  #overview-content (class stale: figures kept after a failed refresh)
-//   Intune    [profile-card-<profile>]
+//   Intune    [profile-card-<profile>] (Intune profiles only)  [not-intune] (names the others)
 //             [count-<profile>-<label>-24h]  [count-<profile>-<label>-total]  (every label of
 //               Outcome.swift, "0" when none; labels with no events sit in a closed <details>)
 //             [badge-<first 12 hex of the anchor's fingerprint>] (text OK / Renew soon / Renew now /

@@ -256,16 +256,28 @@
     }
   }
 
+  /**
+   * Whether a profile of the stats is an Intune profile. The stats list every profile, static
+   * password ones too; GET /api/v1/profiles names only intune-api settings, since signed-challenge
+   * is the edges' configuration. So: intune-api mode, or a live edge that verifies Intune challenges
+   * for it (edges report trust anchors for those profiles only). A card once shown stays while its
+   * edges come and go.
+   */
+  function isIntune(p) {
+    return Boolean(p.intuneAPI) || (Array.isArray(p.edges) && p.edges.length > 0)
+      || (Array.isArray(p.trustAnchors) && p.trustAnchors.length > 0) || cards.has(p.profile);
+  }
+
+  /** The line naming the profiles without a card; one element, updated in place. */
+  const notIntune = h('p', { class: 'note', testid: 'not-intune' });
+
   function render(stats, withFailures) {
     const content = $('#intune-content');
     const profiles = Array.isArray(stats.profiles) ? stats.profiles : [];
-    if (!profiles.length) {
-      cards.clear();
-      fill(content, h('p', { class: 'empty' }, 'No profile to show: none is configured and the audit log names none.'));
-      return;
-    }
+    const intune = profiles.filter(isIntune);
+    const others = profiles.filter((p) => !intune.includes(p)).map((p) => String(p.profile));
     const order = [];
-    for (const p of profiles) {
+    for (const p of intune) {
       let card = cards.get(p.profile);
       if (!card) {
         card = createCard(p);
@@ -274,8 +286,21 @@
       updateCard(card, p, stats.generatedAt, withFailures);
       order.push(card.el);
     }
-    const names = new Set(profiles.map((p) => p.profile));
+    const names = new Set(intune.map((p) => p.profile));
     for (const name of [...cards.keys()]) if (!names.has(name)) cards.delete(name);
+    if (!intune.length) {
+      order.push(h('p', { class: 'empty' }, profiles.length
+        ? 'No Intune profile: none is in intune-api mode, and no live edge verifies Intune challenges for one.'
+        : 'No profile to show: none is configured and the audit log names none.'));
+    }
+    if (others.length) {
+      const one = others.length === 1;
+      fill(notIntune, `No card for ${others.join(', ')}: ${one ? 'not an Intune profile' : 'not Intune profiles'} `
+        + `(no intune-api mode, and no live edge verifies Intune challenges for ${one ? 'it' : 'them'}), `
+        + `like ${one ? 'a static-password profile' : 'static-password profiles'}. `
+        + 'A signed-challenge profile whose edges are all down is named here too.');
+      order.push(notIntune);
+    }
     const current = [...content.children];
     if (current.length !== order.length || current.some((el, i) => el !== order[i])) content.replaceChildren(...order);
   }
