@@ -176,6 +176,15 @@ def rows(driver, prefix: str):
     return driver.find_elements(By.CSS_SELECTOR, f'[data-testid^="{prefix}"]')
 
 
+def in_view(selector: str):
+    """True once the top of the element is inside the window (not scrolled above or below it)."""
+    return lambda driver: driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (!e) return false;"
+        " const top = e.getBoundingClientRect().top; return top > -1 && top < window.innerHeight;",
+        selector,
+    )
+
+
 def fake_fetch(driver, script: str):
     """Replaces the page's fetch by `(url, init) => …` (the real one is window.realFetch) until restore_fetch."""
     driver.execute_script(f"window.realFetch = window.realFetch || window.fetch; window.fetch = {script};")
@@ -520,6 +529,35 @@ def test_audit_table_fits_a_1280_window(driver, run):
     width = driver.execute_script("return arguments[0].getBoundingClientRect().width;", more)
     assert width >= 240, f"the More list is {width} px wide"
     screenshot(driver, run, "console-audit-1280.png")
+
+
+def test_paging_shows_the_new_page_from_its_top(driver, run):
+    """Next page, pressed below a long table, shows the new page from its top, as a new page would."""
+    # Two to a page, so the few records here make pages; room below, so the pager can be scrolled to the top.
+    fake_fetch(driver, "(url, init) => window.realFetch(String(url).replace(/([?&]limit=)\\d+/, (_, name) => name + '2'), init)")
+    driver.execute_script("document.body.style.paddingBottom = '3000px';")
+    try:
+        for route, page, prefix, noun in (("#/certificates", "certificates", "cert", "certificates"), ("#/audit", "audit", "audit", "events")):
+            go(driver, route)
+            wait(driver, shown(css(f"#{prefix}-clear")), f"the {page} form").click()
+            driver.find_element(By.ID, f"{prefix}-search").click()
+            wait(driver, text_is(css(f"#{prefix}-status"), f"Page 1: 2 {noun}; more on the next page."), f"{page}: page 1")
+            scroll_to(driver, driver.find_element(By.ID, f"{prefix}-next"))
+            assert not in_view(f"#{prefix}-results .table-wrap")(driver), f"{page}: the table's top is in view before paging"
+            driver.find_element(By.ID, f"{prefix}-next").click()
+            wait(driver, text_matches(css(f"#{prefix}-status"), rf"^Page 2: "), f"{page}: page 2")
+            wait(driver, in_view(f"#{prefix}-status"), f"{page}: page 2's status line in view")
+            assert in_view(f"#{prefix}-results .table-wrap")(driver), f"{page}: the table's top is out of view"
+            assert driver.execute_script("return document.activeElement.classList.contains('table-wrap');"), "focus is not on the table"
+            if page == "audit":
+                screenshot(driver, run, "console-audit-page-2.png")
+            scroll_to(driver, driver.find_element(By.ID, f"{prefix}-first"))
+            driver.find_element(By.ID, f"{prefix}-first").click()
+            wait(driver, text_matches(css(f"#{prefix}-status"), r"^Page 1: "), f"{page}: back to page 1")
+            wait(driver, in_view(f"#{prefix}-status"), f"{page}: page 1's status line in view")
+    finally:
+        restore_fetch(driver)
+        driver.execute_script("document.body.style.paddingBottom = '';")
 
 
 @pytest.mark.http_errors(403)

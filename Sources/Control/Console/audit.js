@@ -4,7 +4,7 @@
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
   const {
-    h, fill, $, setStatus, showError, clearError, timeEl, localInputToISO, plural, outcomeBadge, table, code, download,
+    h, fill, $, setStatus, showError, clearError, timeEl, localInputToISO, plural, outcomeBadge, table, code, download, showListTop,
   } = S.ui;
 
   const PAGE_SIZE = 100;
@@ -75,7 +75,8 @@
           : null));
   }
 
-  async function run(filters, cursor) {
+  /** Runs a search; `paged` when a pager button asked for this page. */
+  async function run(filters, cursor, paged) {
     const mine = ++state.generation;
     const status = $('#audit-status');
     setStatus(status, 'Searching\u2026');
@@ -104,6 +105,7 @@
         : '');
       $('#audit-next').hidden = !state.nextCursor;
       $('#audit-first').hidden = page <= 1;
+      if (paged) showListTop(status, $('#audit-results'));
       clearError();
     } catch (error) {
       if (mine !== state.generation) return;
@@ -172,8 +174,8 @@
         S.labels.OPERATIONS.map((op) => h('option', { value: op }, op)));
       $('#audit-form').addEventListener('submit', submit);
       $('#audit-export').addEventListener('click', exportCSV);
-      $('#audit-next').addEventListener('click', () => { if (state.nextCursor) run(state.query, state.nextCursor); });
-      $('#audit-first').addEventListener('click', () => { if (state.query) run(state.query, ''); });
+      $('#audit-next').addEventListener('click', () => { if (state.nextCursor) run(state.query, state.nextCursor, true); });
+      $('#audit-first').addEventListener('click', () => { if (state.query) run(state.query, '', true); });
     },
     show(params) {
       if (params && [...params.keys()].length) {

@@ -5,7 +5,7 @@
   const S = (window.Scepter = window.Scepter || {});
   const {
     h, fill, $, setStatus, showError, clearError, errorLine, formatTime, timeEl, toISO, localInputToISO, plural,
-    badge, stateBadge, outcomeBadge, table, dl, code, download, openDialog, cloneTemplate,
+    badge, stateBadge, outcomeBadge, table, dl, code, download, openDialog, showListTop, cloneTemplate,
   } = S.ui;
 
   const PAGE_SIZE = 50;
@@ -58,7 +58,8 @@
       h('td', { class: 'nowrap' }, timeEl(c.issuedAt)));
   }
 
-  async function runSearch(query, cursor) {
+  /** Runs a search; `paged` when a pager button asked for this page. */
+  async function runSearch(query, cursor, paged) {
     const mine = ++search.generation;
     const status = $('#cert-status');
     setStatus(status, 'Searching\u2026');
@@ -85,6 +86,7 @@
         : '');
       $('#cert-next').hidden = !search.nextCursor;
       $('#cert-first').hidden = page <= 1;
+      if (paged) showListTop(status, $('#cert-results'));
       clearError();
     } catch (error) {
       if (mine !== search.generation) return;
@@ -472,8 +474,8 @@
   S.pages.certificates = {
     init() {
       $('#cert-form').addEventListener('submit', submitSearch);
-      $('#cert-next').addEventListener('click', () => { if (search.nextCursor) runSearch(search.query, search.nextCursor); });
-      $('#cert-first').addEventListener('click', () => { if (search.query) runSearch(search.query, ''); });
+      $('#cert-next').addEventListener('click', () => { if (search.nextCursor) runSearch(search.query, search.nextCursor, true); });
+      $('#cert-first').addEventListener('click', () => { if (search.query) runSearch(search.query, '', true); });
     },
     /** Adds the bulk revocation panel and the revoke dialog (admin tokens only). */
     installAdmin() {

@@ -212,6 +212,18 @@
     }, { once: true });
   }
 
+  /**
+   * After a pager button: shows the new page of a list from its top, as following a link would.
+   * `head` (the status line above the table) comes to the top of the window when it is out of
+   * sight; focus goes to the table's region, since the button pressed may now be hidden.
+   */
+  function showListTop(head, results) {
+    const top = head.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight) head.scrollIntoView({ block: 'start' });
+    const region = results.querySelector('.table-wrap');
+    if (region) region.focus({ preventScroll: true });
+  }
+
   /** A copy of the single element a <template> holds. */
   function cloneTemplate(id) {
     return document.getElementById(id).content.firstElementChild.cloneNode(true);
@@ -220,6 +232,6 @@
   S.ui = {
     h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
     badge, stateBadge, outcomeBadge, table, dl, code, shortFingerprint,
-    setStatus, showError, clearError, errorLine, download, openDialog, cloneTemplate,
+    setStatus, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
   };
 })();
