@@ -476,6 +476,19 @@ def test_list_shows_a_revocation_without_a_new_search(driver, run):
     assert badge.text == "revoked", f"the list still shows {badge.text!r} for the certificate just revoked"
 
 
+@pytest.mark.http_errors(404)
+def test_an_unknown_serial_is_reported_once(driver, run):
+    serial = "0badc0ffee0badc0ffee"
+    go(driver, f"#/certificates/{serial}")
+    wait(driver, text_is(css("#cert-detail-status"), f"No certificate with serial {serial} in the inventory."),
+         "the unknown serial's status line")
+    # The status and a banner are drawn in the same step: no banner now means none.
+    assert not driver.find_element(By.ID, "error").is_displayed(), driver.find_element(By.ID, "error-text").text
+    page = driver.find_element(By.ID, "main").text
+    assert len(re.findall(r"no certificate|not found", page, re.I)) == 1, page
+    screenshot(driver, run, "console-unknown-serial.png")
+
+
 def test_audit_filter_and_csv_export(driver, run):
     refused = run.seed("console-intruder")
     driver.find_element(By.ID, "nav-audit").click()

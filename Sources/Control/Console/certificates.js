@@ -270,7 +270,12 @@
       }
     } catch (error) {
       if (mine !== detail.generation) return;
-      setStatus(status, error.status === 404 ? `No certificate with serial ${serial} in the inventory.` : 'The certificate could not be loaded.', 'error');
+      if (error.status === 404) {
+        // The status line says all there is; the banner would say it again.
+        setStatus(status, `No certificate with serial ${serial} in the inventory.`, 'error');
+        return;
+      }
+      setStatus(status, 'The certificate could not be loaded.', 'error');
       showError(error, 'Certificate');
     }
   }
