@@ -476,6 +476,18 @@ def test_list_shows_a_revocation_without_a_new_search(driver, run):
     assert badge.text == "revoked", f"the list still shows {badge.text!r} for the certificate just revoked"
 
 
+def test_a_revoked_certificate_shows_no_days_left(driver, run):
+    """Days left count a validity; a revoked certificate has none (console-laptop-2, revoked above)."""
+    not_after = (By.XPATH, "//div[@id='cert-detail']//dl/div[dt='Not after']/dd")
+    go(driver, f"#/certificates/{api_serial(run, 'console-laptop-1')}")
+    wait(driver, text_is(css("#cert-state-value"), "active"), "an active certificate")
+    assert re.search(r" UTC \(\d+ days? left\)$", driver.find_element(*not_after).text), "an active one counts its days"
+    go(driver, f"#/certificates/{api_serial(run, 'console-laptop-2')}")
+    wait(driver, text_is(css("#cert-state-value"), "revoked"), "the revoked certificate")
+    text = driver.find_element(*not_after).text
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", text), f"Not after of a revoked certificate: {text!r}"
+
+
 @pytest.mark.http_errors(404)
 def test_an_unknown_serial_is_reported_once(driver, run):
     serial = "0badc0ffee0badc0ffee"
