@@ -163,6 +163,29 @@ struct ClusterFaultTests {
         }
     }
 
+    @Test("A CA rollover on the control plane reaches an edge's GetNextCACert on its SIGHUP, not only at the 5-minute refresh")
+    func rolloverReachesTheEdgeOnReload() async throws {
+        try await ClusterTests.withCluster(edges: 1) { cluster in
+            let nextCA = cluster.directory.appendingPathComponent("next")
+            let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", nextCA.path, "--ca-name", "Next CA"])
+            try #require(initialized.status == 0, "\(initialized.stderr)")
+            let url = cluster.scepURL(edge: 0) + "?operation=GetNextCACert"
+            #expect(try await cluster.http(url).status == 404, "no next CA yet")
+
+            // The operator configures the successor and restarts the control plane.
+            #expect(await cluster.stopControl() == 0)
+            try await cluster.startControl(environment: ["SCEPTER_ISSUER_MAIN_NEXT_CA_CERT_PATH": nextCA.appendingPathComponent("ca.pem").path])
+            // Not the edge's /readyz: its check fetches the first profile's chain again.
+            #expect(await cluster.eventually { (try? await cluster.http(cluster.controlURL("/readyz")))?.status == 200 })
+            #expect(try await cluster.http(url).status == 404, "the edge serves its cached chain until a reload or its refresh")
+
+            let edge = try #require(cluster.edges.first)
+            kill(edge.pid, SIGHUP)
+            #expect(await cluster.eventually(timeout: .seconds(20)) { (try? await cluster.http(url))?.status == 200 })
+            #expect(edge.log.contains("the control plane's CA chain changed; serving the new one"), "\(edge.log.suffix(2000))")
+        }
+    }
+
     @Test("PostgreSQL stopped: the control plane's readiness names the database within the edges' second, so the edges say not ready, not unreachable")
     func postgresStoppedReadiness() async throws {
         let postgres = try await PostgresServerProcess.start()

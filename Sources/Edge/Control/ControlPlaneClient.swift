@@ -80,14 +80,25 @@ package final class ControlPlaneClient: Issuance, Service {
         try await client.shutdown()
     }
 
+    /// Fetches every profile's CA chain now, outside the periodic refresh: a
+    /// reload (SIGHUP, or one the cluster asks for) picks up a CA rollover
+    /// on the control plane at once instead of within `caRefreshInterval`.
+    package func refreshSoon() {
+        Task {
+            let missing = await refreshCACertificates()
+            logger.notice(
+                "CA chains fetched again after a reload",
+                metadata: ["profiles": "\(profiles.count - missing.count) of \(profiles.count)"])
+        }
+    }
+
     /// Fetches every profile's CA chain; returns the profiles it could not fetch.
     @discardableResult
     package func refreshCACertificates() async -> [String] {
         var missing: [String] = []
         for profile in profiles {
             do {
-                let fetched = try await fetchCACertificates(profile: profile)
-                caCache.withLock { $0[profile] = fetched }
+                cache(try await fetchCACertificates(profile: profile), for: profile)
             } catch {
                 missing.append(profile)
                 let cached = caCache.withLock { $0[profile] != nil }
@@ -143,8 +154,21 @@ package final class ControlPlaneClient: Issuance, Service {
     package func caCertificates(profile: String) async throws -> CACertificates {
         if let cached = caCache.withLock({ $0[profile] }) { return cached }
         let fetched = try await fetchCACertificates(profile: profile)
-        caCache.withLock { $0[profile] = fetched }
+        cache(fetched, for: profile)
         return fetched
+    }
+
+    /// Keeps `fetched` as the profile's chain; a change (a CA rollover on the control plane) is logged.
+    private func cache(_ fetched: CACertificates, for profile: String) {
+        let previous = caCache.withLock { cache in
+            defer { cache[profile] = fetched }
+            return cache[profile]
+        }
+        if let previous, previous != fetched {
+            logger.notice(
+                "the control plane's CA chain changed; serving the new one",
+                metadata: ["profile": "\(profile)", "next_ca": "\(fetched.next == nil ? "none" : "announced")"])
+        }
     }
 
     /// Why the control plane cannot take enrollments from this edge now, or
@@ -161,7 +185,7 @@ package final class ControlPlaneClient: Issuance, Service {
         guard let fetched = try? decode(CACertificates.self, status: caStatus, body: body, path: path) else {
             return "answered \(path) with HTTP \(caStatus.code)"
         }
-        caCache.withLock { $0[profile] = fetched }
+        cache(fetched, for: profile)
         return nil
     }
 

@@ -5,17 +5,22 @@ import Synchronization
 import UnixSignals
 import ScepterProtocol
 
-/// Reloads every Intune profile's trust anchors on SIGHUP, or when the
+/// Reloads every Intune profile's trust anchors (and has the CA chains fetched again) on SIGHUP, or when the
 /// cluster asks (`EdgeHeartbeatService`), and remembers the last report.
 package final class TrustAnchorReloader: Service {
     let stores: [(profile: String, store: TrustAnchorStore)]
     let metrics: EdgeMetrics
     let logger: Logger
     let edgeID: String
+    /// What else a reload refreshes (the CA chains cached from the control plane).
+    let alsoOnReload: @Sendable () -> Void
     private let last = Mutex<ReloadReport?>(nil)
 
     /// Publishes the anchors loaded at boot as metrics.
-    package init(configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger) {
+    package init(
+        configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger, alsoOnReload: @escaping @Sendable () -> Void = {}
+    ) {
+        self.alsoOnReload = alsoOnReload
         self.stores = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
             profile.intune.map { (profile.name, $0.anchors) }
         }
@@ -46,6 +51,7 @@ package final class TrustAnchorReloader: Service {
     /// Reloads every profile and records the report; `generation` names a cluster-wide request.
     @discardableResult
     package func reload(generation: Int64?, now: Date = Date()) -> ReloadReport {
+        alsoOnReload()
         let results = reloadAll(now: now)
         let report = ReloadReport(
             edgeID: edgeID, generation: generation, at: now,

@@ -102,7 +102,8 @@ package struct EdgeServer {
         } else {
             health.add(to: router)
         }
-        let reloader = TrustAnchorReloader(configuration: configuration, metrics: metrics, logger: logger)
+        let reloader = TrustAnchorReloader(
+            configuration: configuration, metrics: metrics, logger: logger, alsoOnReload: { control.refreshSoon() })
         return EdgeServer(
             router: router, internalListener: internalListener, configuration: configuration,
             options: Options(
