@@ -9,13 +9,19 @@ enum LogSetup {
         var level: Logger.Level = .info
         var format: ScepterLogHandler.Format = .text
 
-        /// `SCEPTER_LOG_LEVEL` (an unknown value means `info`, and it has no
-        /// `_FILE` variant) and `SCEPTER_LOG_FORMAT` (`text` or `json`; any
-        /// other value is a problem in `settings`, and text is used meanwhile).
+        /// `SCEPTER_LOG_LEVEL` (it has no `_FILE` variant) and
+        /// `SCEPTER_LOG_FORMAT` (`text` or `json`). Any other value is a
+        /// problem in `settings`; `info` and text are used meanwhile, so the
+        /// refusal itself is logged.
         static func load(_ settings: inout Settings) -> Options {
             var options = Options()
-            if let level = settings.environment["SCEPTER_LOG_LEVEL"].flatMap({ Logger.Level(rawValue: $0.lowercased()) }) {
-                options.level = level
+            if let text = settings.environment["SCEPTER_LOG_LEVEL"], !text.isEmpty {
+                if let level = Logger.Level(rawValue: text.lowercased()) {
+                    options.level = level
+                } else {
+                    let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                    settings.problem("SCEPTER_LOG_LEVEL", "\"\(text)\" is not one of \(known)")
+                }
             }
             if let text = settings.string("SCEPTER_LOG_FORMAT") {
                 if let format = ScepterLogHandler.Format(rawValue: text.lowercased()) {

@@ -97,4 +97,18 @@ struct ScepterLogHandlerTests {
         #expect(options.format == .text)
         #expect(settings.problems == [ConfigurationProblem("SCEPTER_LOG_FORMAT", #""logfmt" is not one of text, json"#)])
     }
+
+    @Test("An unknown SCEPTER_LOG_LEVEL is a problem naming it, not a silent info")
+    func anUnknownLevelIsAProblemNamingTheVariable() {
+        var settings = Settings(environment: ["SCEPTER_LOG_LEVEL": "verbose"])
+        let options = LogSetup.Options.load(&settings)
+        #expect(options.level == .info, "info meanwhile, so the refusal itself is logged")
+        #expect(
+            settings.problems == [
+                ConfigurationProblem("SCEPTER_LOG_LEVEL", #""verbose" is not one of trace, debug, info, notice, warning, error, critical"#)
+            ])
+        settings = Settings(environment: ["SCEPTER_LOG_LEVEL": ""])
+        _ = LogSetup.Options.load(&settings)
+        #expect(settings.problems.isEmpty, "empty is unset")
+    }
 }

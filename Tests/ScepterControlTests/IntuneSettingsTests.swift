@@ -164,5 +164,20 @@ struct IntuneSettingsTests {
         settings = Settings(environment: [:])
         #expect(IntuneOptions.load(&settings).revocationInterval == .seconds(900))
         #expect(settings.problems.isEmpty)
+        // The same 0 from a _FILE (a ConfigMap key mounted as a file).
+        let file = try Shell.temporaryDirectory().appendingPathComponent("interval")
+        try "0\n".write(to: file, atomically: true, encoding: .utf8)
+        settings = Settings(environment: ["SCEPTER_INTUNE_REVOCATION_INTERVAL_FILE": file.path])
+        #expect(IntuneOptions.load(&settings).revocationInterval == nil)
+        #expect(settings.problems.isEmpty, "\(settings.problems)")
+    }
+
+    @Test("The control plane refuses an INTUNE_MODE that is not a mode, as the edge does (a typo of intune-api would start as off)")
+    func unknownModeIsRefused() throws {
+        let (profiles, problems) = try Self.load(["SCEPTER_PROFILE_CORP_INTUNE_MODE": "intune_api"])
+        #expect(profiles.first?.intuneAPI == nil)
+        #expect(
+            problems.map(\.description) == [#"SCEPTER_PROFILE_CORP_INTUNE_MODE: "intune_api" is not one of off, signed-challenge, intune-api"#])
+        #expect(try Self.load(["SCEPTER_PROFILE_CORP_INTUNE_MODE": "Signed-Challenge"]).1.isEmpty, "case-insensitive")
     }
 }

@@ -188,7 +188,7 @@ extension IntuneOptions {
     /// Reads `SCEPTER_INTUNE_*` (SPEC §9).
     package static func load(_ settings: inout Settings) -> IntuneOptions {
         // A bare 0 turns polling off; any other value is a duration.
-        let off = settings.environment["SCEPTER_INTUNE_REVOCATION_INTERVAL"]?.trimmingCharacters(in: .whitespaces) == "0"
+        let off = settings.string("SCEPTER_INTUNE_REVOCATION_INTERVAL")?.trimmingCharacters(in: .whitespaces) == "0"
         let interval = off ? Duration.zero : settings.duration("SCEPTER_INTUNE_REVOCATION_INTERVAL", default: .seconds(900))
         return IntuneOptions(
             revocationInterval: interval == .zero ? nil : interval,

@@ -46,9 +46,8 @@ extension ControlConfiguration {
                 issuer = nil
             }
             let policy = loadPolicy(prefix: prefix, &settings)
-            // The edge reads INTUNE_MODE too and reports a value that is not a mode.
             var intuneAPI: IntuneAPISettings?
-            if settings.string(prefix + "INTUNE_MODE")?.lowercased() == "intune-api" {
+            if settings.intuneMode(prefix + "INTUNE_MODE") == .intuneAPI {
                 intuneAPI = IntuneAPISettings.load(prefix: prefix, &settings)
             } else {
                 for variable in ["INTUNE_TENANT_ID", "INTUNE_CLIENT_ID", "INTUNE_CLIENT_SECRET", "INTUNE_CLIENT_CERT_PATH"]

@@ -36,9 +36,8 @@ extension EdgeConfiguration {
 
         var intune: Intune?
         var intuneAPI: IntuneAPI?
-        let mode = (settings.string(prefix + "INTUNE_MODE") ?? "off").lowercased()
-        switch mode {
-        case "off":
+        switch settings.intuneMode(prefix + "INTUNE_MODE") {
+        case .off:
             for variable in ["INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_COMPLIANCE_SECRET"]
             where settings.string(prefix + variable) != nil {
                 settings.problem(prefix + variable, "is set but \(prefix)INTUNE_MODE is off; set INTUNE_MODE=signed-challenge or remove it")
@@ -48,9 +47,9 @@ extension EdgeConfiguration {
                     prefix + "CHALLENGE_PASSWORD",
                     "profile \(name) has neither a static challenge password nor an INTUNE_MODE; every enrollment would be refused")
             }
-        case "signed-challenge":
+        case .signedChallenge:
             intune = loadIntune(prefix: prefix, &settings, now: now)
-        case "intune-api":
+        case .intuneAPI:
             for variable in [
                 "INTUNE_CONNECTOR_CERT_PATH", "INTUNE_AUDIENCE", "INTUNE_COMPLIANCE_URL", "INTUNE_COMPLIANCE_SECRET", "INTUNE_RATE_LIMIT",
             ]
@@ -62,8 +61,8 @@ extension EdgeConfiguration {
             let validity = settings.duration(prefix + "INTUNE_CHALLENGE_VALIDITY", default: .seconds(3600))
             let skew = settings.duration(prefix + "INTUNE_CLOCK_SKEW", default: .seconds(60))
             intuneAPI = IntuneAPI(replayWindow: validity + skew)
-        default:
-            settings.problem(prefix + "INTUNE_MODE", "\"\(mode)\" is not one of off, signed-challenge, intune-api")
+        case nil:
+            break  // The problem names the value.
         }
         guard let ra else { return nil }
         let renewalLimit = settings.integer(prefix + "RENEWAL_LIMIT", default: 3)
