@@ -154,6 +154,12 @@ struct SCEPSurfaceTests {
             let missing = try SCEPClient.request(.getCert, content: coder.serializedBytes, transactionID: "tx-missing", recipient: harness.ra, signer: signer)
             #expect(try SCEPClient.readReply(try await client.pkiOperation(missing).1, requester: signer).failInfo == .badCertID)
 
+            // The right serial under another issuer's name is not this certificate (serials are unique per issuer only).
+            coder = DER.Serializer()
+            try coder.serialize(IssuerAndSerial(issuer: issued.subject, serialNumber: issued.serialNumber))
+            let otherIssuer = try SCEPClient.request(.getCert, content: coder.serializedBytes, transactionID: "tx-other", recipient: harness.ra, signer: signer)
+            #expect(try SCEPClient.readReply(try await client.pkiOperation(otherIssuer).1, requester: signer).failInfo == .badCertID)
+
             let getCRL = try SCEPClient.request(.getCRL, content: coder.serializedBytes, transactionID: "tx-crl", recipient: harness.ra, signer: signer)
             let crl = try SCEPClient.readReply(try await client.pkiOperation(getCRL).1, requester: signer)
             #expect(crl.status == .success)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ScepterProtocol
+import SwiftASN1
 import X509
 
 /// One PKIOperation, top to bottom: decode and verify the PKIMessage, run the
@@ -162,6 +163,11 @@ package struct PKIOperationHandler: Sendable {
                 let serial = issuerAndSerial.serialNumber.hexString
                 guard let issued = try await issuance.certificate(profile: profile.name, serialNumber: serial) else {
                     return .refused(Refusal(.unknownTransaction, "GetCert for serial \(serial), which this profile did not issue"))
+                }
+                // Serials are unique per issuer only: the named issuer must be the one that signed it.
+                guard (try? Certificate(derEncoded: issued.certificate))?.issuer == issuerAndSerial.issuer else {
+                    return .refused(
+                        Refusal(.unknownTransaction, "GetCert for serial \(serial) names an issuer other than the CA that issued it"))
                 }
                 return .certificates([issued.certificate], crls: [], serial: serial, answering: message)
             }
