@@ -434,19 +434,28 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     static func revokeFeedsTheCRL(_ store: any ControlStore) async throws {
         try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))
         let at = t0.addingTimeInterval(60)
-        let first = try await store.revoke(Revocation(serialNumber: "4a01", reason: .privilegeWithdrawn, actor: "intune", at: at))
+        // The audit row the caller makes of the outcome commits with the revocation.
+        let audit: @Sendable (RevocationOutcome) -> AuditEvent? = { outcome in
+            guard case .revoked(let record) = outcome else { return nil }
+            return AuditEvent(
+                time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
+                serialNumber: record.serialNumber, latencyMilliseconds: 0, details: "revoked by intune")
+        }
+        let first = try await store.revoke(Revocation(serialNumber: "4a01", reason: .privilegeWithdrawn, actor: "intune", at: at), audit: audit)
         guard case .revoked(let record) = first else {
             Issue.record("first revocation answered \(first)")
             return
         }
         #expect(record.status == .revoked)
         #expect(try await store.certificate(serialNumber: "4a01")?.status == .revoked)
-        let again = try await store.revoke(Revocation(serialNumber: "4a01", reason: .keyCompromise, actor: "admin", at: at.addingTimeInterval(5)))
+        let again = try await store.revoke(Revocation(serialNumber: "4a01", reason: .keyCompromise, actor: "admin", at: at.addingTimeInterval(5)), audit: audit)
         guard case .alreadyRevoked = again else {
             Issue.record("second revocation answered \(again)")
             return
         }
-        #expect(try await store.revoke(Revocation(serialNumber: "dead", reason: .unspecified, actor: "intune", at: at)) == .notFound)
+        let audited = try await store.auditEvents(AuditQuery(operation: .revoke))
+        #expect(audited.map(\.serialNumber) == ["4a01"] && audited.first?.details == "revoked by intune", "\(audited)")
+        #expect(try await store.revoke(Revocation(serialNumber: "dead", reason: .unspecified, actor: "intune", at: at), audit: { _ in nil }) == .notFound)
         let revoked = try await store.revocations(issuer: "corp-ca")
         #expect(revoked.count == 1)
         #expect(revoked.first?.serialNumber == "4a01")
@@ -561,7 +570,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         try await issue(store, serial: "a2", profile: "wifi", subject: "CN=printer_7%,O=Example", device: nil, issuedAt: 10)
         try await issue(store, serial: "a3", subject: "CN=old-box", issuedAt: 20, lifetime: 30)
         try await issue(store, serial: "a4", subject: "CN=stolen", issuedAt: 30)
-        _ = try await store.revoke(Revocation(serialNumber: "a4", reason: .keyCompromise, actor: "admin", at: t0.addingTimeInterval(40)))
+        _ = try await store.revoke(Revocation(serialNumber: "a4", reason: .keyCompromise, actor: "admin", at: t0.addingTimeInterval(40)), audit: { _ in nil })
         let now = t0.addingTimeInterval(100)
 
         #expect(try await serials(store, CertificateQuery(now: now)) == ["a4", "a3", "a2", "a1"], "newest first")

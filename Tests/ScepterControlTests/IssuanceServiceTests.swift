@@ -347,7 +347,7 @@ struct IssuanceServiceTests {
             #expect(try parsedSecond.crlNumber == parsedFirst.crlNumber)
 
             let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
-            _ = try await harness.store.revoke(Revocation(serialNumber: issued.serialNumber, reason: .keyCompromise, actor: "test", at: Date()))
+            _ = try await harness.store.revoke(Revocation(serialNumber: issued.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
             let third = try ParsedCRL(derEncoded: try await harness.service.crl(profile: "corp"))
             #expect(third.revoked?.count == 1)
             #expect(try #require(try third.crlNumber) > (try #require(try parsedFirst.crlNumber)))

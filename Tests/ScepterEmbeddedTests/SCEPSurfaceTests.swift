@@ -237,7 +237,7 @@ struct SCEPSurfaceTests {
             let (_, body) = try await client.pkiOperation(try device.pkcsReq(ra: harness.ra))
             let issuedDER = try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first)
             let serial = try Certificate(derEncoded: issuedDER).serialNumber.hexString
-            _ = try await harness.server.store.revoke(Revocation(serialNumber: serial, reason: .keyCompromise, actor: "test", at: Date()))
+            _ = try await harness.server.store.revoke(Revocation(serialNumber: serial, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
             let current = try CertificateKeyPair(certificatePEM: PEM.encode(issuedDER, label: "CERTIFICATE"), keyPEM: device.signer.keyPEM)
             let next = try TestDevice(commonName: "revoked-renewer", challenge: nil)
             let message = try SCEPClient.request(.renewalReq, content: next.csr, transactionID: "tx-revoked", recipient: harness.ra, signer: current)

@@ -150,7 +150,15 @@ package struct InventoryRoutes: Sendable {
         }
         let actor = tokens.principal(authorization: request.headers[.authorization])?.name ?? "admin"
         let reason = revoke.reason ?? .unspecified
-        let outcome = try await store.revoke(Revocation(serialNumber: serial, reason: reason, actor: actor, at: at, invalidityDate: revoke.invalidityDate))
+        let asked = Revocation(serialNumber: serial, reason: reason, actor: actor, at: at, invalidityDate: revoke.invalidityDate)
+        let outcome = try await store.revoke(asked) { outcome in
+            switch outcome {
+            case .revoked(let record): Self.auditEvent(record, at: at, details: "revoked by \(actor): \(reason.rawValue)")
+            case .alreadyRevoked(let record):
+                Self.auditEvent(record, at: at, details: "\(actor) asked to revoke a certificate already revoked; nothing changed")
+            case .notFound: nil
+            }
+        }
         let record: CertificateRecord
         let already: Bool
         switch outcome {
@@ -162,18 +170,16 @@ package struct InventoryRoutes: Sendable {
         case .alreadyRevoked(let revoked):
             (record, already) = (revoked, true)
         }
-        let event = AuditEvent(
-            time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
-            serialNumber: serial, latencyMilliseconds: 0,
-            details: already ? "\(actor) asked to revoke a certificate already revoked; nothing changed" : "revoked by \(actor): \(reason.rawValue)")
-        do {
-            try await store.insertAudit(event)
-        } catch {
-            logger.error("revocation not audited", metadata: ["serial": "\(serial)", "error": "\(error)"])
-        }
         logger.notice("certificate revoked", metadata: ["serial": "\(serial)", "actor": "\(actor)", "reason": "\(reason.rawValue)", "already": "\(already)"])
         let revocation = try await store.revocation(serialNumber: serial)
         return try APIResponse.json(AdminJSON.RevokeAnswer(certificate: AdminJSON.Certificate(record, revocation: revocation, now: at), alreadyRevoked: already))
+    }
+
+    /// The audit row of an administrator's revocation, written in its transaction.
+    private static func auditEvent(_ record: CertificateRecord, at: Date, details: String) -> AuditEvent {
+        AuditEvent(
+            time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
+            serialNumber: record.serialNumber, latencyMilliseconds: 0, details: details)
     }
 
     /// The body of a bulk revocation.
@@ -254,19 +260,15 @@ package struct InventoryRoutes: Sendable {
         (answer.revoked, answer.skipped) = (0, 0)
         try await forEachPage(of: query) { page in
             for record in page {
-                switch try await store.revoke(Revocation(serialNumber: record.serialNumber, reason: reason, actor: actor, at: at)) {
+                let revocation = Revocation(serialNumber: record.serialNumber, reason: reason, actor: actor, at: at)
+                let outcome = try await store.revoke(revocation) { outcome in
+                    guard case .revoked(let revoked) = outcome else { return nil }
+                    return Self.auditEvent(revoked, at: at, details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
+                }
+                switch outcome {
                 case .revoked(let revoked):
                     answer.revoked += 1
                     await self.revoked(revoked)
-                    let event = AuditEvent(
-                        time: at, edgeID: "control", sourceAddress: nil, profile: record.profile, operation: .revoke, outcome: .success,
-                        serialNumber: record.serialNumber, latencyMilliseconds: 0,
-                        details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
-                    do {
-                        try await store.insertAudit(event)
-                    } catch {
-                        logger.error("revocation not audited", metadata: ["serial": "\(record.serialNumber)", "error": "\(error)"])
-                    }
                 case .alreadyRevoked:
                     answer.skipped += 1
                 case .notFound:

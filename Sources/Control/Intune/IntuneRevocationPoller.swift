@@ -96,12 +96,20 @@ package struct IntuneRevocationPoller: Service {
     }
 
     /// What one revocation request came to: the result Intune gets, the metric label, the audit row.
-    private struct Handled {
+    private struct Handled: Sendable {
         var result: IntuneClient.RevocationResult
         var label: String
         var outcome: Outcome
         var profile: String
         var details: String
+        /// Whether the audit row is written already (in the revocation's transaction).
+        var audited = false
+
+        func auditEvent(serial: String, requestContext: String, at: Date) -> AuditEvent {
+            AuditEvent(
+                time: at, edgeID: "control", sourceAddress: nil, profile: profile, operation: .intuneRevocation,
+                transactionID: requestContext, outcome: outcome, serialNumber: serial, latencyMilliseconds: 0, details: details)
+        }
     }
 
     private func revoke(_ request: IntuneClient.RevocationRequest, tenant: Tenant) async -> IntuneClient.RevocationResult {
@@ -110,12 +118,9 @@ package struct IntuneRevocationPoller: Service {
         let handled = await handle(request, serial: serial, tenant: tenant, at: at)
         metrics?.recordRevocation(result: handled.label)
         logger.notice("Intune revocation request", metadata: ["serial": "\(serial)", "result": "\(handled.label)", "profile": "\(handled.profile)"])
-        let event = AuditEvent(
-            time: at, edgeID: "control", sourceAddress: nil, profile: handled.profile, operation: .intuneRevocation,
-            transactionID: request.requestContext, outcome: handled.outcome, serialNumber: serial, latencyMilliseconds: 0,
-            details: handled.details)
+        guard !handled.audited else { return handled.result }
         do {
-            try await store.insertAudit(event)
+            try await store.insertAudit(handled.auditEvent(serial: serial, requestContext: request.requestContext, at: at))
         } catch {
             logger.error("Intune revocation not audited", metadata: ["serial": "\(serial)", "error": "\(error)"])
         }
@@ -139,15 +144,26 @@ package struct IntuneRevocationPoller: Service {
                 return notOurs("it belongs to profile \(existing.profile), which does not use this Intune tenant")
             }
             let succeeded = IntuneClient.RevocationResult(requestContext: context, succeeded: true, errorCode: "None", errorMessage: "")
-            switch try await store.revoke(Revocation(serialNumber: serial, reason: .privilegeWithdrawn, actor: "intune", at: at)) {
+            // Audited in the revocation's own transaction.
+            let revoked = Handled(
+                result: succeeded, label: "revoked", outcome: .success, profile: existing.profile,
+                details: "revoked at Intune's request (device wiped, retired or profile removed); issuer \(issuer)", audited: true)
+            let already = Handled(
+                result: succeeded, label: "already_revoked", outcome: .success, profile: existing.profile,
+                details: "Intune asked to revoke a certificate already revoked; reported as succeeded", audited: true)
+            let revocation = Revocation(serialNumber: serial, reason: .privilegeWithdrawn, actor: "intune", at: at)
+            let outcome = try await store.revoke(revocation) { outcome in
+                switch outcome {
+                case .revoked: revoked.auditEvent(serial: serial, requestContext: context, at: at)
+                case .alreadyRevoked: already.auditEvent(serial: serial, requestContext: context, at: at)
+                case .notFound: nil
+                }
+            }
+            switch outcome {
             case .revoked:
-                return Handled(
-                    result: succeeded, label: "revoked", outcome: .success, profile: existing.profile,
-                    details: "revoked at Intune's request (device wiped, retired or profile removed); issuer \(issuer)")
+                return revoked
             case .alreadyRevoked:
-                return Handled(
-                    result: succeeded, label: "already_revoked", outcome: .success, profile: existing.profile,
-                    details: "Intune asked to revoke a certificate already revoked; reported as succeeded")
+                return already
             case .notFound:
                 return notOurs("it disappeared from the inventory meanwhile")
             }

@@ -133,9 +133,15 @@ extension SQLStore {
         }
     }
 
-    package func revoke(_ revocation: Revocation) async throws -> RevocationOutcome {
+    package func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) -> AuditEvent?) async throws
+        -> RevocationOutcome
+    {
         let dialect = dialect
-        return try await transaction("revoke") { sql in try await Self.revoke(revocation, on: sql, dialect: dialect) }
+        return try await transaction("revoke") { sql in
+            let outcome = try await Self.revoke(revocation, on: sql, dialect: dialect)
+            if let event = audit(outcome) { _ = try await sql.run(Self.insertStatement([event], provisional: false)) }
+            return outcome
+        }
     }
 
     package func insertAudit(_ events: [AuditEvent]) async throws {
