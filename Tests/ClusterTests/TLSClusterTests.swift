@@ -129,6 +129,18 @@ struct TLSClusterTests {
                 "SCEPTER_EDGE_CLIENT_KEY_PATH": "",
             ])
             #expect(try await Self.readiness(cluster, edge: 4).status == 503)
+
+            // No client variables but a listener certificate: the edge presents its own certificate (SPEC §9).
+            try await tls.issueServerAndClientCertificate("edge-own")
+            let own = try await cluster.startEdge(id: "edge-own-cert", environment: [
+                "SCEPTER_EDGE_CLIENT_CERT_PATH": "", "SCEPTER_EDGE_CLIENT_KEY_PATH": "",
+                "SCEPTER_EDGE_TLS_CERT_PATH": tls.directory.appendingPathComponent("edge-own.pem").path,
+                "SCEPTER_EDGE_TLS_KEY_PATH": tls.directory.appendingPathComponent("edge-own.key").path,
+            ])
+            let ownReadiness = try await Self.getOverTLS(port: own.port, ca: tls.caPath, path: "/readyz")
+            #expect(ownReadiness.stdout.hasPrefix("HTTP/1.1 200"), "\(ownReadiness.stdout)")
+            try await own.terminate()
+
             #expect(try await cluster.count("SELECT count(*) FROM certificates") == 1)
         }
     }

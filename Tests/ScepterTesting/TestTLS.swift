@@ -52,6 +52,14 @@ public struct TestTLS: Sendable {
             name, ca: "ca", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth", days: days)
     }
 
+    /// A certificate for both ends, as `<name>.pem` and `<name>.key`: an edge's
+    /// listener certificate that it also presents to the control plane.
+    public func issueServerAndClientCertificate(_ name: String) async throws {
+        try await makeLeaf(
+            name, ca: "ca", subject: "/CN=localhost",
+            extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth")
+    }
+
     private func makeLeaf(_ name: String, ca: String, subject: String, extensions: String, days: Int = 30) async throws {
         try await run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("\(name).key"),

@@ -60,7 +60,7 @@ package struct EdgeServer {
         let internalListen = settings.optionalListenAddress("SCEPTER_EDGE_INTERNAL_LISTEN")
         let network = EdgeConfiguration.loadNetwork(&settings)
         let tls = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_TLS_CERT_PATH", key: "SCEPTER_EDGE_TLS_KEY_PATH")
-        let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL)
+        let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL, listener: tls)
         let controlConnections = settings.integer(
             "SCEPTER_EDGE_CONTROL_CONNECTIONS", default: ControlPlaneClient.defaultConnections, minimum: 1)
         limits.checkOpenFiles(
