@@ -387,6 +387,78 @@ def test_intune_page_shows_only_intune_profiles(driver, run):
     screenshot(driver, run, "console-intune-not-intune.png")
 
 
+def test_intune_failures_table_fits_a_1280_window(driver, run):
+    """The recent failures, Meaning and what to check included, fit 1280 px without a sideways scroll."""
+    assert driver.execute_script("return [window.innerWidth, window.innerHeight];") == list(WIDE)
+    go(driver, "#/intune")
+    row = wait(driver, shown(css('[data-testid="profile-card-corp"] [data-testid="failure-row"]')), "corp's failure row")
+    scroll_to(driver, row.find_element(By.XPATH, "ancestor::section[contains(@class, 'card-section')]"))
+    wrap = row.find_element(By.XPATH, "ancestor::div[contains(@class, 'table-wrap')]")
+    widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth];", wrap)
+    assert widths[0] <= widths[1] + 1, f"the failures table scrolls sideways: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+    hint = row.find_element(By.CSS_SELECTOR, "td.hint-cell")
+    right = driver.execute_script("return arguments[0].getBoundingClientRect().right;", hint)
+    assert right <= driver.execute_script("return window.innerWidth;"), f"Meaning and what to check ends at {right} px"
+    assert hint.text.startswith("Not an Intune challenge") and "Check: " in hint.text, hint.text
+    assert run.seed("console-intruder").report["transactionID"] in row.text, row.text
+    screenshot(driver, run, "console-intune-failures-1280.png")
+
+    # The widest row an Intune refusal makes: a long label, a device name over its claim subject (a GUID).
+    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/admin/scep/intune/stats') ? window.realFetch(url, init)
+        : window.realFetch(url, init).then((r) => r.json()).then((stats) => {
+            const corp = stats.profiles.find((p) => p.profile === 'corp');
+            corp.recentFailures.unshift(Object.assign({}, corp.recentFailures[0], {
+              outcome: 'unsupported_algorithm', failInfo: 'badAlg', deviceName: 'DESKTOP-LONGDEVICENAME-0042',
+              claimSubject: '3f2b9c1e-8d4a-4b7e-9f06-2c5d8e1a7b44',
+              details: 'the CSR is signed with an algorithm this profile does not accept (ecdsa-with-SHA1)' }));
+            return new Response(JSON.stringify(stats), { status: 200, headers: { 'Content-Type': 'application/json' } });
+          })""")
+    try:
+        go(driver, "#/overview")  # opening the page again redraws the failures at once
+        wait(driver, shown(css("#page-overview")), "the overview")
+        go(driver, "#/intune")
+        wait(driver, lambda d: len(d.find_elements(*by_testid("failure-row"))) == 2, "the two failure rows")
+        wrap = driver.find_element(By.CSS_SELECTOR, '[data-testid="profile-card-corp"] table.failures').find_element(By.XPATH, "..")
+        widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth];", wrap)
+        assert widths[0] <= widths[1] + 1, f"a long row widens the failures table: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+        scroll_to(driver, wrap)
+        screenshot(driver, run, "console-intune-failures-long-1280.png")
+    finally:
+        restore_fetch(driver)
+
+
+def test_intune_marks_its_figures_out_of_date_after_a_failed_refresh(driver, run):
+    """A refresh answered with a 5xx keeps the cards, marked with the time their figures are from, as the overview does."""
+    go(driver, "#/intune")
+    status_line = wait(driver, text_matches(css("#intune-status"), r"^Counters as of .+ UTC;"), "the Intune status line")
+    as_of = re.match(r"^Counters as of (.+ UTC);", status_line.text).group(1)
+    successes = driver.find_element(*by_testid("count-corp-success-24h")).text
+    fake_fetch(driver, """(url, init) => String(url).startsWith('/api/v1/admin/scep/intune/stats')
+        ? Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'the database is unreachable' } }),
+            { status: 503, headers: { 'Content-Type': 'application/json' } }))
+        : window.realFetch(url, init)""")
+    try:
+        # Opening the page loads it again, as its 30 s timer does.
+        go(driver, "#/overview")
+        wait(driver, shown(css("#page-overview")), "the overview")
+        go(driver, "#/intune")
+        stale = wait(driver, text_matches(css("#intune-status"), r"^Out of date: the refresh at .+ UTC failed\. "),
+                     "the Intune page's out-of-date line")
+        assert stale.text.endswith(f"The figures below are as of {as_of}."), stale.text
+        assert "status-error" in stale.get_attribute("class").split()
+        assert "stale" in driver.find_element(By.ID, "intune-content").get_attribute("class").split()
+        assert driver.find_element(*by_testid("count-corp-success-24h")).text == successes, "the figures were not kept"
+        assert driver.find_element(By.ID, "error-text").text == "Intune stats: the database is unreachable"
+        screenshot(driver, run, "console-intune-stale.png")
+    finally:
+        restore_fetch(driver)
+    go(driver, "#/overview")
+    wait(driver, shown(css("#page-overview")), "the overview")
+    go(driver, "#/intune")
+    wait(driver, text_matches(css("#intune-status"), r"^Counters as of "), "the status line after a good refresh")
+    assert "stale" not in driver.find_element(By.ID, "intune-content").get_attribute("class").split()
+
+
 def test_certificate_search_detail_and_revocation(driver, run):
     target = run.seed("console-laptop-2")
     serial = api_serial(run, target.cn)

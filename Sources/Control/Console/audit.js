@@ -97,7 +97,7 @@
         rows: items.map(auditRow),
         empty: cursor ? 'No more events.' : 'No audit event matches these filters.',
         testid: 'audit-table',
-        className: 'audit',
+        className: 'audit fit-window',
       }));
       const page = state.cursors.length;
       setStatus(status, items.length

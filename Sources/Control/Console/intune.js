@@ -191,7 +191,7 @@
         h('td', null, outcomeBadge(f.outcome), f.failInfo ? h('div', { class: 'muted small' }, f.failInfo) : null),
         h('td', null, f.deviceName || f.claimSubject || h('span', { class: 'muted' }, '\u2014'),
           f.deviceName && f.claimSubject ? h('div', { class: 'muted small' }, f.claimSubject) : null),
-        h('td', null, f.transactionID
+        h('td', { class: 'ident' }, f.transactionID
           ? h('a', { href: `#/audit?transactionID=${encodeURIComponent(f.transactionID)}`, title: 'Audit events of this transaction' }, code(f.transactionID))
           : h('span', { class: 'muted' }, '\u2014')),
         h('td', { class: 'details' }, f.details || h('span', { class: 'muted' }, '\u2014')),
@@ -204,7 +204,7 @@
         columns: [{ title: 'Time and edge' }, { title: 'Outcome and failInfo' }, { title: 'Device' }, { title: 'Transaction' }, { title: 'Details' }, { title: 'Meaning and what to check' }],
         rows,
         empty: 'No refusals recorded for this profile.',
-        className: 'failures',
+        className: 'failures fit-window',
       }),
     ];
   }
