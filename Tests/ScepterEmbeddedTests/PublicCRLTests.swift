@@ -19,12 +19,14 @@ struct PublicCRLTests {
         var body: [UInt8]
     }
 
-    static func fetch(_ harness: EmbeddedHarness, _ path: String, ifNoneMatch: String? = nil) async throws -> Fetched {
+    static func fetch(_ harness: EmbeddedHarness, _ path: String, method: HTTPRequest.Method = .get, ifNoneMatch: String? = nil) async throws
+        -> Fetched
+    {
         var fields = HTTPFields()
         if let ifNoneMatch { fields[.ifNoneMatch] = ifNoneMatch }
         let headers = fields
         return try await harness.test { client in
-            try await client.execute(uri: path, method: .get, headers: headers) { Fetched(status: $0.status, headers: $0.headers, body: Array($0.body.readableBytesView)) }
+            try await client.execute(uri: path, method: method, headers: headers) { Fetched(status: $0.status, headers: $0.headers, body: Array($0.body.readableBytesView)) }
         }
     }
 
@@ -84,6 +86,17 @@ struct PublicCRLTests {
         let refused = try await Shell.openssl("verify", "-crl_check", "-CAfile", caPath, "-CRLfile", crlPEM, certificatePath)
         #expect(refused.status != 0)
         #expect((refused.stdout + refused.stderr).contains("certificate revoked"))
+    }
+
+    @Test("HEAD answers as GET does, with the CRL's Content-Length, without the body")
+    func head() async throws {
+        let harness = try await EmbeddedHarness.make()
+        let get = try await Self.fetch(harness, "/crl/dev.crl")
+        let head = try await Self.fetch(harness, "/crl/dev.crl", method: .head)
+        #expect(head.status == .ok)
+        #expect(head.body.isEmpty)
+        #expect(!get.body.isEmpty && head.headers[.contentLength] == "\(get.body.count)", "\(head.headers)")
+        #expect(head.headers[.eTag] == get.headers[.eTag] && head.headers[.contentType] == "application/pkix-crl")
     }
 
     @Test("Unknown issuers and malformed names are 404", arguments: ["/crl/nobody.crl", "/crl/dev", "/crl/.crl"])

@@ -24,11 +24,8 @@ package struct PublicationRoutes: Sendable {
 
     package func add<Context: RequestContext>(to router: Router<Context>) {
         addOCSP(to: router)
-        router.head("/crl/:file") { request, context in
-            var response = try await crl(request, context)
-            response.body = ResponseBody()
-            return response
-        }
+        // Headers as GET's, Content-Length included, without the body.
+        router.head("/crl/:file") { request, context in try await crl(request, context).createHeadResponse() }
         router.get("/crl/:file") { request, context in try await crl(request, context) }
     }
 
