@@ -27,6 +27,7 @@
 //               Expired, data-badge = green|amber|red|expired)
 //             [chart-hourly-<profile>]  [agreement-<profile>]  [edge-row-<profile>-<edge id>]
 //             [failure-row]  #intune-needs-admin (viewer's sentence)  #intune-status
+//             #intune-content (class stale: figures kept after a failed refresh)
 //             admin: #reload-trust  #reload-dialog  #reload-confirm  #reload-cancel  #reload-result
 //               (in it: [reload-summary]  [reload-edge-<edge>]  [reload-status-<edge>] = reloaded|failed|no_answer)
 //   Certificates  #cert-q  #cert-device  #cert-serial  #cert-profile  #cert-state (select)

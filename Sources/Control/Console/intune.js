@@ -5,7 +5,7 @@
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
   const {
-    h, fill, $, setStatus, showError, clearError, errorLine, formatTime, timeEl, ago, plural,
+    h, fill, $, setStatus, freshness, showError, clearError, errorLine, formatTime, toISO, timeEl, ago, plural,
     badge, outcomeBadge, table, dl, code, shortFingerprint, openDialog, cloneTemplate,
   } = S.ui;
 
@@ -37,6 +37,7 @@
   let lastFailuresAt = 0;
   let cardSeq = 0;
   const cards = new Map(); // profile name -> {el, parts, failuresShown}
+  const status = freshness('#intune-status', '#intune-content');
 
   // ---- Card sections -----------------------------------------------------
 
@@ -310,7 +311,8 @@
     const mine = generation;
     inFlight = mine;
     lastLoadAt = Date.now();
-    if (!cards.size) setStatus($('#intune-status'), 'Loading\u2026');
+    // Polled: with figures shown, the line changes when the answer comes, not at each request.
+    if (!status.shown) setStatus($('#intune-status'), 'Loading\u2026');
     try {
       const stats = await S.api.intuneStats();
       if (mine !== generation) return;
@@ -319,13 +321,12 @@
       render(stats || {}, failuresDue);
       if (failuresDue) lastFailuresAt = now;
       clearError();
-      setStatus($('#intune-status'), `Counters as of ${formatTime(stats && stats.generatedAt)}; refreshed every 30 s, failures every 60 s.`);
+      const asOf = (stats && stats.generatedAt) || toISO(new Date());
+      status.current(asOf, `Counters as of ${formatTime(asOf)}; refreshed every 30 s, failures every 60 s.`);
     } catch (error) {
       if (mine !== generation) return;
       showError(error, 'Intune stats');
-      setStatus($('#intune-status'), cards.size
-        ? `The last refresh failed at ${formatTime(S.ui.toISO(new Date()))}; the figures below may be out of date.`
-        : 'The Intune stats could not be loaded.', 'error');
+      status.failed('The Intune stats could not be loaded.');
     } finally {
       if (inFlight === mine) inFlight = 0;
     }
@@ -441,8 +442,8 @@
       this.hide();
       cards.clear();
       lastFailuresAt = 0;
+      status.clear();
       fill($('#intune-content'));
-      setStatus($('#intune-status'), '');
     },
   };
 })();

@@ -2,11 +2,11 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, fill, $, setStatus, showError, formatTime, toISO } = S.ui;
+  const { h, fill, $, freshness, showError, formatTime, toISO } = S.ui;
   const { barChart, dayTick } = S.charts;
 
   let generation = 0; // drops answers that arrive after the page was left or reloaded
-  let shownAsOf = ''; // when the figures shown were loaded (ISO), '' when none are shown
+  const status = freshness('#overview-status', '#overview-content');
 
   function tile(testid, title, value, note, href) {
     const number = h('span', { class: 'tile-value', testid: `${testid}-value` }, String(Number(value) || 0));
@@ -55,32 +55,18 @@
     fill($('#overview-content'), tiles, superseded, charts);
   }
 
-  /** Marks the figures shown as out of date (kept, greyed, with their time in the status line), or as current. */
-  function markStale(stale) {
-    $('#overview-content').classList.toggle('stale', stale);
-  }
-
   async function load() {
     const mine = ++generation;
-    const status = $('#overview-status');
-    setStatus(status, shownAsOf ? `Refreshing\u2026 The figures below are as of ${formatTime(shownAsOf)}.` : 'Loading\u2026');
+    status.refreshing('Loading\u2026');
     try {
       const data = await S.api.overview();
       if (mine !== generation) return;
       render(data || {});
-      shownAsOf = toISO(new Date());
-      markStale(false);
-      setStatus(status, `As of ${formatTime(shownAsOf)}.`);
+      const asOf = toISO(new Date());
+      status.current(asOf, `As of ${formatTime(asOf)}.`);
     } catch (error) {
       if (mine !== generation) return;
-      if (shownAsOf) {
-        // An operator must not take old figures for current ones: they stay, marked with their time.
-        markStale(true);
-        setStatus(status, `Out of date: the refresh at ${formatTime(toISO(new Date()))} failed. `
-          + `The figures below are as of ${formatTime(shownAsOf)}.`, 'error');
-      } else {
-        setStatus(status, 'The overview could not be loaded.', 'error');
-      }
+      status.failed('The overview could not be loaded.');
       showError(error, 'Overview');
     }
   }
@@ -94,10 +80,8 @@
     hide() { generation++; },
     reset() {
       generation++;
-      shownAsOf = '';
-      markStale(false);
+      status.clear();
       fill($('#overview-content'));
-      setStatus($('#overview-status'), '');
     },
   };
 })();

@@ -171,6 +171,48 @@
     el.classList.toggle('status-ok', kind === 'ok');
   }
 
+  /**
+   * The status line of a page whose figures are refreshed (overview, Intune). After a failed
+   * refresh the figures shown stay, marked out of date: the content element gets the class
+   * stale (dashed and greyed, console.css) and the line gives the failed refresh's time and the
+   * time the figures are from. Takes selectors: the elements are looked up on each call.
+   */
+  function freshness(statusSelector, contentSelector) {
+    let asOf = ''; // when the figures shown are from (ISO), '' while none are shown
+    const mark = (stale) => $(contentSelector).classList.toggle('stale', stale);
+    return {
+      /** Whether figures are shown. */
+      get shown() { return asOf !== ''; },
+      /** A refresh started; `first` is the line while no figures are shown. */
+      refreshing(first) {
+        setStatus($(statusSelector), asOf ? `Refreshing\u2026 The figures below are as of ${formatTime(asOf)}.` : first);
+      },
+      /** The figures from `iso` are shown, with `line` as the status line. */
+      current(iso, line) {
+        asOf = iso;
+        mark(false);
+        setStatus($(statusSelector), line);
+      },
+      /** A refresh failed; `first` is the line when no figures are shown. */
+      failed(first) {
+        if (!asOf) {
+          setStatus($(statusSelector), first, 'error');
+          return;
+        }
+        // An operator must not take old figures for current ones: they stay, marked with their time.
+        mark(true);
+        setStatus($(statusSelector), `Out of date: the refresh at ${formatTime(toISO(new Date()))} failed. `
+          + `The figures below are as of ${formatTime(asOf)}.`, 'error');
+      },
+      /** No figures shown (after sign-out). */
+      clear() {
+        asOf = '';
+        mark(false);
+        setStatus($(statusSelector), '');
+      },
+    };
+  }
+
   /** Shows an API error in the banner: `context` says what failed, the message comes from the server. */
   function showError(error, context) {
     const message = error instanceof Error ? error.message : String(error);
@@ -232,6 +274,6 @@
   S.ui = {
     h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
     badge, stateBadge, outcomeBadge, table, dl, code, shortFingerprint,
-    setStatus, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
+    setStatus, freshness, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
   };
 })();
