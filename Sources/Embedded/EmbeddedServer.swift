@@ -113,12 +113,13 @@ package struct EmbeddedServer {
         SCEPRoutes(configuration: edgeConfiguration, handler: handler, issuance: issuance).add(to: router)
         HealthRoutes(ready: { (true, "ready") }, metrics: { metrics.render() + controlMetrics.render() }).add(to: router)
         let reloader = TrustAnchorReloader(configuration: edgeConfiguration, metrics: metrics, logger: logger)
+        let cluster = ProcessClusterView(reloader: reloader, configuration: edgeConfiguration)
         // The admin API on the same port, behind the dev admin token.
         AdminRoutes(
-            store: store, cluster: ProcessClusterView(reloader: reloader, edgeID: edgeConfiguration.edgeID),
+            store: store, cluster: cluster,
             profiles: edgeProfiles.map(\.name), tokens: tokens, intune: intune, logger: logger
         ).add(to: router)
-        InventoryRoutes(store: store, configuration: controlConfiguration, tokens: tokens, logger: logger).add(to: router)
+        InventoryRoutes(store: store, configuration: controlConfiguration, cluster: cluster, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
         ConsoleRoutes().add(to: router)
         PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)

@@ -9,13 +9,15 @@ import ScepterProtocol
 final class ProcessClusterView: ClusterView {
     let reloader: TrustAnchorReloader
     let edgeID: String
+    let profiles: [String: EdgeProfileSettings]
     let startedAt: Date
     let now: @Sendable () -> Date
     private let generation = Mutex<Int64>(0)
 
-    init(reloader: TrustAnchorReloader, edgeID: String, now: @escaping @Sendable () -> Date = { Date() }) {
+    init(reloader: TrustAnchorReloader, configuration: EdgeConfiguration, now: @escaping @Sendable () -> Date = { Date() }) {
         self.reloader = reloader
-        self.edgeID = edgeID
+        self.edgeID = configuration.edgeID
+        self.profiles = configuration.profileSettings
         self.now = now
         self.startedAt = now()
     }
@@ -24,7 +26,7 @@ final class ProcessClusterView: ClusterView {
         [
             EdgeHeartbeat(
                 edgeID: edgeID, version: ScepterRelease.version, startedAt: startedAt, at: now(), anchors: reloader.anchors,
-                lastReload: reloader.lastReport)
+                lastReload: reloader.lastReport, profiles: profiles)
         ]
     }
 

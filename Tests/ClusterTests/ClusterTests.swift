@@ -361,6 +361,33 @@ struct ClusterTests {
         }
     }
 
+    @Test("GET /api/v1/profiles shows the edges' half of a profile from their heartbeats, grouped, so an edge started with other settings stands out")
+    func profilesShowEachEdgesSettings() async throws {
+        try await Self.withCluster { cluster in
+            try await cluster.startEdge(id: "edge-odd", environment: ["SCEPTER_PROFILE_CORP_INTUNE_RATE_LIMIT": "10"])
+            let url = cluster.controlURL("/api/v1/profiles")
+            var groups: [[String: Any]] = []
+            let grouped = await cluster.eventually(timeout: .seconds(30)) {
+                guard let answer = try? await cluster.http(url, token: TestCluster.viewerToken),
+                    let profiles = (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [[String: Any]],
+                    let corp = profiles.first(where: { $0["name"] as? String == "corp" })
+                else { return false }
+                groups = corp["edges"] as? [[String: Any]] ?? []
+                return groups.count == 2
+            }
+            #expect(grouped, "\(groups)")
+            let byEdges = Dictionary(
+                uniqueKeysWithValues: groups.map { (($0["edges"] as? [String]) ?? [], ($0["settings"] as? [String: Any]) ?? [:]) }.map {
+                    ($0.0.joined(separator: ","), $0.1)
+                })
+            let rateLimit = { (edges: String) in (byEdges[edges]?["signedChallenge"] as? [String: Any])?["rateLimit"] as? Int }
+            #expect(rateLimit("edge-0,edge-1") == 3, "\(byEdges.keys)")
+            #expect(rateLimit("edge-odd") == 10, "\(byEdges.keys)")
+            #expect(byEdges["edge-0,edge-1"]?["challengePassword"] as? String == "set")
+            #expect(byEdges["edge-0,edge-1"]?["intuneMode"] as? String == "signed-challenge")
+        }
+    }
+
     @Test("micromdm's SCEP client enrolls through either edge, GET and POST, and OpenSSL verifies the certificates")
     func micromdmClientEnrollsThroughTheCluster() async throws {
         try await InteropClient.ensureBuilt()

@@ -59,6 +59,39 @@ struct EdgeConfigurationTests {
         #expect(intune.anchors.anchors.fingerprints.count == 1)
     }
 
+    @Test("A profile's settings as the heartbeat publishes them: every gate's value, secrets only as set, the webhook without its query")
+    func publishedSettings() throws {
+        let files = try Self.files.get()
+        let secretToken = "hook-token-\(UUID().uuidString)"
+        let (profiles, problems) = Self.load([
+            "SCEPTER_PROFILES": "corp",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": files.raCertificate,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": files.raKey,
+            "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "static-secret-\(secretToken)",
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE": "signed-challenge",
+            "SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH": files.anchors,
+            "SCEPTER_PROFILE_CORP_INTUNE_RATE_LIMIT": "5",
+            "SCEPTER_PROFILE_CORP_ALLOWED_SAN_TYPES": "dns,uri",
+            "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL": "https://hook:\(secretToken)@compliance.example/check?token=\(secretToken)#x",
+            "SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_SECRET": String(repeating: "k", count: 32) + secretToken,
+            "SCEPTER_PROFILE_CORP_RENEWAL_LIMIT": "7",
+        ])
+        #expect(problems.isEmpty, "\(problems)")
+        let settings = try #require(profiles.first).settings
+        #expect(settings.challengePassword == "set")
+        #expect(settings.intuneMode == "signed-challenge")
+        #expect(settings.renewalLimit == 7)
+        #expect(settings.ra.subject.contains("CN=RA"), "\(settings.ra.subject)")
+        #expect(settings.ra.fingerprint.count == 64)
+        let gates = try #require(settings.signedChallenge)
+        #expect(gates.rateLimit == 5 && gates.challengeValiditySeconds == 3600 && gates.clockSkewSeconds == 60 && gates.audience == nil)
+        #expect(gates.allowedSANTypes == ["dns", "uri"])
+        #expect(gates.complianceURL == "https://compliance.example/check")
+        #expect(gates.complianceSecret == "set" && gates.complianceTimeoutSeconds == 5)
+        let json = String(decoding: try InternalAPI.encoder().encode(settings), as: UTF8.self)
+        #expect(!json.contains(secretToken), "no secret in what the heartbeat publishes: \(json)")
+    }
+
     @Test func anIntuneAPIProfileNeedsNoAnchorsAndRefusesSignedChallengeSettings() throws {
         let files = try Self.files.get()
         let (profiles, problems) = Self.load([

@@ -242,6 +242,16 @@ struct InventoryAPITests {
         let dev = try #require(profiles.first { $0["name"] as? String == "default" })
         #expect((dev["issuer"] as? [String: Any])?["name"] as? String == "dev")
         #expect((dev["policy"] as? [String: Any])?["allowedEKUs"] as? [String] == ["clientAuth"])
+        // The edges' half: embedded mode's one edge, with the RA devices encrypt to and the static password only as set.
+        let groups = try #require(dev["edges"] as? [[String: Any]])
+        #expect(groups.count == 1)
+        let settings = try #require(groups.first?["settings"] as? [String: Any])
+        #expect((groups.first?["edges"] as? [String])?.count == 1)
+        #expect(settings["challengePassword"] as? String == "set")
+        #expect(settings["intuneMode"] as? String == "off")
+        #expect(settings["renewalLimit"] as? Int == 3)
+        #expect((settings["ra"] as? [String: Any])?["fingerprint"] as? String == SHA256Hex.of(harness.ra))
+        #expect(!answer.text.contains(harness.server.challenge), "the static password never appears")
     }
 
     @Test("Bulk revocation: refuses an empty selector, dry run counts, then revokes once; viewers may not")

@@ -10,6 +10,8 @@ import ScepterProtocol
 package struct InventoryRoutes: Sendable {
     let store: any ControlStore
     let configuration: ControlConfiguration
+    /// The live edges, whose heartbeats carry the edge half of each profile's settings.
+    let cluster: (any ClusterView)?
     let tokens: BearerTokens
     /// Told of every revocation (the CRL and OCSP caches drop what they hold).
     let revoked: @Sendable (CertificateRecord) async -> Void
@@ -17,12 +19,13 @@ package struct InventoryRoutes: Sendable {
     let now: @Sendable () -> Date
 
     package init(
-        store: any ControlStore, configuration: ControlConfiguration, tokens: BearerTokens,
+        store: any ControlStore, configuration: ControlConfiguration, cluster: (any ClusterView)? = nil, tokens: BearerTokens,
         revoked: @escaping @Sendable (CertificateRecord) async -> Void = { _ in }, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.configuration = configuration
+        self.cluster = cluster
         self.tokens = tokens
         self.revoked = revoked
         self.logger = logger
@@ -38,7 +41,13 @@ package struct InventoryRoutes: Sendable {
             }
         }
         read.get("audit") { request, _ in await answer { try await audit(request) } }
-        read.get("profiles") { request, _ in await answer(takingNoParameters: request) { try APIResponse.json(ProfileView.all(configuration)) } }
+        read.get("profiles") { request, _ in
+            await answer(takingNoParameters: request) {
+                // Without Redis the control plane's half still answers; the edges' half is then absent.
+                let edges: [EdgeHeartbeat]? = try? await cluster?.liveEdges()
+                return try APIResponse.json(ProfileView.all(configuration, edges: edges))
+            }
+        }
         read.get("session") { request, _ in
             await answer(takingNoParameters: request) {
                 let principal = tokens.principal(authorization: request.headers[.authorization])

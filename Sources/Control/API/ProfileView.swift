@@ -1,10 +1,18 @@
 import Foundation
 import SwiftASN1
 import X509
+import ScepterProtocol
 
-/// A profile's effective control-plane configuration for `GET /api/v1/profiles`:
+/// A profile's effective configuration for `GET /api/v1/profiles`: the
+/// control plane's half, and the edges' half as their heartbeats report it;
 /// every setting as in force, secrets only as `set`.
 struct ProfileView: Encodable {
+    /// Live edges whose settings for the profile are the same.
+    struct EdgeGroup: Encodable {
+        var edges: [String]
+        var settings: EdgeProfileSettings
+    }
+
     struct Issuer: Encodable {
         var name: String
         var subject: String
@@ -36,9 +44,25 @@ struct ProfileView: Encodable {
     var issuer: Issuer
     var policy: Policy
     var intune: IntuneAPI?
+    /// One group per distinct setting among the live edges serving the
+    /// profile: more than one group means the edges disagree. nil when the
+    /// heartbeats could not be read (Redis unreachable).
+    var edges: [EdgeGroup]?
 
-    init(_ profile: ControlConfiguration.Profile) {
+    init(_ profile: ControlConfiguration.Profile, edges heartbeats: [EdgeHeartbeat]?) {
         name = profile.name
+        edges = heartbeats.map { heartbeats in
+            var groups: [EdgeGroup] = []
+            for heartbeat in heartbeats.sorted(by: { $0.edgeID < $1.edgeID }) {
+                guard let settings = heartbeat.profiles[profile.name] else { continue }
+                if let index = groups.firstIndex(where: { $0.settings == settings }) {
+                    groups[index].edges.append(heartbeat.edgeID)
+                } else {
+                    groups.append(EdgeGroup(edges: [heartbeat.edgeID], settings: settings))
+                }
+            }
+            return groups
+        }
         issuer = Issuer(name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: profile.issuer.certificate.notValidAfter)
         policy = Policy(
             validitySeconds: profile.policy.validity.components.seconds, maxValiditySeconds: profile.policy.maxValidity?.components.seconds,
@@ -58,8 +82,8 @@ struct ProfileView: Encodable {
         }
     }
 
-    static func all(_ configuration: ControlConfiguration) -> [ProfileView] {
-        configuration.profiles.values.sorted { $0.name < $1.name }.map(ProfileView.init)
+    static func all(_ configuration: ControlConfiguration, edges: [EdgeHeartbeat]?) -> [ProfileView] {
+        configuration.profiles.values.sorted { $0.name < $1.name }.map { ProfileView($0, edges: edges) }
     }
 
     private static func name(_ usage: ExtendedKeyUsage.Usage) -> String {

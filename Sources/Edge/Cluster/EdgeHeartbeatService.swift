@@ -6,7 +6,7 @@ import ServiceLifecycle
 
 /// An edge's presence in the cluster (SPEC §7, §8): every `interval` it
 /// publishes its heartbeat (id, version, the trust anchors it uses, its last
-/// reload) and answers cluster-wide reload requests.
+/// reload, each profile's effective settings) and answers cluster-wide reload requests.
 ///
 /// The control plane asks for a reload by incrementing
 /// `ClusterKeys.reloadGeneration`; each edge notices on its next beat, reloads
@@ -18,14 +18,20 @@ package struct EdgeHeartbeatService: Service {
     let client: RedisClient
     let reloader: TrustAnchorReloader
     let edgeID: String
+    /// Read once: an edge's settings change only with a restart.
+    let profiles: [String: EdgeProfileSettings]
     let interval: Duration
     let logger: Logger
     let startedAt = Date()
 
-    package init(client: RedisClient, reloader: TrustAnchorReloader, edgeID: String, interval: Duration = .seconds(2), logger: Logger) {
+    package init(
+        client: RedisClient, reloader: TrustAnchorReloader, edgeID: String, profiles: [String: EdgeProfileSettings] = [:],
+        interval: Duration = .seconds(2), logger: Logger
+    ) {
         self.client = client
         self.reloader = reloader
         self.edgeID = edgeID
+        self.profiles = profiles
         self.interval = interval
         self.logger = logger
     }
@@ -79,7 +85,7 @@ package struct EdgeHeartbeatService: Service {
         let now = Date()
         let heartbeat = EdgeHeartbeat(
             edgeID: edgeID, version: ScepterRelease.version, startedAt: startedAt, at: now, anchors: reloader.anchors,
-            lastReload: reloader.lastReport)
+            lastReload: reloader.lastReport, profiles: profiles)
         let ttl = Int((interval * Self.missedBeats).timeInterval * 1000)
         _ = try await client.send(["SET", ClusterKeys.edge(edgeID), Array(try InternalAPI.encoder().encode(heartbeat)), "PX", max(ttl, 1000)])
         _ = try await client.send(["ZADD", ClusterKeys.edges, Int64(now.timeIntervalSince1970 * 1000), edgeID])

@@ -111,7 +111,8 @@ package struct EdgeServer {
                 shutdownGrace: shutdownGrace, limits: limits, tls: tls),
             services: [
                 RedisClientService(client: redis), control, reloader,
-                EdgeHeartbeatService(client: redis, reloader: reloader, edgeID: edgeID, logger: logger),
+                EdgeHeartbeatService(
+                    client: redis, reloader: reloader, edgeID: edgeID, profiles: configuration.profileSettings, logger: logger),
             ],
             metrics: metrics)
     }

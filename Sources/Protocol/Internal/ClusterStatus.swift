@@ -23,14 +23,36 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
     public var anchors: [String: [AnchorSummary]]
     /// The last reload this edge ran (SIGHUP or cluster-wide), if any.
     public var lastReload: ReloadReport?
+    /// Each profile's effective settings on this edge; empty from an edge
+    /// older than this field (a rolling upgrade), whose heartbeat still counts.
+    public var profiles: [String: EdgeProfileSettings]
 
-    public init(edgeID: String, version: String, startedAt: Date, at: Date, anchors: [String: [AnchorSummary]], lastReload: ReloadReport?) {
+    public init(
+        edgeID: String, version: String, startedAt: Date, at: Date, anchors: [String: [AnchorSummary]], lastReload: ReloadReport?,
+        profiles: [String: EdgeProfileSettings] = [:]
+    ) {
         self.edgeID = edgeID
         self.version = version
         self.startedAt = startedAt
         self.at = at
         self.anchors = anchors
         self.lastReload = lastReload
+        self.profiles = profiles
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case edgeID, version, startedAt, at, anchors, lastReload, profiles
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        edgeID = try container.decode(String.self, forKey: .edgeID)
+        version = try container.decode(String.self, forKey: .version)
+        startedAt = try container.decode(Date.self, forKey: .startedAt)
+        at = try container.decode(Date.self, forKey: .at)
+        anchors = try container.decode([String: [AnchorSummary]].self, forKey: .anchors)
+        lastReload = try container.decodeIfPresent(ReloadReport.self, forKey: .lastReload)
+        profiles = try container.decodeIfPresent([String: EdgeProfileSettings].self, forKey: .profiles) ?? [:]
     }
 }
 

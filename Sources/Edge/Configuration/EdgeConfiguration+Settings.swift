@@ -1,0 +1,35 @@
+import Foundation
+import SwiftASN1
+import X509
+import ScepterProtocol
+
+extension EdgeConfiguration {
+    /// Each profile's effective settings, as the heartbeat publishes them.
+    package var profileSettings: [String: EdgeProfileSettings] { profiles.mapValues(\.settings) }
+}
+
+extension EdgeConfiguration.Profile {
+    /// This profile's effective settings, secrets only as `set` (SPEC §8).
+    package var settings: EdgeProfileSettings {
+        let der = ra.encryption.certificate
+        let certificate = try? Certificate(derEncoded: der)
+        let mode: IntuneMode = intune != nil ? .signedChallenge : intuneAPI != nil ? .intuneAPI : .off
+        var settings = EdgeProfileSettings(
+            ra: .init(
+                subject: certificate?.subject.description ?? "(unreadable)", fingerprint: SHA256Hex.of(der),
+                notAfter: ra.notAfter ?? .distantPast),
+            challengePassword: challengePassword == nil ? nil : "set", intuneMode: mode.rawValue,
+            replayWindowSeconds: intuneAPI?.replayWindow.components.seconds, renewalLimit: renewalLimit)
+        if let intune {
+            let policy = intune.policy
+            settings.signedChallenge = .init(
+                audience: policy.audience, challengeValiditySeconds: policy.challengeValidityCap.components.seconds,
+                clockSkewSeconds: policy.clockSkew.components.seconds, rateLimit: intune.rateLimit,
+                allowedSANTypes: IntuneValidator.SANType.allCases.filter(policy.allowedSANTypes.contains).map(\.rawValue),
+                complianceURL: intune.compliance.map { EdgeProfileSettings.redacted(url: $0.url) },
+                complianceSecret: intune.compliance?.signature == nil ? nil : "set",
+                complianceTimeoutSeconds: intune.compliance?.timeout.components.seconds)
+        }
+        return settings
+    }
+}
