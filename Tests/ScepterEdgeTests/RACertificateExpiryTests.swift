@@ -61,4 +61,16 @@ struct RACertificateExpiryTests {
         #expect(CertificateExpiry.warning("x", notAfter: past, now: Date()) == "x expired on \(CertificateExpiry.stamp(past))")
         #expect(CertificateExpiry.refusal(Date().addingTimeInterval(-10)...Date().addingTimeInterval(10), now: Date()) == nil)
     }
+
+    @Test("An Intune Connector certificate within 30 days of expiry is warned of, at start and after each reload; one further away is not")
+    func connectorCertificatesNearExpiryAreWarnedOf() throws {
+        let now = Date()
+        let soon = try TestConnector(.p256, commonName: "Connector Soon", notBefore: now.addingTimeInterval(-86400), notAfter: now.addingTimeInterval(10 * 86400 + 3600))
+        let later = try TestConnector(.p256, commonName: "Connector Later", notBefore: now.addingTimeInterval(-86400), notAfter: now.addingTimeInterval(90 * 86400))
+        let anchors = try TrustAnchors(pemBundle: try soon.pem + "\n" + later.pem, now: now)
+        let warnings = TrustAnchorReloader.expiryWarnings(profile: "corp", anchors: anchors, now: now)
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("the Intune Connector certificate CN=Connector Soon") == true, "\(warnings)")
+        #expect(warnings.first?.contains("of profile corp expires on") == true && warnings.first?.contains("in 10 days") == true, "\(warnings)")
+    }
 }

@@ -29,6 +29,22 @@ package final class TrustAnchorReloader: Service {
         self.edgeID = configuration.edgeID
         for (profile, store) in stores {
             metrics.recordAnchors(profile: profile, anchors: store.anchors, reloadSucceeded: true)
+            warnOfExpiry(profile: profile, anchors: store.anchors, now: Date())
+        }
+    }
+
+    /// A warning in the log for each anchor within 30 days of its notAfter, at start and after each reload.
+    private func warnOfExpiry(profile: String, anchors: TrustAnchors, now: Date) {
+        for warning in Self.expiryWarnings(profile: profile, anchors: anchors, now: now) { logger.warning("\(warning)") }
+    }
+
+    /// One warning per anchor within `CertificateExpiry.warningWindow` of its notAfter.
+    package static func expiryWarnings(profile: String, anchors: TrustAnchors, now: Date) -> [String] {
+        anchors.anchors.compactMap { anchor in
+            let what = "the Intune Connector certificate \(anchor.subject) (\(anchor.fingerprint.prefix(16))…) of profile \(profile)"
+            return CertificateExpiry.warning(what, notAfter: anchor.notAfter, now: now).map {
+                "\($0); add its successor to the bundle and reload (docs/intune.md §6)"
+            }
         }
     }
 
@@ -75,6 +91,7 @@ package final class TrustAnchorReloader: Service {
                 logger.notice(
                     "trust anchors reloaded",
                     metadata: ["profile": "\(profile)", "path": "\(store.path)", "fingerprints": "\(result.fingerprints.joined(separator: ","))"])
+                warnOfExpiry(profile: profile, anchors: store.anchors, now: now)
             } else {
                 logger.error(
                     "trust anchor reload failed; keeping the previous anchors",
