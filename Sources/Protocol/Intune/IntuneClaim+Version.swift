@@ -17,7 +17,7 @@ extension IntuneClaim {
         if let version = object["version"] {
             guard let name = version as? String, name == "v1" else {
                 let shown = String(describing: version).quotedForReason(limit: 32)
-                return .failure(Refusal(.unknownVersion, "version \(shown) is not understood; only v1 is"))
+                return .failure(Refusal(.unknownVersion, "version \(shown) is not understood; only v1 is; \(Self.sample(object))"))
             }
         }
 
@@ -37,6 +37,16 @@ extension IntuneClaim {
         guard !claim.issuer.isEmpty else { return .failure(Refusal(.malformed, "v1 claims: iss is empty")) }
         guard !claim.subject.isEmpty else { return .failure(Refusal(.malformed, "v1 claims: sub is empty")) }
         return .success(claim)
+    }
+
+    /// What an operator reporting an unknown version needs, from a payload
+    /// whose signature verified: the claims' names and who the device is.
+    private static func sample(_ object: [String: Any]) -> String {
+        var parts = ["claims \(object.keys.sorted().quotedForReason(limit: 16))"]
+        for key in ["sub", "iss"] {
+            if let value = object[key] as? String { parts.append("\(key) \(value.quotedForReason(limit: 64))") }
+        }
+        return parts.joined(separator: ", ")
     }
 
     private static func explain(_ error: DecodingError) -> String {

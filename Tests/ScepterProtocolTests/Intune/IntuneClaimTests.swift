@@ -34,7 +34,13 @@ struct IntuneClaimTests {
     func unknownVersion(version: String) throws {
         var claims = IntuneFixture.claims()
         claims["version"] = version
-        #expect(try validate(claims).refusal?.outcome == .unknownVersion)
+        let refusal = try validate(claims).refusal
+        #expect(refusal?.outcome == .unknownVersion)
+        // What an operator reports on a new Connector release: the claims' names and the device, never their other values.
+        let sub = try #require(claims["sub"] as? String)
+        #expect(refusal?.reason.contains(#"claims ["aud", "device_name", "exp", "iat", "iss", "nonce", "san_dns", "san_rfc822", "san_upn", "sub", "version"]"#) == true, "\(refusal?.reason ?? "")")
+        #expect(refusal?.reason.contains("sub \(sub.debugDescription)") == true, "\(refusal?.reason ?? "")")
+        #expect(refusal?.reason.contains("alice@corp.example") == false)
     }
 
     @Test("A non-string version is unknown_version")
