@@ -632,11 +632,23 @@ class Monitoring(unittest.TestCase):
         for required in ["ScepterTrustAnchorExpiresSoon", "ScepterAuditEventsLost", "ScepterEdgeNotReady",
                          "ScepterIntuneBreakerOpen", "ScepterEnrollmentErrorRatio"]:
             self.assertIn(required, alerts)
-        self.assertIn("14 * 86400", alerts["ScepterTrustAnchorExpiresSoon"])
+        # As the console's amber badge.
+        self.assertIn("30 * 86400", alerts["ScepterTrustAnchorExpiresSoon"])
         for name, expr in alerts.items():
             for metric in re.findall(r"\bscepter_[a-z_]+", expr):
                 base = re.sub(r"_(bucket|sum|count)$", "", metric)
                 self.assertIn(base, exported, f"{name}: {metric} is not a metric Scepter exports")
+
+    def test_alerts_name_outcome_labels_that_exist(self):
+        source = (ROOT / "Sources/Protocol/Outcome/Outcome.swift").read_text().split("enum FailInfo", 1)[0]
+        labels = {quoted or bare for bare, quoted in re.findall(r'(?m)^\s+case (\w+)(?: = "(\w+)")?$', source)}
+        self.assertIn("signature_invalid", labels)
+        rule = yaml.safe_load((ROOT / "deploy/k8s/monitoring/prometheusrule.yaml").read_text())
+        for group in rule["spec"]["groups"]:
+            for alert in group["rules"]:
+                for matcher in re.findall(r'outcome(?:=|!)~?"([^"]+)"', alert["expr"]):
+                    for label in matcher.split("|"):
+                        self.assertIn(label, labels, f"{alert['alert']}: outcome {label} is not a label Scepter records")
 
 
 if __name__ == "__main__":
