@@ -123,6 +123,11 @@ package struct AdminRoutes: Sendable {
             var transactionID: String?
             var deviceName: String?
             var claimSubject: String?
+            var claimIssuer: String?
+            /// What the device asked for, to compare with the claim (a claim_mismatch).
+            var csrSubject: String?
+            var csrSANs: String?
+            var sourceIP: String?
             var details: String
         }
 
@@ -188,7 +193,9 @@ package struct AdminRoutes: Sendable {
                     recentFailures: failures.map {
                         Stats.Failure(
                             time: $0.time, edge: $0.edgeID, outcome: $0.outcome.rawValue, failInfo: $0.failInfo,
-                            transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject, details: $0.details)
+                            transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject,
+                            claimIssuer: $0.claimIssuer, csrSubject: $0.csrSubject, csrSANs: $0.csrSANs, sourceIP: $0.sourceAddress,
+                            details: $0.details)
                     },
                     intuneAPI: intune[profile]?.status,
                     hourly: try await hourly(profile, now: now)))
