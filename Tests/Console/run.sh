@@ -19,7 +19,8 @@
 #
 # What it does: starts `scepter dev` on a free loopback port with a fresh data
 # dir, an Intune profile `corp` (signed-challenge, a Connector certificate that
-# expires in 20 days, a static password) and a viewer token; enrolls with
+# expires in 20 days, gates set apart from their defaults, a compliance webhook
+# never called, a static password) and a viewer token; enrolls with
 # micromdm's client (3 successes and 1 wrong challenge on corp, 1 success on
 # the dev profile); runs Tests/Console/test_console.py; stops the server.
 set -euo pipefail
@@ -134,6 +135,9 @@ mkdir -p "$screenshots"
 openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 20 -subj "/CN=Console Test Intune Connector" \
     -keyout "$work/connector.key" -out "$work/connector.pem" 2> /dev/null
 corp_password="$(openssl rand -hex 16)"
+# corp's gates differ from their defaults, so the console's settings are the configured ones. Nothing
+# listens on the webhook's port 9, and nothing calls it: the enrollments use the static password.
+compliance_secret="$(openssl rand -hex 32)"
 viewer_token="$(openssl rand -hex 24)"
 
 # Only the variables of this run reach the server, whatever the caller exported.
@@ -145,6 +149,14 @@ env "${scrub[@]}" \
     SCEPTER_PROFILE_CORP_INTUNE_MODE=signed-challenge \
     SCEPTER_PROFILE_CORP_INTUNE_CONNECTOR_CERT_PATH="$work/connector.pem" \
     SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD="$corp_password" \
+    SCEPTER_PROFILE_CORP_INTUNE_RATE_LIMIT=5 \
+    SCEPTER_PROFILE_CORP_INTUNE_CHALLENGE_VALIDITY=30m \
+    SCEPTER_PROFILE_CORP_INTUNE_CLOCK_SKEW=90s \
+    SCEPTER_PROFILE_CORP_INTUNE_AUDIENCE=https://scep.console.test/scep/corp \
+    SCEPTER_PROFILE_CORP_ALLOWED_SAN_TYPES=dns,upn \
+    SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_URL="http://127.0.0.1:9/compliance?key=console-test" \
+    SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_SECRET="$compliance_secret" \
+    SCEPTER_PROFILE_CORP_INTUNE_COMPLIANCE_TIMEOUT=3s \
     SCEPTER_VIEWER_TOKENS="viewer:$viewer_token" \
     "$binary" dev --data-dir "$data" --port 0 --host 127.0.0.1 > "$work/server.log" 2>&1 &
 server_pid=$!

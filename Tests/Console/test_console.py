@@ -194,6 +194,28 @@ def restore_fetch(driver):
     driver.execute_script("if (window.realFetch) { window.fetch = window.realFetch; delete window.realFetch; }")
 
 
+def fake_profiles(driver, change: str):
+    """Alters the page's GET /api/v1/profiles answers: `change` is JavaScript run on the real
+    answer, `list`, before the page gets it. Until restore_fetch."""
+    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/profiles') ? window.realFetch(url, init)
+        : window.realFetch(url, init).then((r) => r.json()).then((list) => {
+            %s
+            return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
+          })""" % change)
+
+
+def reopen_intune(driver):
+    """Opens the Intune page again, which loads it at once (as its 30 s timer does)."""
+    go(driver, "#/overview")
+    wait(driver, shown(css("#page-overview")), "the overview")
+    go(driver, "#/intune")
+
+
+def setting(driver, profile: str, key: str) -> str:
+    """The value shown for one setting of a card ([setting-<profile>-<key>] dd)."""
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="setting-{profile}-{key}"] dd').text
+
+
 # ---- Tests --------------------------------------------------------------------
 
 
@@ -385,6 +407,162 @@ def test_intune_page_shows_only_intune_profiles(driver, run):
     assert [c.get_attribute("data-testid") for c in driver.find_elements(By.CSS_SELECTOR, "#intune-content > .card")] == ["profile-card-corp"]
     scroll_to(driver, note)
     screenshot(driver, run, "console-intune-not-intune.png")
+
+
+def test_intune_card_shows_the_gate_settings(driver, run):
+    """corp's card shows the gates as run.sh configured them (none at its default), the webhook's
+    URL without its query, and the RA certificate's expiry, from GET /api/v1/profiles."""
+    status, profiles = api(run, "/api/v1/profiles")
+    assert status == 200
+    corp = next(p for p in profiles if p["name"] == "corp")
+    assert len(corp["edges"]) == 1 and len(corp["edges"][0]["edges"]) == 1, corp["edges"]
+    edge = corp["edges"][0]["edges"][0]
+    ra = corp["edges"][0]["settings"]["ra"]
+
+    go(driver, "#/intune")
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")) and setting(d, "corp", "rateLimit") == "5 per device per 24 h",
+         "corp's rate limit: 5")
+    expected = {
+        "validity": "at most 30 min",
+        "clockSkew": "\u00b190 s",
+        "audience": "https://scep.console.test/scep/corp",
+        "sanTypes": "dns, upn",
+        "compliance": "http://127.0.0.1:9/compliance",
+        "webhookRequests": "signed, 3 s timeout",
+        "staticPassword": "set (skips the Intune checks)",
+        "renewalLimit": "3 per certificate per 24 h",
+    }
+    assert {key: setting(driver, "corp", key) for key in expected} == expected
+    expiry = setting(driver, "corp", "ra")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}\n\d+ days left", expiry), expiry
+    assert expiry.startswith(ra["notAfter"][:10]), (expiry, ra)
+    day = driver.find_element(By.CSS_SELECTOR, '[data-testid="setting-corp-ra"] time')
+    assert day.get_attribute("title").startswith(ra["notAfter"].replace("T", " ").replace("Z", " UTC")), day.get_attribute("title")
+    section = driver.find_element(*by_testid("settings-corp"))
+    assert "console-test" not in section.text, "the webhook's query is shown"
+    assert section.find_element(By.CSS_SELECTOR, "p.note").text == f"As the live edge {edge} reports them."
+    assert not driver.find_elements(*by_testid("settings-disagree-corp"))
+    card = driver.find_element(*by_testid("profile-card-corp"))
+    assert card.find_element(By.CSS_SELECTOR, ".card-mode").text.startswith("signed-challenge mode: ")
+    scroll_to(driver, card)
+    screenshot(driver, run, "console-intune-settings-1280.png")
+    set_viewport(driver, NARROW, mobile=True)
+    try:
+        scroll_to(driver, section)
+        assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+        screenshot(driver, run, "console-intune-settings-narrow.png")
+    finally:
+        set_viewport(driver, WIDE)
+
+
+def test_intune_card_warns_when_the_edges_disagree(driver, run):
+    """Two groups of edges with other settings for corp (put into the page's fetch): a red warning
+    names each group's values, and the list marks those values "differs"."""
+    fake_profiles(driver, """
+            const corp = list.find((p) => p.name === 'corp');
+            const settings = corp.edges[0].settings;
+            const other = (rateLimit, clockSkewSeconds) => Object.assign({}, settings,
+              { signedChallenge: Object.assign({}, settings.signedChallenge, { rateLimit, clockSkewSeconds }) });
+            corp.edges = [{ edges: ['edge-odd'], settings: other(10, 120) }, { edges: ['edge-0', 'edge-1'], settings: other(3, 90) }];""")
+    try:
+        reopen_intune(driver)
+        warning = wait(driver, shown(by_testid("settings-disagree-corp")), "the warning that corp's edges disagree")
+        groups = [li.text for li in warning.find_elements(*by_testid("settings-group-corp"))]
+        assert groups == ["edge-odd: rate limit 10, clock skew \u00b12 min", "edge-0, edge-1: rate limit 3, clock skew \u00b190 s"], groups
+        # The anchors' warning's look: a red callout led by the badge "Edges disagree".
+        assert {"callout", "callout-bad"} <= set(warning.get_attribute("class").split())
+        lead = warning.find_element(By.CSS_SELECTOR, "p > .badge")
+        assert lead.text == "Edges disagree" and "badge-red" in lead.get_attribute("class").split()
+        assert setting(driver, "corp", "rateLimit") == "differs" and setting(driver, "corp", "clockSkew") == "differs"
+        assert setting(driver, "corp", "audience") == "https://scep.console.test/scep/corp", "a value the edges agree on"
+        scroll_to(driver, driver.find_element(*by_testid("profile-card-corp")))
+        screenshot(driver, run, "console-intune-disagree.png")
+        set_viewport(driver, NARROW, mobile=True)
+        try:
+            scroll_to(driver, warning)
+            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+            screenshot(driver, run, "console-intune-disagree-narrow.png")
+        finally:
+            set_viewport(driver, WIDE)
+    finally:
+        restore_fetch(driver)
+    # Two groups that differ only in a setting the console does not know (an edge of a later release).
+    fake_profiles(driver, """
+            const corp = list.find((p) => p.name === 'corp');
+            const settings = corp.edges[0].settings;
+            corp.edges = [{ edges: ['edge-new'], settings: Object.assign({ laterSetting: 1 }, settings) }, { edges: ['edge-0'], settings }];""")
+    try:
+        reopen_intune(driver)
+        warning = wait(driver, shown(by_testid("settings-disagree-corp")), "the warning for a setting the console does not show")
+        groups = [li.text for li in warning.find_elements(*by_testid("settings-group-corp"))]
+        assert groups == ["edge-new: a setting this console does not show", "edge-0: a setting this console does not show"], groups
+        assert setting(driver, "corp", "rateLimit") == "5 per device per 24 h"
+    finally:
+        restore_fetch(driver)
+    reopen_intune(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")) and not d.find_elements(*by_testid("settings-disagree-corp")),
+         "corp's own settings again, without the warning")
+
+
+def test_intune_cards_follow_the_intune_mode_the_edges_report(driver, run):
+    """Which profiles get a card comes from the Intune mode the edges report, not from the stats:
+    default reported in signed-challenge mode gets one (the stats show it no trust anchor), corp
+    reported as off loses its own; with no edge reporting corp, the stats' guess keeps its card."""
+    fake_profiles(driver, """
+            const corp = list.find((p) => p.name === 'corp');
+            const other = list.find((p) => p.name === 'default');
+            [corp.edges, other.edges] = [
+              corp.edges.map((g) => ({ edges: g.edges, settings: Object.assign({}, g.settings, { intuneMode: 'off', signedChallenge: undefined }) })),
+              corp.edges];""")
+    try:
+        reopen_intune(driver)
+        wait(driver, shown(by_testid("profile-card-default")), "a card for default")
+        wait(driver, gone(by_testid("profile-card-corp")), "corp's card to go")
+        assert setting(driver, "default", "rateLimit") == "5 per device per 24 h"
+        assert driver.find_element(*by_testid("not-intune")).text.startswith("No card for corp: ")
+    finally:
+        restore_fetch(driver)
+    fake_profiles(driver, "list.find((p) => p.name === 'corp').edges = [];")
+    try:
+        reopen_intune(driver)
+        wait(driver, text_matches(css('[data-testid="settings-corp"] .section-body'), r"^No live edge serves this profile"),
+             "corp's settings: no live edge reports them")
+        assert driver.find_element(*by_testid("profile-card-corp")).is_displayed(), "the stats' guess dropped corp's card"
+        assert not driver.find_elements(*by_testid("profile-card-default"))
+    finally:
+        restore_fetch(driver)
+    reopen_intune(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")), "corp's settings again")
+    assert [c.get_attribute("data-testid") for c in driver.find_elements(By.CSS_SELECTOR, "#intune-content > .card")] == ["profile-card-corp"]
+
+
+def test_intune_api_card_shows_the_tenant_client_and_replay_window(driver, run):
+    """An intune-api profile (corp made one in the page's fetch): the tenant and client from the
+    control plane, the edges' replay window, and no signed-challenge gates."""
+    fake_profiles(driver, """
+            const corp = list.find((p) => p.name === 'corp');
+            corp.intune = { mode: 'intune-api', tenantID: 'contoso.onmicrosoft.com', clientID: '6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+              credential: 'secret', clientSecret: 'set', loginURL: 'https://login.microsoftonline.com',
+              graphURL: 'https://graph.microsoft.com', resourceURL: 'https://api.manage.microsoft.com', timeoutSeconds: 10 };
+            corp.edges = corp.edges.map((g) => ({ edges: g.edges, settings: { ra: g.settings.ra, intuneMode: 'intune-api',
+              replayWindowSeconds: 3660, renewalLimit: g.settings.renewalLimit } }));""")
+    try:
+        reopen_intune(driver)
+        wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-replayWindow")) and setting(d, "corp", "replayWindow") == "61 min",
+             "corp's replay window")
+        assert setting(driver, "corp", "tenant") == "contoso.onmicrosoft.com"
+        assert setting(driver, "corp", "client") == "6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f"
+        assert setting(driver, "corp", "credential") == "client secret"
+        assert setting(driver, "corp", "staticPassword") == "none"
+        assert not driver.find_elements(*by_testid("setting-corp-rateLimit")), "signed-challenge gates on an intune-api card"
+        card = driver.find_element(*by_testid("profile-card-corp"))
+        assert card.find_element(By.CSS_SELECTOR, ".card-mode").text.startswith("intune-api mode: ")
+        scroll_to(driver, card)
+        screenshot(driver, run, "console-intune-api-settings-1280.png")
+    finally:
+        restore_fetch(driver)
+    reopen_intune(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")), "corp's own settings again")
 
 
 def test_intune_failures_table_fits_a_1280_window(driver, run):
@@ -685,6 +863,14 @@ def test_viewer_sees_no_admin_controls_and_the_server_refuses_them(driver, run):
     note = wait(driver, shown(css("#intune-needs-admin")), "#intune-needs-admin")
     assert "viewer role" in note.text
     assert not driver.find_elements(By.ID, "reload-trust")
+    # The settings are a viewer's to read (GET /api/v1/profiles); the figures are not.
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")) and setting(d, "corp", "rateLimit") == "5 per device per 24 h",
+         "the viewer's corp card with its rate limit")
+    assert not driver.find_elements(*by_testid("count-corp-success-24h")), "admin figures in a viewer's card"
+    assert driver.find_element(*by_testid("not-intune")).text.startswith("No card for default: ")
+    wait(driver, text_matches(css("#intune-status"), r"^Settings as of "), "the viewer's status line")
+    scroll_to(driver, note)
+    screenshot(driver, run, "console-intune-viewer.png")
 
 
     # The server enforces the role: the same request the admin page sends, with the viewer's token.

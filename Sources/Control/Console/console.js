@@ -3,7 +3,7 @@
 // Served by the control plane at /admin (SPEC §10) with a strict CSP: no inline
 // script or style, so every script is a file of this folder and looks are CSS
 // classes. Scripts load in this order (index.html): labels.js, ui.js, api.js,
-// charts.js, overview.js, intune.js, certificates.js, audit.js, console.js.
+// charts.js, overview.js, intune-settings.js, intune.js, certificates.js, audit.js, console.js.
 //
 // Routes: #/overview  #/intune  #/certificates  #/certificates/<serial>  #/audit
 //   #/certificates and #/audit also take filters after "?" to prefill and run a
@@ -21,12 +21,18 @@
 //             [total-superseded]  [chart-issued]  [chart-expiring] (figure > svg)  #overview-refresh
 //             #overview-status  #overview-content (class stale: figures kept after a failed refresh)
 //   Intune    [profile-card-<profile>] (Intune profiles only)  [not-intune] (names the others)
+//             [settings-<profile>] (the card's Settings section, admin and viewer)
+//             [setting-<profile>-<key>] (dt = label, dd = value; keys rateLimit validity clockSkew
+//               audience sanTypes compliance webhookRequests replayWindow staticPassword renewalLimit
+//               ra tenant client credential; a value the edges differ on is the badge "differs")
+//             [settings-disagree-<profile>] (the edges differ; one [settings-group-<profile>] <li> per
+//               group of edges: "edge-0, edge-1: rate limit 3, clock skew ±60 s")
 //             [count-<profile>-<label>-24h]  [count-<profile>-<label>-total]  (every label of
 //               Outcome.swift, "0" when none; labels with no events sit in a closed <details>)
 //             [badge-<first 12 hex of the anchor's fingerprint>] (text OK / Renew soon / Renew now /
 //               Expired, data-badge = green|amber|red|expired)
 //             [chart-hourly-<profile>]  [agreement-<profile>]  [edge-row-<profile>-<edge id>]
-//             [failure-row]  #intune-needs-admin (viewer's sentence)  #intune-status
+//             [failure-row]  #intune-needs-admin (viewer's sentence above the cards)  #intune-status
 //             #intune-content (class stale: figures kept after a failed refresh)
 //             admin: #reload-trust  #reload-dialog  #reload-confirm  #reload-cancel  #reload-result
 //               (in it: [reload-summary]  [reload-edge-<edge>]  [reload-status-<edge>] = reloaded|failed|no_answer)

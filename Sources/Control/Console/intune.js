@@ -1,12 +1,14 @@
-// Intune monitoring page (#/intune), admin only: one card per profile from
-// GET /api/v1/admin/scep/intune/stats, polled every 30 s (the recent failures
-// table is redrawn every 60 s from the same answer), and the trust reload dialog.
+// Intune monitoring page (#/intune): one card per Intune profile, with its settings from
+// GET /api/v1/profiles (intune-settings.js) and, for an admin, its figures from
+// GET /api/v1/admin/scep/intune/stats; both polled every 30 s (the recent failures table is
+// redrawn every 60 s from the same answer). A viewer's cards hold the settings only. The
+// trust reload dialog is the admin's.
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
   const {
     h, fill, $, setStatus, freshness, showError, clearError, errorLine, formatTime, toISO, timeEl, ago, plural,
-    badge, outcomeBadge, table, dl, code, shortFingerprint, openDialog, cloneTemplate,
+    badge, outcomeBadge, table, code, shortFingerprint, openDialog, cloneTemplate,
   } = S.ui;
 
   const COUNTERS_EVERY_MS = 30000;
@@ -38,6 +40,8 @@
   let cardSeq = 0;
   const cards = new Map(); // profile name -> {el, parts, failuresShown}
   const status = freshness('#intune-status', '#intune-content');
+  // The last good GET /api/v1/profiles (list, from asOf) and the failure of a later one, if any.
+  const profiles = { list: null, asOf: '', failedAt: '', message: '' };
 
   // ---- Card sections -----------------------------------------------------
 
@@ -172,7 +176,6 @@
         h('td', { class: 'details' }, s.lastError || h('span', { class: 'muted' }, '\u2014')));
     });
     return [
-      dl([['Tenant', status.tenantID || ''], ['Client (application) ID', status.clientID ? code(status.clientID) : '']]),
       h('p', { class: 'note' }, 'As the replica that answered has seen them since it started; another replica may differ.'),
       table({
         caption: 'Intune services',
@@ -212,23 +215,28 @@
 
   // ---- Cards -------------------------------------------------------------
 
-  function createCard(p) {
+  /** A card: the settings, and for an admin (`full`) the figures. */
+  function createCard(name, full) {
     const titleID = `card-title-${++cardSeq}`;
-    const parts = {
-      mode: h('p', { class: 'card-mode' }),
-      counts: section('Outcomes'),
-      hourly: section('Enrollments per hour'),
-      anchors: section('Trust anchors'),
-      edges: section('Edges'),
-      intuneAPI: section('Intune API'),
-      failures: section('Recent failures'),
-    };
-    const el = h('article', { class: 'card', testid: `profile-card-${p.profile}`, 'aria-labelledby': titleID },
-      h('h2', { id: titleID }, p.profile),
+    const parts = { mode: h('p', { class: 'card-mode' }), settings: section('Settings') };
+    parts.settings.el.setAttribute('data-testid', `settings-${name}`);
+    if (full) {
+      Object.assign(parts, {
+        counts: section('Outcomes'),
+        hourly: section('Enrollments per hour'),
+        anchors: section('Trust anchors'),
+        edges: section('Edges'),
+        intuneAPI: section('Intune API'),
+        failures: section('Recent failures'),
+      });
+    }
+    const el = h('article', { class: 'card', testid: `profile-card-${name}`, 'aria-labelledby': titleID },
+      h('h2', { id: titleID }, name),
       parts.mode,
-      h('div', { class: 'card-grid' }, parts.counts.el, parts.hourly.el),
-      parts.anchors.el, parts.edges.el, parts.intuneAPI.el, parts.failures.el);
-    return { el, parts, failuresShown: false };
+      parts.settings.el,
+      full ? [h('div', { class: 'card-grid' }, parts.counts.el, parts.hourly.el),
+        parts.anchors.el, parts.edges.el, parts.intuneAPI.el, parts.failures.el] : null);
+    return { el, parts, full, failuresShown: false };
   }
 
   /** Redraws one part, keeping a <details> the user opened open. */
@@ -238,13 +246,20 @@
     for (const d of part.body.querySelectorAll('details[data-key]')) if (open.has(d.getAttribute('data-key'))) d.open = true;
   }
 
-  function updateCard(card, p, generatedAt, withFailures) {
-    const anchors = Array.isArray(p.trustAnchors) ? p.trustAnchors.length : 0;
-    card.parts.mode.textContent = p.intuneAPI
-      ? 'intune-api mode: Intune validates each challenge.'
-      : anchors
-        ? 'signed-challenge mode: edges verify each challenge against these trust anchors.'
-        : 'No Intune trust anchors reported for this profile.';
+  const MODE_LINES = {
+    'intune-api': 'intune-api mode: Intune validates each challenge.',
+    'signed-challenge': 'signed-challenge mode: edges verify each challenge against the trust anchors.',
+    mixed: 'Not every edge, or not the control plane, runs this profile in the same Intune mode: see Settings.',
+  };
+
+  /** p: the profile's stats (undefined for a viewer); entry: its element of GET /api/v1/profiles. */
+  function updateCard(card, name, p, entry, generatedAt, withFailures) {
+    const stats = p || {};
+    const anchors = Array.isArray(stats.trustAnchors) ? stats.trustAnchors.length : 0;
+    const mode = S.intuneSettings.modeOf(entry) || (stats.intuneAPI ? 'intune-api' : anchors ? 'signed-challenge' : null);
+    card.parts.mode.textContent = MODE_LINES[mode] || 'No live edge reports this profile\u2019s Intune mode.';
+    redraw(card.parts.settings, S.intuneSettings.view(name, entry, { loaded: Boolean(profiles.list), ...profiles }, stats.intuneAPI));
+    if (!card.full) return;
     redraw(card.parts.counts, countsView(p));
     redraw(card.parts.hourly, hourlyView(p));
     redraw(card.parts.anchors, anchorsView(p));
@@ -258,41 +273,54 @@
   }
 
   /**
-   * Whether a profile of the stats is an Intune profile. The stats list every profile, static
-   * password ones too; GET /api/v1/profiles names only intune-api settings, since signed-challenge
-   * is the edges' configuration. So: intune-api mode, or a live edge that verifies Intune challenges
-   * for it (edges report trust anchors for those profiles only). A card once shown stays while its
-   * edges come and go.
+   * Whether a profile gets a card. GET /api/v1/profiles says it when a live edge reports the
+   * profile (its Intune mode) or the control plane runs it in intune-api mode. Otherwise (no live
+   * edge serves it, Redis or the profiles cannot be read) the stats guess: intune-api mode, or a
+   * live edge that verifies Intune challenges for it (edges report trust anchors for those
+   * profiles only). A card the guess once showed stays while its edges come and go.
    */
-  function isIntune(p) {
-    return Boolean(p.intuneAPI) || (Array.isArray(p.edges) && p.edges.length > 0)
-      || (Array.isArray(p.trustAnchors) && p.trustAnchors.length > 0) || cards.has(p.profile);
+  function isIntune(name, p, entry) {
+    const known = S.intuneSettings.isIntune(entry);
+    if (known !== null) return known;
+    return Boolean(p && (p.intuneAPI || (Array.isArray(p.edges) && p.edges.length > 0)
+      || (Array.isArray(p.trustAnchors) && p.trustAnchors.length > 0))) || cards.has(name);
   }
 
   /** The line naming the profiles without a card; one element, updated in place. */
   const notIntune = h('p', { class: 'note', testid: 'not-intune' });
+  /** A viewer's line above the cards; one element. */
+  const needsAdmin = h('p', { class: 'callout', id: 'intune-needs-admin' });
 
+  /** stats: the admin's answer, null for a viewer (the profiles then name the profiles). */
   function render(stats, withFailures) {
     const content = $('#intune-content');
-    const profiles = Array.isArray(stats.profiles) ? stats.profiles : [];
-    const intune = profiles.filter(isIntune);
-    const others = profiles.filter((p) => !intune.includes(p)).map((p) => String(p.profile));
+    const full = Boolean(stats);
+    const list = profiles.list || [];
+    const entries = new Map(list.map((e) => [String(e.name), e]));
+    const byName = new Map(full ? (Array.isArray(stats.profiles) ? stats.profiles : []).map((p) => [String(p.profile), p]) : []);
+    const names = full ? [...byName.keys()] : [...entries.keys()];
+    const intune = names.filter((n) => isIntune(n, byName.get(n), entries.get(n)));
+    const others = names.filter((n) => !intune.includes(n));
     const order = [];
-    for (const p of intune) {
-      let card = cards.get(p.profile);
+    if (!full) {
+      fill(needsAdmin, `You are signed in as \u201c${S.session.name}\u201d with the viewer role: the cards show each Intune `
+        + 'profile\u2019s settings only. The counters, trust anchors, edges and recent failures need an admin token.');
+      order.push(needsAdmin);
+    }
+    for (const name of intune) {
+      let card = cards.get(name);
       if (!card) {
-        card = createCard(p);
-        cards.set(p.profile, card);
+        card = createCard(name, full);
+        cards.set(name, card);
       }
-      updateCard(card, p, stats.generatedAt, withFailures);
+      updateCard(card, name, byName.get(name), entries.get(name), full ? stats.generatedAt : '', withFailures);
       order.push(card.el);
     }
-    const names = new Set(intune.map((p) => p.profile));
-    for (const name of [...cards.keys()]) if (!names.has(name)) cards.delete(name);
+    for (const name of [...cards.keys()]) if (!intune.includes(name)) cards.delete(name);
     if (!intune.length) {
-      order.push(h('p', { class: 'empty' }, profiles.length
+      order.push(h('p', { class: 'empty' }, names.length
         ? 'No Intune profile: none is in intune-api mode, and no live edge verifies Intune challenges for one.'
-        : 'No profile to show: none is configured and the audit log names none.'));
+        : full ? 'No profile to show: none is configured and the audit log names none.' : 'No profile is configured.'));
     }
     if (others.length) {
       const one = others.length === 1;
@@ -306,27 +334,52 @@
     if (current.length !== order.length || current.some((el, i) => el !== order[i])) content.replaceChildren(...order);
   }
 
+  /** Takes the answer of GET /api/v1/profiles (a settled promise) into `profiles`; returns its error, if any. */
+  function takeProfiles(result) {
+    if (result.status === 'fulfilled' && Array.isArray(result.value)) {
+      Object.assign(profiles, { list: result.value, asOf: toISO(new Date()), failedAt: '', message: '' });
+      return null;
+    }
+    const error = result.status === 'rejected' ? result.reason : new Error('The answer is not a list of profiles');
+    Object.assign(profiles, { failedAt: toISO(new Date()), message: error instanceof Error ? error.message : String(error) });
+    return error;
+  }
+
   async function load(forceFailures) {
-    if (!active || !S.session || !S.session.isAdmin || inFlight) return;
+    if (!active || !S.session || inFlight) return;
+    const admin = S.session.isAdmin;
     const mine = generation;
     inFlight = mine;
     lastLoadAt = Date.now();
     // Polled: with figures shown, the line changes when the answer comes, not at each request.
     if (!status.shown) setStatus($('#intune-status'), 'Loading\u2026');
     try {
-      const stats = await S.api.intuneStats();
+      // For an admin, the settings are a part of each card: their failure is said there, not for the page.
+      const [stats, settings] = await Promise.all([
+        admin ? S.api.intuneStats() : null,
+        S.api.profiles().then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason })),
+      ]);
       if (mine !== generation) return;
+      const settingsError = takeProfiles(settings);
+      if (!admin && !profiles.list) throw settingsError;
       const now = Date.now();
       const failuresDue = forceFailures || now - lastFailuresAt >= FAILURES_EVERY_MS - 2000;
-      render(stats || {}, failuresDue);
+      render(admin ? stats || {} : null, failuresDue);
       if (failuresDue) lastFailuresAt = now;
       clearError();
-      const asOf = (stats && stats.generatedAt) || toISO(new Date());
-      status.current(asOf, `Counters as of ${formatTime(asOf)}; refreshed every 30 s, failures every 60 s.`);
+      if (admin) {
+        const asOf = (stats && stats.generatedAt) || toISO(new Date());
+        status.current(asOf, `Counters as of ${formatTime(asOf)}; refreshed every 30 s, failures every 60 s.`);
+      } else if (profiles.failedAt) {
+        status.failed('The profiles could not be loaded.');
+        showError(settingsError, 'Profiles');
+      } else {
+        status.current(profiles.asOf, `Settings as of ${formatTime(profiles.asOf)}; refreshed every 30 s.`);
+      }
     } catch (error) {
       if (mine !== generation) return;
-      showError(error, 'Intune stats');
-      status.failed('The Intune stats could not be loaded.');
+      showError(error, admin ? 'Intune stats' : 'Profiles');
+      status.failed(admin ? 'The Intune stats could not be loaded.' : 'The profiles could not be loaded.');
     } finally {
       if (inFlight === mine) inFlight = 0;
     }
@@ -421,13 +474,6 @@
     show() {
       active = true;
       generation++;
-      if (!S.session.isAdmin) {
-        setStatus($('#intune-status'), '');
-        fill($('#intune-content'), h('p', { class: 'callout', id: 'intune-needs-admin' },
-          `This page needs an admin token. You are signed in as \u201c${S.session.name}\u201d with the viewer role; `
-          + 'sign out and sign in with an admin token to see the Intune counters, trust anchors, edges and failures.'));
-        return;
-      }
       load(true);
       timer = setInterval(tick, COUNTERS_EVERY_MS);
     },
@@ -441,6 +487,7 @@
     reset() {
       this.hide();
       cards.clear();
+      Object.assign(profiles, { list: null, asOf: '', failedAt: '', message: '' });
       lastFailuresAt = 0;
       status.clear();
       fill($('#intune-content'));
