@@ -31,6 +31,7 @@ struct ControlConfigurationTests {
             "SCEPTER_PROFILE_LAPTOPS_CERT_VALIDITY": "90d",
             "SCEPTER_PROFILE_LAPTOPS_MAX_VALIDITY": "30d",
             "SCEPTER_PROFILE_LAPTOPS_ALLOWED_EKUS": "clientAuth, serverAuth, 1.3.6.1.4.1.311.20.2.2",
+            "SCEPTER_PROFILE_LAPTOPS_KEY_USAGE": "digitalSignature, contentCommitment, KEYAGREEMENT",
             "SCEPTER_PROFILE_SENSORS_ISSUER": "IOT-CA",
             "SCEPTER_PROFILE_SENSORS_MIN_RSA_BITS": "3072",
         ])
@@ -42,8 +43,10 @@ struct ControlConfigurationTests {
         #expect(laptops.policy.maxValidity == .seconds(30 * 86_400))
         #expect(laptops.policy.allowedEKUs.count == 3)
         #expect(laptops.policy.allowedEKUs.contains(.serverAuth))
+        #expect(laptops.policy.keyUsage == [.digitalSignature, .nonRepudiation, .keyAgreement])
         let sensors = try #require(profiles.first { $0.name == "sensors" })
         #expect(sensors.issuer.name == "iot-ca")
+        #expect(sensors.policy.keyUsage == nil, "unset: the default")
         #expect(sensors.policy.minRSABits == 3072)
     }
 
@@ -57,6 +60,7 @@ struct ControlConfigurationTests {
             "SCEPTER_ISSUER_MISSING_CA_CERT_PATH": "/nonexistent/ca.pem",
             "SCEPTER_PROFILE_P_ISSUER": "nosuch",
             "SCEPTER_PROFILE_P_ALLOWED_EKUS": "clientAuth,frobnicate",
+            "SCEPTER_PROFILE_P_KEY_USAGE": "digitalSignature,keyCertSign",
             "SCEPTER_PROFILE_P_MIN_RSA_BITS": "1024",
             "SCEPTER_PROFILE_P_CERT_VALIDITY": "1 year",
         ])
@@ -66,6 +70,7 @@ struct ControlConfigurationTests {
             "SCEPTER_ISSUER_MISSING_CA_KEY_PATH",
             "SCEPTER_PROFILE_P_ISSUER",
             "SCEPTER_PROFILE_P_ALLOWED_EKUS",
+            "SCEPTER_PROFILE_P_KEY_USAGE",
             "SCEPTER_PROFILE_P_MIN_RSA_BITS",
             "SCEPTER_PROFILE_P_CERT_VALIDITY",
         ], "\(settings.problems)")

@@ -217,6 +217,40 @@ struct LocalCATests {
 
     // MARK: Policy
 
+    @Test(
+        "KEY_USAGE: each certificate gets the usages its key type can have (encipherment for RSA, key agreement for EC)",
+        arguments: [DeviceKey.rsa2048, .p256])
+    func keyUsageFollowsTheProfileAndTheKeyType(deviceKey: DeviceKey) async throws {
+        let caIdentity = try TestPKI.makeCA(key: .p256)
+        let ca = try ControlFixtures.localCA(caIdentity)
+        let profile = CertificateProfile(keyUsage: [.digitalSignature, .nonRepudiation, .keyEncipherment, .keyAgreement])
+        let certificate = try ca.issue(try ControlFixtures.request(key: try deviceKey.make()), profile: profile, now: Date())
+
+        let keyUsage = try #require(try certificate.extensions.keyUsage)
+        let rsa = deviceKey == .rsa2048
+        #expect(keyUsage.digitalSignature && keyUsage.nonRepudiation)
+        #expect(keyUsage.keyEncipherment == rsa && keyUsage.keyAgreement == !rsa)
+        #expect(!keyUsage.dataEncipherment && !keyUsage.keyCertSign && !keyUsage.cRLSign)
+        // As OpenSSL reads it.
+        let directory = try TemporaryDirectory()
+        try directory.write(try ControlFixtures.pem(certificate), to: "leaf.pem")
+        let text = try await OpenSSLCommandLine.run(["x509", "-in", "leaf.pem", "-noout", "-ext", "keyUsage"], in: directory)
+        #expect(text.standardOutput.contains("critical"), "\(text)")
+        #expect(text.standardOutput.contains(rsa ? "Digital Signature, Non Repudiation, Key Encipherment" : "Digital Signature, Non Repudiation, Key Agreement"), "\(text)")
+    }
+
+    @Test("A KEY_USAGE with nothing the device's key type can do is a policy_violation naming it")
+    func keyUsageNothingFits() throws {
+        let ca = try ControlFixtures.localCA(try TestPKI.makeCA(key: .p256))
+        let request = try ControlFixtures.request(key: try DeviceKey.p256.make())
+        #expect {
+            try ca.issue(request, profile: CertificateProfile(keyUsage: [.keyEncipherment]), now: Date())
+        } throws: { error in
+            guard let refusal = error as? Refusal else { return false }
+            return refusal.outcome == .policyViolation && refusal.reason == "the profile's KEY_USAGE (keyEncipherment) has nothing an EC key can do"
+        }
+    }
+
     @Test("Requested EKUs within ALLOWED_EKUS are issued as requested")
     func requestedSubsetOfAllowedEKUs() throws {
         let ca = try ControlFixtures.localCA(try TestPKI.makeCA(key: .p256))

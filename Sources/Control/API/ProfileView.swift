@@ -24,6 +24,8 @@ struct ProfileView: Encodable {
         var maxValiditySeconds: Int64?
         var allowedEKUs: [String]
         var minRSABits: Int
+        /// `KEY_USAGE` as configured; nil: the default (digitalSignature, and keyEncipherment for RSA keys).
+        var keyUsage: [String]?
     }
 
     struct IntuneAPI: Encodable {
@@ -66,7 +68,8 @@ struct ProfileView: Encodable {
         issuer = Issuer(name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: profile.issuer.certificate.notValidAfter)
         policy = Policy(
             validitySeconds: profile.policy.validity.components.seconds, maxValiditySeconds: profile.policy.maxValidity?.components.seconds,
-            allowedEKUs: profile.policy.allowedEKUs.map(Self.name), minRSABits: profile.policy.minRSABits)
+            allowedEKUs: profile.policy.allowedEKUs.map(Self.name), minRSABits: profile.policy.minRSABits,
+            keyUsage: profile.policy.keyUsage.map { bits in CertificateProfile.KeyUsageBit.allCases.filter(bits.contains).map(\.rawValue) })
         intune = profile.intuneAPI.map { settings in
             var view = IntuneAPI(
                 tenantID: settings.tenantID, clientID: settings.clientID, credential: "secret", loginURL: settings.loginURL,

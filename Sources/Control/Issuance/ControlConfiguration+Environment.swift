@@ -163,6 +163,19 @@ extension ControlConfiguration {
             }
             policy.allowedEKUs = usages
         }
+        let keyUsageNames = settings.list(prefix + "KEY_USAGE")
+        if !keyUsageNames.isEmpty {
+            var bits = Set<CertificateProfile.KeyUsageBit>()
+            for name in keyUsageNames {
+                if let bit = CertificateProfile.KeyUsageBit(named: name) {
+                    bits.insert(bit)
+                } else {
+                    let known = CertificateProfile.KeyUsageBit.allCases.map(\.rawValue).joined(separator: ", ")
+                    settings.problem(prefix + "KEY_USAGE", "\"\(name)\" is not a key usage (\(known))")
+                }
+            }
+            policy.keyUsage = bits
+        }
         return policy
     }
 }

@@ -13,15 +13,57 @@ package struct CertificateProfile: Sendable {
     package var allowedEKUs: [ExtendedKeyUsage.Usage]
     /// Smallest RSA key accepted (default 2048).
     package var minRSABits: Int
+    /// `KEY_USAGE`: the key usages to issue, of those the device's key type can
+    /// have; nil: digitalSignature, and keyEncipherment for an RSA key.
+    package var keyUsage: Set<KeyUsageBit>?
 
     package init(
         validity: Duration = .seconds(365 * 86400), maxValidity: Duration? = nil,
-        allowedEKUs: [ExtendedKeyUsage.Usage] = [.clientAuth], minRSABits: Int = 2048
+        allowedEKUs: [ExtendedKeyUsage.Usage] = [.clientAuth], minRSABits: Int = 2048, keyUsage: Set<KeyUsageBit>? = nil
     ) {
         self.validity = validity
         self.maxValidity = maxValidity
         self.allowedEKUs = allowedEKUs
         self.minRSABits = minRSABits
+        self.keyUsage = keyUsage
+    }
+
+    /// A key usage an issued certificate may carry (RFC 5280 §4.2.1.3), as `KEY_USAGE` names it.
+    package enum KeyUsageBit: String, CaseIterable, Sendable, Hashable {
+        case digitalSignature, nonRepudiation, keyEncipherment, dataEncipherment, keyAgreement
+
+        /// Whether a key of this kind can do it: encipherment needs RSA, key agreement an EC key.
+        func fits(rsa: Bool) -> Bool {
+            switch self {
+            case .digitalSignature, .nonRepudiation: true
+            case .keyEncipherment, .dataEncipherment: rsa
+            case .keyAgreement: !rsa
+            }
+        }
+
+        /// A name as `KEY_USAGE` takes it, case-insensitive; `contentCommitment` is RFC 5280's later name of nonRepudiation.
+        package init?(named name: String) {
+            let lowered = name.lowercased()
+            if lowered == "contentcommitment" {
+                self = .nonRepudiation
+                return
+            }
+            guard let bit = Self.allCases.first(where: { $0.rawValue.lowercased() == lowered }) else { return nil }
+            self = bit
+        }
+    }
+
+    /// The key usage extension's value for a device key of this kind.
+    func keyUsage(rsa: Bool) throws(Refusal) -> KeyUsage {
+        let bits = keyUsage.map { $0.filter { $0.fits(rsa: rsa) } } ?? (rsa ? [.digitalSignature, .keyEncipherment] : [.digitalSignature])
+        guard !bits.isEmpty else {
+            let listed = KeyUsageBit.allCases.filter { keyUsage?.contains($0) == true }.map(\.rawValue).joined(separator: ",")
+            throw Refusal(.policyViolation, "the profile's KEY_USAGE (\(listed)) has nothing an \(rsa ? "RSA" : "EC") key can do")
+        }
+        return KeyUsage(
+            digitalSignature: bits.contains(.digitalSignature), nonRepudiation: bits.contains(.nonRepudiation),
+            keyEncipherment: bits.contains(.keyEncipherment), dataEncipherment: bits.contains(.dataEncipherment),
+            keyAgreement: bits.contains(.keyAgreement))
     }
 
     /// Parses an EKU by name (`clientAuth`, `serverAuth`, `codeSigning`,

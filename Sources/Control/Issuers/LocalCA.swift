@@ -109,11 +109,11 @@ package struct LocalCA: Sendable {
             throw Refusal(.issuerError, "CA \(name) has expired (notAfter \(certificate.notValidAfter))")
         }
         let isRSA: Bool = if case .rsa = request.key { true } else { false }
+        let keyUsage = try profile.keyUsage(rsa: isRSA)
         do {
             var extensions = Certificate.Extensions()
             try extensions.append(Certificate.Extension(BasicConstraints.notCertificateAuthority, critical: true))
-            try extensions.append(
-                Certificate.Extension(KeyUsage(digitalSignature: true, keyEncipherment: isRSA), critical: true))
+            try extensions.append(Certificate.Extension(keyUsage, critical: true))
             if !ekus.isEmpty {
                 try extensions.append(Certificate.Extension(ExtendedKeyUsage(ekus), critical: false))
             }
