@@ -3,7 +3,8 @@ import Foundation
 /// Splits a PEM bundle into its blocks, tolerant of how certificates get exported.
 ///
 /// Lenient where real exports differ (CRLF, 76-column lines, blank lines,
-/// text between blocks, indentation) and strict where the content would be
+/// text between blocks, indentation, files joined with `cat` when the first
+/// did not end with a newline) and strict where the content would be
 /// ambiguous (a block without END, mismatched labels, bad base64).
 enum PEMBundle {
     /// One `-----BEGIN label-----` … `-----END label-----` block.
@@ -16,6 +17,8 @@ enum PEMBundle {
     static func blocks(in text: String) -> Result<[Block], BlockError> {
         var blocks: [Block] = []
         var open: (label: String, body: String)?
+        // `-----END X----------BEGIN Y-----` on one line: two exports joined without a newline.
+        let text = text.replacingOccurrences(of: "----------BEGIN ", with: "-----\n-----BEGIN ")
 
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)

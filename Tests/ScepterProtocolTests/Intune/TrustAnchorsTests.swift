@@ -56,6 +56,13 @@ struct TrustAnchorsTests {
         #expect(anchors.anchors[0].certificate == fixture.rsa.certificate)
     }
 
+    @Test("Two exports joined with cat, the first without a final newline, load as two anchors")
+    func joinedWithoutNewline() throws {
+        let first = try fixture.rsa.pem.trimmingCharacters(in: .newlines)
+        let anchors = try TrustAnchors(pemBundle: first + (try fixture.p256.pem), now: now)
+        #expect(anchors.anchors.map(\.certificate) == [fixture.rsa.certificate, fixture.p256.certificate])
+    }
+
     @Test("An empty bundle is refused", arguments: ["", "  \n\r\n\t"])
     func empty(bundle: String) {
         #expect(loadError(bundle)?.code == .empty)
