@@ -174,7 +174,7 @@ package struct AdminRoutes: Sendable {
             let edges = heartbeats.filter { $0.anchors[profile] != nil }
             let sets = edges.map { Set($0.anchors[profile]!.map(\.fingerprint)) }
             let majority = Dictionary(grouping: sets, by: { $0 }).max { $0.value.count < $1.value.count }?.key ?? []
-            var anchors: [String: AnchorSummary] = [:]
+            var anchors: [String: CertificateSummary] = [:]
             for edge in edges { for anchor in edge.anchors[profile]! { anchors[anchor.fingerprint] = anchor } }
             answers.append(
                 Stats.Profile(

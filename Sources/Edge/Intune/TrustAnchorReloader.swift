@@ -58,9 +58,9 @@ package final class TrustAnchorReloader: Service {
     package var lastReport: ReloadReport? { last.withLock { $0 } }
 
     /// The anchors in use, by profile.
-    package var anchors: [String: [AnchorSummary]] {
+    package var anchors: [String: [CertificateSummary]] {
         Dictionary(uniqueKeysWithValues: stores.map { profile, store in
-            (profile, store.anchors.anchors.map { AnchorSummary(subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) })
+            (profile, store.anchors.anchors.map { CertificateSummary(subject: $0.subject, fingerprint: $0.fingerprint, notAfter: $0.notAfter) })
         })
     }
 

@@ -20,7 +20,7 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
     public var startedAt: Date
     public var at: Date
     /// Per Intune profile: the trust anchors in use.
-    public var anchors: [String: [AnchorSummary]]
+    public var anchors: [String: [CertificateSummary]]
     /// The last reload this edge ran (SIGHUP or cluster-wide), if any.
     public var lastReload: ReloadReport?
     /// Each profile's effective settings on this edge; empty from an edge
@@ -28,7 +28,7 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
     public var profiles: [String: EdgeProfileSettings]
 
     public init(
-        edgeID: String, version: String, startedAt: Date, at: Date, anchors: [String: [AnchorSummary]], lastReload: ReloadReport?,
+        edgeID: String, version: String, startedAt: Date, at: Date, anchors: [String: [CertificateSummary]], lastReload: ReloadReport?,
         profiles: [String: EdgeProfileSettings] = [:]
     ) {
         self.edgeID = edgeID
@@ -50,14 +50,14 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
         version = try container.decode(String.self, forKey: .version)
         startedAt = try container.decode(Date.self, forKey: .startedAt)
         at = try container.decode(Date.self, forKey: .at)
-        anchors = try container.decode([String: [AnchorSummary]].self, forKey: .anchors)
+        anchors = try container.decode([String: [CertificateSummary]].self, forKey: .anchors)
         lastReload = try container.decodeIfPresent(ReloadReport.self, forKey: .lastReload)
         profiles = try container.decodeIfPresent([String: EdgeProfileSettings].self, forKey: .profiles) ?? [:]
     }
 }
 
-/// A trust anchor as the console shows it.
-public struct AnchorSummary: Sendable, Codable, Hashable {
+/// A certificate as the console shows it: a trust anchor, an RA certificate.
+public struct CertificateSummary: Sendable, Codable, Hashable {
     public var subject: String
     /// SHA-256 of the DER, lowercase hex.
     public var fingerprint: String

@@ -4,20 +4,6 @@ import Foundation
 /// them for the control plane's `GET /api/v1/profiles` (SPEC §8: the
 /// effective configuration, secrets redacted). Secrets appear only as `set`.
 public struct EdgeProfileSettings: Sendable, Codable, Hashable {
-    /// The RA certificate devices encrypt to (`RA_CERT_PATH`).
-    public struct RA: Sendable, Codable, Hashable {
-        public var subject: String
-        /// SHA-256 of the DER, lowercase hex.
-        public var fingerprint: String
-        public var notAfter: Date
-
-        public init(subject: String, fingerprint: String, notAfter: Date) {
-            self.subject = subject
-            self.fingerprint = fingerprint
-            self.notAfter = notAfter
-        }
-    }
-
     /// `INTUNE_MODE=signed-challenge`: the gates' settings (SPEC §5.1).
     public struct SignedChallenge: Sendable, Codable, Hashable {
         public var audience: String?
@@ -46,7 +32,8 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
         }
     }
 
-    public var ra: RA
+    /// The RA certificate devices encrypt to (`RA_CERT_PATH`).
+    public var ra: CertificateSummary
     /// `set` when the profile has a static challenge password.
     public var challengePassword: String?
     /// `off`, `signed-challenge` or `intune-api`.
@@ -57,7 +44,7 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
     public var renewalLimit: Int
 
     public init(
-        ra: RA, challengePassword: String?, intuneMode: String, signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil,
+        ra: CertificateSummary, challengePassword: String?, intuneMode: String, signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil,
         renewalLimit: Int
     ) {
         self.ra = ra
