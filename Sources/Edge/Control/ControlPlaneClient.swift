@@ -37,6 +37,9 @@ package final class ControlPlaneClient: Issuance, Service {
     private let client: HTTPClient
     private let logger: Logger
     private let caCache = Mutex<[String: CACertificates]>([:])
+    /// Reloads asking for the CA chains at once; several while one runs count as one.
+    private let refreshRequests: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation) =
+        AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     /// - Parameters:
     ///   - baseURL: `SCEPTER_CONTROL_URL`, without a trailing slash.
@@ -70,26 +73,36 @@ package final class ControlPlaneClient: Issuance, Service {
     // MARK: Service
 
     package func run() async throws {
-        // Prefetch until every profile's chain is cached, then refresh now and then.
         try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let missing = await self.refreshCACertificates()
-                try await Task.sleep(for: missing.isEmpty ? self.caRefreshInterval : .seconds(2))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Prefetch until every profile's chain is cached, then refresh now and then.
+                group.addTask {
+                    while !Task.isCancelled {
+                        let missing = await self.refreshCACertificates()
+                        try await Task.sleep(for: missing.isEmpty ? self.caRefreshInterval : .seconds(2))
+                    }
+                }
+                // And at once when a reload asks.
+                group.addTask {
+                    for await _ in self.refreshRequests.stream {
+                        let missing = await self.refreshCACertificates()
+                        self.logger.notice(
+                            "CA chains fetched again after a reload",
+                            metadata: ["profiles": "\(self.profiles.count - missing.count) of \(self.profiles.count)"])
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
             }
         }
         try await client.shutdown()
     }
 
-    /// Fetches every profile's CA chain now, outside the periodic refresh: a
-    /// reload (SIGHUP, or one the cluster asks for) picks up a CA rollover
-    /// on the control plane at once instead of within `caRefreshInterval`.
+    /// Has every profile's CA chain fetched now, outside the periodic
+    /// refresh: a reload (SIGHUP, or one the cluster asks for) picks up a CA
+    /// rollover on the control plane at once instead of within `caRefreshInterval`.
     package func refreshSoon() {
-        Task {
-            let missing = await refreshCACertificates()
-            logger.notice(
-                "CA chains fetched again after a reload",
-                metadata: ["profiles": "\(profiles.count - missing.count) of \(profiles.count)"])
-        }
+        refreshRequests.continuation.yield()
     }
 
     /// Fetches every profile's CA chain; returns the profiles it could not fetch.
