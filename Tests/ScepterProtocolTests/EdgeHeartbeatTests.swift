@@ -26,6 +26,10 @@ struct EdgeHeartbeatTests {
         let decoded = try InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(json.utf8))
         #expect(decoded.edgeID == "edge-old")
         #expect(decoded.profiles.isEmpty)
+        // Settings of another shape (a later release) leave the heartbeat standing, without them.
+        let newer = #"{"edgeID":"edge-new","version":"2.0","startedAt":1800000000000,"at":1800000060000,"anchors":{},"profiles":{"corp":{"ra":null,"intuneMode":7}}}"#
+        let tolerated = try InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(newer.utf8))
+        #expect(tolerated.edgeID == "edge-new" && tolerated.profiles.isEmpty)
     }
 
     @Test(

@@ -24,7 +24,8 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
     /// The last reload this edge ran (SIGHUP or cluster-wide), if any.
     public var lastReload: ReloadReport?
     /// Each profile's effective settings on this edge; empty from an edge
-    /// older than this field (a rolling upgrade), whose heartbeat still counts.
+    /// older than this field, or one whose settings this release cannot read
+    /// (a rolling upgrade), whose heartbeat still counts.
     public var profiles: [String: EdgeProfileSettings]
 
     public init(
@@ -52,7 +53,8 @@ public struct EdgeHeartbeat: Sendable, Codable, Hashable {
         at = try container.decode(Date.self, forKey: .at)
         anchors = try container.decode([String: [CertificateSummary]].self, forKey: .anchors)
         lastReload = try container.decodeIfPresent(ReloadReport.self, forKey: .lastReload)
-        profiles = try container.decodeIfPresent([String: EdgeProfileSettings].self, forKey: .profiles) ?? [:]
+        // Settings another release shaped differently must not drop the edge from the cluster's view.
+        profiles = (try? container.decodeIfPresent([String: EdgeProfileSettings].self, forKey: .profiles)) ?? [:]
     }
 }
 
