@@ -28,6 +28,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case timestampsKeepMilliseconds
     case revocationsEmptyByDefault
     case revokeFeedsTheCRLOnce
+    case revocationAndItsAuditRowCommitTogether
     case withdrawRefusesTheEnrollmentAndRevokes
     case markDeliveredOnlyTurnsNotifyingIntoIssued
     case outcomeCountsOnlyCountPKIOperations
@@ -61,6 +62,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .timestampsKeepMilliseconds: try await Self.timestampsKeepMilliseconds(store)
         case .revocationsEmptyByDefault: try await Self.revocationsEmpty(store)
         case .revokeFeedsTheCRLOnce: try await Self.revokeFeedsTheCRL(store)
+        case .revocationAndItsAuditRowCommitTogether: try await Self.revocationAuditAtomic(store)
         case .withdrawRefusesTheEnrollmentAndRevokes: try await Self.withdrawRevokes(store)
         case .markDeliveredOnlyTurnsNotifyingIntoIssued: try await Self.markDelivered(store)
         case .outcomeCountsOnlyCountPKIOperations: try await Self.outcomeCountsSkipAdminEvents(store)
@@ -430,6 +432,32 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     }
 
     // MARK: Revocation and Intune delivery
+
+    struct AuditRowRefused: Error {}
+
+    /// No revocation without its audit row: when the row cannot be made, nothing is revoked, while
+    /// writes committing beside it (SQLite's group commit) keep theirs.
+    static func revocationAuditAtomic(_ store: any ControlStore) async throws {
+        try await store.commitIssued(certificate(serial: "4b01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4b01", transactionID: "tx-1"))
+        let at = t0.addingTimeInterval(60)
+        async let failed: (any Error)? = {
+            do {
+                _ = try await store.revoke(Revocation(serialNumber: "4b01", reason: .keyCompromise, actor: "admin", at: at)) { _ in throw AuditRowRefused() }
+                return nil
+            } catch {
+                return error
+            }
+        }()
+        async let beside: Void = store.commitIssued(
+            certificate(serial: "4b02", transactionID: "tx-2"), enrollment: issuedEnrollment(serial: "4b02", transactionID: "tx-2"))
+        let error = await failed
+        try await beside
+        #expect(error is AuditRowRefused, "the caller gets the error: \(String(describing: error))")
+        #expect(try await store.certificate(serialNumber: "4b01")?.status == .active, "the revocation rolled back")
+        #expect(try await store.revocations(issuer: "corp-ca").isEmpty)
+        #expect(try await store.certificate(serialNumber: "4b02")?.status == .active, "the write beside it committed")
+        #expect(try await store.auditEvents(AuditQuery(operation: .revoke)).isEmpty)
+    }
 
     static func revokeFeedsTheCRL(_ store: any ControlStore) async throws {
         try await store.commitIssued(certificate(serial: "4a01", transactionID: "tx-1"), enrollment: issuedEnrollment(serial: "4a01", transactionID: "tx-1"))

@@ -61,7 +61,7 @@ package protocol ControlStore: Sendable {
     /// Revokes a certificate: its inventory status, the revocations row the
     /// CRL is built from and the audit row `audit` makes of the outcome (nil:
     /// none), in one transaction, so no revocation is left unaudited.
-    func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) -> AuditEvent?) async throws -> RevocationOutcome
+    func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) throws -> AuditEvent?) async throws -> RevocationOutcome
 
     /// Inserts audit events in as few statements as it can; an event id
     /// seen before is ignored, unless its row is a provisional one from

@@ -133,13 +133,13 @@ extension SQLStore {
         }
     }
 
-    package func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) -> AuditEvent?) async throws
+    package func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) throws -> AuditEvent?) async throws
         -> RevocationOutcome
     {
         let dialect = dialect
         return try await transaction("revoke") { sql in
             let outcome = try await Self.revoke(revocation, on: sql, dialect: dialect)
-            if let event = audit(outcome) { _ = try await sql.run(Self.insertStatement([event], provisional: false)) }
+            if let event = try audit(outcome) { _ = try await sql.run(Self.insertStatement([event], provisional: false)) }
             return outcome
         }
     }

@@ -102,7 +102,7 @@ extension ForwardingStore {
     func withdraw(_ key: EnrollmentKey, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await base.withdraw(key, outcome: outcome, reason: reason, revocation: revocation)
     }
-    func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) -> AuditEvent?) async throws -> RevocationOutcome {
+    func revoke(_ revocation: Revocation, audit: @escaping @Sendable (RevocationOutcome) throws -> AuditEvent?) async throws -> RevocationOutcome {
         try await base.revoke(revocation, audit: audit)
     }
     func insertAudit(_ events: [AuditEvent]) async throws { try await base.insertAudit(events) }
