@@ -24,6 +24,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import NARROW, WIDE, set_viewport
@@ -202,6 +203,26 @@ def fake_profiles(driver, change: str):
             %s
             return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
           })""" % change)
+
+
+def fake_stats(driver, change: str):
+    """Alters the page's GET /api/v1/admin/scep/intune/stats answers: `change` is JavaScript run
+    on the real answer, `stats`, before the page gets it. Until restore_fetch."""
+    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/admin/scep/intune/stats') ? window.realFetch(url, init)
+        : window.realFetch(url, init).then((r) => r.json()).then((stats) => {
+            %s
+            return new Response(JSON.stringify(stats), { status: 200, headers: { 'Content-Type': 'application/json' } });
+          })""" % change)
+
+
+def more_fields(driver, row) -> list:
+    """Opens a table row's More (when it is closed) and returns its (term, value) pairs."""
+    details = row.find_element(By.CSS_SELECTOR, "details.more")
+    if details.get_attribute("open") is None:
+        details.find_element(By.TAG_NAME, "summary").click()
+    wait(driver, lambda _: details.find_element(By.TAG_NAME, "dl").is_displayed(), "the opened More")
+    return [(pair.find_element(By.TAG_NAME, "dt").text, pair.find_element(By.TAG_NAME, "dd").text)
+            for pair in details.find_elements(By.CSS_SELECTOR, "dl > div")]
 
 
 def reopen_intune(driver):
@@ -581,26 +602,89 @@ def test_intune_failures_table_fits_a_1280_window(driver, run):
     assert run.seed("console-intruder").report["transactionID"] in row.text, row.text
     screenshot(driver, run, "console-intune-failures-1280.png")
 
-    # The widest row an Intune refusal makes: a long label, a device name over its claim subject (a GUID).
-    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/admin/scep/intune/stats') ? window.realFetch(url, init)
-        : window.realFetch(url, init).then((r) => r.json()).then((stats) => {
+    # The widest row an Intune refusal makes: a long label, a device name over its claim subject (a
+    # GUID), and in its More an IPv6 source and a CSR with many long SANs (one line, no spaces).
+    fake_stats(driver, """
             const corp = stats.profiles.find((p) => p.profile === 'corp');
             corp.recentFailures.unshift(Object.assign({}, corp.recentFailures[0], {
               outcome: 'unsupported_algorithm', failInfo: 'badAlg', deviceName: 'DESKTOP-LONGDEVICENAME-0042',
               claimSubject: '3f2b9c1e-8d4a-4b7e-9f06-2c5d8e1a7b44',
-              details: 'the CSR is signed with an algorithm this profile does not accept (ecdsa-with-SHA1)' }));
-            return new Response(JSON.stringify(stats), { status: 200, headers: { 'Content-Type': 'application/json' } });
-          })""")
+              claimIssuer: 'https://connector.contoso-intune-production.example/scep/issuer/7c1d5e8a',
+              csrSubject: 'CN=DESKTOP-LONGDEVICENAME-0042,OU=Intune Managed Devices,O=Contoso Manufacturing Ltd,C=GB',
+              csrSANs: 'DNS:desktop-longdevicename-0042.corp.contoso-manufacturing.example,'
+                + 'UPN:first.middle.lastname@contoso-manufacturing.onmicrosoft.com,'
+                + 'URI:IntuneDeviceId://3f2b9c1e-8d4a-4b7e-9f06-2c5d8e1a7b44,'
+                + 'email:first.middle.lastname@contoso-manufacturing.example',
+              sourceIP: '2001:db8:85a3:1234:5678:8a2e:370:7334',
+              details: 'the CSR is signed with an algorithm this profile does not accept (ecdsa-with-SHA1)' }));""")
     try:
-        go(driver, "#/overview")  # opening the page again redraws the failures at once
-        wait(driver, shown(css("#page-overview")), "the overview")
-        go(driver, "#/intune")
+        reopen_intune(driver)  # opening the page again redraws the failures at once
         wait(driver, lambda d: len(d.find_elements(*by_testid("failure-row"))) == 2, "the two failure rows")
         wrap = driver.find_element(By.CSS_SELECTOR, '[data-testid="profile-card-corp"] table.failures').find_element(By.XPATH, "..")
         widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth];", wrap)
         assert widths[0] <= widths[1] + 1, f"a long row widens the failures table: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+        # Each row's More opened: the long SANs wrap inside Details, Meaning stays in the window.
+        for summary in wrap.find_elements(By.CSS_SELECTOR, "details.more > summary"):
+            summary.click()
+        long_row = driver.find_elements(*by_testid("failure-row"))[0]
+        more = wait(driver, shown((By.CSS_SELECTOR, '[data-testid="failure-row"] details.more[open] dl')), "the long row's opened More")
+        assert len(more.find_elements(By.CSS_SELECTOR, "dd li")) == 4, more.text
+        assert len(wrap.find_elements(By.CSS_SELECTOR, "details.more[open]")) == 2
+        widths = driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth];", wrap)
+        assert widths[0] <= widths[1] + 1, f"an opened More widens the failures table: scrollWidth {widths[0]} > clientWidth {widths[1]}"
+        right = driver.execute_script("return arguments[0].getBoundingClientRect().right;", long_row.find_element(By.CSS_SELECTOR, "td.hint-cell"))
+        assert right <= driver.execute_script("return window.innerWidth;"), f"Meaning and what to check ends at {right} px"
+        # Each term over its value: a value has the column's width, not what a term beside it leaves.
+        values = [driver.execute_script("return arguments[0].getBoundingClientRect().width;", dd) for dd in more.find_elements(By.TAG_NAME, "dd")]
+        assert min(values) >= 200, f"the More's values are {values} px wide"
         scroll_to(driver, wrap)
         screenshot(driver, run, "console-intune-failures-long-1280.png")
+    finally:
+        restore_fetch(driver)
+
+
+def test_intune_failure_more_holds_the_csr_against_the_claim(driver, run):
+    """A recent failure's More shows the source address, the claim and the CSR's subject and SANs
+    (the seeded refusal: its CSR subject and address, from the server; a claim_mismatch put into
+    the page's fetch: all of them), and stays open when the table is redrawn."""
+    reopen_intune(driver)
+    row = wait(driver, shown(css('[data-testid="profile-card-corp"] [data-testid="failure-row"]')), "corp's failure row")
+    # The static password was wrong: no claim, only what the device sent and from where.
+    assert more_fields(driver, row) == [("Source address", "127.0.0.1"), ("CSR subject", f"CN={run.seed('console-intruder').cn}")]
+
+    fake_stats(driver, """
+            const corp = stats.profiles.find((p) => p.profile === 'corp');
+            corp.recentFailures.unshift(Object.assign({}, corp.recentFailures[0], {
+              outcome: 'claim_mismatch', failInfo: 'badRequest', transactionID: 'mismatch-0001', deviceName: 'LAPTOP-7',
+              claimSubject: 'LAPTOP-7', claimIssuer: 'CN=Contoso Intune Connector', csrSubject: 'CN=LAPTOP-8',
+              csrSANs: 'DNS:laptop-8.corp.example,URI:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-512',
+              sourceIP: '10.20.30.40',
+              details: 'CN LAPTOP-8 is not the claim subject LAPTOP-7' }));""")
+    try:
+        reopen_intune(driver)
+        wait(driver, lambda d: len(d.find_elements(*by_testid("failure-row"))) == 2, "the claim_mismatch row")
+        mismatch = driver.find_elements(*by_testid("failure-row"))[0]
+        assert "claim_mismatch" in mismatch.text, mismatch.text
+        scroll_to(driver, mismatch)
+        assert more_fields(driver, mismatch) == [
+            ("Source address", "10.20.30.40"), ("Claim subject", "LAPTOP-7"), ("Claim issuer", "CN=Contoso Intune Connector"),
+            ("CSR subject", "CN=LAPTOP-8"),
+            # One name a line; the comma in Intune's SID URI parts nothing.
+            ("CSR SANs", "DNS:laptop-8.corp.example\nURI:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-512")]
+        screenshot(driver, run, "console-intune-failure-more.png")
+
+        # A redraw (opening the page again, as the 60 s timer does) keeps an opened More open.
+        reopen_intune(driver)
+        wait(driver, staleness_of(mismatch), "the failures table to be redrawn")
+        redrawn = wait(driver, shown(css('[data-testid="failure-row"]:first-child details.more')), "the redrawn row's More")
+        assert redrawn.get_attribute("open") is not None, "the redraw closed the opened More"
+        set_viewport(driver, NARROW, mobile=True)
+        try:
+            scroll_to(driver, redrawn)
+            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+            screenshot(driver, run, "console-intune-failure-more-narrow.png")
+        finally:
+            set_viewport(driver, WIDE)
     finally:
         restore_fetch(driver)
 

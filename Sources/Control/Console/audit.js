@@ -4,7 +4,8 @@
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
   const {
-    h, fill, $, setStatus, showError, clearError, timeEl, localInputToISO, plural, outcomeBadge, table, code, download, showListTop,
+    h, fill, $, setStatus, showError, clearError, timeEl, localInputToISO, plural, outcomeBadge, table, more, sanList, code,
+    download, showListTop,
   } = S.ui;
 
   const PAGE_SIZE = 100;
@@ -52,9 +53,9 @@
       ['Claim subject', e.claimSubject],
       ['Claim issuer', e.claimIssuer],
       ['CSR subject', e.csrSubject],
-      ['CSR SANs', e.csrSANs],
+      ['CSR SANs', e.csrSANs ? sanList(e.csrSANs) : undefined],
       ['Latency', e.latencyMilliseconds !== undefined ? `${Number(e.latencyMilliseconds).toFixed(3)} ms` : undefined],
-    ].filter(([, v]) => v !== undefined && v !== null && v !== '');
+    ];
     return h('tr', { testid: 'audit-row' },
       h('td', { class: 'nowrap' }, timeEl(e.time)),
       h('td', null, e.profile || muted()),
@@ -66,13 +67,7 @@
         ? h('a', { href: `#/certificates/${encodeURIComponent(e.serialNumber)}`, title: 'Show this certificate' }, code(e.serialNumber))
         : muted()),
       h('td', null, e.edgeID || muted()),
-      h('td', { class: 'details' },
-        e.details || muted(),
-        extra.length
-          ? h('details', { class: 'more' },
-            h('summary', null, 'More'),
-            h('dl', { class: 'fields compact' }, extra.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))))
-          : null));
+      h('td', { class: 'details' }, e.details || muted(), more(extra)));
   }
 
   /** Runs a search; `paged` when a pager button asked for this page. */

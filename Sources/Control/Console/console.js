@@ -32,7 +32,8 @@
 //             [badge-<first 12 hex of the anchor's fingerprint>] (text OK / Renew soon / Renew now /
 //               Expired, data-badge = green|amber|red|expired)
 //             [chart-hourly-<profile>]  [agreement-<profile>]  [edge-row-<profile>-<edge id>]
-//             [failure-row]  #intune-needs-admin (viewer's sentence above the cards)  #intune-status
+//             [failure-row] (its Details cell: details.more, a dl)
+//             #intune-needs-admin (viewer's sentence above the cards)  #intune-status
 //             #intune-content (class stale: figures kept after a failed refresh)
 //             admin: #reload-trust  #reload-dialog  #reload-confirm  #reload-cancel  #reload-result
 //               (in it: [reload-summary]  [reload-edge-<edge>]  [reload-status-<edge>] = reloaded|failed|no_answer)
@@ -52,7 +53,7 @@
 //   Audit     #audit-profile  #audit-outcome (select)  #audit-operation (select)  #audit-device
 //             #audit-claimsub  #audit-transaction  #audit-serial  #audit-since  #audit-until
 //             (datetime-local)  #audit-search  #audit-export (saves audit.csv)  #audit-clear
-//             #audit-status  [audit-table]  [audit-row]  #audit-next  #audit-first
+//             #audit-status  [audit-table]  [audit-row] (its Details cell: details.more, a dl)  #audit-next  #audit-first
 //   Admin controls are copied from <template>s only for a token with the admin role: for a
 //   viewer they are not in the page at all.
 (function () {

@@ -8,7 +8,7 @@
   const S = (window.Scepter = window.Scepter || {});
   const {
     h, fill, $, setStatus, freshness, showError, clearError, errorLine, formatTime, toISO, timeEl, ago, plural,
-    badge, outcomeBadge, table, code, shortFingerprint, openDialog, cloneTemplate,
+    badge, outcomeBadge, table, more, sanList, code, shortFingerprint, openDialog, cloneTemplate,
   } = S.ui;
 
   const COUNTERS_EVERY_MS = 30000;
@@ -193,12 +193,20 @@
       return h('tr', { testid: 'failure-row' },
         h('td', { class: 'nowrap' }, timeEl(f.time), h('div', { class: 'muted small' }, `edge ${f.edge || '\u2014'}`)),
         h('td', null, outcomeBadge(f.outcome), f.failInfo ? h('div', { class: 'muted small' }, f.failInfo) : null),
-        h('td', null, f.deviceName || f.claimSubject || h('span', { class: 'muted' }, '\u2014'),
+        h('td', { class: 'device' }, f.deviceName || f.claimSubject || h('span', { class: 'muted' }, '\u2014'),
           f.deviceName && f.claimSubject ? h('div', { class: 'muted small' }, f.claimSubject) : null),
         h('td', { class: 'ident' }, f.transactionID
           ? h('a', { href: `#/audit?transactionID=${encodeURIComponent(f.transactionID)}`, title: 'Audit events of this transaction' }, code(f.transactionID))
           : h('span', { class: 'muted' }, '\u2014')),
-        h('td', { class: 'details' }, f.details || h('span', { class: 'muted' }, '\u2014')),
+        h('td', { class: 'details' }, f.details || h('span', { class: 'muted' }, '\u2014'),
+          // What the device asked for beside what the challenge claims: a claim_mismatch is read here.
+          more([
+            ['Source address', f.sourceIP],
+            ['Claim subject', f.claimSubject],
+            ['Claim issuer', f.claimIssuer],
+            ['CSR subject', f.csrSubject],
+            ['CSR SANs', f.csrSANs ? sanList(f.csrSANs) : undefined],
+          ], { 'data-key': `more-${f.time}-${f.edge}-${f.transactionID}` })),
         h('td', { class: 'hint-cell' }, h('div', null, info.meaning), h('div', { class: 'muted' }, 'Check: ', info.hint)));
     });
     return [

@@ -153,6 +153,28 @@
     return list;
   }
 
+  /**
+   * A table row's **More**: [term, value] pairs folded into a compact list, for the fields a
+   * row has no column for. Pairs without a value are left out; with none left, null (no More).
+   * attrs: the <details>' own (a data-key keeps it open across a redraw, intune.js).
+   */
+  function more(pairs, attrs) {
+    const shown = pairs.filter(([, v]) => v !== undefined && v !== null && v !== '');
+    if (!shown.length) return null;
+    return h('details', Object.assign({ class: 'more' }, attrs || {}),
+      h('summary', null, 'More'),
+      h('dl', { class: 'fields compact' }, shown.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))));
+  }
+
+  /**
+   * A CSR's SANs as the audit record holds them (`DNS:a.example,UPN:b@c.example,URI:…`), one name
+   * a line. Parted only before a known type: a URI, such as Intune's SID URI, may hold a comma.
+   */
+  function sanList(summary) {
+    const names = String(summary).split(/,(?=(?:DNS|email|UPN|URI|IP):)/);
+    return h('ul', { class: 'plain' }, names.map((name) => h('li', null, name)));
+  }
+
   function code(text, attrs) {
     return h('code', attrs || null, text);
   }
@@ -273,7 +295,7 @@
 
   S.ui = {
     h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
-    badge, stateBadge, outcomeBadge, table, dl, code, shortFingerprint,
+    badge, stateBadge, outcomeBadge, table, dl, more, sanList, code, shortFingerprint,
     setStatus, freshness, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
   };
 })();
