@@ -576,6 +576,7 @@ def test_intune_api_card_shows_the_tenant_client_and_replay_window(driver, run):
         assert setting(driver, "corp", "credential") == "client secret"
         assert setting(driver, "corp", "staticPassword") == "none"
         assert not driver.find_elements(*by_testid("setting-corp-rateLimit")), "signed-challenge gates on an intune-api card"
+        assert not driver.find_elements(*by_testid("settings-no-credentials-corp")), "the control plane has the credentials"
         card = driver.find_element(*by_testid("profile-card-corp"))
         assert card.find_element(By.CSS_SELECTOR, ".card-mode").text.startswith("intune-api mode: ")
         scroll_to(driver, card)
@@ -584,6 +585,68 @@ def test_intune_api_card_shows_the_tenant_client_and_replay_window(driver, run):
         restore_fetch(driver)
     reopen_intune(driver)
     wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")), "corp's own settings again")
+
+
+def test_intune_card_warns_when_the_control_plane_lacks_intune_api_credentials(driver, run):
+    """Edges that run corp in intune-api mode while the control plane's entry has no `intune`
+    (answers altered in the page's fetch): a red warning, in the look of Edges disagree, names
+    those edges and the variables to set on the control plane; the card's first line says the
+    modes differ. With a second group of edges in signed-challenge mode, only the first is named."""
+    status, profiles = api(run, "/api/v1/profiles")
+    assert status == 200
+    edge = next(p for p in profiles if p["name"] == "corp")["edges"][0]["edges"][0]
+    intune_api = """(g) => ({ edges: g.edges, settings: { ra: g.settings.ra, intuneMode: 'intune-api',
+              replayWindowSeconds: 3660, renewalLimit: g.settings.renewalLimit } })"""
+    fake_profiles(driver, f"""
+            const corp = list.find((p) => p.name === 'corp');
+            delete corp.intune;
+            corp.edges = corp.edges.map({intune_api});""")
+    try:
+        reopen_intune(driver)
+        warning = wait(driver, shown(by_testid("settings-no-credentials-corp")), "the warning that the control plane lacks corp's credentials")
+        assert {"callout", "callout-bad"} <= set(warning.get_attribute("class").split())
+        lead = warning.find_element(By.CSS_SELECTOR, "p > .badge")
+        assert lead.text == "No intune-api credentials" and "badge-red" in lead.get_attribute("class").split()
+        text = warning.text
+        assert f"The live edge {edge} runs this profile in intune-api mode, but the control plane has no intune-api credentials for it" in text, text
+        assert [li.text for li in warning.find_elements(By.TAG_NAME, "li")] == [
+            "SCEPTER_PROFILE_CORP_INTUNE_MODE=intune-api",
+            "SCEPTER_PROFILE_CORP_INTUNE_TENANT_ID and SCEPTER_PROFILE_CORP_INTUNE_CLIENT_ID: the tenant and the app registration",
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_SECRET_FILE, or SCEPTER_PROFILE_CORP_INTUNE_CLIENT_CERT_PATH with "
+            "SCEPTER_PROFILE_CORP_INTUNE_CLIENT_KEY_PATH: its credential"], text
+        card = driver.find_element(*by_testid("profile-card-corp"))
+        assert card.find_element(By.CSS_SELECTOR, ".card-mode").text.startswith("Not every edge, or not the control plane, "), \
+            card.find_element(By.CSS_SELECTOR, ".card-mode").text
+        assert not driver.find_elements(*by_testid("settings-disagree-corp")), "one group of edges: nothing disagrees"
+        assert not driver.find_elements(*by_testid("setting-corp-tenant")), "a tenant shown without the control plane's intune"
+        scroll_to(driver, card)
+        screenshot(driver, run, "console-intune-no-credentials.png")
+        set_viewport(driver, NARROW, mobile=True)
+        try:
+            scroll_to(driver, warning)
+            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+            screenshot(driver, run, "console-intune-no-credentials-narrow.png")
+        finally:
+            set_viewport(driver, WIDE)
+    finally:
+        restore_fetch(driver)
+    # A rollout half done: edge-new in intune-api mode, edge-old still in signed-challenge mode.
+    fake_profiles(driver, f"""
+            const corp = list.find((p) => p.name === 'corp');
+            delete corp.intune;
+            corp.edges = [Object.assign({{}}, ({intune_api})(corp.edges[0]), {{ edges: ['edge-new'] }}),
+              Object.assign({{}}, corp.edges[0], {{ edges: ['edge-old'] }})];""")
+    try:
+        reopen_intune(driver)
+        warning = wait(driver, text_matches(by_testid("settings-no-credentials-corp"), r"The live edge edge-new runs this profile in intune-api mode"),
+                       "the warning naming edge-new only")
+        assert "edge-old" not in warning.text, warning.text
+        assert driver.find_element(*by_testid("settings-disagree-corp")).is_displayed(), "the edges' modes differ"
+    finally:
+        restore_fetch(driver)
+    reopen_intune(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("setting-corp-rateLimit")) and not d.find_elements(*by_testid("settings-no-credentials-corp")),
+         "corp's own settings again, without the warning")
 
 
 def test_intune_failures_table_fits_a_1280_window(driver, run):

@@ -27,6 +27,8 @@
 //               ra tenant client credential; a value the edges differ on is the badge "differs")
 //             [settings-disagree-<profile>] (the edges differ; one [settings-group-<profile>] <li> per
 //               group of edges: "edge-0, edge-1: rate limit 3, clock skew ±60 s")
+//             [settings-no-credentials-<profile>] (edges in intune-api mode, a control plane without
+//               its credentials: names those edges, and in a <ul> the variables to set)
 //             [count-<profile>-<label>-24h]  [count-<profile>-<label>-total]  (every label of
 //               Outcome.swift, "0" when none; labels with no events sit in a closed <details>)
 //             [badge-<first 12 hex of the anchor's fingerprint>] (text OK / Renew soon / Renew now /

@@ -115,13 +115,15 @@
 
   /**
    * The profile's Intune mode as the edges and the control plane (intune-api) report it: a mode,
-   * 'mixed' when they differ, null when none reports one.
+   * 'mixed' when they differ (edges in intune-api mode and a control plane that is not, too),
+   * null when none reports one.
    */
   function modeOf(entry) {
     const groups = entry && Array.isArray(entry.edges) ? entry.edges : [];
     const modes = new Set(groups.map((g) => String((g.settings && g.settings.intuneMode) || 'off')));
     if (entry && entry.intune) modes.add('intune-api');
     if (!modes.size) return null;
+    if (modes.has('intune-api') && !entry.intune) return 'mixed';
     return modes.size === 1 ? [...modes][0] : 'mixed';
   }
 
@@ -142,6 +144,27 @@
           }).join(', ')
           // An edge of another release may publish a setting this console does not know.
           : 'a setting this console does not show'))));
+  }
+
+  /**
+   * Edges that run the profile in intune-api mode on a control plane without its intune-api
+   * credentials (no `intune` member): the control plane refuses each enrollment they forward
+   * (policy_violation), so the warning names the variables to set there.
+   */
+  function noCredentials(name, edges) {
+    const variable = `SCEPTER_PROFILE_${name.toUpperCase().replace(/-/g, '_')}_INTUNE_`;
+    const one = edges.length === 1;
+    return h('div', { class: 'callout callout-bad', testid: `settings-no-credentials-${name}` },
+      h('p', null, badge('No intune-api credentials', 'red'),
+        ` The live ${one ? 'edge' : 'edges'} ${edgeList(edges)} ${one ? 'runs' : 'run'} this profile in intune-api mode, but the `
+        + `control plane has no intune-api credentials for it: it refuses every Intune enrollment ${one ? 'the edge forwards' : 'they forward'} `
+        + '(policy_violation).'),
+      h('p', null, 'On the control plane, set these, then restart it (docs/intune.md \u00a79.3):'),
+      h('ul', null,
+        h('li', null, code(`${variable}MODE=intune-api`)),
+        h('li', null, code(`${variable}TENANT_ID`), ' and ', code(`${variable}CLIENT_ID`), ': the tenant and the app registration'),
+        h('li', null, code(`${variable}CLIENT_SECRET_FILE`), ', or ', code(`${variable}CLIENT_CERT_PATH`), ' with ',
+          code(`${variable}CLIENT_KEY_PATH`), ': its credential')));
   }
 
   /**
@@ -175,6 +198,8 @@
     for (const g of groups || []) for (const f of g.facts) if (!keys.includes(f.key)) keys.push(f.key);
     const textOf = (g, key) => { const f = g.facts.find((x) => x.key === key); return f ? f.text : ''; };
     const differing = keys.filter((key) => new Set(groups.map((g) => textOf(g, key))).size > 1);
+    const apiGroups = entry.intune ? [] : (groups || []).filter((g) => textOf(g, 'mode') === 'intune-api');
+    if (apiGroups.length) parts.push(noCredentials(name, apiGroups.flatMap((g) => g.edges)));
     if (groups && groups.length > 1) parts.push(disagreement(name, groups, differing));
 
     const attrs = (f) => ({ testid: `setting-${name}-${f.key}`, class: f.wide ? 'wide' : null });
