@@ -105,6 +105,7 @@ package struct EmbeddedServer {
         for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordCertificateExpiries(of: controlConfiguration, now: now) {
             logger.warning("\(warning)")
         }
+        metrics.startCounting(profiles: edgeConfiguration.profiles.keys)
         let handler = PKIOperationHandler(
             configuration: edgeConfiguration, issuance: issuance, audit: StoreAuditSink(store: store),
             state: InMemoryStateStore(), metrics: metrics, logger: logger)

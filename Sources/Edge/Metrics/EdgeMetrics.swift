@@ -72,6 +72,17 @@ package struct EdgeMetrics: Sendable {
         registry.makeGauge(descriptor: Self.reloadSucceeded, labels: [("profile", profile)]).set(reloadSucceeded ? 1.0 : 0.0)
     }
 
+    /// Publishes every profile's counter of every outcome at 0 from the start:
+    /// a series born at 1 shows no increase, so an alert on the first
+    /// `unknown_version` after a restart would never fire.
+    package func startCounting(profiles: some Sequence<String>) {
+        for profile in profiles {
+            for outcome in Outcome.allCases {
+                _ = registry.makeCounter(descriptor: Self.enrollments, labels: [("profile", profile), ("outcome", outcome.rawValue)])
+            }
+        }
+    }
+
     /// Counts one PKIOperation by profile and outcome label and observes its latency.
     package func record(profile: String, outcome: Outcome, duration: Duration) {
         registry.makeCounter(

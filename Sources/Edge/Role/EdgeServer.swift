@@ -79,6 +79,7 @@ package struct EdgeServer {
             connections: controlConnections, tls: controlTLS, logger: logger)
         let metrics = EdgeMetrics()
         for warning in metrics.recordRACertificates(of: configuration, now: Date()) { logger.warning("\(warning)") }
+        metrics.startCounting(profiles: configuration.profiles.keys)
         let handler = PKIOperationHandler(
             configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
             metrics: metrics, logger: logger)
