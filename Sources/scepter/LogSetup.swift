@@ -15,8 +15,8 @@ enum LogSetup {
         /// refusal itself is logged.
         static func load(_ settings: inout Settings) -> Options {
             var options = Options()
-            if let text = settings.environment["SCEPTER_LOG_LEVEL"], !text.isEmpty {
-                if let level = Logger.Level(rawValue: text.lowercased()) {
+            if let text = settings.environment["SCEPTER_LOG_LEVEL"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+                if let level = Self.level(named: text) {
                     options.level = level
                 } else {
                     let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
@@ -32,6 +32,15 @@ enum LogSetup {
                 }
             }
             return options
+        }
+
+        /// A level by swift-log's name, case-insensitive, or by the names other tools use for two of them.
+        static func level(named name: String) -> Logger.Level? {
+            switch name.lowercased() {
+            case "warn": .warning
+            case "fatal": .critical
+            case let other: Logger.Level(rawValue: other)
+            }
         }
     }
 

@@ -110,5 +110,11 @@ struct ScepterLogHandlerTests {
         settings = Settings(environment: ["SCEPTER_LOG_LEVEL": ""])
         _ = LogSetup.Options.load(&settings)
         #expect(settings.problems.isEmpty, "empty is unset")
+        // The names other tools use for two of the levels.
+        for (name, level) in [("WARN", Logger.Level.warning), ("fatal", .critical), (" notice ", .notice)] {
+            settings = Settings(environment: ["SCEPTER_LOG_LEVEL": name])
+            #expect(LogSetup.Options.load(&settings).level == level, "\(name)")
+            #expect(settings.problems.isEmpty)
+        }
     }
 }
