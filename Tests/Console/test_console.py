@@ -448,7 +448,7 @@ def test_intune_card_shows_the_gate_settings(driver, run):
         "clockSkew": "\u00b190 s",
         "audience": "https://scep.console.test/scep/corp",
         "sanTypes": "dns, upn",
-        "compliance": "http://127.0.0.1:9/compliance",
+        "compliance": "http://127.0.0.1:9",
         "webhookRequests": "signed, 3 s timeout",
         "staticPassword": "set (skips the Intune checks)",
         "renewalLimit": "3 per certificate per 24 h",
@@ -678,7 +678,7 @@ def test_intune_failures_table_fits_a_1280_window(driver, run):
                 + 'UPN:first.middle.lastname@contoso-manufacturing.onmicrosoft.com,'
                 + 'URI:IntuneDeviceId://3f2b9c1e-8d4a-4b7e-9f06-2c5d8e1a7b44,'
                 + 'email:first.middle.lastname@contoso-manufacturing.example',
-              sourceIP: '2001:db8:85a3:1234:5678:8a2e:370:7334',
+              sourceAddress: '2001:db8:85a3:1234:5678:8a2e:370:7334',
               details: 'the CSR is signed with an algorithm this profile does not accept (ecdsa-with-SHA1)' }));""")
     try:
         reopen_intune(driver)  # opening the page again redraws the failures at once
@@ -721,7 +721,7 @@ def test_intune_failure_more_holds_the_csr_against_the_claim(driver, run):
               outcome: 'claim_mismatch', failInfo: 'badRequest', transactionID: 'mismatch-0001', deviceName: 'LAPTOP-7',
               claimSubject: 'LAPTOP-7', claimIssuer: 'CN=Contoso Intune Connector', csrSubject: 'CN=LAPTOP-8',
               csrSANs: 'DNS:laptop-8.corp.example,URI:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-512',
-              sourceIP: '10.20.30.40',
+              sourceAddress: '10.20.30.40',
               details: 'CN LAPTOP-8 is not the claim subject LAPTOP-7' }));""")
     try:
         reopen_intune(driver)

@@ -8,7 +8,7 @@ import ScepterProtocol
 struct EdgeHeartbeatTests {
     static let settings = EdgeProfileSettings(
         ra: .init(subject: "CN=RA", fingerprint: String(repeating: "ab", count: 32), notAfter: Date(timeIntervalSince1970: 1_900_000_000)),
-        challengePassword: "set", intuneMode: "signed-challenge",
+        challengePassword: "set", intuneMode: .signedChallenge,
         signedChallenge: .init(audience: nil, challengeValiditySeconds: 3600, clockSkewSeconds: 60, rateLimit: 3, allowedSANTypes: ["dns"]),
         renewalLimit: 3)
 
@@ -33,13 +33,24 @@ struct EdgeHeartbeatTests {
     }
 
     @Test(
-        "A webhook's address is shown without user info, query or fragment",
+        "A webhook's address is shown as its origin: path, query and user info may hold a secret",
         arguments: [
-            ("https://user:pw@hook.example:8443/check?token=secret#frag", "https://hook.example:8443/check"),
-            ("http://127.0.0.1:9/check", "http://127.0.0.1:9/check"),
+            ("https://user:pw@hook.example:8443/hooks/catch/123/s3cret/?token=secret#frag", "https://hook.example:8443"),
+            ("http://127.0.0.1:9/check", "http://127.0.0.1:9"),
+            ("http://[::1]:9/check", "http://[::1]:9"),
             ("not a url at all", "(not a URL)"),
         ])
-    func redactedURL(_ url: String, _ shown: String) {
-        #expect(EdgeProfileSettings.redacted(url: url) == shown)
+    func webhookOrigin(_ url: String, _ shown: String) {
+        #expect(EdgeProfileSettings.origin(of: url) == shown)
+    }
+
+    @Test("Edges with different webhooks on one host differ by the URL's digest")
+    func webhookDigest() {
+        func gates(_ url: String) -> EdgeProfileSettings.SignedChallenge {
+            .init(audience: nil, challengeValiditySeconds: 3600, clockSkewSeconds: 60, rateLimit: 3, allowedSANTypes: ["dns"], compliance: url)
+        }
+        let a = gates("https://hook.example/a/secret-1"), b = gates("https://hook.example/a/secret-2")
+        #expect(a.complianceURL == b.complianceURL && a != b)
+        #expect(a.complianceURLDigest?.count == 16 && a.complianceURLDigest != b.complianceURLDigest)
     }
 }

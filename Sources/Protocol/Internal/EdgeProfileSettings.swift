@@ -11,22 +11,25 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
         public var clockSkewSeconds: Int64
         public var rateLimit: Int
         public var allowedSANTypes: [String]
-        /// The webhook's URL without user info, query or fragment (they may hold a secret).
+        /// The webhook's origin, `scheme://host[:port]`: its path, query or user info may hold a secret.
         public var complianceURL: String?
+        /// The first 16 hex digits of the SHA-256 of the whole URL: edges with the same webhook show the same.
+        public var complianceURLDigest: String?
         /// `set` when webhook requests are signed.
         public var complianceSecret: String?
         public var complianceTimeoutSeconds: Int64?
 
         public init(
             audience: String?, challengeValiditySeconds: Int64, clockSkewSeconds: Int64, rateLimit: Int, allowedSANTypes: [String],
-            complianceURL: String? = nil, complianceSecret: String? = nil, complianceTimeoutSeconds: Int64? = nil
+            compliance: String? = nil, complianceSecret: String? = nil, complianceTimeoutSeconds: Int64? = nil
         ) {
             self.audience = audience
             self.challengeValiditySeconds = challengeValiditySeconds
             self.clockSkewSeconds = clockSkewSeconds
             self.rateLimit = rateLimit
             self.allowedSANTypes = allowedSANTypes
-            self.complianceURL = complianceURL
+            self.complianceURL = compliance.map(EdgeProfileSettings.origin(of:))
+            self.complianceURLDigest = compliance.map { String(SHA256Hex.of(Array($0.utf8)).prefix(16)) }
             self.complianceSecret = complianceSecret
             self.complianceTimeoutSeconds = complianceTimeoutSeconds
         }
@@ -36,15 +39,14 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
     public var ra: CertificateSummary
     /// `set` when the profile has a static challenge password.
     public var challengePassword: String?
-    /// `off`, `signed-challenge` or `intune-api`.
-    public var intuneMode: String
+    public var intuneMode: IntuneMode
     public var signedChallenge: SignedChallenge?
     /// `intune-api`: how long a used challenge is remembered as used.
     public var replayWindowSeconds: Int64?
     public var renewalLimit: Int
 
     public init(
-        ra: CertificateSummary, challengePassword: String?, intuneMode: String, signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil,
+        ra: CertificateSummary, challengePassword: String?, intuneMode: IntuneMode, signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil,
         renewalLimit: Int
     ) {
         self.ra = ra
@@ -55,12 +57,13 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
         self.renewalLimit = renewalLimit
     }
 
-    /// `url` without user info, query or fragment: what may be shown of a webhook's address.
-    public static func redacted(url: String) -> String {
-        guard var components = URLComponents(string: url), components.scheme != nil, components.host?.isEmpty == false else {
+    /// `url`'s `scheme://host[:port]`: what may be shown of a webhook's address.
+    public static func origin(of url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host, !host.isEmpty else {
             return "(not a URL)"
         }
-        (components.user, components.password, components.query, components.fragment) = (nil, nil, nil, nil)
-        return components.string ?? "(not a URL)"
+        var origin = URLComponents()
+        (origin.scheme, origin.host, origin.port) = (scheme, host, components.port)
+        return origin.string ?? "(not a URL)"
     }
 }

@@ -18,7 +18,7 @@ extension EdgeConfiguration.Profile {
             ra: .init(
                 subject: certificate?.subject.description ?? "(unreadable)", fingerprint: SHA256Hex.of(der),
                 notAfter: ra.notAfter ?? .distantPast),
-            challengePassword: challengePassword == nil ? nil : "set", intuneMode: mode.rawValue,
+            challengePassword: challengePassword == nil ? nil : "set", intuneMode: mode,
             replayWindowSeconds: intuneAPI?.replayWindow.components.seconds, renewalLimit: renewalLimit)
         if let intune {
             let policy = intune.policy
@@ -26,7 +26,7 @@ extension EdgeConfiguration.Profile {
                 audience: policy.audience, challengeValiditySeconds: policy.challengeValidityCap.components.seconds,
                 clockSkewSeconds: policy.clockSkew.components.seconds, rateLimit: intune.rateLimit,
                 allowedSANTypes: IntuneValidator.SANType.allCases.filter(policy.allowedSANTypes.contains).map(\.rawValue),
-                complianceURL: intune.compliance.map { EdgeProfileSettings.redacted(url: $0.url) },
+                compliance: intune.compliance?.url,
                 complianceSecret: intune.compliance?.signature == nil ? nil : "set",
                 complianceTimeoutSeconds: intune.compliance?.timeout.components.seconds)
         }
