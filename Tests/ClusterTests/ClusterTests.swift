@@ -315,7 +315,7 @@ struct ClusterTests {
             #expect(failures.map { $0["outcome"] as? String } == ["signature_invalid"])
             // What the device asked for and from where, to hold against the Intune profile.
             #expect((failures.first?["csrSubject"] as? String)?.contains("CN=") == true, "\(failures)")
-            #expect(failures.first?["sourceIP"] as? String == "127.0.0.1", "\(failures)")
+            #expect(failures.first?["sourceAddress"] as? String == "127.0.0.1", "\(failures)")
             // The reloads were audited as admin actions.
             #expect(try await cluster.count("SELECT count(*) FROM audit_events WHERE operation = 'reload-trust'") == 2)
         }

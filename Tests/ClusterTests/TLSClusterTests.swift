@@ -139,6 +139,7 @@ struct TLSClusterTests {
             ])
             let ownReadiness = try await Self.getOverTLS(port: own.port, ca: tls.caPath, path: "/readyz")
             #expect(ownReadiness.stdout.hasPrefix("HTTP/1.1 200"), "\(ownReadiness.stdout)")
+            #expect(own.log.contains("presenting this edge's listener certificate (SCEPTER_EDGE_TLS_CERT_PATH)"), "renewal needs a restart, and the log says so")
             try await own.terminate()
 
             #expect(try await cluster.count("SELECT count(*) FROM certificates") == 1)

@@ -127,7 +127,7 @@ package struct AdminRoutes: Sendable {
             /// What the device asked for, to compare with the claim (a claim_mismatch).
             var csrSubject: String?
             var csrSANs: String?
-            var sourceIP: String?
+            var sourceAddress: String?
             var details: String
         }
 
@@ -194,7 +194,7 @@ package struct AdminRoutes: Sendable {
                         Stats.Failure(
                             time: $0.time, edge: $0.edgeID, outcome: $0.outcome.rawValue, failInfo: $0.failInfo,
                             transactionID: $0.transactionID, deviceName: $0.deviceName, claimSubject: $0.claimSubject,
-                            claimIssuer: $0.claimIssuer, csrSubject: $0.csrSubject, csrSANs: $0.csrSANs, sourceIP: $0.sourceAddress,
+                            claimIssuer: $0.claimIssuer, csrSubject: $0.csrSubject, csrSANs: $0.csrSANs, sourceAddress: $0.sourceAddress,
                             details: $0.details)
                     },
                     intuneAPI: intune[profile]?.status,

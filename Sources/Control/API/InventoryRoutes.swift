@@ -13,21 +13,18 @@ package struct InventoryRoutes: Sendable {
     /// The live edges, whose heartbeats carry the edge half of each profile's settings.
     let cluster: (any ClusterView)?
     let tokens: BearerTokens
-    /// Told of every revocation (the CRL and OCSP caches drop what they hold).
-    let revoked: @Sendable (CertificateRecord) async -> Void
     let logger: Logger
     let now: @Sendable () -> Date
 
     package init(
         store: any ControlStore, configuration: ControlConfiguration, cluster: (any ClusterView)? = nil, tokens: BearerTokens,
-        revoked: @escaping @Sendable (CertificateRecord) async -> Void = { _ in }, logger: Logger,
+        logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.configuration = configuration
         self.cluster = cluster
         self.tokens = tokens
-        self.revoked = revoked
         self.logger = logger
         self.now = now
     }
@@ -175,7 +172,6 @@ package struct InventoryRoutes: Sendable {
             return APIResponse.notFound("no certificate with serial \(serial) in the inventory")
         case .revoked(let revoked):
             (record, already) = (revoked, false)
-            await self.revoked(revoked)
         case .alreadyRevoked(let revoked):
             (record, already) = (revoked, true)
         }
@@ -275,9 +271,8 @@ package struct InventoryRoutes: Sendable {
                     return Self.auditEvent(revoked, at: at, details: "revoked by \(actor) in a bulk revocation: \(reason.rawValue)")
                 }
                 switch outcome {
-                case .revoked(let revoked):
+                case .revoked:
                     answer.revoked += 1
-                    await self.revoked(revoked)
                 case .alreadyRevoked:
                     answer.skipped += 1
                 case .notFound:

@@ -201,7 +201,7 @@
         h('td', { class: 'details' }, f.details || h('span', { class: 'muted' }, '\u2014'),
           // What the device asked for beside what the challenge claims: a claim_mismatch is read here.
           more([
-            ['Source address', f.sourceIP],
+            ['Source address', f.sourceAddress],
             ['Claim subject', f.claimSubject],
             ['Claim issuer', f.claimIssuer],
             ['CSR subject', f.csrSubject],

@@ -54,7 +54,7 @@ package struct CertificateProfile: Sendable {
     }
 
     /// The key usage extension's value for a device key of this kind.
-    func keyUsage(rsa: Bool) throws(Refusal) -> KeyUsage {
+    func keyUsageExtension(rsa: Bool) throws(Refusal) -> KeyUsage {
         let bits = keyUsage.map { $0.filter { $0.fits(rsa: rsa) } } ?? (rsa ? [.digitalSignature, .keyEncipherment] : [.digitalSignature])
         guard !bits.isEmpty else {
             let listed = KeyUsageBit.allCases.filter { keyUsage?.contains($0) == true }.map(\.rawValue).joined(separator: ",")

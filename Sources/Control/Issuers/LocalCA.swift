@@ -109,7 +109,7 @@ package struct LocalCA: Sendable {
             throw Refusal(.issuerError, "CA \(name) has expired (notAfter \(certificate.notValidAfter))")
         }
         let isRSA: Bool = if case .rsa = request.key { true } else { false }
-        let keyUsage = try profile.keyUsage(rsa: isRSA)
+        let keyUsage = try profile.keyUsageExtension(rsa: isRSA)
         do {
             var extensions = Certificate.Extensions()
             try extensions.append(Certificate.Extension(BasicConstraints.notCertificateAuthority, critical: true))

@@ -8,8 +8,10 @@ extension ControlPlaneClient {
     /// presents `SCEPTER_EDGE_CLIENT_CERT_PATH`/`_KEY_PATH`, or else its own
     /// listener's certificate (`listener`, SPEC §9: "the edge's own cert"),
     /// when the control plane asks for one. nil for `http://`, where the
-    /// client variables may not be set.
-    package static func tlsConfiguration(_ settings: inout Settings, controlURL: String?, listener: TLSFiles? = nil) -> TLSConfiguration? {
+    /// client variables may not be set. `client` is the identity presented.
+    package static func tlsConfiguration(_ settings: inout Settings, controlURL: String?, listener: TLSFiles? = nil)
+        -> (configuration: TLSConfiguration, client: TLSFiles?)?
+    {
         let caPath = settings.string("SCEPTER_CONTROL_CA_PATH")
         let explicit = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_CLIENT_CERT_PATH", key: "SCEPTER_EDGE_CLIENT_KEY_PATH")
         guard let controlURL, controlURL.lowercased().hasPrefix("https://") else {
@@ -28,7 +30,8 @@ extension ControlPlaneClient {
                 settings.problem("SCEPTER_CONTROL_CA_PATH", "\(caPath) holds no PEM certificate this edge can read: \(error)")
             }
         }
-        if let client = explicit ?? listener {
+        let client = explicit ?? listener
+        if let client {
             do {
                 configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(client.certificatePath).map { .certificate($0) }
                 configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: client.keyPath, format: .pem))
@@ -36,6 +39,6 @@ extension ControlPlaneClient {
                 settings.problem(client.certificateSetting, "cannot use \(client.certificatePath) with \(client.keyPath): \(error)")
             }
         }
-        return configuration
+        return (configuration, client)
     }
 }

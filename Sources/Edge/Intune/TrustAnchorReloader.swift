@@ -18,7 +18,8 @@ package final class TrustAnchorReloader: Service {
 
     /// Publishes the anchors loaded at boot as metrics.
     package init(
-        configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger, alsoOnReload: @escaping @Sendable () -> Void = {}
+        configuration: EdgeConfiguration, metrics: EdgeMetrics, logger: Logger, alsoOnReload: @escaping @Sendable () -> Void = {},
+        now: Date = Date()
     ) {
         self.alsoOnReload = alsoOnReload
         self.stores = configuration.profiles.values.sorted { $0.name < $1.name }.compactMap { profile in
@@ -29,7 +30,7 @@ package final class TrustAnchorReloader: Service {
         self.edgeID = configuration.edgeID
         for (profile, store) in stores {
             metrics.recordAnchors(profile: profile, anchors: store.anchors, reloadSucceeded: true)
-            warnOfExpiry(profile: profile, anchors: store.anchors, now: Date())
+            warnOfExpiry(profile: profile, anchors: store.anchors, now: now)
         }
     }
 

@@ -61,6 +61,11 @@ package struct EdgeServer {
         let network = EdgeConfiguration.loadNetwork(&settings)
         let tls = TLSFiles.load(&settings, certificate: "SCEPTER_EDGE_TLS_CERT_PATH", key: "SCEPTER_EDGE_TLS_KEY_PATH")
         let controlTLS = ControlPlaneClient.tlsConfiguration(&settings, controlURL: controlURL, listener: tls)
+        if let client = controlTLS?.client, client == tls {
+            logger.notice(
+                "presenting this edge's listener certificate (SCEPTER_EDGE_TLS_CERT_PATH) to the control plane for mutual TLS, as read now: a renewed one reaches the control plane after a restart, not on SIGHUP",
+                metadata: ["path": "\(client.certificatePath)"])
+        }
         let controlConnections = settings.integer(
             "SCEPTER_EDGE_CONTROL_CONNECTIONS", default: ControlPlaneClient.defaultConnections, minimum: 1)
         limits.checkOpenFiles(
@@ -76,7 +81,7 @@ package struct EdgeServer {
         let state = RedisStateStore(client: redis)
         let control = ControlPlaneClient(
             baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget,
-            connections: controlConnections, tls: controlTLS, logger: logger)
+            connections: controlConnections, tls: controlTLS?.configuration, logger: logger)
         let metrics = EdgeMetrics()
         for warning in metrics.recordRACertificates(of: configuration, now: Date()) { logger.warning("\(warning)") }
         metrics.startCounting(profiles: configuration.profiles.keys)

@@ -165,7 +165,10 @@ package struct PKIOperationHandler: Sendable {
                     return .refused(Refusal(.unknownTransaction, "GetCert for serial \(serial), which this profile did not issue"))
                 }
                 // Serials are unique per issuer only: the named issuer must be the one that signed it.
-                guard (try? Certificate(derEncoded: issued.certificate))?.issuer == issuerAndSerial.issuer else {
+                guard let certificate = try? Certificate(derEncoded: issued.certificate) else {
+                    return .refused(Refusal(.issuerError, "GetCert for serial \(serial): the stored certificate does not parse"))
+                }
+                guard certificate.issuer == issuerAndSerial.issuer else {
                     return .refused(
                         Refusal(.unknownTransaction, "GetCert for serial \(serial) names an issuer other than the CA that issued it"))
                 }
