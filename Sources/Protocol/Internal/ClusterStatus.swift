@@ -108,5 +108,5 @@ public struct ReloadReport: Sendable, Codable, Hashable {
 
 /// The release every role reports (`scepter version`, heartbeats).
 public enum ScepterRelease {
-    public static let version = "0.2.0"
+    public static let version = "0.3.0"
 }
