@@ -432,7 +432,7 @@ def test_intune_page_shows_only_intune_profiles(driver, run):
 
 def test_intune_card_shows_the_gate_settings(driver, run):
     """corp's card shows the gates as run.sh configured them (none at its default), the webhook's
-    URL without its query, and the RA certificate's expiry, from GET /api/v1/profiles."""
+    origin, and the RA certificate's expiry with the days left the server counts, from GET /api/v1/profiles."""
     status, profiles = api(run, "/api/v1/profiles")
     assert status == 200
     corp = next(p for p in profiles if p["name"] == "corp")
@@ -456,6 +456,8 @@ def test_intune_card_shows_the_gate_settings(driver, run):
     assert {key: setting(driver, "corp", key) for key in expected} == expected
     expiry = setting(driver, "corp", "ra")
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}\n\d+ days left", expiry), expiry
+    assert expiry.endswith(f"\n{corp['edges'][0]['raDaysLeft']} days left"), (expiry, corp["edges"][0])
+    assert corp["edges"][0]["raBadge"] == "green", corp["edges"][0]
     assert expiry.startswith(ra["notAfter"][:10]), (expiry, ra)
     day = driver.find_element(By.CSS_SELECTOR, '[data-testid="setting-corp-ra"] time')
     assert day.get_attribute("title").startswith(ra["notAfter"].replace("T", " ").replace("Z", " UTC")), day.get_attribute("title")
@@ -481,10 +483,11 @@ def test_intune_card_warns_when_the_edges_disagree(driver, run):
     names each group's values, and the list marks those values "differs"."""
     fake_profiles(driver, """
             const corp = list.find((p) => p.name === 'corp');
-            const settings = corp.edges[0].settings;
+            const group = corp.edges[0], settings = group.settings;
             const other = (rateLimit, clockSkewSeconds) => Object.assign({}, settings,
               { signedChallenge: Object.assign({}, settings.signedChallenge, { rateLimit, clockSkewSeconds }) });
-            corp.edges = [{ edges: ['edge-odd'], settings: other(10, 120) }, { edges: ['edge-0', 'edge-1'], settings: other(3, 90) }];""")
+            corp.edges = [Object.assign({}, group, { edges: ['edge-odd'], settings: other(10, 120) }),
+              Object.assign({}, group, { edges: ['edge-0', 'edge-1'], settings: other(3, 90) })];""")
     try:
         reopen_intune(driver)
         warning = wait(driver, shown(by_testid("settings-disagree-corp")), "the warning that corp's edges disagree")
@@ -510,8 +513,9 @@ def test_intune_card_warns_when_the_edges_disagree(driver, run):
     # Two groups that differ only in a setting the console does not know (an edge of a later release).
     fake_profiles(driver, """
             const corp = list.find((p) => p.name === 'corp');
-            const settings = corp.edges[0].settings;
-            corp.edges = [{ edges: ['edge-new'], settings: Object.assign({ laterSetting: 1 }, settings) }, { edges: ['edge-0'], settings }];""")
+            const group = corp.edges[0], settings = group.settings;
+            corp.edges = [Object.assign({}, group, { edges: ['edge-new'], settings: Object.assign({ laterSetting: 1 }, settings) }),
+              Object.assign({}, group, { edges: ['edge-0'] })];""")
     try:
         reopen_intune(driver)
         warning = wait(driver, shown(by_testid("settings-disagree-corp")), "the warning for a setting the console does not show")
@@ -533,7 +537,7 @@ def test_intune_cards_follow_the_intune_mode_the_edges_report(driver, run):
             const corp = list.find((p) => p.name === 'corp');
             const other = list.find((p) => p.name === 'default');
             [corp.edges, other.edges] = [
-              corp.edges.map((g) => ({ edges: g.edges, settings: Object.assign({}, g.settings, { intuneMode: 'off', signedChallenge: undefined }) })),
+              corp.edges.map((g) => Object.assign({}, g, { settings: Object.assign({}, g.settings, { intuneMode: 'off', signedChallenge: undefined }) })),
               corp.edges];""")
     try:
         reopen_intune(driver)
@@ -565,7 +569,7 @@ def test_intune_api_card_shows_the_tenant_client_and_replay_window(driver, run):
             corp.intune = { mode: 'intune-api', tenantID: 'contoso.onmicrosoft.com', clientID: '6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
               credential: 'secret', clientSecret: 'set', loginURL: 'https://login.microsoftonline.com',
               graphURL: 'https://graph.microsoft.com', resourceURL: 'https://api.manage.microsoft.com', timeoutSeconds: 10 };
-            corp.edges = corp.edges.map((g) => ({ edges: g.edges, settings: { ra: g.settings.ra, intuneMode: 'intune-api',
+            corp.edges = corp.edges.map((g) => Object.assign({}, g, { settings: { ra: g.settings.ra, intuneMode: 'intune-api',
               replayWindowSeconds: 3660, renewalLimit: g.settings.renewalLimit } }));""")
     try:
         reopen_intune(driver)
@@ -595,7 +599,7 @@ def test_intune_card_warns_when_the_control_plane_lacks_intune_api_credentials(d
     status, profiles = api(run, "/api/v1/profiles")
     assert status == 200
     edge = next(p for p in profiles if p["name"] == "corp")["edges"][0]["edges"][0]
-    intune_api = """(g) => ({ edges: g.edges, settings: { ra: g.settings.ra, intuneMode: 'intune-api',
+    intune_api = """(g) => Object.assign({}, g, { settings: { ra: g.settings.ra, intuneMode: 'intune-api',
               replayWindowSeconds: 3660, renewalLimit: g.settings.renewalLimit } })"""
     fake_profiles(driver, f"""
             const corp = list.find((p) => p.name === 'corp');

@@ -42,7 +42,7 @@ package struct InventoryRoutes: Sendable {
             await answer(takingNoParameters: request) {
                 // Without Redis the control plane's half still answers; the edges' half is then absent.
                 let edges: [EdgeHeartbeat]? = try? await cluster?.liveEdges()
-                return try APIResponse.json(ProfileView.all(configuration, edges: edges))
+                return try APIResponse.json(ProfileView.all(configuration, edges: edges, now: now()))
             }
         }
         read.get("session") { request, _ in

@@ -11,6 +11,9 @@ struct ProfileView: Encodable {
     struct EdgeGroup: Encodable {
         var edges: [String]
         var settings: EdgeProfileSettings
+        /// The RA certificate's days left and badge, by the trust anchors' rule.
+        var raDaysLeft: Int
+        var raBadge: TrustAnchors.Anchor.Badge
     }
 
     struct Issuer: Encodable {
@@ -51,7 +54,7 @@ struct ProfileView: Encodable {
     /// heartbeats could not be read (Redis unreachable).
     var edges: [EdgeGroup]?
 
-    init(_ profile: ControlConfiguration.Profile, edges heartbeats: [EdgeHeartbeat]?) {
+    init(_ profile: ControlConfiguration.Profile, edges heartbeats: [EdgeHeartbeat]?, now: Date) {
         name = profile.name
         edges = heartbeats.map { heartbeats in
             var groups: [EdgeGroup] = []
@@ -60,7 +63,11 @@ struct ProfileView: Encodable {
                 if let index = groups.firstIndex(where: { $0.settings == settings }) {
                     groups[index].edges.append(heartbeat.edgeID)
                 } else {
-                    groups.append(EdgeGroup(edges: [heartbeat.edgeID], settings: settings))
+                    let notAfter = settings.ra.notAfter
+                    groups.append(
+                        EdgeGroup(
+                            edges: [heartbeat.edgeID], settings: settings, raDaysLeft: TrustAnchors.Anchor.daysLeft(until: notAfter, now: now),
+                            raBadge: .init(notAfter: notAfter, now: now)))
                 }
             }
             return groups
@@ -85,8 +92,8 @@ struct ProfileView: Encodable {
         }
     }
 
-    static func all(_ configuration: ControlConfiguration, edges: [EdgeHeartbeat]?) -> [ProfileView] {
-        configuration.profiles.values.sorted { $0.name < $1.name }.map { ProfileView($0, edges: edges) }
+    static func all(_ configuration: ControlConfiguration, edges: [EdgeHeartbeat]?, now: Date) -> [ProfileView] {
+        configuration.profiles.values.sorted { $0.name < $1.name }.map { ProfileView($0, edges: edges, now: now) }
     }
 
     private static func name(_ usage: ExtendedKeyUsage.Usage) -> String {

@@ -6,13 +6,13 @@
   const S = (window.Scepter = window.Scepter || {});
   const { h, badge, code, dl, formatTime, plural } = S.ui;
 
-  const DAY_MS = 86400000;
-  // As the trust anchors' badges: renew within 30 days.
-  const EXPIRY_BADGES = [
-    { below: 0, text: 'Expired', kind: 'expired', title: 'past notAfter' },
-    { below: 7, text: 'Renew now', kind: 'red', title: 'fewer than 7 days left' },
-    { below: 30, text: 'Renew soon', kind: 'amber', title: '7 to 29 days left' },
-  ];
+  // How the server's expiry badges (trust anchors, RA certificates) read; the server decides which applies.
+  const EXPIRY_BADGES = {
+    green: { text: 'OK', kind: 'green', title: '30 days or more left' },
+    amber: { text: 'Renew soon', kind: 'amber', title: '7 to 29 days left' },
+    red: { text: 'Renew now', kind: 'red', title: 'fewer than 7 days left' },
+    expired: { text: 'Expired', kind: 'expired', title: 'past notAfter' },
+  };
 
   const muted = (text) => h('span', { class: 'muted' }, text);
 
@@ -36,11 +36,11 @@
     return per ? `${value} ${per}` : String(value);
   }
 
-  /** The day (its time in the tooltip) and the days left: the list's columns are narrow. */
-  function raExpiry(ra, now) {
+  /** The day (its time in the tooltip) and the days left, as the server counts them: the list's columns are narrow. */
+  function raExpiry(ra, daysLeft, badgeName) {
     if (!ra.notAfter) return muted('unknown');
-    const days = Math.floor((new Date(ra.notAfter).getTime() - now) / DAY_MS);
-    const info = EXPIRY_BADGES.find((b) => days < b.below);
+    const days = Number(daysLeft);
+    const info = badgeName === 'green' ? null : EXPIRY_BADGES[badgeName];
     const local = new Date(ra.notAfter).toLocaleString();
     return [
       h('time', { datetime: ra.notAfter, title: `${formatTime(ra.notAfter)}; local time: ${local}` }, formatTime(ra.notAfter).slice(0, 10)),
@@ -54,8 +54,8 @@
    * it); name in the warning; text, compared between groups and shown in the warning; value shown
    * in the list (the text when absent).
    */
-  function edgeFacts(settings, now) {
-    const s = settings || {};
+  function edgeFacts(group) {
+    const s = group.settings || {};
     const facts = [];
     const add = (key, label, name, text, value, wide) => facts.push({ key, label, name, text, value, wide });
     add('mode', null, 'Intune mode', String(s.intuneMode || 'off'));
@@ -83,7 +83,7 @@
     const ra = s.ra || {};
     const fp = String(ra.fingerprint || '');
     add('ra', 'RA certificate expires', 'RA certificate',
-      `${fp.length > 20 ? `${fp.slice(0, 12)}\u2026` : fp} expiring ${formatTime(ra.notAfter)}`, raExpiry(ra, now));
+      `${fp.length > 20 ? `${fp.slice(0, 12)}\u2026` : fp} expiring ${formatTime(ra.notAfter)}`, raExpiry(ra, group.raDaysLeft, group.raBadge));
     return facts;
   }
 
@@ -175,7 +175,6 @@
    */
   function view(name, entry, source, statsAPI) {
     if (!source.loaded) return h('p', { class: 'error-text' }, `The settings could not be loaded: ${source.message}`);
-    const now = Date.now();
     const parts = [];
     if (source.failedAt) {
       parts.push(h('p', { class: 'note error-text' },
@@ -186,7 +185,7 @@
       return parts;
     }
     const groups = Array.isArray(entry.edges)
-      ? entry.edges.map((g) => ({ edges: Array.isArray(g.edges) ? g.edges.map(String) : [], facts: edgeFacts(g.settings, now) }))
+      ? entry.edges.map((g) => ({ edges: Array.isArray(g.edges) ? g.edges.map(String) : [], facts: edgeFacts(g) }))
       : null;
     if (groups === null) {
       parts.push(h('p', { class: 'note' }, 'The edges\u2019 settings are unknown: the control plane cannot read their heartbeats (Redis).'));
@@ -222,5 +221,5 @@
     return parts;
   }
 
-  S.intuneSettings = { view, isIntune, modeOf };
+  S.intuneSettings = { view, isIntune, modeOf, EXPIRY_BADGES };
 })();

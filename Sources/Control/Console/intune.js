@@ -14,12 +14,7 @@
   const COUNTERS_EVERY_MS = 30000;
   const FAILURES_EVERY_MS = 60000;
 
-  const ANCHOR_BADGES = {
-    green: { text: 'OK', kind: 'green', title: '30 days or more left' },
-    amber: { text: 'Renew soon', kind: 'amber', title: '7 to 29 days left' },
-    red: { text: 'Renew now', kind: 'red', title: 'fewer than 7 days left' },
-    expired: { text: 'Expired', kind: 'expired', title: 'past notAfter' },
-  };
+  const ANCHOR_BADGES = S.intuneSettings.EXPIRY_BADGES;
   const BREAKERS = {
     closed: { kind: 'green', note: 'calls go through' },
     half_open: { kind: 'amber', note: 'trying one call' },
