@@ -112,4 +112,41 @@ struct CommandLineTests {
                 "SCEPTER_EDGE_TLS_KEY_PATH: \(tls.clientKeyPath) with \(tls.serverCertificatePath): the private key does not belong to the certificate"),
             "\(run.stderr)")
     }
+
+    @Test("edge --check and control --check: 0 with configuration OK when the role would start, 2 with every problem, connecting to nothing")
+    func checkOnly() async throws {
+        let pki = try Shell.temporaryDirectory().appendingPathComponent("pki")
+        let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        // Nothing listens on port 9: a role that tried to reach Redis, the control plane or PostgreSQL would hang or fail.
+        var edge = [
+            "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "a-static-challenge",
+            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": pki.appendingPathComponent("ra.pem").path,
+            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": pki.appendingPathComponent("ra.key").path,
+            "SCEPTER_CONTROL_URL": "http://127.0.0.1:9", "SCEPTER_EDGE_TOKEN": String(repeating: "t", count: 32),
+            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_EDGE_ID": "edge-check",
+        ]
+        var run = try await Shell.run(DevServerProcess.binary, ["edge", "--check"], environment: edge, timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("scepter edge edge-check, profiles corp: configuration OK"), "\(run.stdout)")
+        edge["SCEPTER_PROFILE_CORP_INTUNE_MODE"] = "signed_challenge"
+        run = try await Shell.run(DevServerProcess.binary, ["edge", "--check"], environment: edge, timeout: .seconds(60))
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains(#"SCEPTER_PROFILE_CORP_INTUNE_MODE: "signed_challenge" is not one of off, signed-challenge, intune-api"#), "\(run.stderr)")
+
+        var control = [
+            "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_ISSUERS": "main",
+            "SCEPTER_ISSUER_MAIN_CA_CERT_PATH": pki.appendingPathComponent("ca.pem").path,
+            "SCEPTER_ISSUER_MAIN_CA_KEY_PATH": pki.appendingPathComponent("ca.key").path,
+            "SCEPTER_EDGE_TOKEN": String(repeating: "t", count: 32), "SCEPTER_ADMIN_TOKENS": String(repeating: "a", count: 32),
+            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_DATABASE_URL": "postgres://scepter@127.0.0.1:9/scepter",
+        ]
+        run = try await Shell.run(DevServerProcess.binary, ["control", "--check"], environment: control, timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("scepter control plane: configuration OK"), "\(run.stdout)")
+        control["SCEPTER_LOG_LEVEL"] = "verbose"
+        run = try await Shell.run(DevServerProcess.binary, ["control", "--check"], environment: control, timeout: .seconds(60))
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains(#"SCEPTER_LOG_LEVEL: "verbose" is not one of"#), "\(run.stderr)")
+    }
 }
