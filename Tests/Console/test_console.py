@@ -195,6 +195,25 @@ def restore_fetch(driver):
     driver.execute_script("if (window.realFetch) { window.fetch = window.realFetch; delete window.realFetch; }")
 
 
+def check_narrow(driver, run, element, name: str):
+    """At phone width: `element` in view, no sideways scroll of the page, a screenshot `name`; then wide again."""
+    set_viewport(driver, NARROW, mobile=True)
+    try:
+        scroll_to(driver, element)
+        assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+        screenshot(driver, run, name)
+    finally:
+        set_viewport(driver, WIDE)
+
+
+def fake_outage(driver, path: str):
+    """Answers the page's requests under `path` with a 503 and the server's error body, until restore_fetch."""
+    fake_fetch(driver, """(url, init) => String(url).startsWith('%s')
+        ? Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'the database is unreachable' } }),
+            { status: 503, headers: { 'Content-Type': 'application/json' } }))
+        : window.realFetch(url, init)""" % path)
+
+
 def fake_profiles(driver, change: str):
     """Alters the page's GET /api/v1/profiles answers: `change` is JavaScript run on the real
     answer, `list`, before the page gets it. Until restore_fetch."""
@@ -347,10 +366,7 @@ def test_overview_marks_its_figures_out_of_date_after_a_failed_refresh(driver, r
     status_line = wait(driver, text_matches(css("#overview-status"), r"^As of .+ UTC\.$"), "the overview's 'As of' line")
     as_of = re.match(r"^As of (.+ UTC)\.$", status_line.text).group(1)
     active = driver.find_element(*by_testid("total-active-value")).text
-    fake_fetch(driver, """(url, init) => String(url).startsWith('/api/v1/overview')
-        ? Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'the database is unreachable' } }),
-            { status: 503, headers: { 'Content-Type': 'application/json' } }))
-        : window.realFetch(url, init)""")
+    fake_outage(driver, '/api/v1/overview')
     try:
         driver.find_element(By.ID, "overview-refresh").click()
         stale = wait(driver, text_matches(css("#overview-status"), r"^Out of date: the refresh at .+ UTC failed\. "),
@@ -469,13 +485,7 @@ def test_intune_card_shows_the_gate_settings(driver, run):
     assert card.find_element(By.CSS_SELECTOR, ".card-mode").text.startswith("signed-challenge mode: ")
     scroll_to(driver, card)
     screenshot(driver, run, "console-intune-settings-1280.png")
-    set_viewport(driver, NARROW, mobile=True)
-    try:
-        scroll_to(driver, section)
-        assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
-        screenshot(driver, run, "console-intune-settings-narrow.png")
-    finally:
-        set_viewport(driver, WIDE)
+    check_narrow(driver, run, section, "console-intune-settings-narrow.png")
 
 
 def test_intune_card_warns_when_the_edges_disagree(driver, run):
@@ -501,13 +511,7 @@ def test_intune_card_warns_when_the_edges_disagree(driver, run):
         assert setting(driver, "corp", "audience") == "https://scep.console.test/scep/corp", "a value the edges agree on"
         scroll_to(driver, driver.find_element(*by_testid("profile-card-corp")))
         screenshot(driver, run, "console-intune-disagree.png")
-        set_viewport(driver, NARROW, mobile=True)
-        try:
-            scroll_to(driver, warning)
-            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
-            screenshot(driver, run, "console-intune-disagree-narrow.png")
-        finally:
-            set_viewport(driver, WIDE)
+        check_narrow(driver, run, warning, "console-intune-disagree-narrow.png")
     finally:
         restore_fetch(driver)
     # Two groups that differ only in a setting the console does not know (an edge of a later release).
@@ -625,13 +629,7 @@ def test_intune_card_warns_when_the_control_plane_lacks_intune_api_credentials(d
         assert not driver.find_elements(*by_testid("setting-corp-tenant")), "a tenant shown without the control plane's intune"
         scroll_to(driver, card)
         screenshot(driver, run, "console-intune-no-credentials.png")
-        set_viewport(driver, NARROW, mobile=True)
-        try:
-            scroll_to(driver, warning)
-            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
-            screenshot(driver, run, "console-intune-no-credentials-narrow.png")
-        finally:
-            set_viewport(driver, WIDE)
+        check_narrow(driver, run, warning, "console-intune-no-credentials-narrow.png")
     finally:
         restore_fetch(driver)
     # A rollout half done: edge-new in intune-api mode, edge-old still in signed-challenge mode.
@@ -745,13 +743,7 @@ def test_intune_failure_more_holds_the_csr_against_the_claim(driver, run):
         wait(driver, staleness_of(mismatch), "the failures table to be redrawn")
         redrawn = wait(driver, shown(css('[data-testid="failure-row"]:first-child details.more')), "the redrawn row's More")
         assert redrawn.get_attribute("open") is not None, "the redraw closed the opened More"
-        set_viewport(driver, NARROW, mobile=True)
-        try:
-            scroll_to(driver, redrawn)
-            assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
-            screenshot(driver, run, "console-intune-failure-more-narrow.png")
-        finally:
-            set_viewport(driver, WIDE)
+        check_narrow(driver, run, redrawn, "console-intune-failure-more-narrow.png")
     finally:
         restore_fetch(driver)
 
@@ -762,10 +754,7 @@ def test_intune_marks_its_figures_out_of_date_after_a_failed_refresh(driver, run
     status_line = wait(driver, text_matches(css("#intune-status"), r"^Counters as of .+ UTC;"), "the Intune status line")
     as_of = re.match(r"^Counters as of (.+ UTC);", status_line.text).group(1)
     successes = driver.find_element(*by_testid("count-corp-success-24h")).text
-    fake_fetch(driver, """(url, init) => String(url).startsWith('/api/v1/admin/scep/intune/stats')
-        ? Promise.resolve(new Response(JSON.stringify({ error: { code: 'unavailable', message: 'the database is unreachable' } }),
-            { status: 503, headers: { 'Content-Type': 'application/json' } }))
-        : window.realFetch(url, init)""")
+    fake_outage(driver, '/api/v1/admin/scep/intune/stats')
     try:
         # Opening the page loads it again, as its 30 s timer does.
         go(driver, "#/overview")

@@ -91,20 +91,32 @@ struct CommandLineTests {
         #expect(run.stderr.contains("SCEPTER_PROFILE_WIFI_CERT_VALIDITY"))
     }
 
-    @Test("An edge whose TLS key does not belong to its certificate is refused by preflight, naming the variable")
-    func mismatchedTLSKeyIsRefused() async throws {
-        let tls = try await TestTLS.make()
+    /// A CA and RA from `scepter ca init`, in a directory of their own.
+    static func pki() async throws -> URL {
         let pki = try Shell.temporaryDirectory().appendingPathComponent("pki")
         let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
         try #require(initialized.status == 0, "\(initialized.stderr)")
-        let environment = [
+        return pki
+    }
+
+    /// An edge serving profile corp with `pki`'s RA; Redis and the control plane on port 9, where nothing listens.
+    static func edgeEnvironment(pki: URL) -> [String: String] {
+        [
             "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "a-static-challenge",
             "SCEPTER_PROFILE_CORP_RA_CERT_PATH": pki.appendingPathComponent("ra.pem").path,
             "SCEPTER_PROFILE_CORP_RA_KEY_PATH": pki.appendingPathComponent("ra.key").path,
             "SCEPTER_CONTROL_URL": "http://127.0.0.1:9", "SCEPTER_EDGE_TOKEN": String(repeating: "t", count: 32),
-            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_EDGE_LISTEN": "127.0.0.1:0",
-            "SCEPTER_EDGE_TLS_CERT_PATH": tls.serverCertificatePath, "SCEPTER_EDGE_TLS_KEY_PATH": tls.clientKeyPath,
+            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0",
         ]
+    }
+
+    @Test("An edge whose TLS key does not belong to its certificate is refused by preflight, naming the variable")
+    func mismatchedTLSKeyIsRefused() async throws {
+        let tls = try await TestTLS.make()
+        var environment = Self.edgeEnvironment(pki: try await Self.pki())
+        environment["SCEPTER_EDGE_LISTEN"] = "127.0.0.1:0"
+        environment["SCEPTER_EDGE_TLS_CERT_PATH"] = tls.serverCertificatePath
+        environment["SCEPTER_EDGE_TLS_KEY_PATH"] = tls.clientKeyPath
         let run = try await Shell.run(DevServerProcess.binary, ["edge"], environment: environment, timeout: .seconds(60))
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(
@@ -115,17 +127,10 @@ struct CommandLineTests {
 
     @Test("edge --check and control --check: 0 with configuration OK when the role would start, 2 with every problem, connecting to nothing")
     func checkOnly() async throws {
-        let pki = try Shell.temporaryDirectory().appendingPathComponent("pki")
-        let initialized = try await Shell.run(DevServerProcess.binary, ["ca", "init", "--out", pki.path])
-        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let pki = try await Self.pki()
         // Nothing listens on port 9: a role that tried to reach Redis, the control plane or PostgreSQL would hang or fail.
-        var edge = [
-            "PATH": "/usr/bin:/bin", "SCEPTER_PROFILES": "corp", "SCEPTER_PROFILE_CORP_CHALLENGE_PASSWORD": "a-static-challenge",
-            "SCEPTER_PROFILE_CORP_RA_CERT_PATH": pki.appendingPathComponent("ra.pem").path,
-            "SCEPTER_PROFILE_CORP_RA_KEY_PATH": pki.appendingPathComponent("ra.key").path,
-            "SCEPTER_CONTROL_URL": "http://127.0.0.1:9", "SCEPTER_EDGE_TOKEN": String(repeating: "t", count: 32),
-            "SCEPTER_REDIS_URL": "redis://127.0.0.1:9/0", "SCEPTER_EDGE_ID": "edge-check",
-        ]
+        var edge = Self.edgeEnvironment(pki: pki)
+        edge["SCEPTER_EDGE_ID"] = "edge-check"
         var run = try await Shell.run(DevServerProcess.binary, ["edge", "--check"], environment: edge, timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("scepter edge edge-check, profiles corp: configuration OK"), "\(run.stdout)")
