@@ -3,7 +3,8 @@
 // Served by the control plane at /admin (SPEC §10) with a strict CSP: no inline
 // script or style, so every script is a file of this folder and looks are CSS
 // classes. Scripts load in this order (index.html): labels.js, ui.js, api.js,
-// charts.js, overview.js, intune-settings.js, intune.js, certificates.js, audit.js, console.js.
+// charts.js, overview.js, edge-settings.js, intune-settings.js, intune.js, certificates.js, audit.js,
+// console.js.
 //
 // Routes: #/overview  #/intune  #/certificates  #/certificates/<serial>  #/audit
 //   #/certificates and #/audit also take filters after "?" to prefill and run a

@@ -1,91 +1,14 @@
 // The Settings section of an Intune card (intune.js): a profile's effective gate settings from
-// GET /api/v1/profiles, as the live edges' heartbeats report them (and the control plane, for
-// intune-api), with a warning naming the edges whose settings differ.
+// GET /api/v1/profiles, as the live edges' heartbeats report them (edge-settings.js) and the
+// control plane, for intune-api, with the warnings for edges whose settings differ and for
+// edges in intune-api mode on a control plane without its credentials.
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, badge, code, dl, formatTime, plural } = S.ui;
-
-  // How the server's expiry badges (trust anchors, RA certificates) read; the server decides which applies.
-  const EXPIRY_BADGES = {
-    green: { text: 'OK', kind: 'green', title: '30 days or more left' },
-    amber: { text: 'Renew soon', kind: 'amber', title: '7 to 29 days left' },
-    red: { text: 'Renew now', kind: 'red', title: 'fewer than 7 days left' },
-    expired: { text: 'Expired', kind: 'expired', title: 'past notAfter' },
-  };
+  const { h, badge, code, dl, formatTime } = S.ui;
+  const { edgeList } = S.edgeSettings;
 
   const muted = (text) => h('span', { class: 'muted' }, text);
-
-  /**
-   * 3600 -> "60 min", 90 -> "90 s", 86400 -> "24 h": the units the configuration's durations use,
-   * with a no-break space, so a narrow column does not part the number from its unit.
-   */
-  function duration(seconds) {
-    const s = Number(seconds);
-    if (!Number.isFinite(s)) return '\u2014';
-    if (s >= 2 * 86400 && s % 86400 === 0) return `${s / 86400}\u00a0days`;
-    if (s >= 7200 && s % 3600 === 0) return `${s / 3600}\u00a0h`;
-    if (s >= 120 && s % 60 === 0) return `${s / 60}\u00a0min`;
-    return `${s}\u00a0s`;
-  }
-
-  /** A limit: "off" for 0, else the number, with `per` after it when given. */
-  function limit(n, per) {
-    const value = Number(n);
-    if (value === 0) return 'off';
-    return per ? `${value} ${per}` : String(value);
-  }
-
-  /** The day (its time in the tooltip) and the days left, as the server counts them: the list's columns are narrow. */
-  function raExpiry(ra, daysLeft, badgeName) {
-    if (!ra.notAfter) return muted('unknown');
-    const days = Number(daysLeft);
-    const info = badgeName === 'green' ? null : EXPIRY_BADGES[badgeName];
-    const local = new Date(ra.notAfter).toLocaleString();
-    return [
-      h('time', { datetime: ra.notAfter, title: `${formatTime(ra.notAfter)}; local time: ${local}` }, formatTime(ra.notAfter).slice(0, 10)),
-      h('div', { class: 'muted small' }, days < 0 ? `expired ${plural(-days, 'day', 'days')} ago` : `${plural(days, 'day', 'days')} left`,
-        info ? [' ', badge(info.text, info.kind, { title: info.title })] : null),
-    ];
-  }
-
-  /**
-   * One edge group's settings as facts: key; label in the list (none: the card's first line says
-   * it); name in the warning; text, compared between groups and shown in the warning; value shown
-   * in the list (the text when absent).
-   */
-  function edgeFacts(group) {
-    const s = group.settings || {};
-    const facts = [];
-    const add = (key, label, name, text, value, wide) => facts.push({ key, label, name, text, value, wide });
-    add('mode', null, 'Intune mode', String(s.intuneMode || 'off'));
-    const sc = s.signedChallenge;
-    if (sc) {
-      add('rateLimit', 'Rate limit', 'rate limit', limit(sc.rateLimit), limit(sc.rateLimit, 'per device per 24\u00a0h'));
-      add('validity', 'Challenge validity', 'challenge validity', `at most ${duration(sc.challengeValiditySeconds)}`);
-      add('clockSkew', 'Clock skew', 'clock skew', `\u00b1${duration(sc.clockSkewSeconds)}`);
-      add('audience', 'Audience', 'audience', sc.audience || 'not checked', sc.audience ? code(sc.audience) : muted('not checked'), true);
-      const sans = (Array.isArray(sc.allowedSANTypes) ? sc.allowedSANTypes : []).join(', ');
-      add('sanTypes', 'Allowed SAN types', 'allowed SAN types', sans || 'none');
-      add('compliance', 'Compliance webhook', 'compliance webhook', sc.complianceURL || 'none',
-        sc.complianceURL ? code(sc.complianceURL) : muted('none'), true);
-      if (sc.complianceURL) {
-        add('webhookRequests', 'Webhook requests', 'webhook requests',
-          `${sc.complianceSecret ? 'signed' : 'unsigned'}, ${duration(sc.complianceTimeoutSeconds)} timeout`);
-      }
-    }
-    if (s.replayWindowSeconds !== undefined && s.replayWindowSeconds !== null) {
-      add('replayWindow', 'Replay window', 'replay window', duration(s.replayWindowSeconds));
-    }
-    add('staticPassword', 'Static password', 'static password', s.challengePassword ? 'set' : 'none',
-      s.challengePassword ? 'set (skips the Intune checks)' : muted('none'));
-    add('renewalLimit', 'Renewal limit', 'renewal limit', limit(s.renewalLimit), limit(s.renewalLimit, 'per certificate per 24\u00a0h'));
-    const ra = s.ra || {};
-    const fp = String(ra.fingerprint || '');
-    add('ra', 'RA certificate expires', 'RA certificate',
-      `${fp.length > 20 ? `${fp.slice(0, 12)}\u2026` : fp} expiring ${formatTime(ra.notAfter)}`, raExpiry(ra, group.raDaysLeft, group.raBadge));
-    return facts;
-  }
 
   /** The control plane's half of an intune-api profile (its `intune` member, else the stats' intuneAPI). */
   function controlFacts(entry, statsAPI) {
@@ -127,25 +50,6 @@
     return modes.size === 1 ? [...modes][0] : 'mixed';
   }
 
-  const edgeList = (ids) => (ids.length ? ids.join(', ') : '(no id)');
-
-  function disagreement(name, groups, differing) {
-    return h('div', { class: 'callout callout-bad', testid: `settings-disagree-${name}` },
-      h('p', null, badge('Edges disagree', 'red'),
-        ' The live edges run this profile with different settings (a rollout in progress, or an edge started with '
-        + 'other files or variables); the differences:'),
-      h('ul', null, groups.map((g) => h('li', { testid: `settings-group-${name}` },
-        h('strong', null, edgeList(g.edges)), ': ',
-        differing.length
-          ? differing.map((key) => {
-            const fact = g.facts.find((f) => f.key === key);
-            const any = groups.map((o) => o.facts.find((f) => f.key === key)).find(Boolean);
-            return `${any.name} ${fact ? fact.text : 'not set'}`;
-          }).join(', ')
-          // An edge of another release may publish a setting this console does not know.
-          : 'a setting this console does not show'))));
-  }
-
   /**
    * Edges that run the profile in intune-api mode on a control plane without its intune-api
    * credentials (no `intune` member): the control plane refuses each enrollment they forward
@@ -184,42 +88,19 @@
       parts.push(h('p', { class: 'empty' }, 'The control plane\u2019s configuration has no such profile, so its settings are unknown.'));
       return parts;
     }
-    const groups = Array.isArray(entry.edges)
-      ? entry.edges.map((g) => ({ edges: Array.isArray(g.edges) ? g.edges.map(String) : [], facts: edgeFacts(g) }))
-      : null;
-    if (groups === null) {
-      parts.push(h('p', { class: 'note' }, 'The edges\u2019 settings are unknown: the control plane cannot read their heartbeats (Redis).'));
-    } else if (!groups.length) {
-      parts.push(h('p', { class: 'note' }, 'No live edge serves this profile, so its settings on the edges are unknown.'));
-    }
-
-    const keys = [];
-    for (const g of groups || []) for (const f of g.facts) if (!keys.includes(f.key)) keys.push(f.key);
-    const textOf = (g, key) => { const f = g.facts.find((x) => x.key === key); return f ? f.text : ''; };
-    const differing = keys.filter((key) => new Set(groups.map((g) => textOf(g, key))).size > 1);
-    const apiGroups = entry.intune ? [] : (groups || []).filter((g) => textOf(g, 'mode') === 'intune-api');
+    const edges = S.edgeSettings.read(name, entry);
+    if (edges.unknown) parts.push(edges.unknown);
+    const apiGroups = entry.intune ? [] : (edges.groups || []).filter((g) => g.text.mode === 'intune-api');
     if (apiGroups.length) parts.push(noCredentials(name, apiGroups.flatMap((g) => g.edges)));
-    if (groups && groups.length > 1) parts.push(disagreement(name, groups, differing));
+    if (edges.warning) parts.push(edges.warning);
 
-    const attrs = (f) => ({ testid: `setting-${name}-${f.key}`, class: f.wide ? 'wide' : null });
-    const pairs = controlFacts(entry, statsAPI).map((f) => [f.label, f.value, attrs(f)]);
-    for (const key of keys) {
-      const fact = groups.map((g) => g.facts.find((f) => f.key === key)).find(Boolean);
-      if (!fact.label) continue;
-      const value = differing.includes(key)
-        ? badge('differs', 'red', { title: 'The edges differ: see the warning above' })
-        : fact.value === undefined ? fact.text : fact.value;
-      pairs.push([fact.label, value, attrs(fact)]);
-    }
+    // The card's first line says the Intune mode.
+    const pairs = controlFacts(entry, statsAPI).map((f) => [f.label, f.value, { testid: `setting-${name}-${f.key}`, class: f.wide ? 'wide' : null }])
+      .concat(edges.pairs(edges.keys.filter((key) => key !== 'mode')));
     if (pairs.length) parts.push(dl(pairs, 'settings'));
-    if (groups && groups.length === 1) {
-      const ids = groups[0].edges;
-      parts.push(h('p', { class: 'note' }, ids.length === 1
-        ? `As the live edge ${ids[0]} reports them.`
-        : `The same on all ${ids.length} live edges: ${edgeList(ids)}.`));
-    }
+    if (edges.footnote) parts.push(edges.footnote);
     return parts;
   }
 
-  S.intuneSettings = { view, isIntune, modeOf, EXPIRY_BADGES };
+  S.intuneSettings = { view, isIntune, modeOf };
 })();

@@ -14,7 +14,7 @@
   const COUNTERS_EVERY_MS = 30000;
   const FAILURES_EVERY_MS = 60000;
 
-  const ANCHOR_BADGES = S.intuneSettings.EXPIRY_BADGES;
+  const ANCHOR_BADGES = S.edgeSettings.EXPIRY_BADGES;
   const BREAKERS = {
     closed: { kind: 'green', note: 'calls go through' },
     half_open: { kind: 'amber', note: 'trying one call' },
