@@ -1,6 +1,6 @@
 """The web console in a real browser, against the `scepter dev` that run.sh
-started and filled: sign-in, overview, Intune monitoring and the trust
-reload, certificate search, detail and revocation (checked with OCSP), the
+started and filled: sign-in, overview, the profiles, Intune monitoring and
+the trust reload, certificate search, detail and revocation (checked with OCSP), the
 audit log and its CSV export, the viewer role, a phone-sized screen, sign-out.
 
 The tests run in file order and share one browser: each leaves the console
@@ -16,6 +16,7 @@ import http.client
 import json
 import re
 import subprocess
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -254,6 +255,23 @@ def reopen_intune(driver):
 def setting(driver, profile: str, key: str) -> str:
     """The value shown for one setting of a card ([setting-<profile>-<key>] dd)."""
     return driver.find_element(By.CSS_SELECTOR, f'[data-testid="setting-{profile}-{key}"] dd').text
+
+
+def profile_setting(driver, profile: str, key: str) -> str:
+    """The value shown for one setting of a Profiles card ([profiles-setting-<profile>-<key>] dd)."""
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="profiles-setting-{profile}-{key}"] dd').text
+
+
+def reopen_profiles(driver):
+    """Opens the Profiles page again, which loads it at once."""
+    go(driver, "#/overview")
+    wait(driver, shown(css("#page-overview")), "the overview")
+    go(driver, "#/profiles")
+
+
+def utc_in(days: float) -> str:
+    """The time `days` from now, as the API writes times."""
+    return (datetime.now(timezone.utc) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- Tests --------------------------------------------------------------------
@@ -777,6 +795,165 @@ def test_intune_marks_its_figures_out_of_date_after_a_failed_refresh(driver, run
     assert "stale" not in driver.find_element(By.ID, "intune-content").get_attribute("class").split()
 
 
+def test_profiles_page_lists_every_profile_with_its_policy_and_ra_certificate(driver, run):
+    """The Profiles page lists both of run.sh's profiles, the static-password `default` and the
+    signed-challenge `corp`, each with its issuer, certificate policy and settings on the edges
+    (the RA certificate's expiry with the days the server counts) as GET /api/v1/profiles has them;
+    corp's line links to its Intune card."""
+    status, profiles = api(run, "/api/v1/profiles")
+    assert status == 200
+    assert [p["name"] for p in profiles] == ["corp", "default"]
+    driver.find_element(By.ID, "nav-profiles").click()
+    wait(driver, shown(by_testid("profiles-card-default")), "default's card")
+    wait(driver, text_matches(css("#profiles-status"), r"^As of .+ UTC\.$"), "the Profiles page's 'As of' line")
+    assert driver.find_element(By.ID, "nav-profiles").get_attribute("aria-current") == "page"
+    assert [c.get_attribute("data-testid") for c in driver.find_elements(By.CSS_SELECTOR, "#profiles-content > .card")] == [
+        "profiles-card-corp", "profiles-card-default"]
+
+    for profile in profiles:
+        name, issuer, policy = profile["name"], profile["issuer"], profile["policy"]
+        # run.sh sets no certificate policy: both have the defaults (docs/ca.md), KEY_USAGE unset.
+        assert policy == {"allowedEKUs": ["clientAuth"], "minRSABits": 2048, "validitySeconds": 365 * 86400}, policy
+        assert {key: profile_setting(driver, name, key) for key in ("certValidity", "maxValidity", "ekus", "minRSABits", "keyUsage")} == {
+            "certValidity": "365 days",
+            "maxValidity": "none (the CA\u2019s notAfter caps it)",
+            "ekus": "clientAuth",
+            "minRSABits": "2048 bits",
+            "keyUsage": "digitalSignature, plus keyEncipherment for RSA keys (the default)",
+        }, name
+        assert profile_setting(driver, name, "issuerName") == issuer["name"]
+        assert profile_setting(driver, name, "issuerSubject") == issuer["subject"]
+        assert profile_setting(driver, name, "issuerNotAfter") == issuer["notAfter"].replace("T", " ").replace("Z", " UTC")
+
+        assert len(profile["edges"]) == 1, profile["edges"]
+        group = profile["edges"][0]
+        settings = group["settings"]
+        assert group["raBadge"] == "green" and settings["challengePassword"] == "set", group
+        assert profile_setting(driver, name, "ra") == f"{settings['ra']['notAfter'][:10]}\n{group['raDaysLeft']} days left"
+        assert profile_setting(driver, name, "renewalLimit") == f"{settings['renewalLimit']} per certificate per 24 h"
+        assert profile_setting(driver, name, "mode") == settings["intuneMode"]
+        card = driver.find_element(*by_testid(f"profiles-card-{name}"))
+        assert card.find_element(By.CSS_SELECTOR, "p.note").text == f"As the live edge {group['edges'][0]} reports them."
+        assert not card.find_elements(*by_testid(f"profiles-settings-disagree-{name}"))
+        # An Intune profile's gates stay on its Intune card.
+        assert not card.find_elements(*by_testid(f"profiles-setting-{name}-rateLimit"))
+    assert profile_setting(driver, "default", "staticPassword") == "set"
+    assert profile_setting(driver, "corp", "staticPassword") == "set (skips the Intune checks)"
+    assert profile_setting(driver, "default", "mode") == "off" and profile_setting(driver, "corp", "mode") == "signed-challenge"
+    assert not driver.find_elements(*by_testid("profiles-intune-default")), "an Intune line for the static-password profile"
+    assert not driver.find_elements(*by_testid("profiles-ra-warning")), "a warning with every RA certificate green"
+    assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
+    screenshot(driver, run, "console-profiles.png")
+    check_narrow(driver, run, driver.find_element(*by_testid("profiles-card-default")), "console-profiles-narrow.png")
+
+    # corp's link opens the Intune page with corp's card at the top of the window.
+    link = driver.find_element(By.CSS_SELECTOR, '[data-testid="profiles-intune-corp"] a')
+    assert link.get_attribute("href").endswith("#/intune?profile=corp")
+    scroll_to(driver, link)
+    link.click()
+    wait(driver, shown(by_testid("profile-card-corp")), "the corp card")
+    wait(driver, lambda d: abs(d.execute_script(
+        "return document.querySelector('[data-testid=\"profile-card-corp\"]').getBoundingClientRect().top;")) < 2,
+        "corp's Intune card at the top of the window")
+
+
+def test_profiles_page_badges_an_ra_certificate_that_expires_soon(driver, run):
+    """default's RA certificate with 10 days left (the server's answer altered in the page's fetch):
+    its card shows the date, the days left and the amber badge Renew soon, and a warning above the
+    cards names it."""
+    not_after = utc_in(10.5)
+    fake_profiles(driver, """
+            const group = list.find((p) => p.name === 'default').edges[0];
+            group.raDaysLeft = 10;
+            group.raBadge = 'amber';
+            group.settings.ra.notAfter = '%s';""" % not_after)
+    try:
+        reopen_profiles(driver)
+        wait(driver, shown(by_testid("profiles-ra-warning")), "the RA certificates' warning")
+        assert profile_setting(driver, "default", "ra") == f"{not_after[:10]}\n10 days left Renew soon"
+        badge = driver.find_element(By.CSS_SELECTOR, '[data-testid="profiles-setting-default-ra"] .badge')
+        assert badge.get_attribute("data-badge") == "amber" and "badge-amber" in badge.get_attribute("class").split()
+        assert badge.get_attribute("title") == "7 to 29 days left"
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-setting-corp-ra"] .badge'), "a badge on corp's green RA"
+        warning = driver.find_element(*by_testid("profiles-ra-warning"))
+        assert {"callout", "callout-warn"} <= set(warning.get_attribute("class").split())
+        assert warning.text.startswith("An RA certificate expires within 30 days or has expired. "), warning.text
+        items = [li.text for li in warning.find_elements(By.TAG_NAME, "li")]
+        assert items == [f"default: Renew soon expires {not_after.replace('T', ' ').replace('Z', ' UTC')} (10 days left)"], items
+        scroll_to(driver, warning)
+        screenshot(driver, run, "console-profiles-ra-amber.png")
+    finally:
+        restore_fetch(driver)
+    reopen_profiles(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("profiles-card-default")) and not d.find_elements(*by_testid("profiles-ra-warning")),
+         "default's own RA certificate again, without the warning")
+
+
+def test_profiles_page_says_when_the_edges_disagree_or_are_unknown(driver, run):
+    """Two groups of edges for corp with other renewal limits and RA certificates: the red Edges
+    disagree warning names both, the list says "differs". No `edges` (Redis unreachable) and an
+    empty one (no live edge) each get their note, and the policy and issuer still show."""
+    fake_profiles(driver, """
+            const corp = list.find((p) => p.name === 'corp');
+            const group = corp.edges[0];
+            const other = Object.assign({}, group.settings, { renewalLimit: 0,
+              ra: Object.assign({}, group.settings.ra, { fingerprint: 'ab'.repeat(32), notAfter: '%s' }) });
+            corp.edges = [Object.assign({}, group, { edges: ['edge-new'], settings: other, raDaysLeft: 3, raBadge: 'red' }),
+              Object.assign({}, group, { edges: ['edge-0', 'edge-1'] })];
+            delete list.find((p) => p.name === 'default').edges;""" % utc_in(3.5))
+    try:
+        reopen_profiles(driver)
+        warning = wait(driver, shown(by_testid("profiles-settings-disagree-corp")), "the warning that corp's edges disagree")
+        groups = [li.text for li in warning.find_elements(*by_testid("profiles-settings-group-corp"))]
+        assert len(groups) == 2 and groups[0].startswith("edge-new: renewal limit off, RA certificate abababababab"), groups
+        assert groups[1].startswith("edge-0, edge-1: renewal limit 3, RA certificate "), groups
+        assert profile_setting(driver, "corp", "renewalLimit") == "differs" and profile_setting(driver, "corp", "ra") == "differs"
+        assert profile_setting(driver, "corp", "mode") == "signed-challenge", "a value the edges agree on"
+        # The warning above the cards names the edges whose RA certificate expires.
+        items = [li.text for li in driver.find_element(*by_testid("profiles-ra-warning")).find_elements(By.TAG_NAME, "li")]
+        assert len(items) == 1 and items[0].startswith("corp (edges edge-new): Renew now expires "), items
+        card = driver.find_element(*by_testid("profiles-card-default"))
+        assert card.find_element(By.CSS_SELECTOR, "p.note").text == (
+            "The edges\u2019 settings are unknown: the control plane cannot read their heartbeats (Redis).")
+        assert not card.find_elements(*by_testid("profiles-setting-default-ra"))
+        assert profile_setting(driver, "default", "ekus") == "clientAuth"
+        scroll_to(driver, driver.find_element(*by_testid("profiles-card-corp")))
+        screenshot(driver, run, "console-profiles-disagree.png")
+        check_narrow(driver, run, warning, "console-profiles-disagree-narrow.png")
+    finally:
+        restore_fetch(driver)
+    fake_profiles(driver, "list.find((p) => p.name === 'default').edges = [];")
+    try:
+        reopen_profiles(driver)
+        note = wait(driver, text_matches(css('[data-testid="profiles-card-default"] p.note'), r"^No live edge serves this profile"),
+                    "default's note: no live edge")
+        assert note.text == "No live edge serves this profile, so its settings on the edges are unknown."
+        assert profile_setting(driver, "default", "issuerName") == "dev"
+    finally:
+        restore_fetch(driver)
+
+
+def test_profiles_page_marks_its_cards_out_of_date_after_a_failed_refresh(driver, run):
+    """A refresh answered with a 5xx keeps the cards, marked with the time they are from, as the overview does."""
+    reopen_profiles(driver)
+    line = wait(driver, text_matches(css("#profiles-status"), r"^As of .+ UTC\.$"), "the Profiles page's 'As of' line")
+    as_of = re.match(r"^As of (.+ UTC)\.$", line.text).group(1)
+    fake_outage(driver, "/api/v1/profiles")
+    try:
+        driver.find_element(By.ID, "profiles-refresh").click()
+        stale = wait(driver, text_matches(css("#profiles-status"), r"^Out of date: the refresh at .+ UTC failed\. "),
+                     "the Profiles page's out-of-date line")
+        assert stale.text.endswith(f"The figures below are as of {as_of}."), stale.text
+        assert "stale" in driver.find_element(By.ID, "profiles-content").get_attribute("class").split()
+        assert driver.find_element(*by_testid("profiles-card-corp")).is_displayed(), "the cards were not kept"
+        assert driver.find_element(By.ID, "error-text").text == "Profiles: the database is unreachable"
+    finally:
+        restore_fetch(driver)
+    driver.find_element(By.ID, "profiles-refresh").click()
+    wait(driver, lambda d: "stale" not in d.find_element(By.ID, "profiles-content").get_attribute("class").split(),
+         "the mark gone after a good refresh")
+
+
 def test_certificate_search_detail_and_revocation(driver, run):
     target = run.seed("console-laptop-2")
     serial = api_serial(run, target.cn)
@@ -1031,6 +1208,28 @@ def test_viewer_sees_no_admin_controls_and_the_server_refuses_them(driver, run):
     assert json.loads(answer["body"])["error"]["code"] == "forbidden", answer
     status, detail = api(run, f"/api/v1/certificates/{serial}", token=run.viewer_token)
     assert status == 200 and detail["certificate"]["state"] == "active", detail
+
+
+def test_viewer_reads_the_profiles_page(driver, run):
+    """A viewer reads the Profiles page as the admin does (GET /api/v1/profiles is the viewer's), and nothing on it acts."""
+    if not driver.find_element(By.ID, "whoami-text").text.endswith("(viewer)"):
+        sign_out(driver)
+        sign_in(driver, run, run.viewer_token, "viewer")
+    status, profiles = api(run, "/api/v1/profiles", token=run.viewer_token)
+    assert status == 200
+    driver.find_element(By.ID, "nav-profiles").click()
+    wait(driver, text_matches(css("#profiles-status"), r"^As of "), "the viewer's Profiles page")
+    assert [c.get_attribute("data-testid") for c in driver.find_elements(By.CSS_SELECTOR, "#profiles-content > .card")] == [
+        f"profiles-card-{p['name']}" for p in profiles]
+    for profile in profiles:
+        group = profile["edges"][0]
+        assert profile_setting(driver, profile["name"], "ra") == f"{group['settings']['ra']['notAfter'][:10]}\n{group['raDaysLeft']} days left"
+        assert profile_setting(driver, profile["name"], "issuerSubject") == profile["issuer"]["subject"]
+    page = driver.find_element(By.ID, "page-profiles")
+    assert [b.get_attribute("id") for b in page.find_elements(By.TAG_NAME, "button")] == ["profiles-refresh"]
+    assert not page.find_elements(By.CSS_SELECTOR, "input, select, textarea, form, [data-admin]")
+    assert not driver.find_elements(By.CSS_SELECTOR, "[data-admin]"), "admin controls in a viewer's page"
+    screenshot(driver, run, "console-profiles-viewer.png")
 
 
 def test_narrow_screen_has_no_page_wide_horizontal_scroll(driver, run):

@@ -3,10 +3,12 @@
 // Served by the control plane at /admin (SPEC §10) with a strict CSP: no inline
 // script or style, so every script is a file of this folder and looks are CSS
 // classes. Scripts load in this order (index.html): labels.js, ui.js, api.js,
-// charts.js, overview.js, edge-settings.js, intune-settings.js, intune.js, certificates.js, audit.js,
-// console.js.
+// charts.js, overview.js, edge-settings.js, intune-settings.js, profiles.js, intune.js,
+// certificates.js, audit.js, console.js.
 //
-// Routes: #/overview  #/intune  #/certificates  #/certificates/<serial>  #/audit
+// Routes: #/overview  #/profiles  #/intune  #/certificates  #/certificates/<serial>  #/audit
+//   #/intune?profile=<name> shows that profile's card at the top of the window (the Profiles
+//   page links to it).
 //   #/certificates and #/audit also take filters after "?" to prefill and run a
 //   search, e.g. #/certificates?state=active&expiring=30&sort=notAfter,
 //   #/audit?transactionID=…  (q device serial profile state expiring sort /
@@ -15,17 +17,27 @@
 // Stable hooks for browser tests ("#" = id, [x] = data-testid):
 //   Shell     #signin (form)  #token (type=password)  #signin-submit  #signin-error
 //             #signout  #whoami-text  #error (API error banner)  #error-text  #error-dismiss
-//             #nav-overview  #nav-intune  #nav-certificates  #nav-audit (the current one has aria-current=page)
-//   Pages     #page-overview  #page-intune  #page-certificates  #page-certificate (detail)
+//             #nav-overview  #nav-profiles  #nav-intune  #nav-certificates  #nav-audit (the current
+//             one has aria-current=page)
+//   Pages     #page-overview  #page-profiles  #page-intune  #page-certificates  #page-certificate (detail)
 //             #page-audit  #page-notfound  (only the current page is visible; the others have [hidden])
 //   Overview  [total-active] [total-expiring] [total-revoked] (links; number in [total-…-value])
 //             [total-superseded]  [chart-issued]  [chart-expiring] (figure > svg)  #overview-refresh
 //             #overview-status  #overview-content (class stale: figures kept after a failed refresh)
+//   Profiles  [profiles-card-<profile>] (every profile)  #profiles-refresh  #profiles-status
+//             #profiles-content (class stale: cards kept after a failed refresh)
+//             [profiles-setting-<profile>-<key>] (dt = label, dd = value; keys ra staticPassword
+//               renewalLimit mode from the edges, certValidity maxValidity ekus minRSABits keyUsage,
+//               issuerName issuerNotAfter issuerSubject; a value the edges differ on is "differs")
+//             [profiles-settings-disagree-<profile>] [profiles-settings-group-<profile>] (as Intune's)
+//             [profiles-intune-<profile>] (an Intune profile's line, linking to its Intune card)
+//             [profiles-ra-warning] (above the cards: each RA certificate not badged green)
 //   Intune    [profile-card-<profile>] (Intune profiles only)  [not-intune] (names the others)
 //             [settings-<profile>] (the card's Settings section, admin and viewer)
 //             [setting-<profile>-<key>] (dt = label, dd = value; keys rateLimit validity clockSkew
 //               audience sanTypes compliance webhookRequests replayWindow staticPassword renewalLimit
-//               ra tenant client credential; a value the edges differ on is the badge "differs")
+//               ra tenant client credential; a value the edges differ on is the badge "differs";
+//               ra's badge, shown unless green, has data-badge = amber|red|expired)
 //             [settings-disagree-<profile>] (the edges differ; one [settings-group-<profile>] <li> per
 //               group of edges: "edge-0, edge-1: rate limit 3, clock skew ±60 s")
 //             [settings-no-credentials-<profile>] (edges in intune-api mode, a control plane without
@@ -70,6 +82,7 @@
 
   const PAGES = {
     overview: { section: '#page-overview', nav: '#nav-overview', title: 'Overview' },
+    profiles: { section: '#page-profiles', nav: '#nav-profiles', title: 'Profiles' },
     intune: { section: '#page-intune', nav: '#nav-intune', title: 'Intune monitoring' },
     certificates: { section: '#page-certificates', nav: '#nav-certificates', title: 'Certificates' },
     certificate: { section: '#page-certificate', nav: '#nav-certificates', title: 'Certificate' },
@@ -90,6 +103,7 @@
     const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1).replace(/\+/g, '%2B') : '');
     if (path === '' || path === '/') return { name: '', params };
     if (path === '/overview') return { name: 'overview', params };
+    if (path === '/profiles') return { name: 'profiles', params };
     if (path === '/intune') return { name: 'intune', params };
     if (path === '/certificates') return { name: 'certificates', params };
     if (path === '/audit') return { name: 'audit', params };

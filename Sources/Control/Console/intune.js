@@ -2,7 +2,8 @@
 // GET /api/v1/profiles (intune-settings.js) and, for an admin, its figures from
 // GET /api/v1/admin/scep/intune/stats; both polled every 30 s (the recent failures table is
 // redrawn every 60 s from the same answer). A viewer's cards hold the settings only. The
-// trust reload dialog is the admin's.
+// trust reload dialog is the admin's. #/intune?profile=<name> (the Profiles page's link) brings
+// that card to the top of the window once its first answer is shown.
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
@@ -33,6 +34,7 @@
   let lastLoadAt = 0;
   let lastFailuresAt = 0;
   let cardSeq = 0;
+  let wanted = ''; // the card #/intune?profile=<name> asks for, until the first answer is shown
   const cards = new Map(); // profile name -> {el, parts, failuresShown}
   const status = freshness('#intune-status', '#intune-content');
   // The last good GET /api/v1/profiles (list, from asOf) and the failure of a later one, if any.
@@ -335,6 +337,8 @@
     }
     const current = [...content.children];
     if (current.length !== order.length || current.some((el, i) => el !== order[i])) content.replaceChildren(...order);
+    if (wanted && cards.has(wanted)) cards.get(wanted).el.scrollIntoView({ block: 'start' });
+    wanted = '';
   }
 
   /** Takes the answer of GET /api/v1/profiles (a settled promise) into `profiles`; returns its error, if any. */
@@ -474,9 +478,10 @@
       $('#reload-confirm').addEventListener('click', confirmReload);
       $('#reload-cancel').addEventListener('click', () => dialog.close());
     },
-    show() {
+    show(params) {
       active = true;
       generation++;
+      wanted = (params && params.get('profile')) || '';
       load(true);
       timer = setInterval(tick, COUNTERS_EVERY_MS);
     },
@@ -484,6 +489,7 @@
       active = false;
       generation++;
       inFlight = 0;
+      wanted = '';
       if (timer) clearInterval(timer);
       timer = null;
     },
