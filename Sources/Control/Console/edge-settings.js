@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, badge, code, formatTime, plural } = S.ui;
+  const { h, badge, code, formatTime, plural, muted } = S.ui;
 
   // How the server's expiry badges (trust anchors, RA certificates) read; the server decides which applies.
   const EXPIRY_BADGES = {
@@ -15,7 +15,6 @@
     expired: { text: 'Expired', kind: 'expired', title: 'past notAfter' },
   };
 
-  const muted = (text) => h('span', { class: 'muted' }, text);
 
   /**
    * 3600 -> "60 min", 90 -> "90 s", 86400 -> "24 h": the units the configuration's durations use,

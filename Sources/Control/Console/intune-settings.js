@@ -5,10 +5,9 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, badge, code, dl, formatTime } = S.ui;
+  const { h, badge, code, dl, formatTime, muted } = S.ui;
   const { edgeList } = S.edgeSettings;
 
-  const muted = (text) => h('span', { class: 'muted' }, text);
 
   /** The control plane's half of an intune-api profile (its `intune` member, else the stats' intuneAPI). */
   function controlFacts(entry, statsAPI) {

@@ -2,11 +2,8 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, fill, $, freshness, showError, formatTime, toISO } = S.ui;
+  const { h, fill, $, loadedPage } = S.ui;
   const { barChart, dayTick } = S.charts;
-
-  let generation = 0; // drops answers that arrive after the page was left or reloaded
-  const status = freshness('#overview-status', '#overview-content');
 
   function tile(testid, title, value, note, href) {
     const number = h('span', { class: 'tile-value', testid: `${testid}-value` }, String(Number(value) || 0));
@@ -55,33 +52,11 @@
     fill($('#overview-content'), tiles, superseded, charts);
   }
 
-  async function load() {
-    const mine = ++generation;
-    status.refreshing('Loading\u2026');
-    try {
-      const data = await S.api.overview();
-      if (mine !== generation) return;
-      render(data || {});
-      const asOf = toISO(new Date());
-      status.current(asOf, `As of ${formatTime(asOf)}.`);
-    } catch (error) {
-      if (mine !== generation) return;
-      status.failed('The overview could not be loaded.');
-      showError(error, 'Overview');
-    }
-  }
-
   S.pages = S.pages || {};
-  S.pages.overview = {
-    init() {
-      $('#overview-refresh').addEventListener('click', () => { S.ui.clearError(); load(); });
-    },
-    show() { load(); },
-    hide() { generation++; },
-    reset() {
-      generation++;
-      status.clear();
-      fill($('#overview-content'));
-    },
-  };
+  S.pages.overview = loadedPage('overview', {
+    fetch: async () => (await S.api.overview()) || {},
+    render,
+    what: 'overview',
+    label: 'Overview',
+  });
 })();

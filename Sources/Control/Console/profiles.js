@@ -5,18 +5,15 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, fill, $, freshness, showError, formatTime, toISO, timeEl, badge, code, dl, plural } = S.ui;
+  const { h, fill, $, loadedPage, muted, formatTime, timeEl, badge, code, dl, plural } = S.ui;
   const { read, duration, EXPIRY_BADGES } = S.edgeSettings;
 
   // The edges' facts this page lists; the other ones (an Intune profile's gates) are on its Intune card.
   const EDGE_KEYS = ['ra', 'staticPassword', 'renewalLimit', 'mode'];
   const TESTID = 'profiles-';
 
-  let generation = 0; // drops answers that arrive after the page was left or reloaded
   let cardSeq = 0;
-  const status = freshness('#profiles-status', '#profiles-content');
 
-  const muted = (text) => h('span', { class: 'muted' }, text);
   const attrs = (name, key, wide) => ({ testid: `${TESTID}setting-${name}-${key}`, class: wide ? 'wide' : null });
 
   function section(title, ...content) {
@@ -108,34 +105,15 @@
       list.length ? list.map(card) : h('p', { class: 'empty' }, 'No profile is configured.'));
   }
 
-  async function load() {
-    const mine = ++generation;
-    status.refreshing('Loading\u2026');
-    try {
-      const list = await S.api.profiles();
-      if (mine !== generation) return;
-      if (!Array.isArray(list)) throw new Error('The answer is not a list of profiles');
-      render(list);
-      const asOf = toISO(new Date());
-      status.current(asOf, `As of ${formatTime(asOf)}.`);
-    } catch (error) {
-      if (mine !== generation) return;
-      status.failed('The profiles could not be loaded.');
-      showError(error, 'Profiles');
-    }
-  }
-
   S.pages = S.pages || {};
-  S.pages.profiles = {
-    init() {
-      $('#profiles-refresh').addEventListener('click', () => { S.ui.clearError(); load(); });
+  S.pages.profiles = loadedPage('profiles', {
+    fetch: async () => {
+      const list = await S.api.profiles();
+      if (!Array.isArray(list)) throw new Error('The answer is not a list of profiles');
+      return list;
     },
-    show() { load(); },
-    hide() { generation++; },
-    reset() {
-      generation++;
-      status.clear();
-      fill($('#profiles-content'));
-    },
-  };
+    render,
+    what: 'profiles',
+    label: 'Profiles',
+  });
 })();

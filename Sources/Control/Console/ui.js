@@ -67,7 +67,7 @@
 
   /** A <time> element showing UTC, with the browser's local time as its tooltip. */
   function timeEl(iso) {
-    if (!iso) return h('span', { class: 'muted' }, '\u2014');
+    if (!iso) return muted('\u2014');
     const d = new Date(iso);
     const title = Number.isNaN(d.getTime()) ? null : 'Local time: ' + d.toLocaleString();
     return h('time', { datetime: iso, title }, formatTime(iso));
@@ -148,7 +148,7 @@
     const list = h('dl', { class: className || 'fields' });
     for (const [term, value, attrs] of pairs) {
       if (value === undefined) continue;
-      list.appendChild(h('div', attrs || null, h('dt', null, term), h('dd', null, value === null || value === '' ? h('span', { class: 'muted' }, '\u2014') : value)));
+      list.appendChild(h('div', attrs || null, h('dt', null, term), h('dd', null, value === null || value === '' ? muted('\u2014') : value)));
     }
     return list;
   }
@@ -288,6 +288,47 @@
     if (region) region.focus({ preventScroll: true });
   }
 
+  /** Text shown greyed: a value that is absent, a default. */
+  const muted = (text) => h('span', { class: 'muted' }, text);
+
+  /**
+   * A page that loads one answer and draws it (the overview, the profiles): its Refresh button
+   * (#<id>-refresh), its freshness line (#<id>-status) over #<id>-content, and answers that
+   * arrive after the page was left or loaded again dropped. `fetch` gets the answer, `render`
+   * draws it, `what` names it in the failure line, `label` in the error banner.
+   */
+  function loadedPage(id, { fetch, render, what, label }) {
+    let generation = 0;
+    const status = freshness(`#${id}-status`, `#${id}-content`);
+    async function load() {
+      const mine = ++generation;
+      status.refreshing('Loading\u2026');
+      try {
+        const answer = await fetch();
+        if (mine !== generation) return;
+        render(answer);
+        const asOf = toISO(new Date());
+        status.current(asOf, `As of ${formatTime(asOf)}.`);
+      } catch (error) {
+        if (mine !== generation) return;
+        status.failed(`The ${what} could not be loaded.`);
+        showError(error, label);
+      }
+    }
+    return {
+      init() {
+        $(`#${id}-refresh`).addEventListener('click', () => { clearError(); load(); });
+      },
+      show() { load(); },
+      hide() { generation++; },
+      reset() {
+        generation++;
+        status.clear();
+        fill($(`#${id}-content`));
+      },
+    };
+  }
+
   /** A copy of the single element a <template> holds. */
   function cloneTemplate(id) {
     return document.getElementById(id).content.firstElementChild.cloneNode(true);
@@ -296,6 +337,6 @@
   S.ui = {
     h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
     badge, stateBadge, outcomeBadge, table, dl, more, sanList, code, shortFingerprint,
-    setStatus, freshness, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
+    setStatus, freshness, loadedPage, muted, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
   };
 })();
