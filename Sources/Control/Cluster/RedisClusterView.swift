@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import ScepterProtocol
 import ScepterRedis
+import Synchronization
 
 /// The cluster's view in Redis: edges' heartbeats (`ClusterKeys.edges`,
 /// `ClusterKeys.edge`) and the reload generation they poll.
@@ -9,20 +11,31 @@ package struct RedisClusterView: ClusterView {
     /// An edge whose last heartbeat is older than this is not live.
     let liveness: Duration
     let now: @Sendable () -> Date
+    let logger: Logger
+    /// Edges whose unreadable heartbeat was logged: once each, not on every console refresh.
+    private let unreadable = UnreadableHeartbeats()
 
-    package init(redis: RedisClient, liveness: Duration = .seconds(10), now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+        redis: RedisClient, liveness: Duration = .seconds(10), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.redis = redis
         self.liveness = liveness
+        self.logger = logger
         self.now = now
     }
 
     package func liveEdges() async throws -> [EdgeHeartbeat] {
         var heartbeats: [EdgeHeartbeat] = []
         for edge in try await liveEdgeIDs() {
-            guard let json = try await redis.send(["GET", ClusterKeys.edge(edge)]).bytes,
-                let heartbeat = try? InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(json))
-            else { continue }
-            heartbeats.append(heartbeat)
+            guard let json = try await redis.send(["GET", ClusterKeys.edge(edge)]).bytes else { continue }
+            do {
+                heartbeats.append(try InternalAPI.decoder().decode(EdgeHeartbeat.self, from: Data(json)))
+            } catch {
+                if unreadable.first(edge) {
+                    logger.warning(
+                        "edge \(edge)'s heartbeat does not decode, so the console and GET /api/v1/profiles leave it out: \(error); run edges and control planes of one release")
+                }
+            }
         }
         return heartbeats
     }
@@ -56,4 +69,11 @@ package struct RedisClusterView: ClusterView {
         let reply = try await redis.send(["ZRANGEBYSCORE", ClusterKeys.edges, since, "+inf"])
         return (reply.array ?? []).compactMap(\.string)
     }
+}
+
+private final class UnreadableHeartbeats: Sendable {
+    private let logged = Mutex<Set<String>>([])
+
+    /// Whether `edge` is named for the first time.
+    func first(_ edge: String) -> Bool { logged.withLock { $0.insert(edge).inserted } }
 }

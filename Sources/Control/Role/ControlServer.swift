@@ -86,7 +86,7 @@ package struct ControlServer {
         // With SCEPTER_CONTROL_CLIENT_CA_PATH, the internal API needs an edge's client certificate.
         if tls?.clientCAPath != nil { router.add(middleware: ClientCertificateMiddleware(pathPrefix: "/internal/")) }
         InternalRoutes(issuance: issuance, tokens: tokens, edgeProfiles: edgeProfiles, metrics: metrics, logger: logger).add(to: router)
-        let cluster = RedisClusterView(redis: redis)
+        let cluster = RedisClusterView(redis: redis, logger: logger)
         AdminRoutes(store: store, cluster: cluster, profiles: profiles.map(\.name), tokens: tokens, intune: intune, logger: logger).add(to: router)
         InventoryRoutes(store: store, configuration: configuration, cluster: cluster, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
