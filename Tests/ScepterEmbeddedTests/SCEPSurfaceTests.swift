@@ -154,6 +154,27 @@ struct SCEPSurfaceTests {
             let missing = try SCEPClient.request(.getCert, content: coder.serializedBytes, transactionID: "tx-missing", recipient: harness.ra, signer: signer)
             #expect(try SCEPClient.readReply(try await client.pkiOperation(missing).1, requester: signer).failInfo == .badCertID)
 
+            // The CA's name re-encoded as a client may (UTF8String for PrintableString and back, upper case,
+            // extra spaces) is still the CA's name (RFC 5280 §7.1).
+            let reencoded = try DistinguishedName(
+                ca.subject.map { rdn in
+                    try RelativeDistinguishedName(
+                        rdn.map { attribute in
+                            let text = try #require(String(attribute.value))
+                            let shouted = "  " + text.uppercased().replacingOccurrences(of: " ", with: "   ") + " "
+                            // The dev CA's names are UTF8Strings: PrintableString where the text allows it.
+                            let value = (try? RelativeDistinguishedName.Attribute.Value(printableString: shouted)) ?? .init(utf8String: shouted)
+                            return RelativeDistinguishedName.Attribute(type: attribute.type, value: value)
+                        })
+                })
+            #expect(reencoded != ca.subject)
+            coder = DER.Serializer()
+            try coder.serialize(IssuerAndSerial(issuer: reencoded, serialNumber: issued.serialNumber))
+            let reencodedGet = try SCEPClient.request(.getCert, content: coder.serializedBytes, transactionID: "tx-reencoded", recipient: harness.ra, signer: signer)
+            let gotAgain = try SCEPClient.readReply(try await client.pkiOperation(reencodedGet).1, requester: signer)
+            #expect(gotAgain.status == .success)
+            #expect(gotAgain.certificates == [issuedDER])
+
             // The right serial under another issuer's name is not this certificate (serials are unique per issuer only).
             coder = DER.Serializer()
             try coder.serialize(IssuerAndSerial(issuer: issued.subject, serialNumber: issued.serialNumber))

@@ -164,11 +164,12 @@ package struct PKIOperationHandler: Sendable {
                 guard let issued = try await issuance.certificate(profile: profile.name, serialNumber: serial) else {
                     return .refused(Refusal(.unknownTransaction, "GetCert for serial \(serial), which this profile did not issue"))
                 }
-                // Serials are unique per issuer only: the named issuer must be the one that signed it.
+                // Serials are unique per issuer only: the named issuer must be the one that
+                // signed it, compared as RFC 5280 compares names (a client may re-encode it).
                 guard let certificate = try? Certificate(derEncoded: issued.certificate) else {
                     return .refused(Refusal(.issuerError, "GetCert for serial \(serial): the stored certificate does not parse"))
                 }
-                guard certificate.issuer == issuerAndSerial.issuer else {
+                guard certificate.issuer.matches(issuerAndSerial.issuer) else {
                     return .refused(
                         Refusal(.unknownTransaction, "GetCert for serial \(serial) names an issuer other than the CA that issued it"))
                 }
