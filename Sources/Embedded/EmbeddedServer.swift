@@ -76,7 +76,7 @@ package struct EmbeddedServer {
         let listedNames = settings.list("SCEPTER_PROFILES").map { $0.lowercased() }.filter(Settings.isValidName)
         // The dev CA rolls over like a named issuer (SCEPTER_ISSUER_DEV_NEXT_CA_CERT_PATH).
         let devNextCA = ControlConfiguration.loadNextCA(of: issuer, &settings)
-        let controlProfiles = ControlConfiguration.loadProfiles(&settings, profileNames: listedNames, fallbackIssuer: (issuer, devNextCA))
+        let (controlProfiles, issuers) = ControlConfiguration.load(&settings, profileNames: listedNames, fallbackIssuer: (issuer, devNextCA))
         let intuneOptions = IntuneOptions.load(&settings)
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         let publicURL = settings.publicURL()
@@ -94,7 +94,9 @@ package struct EmbeddedServer {
         let issuerProfiles = (controlProfiles.contains { $0.name == devName } ? [] : [devControl]) + controlProfiles
 
         let controlMetrics = ControlMetrics()
-        let controlConfiguration = ControlConfiguration(profiles: issuerProfiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
+        // The dev CA stays served when no profile uses it any more (a rollover to a named issuer).
+        let controlConfiguration = ControlConfiguration(
+            profiles: issuerProfiles, issuers: [issuer] + issuers, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
         let intune = controlConfiguration.intuneClients(metrics: controlMetrics, logger: logger)
         let issuance = IssuanceService(configuration: controlConfiguration, store: store, logger: logger, intune: intune)
         let edgeConfiguration = EdgeConfiguration(
@@ -128,7 +130,7 @@ package struct EmbeddedServer {
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,
             configuration: edgeConfiguration, limits: limits, reloader: reloader, intune: intune,
-            services: [reloader]
+            services: [reloader, IssuerContinuityCheck(issuers: Array(controlConfiguration.issuers.values), store: store, logger: logger)]
                 + ControlServer.revocationPoller(
                     intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger)
                 + AuditPruner.services(retention: auditRetention, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))

@@ -101,6 +101,98 @@ struct CARolloverTests {
         #expect(certificates.stdout.contains("Dev Rollover CA"), "\(certificates.stdout)\(certificates.stderr)")
     }
 
+    @Test("After the switch to a new issuer name the old CA's certificates stay revocable: openssl ocsp and the CRL of the retired issuer")
+    func retiredIssuerStillAnswers() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let data = directory.appendingPathComponent("data")
+        let next = try await Self.makePKI("next", caName: "Dev Rollover CA", in: directory)
+        try await InteropClient.ensureBuilt()
+
+        // Before the switch: the dev CA issues.
+        var server = try await DevServerProcess.start(dataDirectory: data)
+        let before = directory.appendingPathComponent("before.pem").path
+        let enrolled = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", "before-switch", "-cert-out", before])
+        #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
+        server.terminate()
+
+        // The switch, as docs/ca.md says: the new CA as issuer `next`, the profile pointed at it; `dev` stays served.
+        let log = directory.appendingPathComponent("after.log")
+        server = try await DevServerProcess.start(
+            dataDirectory: data,
+            environment: [
+                "SCEPTER_ISSUERS": "next",
+                "SCEPTER_ISSUER_NEXT_CA_CERT_PATH": next.appendingPathComponent("ca.pem").path,
+                "SCEPTER_ISSUER_NEXT_CA_KEY_PATH": next.appendingPathComponent("ca.key").path,
+                "SCEPTER_PROFILES": "default",
+                "SCEPTER_PROFILE_DEFAULT_ISSUER": "next",
+                "SCEPTER_PROFILE_DEFAULT_CHALLENGE_PASSWORD": "after-the-switch",
+            ], standardErrorFile: log)
+        defer { server.terminate() }
+        let base = "http://127.0.0.1:\(server.port)"
+        let devCA = server.caCertificatePath
+
+        let after = directory.appendingPathComponent("after.pem").path
+        let renewed = try await InteropClient.run(["-url", server.scepURL, "-challenge", "after-the-switch", "-cn", "after-switch", "-cert-out", after])
+        #expect(renewed.report?.pkiStatus == "SUCCESS", "\(renewed.stderr)")
+        #expect(try await Shell.openssl("verify", "-CAfile", next.appendingPathComponent("ca.pem").path, after).status == 0)
+
+        // The old certificate is revoked after the switch, through the admin API.
+        let serial = try await Shell.openssl("x509", "-in", before, "-noout", "-serial").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        var revoke = URLRequest(url: URL(string: base + "/api/v1/certificates/\(serial)/revoke")!)
+        revoke.httpMethod = "POST"
+        revoke.httpBody = Data(#"{"reason":"keyCompromise"}"#.utf8)
+        revoke.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        revoke.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let (_, revokeResponse) = try await URLSession.shared.data(for: revoke)
+        #expect((revokeResponse as? HTTPURLResponse)?.statusCode == 200)
+
+        // What a relying party reads at the URLs the old certificate carries.
+        let ocsp = try await Shell.run(
+            "/usr/bin/openssl", ["ocsp", "-url", base + "/ocsp/dev", "-CAfile", devCA, "-issuer", devCA, "-cert", before, "-resp_text"])
+        #expect(ocsp.stdout.contains("\(before): revoked"), "\(ocsp.stdout)\(ocsp.stderr)")
+        #expect(ocsp.stderr.contains("Response verify OK"), "\(ocsp.stderr)")
+        let crl = try await Self.get(base + "/crl/dev.crl")
+        #expect(crl.status == 200)
+        let crlPath = directory.appendingPathComponent("dev.crl")
+        try crl.body.write(to: crlPath)
+        let listed = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath.path, "-CAfile", devCA, "-noout", "-text")
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.uppercased().contains(serial.uppercased()), "\(listed.stdout)")
+        // The new issuer's CRL is its own, and the start logged no replaced CA.
+        let nextCRL = try await Self.get(base + "/crl/next.crl")
+        #expect(nextCRL.status == 200)
+        #expect(!server.standardErrorText.contains("did not sign certificate"), "\(server.standardErrorText)")
+    }
+
+    @Test("Swapping the CA files under the issuer's name is reported at start, naming a certificate of the replaced CA")
+    func swappedCAIsReported() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let data = directory.appendingPathComponent("data")
+        let next = try await Self.makePKI("next", caName: "Swapped In CA", in: directory)
+        try await InteropClient.ensureBuilt()
+        var server = try await DevServerProcess.start(dataDirectory: data)
+        let before = directory.appendingPathComponent("before.pem").path
+        let enrolled = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", "before-swap", "-cert-out", before])
+        #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
+        server.terminate()
+
+        // The mistake: the dev CA's files replaced by another CA's, under the same name.
+        for file in ["ca.pem", "ca.key"] {
+            let target = data.appendingPathComponent(file)
+            try FileManager.default.removeItem(at: target)
+            try FileManager.default.copyItem(at: next.appendingPathComponent(file), to: target)
+        }
+        let serial = try await Shell.openssl("x509", "-in", before, "-noout", "-serial").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+        server = try await DevServerProcess.start(dataDirectory: data, standardErrorFile: directory.appendingPathComponent("swapped.log"))
+        defer { server.terminate() }
+        let text = try await server.waitForLog { $0.contains("did not sign certificate") }
+        #expect(text.contains("issuer dev's CA"), "\(text)")
+        #expect(text.lowercased().contains(serial), "\(text)")
+    }
+
     @Test(
         "Preflight refuses a next CA that is the current one, not a CA, or not a certificate, naming the variable",
         arguments: ["current", "ra", "garbage"])

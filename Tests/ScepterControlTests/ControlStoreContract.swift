@@ -37,6 +37,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case renewalSupersedesItsPredecessor
     case auditRetentionDeletesOnlyOlderRowsInBatches
     case allTimeOutcomeCountsRollUpPastDaysOnce
+    case soonestExpiringIsTheIssuersFirstValidCertificate
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -71,6 +72,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .renewalSupersedesItsPredecessor: try await Self.renewalSupersedes(store)
         case .auditRetentionDeletesOnlyOlderRowsInBatches: try await Self.auditRetention(store)
         case .allTimeOutcomeCountsRollUpPastDaysOnce: try await Self.outcomeCountsRollUp(store)
+        case .soonestExpiringIsTheIssuersFirstValidCertificate: try await Self.soonestExpiring(store)
         }
     }
 
@@ -131,6 +133,20 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(try await store.enrollments(profile: "corp", transactionID: "nothing").first == nil)
         #expect(try await store.certificate(serialNumber: "dead") == nil)
         #expect(try await store.auditEvents(AuditQuery()).isEmpty)
+    }
+
+    /// What the issuer continuity check reads: per issuer name, the valid certificate that expires first.
+    static func soonestExpiring(_ store: any ControlStore) async throws {
+        for (index, (issuer, days)) in [("corp-ca", -1.0), ("corp-ca", 100), ("corp-ca", 10), ("other-ca", 5)].enumerated() {
+            var record = certificate(serial: "5e0\(index)", transactionID: "tx-soon-\(index)")
+            record.issuer = issuer
+            record.notAfter = t0.addingTimeInterval(days * 86_400)
+            try await store.commitIssued(record, enrollment: issuedEnrollment(serial: record.serialNumber, transactionID: record.transactionID))
+        }
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0)?.serialNumber == "5e02", "not the expired one, not the later one")
+        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0)?.serialNumber == "5e03")
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0.addingTimeInterval(50 * 86_400))?.serialNumber == "5e01")
+        #expect(try await store.soonestExpiring(issuer: "retired-ca", now: t0) == nil)
     }
 
     static func issuedRoundTrip(_ store: any ControlStore) async throws {

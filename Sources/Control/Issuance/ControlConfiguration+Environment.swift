@@ -4,13 +4,23 @@ import X509
 import ScepterProtocol
 
 extension ControlConfiguration {
+    /// The control plane's side of each profile in `profileNames`; see `load`.
+    package static func loadProfiles(
+        _ settings: inout Settings, profileNames: [String], fallbackIssuer: (issuer: LocalCA, nextCA: [UInt8]?)? = nil
+    ) -> [Profile] {
+        load(&settings, profileNames: profileNames, fallbackIssuer: fallbackIssuer).profiles
+    }
+
     /// Reads issuers (`SCEPTER_ISSUERS`, `SCEPTER_ISSUER_<NAME>_*`) and the
     /// control plane's side of each profile in `profileNames` (SPEC §9).
     /// `fallbackIssuer` serves profiles without `ISSUER` (embedded mode's dev
     /// CA, with the CA that replaces it, if any: `loadNextCA(of:_:)`).
-    package static func loadProfiles(
+    /// `issuers` holds every issuer listed, those no profile uses included:
+    /// a CA retired by a rollover still answers for its certificates' CRL
+    /// and OCSP until they expire.
+    package static func load(
         _ settings: inout Settings, profileNames: [String], fallbackIssuer: (issuer: LocalCA, nextCA: [UInt8]?)? = nil
-    ) -> [Profile] {
+    ) -> (profiles: [Profile], issuers: [LocalCA]) {
         var issuers: [String: LocalCA] = [:]
         var nextCAs: [String: [UInt8]] = [:]
         for rawName in settings.list("SCEPTER_ISSUERS") {
@@ -60,7 +70,7 @@ extension ControlConfiguration {
             }
         }
         checkSharedAppRegistrations(profiles, &settings)
-        return profiles
+        return (profiles, issuers.keys.sorted().compactMap { issuers[$0] })
     }
 
     /// Profiles naming one app registration share one Intune client (one

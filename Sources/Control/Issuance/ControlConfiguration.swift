@@ -23,6 +23,9 @@ package struct ControlConfiguration: Sendable {
     }
 
     package var profiles: [String: Profile]
+    /// Every configured issuer, by name: the profiles' and those no profile
+    /// uses (a CA retired by a rollover), whose CRLs and OCSP are served.
+    package var issuers: [String: LocalCA]
     package var intune: IntuneOptions
     /// `SCEPTER_PUBLIC_URL`, no trailing slash: where relying parties reach
     /// this control plane's CRLs; issued certificates name it. nil: they don't.
@@ -30,11 +33,14 @@ package struct ControlConfiguration: Sendable {
     /// `SCEPTER_OCSP_SIGNER`: delegated (default) or ca.
     package var ocspSigner: OCSPResponder.SignerMode
 
+    /// `issuers`: those no profile uses; the profiles' are added.
     package init(
-        profiles: [Profile], intune: IntuneOptions = IntuneOptions(), publicURL: String? = nil, ocspSigner: OCSPResponder.SignerMode = .delegated
+        profiles: [Profile], issuers: [LocalCA] = [], intune: IntuneOptions = IntuneOptions(), publicURL: String? = nil,
+        ocspSigner: OCSPResponder.SignerMode = .delegated
     ) {
         self.ocspSigner = ocspSigner
         self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.issuers = Dictionary((profiles.map(\.issuer) + issuers).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.intune = intune
         self.publicURL = publicURL.map { url in
             var url = url

@@ -46,9 +46,9 @@ package final class IssuanceService: Issuance {
         self.replicas = replicas
         self.intune = intune
         self.now = now
-        self.crls = CRLPublisher(issuers: configuration.profiles.values.map(\.issuer), store: store, now: now)
+        self.crls = CRLPublisher(issuers: Array(configuration.issuers.values), store: store, now: now)
         self.ocsp = OCSPResponder(
-            issuers: configuration.profiles.values.map(\.issuer), mode: configuration.ocspSigner, store: store, logger: logger, now: now)
+            issuers: Array(configuration.issuers.values), mode: configuration.ocspSigner, store: store, logger: logger, now: now)
     }
 
     /// How long an issuance runs before it is noted in the in-flight registry.

@@ -43,7 +43,7 @@ package struct ControlServer {
         for name in names where !Settings.isValidName(name) {
             settings.problem("SCEPTER_PROFILES", "\"\(name)\" is not a valid profile name (letters, digits and dashes)")
         }
-        let profiles = ControlConfiguration.loadProfiles(&settings, profileNames: names.filter(Settings.isValidName))
+        let (profiles, issuers) = ControlConfiguration.load(&settings, profileNames: names.filter(Settings.isValidName))
         let listen = settings.listenAddress("SCEPTER_CONTROL_LISTEN", default: "0.0.0.0:9000")
         // Fail well within an edge's wait budget (5 s by default): a database
         // that is down must read as 503 (retry), not as PENDING for a job
@@ -72,7 +72,7 @@ package struct ControlServer {
         let store = PostgresStore(configuration: database, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let metrics = ControlMetrics()
-        let configuration = ControlConfiguration(profiles: profiles, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
+        let configuration = ControlConfiguration(profiles: profiles, issuers: issuers, intune: intuneOptions, publicURL: publicURL, ocspSigner: ocspSigner)
         for warning in metrics.recordCertificateExpiries(of: configuration, now: Date()) { logger.warning("\(warning)") }
         let intune = configuration.intuneClients(metrics: metrics, logger: logger)
         let issuance = IssuanceService(
@@ -126,7 +126,10 @@ package struct ControlServer {
         return ControlServer(
             router: router, internalListener: internalListener, store: store, metrics: metrics,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
-            services: [store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer] + revocationPoller(
+            services: [
+                store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer,
+                IssuerContinuityCheck(issuers: Array(configuration.issuers.values), store: store, logger: logger),
+            ] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger)
                 + AuditPruner.services(

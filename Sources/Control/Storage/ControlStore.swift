@@ -31,6 +31,9 @@ package protocol ControlStore: Sendable {
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
 
+    /// The certificate of `issuer` (by name) still valid at `now` that expires first, if any.
+    func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord?
+
     /// A page of the inventory matching `query`.
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage
 

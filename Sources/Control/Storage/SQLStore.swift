@@ -108,6 +108,18 @@ extension SQLStore {
         }
     }
 
+    package func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord? {
+        // certificates_not_after from now on, to the first of this issuer's.
+        try await run("soonestExpiring") { sql in
+            try await sql.run(
+                """
+                SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates
+                WHERE issuer = ? AND not_after > ? ORDER BY not_after LIMIT 1
+                """, [.text(issuer), .instant(now)]
+            ).first.map(CertificateRecord.init(row:))
+        }
+    }
+
     package func markDelivered(_ key: EnrollmentKey, reason: String) async throws {
         try await write(
             "markDelivered",

@@ -1,0 +1,62 @@
+import Foundation
+import SwiftASN1
+import Testing
+import X509
+import ScepterProtocol
+import ScepterTesting
+@testable import ScepterControl
+
+/// A CA rollover done as docs/ca.md says: the new CA under a new issuer
+/// name, the old one still configured under its own, used by no profile.
+@Suite("CA rollover", .timeLimit(.minutes(1)))
+struct RolloverTests {
+    @Test("A retired issuer no profile uses still serves its CRL, with its revocations, and its OCSP")
+    func retiredIssuerStillPublishes() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+
+            let nextIdentity = try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .rsa2048)
+            let next = try ControlFixtures.localCA(nextIdentity, name: "corp-ca-2")
+            let configuration = ControlConfiguration(
+                profiles: [ControlConfiguration.Profile(name: "corp", issuer: next, policy: CertificateProfile())], issuers: [harness.ca])
+            let after = IssuanceService(configuration: configuration, store: harness.store, logger: ControlFixtures.logger)
+            #expect(Set(configuration.issuers.keys) == ["corp-ca", "corp-ca-2"])
+
+            // The old CA's certificate is revoked after the switch: the old CA's CRL lists it.
+            _ = try await harness.store.revoke(
+                Revocation(serialNumber: old.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
+            let oldCRL = try #require(try await after.crls.crl(issuer: "corp-ca"))
+            let parsed = try ParsedCRL(derEncoded: oldCRL.der)
+            #expect(parsed.issuer == harness.caIdentity.certificate.subject)
+            #expect(parsed.revoked?.count == 1)
+            let checked = try await CRLBuilderTests.opensslCheck(crl: oldCRL.der, caPEM: harness.caIdentity.certificatePEM)
+            #expect(checked.contains("Issuer: CN = Scepter Test CA"), "\(checked)")
+            #expect(after.ocsp.knows(issuer: "corp-ca"))
+
+            // The new CA signs from now on, with its own, empty CRL.
+            let new = try #require(try await after.enroll(IssuanceHarness.job(try Device())).issued)
+            #expect(try Certificate(derEncoded: new.certificate).issuer == nextIdentity.certificate.subject)
+            #expect(try ParsedCRL(derEncoded: try await after.crl(profile: "corp")).revoked == nil)
+        }
+    }
+
+    @Test("An issuer name whose CA was replaced under it is reported, naming the certificate and the setting")
+    func replacedCAIsReported() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+
+            let sameCA = IssuerContinuityCheck(issuers: [harness.ca], store: harness.store, logger: ControlFixtures.logger)
+            #expect(await sameCA.problems().isEmpty)
+
+            // The documented mistake: the same name, another CA's files.
+            let replaced = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .rsa2048), name: "corp-ca")
+            let unused = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Unused CA", key: .p256), name: "spare")
+            let problems = await IssuerContinuityCheck(issuers: [replaced, unused], store: harness.store, logger: ControlFixtures.logger).problems()
+            #expect(problems.count == 1, "\(problems)")
+            let problem = try #require(problems.first)
+            #expect(problem.contains(old.serialNumber))
+            #expect(problem.contains("SCEPTER_ISSUER_CORP_CA_CA_CERT_PATH"))
+            #expect(problem.contains("/crl/corp-ca.crl"))
+        }
+    }
+}
