@@ -233,12 +233,47 @@ struct InventoryAPITests {
         #expect(dry.json?["matched"] as? Int == 3)
     }
 
-    @Test("Profiles: the effective configuration, secrets only as set")
+    @Test("Profiles: the effective configuration, secrets only as set; each issuing CA's days left and badge")
     func profiles() async throws {
-        let harness = try await EmbeddedHarness.make(environment: ["SCEPTER_VIEWER_TOKENS": Self.viewer])
+        // Beside the dev CA (ten years), a CA with ten and a half days left and one past its notAfter.
+        let directory = try Shell.temporaryDirectory()
+        var environment = [
+            "SCEPTER_VIEWER_TOKENS": Self.viewer, "SCEPTER_ISSUERS": "soon,gone", "SCEPTER_PROFILES": "soon,gone",
+            "SCEPTER_PROFILE_SOON_ISSUER": "soon", "SCEPTER_PROFILE_SOON_CHALLENGE_PASSWORD": "soon-static-challenge",
+            "SCEPTER_PROFILE_GONE_ISSUER": "gone", "SCEPTER_PROFILE_GONE_CHALLENGE_PASSWORD": "gone-static-challenge",
+        ]
+        for (name, notBefore, notAfter) in [
+            ("soon", Date().addingTimeInterval(-86_400), Date().addingTimeInterval(10.5 * 86_400)),
+            ("gone", Date().addingTimeInterval(-30 * 86_400), Date().addingTimeInterval(-2.5 * 86_400)),
+        ] {
+            let ca = try TestPKI.makeCA(commonName: "CA \(name)", notBefore: notBefore, notAfter: notAfter)
+            let certificate = directory.appendingPathComponent("\(name).pem").path
+            let key = directory.appendingPathComponent("\(name).key").path
+            try SecretFiles.create(ca.certificatePEM, at: certificate, mode: 0o644)
+            try SecretFiles.create(ca.keyPEM, at: key, mode: 0o600)
+            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_CERT_PATH"] = certificate
+            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_KEY_PATH"] = key
+        }
+        let harness = try await EmbeddedHarness.make(environment: environment)
+        let before = Date()
         let answer = try await Self.call(harness, "/api/v1/profiles", token: Self.viewer)
+        let after = Date()
         #expect(answer.status == .ok)
         let profiles = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]])
+        let issuers = Dictionary(uniqueKeysWithValues: profiles.map { ($0["name"] as? String ?? "", $0["issuer"] as? [String: Any] ?? [:]) })
+        #expect(issuers.keys.sorted() == ["default", "gone", "soon"])
+        // The dev CA: green, its days counted as the server counts them at some moment of the request.
+        let devNotAfter = try harness.caCertificate.notValidAfter
+        let devDays = try #require(issuers["default"]?["daysLeft"] as? Int)
+        #expect(
+            (TrustAnchors.Anchor.daysLeft(until: devNotAfter, now: after)...TrustAnchors.Anchor.daysLeft(until: devNotAfter, now: before)).contains(devDays))
+        #expect(devDays >= 30)
+        #expect(issuers["default"]?["badge"] as? String == "green")
+        #expect(issuers["soon"]?["name"] as? String == "soon")
+        #expect(issuers["soon"]?["daysLeft"] as? Int == 10)
+        #expect(issuers["soon"]?["badge"] as? String == "amber")
+        #expect(issuers["gone"]?["daysLeft"] as? Int == -3, "rounded down, negative once past")
+        #expect(issuers["gone"]?["badge"] as? String == "expired")
         let dev = try #require(profiles.first { $0["name"] as? String == "default" })
         #expect((dev["issuer"] as? [String: Any])?["name"] as? String == "dev")
         #expect((dev["policy"] as? [String: Any])?["allowedEKUs"] as? [String] == ["clientAuth"])

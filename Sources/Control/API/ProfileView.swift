@@ -20,6 +20,9 @@ struct ProfileView: Encodable {
         var name: String
         var subject: String
         var notAfter: Date
+        /// The issuing CA certificate's days left and badge, by the same rule as the RA's.
+        var daysLeft: Int
+        var badge: TrustAnchors.Anchor.Badge
     }
 
     struct Policy: Encodable {
@@ -72,7 +75,10 @@ struct ProfileView: Encodable {
             }
             return groups
         }
-        issuer = Issuer(name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: profile.issuer.certificate.notValidAfter)
+        let caNotAfter = profile.issuer.certificate.notValidAfter
+        issuer = Issuer(
+            name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: caNotAfter,
+            daysLeft: TrustAnchors.Anchor.daysLeft(until: caNotAfter, now: now), badge: .init(notAfter: caNotAfter, now: now))
         policy = Policy(
             validitySeconds: profile.policy.validity.components.seconds, maxValiditySeconds: profile.policy.maxValidity?.components.seconds,
             allowedEKUs: profile.policy.allowedEKUs.map(Self.name), minRSABits: profile.policy.minRSABits,
