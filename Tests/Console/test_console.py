@@ -401,6 +401,82 @@ def test_overview_marks_its_figures_out_of_date_after_a_failed_refresh(driver, r
     assert "stale" not in driver.find_element(By.ID, "overview-content").get_attribute("class").split()
 
 
+def test_overview_counts_the_ra_certificates_and_issuing_cas_to_renew(driver, run):
+    """The tile Certificates expiring, from the overview's own GET /api/v1/profiles: 0 and All OK
+    with run.sh's certificates; with the answer altered in the page's fetch, one RA certificate
+    (shared by both profiles) amber and one issuing CA (shared too) red, it counts 2, each once,
+    with the most urgent badge, and links to the Profiles page."""
+    go(driver, "#/overview")
+    wait(driver, text_matches(css("#overview-status"), r"^As of "), "the overview")
+    tile = wait(driver, text_is(by_testid("certs-expiring-value"), "0"), "the tile: 0").find_element(By.XPATH, "..")
+    assert tile.get_attribute("data-testid") == "certs-expiring" and tile.get_attribute("href").endswith("#/profiles")
+    assert tile.find_element(By.CLASS_NAME, "tile-title").text == "Certificates expiring"
+    assert driver.find_element(*by_testid("certs-expiring-note")).text == (
+        "All OK: every RA certificate and issuing CA has 30 days or more left.")
+    assert not set(tile.get_attribute("class").split()) & {"tile-warn", "tile-bad"}
+
+    status, profiles = api(run, "/api/v1/profiles")
+    assert status == 200 and len({p["edges"][0]["settings"]["ra"]["fingerprint"] for p in profiles}) == 1, "run.sh: one RA"
+    fake_profiles(driver, """
+            for (const p of list) {
+              Object.assign(p.edges[0], { raDaysLeft: 12, raBadge: 'amber' });
+              Object.assign(p.issuer, { daysLeft: 3, badge: 'red' });
+            }""")
+    try:
+        driver.find_element(By.ID, "overview-refresh").click()
+        value = wait(driver, text_is(by_testid("certs-expiring-value"), "2"), "the tile: 2")
+        note = driver.find_element(*by_testid("certs-expiring-note"))
+        assert note.text == "Renew now 1 RA certificate and 1 issuing CA with fewer than 30 days left or expired.", note.text
+        assert note.find_element(By.CLASS_NAME, "badge").get_attribute("data-badge") == "red"
+        tile = value.find_element(By.XPATH, "..")
+        assert "tile-bad" in tile.get_attribute("class").split()
+        screenshot(driver, run, "console-overview-renew.png")
+        check_narrow(driver, run, tile, "console-overview-renew-narrow.png")
+        tile.click()
+        warning = wait(driver, shown(by_testid("profiles-expiry-warning")), "the Profiles page with its warning")
+        assert len(warning.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ra"] > li')) == 2  # one a profile
+        assert len(warning.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ca"] > li')) == 1
+        scroll_to(driver, warning)
+        screenshot(driver, run, "console-profiles-expiry-both.png")
+    finally:
+        restore_fetch(driver)
+    go(driver, "#/overview")
+    wait(driver, text_is(by_testid("certs-expiring-value"), "0"), "the tile: 0 again")
+
+
+def test_overview_says_unknown_when_the_profiles_cannot_be_read(driver, run):
+    """A 503 on the overview's GET /api/v1/profiles makes the tile say unknown with the server's
+    message, never 0, while the figures of GET /api/v1/overview show as current; without the
+    edges' heartbeats (Redis) the RA certificates are unknown, and so is the count."""
+    go(driver, "#/overview")
+    wait(driver, text_is(by_testid("certs-expiring-value"), "0"), "the tile: 0")
+    fake_outage(driver, "/api/v1/profiles")
+    try:
+        driver.find_element(By.ID, "overview-refresh").click()
+        value = wait(driver, text_is(by_testid("certs-expiring-value"), "unknown"), "the tile: unknown")
+        assert driver.find_element(*by_testid("certs-expiring-note")).text == (
+            "RA certificates and issuing CAs: the profiles could not be read (the database is unreachable).")
+        assert "tile-warn" in value.find_element(By.XPATH, "..").get_attribute("class").split()
+        wait(driver, text_matches(css("#overview-status"), r"^As of .+ UTC\.$"), "the overview's 'As of' line")
+        assert "stale" not in driver.find_element(By.ID, "overview-content").get_attribute("class").split()
+        assert driver.find_element(*by_testid("total-active-value")).text == "4"
+        screenshot(driver, run, "console-overview-unknown.png")
+    finally:
+        restore_fetch(driver)
+
+    fake_profiles(driver, "for (const p of list) delete p.edges;")
+    try:
+        driver.find_element(By.ID, "overview-refresh").click()
+        wait(driver, text_is(by_testid("certs-expiring-value"), "unknown"), "the tile: unknown")
+        assert driver.find_element(*by_testid("certs-expiring-note")).text == (
+            "Every issuing CA has 30 days or more left. The RA certificates are unknown: the control plane cannot read "
+            "the edges\u2019 heartbeats (Redis).")
+    finally:
+        restore_fetch(driver)
+    driver.find_element(By.ID, "overview-refresh").click()
+    wait(driver, text_is(by_testid("certs-expiring-value"), "0"), "the tile: 0 after a good refresh")
+
+
 def test_intune_counters_badge_and_trust_reload(driver, run):
     driver.find_element(By.ID, "nav-intune").click()
     wait(driver, shown(by_testid("profile-card-corp")), "the corp card")
@@ -823,7 +899,11 @@ def test_profiles_page_lists_every_profile_with_its_policy_and_ra_certificate(dr
         }, name
         assert profile_setting(driver, name, "issuerName") == issuer["name"]
         assert profile_setting(driver, name, "issuerSubject") == issuer["subject"]
-        assert profile_setting(driver, name, "issuerNotAfter") == issuer["notAfter"].replace("T", " ").replace("Z", " UTC")
+        # The issuing CA's days left as the server counts them; green, so no badge.
+        assert issuer["badge"] == "green", issuer
+        assert profile_setting(driver, name, "issuerNotAfter") == (
+            f"{issuer['notAfter'].replace('T', ' ').replace('Z', ' UTC')}\n{issuer['daysLeft']} days left")
+        assert not driver.find_elements(By.CSS_SELECTOR, f'[data-testid="profiles-setting-{name}-issuerNotAfter"] .badge')
 
         assert len(profile["edges"]) == 1, profile["edges"]
         group = profile["edges"][0]
@@ -841,7 +921,7 @@ def test_profiles_page_lists_every_profile_with_its_policy_and_ra_certificate(dr
     assert profile_setting(driver, "corp", "staticPassword") == "set (skips the Intune checks)"
     assert profile_setting(driver, "default", "mode") == "off" and profile_setting(driver, "corp", "mode") == "signed-challenge"
     assert not driver.find_elements(*by_testid("profiles-intune-default")), "an Intune line for the static-password profile"
-    assert not driver.find_elements(*by_testid("profiles-ra-warning")), "a warning with every RA certificate green"
+    assert not driver.find_elements(*by_testid("profiles-expiry-warning")), "a warning with every RA certificate and CA green"
     assert no_horizontal_scroll(driver), driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth];")
     screenshot(driver, run, "console-profiles.png")
     check_narrow(driver, run, driver.find_element(*by_testid("profiles-card-default")), "console-profiles-narrow.png")
@@ -869,24 +949,75 @@ def test_profiles_page_badges_an_ra_certificate_that_expires_soon(driver, run):
             group.settings.ra.notAfter = '%s';""" % not_after)
     try:
         reopen_profiles(driver)
-        wait(driver, shown(by_testid("profiles-ra-warning")), "the RA certificates' warning")
+        wait(driver, shown(by_testid("profiles-expiry-warning")), "the RA certificates' warning")
         assert profile_setting(driver, "default", "ra") == f"{not_after[:10]}\n10 days left Renew soon"
         badge = driver.find_element(By.CSS_SELECTOR, '[data-testid="profiles-setting-default-ra"] .badge')
         assert badge.get_attribute("data-badge") == "amber" and "badge-amber" in badge.get_attribute("class").split()
         assert badge.get_attribute("title") == "7 to 29 days left"
         assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-setting-corp-ra"] .badge'), "a badge on corp's green RA"
-        warning = driver.find_element(*by_testid("profiles-ra-warning"))
+        warning = driver.find_element(*by_testid("profiles-expiry-warning"))
         assert {"callout", "callout-warn"} <= set(warning.get_attribute("class").split())
         assert warning.text.startswith("An RA certificate expires within 30 days or has expired. "), warning.text
-        items = [li.text for li in warning.find_elements(By.TAG_NAME, "li")]
+        assert not warning.find_elements(*by_testid("profiles-expiry-ca")), "an issuing CA listed while every CA is green"
+        items = [li.text for li in warning.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ra"] > li')]
         assert items == [f"default: Renew soon expires {not_after.replace('T', ' ').replace('Z', ' UTC')} (10 days left)"], items
         scroll_to(driver, warning)
         screenshot(driver, run, "console-profiles-ra-amber.png")
     finally:
         restore_fetch(driver)
     reopen_profiles(driver)
-    wait(driver, lambda d: d.find_elements(*by_testid("profiles-card-default")) and not d.find_elements(*by_testid("profiles-ra-warning")),
+    wait(driver, lambda d: d.find_elements(*by_testid("profiles-card-default")) and not d.find_elements(*by_testid("profiles-expiry-warning")),
          "default's own RA certificate again, without the warning")
+
+
+def test_profiles_page_badges_an_issuing_ca_that_expires_soon(driver, run):
+    """The issuing CA with 10 days left (the server's answer altered in the page's fetch): both
+    cards show its notAfter, the days left and the amber badge Renew soon, and the warning above the
+    cards names the CA once, with both profiles. Then default alone on an expired CA: its card says
+    Expired, corp's green CA has no badge, and the warning names only the expired one."""
+    not_after = utc_in(10.5)
+    fake_profiles(driver, """
+            for (const p of list) Object.assign(p.issuer, { notAfter: '%s', daysLeft: 10, badge: 'amber' });""" % not_after)
+    try:
+        reopen_profiles(driver)
+        warning = wait(driver, shown(by_testid("profiles-expiry-warning")), "the warning above the cards")
+        when = not_after.replace("T", " ").replace("Z", " UTC")
+        for name in ("corp", "default"):
+            assert profile_setting(driver, name, "issuerNotAfter") == f"{when}\n10 days left Renew soon", name
+            badge = driver.find_element(By.CSS_SELECTOR, f'[data-testid="profiles-setting-{name}-issuerNotAfter"] .badge')
+            assert badge.get_attribute("data-badge") == "amber" and "badge-amber" in badge.get_attribute("class").split()
+            assert badge.get_attribute("title") == "7 to 29 days left"
+        assert warning.text.startswith("An issuing CA expires within 30 days or has expired. "), warning.text
+        assert "CA rollover" in warning.text, warning.text
+        assert not warning.find_elements(*by_testid("profiles-expiry-ra")), "an RA certificate listed while every RA is green"
+        items = [li.text for li in warning.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ca"] > li')]
+        assert items == [f"dev (profiles corp, default): Renew soon expires {when} (10 days left)"], items
+        scroll_to(driver, warning)
+        screenshot(driver, run, "console-profiles-ca-amber.png")
+        check_narrow(driver, run, warning, "console-profiles-ca-amber-narrow.png")
+    finally:
+        restore_fetch(driver)
+
+    expired = utc_in(-1.5)
+    fake_profiles(driver, """
+            Object.assign(list.find((p) => p.name === 'default').issuer,
+              { name: 'old-ca', notAfter: '%s', daysLeft: -2, badge: 'expired' });""" % expired)
+    try:
+        reopen_profiles(driver)
+        warning = wait(driver, shown(by_testid("profiles-expiry-warning")), "the warning above the cards")
+        when = expired.replace("T", " ").replace("Z", " UTC")
+        assert profile_setting(driver, "default", "issuerNotAfter") == f"{when}\nexpired 2 days ago Expired"
+        assert driver.find_element(
+            By.CSS_SELECTOR, '[data-testid="profiles-setting-default-issuerNotAfter"] .badge').get_attribute("data-badge") == "expired"
+        assert re.fullmatch(r".+ UTC\n\d+ days left", profile_setting(driver, "corp", "issuerNotAfter")), "corp's green CA"
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-setting-corp-issuerNotAfter"] .badge'), "a badge on a green CA"
+        items = [li.text for li in warning.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ca"] > li')]
+        assert items == [f"old-ca (profile default): Expired expired {when} (2 days ago)"], items
+    finally:
+        restore_fetch(driver)
+    reopen_profiles(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("profiles-card-default")) and not d.find_elements(*by_testid("profiles-expiry-warning")),
+         "the real answer again, without the warning")
 
 
 def test_profiles_page_says_when_the_edges_disagree_or_are_unknown(driver, run):
@@ -910,7 +1041,7 @@ def test_profiles_page_says_when_the_edges_disagree_or_are_unknown(driver, run):
         assert profile_setting(driver, "corp", "renewalLimit") == "differs" and profile_setting(driver, "corp", "ra") == "differs"
         assert profile_setting(driver, "corp", "mode") == "signed-challenge", "a value the edges agree on"
         # The warning above the cards names the edges whose RA certificate expires.
-        items = [li.text for li in driver.find_element(*by_testid("profiles-ra-warning")).find_elements(By.TAG_NAME, "li")]
+        items = [li.text for li in driver.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ra"] > li')]
         assert len(items) == 1 and items[0].startswith("corp (edges edge-new): Renew now expires "), items
         card = driver.find_element(*by_testid("profiles-card-default"))
         assert card.find_element(By.CSS_SELECTOR, "p.note").text == (

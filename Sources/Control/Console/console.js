@@ -22,16 +22,20 @@
 //   Pages     #page-overview  #page-profiles  #page-intune  #page-certificates  #page-certificate (detail)
 //             #page-audit  #page-notfound  (only the current page is visible; the others have [hidden])
 //   Overview  [total-active] [total-expiring] [total-revoked] (links; number in [total-…-value])
+//             [certs-expiring] (link to #/profiles; [certs-expiring-value] a count, "unknown" or "…",
+//               [certs-expiring-note]; class tile-warn or tile-bad unless all OK)
 //             [total-superseded]  [chart-issued]  [chart-expiring] (figure > svg)  #overview-refresh
 //             #overview-status  #overview-content (class stale: figures kept after a failed refresh)
 //   Profiles  [profiles-card-<profile>] (every profile)  #profiles-refresh  #profiles-status
 //             #profiles-content (class stale: cards kept after a failed refresh)
 //             [profiles-setting-<profile>-<key>] (dt = label, dd = value; keys ra staticPassword
 //               renewalLimit mode from the edges, certValidity maxValidity ekus minRSABits keyUsage,
-//               issuerName issuerNotAfter issuerSubject; a value the edges differ on is "differs")
+//               issuerName issuerNotAfter issuerSubject; a value the edges differ on is "differs";
+//               the ra and issuerNotAfter badges, shown unless green, have data-badge = amber|red|expired)
 //             [profiles-settings-disagree-<profile>] [profiles-settings-group-<profile>] (as Intune's)
 //             [profiles-intune-<profile>] (an Intune profile's line, linking to its Intune card)
-//             [profiles-ra-warning] (above the cards: each RA certificate not badged green)
+//             [profiles-expiry-warning] (above the cards: each RA certificate, <li> of [profiles-expiry-ra],
+//               and each issuing CA, <li> of [profiles-expiry-ca], not badged green)
 //   Intune    [profile-card-<profile>] (Intune profiles only)  [not-intune] (names the others)
 //             [settings-<profile>] (the card's Settings section, admin and viewer)
 //             [setting-<profile>-<key>] (dt = label, dd = value; keys rateLimit validity clockSkew

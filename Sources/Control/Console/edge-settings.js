@@ -15,6 +15,23 @@
     expired: { text: 'Expired', kind: 'expired', title: 'past notAfter' },
   };
 
+  /** The server's expiry badge, data-badge its name; null when green (or absent): only a badge that asks for action shows. */
+  function expiryBadge(badgeName) {
+    if (!badgeName || badgeName === 'green') return null;
+    const info = EXPIRY_BADGES[badgeName] || { text: String(badgeName), kind: 'grey', title: '' };
+    return badge(info.text, info.kind, { title: info.title, 'data-badge': badgeName });
+  }
+
+  /**
+   * The line under an expiry: "12 days left" or "expired 3 days ago", as the server counts them
+   * (negative once past), and the badge unless green.
+   */
+  function daysLeftLine(daysLeft, badgeName) {
+    const days = Number(daysLeft);
+    const shown = expiryBadge(badgeName);
+    return h('div', { class: 'muted small' }, days < 0 ? `expired ${plural(-days, 'day', 'days')} ago` : `${plural(days, 'day', 'days')} left`,
+      shown ? [' ', shown] : null);
+  }
 
   /**
    * 3600 -> "60 min", 90 -> "90 s", 86400 -> "24 h": the units the configuration's durations use,
@@ -39,13 +56,10 @@
   /** The day (its time in the tooltip) and the days left, as the server counts them: the lists' columns are narrow. */
   function raExpiry(ra, daysLeft, badgeName) {
     if (!ra.notAfter) return muted('unknown');
-    const days = Number(daysLeft);
-    const info = badgeName === 'green' ? null : EXPIRY_BADGES[badgeName];
     const local = new Date(ra.notAfter).toLocaleString();
     return [
       h('time', { datetime: ra.notAfter, title: `${formatTime(ra.notAfter)}; local time: ${local}` }, formatTime(ra.notAfter).slice(0, 10)),
-      h('div', { class: 'muted small' }, days < 0 ? `expired ${plural(-days, 'day', 'days')} ago` : `${plural(days, 'day', 'days')} left`,
-        info ? [' ', badge(info.text, info.kind, { title: info.title, 'data-badge': badgeName })] : null),
+      daysLeftLine(daysLeft, badgeName),
     ];
   }
 
@@ -167,5 +181,5 @@
     };
   }
 
-  S.edgeSettings = { read, edgeList, duration, EXPIRY_BADGES };
+  S.edgeSettings = { read, edgeList, duration, EXPIRY_BADGES, expiryBadge, daysLeftLine };
 })();

@@ -1,12 +1,14 @@
 // Profiles page (#/profiles): every profile from GET /api/v1/profiles (viewer and admin), one card
 // each: its settings on the live edges (edge-settings.js: the RA certificate's expiry, the static
-// password, the renewal limit, the Intune mode), its certificate policy and its issuer. An Intune
-// profile's gates are on its Intune card, which the card links to. Read only.
+// password, the renewal limit, the Intune mode), its certificate policy and its issuing CA (with its
+// expiry badge); above the cards, a warning naming each RA certificate and issuing CA the server
+// badges other than green. An Intune profile's gates are on its Intune card, which the card links
+// to. Read only.
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, fill, $, loadedPage, muted, formatTime, timeEl, badge, code, dl, plural } = S.ui;
-  const { read, duration, EXPIRY_BADGES } = S.edgeSettings;
+  const { h, fill, $, loadedPage, muted, formatTime, timeEl, code, dl, plural } = S.ui;
+  const { read, duration, expiryBadge, daysLeftLine } = S.edgeSettings;
 
   // The edges' facts this page lists; the other ones (an Intune profile's gates) are on its Intune card.
   const EDGE_KEYS = ['ra', 'staticPassword', 'renewalLimit', 'mode'];
@@ -43,7 +45,7 @@
     return dl([
       // One a line: a full time does not fit half of the column.
       ['Name', i.name ? code(i.name) : muted('unknown'), attrs(name, 'issuerName', true)],
-      ['Not after', timeEl(i.notAfter), attrs(name, 'issuerNotAfter', true)],
+      ['Not after', i.notAfter ? [timeEl(i.notAfter), daysLeftLine(i.daysLeft, i.badge)] : muted('unknown'), attrs(name, 'issuerNotAfter', true)],
       ['Subject', i.subject || muted('unknown'), attrs(name, 'issuerSubject', true)],
     ], 'settings');
   }
@@ -70,38 +72,63 @@
         section('Issuing CA', issuerView(name, entry.issuer))));
   }
 
-  /** The warning above the cards: each RA certificate the server badges other than green. */
-  function raWarning(list) {
-    const urgent = [];
+  /** "expires 2026-12-17 22:45:24 UTC (10 days left)", "expired … (2 days ago)". */
+  function expiry(notAfter, daysLeft) {
+    const days = Number(daysLeft);
+    return days < 0
+      ? `expired ${formatTime(notAfter)} (${plural(-days, 'day', 'days')} ago)`
+      : `expires ${formatTime(notAfter)} (${plural(days, 'day', 'days')} left)`;
+  }
+
+  /**
+   * The warning above the cards: each RA certificate and each issuing CA the server badges other
+   * than green, with its badge, notAfter and days left; null when there is none.
+   */
+  function expiryWarning(list) {
+    const ras = [];
+    const cas = new Map(); // issuer name -> {issuer, profiles}: a CA several profiles share is named once
     for (const entry of list) {
+      const name = String(entry.name);
       const groups = Array.isArray(entry.edges) ? entry.edges : [];
       for (const g of groups) {
         // Edges that disagree may hold different RA certificates: each is named with its edges.
-        if (g.raBadge && g.raBadge !== 'green') urgent.push({ name: String(entry.name), group: g, named: groups.length > 1 });
+        if (g.raBadge && g.raBadge !== 'green') ras.push({ name, group: g, named: groups.length > 1 });
+      }
+      const issuer = entry.issuer || {};
+      if (issuer.badge && issuer.badge !== 'green') {
+        const key = String(issuer.name || issuer.subject || name);
+        if (!cas.has(key)) cas.set(key, { issuer, profiles: [] });
+        cas.get(key).profiles.push(name);
       }
     }
-    if (!urgent.length) return null;
-    const one = urgent.length === 1;
-    return h('div', { class: 'callout callout-warn', testid: `${TESTID}ra-warning` },
-      h('p', null, `${one ? 'An RA certificate expires' : 'RA certificates expire'} within 30 days or ${one ? 'has' : 'have'} expired. `
-        + 'Devices reject every CertRep an expired RA certificate signs: sign a new one with the same CA and restart the '
-        + 'edges (docs/ca.md, \u201cRequirements when Scepter loads a CA and an RA\u201d).'),
-      h('ul', null, urgent.map(({ name, group, named }) => {
-        const info = EXPIRY_BADGES[group.raBadge] || { text: String(group.raBadge), kind: 'grey', title: '' };
-        const days = Number(group.raDaysLeft);
-        const ra = (group.settings && group.settings.ra) || {};
-        const ids = Array.isArray(group.edges) ? group.edges.join(', ') : '';
-        return h('li', null, h('strong', null, name), named && ids ? ` (edges ${ids})` : '', ': ',
-          badge(info.text, info.kind, { title: info.title }), ' ',
-          days < 0
-            ? `expired ${formatTime(ra.notAfter)} (${plural(-days, 'day', 'days')} ago)`
-            : `expires ${formatTime(ra.notAfter)} (${plural(days, 'day', 'days')} left)`);
-      })));
+    if (!ras.length && !cas.size) return null;
+    const oneRA = ras.length === 1;
+    const oneCA = cas.size === 1;
+    return h('div', { class: 'callout callout-warn', testid: `${TESTID}expiry-warning` },
+      ras.length ? [
+        h('p', null, `${oneRA ? 'An RA certificate expires' : 'RA certificates expire'} within 30 days or ${oneRA ? 'has' : 'have'} expired. `
+          + 'Devices reject every CertRep an expired RA certificate signs: sign a new one with the same CA and restart the '
+          + 'edges (docs/ca.md, \u201cRequirements when Scepter loads a CA and an RA\u201d).'),
+        h('ul', { testid: `${TESTID}expiry-ra` }, ras.map(({ name, group, named }) => {
+          const ra = (group.settings && group.settings.ra) || {};
+          const ids = Array.isArray(group.edges) ? group.edges.join(', ') : '';
+          return h('li', null, h('strong', null, name), named && ids ? ` (edges ${ids})` : '', ': ',
+            expiryBadge(group.raBadge), ' ', expiry(ra.notAfter, group.raDaysLeft));
+        })),
+      ] : null,
+      cas.size ? [
+        h('p', null, `${oneCA ? 'An issuing CA expires' : 'Issuing CAs expire'} within 30 days or ${oneCA ? 'has' : 'have'} expired. `
+          + 'The certificates a CA issues end at its notAfter at the latest, and once it has passed, its profiles\u2019 '
+          + 'enrollments fail (issuer_error): announce a new CA and switch to it (docs/ca.md, \u201cCA rollover\u201d).'),
+        h('ul', { testid: `${TESTID}expiry-ca` }, [...cas.entries()].map(([key, { issuer, profiles }]) =>
+          h('li', null, h('strong', null, key), ` (${profiles.length === 1 ? 'profile' : 'profiles'} ${profiles.join(', ')}): `,
+            expiryBadge(issuer.badge), ' ', expiry(issuer.notAfter, issuer.daysLeft)))),
+      ] : null);
   }
 
   function render(list) {
     fill($('#profiles-content'),
-      raWarning(list),
+      expiryWarning(list),
       list.length ? list.map(card) : h('p', { class: 'empty' }, 'No profile is configured.'));
   }
 
