@@ -21,6 +21,13 @@ package struct DevelopmentFiles: Sendable {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: NSNumber(value: 0o700)])
         let manager = FileManager.default
+        // A key whose certificate is gone (a partial restore): say which file to restore, not that the key exists.
+        for (certificate, key, what, remedy) in [
+            (files.caCertificatePath, files.caKeyPath, "dev CA", "restore it from the backup that holds ca.key (docs/storage.md, Backups), or start in an empty data directory"),
+            (files.raCertificatePath, files.raKeyPath, "dev RA", "restore it from your backup, or delete ra.key too for a new RA (devices fetch it with GetCACert)"),
+        ] where !manager.fileExists(atPath: certificate) && manager.fileExists(atPath: key) {
+            throw SecretFiles.Problem(setting: "\(what) certificate", message: "\(certificate) is missing but \(key) exists: \(remedy)")
+        }
         if !manager.fileExists(atPath: files.caCertificatePath) {
             let ca = try PKIBootstrap.makeRootCA(commonName: "Scepter Development CA", algorithm: .rsa)
             try SecretFiles.create(ca.keyPEM, at: files.caKeyPath, mode: 0o600)

@@ -208,3 +208,38 @@ struct EdgeConfigurationTests {
         #expect(DurationText.parse(text) == nil)
     }
 }
+
+/// Files the edge cannot read are refused with the system's reason, not a TLS library's code.
+@Suite("Unreadable configuration files")
+struct UnreadableFileTests {
+    @Test("SCEPTER_CONTROL_CA_PATH naming no file says so")
+    func missingControlCA() throws {
+        var settings = Settings(environment: [:])
+        _ = ControlPlaneClient.tlsConfiguration(&settings, controlURL: "https://control.example:9000", listener: nil)
+        #expect(settings.problems.isEmpty)
+        settings = Settings(environment: ["SCEPTER_CONTROL_CA_PATH": "/nonexistent/control-ca.pem"])
+        _ = ControlPlaneClient.tlsConfiguration(&settings, controlURL: "https://control.example:9000", listener: nil)
+        let problem = try #require(settings.problems.first)
+        #expect(problem.variable == "SCEPTER_CONTROL_CA_PATH")
+        #expect(problem.message == "cannot read /nonexistent/control-ca.pem: No such file or directory", "\(problem.message)")
+    }
+
+    @Test("A directory or a binary file where a PEM file belongs is named as such")
+    func directoryOrBinary() throws {
+        let directory = try Shell.temporaryDirectory()
+        #expect(throws: SecretFiles.Problem.self) { try SecretFiles.readPublic(at: directory.path, setting: "X") }
+        do {
+            _ = try SecretFiles.readPublic(at: directory.path, setting: "X")
+        } catch {
+            #expect(error.message.hasSuffix("it is a directory") || error.message.hasSuffix("Is a directory"), "\(error.message)")
+        }
+        let binary = directory.appendingPathComponent("ca.der")
+        try Data([0x30, 0x82, 0xFF, 0xFE, 0x80]).write(to: binary)
+        do {
+            _ = try SecretFiles.readPublic(at: binary.path, setting: "X")
+            Issue.record("a binary file read as text")
+        } catch {
+            #expect(error.message.contains("is not text"), "\(error.message)")
+        }
+    }
+}

@@ -59,6 +59,22 @@ struct EmbeddedAdminTests {
         #expect(!FileManager.default.fileExists(atPath: harness.server.files.caKeyPath), "no new CA was made")
     }
 
+    @Test("A data directory with a key but without its certificate names the missing certificate and what to do", arguments: ["ca", "ra"])
+    func keyWithoutItsCertificateIsNamed(_ which: String) async throws {
+        let harness = try await EmbeddedHarness.make()
+        let directory = harness.server.files.directory
+        try FileManager.default.removeItem(atPath: "\(directory)/\(which).pem")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let error = await #expect(throws: SecretFiles.Problem.self) {
+            _ = try await EmbeddedServer.make(dataDir: directory, environment: [:], logger: logger)
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("\(directory)/\(which).pem is missing but \(directory)/\(which).key exists"), "\(message)")
+        #expect(message.contains(which == "ca" ? "restore it" : "delete ra.key too"), "\(message)")
+        #expect(!message.contains("refusing to overwrite"))
+    }
+
     @Test("stats and reload-trust answer the dev admin token, refuse anyone else, and see the in-process edge's anchors")
     func statsAndReload() async throws {
         let setup = try await IntuneEnrollmentTests.setup()

@@ -25,7 +25,11 @@ extension ControlPlaneClient {
         configuration.certificateVerification = .fullVerification
         if let caPath {
             do {
+                // The file's own problem first (missing, unreadable): NIOSSL only says failedToLoadCertificate.
+                _ = try SecretFiles.readPublic(at: caPath, setting: "SCEPTER_CONTROL_CA_PATH")
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
+            } catch let problem as SecretFiles.Problem {
+                settings.problem(problem.setting, problem.message)
             } catch {
                 settings.problem("SCEPTER_CONTROL_CA_PATH", "\(caPath) holds no PEM certificate this edge can read: \(error)")
             }

@@ -23,7 +23,7 @@ public enum SecretFiles {
     /// links); the mode checked is the file's that is actually read.
     public static func readSecret(at path: String, setting: String) throws(Problem) -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Problem(setting: setting, message: "cannot open \(path)")
+            throw Problem(setting: setting, message: "cannot open \(path): \(openFailure(path))")
         }
         defer { try? handle.close() }
         var status = stat()
@@ -45,10 +45,24 @@ public enum SecretFiles {
 
     /// Reads a public file (certificate, bundle).
     public static func readPublic(at path: String, setting: String) throws(Problem) -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Problem(setting: setting, message: "cannot read \(path)")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Problem(setting: setting, message: "cannot read \(path): \(openFailure(path))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw Problem(setting: setting, message: "\(path) is not text (a PEM file is; convert DER with openssl x509 -inform DER -out FILE.pem)")
         }
         return text
+    }
+
+    /// Why `path` does not open for reading, as the system says it (no such file, permission denied, a directory).
+    private static func openFailure(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor < 0 else {
+            close(descriptor)
+            var status = stat()
+            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it did not read"
+        }
+        return String(cString: strerror(errno))
     }
 
     /// Writes `text` with `mode` (0600 for secrets), refusing to replace an
