@@ -125,7 +125,7 @@ package struct EmbeddedServer {
         InventoryRoutes(store: store, configuration: controlConfiguration, cluster: cluster, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
         ConsoleRoutes().add(to: router)
-        PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
+        PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp, metrics: controlMetrics).add(to: router)
         return EmbeddedServer(
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,

@@ -82,6 +82,21 @@ final class OCSPInteropTests {
         _ = try await Shell.openssl("crl", "-inform", "DER", "-in", crlPath, "-out", pem)
         let verify = try await Shell.openssl("verify", "-crl_check", "-CAfile", server.caCertificatePath, "-CRLfile", pem, certificate)
         #expect((verify.stdout + verify.stderr).contains("certificate revoked"))
+
+        // What relying parties got, as Prometheus reads it.
+        let metrics = try await metricLines()
+        #expect(metrics.contains(#"scepter_ocsp_responses_total{issuer="dev",result="good"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"scepter_ocsp_responses_total{issuer="dev",result="revoked"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"scepter_ocsp_responses_total{issuer="dev",result="try_later"} 0"#), "exported at 0: \(metrics)")
+        #expect(metrics.contains(#"scepter_crl_responses_total{issuer="dev",result="served"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"scepter_crl_entries{issuer="dev"} 1.0"#), "\(metrics)")
+    }
+
+    /// The server's /metrics, one line each.
+    func metricLines() async throws -> [String] {
+        let (status, body) = try await http("GET", "/metrics")
+        #expect(status == 200)
+        return String(decoding: body, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     @Test("A serial this CA never issued through Scepter is unknown; another CA's question is unauthorized; garbage is malformedRequest")
@@ -104,6 +119,12 @@ final class OCSPInteropTests {
         let (data, _) = try await URLSession.shared.data(for: request)
         #expect(Array(data) == [0x30, 0x03, 0x0A, 0x01, 0x01], "malformedRequest")
         #expect(try await http("GET", "/ocsp/nobody/MAA=").0 == 404)
+
+        let metrics = try await metricLines()
+        for (result, count) in [("unknown", 1), ("unauthorized", 1), ("malformed_request", 1)] {
+            #expect(metrics.contains(#"scepter_ocsp_responses_total{issuer="dev",result="\#(result)"} \#(count)"#), "\(metrics)")
+        }
+        #expect(!metrics.contains { $0.contains(#"issuer="nobody""#) }, "an unknown issuer in a URL makes no series")
     }
 
     @Test("The GET form (RFC 5019): base64 in the path, cacheable, the same answer")

@@ -10,13 +10,16 @@ import ScepterProtocol
 package struct PublicationRoutes: Sendable {
     let crls: CRLPublisher
     let ocsp: OCSPResponder
+    let metrics: ControlMetrics
     /// How long HTTP caches may keep a CRL: a revocation reaches a
     /// well-behaved cache within this, although the CRL is valid for days.
     static let cacheLifetime = 300
 
-    package init(crls: CRLPublisher, ocsp: OCSPResponder) {
+    package init(crls: CRLPublisher, ocsp: OCSPResponder, metrics: ControlMetrics) {
         self.crls = crls
         self.ocsp = ocsp
+        self.metrics = metrics
+        metrics.startCountingPublication(issuers: crls.issuers.keys)
     }
 
     /// Largest OCSP request accepted; a request for 32 certificates is a few KiB.
@@ -39,6 +42,7 @@ package struct PublicationRoutes: Sendable {
         do {
             crl = try await crls.crl(issuer: issuer)
         } catch {
+            metrics.recordCRL(issuer: issuer, result: .unavailable)
             var response = Self.text(.serviceUnavailable, "the CRL cannot be signed now: the inventory is unavailable")
             response.headers[.retryAfter] = "30"
             return response
@@ -51,8 +55,10 @@ package struct PublicationRoutes: Sendable {
         ]
         if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == crl.entityTag }) == true {
             headers[.contentType] = nil
+            metrics.recordCRL(issuer: issuer, result: .notModified, entries: crl.stamp.count)
             return Response(status: .notModified, headers: headers)
         }
+        metrics.recordCRL(issuer: issuer, result: .served, entries: crl.stamp.count)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl.der)))
     }
 
@@ -65,9 +71,9 @@ package struct PublicationRoutes: Sendable {
             do {
                 body = try await request.collectBody(upTo: Self.maxOCSPRequest)
             } catch {
-                return Self.ocspResponse(OCSPResponder.Answer(der: OCSP.failure(.malformedRequest)), cacheable: false)
+                return ocspResponse(.failure(.malformedRequest), issuer: issuer, cacheable: false)
             }
-            return Self.ocspResponse(await ocsp.answer(Array(body.readableBytesView), issuer: issuer), cacheable: false)
+            return ocspResponse(await ocsp.answer(Array(body.readableBytesView), issuer: issuer), issuer: issuer, cacheable: false)
         }
         // RFC 5019 §5: GET /ocsp/{issuer}/{url-encoded base64 of the DER request}; the base64 may hold '/'.
         router.get("/ocsp/:issuer/**") { request, context in
@@ -75,20 +81,21 @@ package struct PublicationRoutes: Sendable {
             guard ocsp.knows(issuer: issuer) else { return Self.text(.notFound, "no issuer named \(issuer.prefix(64)) on this control plane") }
             let encoded = context.parameters.getCatchAll().joined(separator: "/")
             guard encoded.utf8.count <= Self.maxOCSPRequest * 2, let der = OCSP.requestDER(getPath: encoded) else {
-                return Self.ocspResponse(OCSPResponder.Answer(der: OCSP.failure(.malformedRequest)), cacheable: false)
+                return ocspResponse(.failure(.malformedRequest), issuer: issuer, cacheable: false)
             }
-            return Self.ocspResponse(await ocsp.answer(der, issuer: issuer), cacheable: true)
+            return ocspResponse(await ocsp.answer(der, issuer: issuer), issuer: issuer, cacheable: true)
         }
     }
 
-    /// `application/ocsp-response`; a GET answer that may be reused carries RFC 5019 caching headers.
-    static func ocspResponse(_ answer: OCSPResponder.Answer, cacheable: Bool) -> Response {
+    /// `application/ocsp-response`, counted; a GET answer that may be reused carries RFC 5019 caching headers.
+    private func ocspResponse(_ answer: OCSPResponder.Answer, issuer: String, cacheable: Bool) -> Response {
+        metrics.recordOCSP(issuer: issuer, result: answer.result)
         var headers: HTTPFields = [.contentType: "application/ocsp-response"]
         if cacheable, let producedAt = answer.producedAt, let nextUpdate = answer.nextUpdate {
             let maxAge = max(0, Int(nextUpdate.timeIntervalSinceNow))
             headers[.cacheControl] = "public, max-age=\(maxAge), no-transform, must-revalidate"
-            headers[.lastModified] = httpDate(producedAt)
-            headers[.expires] = httpDate(nextUpdate)
+            headers[.lastModified] = Self.httpDate(producedAt)
+            headers[.expires] = Self.httpDate(nextUpdate)
         } else {
             headers[.cacheControl] = "no-cache"
         }

@@ -14,9 +14,46 @@ import X509
 package final class OCSPResponder: Sendable {
     package struct Answer: Sendable {
         package var der: [UInt8]
+        /// What it says, for the metrics.
+        package var result: Result
         /// For HTTP caching of GET answers; nil for failures and nonced answers.
         package var producedAt: Date?
         package var nextUpdate: Date?
+
+        package init(der: [UInt8], result: Result, producedAt: Date? = nil, nextUpdate: Date? = nil) {
+            self.der = der
+            self.result = result
+            self.producedAt = producedAt
+            self.nextUpdate = nextUpdate
+        }
+
+        /// A response without answers.
+        package static func failure(_ status: OCSP.Failure) -> Answer { Answer(der: OCSP.failure(status), result: Result(status)) }
+    }
+
+    /// An answer as `scepter_ocsp_responses_total` labels it: the status of
+    /// the one certificate asked about, `several` for more, or the error sent.
+    package enum Result: String, Sendable, CaseIterable {
+        case good, revoked, unknown, several
+        case malformedRequest = "malformed_request", internalError = "internal_error", tryLater = "try_later", unauthorized
+
+        init(_ failure: OCSP.Failure) {
+            switch failure {
+            case .malformedRequest: self = .malformedRequest
+            case .internalError: self = .internalError
+            case .tryLater: self = .tryLater
+            case .unauthorized: self = .unauthorized
+            }
+        }
+
+        init(_ statuses: [OCSP.CertStatus]) {
+            switch statuses.count == 1 ? statuses[0] : nil {
+            case .good: self = .good
+            case .revoked: self = .revoked
+            case .unknown: self = .unknown
+            case nil: self = .several
+            }
+        }
     }
 
     private struct Identity {
@@ -76,14 +113,14 @@ package final class OCSPResponder: Sendable {
 
     /// The answer to one DER OCSPRequest for `issuer` (which the caller checked exists).
     package func answer(_ der: [UInt8], issuer name: String) async -> Answer {
-        guard let issuer = issuers[name], let matcher = matchers[name] else { return Answer(der: OCSP.failure(.unauthorized)) }
+        guard let issuer = issuers[name], let matcher = matchers[name] else { return .failure(.unauthorized) }
         let request: OCSP.Request
         do {
             request = try OCSP.Request(der: der)
         } catch {
-            return Answer(der: OCSP.failure(error))
+            return .failure(error)
         }
-        guard request.isFor(matcher) else { return Answer(der: OCSP.failure(.unauthorized)) }
+        guard request.isFor(matcher) else { return .failure(.unauthorized) }
         var statuses: [OCSP.CertStatus] = []
         do {
             for question in request.questions {
@@ -91,14 +128,16 @@ package final class OCSPResponder: Sendable {
             }
         } catch {
             logger.warning("OCSP status lookup failed", metadata: ["issuer": "\(name)", "error": "\(error)"])
-            return Answer(der: OCSP.failure(.tryLater))
+            return .failure(.tryLater)
         }
 
         let at = now()
         let cacheable = !request.hasNonce && request.questions.count == 1
         let key = CacheKey(issuer: name, certID: request.questions[0].certID, status: statuses[0])
         if cacheable, let cached = cache.withLock({ $0[key] }), at.timeIntervalSince(cached.producedAt) < reuse.timeInterval {
-            return Answer(der: cached.der, producedAt: cached.producedAt, nextUpdate: cached.producedAt.addingTimeInterval(validity.timeInterval))
+            return Answer(
+                der: cached.der, result: Result(statuses), producedAt: cached.producedAt,
+                nextUpdate: cached.producedAt.addingTimeInterval(validity.timeInterval))
         }
         do {
             let signer = try identity(for: issuer, at: at)
@@ -110,10 +149,12 @@ package final class OCSPResponder: Sendable {
                     cache[key] = (der, at)
                 }
             }
-            return Answer(der: der, producedAt: cacheable ? at : nil, nextUpdate: cacheable ? at.addingTimeInterval(validity.timeInterval) : nil)
+            return Answer(
+                der: der, result: Result(statuses), producedAt: cacheable ? at : nil,
+                nextUpdate: cacheable ? at.addingTimeInterval(validity.timeInterval) : nil)
         } catch {
             logger.error("OCSP response not signed", metadata: ["issuer": "\(name)", "error": "\(error)"])
-            return Answer(der: OCSP.failure(.internalError))
+            return .failure(.internalError)
         }
     }
 

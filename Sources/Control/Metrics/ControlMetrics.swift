@@ -11,7 +11,7 @@ package struct ControlMetrics: Sendable {
         self.registry = registry
     }
 
-    private static func named(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+    static func named(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "scepter", metricName: metric, unitName: unit, helpText: help)
     }
 

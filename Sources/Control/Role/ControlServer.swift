@@ -91,7 +91,7 @@ package struct ControlServer {
         InventoryRoutes(store: store, configuration: configuration, cluster: cluster, tokens: tokens, logger: logger).add(to: router)
         OpenAPIDocument.add(to: router)
         ConsoleRoutes().add(to: router)
-        PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp).add(to: router)
+        PublicationRoutes(crls: issuance.crls, ocsp: issuance.ocsp, metrics: metrics).add(to: router)
         @Sendable func addHealth<Context: RequestContext>(to router: Router<Context>, detailed: Bool) {
             router.get("/healthz") { _, _ in Response.plain("ok", status: .ok) }
             router.get("/readyz") { _, _ in
