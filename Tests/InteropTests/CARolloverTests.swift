@@ -101,23 +101,31 @@ struct CARolloverTests {
         #expect(certificates.stdout.contains("Dev Rollover CA"), "\(certificates.stdout)\(certificates.stderr)")
     }
 
+    /// A `scepter dev` in `directory/data` that issues one certificate with its own CA, then stops:
+    /// the new CA's `scepter ca init` files (as `next`) and the certificate's path and serial (lowercase hex).
+    static func issuedBeforeTheSwitch(in directory: URL, nextCA: String) async throws -> (data: URL, next: URL, certificate: String, serial: String) {
+        let data = directory.appendingPathComponent("data")
+        let next = try await makePKI("next", caName: nextCA, in: directory)
+        try await InteropClient.ensureBuilt()
+        let server = try await DevServerProcess.start(dataDirectory: data)
+        defer { server.terminate() }
+        let certificate = directory.appendingPathComponent("before.pem").path
+        let enrolled = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", "before", "-cert-out", certificate])
+        try #require(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
+        let serial = try await Shell.openssl("x509", "-in", certificate, "-noout", "-serial").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+        return (data, next, certificate, serial)
+    }
+
     @Test("After the switch to a new issuer name the old CA's certificates stay revocable: openssl ocsp and the CRL of the retired issuer")
     func retiredIssuerStillAnswers() async throws {
         let directory = try Shell.temporaryDirectory()
-        let data = directory.appendingPathComponent("data")
-        let next = try await Self.makePKI("next", caName: "Dev Rollover CA", in: directory)
-        try await InteropClient.ensureBuilt()
-
         // Before the switch: the dev CA issues.
-        var server = try await DevServerProcess.start(dataDirectory: data)
-        let before = directory.appendingPathComponent("before.pem").path
-        let enrolled = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", "before-switch", "-cert-out", before])
-        #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
-        server.terminate()
+        let (data, next, before, serial) = try await Self.issuedBeforeTheSwitch(in: directory, nextCA: "Dev Rollover CA")
 
         // The switch, as docs/ca.md says: the new CA as issuer `next`, the profile pointed at it; `dev` stays served.
         let log = directory.appendingPathComponent("after.log")
-        server = try await DevServerProcess.start(
+        let server = try await DevServerProcess.start(
             dataDirectory: data,
             environment: [
                 "SCEPTER_ISSUERS": "next",
@@ -137,8 +145,6 @@ struct CARolloverTests {
         #expect(try await Shell.openssl("verify", "-CAfile", next.appendingPathComponent("ca.pem").path, after).status == 0)
 
         // The old certificate is revoked after the switch, through the admin API.
-        let serial = try await Shell.openssl("x509", "-in", before, "-noout", "-serial").stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
         let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         var revoke = URLRequest(url: URL(string: base + "/api/v1/certificates/\(serial)/revoke")!)
         revoke.httpMethod = "POST"
@@ -169,14 +175,7 @@ struct CARolloverTests {
     @Test("Swapping the CA files under the issuer's name is reported at start, naming a certificate of the replaced CA")
     func swappedCAIsReported() async throws {
         let directory = try Shell.temporaryDirectory()
-        let data = directory.appendingPathComponent("data")
-        let next = try await Self.makePKI("next", caName: "Swapped In CA", in: directory)
-        try await InteropClient.ensureBuilt()
-        var server = try await DevServerProcess.start(dataDirectory: data)
-        let before = directory.appendingPathComponent("before.pem").path
-        let enrolled = try await InteropClient.run(["-url", server.scepURL, "-challenge", server.challenge, "-cn", "before-swap", "-cert-out", before])
-        #expect(enrolled.report?.pkiStatus == "SUCCESS", "\(enrolled.stderr)")
-        server.terminate()
+        let (data, next, _, serial) = try await Self.issuedBeforeTheSwitch(in: directory, nextCA: "Swapped In CA")
 
         // The mistake: the dev CA's files replaced by another CA's, under the same name.
         for file in ["ca.pem", "ca.key"] {
@@ -184,9 +183,7 @@ struct CARolloverTests {
             try FileManager.default.removeItem(at: target)
             try FileManager.default.copyItem(at: next.appendingPathComponent(file), to: target)
         }
-        let serial = try await Shell.openssl("x509", "-in", before, "-noout", "-serial").stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
-        server = try await DevServerProcess.start(dataDirectory: data, standardErrorFile: directory.appendingPathComponent("swapped.log"))
+        let server = try await DevServerProcess.start(dataDirectory: data, standardErrorFile: directory.appendingPathComponent("swapped.log"))
         defer { server.terminate() }
         let text = try await server.waitForLog { $0.contains("did not sign certificate") }
         #expect(text.contains("issuer dev's CA"), "\(text)")
