@@ -22,7 +22,8 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, logProblems) = Scepter.beginServer(label: "scepter.dev")
-        let server = try await preflight(after: logProblems) { try await EmbeddedServer.make(dataDir: dataDir, logger: logger) }
+        let variables = reviewVariables(.dev, printing: false, logger: logger)
+        let server = try await preflight(after: logProblems + variables.problems) { try await EmbeddedServer.make(dataDir: dataDir, logger: logger) }
         let files = server.files
         let (challenge, adminToken) = (server.challenge, server.adminToken)
         let port = self.port

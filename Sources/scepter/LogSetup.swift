@@ -15,7 +15,7 @@ enum LogSetup {
         /// refusal itself is logged.
         static func load(_ settings: inout Settings) -> Options {
             var options = Options()
-            if let text = settings.environment["SCEPTER_LOG_LEVEL"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            if let text = settings.unfiled("SCEPTER_LOG_LEVEL")?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
                 if let level = Self.level(named: text) {
                     options.level = level
                 } else {

@@ -18,8 +18,13 @@ struct EdgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, logProblems) = Scepter.beginServer(label: "scepter.edge")
-        let edge = try await preflight(after: logProblems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
-        if check { configurationChecked("edge \(edge.configuration.edgeID), profiles \(edge.configuration.profiles.keys.sorted().joined(separator: ","))") }
+        let variables = reviewVariables(.edge, printing: check, logger: logger)
+        let edge = try await preflight(after: logProblems + variables.problems) { try EdgeServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        if check {
+            configurationChecked(
+                "edge \(edge.configuration.edgeID), profiles \(edge.configuration.profiles.keys.sorted().joined(separator: ","))",
+                warnings: variables.warnings.count)
+        }
         let profiles = edge.configuration.profiles.keys.sorted().map { "/scep/\($0)" }.joined(separator: " ")
         try await RoleRunner.serve(
             edge.router, listen: edge.options.listen, limits: edge.options.limits, tls: edge.options.tls,
@@ -39,8 +44,9 @@ struct ControlCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (logger, logProblems) = Scepter.beginServer(label: "scepter.control")
-        let control = try await preflight(after: logProblems) { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
-        if check { configurationChecked("control plane") }
+        let variables = reviewVariables(.control, printing: check, logger: logger)
+        let control = try await preflight(after: logProblems + variables.problems) { try ControlServer.make(environment: ProcessInfo.processInfo.environment, logger: logger) }
+        if check { configurationChecked("control plane", warnings: variables.warnings.count) }
         try await migrate(control.store, logger: logger)
         try await RoleRunner.serve(
             control.router, listen: control.options.listen, limits: control.options.limits, tls: control.options.tls,
@@ -71,10 +77,28 @@ struct ControlCommand: AsyncParsableCommand {
 
 /// `--check`: the configuration passed preflight. Ends the process at once:
 /// nothing was started, so nothing needs shutting down (clients built by
-/// the preflight are never used).
-func configurationChecked(_ role: String) -> Never {
-    StandardOutput.write("scepter \(role): configuration OK")
+/// the preflight are never used). Warnings do not fail the check.
+func configurationChecked(_ role: String, warnings: Int) -> Never {
+    let note = warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s") above)"
+    StandardOutput.write("scepter \(role): configuration OK\(note)")
     exit(0)
+}
+
+/// Reviews the environment against `KnownVariables` before the role's
+/// loader runs. Warnings (a variable no role reads) are logged, or with
+/// `printing` (`--check`) written to standard error whatever the log level;
+/// the problems (a misspelling near a security setting) are returned for
+/// the preflight to report beside the loader's.
+func reviewVariables(_ role: KnownVariables.Role, printing: Bool, logger: Logger) -> KnownVariables.Review {
+    let review = KnownVariables.review(ProcessInfo.processInfo.environment, role: role)
+    for warning in review.warnings {
+        if printing {
+            StandardOutput.error("warning: \(warning.variable) \(warning.message)")
+        } else {
+            logger.warning("\(warning.variable) \(warning.message)", metadata: ["variable": "\(warning.variable)"])
+        }
+    }
+    return review
 }
 
 /// Runs a configuration loader; prints every problem (`earlier` first: those
@@ -90,7 +114,9 @@ func preflight<T>(after earlier: [ConfigurationProblem] = [], _ load: () async t
     }
     guard earlier.isEmpty else {
         StandardOutput.error(ConfigurationError(earlier).description)
-        throw ExitCode(2)
+        // At once, as `configurationChecked`: what `load` built is never used, and an HTTP client
+        // (the edge's to the control plane) traps in its deinit unless shut down first.
+        exit(2)
     }
     return value
 }

@@ -154,4 +154,55 @@ struct CommandLineTests {
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(run.stderr.contains(#"SCEPTER_LOG_LEVEL: "verbose" is not one of"#), "\(run.stderr)")
     }
+
+    @Test("A misspelt Intune mode refuses edge --check, naming the setting it probably meant; the bare start refuses it too")
+    func misspeltSecuritySettingIsRefused() async throws {
+        var edge = Self.edgeEnvironment(pki: try await Self.pki())
+        edge["SCEPTER_PROFILE_CORP_INTUNEMODE"] = "signed-challenge"
+        let expected = "SCEPTER_PROFILE_CORP_INTUNEMODE: is not a setting Scepter reads; did you mean SCEPTER_PROFILE_CORP_INTUNE_MODE?"
+        for arguments in [["edge", "--check"], ["edge"]] {
+            let run = try await Shell.run(DevServerProcess.binary, arguments, environment: edge, timeout: .seconds(60))
+            #expect(run.status == 2, "\(arguments): \(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains(expected), "\(run.stderr)")
+            #expect(!run.stdout.contains("configuration OK"))
+        }
+    }
+
+    @Test("An unknown harmless variable and a variable of an unlisted profile are warnings: --check prints them and still exits 0")
+    func unknownVariablesWarn() async throws {
+        let pki = try await Self.pki()
+        var edge = Self.edgeEnvironment(pki: pki)
+        edge["SCEPTER_EDGE_ID"] = "edge-check"
+        edge["SCEPTER_COLOUR"] = "blue"
+        edge["SCEPTER_PROFILE_LAB_CHALLENGE_PASSWORD"] = "lab-challenge"
+        // Test harness variables are neither.
+        edge["SCEPTER_TEST_REDIS_URL"] = "redis://127.0.0.1:9/0"
+        let run = try await Shell.run(DevServerProcess.binary, ["edge", "--check"], environment: edge, timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("scepter edge edge-check, profiles corp: configuration OK (2 warnings above)"), "\(run.stdout)")
+        #expect(run.stderr.contains("warning: SCEPTER_COLOUR is not a setting Scepter reads"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("warning: SCEPTER_PROFILE_LAB_CHALLENGE_PASSWORD is not read: profile lab is not in SCEPTER_PROFILES (corp)"),
+            "\(run.stderr)")
+        #expect(!run.stderr.contains("SCEPTER_TEST_REDIS_URL"), "\(run.stderr)")
+        #expect(!run.stderr.contains("lab-challenge"), "a warning quoted a value: \(run.stderr)")
+    }
+
+    @Test("scepter dev refuses a misspelt token variable and logs a variable of an unlisted profile")
+    func devReviewsItsVariables() async throws {
+        let directory = try Shell.temporaryDirectory()
+        var environment = ProcessInfo.processInfo.environment
+        environment["SCEPTER_ADMIN_TOKENZ"] = String(repeating: "a", count: 32)
+        let run = try await Shell.run(
+            DevServerProcess.binary, ["dev", "--data-dir", directory.path, "--port", "0"], environment: environment, timeout: .seconds(60))
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("SCEPTER_ADMIN_TOKENZ: is not a setting Scepter reads; did you mean SCEPTER_ADMIN_TOKENS?"), "\(run.stderr)")
+
+        let log = directory.appendingPathComponent("dev.log")
+        let server = try await DevServerProcess.start(
+            environment: ["SCEPTER_PROFILE_DEFAULT_INTUNE_MODE": "signed-challenge", "SCEPTER_LOG_LEVEL": "warning"], standardErrorFile: log)
+        server.terminate()
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("SCEPTER_PROFILE_DEFAULT_INTUNE_MODE is not read: profile default is not in SCEPTER_PROFILES"), "\(text)")
+    }
 }

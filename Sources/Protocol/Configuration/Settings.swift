@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One thing wrong with the configuration, naming the variable at fault.
 public struct ConfigurationProblem: Error, Sendable, Hashable, CustomStringConvertible {
@@ -42,8 +43,32 @@ public struct Settings: Sendable {
         if !problems.contains(problem) { problems.append(problem) }
     }
 
+    /// The names the loaders ask for, noted while a task sets
+    /// `Settings.$readLog` (a test's): each with whether its `_FILE` was read too.
+    package final class ReadLog: Sendable {
+        private let names = Mutex<[String: Bool]>([:])
+
+        package init() {}
+
+        /// Each name asked for, and whether its `_FILE` variant was read with it.
+        package var read: [String: Bool] { names.withLock { $0 } }
+
+        func note(_ name: String, file: Bool) {
+            names.withLock { $0[name] = ($0[name] ?? false) || file }
+        }
+    }
+
+    @TaskLocal package static var readLog: ReadLog?
+
+    /// The value of `name` alone, without a `_FILE` variant (`SCEPTER_LOG_LEVEL`, read before files can be reported).
+    public func unfiled(_ name: String) -> String? {
+        Self.readLog?.note(name, file: false)
+        return environment[name]
+    }
+
     /// The value of `name`, or of the file named by `name_FILE` (trailing newline trimmed).
     public mutating func string(_ name: String) -> String? {
+        Self.readLog?.note(name, file: true)
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
         do {
@@ -57,6 +82,7 @@ public struct Settings: Sendable {
     /// A secret: like `string`, but a `_FILE` readable by group or others is refused.
     /// An empty file is refused: it would otherwise read as the secret "".
     public mutating func secret(_ name: String) -> String? {
+        Self.readLog?.note(name, file: true)
         if let value = environment[name], !value.isEmpty { return value }
         guard let path = environment[name + "_FILE"], !path.isEmpty else { return nil }
         do {
