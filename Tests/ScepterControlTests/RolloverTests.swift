@@ -40,6 +40,35 @@ struct RolloverTests {
         }
     }
 
+    @Test("After the switch a certificate of the retired CA renews under the new one; GetCert and a retransmission of it carry its own CA")
+    func renewalAcrossTheSwitch() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try await RenewalTests.enroll(try Device(), in: harness)
+            let nextIdentity = try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .rsa2048)
+            let next = try ControlFixtures.localCA(nextIdentity, name: "corp-ca-2")
+            let profile = ControlConfiguration.Profile(name: "corp", issuer: next, policy: CertificateProfile())
+            let after = IssuanceService(
+                configuration: ControlConfiguration(profiles: [profile], issuers: [harness.ca]), store: harness.store, logger: ControlFixtures.logger)
+
+            let stored = try #require(try await after.certificate(profile: "corp", serialNumber: old.serialNumber))
+            #expect(stored.chain.first == harness.ca.certificateDER, "GetCert answers with the CA that issued it")
+
+            let renewed = try #require(
+                try await after.enroll(IssuanceHarness.job(try Device(), messageType: .renewalReq, signer: old.certificate)).issued,
+                "a certificate of the retired CA could not renew")
+            #expect(try Certificate(derEncoded: renewed.certificate).issuer == nextIdentity.certificate.subject)
+            #expect(renewed.chain.first == next.certificateDER)
+
+            // Without the retired issuer configured, the renewal is refused, naming it.
+            let forgotten = IssuanceService(
+                configuration: ControlConfiguration(profiles: [profile]), store: harness.store, logger: ControlFixtures.logger)
+            let other = try await RenewalTests.enroll(try Device(), in: harness)
+            let refused = try await forgotten.enroll(IssuanceHarness.job(try Device(), messageType: .renewalReq, signer: other.certificate))
+            #expect(refused.refusal?.outcome == .renewalInvalid)
+            #expect(refused.refusal?.reason.contains("issuer corp-ca, which is no longer configured") == true, "\(String(describing: refused.refusal))")
+        }
+    }
+
     @Test("An issuer name whose CA was replaced under it is reported, naming the certificate and the setting")
     func replacedCAIsReported() async throws {
         try await IssuanceHarness.run { harness in

@@ -210,7 +210,9 @@ package final class IssuanceService: Issuance {
 
     /// A renewal is signed with a current, unrevoked certificate this profile
     /// issued, and asks for the same identity: the subject it had and no name
-    /// it did not have (renewals carry no challenge).
+    /// it did not have (renewals carry no challenge). The CA that must vouch
+    /// for it is the one that issued it, as the inventory records: after a
+    /// rollover the profile's new CA renews what its retired one issued.
     private func checkRenewal(
         _ request: EnrollmentRequest, csr: CertificationRequest, profile: ControlConfiguration.Profile, at: Date
     ) async throws(Refusal) -> String {
@@ -221,9 +223,6 @@ package final class IssuanceService: Issuance {
             throw Refusal(.renewalInvalid, "renewal signer certificate does not parse")
         }
         let serial = signer.serialNumber.hexString
-        if let problem = profile.issuer.vouchesFor(signer, now: at) {
-            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial): \(problem)")
-        }
         let record: CertificateRecord?
         do {
             record = try await store.certificate(serialNumber: serial)
@@ -231,7 +230,19 @@ package final class IssuanceService: Issuance {
             throw Refusal(.unavailable, "certificate inventory unavailable: \(error)")
         }
         guard let record, record.profile == profile.name else {
+            // Still the issuer's verdict first, when it has one: it says more than "not issued here".
+            if let problem = profile.issuer.vouchesFor(signer, now: at) {
+                throw Refusal(.renewalInvalid, "renewal signer certificate \(serial): \(problem)")
+            }
             throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) was not issued by profile \(profile.name)")
+        }
+        guard let issuer = configuration.issuers[record.issuer] else {
+            throw Refusal(
+                .renewalInvalid,
+                "renewal signer certificate \(serial) was issued by issuer \(record.issuer), which is no longer configured (SCEPTER_ISSUERS)")
+        }
+        if let problem = issuer.vouchesFor(signer, now: at) {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial): \(problem)")
         }
         guard record.status == .active else {
             throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is \(record.status.rawValue)")
@@ -261,7 +272,7 @@ package final class IssuanceService: Issuance {
             else {
                 throw IssuanceUnavailable("enrollment \(recorded.transactionID) is recorded as issued but its certificate is missing")
             }
-            return .issued(IssuedCertificate(certificate: certificate.der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial))
+            return .issued(IssuedCertificate(certificate: certificate.der, chain: chain(of: certificate, in: profile), serialNumber: serial))
         }
     }
 
@@ -286,7 +297,14 @@ package final class IssuanceService: Issuance {
         guard let record = try await store.certificate(serialNumber: serialNumber), record.profile == profile,
             let configured = configuration.profiles[profile]
         else { return nil }
-        return IssuedCertificate(certificate: record.der, chain: [configured.issuer.certificateDER] + configured.issuer.chain, serialNumber: serialNumber)
+        return IssuedCertificate(certificate: record.der, chain: chain(of: record, in: configured), serialNumber: serialNumber)
+    }
+
+    /// The CA chain a stored certificate is answered with: its own issuer's
+    /// (a CA retired by a rollover, for what it issued), else the profile's.
+    private func chain(of record: CertificateRecord, in profile: ControlConfiguration.Profile) -> [[UInt8]] {
+        let issuer = configuration.issuers[record.issuer] ?? profile.issuer
+        return [issuer.certificateDER] + issuer.chain
     }
 
     package func crl(profile: String) async throws -> [UInt8] {
