@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 import Testing
 import X509
 import ScepterControl
@@ -74,5 +75,47 @@ struct ControlConfigurationTests {
             "SCEPTER_PROFILE_P_MIN_RSA_BITS",
             "SCEPTER_PROFILE_P_CERT_VALIDITY",
         ], "\(settings.problems)")
+    }
+
+    @Test("An issuer whose chain did not sign it, or whose CA cannot sign CRLs, is refused at start, naming the variable")
+    func issuingCAIsCheckedAtStart() throws {
+        let directory = try Shell.temporaryDirectory()
+        func write(_ text: String, _ name: String, mode: Int = 0o644) throws -> String {
+            let path = directory.appendingPathComponent(name).path
+            try SecretFiles.create(text, at: path, mode: mode)
+            return path
+        }
+        let root = try TestPKI.makeCA(commonName: "Root")
+        let stranger = try TestPKI.makeCA(commonName: "Stranger", keyUnlike: root)
+        let issuing = try TestPKI.makeCA(commonName: "Issuing", issuer: root)
+        // A CA certificate whose keyUsage allows certificates but not CRLs.
+        let key = Certificate.PrivateKey(TestPKI.rsa2048Key())
+        let name = try DistinguishedName { CommonName("No CRL CA") }
+        let noCRL = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: Date().addingTimeInterval(-60),
+            notValidAfter: Date().addingTimeInterval(86_400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true))
+            }, issuerPrivateKey: key)
+        var settings = Settings(environment: [
+            "SCEPTER_ISSUERS": "good,wrong-chain,no-crl",
+            "SCEPTER_ISSUER_GOOD_CA_CERT_PATH": try write(issuing.certificatePEM, "issuing.pem"),
+            "SCEPTER_ISSUER_GOOD_CA_KEY_PATH": try write(issuing.keyPEM, "issuing.key", mode: 0o600),
+            "SCEPTER_ISSUER_GOOD_CHAIN_PATH": try write(root.certificatePEM, "root.pem"),
+            "SCEPTER_ISSUER_WRONG_CHAIN_CA_CERT_PATH": directory.appendingPathComponent("issuing.pem").path,
+            "SCEPTER_ISSUER_WRONG_CHAIN_CA_KEY_PATH": directory.appendingPathComponent("issuing.key").path,
+            "SCEPTER_ISSUER_WRONG_CHAIN_CHAIN_PATH": try write(stranger.certificatePEM, "stranger.pem"),
+            "SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH": try write(try noCRL.serializeAsPEM().pemString, "no-crl.pem"),
+            "SCEPTER_ISSUER_NO_CRL_CA_KEY_PATH": try write(try key.serializeAsPEM().pemString, "no-crl.key", mode: 0o600),
+            "SCEPTER_PROFILE_P_ISSUER": "good",
+        ])
+        let (profiles, issuers) = ControlConfiguration.load(&settings, profileNames: ["p"])
+        #expect(profiles.map(\.issuer.name) == ["good"])
+        #expect(issuers.map(\.name) == ["good"])
+        let problems = Dictionary(settings.problems.map { ($0.variable, $0.message) }, uniquingKeysWith: { first, _ in first })
+        #expect(Set(problems.keys) == ["SCEPTER_ISSUER_WRONG_CHAIN_CHAIN_PATH", "SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH"], "\(settings.problems)")
+        #expect(problems["SCEPTER_ISSUER_WRONG_CHAIN_CHAIN_PATH"]?.contains("did not sign CN=Issuing") == true, "\(problems)")
+        #expect(problems["SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH"]?.contains("lacks cRLSign") == true, "\(problems)")
     }
 }

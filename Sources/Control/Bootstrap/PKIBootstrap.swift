@@ -101,10 +101,11 @@ package enum PKIBootstrap {
 
     /// Checks that `ca` can issue Scepter's RA, device certificates and CRLs: the certificate parses, the
     /// key belongs to it, it says CA:TRUE, its keyUsage (when it has one) allows keyCertSign and
-    /// cRLSign, and it is valid at `now`. `certificateName` and `keyName` name the inputs in the
-    /// refusal. Returns warnings: what works but not everywhere.
+    /// cRLSign, and it is valid at `now` (nil: not checked, as at a start, where an expired CA is
+    /// warned of instead: a retired one still answers for its CRL). `certificateName` and `keyName`
+    /// name the inputs in the refusal. Returns warnings: what works but not everywhere.
     package static func checkIssuingCA(
-        _ ca: Pair, certificateName: String, keyName: String, now: Date = Date()
+        _ ca: Pair, certificateName: String, keyName: String, now: Date? = Date()
     ) throws(Problem) -> [String] {
         let certificate: Certificate
         do {
@@ -137,6 +138,7 @@ package enum PKIBootstrap {
         if let pathLength, pathLength > 0 {
             warnings.append("\(certificateName) allows \(pathLength) CA level(s) below it; Scepter issues end-entity certificates only, pathlen 0 is enough")
         }
+        guard let now else { return warnings }
         guard certificate.notValidAfter > now else {
             throw Problem("\(certificateName) expired on \(certificate.notValidAfter); have the enterprise CA sign a new one")
         }

@@ -113,6 +113,22 @@ extension ControlConfiguration {
             let key = try SecretFiles.readSecret(at: keyPath, setting: prefix + "CA_KEY_PATH")
             var chain: String?
             if let chainPath { chain = try SecretFiles.readPublic(at: chainPath, setting: prefix + "CHAIN_PATH") }
+            // What `scepter ca ra` checks, at every start: keyUsage for certificates and CRLs, a chain that chains.
+            do throws(PKIBootstrap.Problem) {
+                _ = try PKIBootstrap.checkIssuingCA(
+                    PKIBootstrap.Pair(certificatePEM: certificate, keyPEM: key), certificateName: certificatePath, keyName: keyPath, now: nil)
+            } catch {
+                settings.problem(prefix + "CA_CERT_PATH", "issuer \(name) refused: \(error)")
+                return nil
+            }
+            if let chain, let chainPath {
+                do throws(PKIBootstrap.Problem) {
+                    try PKIBootstrap.checkChain(chain, above: certificate, chainName: chainPath)
+                } catch {
+                    settings.problem(prefix + "CHAIN_PATH", "issuer \(name) refused: \(error)")
+                    return nil
+                }
+            }
             do {
                 return try LocalCA(name: name, certificatePEM: certificate, keyPEM: key, chainPEM: chain)
             } catch {
