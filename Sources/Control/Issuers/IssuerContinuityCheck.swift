@@ -14,7 +14,7 @@ import ScepterProtocol
 /// reads, per issuer, the valid certificate that expires first (the oldest
 /// CA's, if there is more than one) and says so when the issuer's CA did
 /// not sign it. It logs and never stops the start.
-package struct IssuerContinuityCheck: Service {
+package struct IssuerContinuityCheck: Service, CustomStringConvertible {
     let issuers: [LocalCA]
     let store: any ControlStore
     let logger: Logger
@@ -26,6 +26,9 @@ package struct IssuerContinuityCheck: Service {
         self.logger = logger
         self.now = now
     }
+
+    /// ServiceLifecycle logs each service as this: the issuers' names, never their keys.
+    package var description: String { "IssuerContinuityCheck(issuers: \(issuers.map(\.name).sorted()))" }
 
     package func run() async throws {
         let found = await cancelWhenGracefulShutdown { await problems() }

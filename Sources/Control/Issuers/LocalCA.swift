@@ -183,3 +183,11 @@ package struct LocalCA: Sendable {
         return nil
     }
 }
+
+/// Never the key: a CA interpolated into a log line, or one of a service's
+/// properties that ServiceLifecycle logs, shows its name and subject only.
+extension LocalCA: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    package var description: String { "LocalCA(\(name): \(certificate.subject))" }
+    package var debugDescription: String { description }
+    package var customMirror: Mirror { Mirror(self, children: ["name": name, "subject": "\(certificate.subject)"], displayStyle: .struct) }
+}
