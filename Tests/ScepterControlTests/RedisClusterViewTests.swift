@@ -21,7 +21,8 @@ struct RedisClusterViewTests {
     func unreadableHeartbeatIsLoggedOnce() async throws {
         let redis = try Self.client()
         let warnings = RecordedWarnings()
-        let view = RedisClusterView(redis: redis, logger: Logger(label: "test") { _ in warnings })
+        // Live for an hour: other suites pause the shared Redis (timeouts under test), longer than the default 10 s.
+        let view = RedisClusterView(redis: redis, liveness: .seconds(3600), logger: Logger(label: "test") { _ in warnings })
         // Names of this run's own: another test process may run this test against the same Redis at once.
         let run = UUID().uuidString.prefix(8).lowercased()
         let (good, garbled) = ("edge-readable-\(run)", "edge-garbled-\(run)")
@@ -29,8 +30,8 @@ struct RedisClusterViewTests {
             let now = Date()
             let readable = EdgeHeartbeat(edgeID: good, version: "0.3.0", startedAt: now, at: now, anchors: [:], lastReload: nil)
             let millis = Int64(now.timeIntervalSince1970 * 1000)
-            _ = try await redis.send(["SET", ClusterKeys.edge(good), Array(try InternalAPI.encoder().encode(readable)), "PX", 60_000])
-            _ = try await redis.send(["SET", ClusterKeys.edge(garbled), "{\"edgeID\": 7}", "PX", 60_000])
+            _ = try await redis.send(["SET", ClusterKeys.edge(good), Array(try InternalAPI.encoder().encode(readable)), "PX", 3_600_000])
+            _ = try await redis.send(["SET", ClusterKeys.edge(garbled), "{\"edgeID\": 7}", "PX", 3_600_000])
             _ = try await redis.send(["ZADD", ClusterKeys.edges, millis, good, millis, garbled])
 
             #expect(try await view.liveEdges().map(\.edgeID).filter { $0.hasSuffix(run) } == [good])
