@@ -59,6 +59,24 @@ struct RolloverTests {
             #expect(try Certificate(derEncoded: renewed.certificate).issuer == nextIdentity.certificate.subject)
             #expect(renewed.chain.first == next.certificateDER)
 
+            // The retired CA's key (kept for its CRL) cannot mint a renewal: a certificate it signs
+            // with the serial of one Scepter issued, for more names, is not that certificate.
+            let victim = try await RenewalTests.enroll(try Device(), in: harness)
+            let genuine = try Certificate(derEncoded: victim.certificate)
+            let forgerKey = Certificate.PrivateKey(TestPKI.rsa2048Key())
+            let forged = try Certificate(
+                version: .v3, serialNumber: genuine.serialNumber, publicKey: forgerKey.publicKey, notValidBefore: genuine.notValidBefore,
+                notValidAfter: genuine.notValidAfter, issuer: genuine.issuer, subject: genuine.subject,
+                signatureAlgorithm: .sha256WithRSAEncryption,
+                extensions: try Certificate.Extensions { SubjectAlternativeNames([.dnsName("anything.example.com")]) },
+                issuerPrivateKey: harness.caIdentity.privateKey)
+            var serializer = DER.Serializer()
+            try serializer.serialize(forged)
+            let minted = try await after.enroll(
+                IssuanceHarness.job(try Device(dnsNames: ["anything.example.com"]), messageType: .renewalReq, signer: serializer.serializedBytes))
+            #expect(minted.refusal?.outcome == .renewalInvalid)
+            #expect(minted.refusal?.reason.contains("is not the certificate this profile issued") == true, "\(String(describing: minted.refusal))")
+
             // Without the retired issuer configured, the renewal is refused, naming it.
             let forgotten = IssuanceService(
                 configuration: ControlConfiguration(profiles: [profile]), store: harness.store, logger: ControlFixtures.logger)

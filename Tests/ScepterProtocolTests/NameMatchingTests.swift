@@ -45,6 +45,11 @@ struct NameMatchingTests {
         #expect(stored.matches(try Self.name([[Self.utf8(ou, "pki"), Self.utf8(o, "EXAMPLE")]])))
         #expect(!stored.matches(try Self.name([[Self.utf8(o, "Example")]])))
         #expect(!stored.matches(try Self.name([[Self.utf8(o, "Example"), Self.utf8(ou, "Other")]])))
+        // As many attributes, each of one side found on the other, is not enough: both ways.
+        let doubled = try Self.name([[Self.utf8(cn, "a"), Self.utf8(cn, "A")]])
+        let mixed = try Self.name([[Self.utf8(cn, "a"), Self.utf8(o, "x")]])
+        #expect(!doubled.matches(mixed))
+        #expect(!mixed.matches(doubled))
     }
 
     @Test("A value that is not a string compares by its encoding")

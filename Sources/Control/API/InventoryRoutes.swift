@@ -105,8 +105,7 @@ package struct InventoryRoutes: Sendable {
             return APIResponse.notFound("no certificate with serial \(serial) in the inventory")
         }
         let revocation = try await store.revocation(serialNumber: serial)
-        let issuer = configuration.profiles[record.profile]?.issuer
-        let chain = issuer.map { [$0.certificateDER] + $0.chain } ?? []
+        let chain = configuration.profiles[record.profile].map { configuration.chain(of: record, in: $0) } ?? []
         // The transaction that produced it, then everything done to it since.
         var events = try await store.auditEvents(AuditQuery(transactionID: record.transactionID, limit: 100))
         events += try await store.auditEvents(AuditQuery(serialNumber: serial, limit: 100)).filter { event in !events.contains { $0.id == event.id } }

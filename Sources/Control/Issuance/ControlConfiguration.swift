@@ -49,6 +49,14 @@ package struct ControlConfiguration: Sendable {
         }
     }
 
+    /// The CA chain a stored certificate goes out with: the CA that issued it
+    /// (also one retired by a rollover), nearest first; the profile's when
+    /// that issuer is no longer configured, the best a client can be given.
+    package func chain(of record: CertificateRecord, in profile: Profile) -> [[UInt8]] {
+        let issuer = issuers[record.issuer] ?? profile.issuer
+        return [issuer.certificateDER] + issuer.chain
+    }
+
     /// The CRL distribution point an issuer's certificates carry.
     package func crlURL(issuer: String) -> String? { publicURL.map { "\($0)/crl/\(issuer).crl" } }
 

@@ -147,7 +147,7 @@ extension IssuanceService {
         else {
             throw IssuanceUnavailable("enrollment \(recorded.transactionID) awaits Intune's acknowledgement but its profile, client or certificate is missing")
         }
-        let issued = IssuedCertificate(certificate: record.der, chain: [profile.issuer.certificateDER] + profile.issuer.chain, serialNumber: serial)
+        let issued = IssuedCertificate(certificate: record.der, chain: configuration.chain(of: record, in: profile), serialNumber: serial)
         let approval = IntuneApproval(client: client, validated: "Intune validateRequest Success (recorded: \(recorded.reason))")
         return try await deliver(issued, record: record, request: request, key: recorded.key, approval: approval, profile: profile)
     }

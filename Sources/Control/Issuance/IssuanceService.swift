@@ -236,6 +236,11 @@ package final class IssuanceService: Issuance {
             }
             throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) was not issued by profile \(profile.name)")
         }
+        // The very certificate Scepter issued and stored, not another the same CA signed with its serial:
+        // a retired CA's key, kept for its CRL, must not mint renewals into any identity.
+        guard request.signerCertificate == record.der else {
+            throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is not the certificate this profile issued under that serial")
+        }
         guard let issuer = configuration.issuers[record.issuer] else {
             throw Refusal(
                 .renewalInvalid,
@@ -272,7 +277,7 @@ package final class IssuanceService: Issuance {
             else {
                 throw IssuanceUnavailable("enrollment \(recorded.transactionID) is recorded as issued but its certificate is missing")
             }
-            return .issued(IssuedCertificate(certificate: certificate.der, chain: chain(of: certificate, in: profile), serialNumber: serial))
+            return .issued(IssuedCertificate(certificate: certificate.der, chain: configuration.chain(of: certificate, in: profile), serialNumber: serial))
         }
     }
 
@@ -297,14 +302,7 @@ package final class IssuanceService: Issuance {
         guard let record = try await store.certificate(serialNumber: serialNumber), record.profile == profile,
             let configured = configuration.profiles[profile]
         else { return nil }
-        return IssuedCertificate(certificate: record.der, chain: chain(of: record, in: configured), serialNumber: serialNumber)
-    }
-
-    /// The CA chain a stored certificate is answered with: its own issuer's
-    /// (a CA retired by a rollover, for what it issued), else the profile's.
-    private func chain(of record: CertificateRecord, in profile: ControlConfiguration.Profile) -> [[UInt8]] {
-        let issuer = configuration.issuers[record.issuer] ?? profile.issuer
-        return [issuer.certificateDER] + issuer.chain
+        return IssuedCertificate(certificate: record.der, chain: configuration.chain(of: record, in: configured), serialNumber: serialNumber)
     }
 
     package func crl(profile: String) async throws -> [UInt8] {

@@ -8,13 +8,16 @@ extension DistinguishedName {
     /// name re-encoded (PrintableString as UTF8String, another case, other
     /// spacing) still matches. Values that are not strings compare by their
     /// encoding.
-    public func matches(_ other: DistinguishedName) -> Bool {
+    package func matches(_ other: DistinguishedName) -> Bool {
         guard self != other else { return true }
         return count == other.count && zip(self, other).allSatisfy { mine, theirs in
-            mine.count == theirs.count && mine.allSatisfy { attribute in
-                theirs.contains { $0.type == attribute.type && Self.valuesMatch($0.value, attribute.value) }
-            }
+            mine.count == theirs.count && Self.covers(mine, theirs) && Self.covers(theirs, mine)
         }
+    }
+
+    /// Whether each attribute of `rdn` has a matching one in `other`.
+    private static func covers(_ rdn: RelativeDistinguishedName, _ other: RelativeDistinguishedName) -> Bool {
+        rdn.allSatisfy { attribute in other.contains { $0.type == attribute.type && valuesMatch($0.value, attribute.value) } }
     }
 
     private static func valuesMatch(_ a: RelativeDistinguishedName.Attribute.Value, _ b: RelativeDistinguishedName.Attribute.Value) -> Bool {
