@@ -143,10 +143,13 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             record.notAfter = t0.addingTimeInterval(days * 86_400)
             try await store.commitIssued(record, enrollment: issuedEnrollment(serial: record.serialNumber, transactionID: record.transactionID))
         }
-        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0)?.serialNumber == "5e02", "not the expired one, not the later one")
-        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0)?.serialNumber == "5e03")
-        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0.addingTimeInterval(50 * 86_400))?.serialNumber == "5e01")
-        #expect(try await store.soonestExpiring(issuer: "retired-ca", now: t0) == nil)
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0, within: 10)?.serialNumber == "5e02", "not the expired one, not the later one")
+        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0, within: 10)?.serialNumber == "5e03")
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0.addingTimeInterval(50 * 86_400), within: 10)?.serialNumber == "5e01")
+        #expect(try await store.soonestExpiring(issuer: "retired-ca", now: t0, within: 10) == nil)
+        // Only among the first `within` to expire: other-ca's (5 days) is first, corp-ca's (10 days) second.
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0, within: 1) == nil)
+        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0, within: 1)?.serialNumber == "5e03")
     }
 
     static func issuedRoundTrip(_ store: any ControlStore) async throws {

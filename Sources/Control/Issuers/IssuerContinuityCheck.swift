@@ -12,8 +12,9 @@ import ScepterProtocol
 /// answers for: their CRL no longer lists them and OCSP refuses their
 /// requests, so nothing a relying party reads can revoke them. The check
 /// reads, per issuer, the valid certificate that expires first (the oldest
-/// CA's, if there is more than one) and says so when the issuer's CA did
-/// not sign it. It logs and never stops the start.
+/// CA's, if there is more than one) among the `scanned` that expire first
+/// overall (a bounded read, however large the inventory), and says so when
+/// the issuer's CA did not sign it. It logs and never stops the start.
 package struct IssuerContinuityCheck: Service, CustomStringConvertible {
     let issuers: [LocalCA]
     let store: any ControlStore
@@ -30,9 +31,13 @@ package struct IssuerContinuityCheck: Service, CustomStringConvertible {
     /// ServiceLifecycle logs each service as this: the issuers' names, never their keys.
     package var description: String { "IssuerContinuityCheck(issuers: \(issuers.map(\.name).sorted()))" }
 
+    /// How many of the soonest-expiring valid certificates are read.
+    static let scanned = 10_000
+
     package func run() async throws {
         let found = await cancelWhenGracefulShutdown { await problems() }
-        for problem in found ?? [] { logger.warning("\(problem)") }
+        for problem in found { logger.warning("\(problem)") }
+        logger.info("issuer continuity checked", metadata: ["issuers": "\(issuers.count)", "problems": "\(found.count)"])
         // A service that returns would stop the process: stay until shutdown.
         try? await gracefulShutdown()
     }
@@ -44,9 +49,9 @@ package struct IssuerContinuityCheck: Service, CustomStringConvertible {
         for issuer in issuers.sorted(by: { $0.name < $1.name }) {
             let record: CertificateRecord?
             do {
-                record = try await store.soonestExpiring(issuer: issuer.name, now: now())
+                record = try await store.soonestExpiring(issuer: issuer.name, now: now(), within: Self.scanned)
             } catch {
-                logger.debug("issuer continuity: cannot read the inventory", metadata: ["issuer": "\(issuer.name)", "error": "\(error)"])
+                logger.notice("issuer continuity not checked: the inventory cannot be read", metadata: ["issuer": "\(issuer.name)", "error": "\(error)"])
                 continue
             }
             guard let record, let certificate = try? Certificate(derEncoded: record.der),

@@ -31,8 +31,9 @@ package protocol ControlStore: Sendable {
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
 
-    /// The certificate of `issuer` (by name) still valid at `now` that expires first, if any.
-    func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord?
+    /// The certificate of `issuer` (by name) still valid at `now` that expires
+    /// first, if it is among the `limit` valid certificates that expire first.
+    func soonestExpiring(issuer: String, now: Date, within limit: Int) async throws -> CertificateRecord?
 
     /// A page of the inventory matching `query`.
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage
