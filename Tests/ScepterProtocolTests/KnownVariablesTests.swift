@@ -21,6 +21,15 @@ struct KnownVariablesTests {
         #expect(review.warnings.isEmpty)
     }
 
+    @Test("A name near a security setting that is set as well sits beside it (a newer release's, after a rollback): a warning")
+    func nearNameBesideItsSettingIsAWarning() {
+        for meant in ["SCEPTER_PROFILE_CORP_INTUNE_MODE", "SCEPTER_PROFILE_CORP_INTUNE_MODE_FILE"] {
+            let review = Self.review(["SCEPTER_PROFILE_CORP_INTUNEMODE": "signed-challenge", meant: "signed-challenge"])
+            #expect(review.problems.isEmpty, "\(meant): \(review.problems)")
+            #expect(review.warnings.map(\.variable).contains("SCEPTER_PROFILE_CORP_INTUNEMODE"), "\(meant)")
+        }
+    }
+
     @Test(
         "Misspellings near a security setting are problems",
         arguments: [

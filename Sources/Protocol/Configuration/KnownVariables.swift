@@ -11,26 +11,26 @@ import Foundation
 /// the tables of docs/configuration.md, and
 /// `Tests/ScepterEmbeddedTests/KnownVariablesReadTests.swift` to what the
 /// loaders actually ask `Settings` for.
-public enum KnownVariables {
+package enum KnownVariables {
     /// One setting: a whole name (`SCEPTER_PUBLIC_URL`), or the suffix of a
     /// per-profile (`SCEPTER_PROFILE_<NAME>_<SUFFIX>`) or per-issuer
     /// (`SCEPTER_ISSUER_<NAME>_<SUFFIX>`) family.
-    public struct Setting: Sendable, Hashable {
-        public enum Family: Sendable, Hashable {
+    package struct Setting: Sendable, Hashable {
+        package enum Family: Sendable, Hashable {
             case global, profile, issuer
         }
 
-        public var family: Family
+        package var family: Family
         /// The whole name for `.global`; the part after `<NAME>_` otherwise.
-        public var name: String
+        package var name: String
         /// Whether `<variable>_FILE` is read too: true for everything read
         /// through `Settings.string` and `Settings.secret`.
-        public var acceptsFile: Bool
+        package var acceptsFile: Bool
         /// Whether it decides who gets a certificate, what the certificate
         /// holds or whom Scepter trusts (Intune, challenges, certificate
         /// policy, CAs and RAs, TLS, tokens). A misspelling near one of these
         /// refuses the start; near anything else it is a warning.
-        public var guardsSecurity: Bool
+        package var guardsSecurity: Bool
 
         init(_ family: Family, _ name: String, guards: Bool, file: Bool = true) {
             self.family = family
@@ -40,11 +40,11 @@ public enum KnownVariables {
         }
     }
 
-    public static let profilePrefix = "SCEPTER_PROFILE_"
-    public static let issuerPrefix = "SCEPTER_ISSUER_"
+    package static let profilePrefix = "SCEPTER_PROFILE_"
+    package static let issuerPrefix = "SCEPTER_ISSUER_"
 
     /// The variables that are not per profile or per issuer.
-    public static let globals: [Setting] = [
+    package static let globals: [Setting] = [
         .init(.global, "SCEPTER_PROFILES", guards: false),
         // Unread, profiles without ISSUER fall back to the development CA in scepter dev.
         .init(.global, "SCEPTER_ISSUERS", guards: true),
@@ -91,7 +91,7 @@ public enum KnownVariables {
     ]
 
     /// `SCEPTER_PROFILE_<NAME>_<SUFFIX>`: the edge's and the control plane's side of each profile.
-    public static let profileSuffixes: [Setting] = [
+    package static let profileSuffixes: [Setting] = [
         .init(.profile, "ISSUER", guards: true),
         .init(.profile, "CHALLENGE_PASSWORD", guards: true),
         .init(.profile, "RA_CERT_PATH", guards: true),
@@ -125,7 +125,7 @@ public enum KnownVariables {
     ]
 
     /// `SCEPTER_ISSUER_<NAME>_<SUFFIX>`: a CA the control plane signs with.
-    public static let issuerSuffixes: [Setting] = [
+    package static let issuerSuffixes: [Setting] = [
         .init(.issuer, "TYPE", guards: true),
         .init(.issuer, "CA_CERT_PATH", guards: true),
         .init(.issuer, "CA_KEY_PATH", guards: true),
@@ -137,7 +137,7 @@ public enum KnownVariables {
     /// it, which put them into the environment of the `scepter` processes
     /// they start (or share an environment file with them). Neither warned
     /// about nor refused.
-    public static let foreignVariables: Set<String> = [
+    package static let foreignVariables: Set<String> = [
         "SCEPTER_SERVICES_DIR",  // scripts/services: where the test PostgreSQL and Redis live
         "SCEPTER_BINARY",  // Tests/Deploy/run.sh: the scepter it runs
         "SCEPTER_URL", "SCEPTER_ADMIN_TOKEN", "SCEPTER_VIEWER_TOKEN",  // Tests/OpenAPI/check.sh: the server it calls, and as whom
@@ -147,14 +147,14 @@ public enum KnownVariables {
     ]
 
     /// Prefixes of such tools' variables.
-    public static let foreignPrefixes: [String] = [
+    package static let foreignPrefixes: [String] = [
         "SCEPTER_TEST_",  // scripts/services and the test suites: SCEPTER_TEST_DATABASE_URL, SCEPTER_TEST_REDIS_URL, …
         "SCEPTER_BENCH_",  // scripts/bench and Benchmarks/
     ]
 
     /// Whether `variable` belongs to a tool around Scepter (`foreignVariables`,
     /// `foreignPrefixes`, HAProxy's `SCEPTER_EDGE_<n>`).
-    public static func isForeign(_ variable: String) -> Bool {
+    package static func isForeign(_ variable: String) -> Bool {
         if foreignVariables.contains(variable) || foreignPrefixes.contains(where: variable.hasPrefix) { return true }
         let edge = "SCEPTER_EDGE_"
         return variable.hasPrefix(edge) && variable.count > edge.count && variable.dropFirst(edge.count).allSatisfy(\.isASCIIDigit)
@@ -163,15 +163,15 @@ public enum KnownVariables {
     /// Which command reviews its environment: `scepter dev` has the
     /// development CA `dev`, whose `NEXT_CA_CERT_PATH` it reads unlisted,
     /// and a built-in profile `default` that reads no variables.
-    public enum Role: Sendable {
+    package enum Role: Sendable {
         case edge, control, dev
     }
 
     /// What a review found: problems refuse the start (`ConfigurationError`),
     /// warnings are logged at start and printed by `--check`.
-    public struct Review: Sendable {
-        public var problems: [ConfigurationProblem] = []
-        public var warnings: [ConfigurationProblem] = []
+    package struct Review: Sendable {
+        package var problems: [ConfigurationProblem] = []
+        package var warnings: [ConfigurationProblem] = []
     }
 
     /// One reading of a variable name as a catalog variable.
@@ -185,7 +185,7 @@ public enum KnownVariables {
     /// Reviews every `SCEPTER_*` variable of `environment` (names compared
     /// case-insensitively for the prefix, exactly for the rest, as Settings
     /// reads them) against the catalog and the profiles and issuers it lists.
-    public static func review(_ environment: [String: String], role: Role) -> Review {
+    package static func review(_ environment: [String: String], role: Role) -> Review {
         var settings = Settings(environment: environment)
         let profiles = listedNames(settings.list("SCEPTER_PROFILES"))
         let issuers = listedNames(settings.list("SCEPTER_ISSUERS"))
@@ -224,7 +224,10 @@ public enum KnownVariables {
                 }
                 if serviceLink { message += " (it looks like a Kubernetes service link: set enableServiceLinks: false on the pod)" }
                 let problem = ConfigurationProblem(variable, message)
-                if near?.setting.guardsSecurity == true && !serviceLink {
+                // A typo that takes the place of a security setting fails open; one beside the
+                // setting itself (a newer release's name, after a rollback) does not.
+                let meantIsSet = near.map { environment[$0.variable] != nil || environment[$0.variable + "_FILE"] != nil } ?? false
+                if near?.setting.guardsSecurity == true && !serviceLink && !meantIsSet {
                     review.problems.append(problem)
                 } else {
                     review.warnings.append(problem)
