@@ -181,3 +181,26 @@ struct IntuneSettingsTests {
         #expect(try Self.load(["SCEPTER_PROFILE_CORP_INTUNE_MODE": "Signed-Challenge"]).1.isEmpty, "case-insensitive")
     }
 }
+
+@Suite("Secrets do not reflect")
+struct SecretReflectionTests {
+    @Test("A CA, a client secret and a client key never appear in a description or a reflection")
+    func secretsDoNotReflect() throws {
+        let identity = try TestPKI.makeCA(commonName: "Reflected CA")
+        let ca = try LocalCA(name: "reflected", certificatePEM: identity.certificatePEM, keyPEM: identity.keyPEM)
+        let secret = IntuneAPISettings.Credential.secret("s3cr3t-value-that-must-not-show")
+        let key = IntuneAPISettings.Credential.certificate(der: [0x30], key: TestPKI.rsa2048Key())
+        for text in [
+            String(describing: ca), String(reflecting: ca), String(describing: [ca]), String(reflecting: (ca, 1)),
+            String(describing: secret), String(reflecting: secret), String(reflecting: [secret, key]),
+        ] {
+            #expect(!text.contains("PRIVATE KEY"), "\(text)")
+            #expect(!text.contains("s3cr3t"), "\(text)")
+            #expect(!text.contains("keyPEM"), "\(text)")
+        }
+        var dumped = ""
+        dump(ca, to: &dumped)
+        dump(secret, to: &dumped)
+        #expect(!dumped.contains("PRIVATE KEY") && !dumped.contains("s3cr3t"), "\(dumped)")
+    }
+}

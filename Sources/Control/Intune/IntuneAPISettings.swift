@@ -196,3 +196,17 @@ extension IntuneOptions {
             breakerCooldown: settings.duration("SCEPTER_INTUNE_BREAKER_COOLDOWN", default: .seconds(30)))
     }
 }
+
+/// Never the secret or the key: a credential interpolated into a log line,
+/// or reflected as part of the settings or a service holding them, says
+/// which kind it is.
+extension IntuneAPISettings.Credential: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    package var description: String {
+        switch self {
+        case .secret: "secret(set)"
+        case .certificate: "certificate(with its key)"
+        }
+    }
+    package var debugDescription: String { description }
+    package var customMirror: Mirror { Mirror(self, children: [], displayStyle: .enum) }
+}
