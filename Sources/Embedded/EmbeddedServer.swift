@@ -80,7 +80,7 @@ package struct EmbeddedServer {
         let intuneOptions = IntuneOptions.load(&settings)
         let tokens = BearerTokens.load(&settings, admin: ["dev:" + adminToken])
         let publicURL = settings.publicURL()
-        let ocspSigner = settings.ocspSigner()
+        let ocspSigner = settings.ocspSigner(for: [issuer] + issuers)
         let limits = ListenerLimits.load(&settings)
         let network = EdgeConfiguration.loadNetwork(&settings)
         let auditRetention = AuditRetention.load(&settings)

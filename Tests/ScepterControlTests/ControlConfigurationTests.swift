@@ -118,4 +118,29 @@ struct ControlConfigurationTests {
         #expect(problems["SCEPTER_ISSUER_WRONG_CHAIN_CHAIN_PATH"]?.contains("did not sign CN=Issuing") == true, "\(problems)")
         #expect(problems["SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH"]?.contains("lacks cRLSign") == true, "\(problems)")
     }
+
+    @Test("SCEPTER_OCSP_SIGNER=ca is refused for a CA whose keyUsage lacks digitalSignature; delegated is fine")
+    func caSignedOCSPNeedsDigitalSignature() throws {
+        let key = Certificate.PrivateKey(TestPKI.rsa2048Key())
+        let name = try DistinguishedName { CommonName("Certificates Only CA") }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: Date().addingTimeInterval(-60),
+            notValidAfter: Date().addingTimeInterval(86_400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            }, issuerPrivateKey: key)
+        let narrow = try LocalCA(name: "narrow", certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: try key.serializeAsPEM().pemString)
+        let usual = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Usual CA"), name: "usual")
+
+        var settings = Settings(environment: ["SCEPTER_OCSP_SIGNER": "ca"])
+        #expect(settings.ocspSigner(for: [usual, narrow]) == .ca)
+        #expect(settings.problems.map(\.variable) == ["SCEPTER_OCSP_SIGNER"])
+        #expect(settings.problems.first?.message.contains("issuer narrow's CA certificate lacks keyUsage digitalSignature") == true)
+        for environment in [["SCEPTER_OCSP_SIGNER": "delegated"], [:]] {
+            settings = Settings(environment: environment)
+            #expect(settings.ocspSigner(for: [usual, narrow]) == .delegated)
+            #expect(settings.problems.isEmpty)
+        }
+    }
 }

@@ -221,11 +221,22 @@ extension Settings {
 
 extension Settings {
     /// `SCEPTER_OCSP_SIGNER`: `delegated` (default) or `ca`.
-    package mutating func ocspSigner() -> OCSPResponder.SignerMode {
+    /// `SCEPTER_OCSP_SIGNER`. With `ca`, each issuer's CA signs OCSP answers
+    /// itself, which a CA whose keyUsage lacks digitalSignature may not do:
+    /// strict relying parties would reject every answer.
+    package mutating func ocspSigner(for issuers: [LocalCA]) -> OCSPResponder.SignerMode {
         guard let value = string("SCEPTER_OCSP_SIGNER")?.lowercased() else { return .delegated }
         guard let mode = OCSPResponder.SignerMode(rawValue: value) else {
             problem("SCEPTER_OCSP_SIGNER", "\"\(value)\" is not one of delegated, ca")
             return .delegated
+        }
+        if mode == .ca {
+            for issuer in issuers.sorted(by: { $0.name < $1.name }) {
+                guard let usage = (try? issuer.certificate.extensions.keyUsage) ?? nil, !usage.digitalSignature else { continue }
+                problem(
+                    "SCEPTER_OCSP_SIGNER",
+                    "is ca, but issuer \(issuer.name)'s CA certificate lacks keyUsage digitalSignature, so relying parties would reject the OCSP answers it signs; use delegated (the default)")
+            }
         }
         return mode
     }

@@ -62,7 +62,7 @@ package struct ControlServer {
         let controlID = settings.string("SCEPTER_CONTROL_ID") ?? ProcessInfo.processInfo.hostName
         let intuneOptions = IntuneOptions.load(&settings)
         let publicURL = settings.publicURL()
-        let ocspSigner = settings.ocspSigner()
+        let ocspSigner = settings.ocspSigner(for: issuers)
         let auditRetention = AuditRetention.load(&settings)
         limits.checkOpenFiles(
             listeners: internalListen == nil ? 1 : 2, pools: database.map { [("the PostgreSQL pool", $0.maximumConnections)] } ?? [], &settings)
