@@ -18,6 +18,20 @@ struct ControlConfigurationTests {
         return (certificate, key)
     }
 
+    /// A self-signed CA certificate (CA:TRUE, pathlen 0) with `keyUsage`, and its key, as PEM.
+    static func selfSignedCA(_ commonName: String, keyUsage: KeyUsage) throws -> (certificatePEM: String, keyPEM: String) {
+        let key = Certificate.PrivateKey(TestPKI.rsa2048Key())
+        let name = try DistinguishedName { CommonName(commonName) }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: Date().addingTimeInterval(-60),
+            notValidAfter: Date().addingTimeInterval(86_400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(keyUsage)
+            }, issuerPrivateKey: key)
+        return (try certificate.serializeAsPEM().pemString, try key.serializeAsPEM().pemString)
+    }
+
     @Test func issuersAndPoliciesLoad() throws {
         let corp = try Self.writeCA("Corp CA")
         let iot = try Self.writeCA("IoT CA")
@@ -89,15 +103,7 @@ struct ControlConfigurationTests {
         let stranger = try TestPKI.makeCA(commonName: "Stranger", keyUnlike: root)
         let issuing = try TestPKI.makeCA(commonName: "Issuing", issuer: root)
         // A CA certificate whose keyUsage allows certificates but not CRLs.
-        let key = Certificate.PrivateKey(TestPKI.rsa2048Key())
-        let name = try DistinguishedName { CommonName("No CRL CA") }
-        let noCRL = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: Date().addingTimeInterval(-60),
-            notValidAfter: Date().addingTimeInterval(86_400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true))
-            }, issuerPrivateKey: key)
+        let noCRL = try Self.selfSignedCA("No CRL CA", keyUsage: KeyUsage(keyCertSign: true))
         var settings = Settings(environment: [
             "SCEPTER_ISSUERS": "good,wrong-chain,no-crl",
             "SCEPTER_ISSUER_GOOD_CA_CERT_PATH": try write(issuing.certificatePEM, "issuing.pem"),
@@ -106,8 +112,8 @@ struct ControlConfigurationTests {
             "SCEPTER_ISSUER_WRONG_CHAIN_CA_CERT_PATH": directory.appendingPathComponent("issuing.pem").path,
             "SCEPTER_ISSUER_WRONG_CHAIN_CA_KEY_PATH": directory.appendingPathComponent("issuing.key").path,
             "SCEPTER_ISSUER_WRONG_CHAIN_CHAIN_PATH": try write(stranger.certificatePEM, "stranger.pem"),
-            "SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH": try write(try noCRL.serializeAsPEM().pemString, "no-crl.pem"),
-            "SCEPTER_ISSUER_NO_CRL_CA_KEY_PATH": try write(try key.serializeAsPEM().pemString, "no-crl.key", mode: 0o600),
+            "SCEPTER_ISSUER_NO_CRL_CA_CERT_PATH": try write(noCRL.certificatePEM, "no-crl.pem"),
+            "SCEPTER_ISSUER_NO_CRL_CA_KEY_PATH": try write(noCRL.keyPEM, "no-crl.key", mode: 0o600),
             "SCEPTER_PROFILE_P_ISSUER": "good",
         ])
         let (profiles, issuers) = ControlConfiguration.load(&settings, profileNames: ["p"])
@@ -121,16 +127,8 @@ struct ControlConfigurationTests {
 
     @Test("SCEPTER_OCSP_SIGNER=ca is refused for a CA whose keyUsage lacks digitalSignature; delegated is fine")
     func caSignedOCSPNeedsDigitalSignature() throws {
-        let key = Certificate.PrivateKey(TestPKI.rsa2048Key())
-        let name = try DistinguishedName { CommonName("Certificates Only CA") }
-        let certificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: Date().addingTimeInterval(-60),
-            notValidAfter: Date().addingTimeInterval(86_400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-            }, issuerPrivateKey: key)
-        let narrow = try LocalCA(name: "narrow", certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: try key.serializeAsPEM().pemString)
+        let certificatesOnly = try Self.selfSignedCA("Certificates Only CA", keyUsage: KeyUsage(keyCertSign: true, cRLSign: true))
+        let narrow = try LocalCA(name: "narrow", certificatePEM: certificatesOnly.certificatePEM, keyPEM: certificatesOnly.keyPEM)
         let usual = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Usual CA"), name: "usual")
 
         var settings = Settings(environment: ["SCEPTER_OCSP_SIGNER": "ca"])
