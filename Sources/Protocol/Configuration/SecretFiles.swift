@@ -60,7 +60,7 @@ public enum SecretFiles {
         guard descriptor < 0 else {
             close(descriptor)
             var status = stat()
-            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it did not read"
+            return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "it opens but reading it failed (a special file, or an I/O error)"
         }
         return String(cString: strerror(errno))
     }
