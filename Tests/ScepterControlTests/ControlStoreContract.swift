@@ -38,6 +38,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
     case auditRetentionDeletesOnlyOlderRowsInBatches
     case allTimeOutcomeCountsRollUpPastDaysOnce
     case soonestExpiringIsTheIssuersFirstValidCertificate
+    case issuerInventoryCountsWhatEachNameStillAnswersFor
 
     /// Runs this check against `store`.
     func run(on store: any ControlStore) async throws {
@@ -73,6 +74,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         case .auditRetentionDeletesOnlyOlderRowsInBatches: try await Self.auditRetention(store)
         case .allTimeOutcomeCountsRollUpPastDaysOnce: try await Self.outcomeCountsRollUp(store)
         case .soonestExpiringIsTheIssuersFirstValidCertificate: try await Self.soonestExpiring(store)
+        case .issuerInventoryCountsWhatEachNameStillAnswersFor: try await Self.issuerInventory(store)
         }
     }
 
@@ -135,7 +137,7 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
         #expect(try await store.auditEvents(AuditQuery()).isEmpty)
     }
 
-    /// What the issuer continuity check reads: per issuer name, the valid certificate that expires first.
+    /// What the issuer continuity check reads: per issuer name, the unexpired certificate that expires first.
     static func soonestExpiring(_ store: any ControlStore) async throws {
         for (index, (issuer, days)) in [("corp-ca", -1.0), ("corp-ca", 100), ("corp-ca", 10), ("other-ca", 5)].enumerated() {
             var record = certificate(serial: "5e0\(index)", transactionID: "tx-soon-\(index)")
@@ -143,13 +145,33 @@ enum ControlStoreContract: String, CaseIterable, Sendable {
             record.notAfter = t0.addingTimeInterval(days * 86_400)
             try await store.commitIssued(record, enrollment: issuedEnrollment(serial: record.serialNumber, transactionID: record.transactionID))
         }
-        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0, within: 10)?.serialNumber == "5e02", "not the expired one, not the later one")
-        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0, within: 10)?.serialNumber == "5e03")
-        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0.addingTimeInterval(50 * 86_400), within: 10)?.serialNumber == "5e01")
-        #expect(try await store.soonestExpiring(issuer: "retired-ca", now: t0, within: 10) == nil)
-        // Only among the first `within` to expire: other-ca's (5 days) is first, corp-ca's (10 days) second.
-        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0, within: 1) == nil)
-        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0, within: 1)?.serialNumber == "5e03")
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0)?.serialNumber == "5e02", "not the expired one, not the later one")
+        #expect(try await store.soonestExpiring(issuer: "other-ca", now: t0)?.serialNumber == "5e03")
+        #expect(try await store.soonestExpiring(issuer: "corp-ca", now: t0.addingTimeInterval(50 * 86_400))?.serialNumber == "5e01")
+        #expect(try await store.soonestExpiring(issuer: "retired-ca", now: t0) == nil)
+    }
+
+    /// Per issuer name, its unexpired certificates by state and the last expiry; names with none left are absent.
+    static func issuerInventory(_ store: any ControlStore) async throws {
+        #expect(try await store.issuerInventory(now: t0).isEmpty)
+        let rows: [(String, Double, CertificateRecord.Status)] = [
+            ("corp-ca", -1, .active), ("corp-ca", 100, .active), ("corp-ca", 30, .revoked), ("corp-ca", 200, .superseded),
+            ("b-ca", 5, .active), ("gone-ca", -10, .active), ("gone-ca", -1, .revoked),
+        ]
+        for (index, (issuer, days, status)) in rows.enumerated() {
+            var record = certificate(serial: "6e0\(index)", transactionID: "tx-held-\(index)")
+            record.issuer = issuer
+            record.notAfter = t0.addingTimeInterval(days * 86_400)
+            record.status = status
+            try await store.commitIssued(record, enrollment: issuedEnrollment(serial: record.serialNumber, transactionID: record.transactionID))
+        }
+        let held = try await store.issuerInventory(now: t0)
+        #expect(
+            held == [
+                IssuerInventory(issuer: "b-ca", unexpired: 1, active: 1, revoked: 0, lastExpiry: t0.addingTimeInterval(5 * 86_400)),
+                IssuerInventory(issuer: "corp-ca", unexpired: 3, active: 1, revoked: 1, lastExpiry: t0.addingTimeInterval(200 * 86_400)),
+            ], "sorted by name; gone-ca's are all expired; the expired active one not counted")
+        #expect(try await store.issuerInventory(now: t0.addingTimeInterval(300 * 86_400)).isEmpty)
     }
 
     static func issuedRoundTrip(_ store: any ControlStore) async throws {

@@ -106,4 +106,33 @@ struct RolloverTests {
             #expect(problem.contains("/crl/corp-ca.crl"))
         }
     }
+
+    @Test("An issuer removed from SCEPTER_ISSUERS while its certificates are unexpired is reported, naming it and its last expiry")
+    func removedIssuerIsReported() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+            let successor = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .p256), name: "corp-ca-2026")
+            let problems = await IssuerContinuityCheck(issuers: [successor], store: harness.store, logger: ControlFixtures.logger).problems()
+            #expect(problems.count == 1, "\(problems)")
+            let problem = try #require(problems.first)
+            #expect(problem.contains("issuer corp-ca is not in SCEPTER_ISSUERS"))
+            #expect(problem.contains("1 unexpired certificate(s)"))
+            #expect(problem.contains("\(try Certificate(derEncoded: old.certificate).notValidAfter)"))
+            #expect(problem.contains("SCEPTER_ISSUER_CORP_CA_CA_CERT_PATH"))
+
+            // The admin API lists the name the inventory still holds, as unconfigured, beside the current issuer.
+            let profile = ControlConfiguration.Profile(name: "corp", issuer: successor, policy: CertificateProfile())
+            let listed = try await IssuerView.all(ControlConfiguration(profiles: [profile]), store: harness.store, now: Date())
+            #expect(listed.map(\.name) == ["corp-ca", "corp-ca-2026"])
+            #expect(listed.map(\.state) == [.unconfigured, .current])
+            #expect(listed.first?.ca == nil)
+            #expect(listed.first?.certificates.unexpired == 1)
+
+            // Configured again (retired: no profile uses it), nothing to report.
+            let both = IssuerContinuityCheck(issuers: [successor, harness.ca], store: harness.store, logger: ControlFixtures.logger)
+            #expect(await both.problems().isEmpty)
+            let retired = try await IssuerView.all(ControlConfiguration(profiles: [profile], issuers: [harness.ca]), store: harness.store, now: Date())
+            #expect(retired.map(\.state) == [.retired, .current])
+        }
+    }
 }

@@ -150,6 +150,7 @@ struct InventoryAPITests {
             // Endpoints that take no query parameters refuse one too.
             ("/api/v1/certificates/abcdef?colour=red", .badRequest, "colour"),
             ("/api/v1/profiles?colour=red", .badRequest, "colour"),
+            ("/api/v1/issuers?colour=red", .badRequest, "colour"),
             ("/api/v1/session?colour=red", .badRequest, "colour"),
             ("/api/v1/overview?colour=red", .badRequest, "colour"),
             ("/api/v1/certificates?serial=not-hex", .badRequest, "serial"),
@@ -242,18 +243,11 @@ struct InventoryAPITests {
             "SCEPTER_PROFILE_SOON_ISSUER": "soon", "SCEPTER_PROFILE_SOON_CHALLENGE_PASSWORD": "soon-static-challenge",
             "SCEPTER_PROFILE_GONE_ISSUER": "gone", "SCEPTER_PROFILE_GONE_CHALLENGE_PASSWORD": "gone-static-challenge",
         ]
-        for (name, notBefore, notAfter) in [
-            ("soon", Date().addingTimeInterval(-86_400), Date().addingTimeInterval(10.5 * 86_400)),
-            ("gone", Date().addingTimeInterval(-30 * 86_400), Date().addingTimeInterval(-2.5 * 86_400)),
-        ] {
-            let ca = try TestPKI.makeCA(commonName: "CA \(name)", notBefore: notBefore, notAfter: notAfter)
-            let certificate = directory.appendingPathComponent("\(name).pem").path
-            let key = directory.appendingPathComponent("\(name).key").path
-            try SecretFiles.create(ca.certificatePEM, at: certificate, mode: 0o644)
-            try SecretFiles.create(ca.keyPEM, at: key, mode: 0o600)
-            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_CERT_PATH"] = certificate
-            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_KEY_PATH"] = key
-        }
+        try Self.issuerFiles(
+            [
+                ("soon", Date().addingTimeInterval(-86_400), Date().addingTimeInterval(10.5 * 86_400)),
+                ("gone", Date().addingTimeInterval(-30 * 86_400), Date().addingTimeInterval(-2.5 * 86_400)),
+            ], in: directory, into: &environment)
         let harness = try await EmbeddedHarness.make(environment: environment)
         let before = Date()
         let answer = try await Self.call(harness, "/api/v1/profiles", token: Self.viewer)
@@ -287,6 +281,66 @@ struct InventoryAPITests {
         #expect(settings["renewalLimit"] as? Int == 3)
         #expect((settings["ra"] as? [String: Any])?["fingerprint"] as? String == SHA256Hex.of(harness.ra))
         #expect(!answer.text.contains(harness.server.challenge), "the static password never appears")
+    }
+
+    /// A CA of `CN=CA <name>` per issuer, its files in `directory`, named by `SCEPTER_ISSUER_<NAME>_CA_*_PATH` in `environment`.
+    static func issuerFiles(_ issuers: [(name: String, notBefore: Date, notAfter: Date)], in directory: URL, into environment: inout [String: String]) throws {
+        for (name, notBefore, notAfter) in issuers {
+            let ca = try TestPKI.makeCA(commonName: "CA \(name)", notBefore: notBefore, notAfter: notAfter)
+            let certificate = directory.appendingPathComponent("\(name).pem").path
+            let key = directory.appendingPathComponent("\(name).key").path
+            try SecretFiles.create(ca.certificatePEM, at: certificate, mode: 0o644)
+            try SecretFiles.create(ca.keyPEM, at: key, mode: 0o600)
+            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_CERT_PATH"] = certificate
+            environment["SCEPTER_ISSUER_\(name.uppercased())_CA_KEY_PATH"] = key
+        }
+    }
+
+    @Test("Issuers: the current and a retired issuer, what each still answers for, and where its CRL and OCSP are")
+    func issuers() async throws {
+        var environment = ["SCEPTER_VIEWER_TOKENS": Self.viewer, "SCEPTER_ISSUERS": "spare", "SCEPTER_PUBLIC_URL": "https://pki.example.com"]
+        try Self.issuerFiles([("spare", Date().addingTimeInterval(-86_400), Date().addingTimeInterval(400 * 86_400))], in: try Shell.temporaryDirectory(), into: &environment)
+        let harness = try await EmbeddedHarness.make(environment: environment)
+        var notAfters: [Date] = []
+        var serials: [String] = []
+        for index in 1...2 {
+            let device = try TestDevice(commonName: "LAPTOP-\(index)", challenge: harness.server.challenge)
+            let (_, body) = try await harness.test { try await $0.pkiOperation(try device.pkcsReq(ra: harness.ra)) }
+            let certificate = try Certificate(derEncoded: try #require(try SCEPClient.readReply(body, requester: try device.signer.keyPair()).certificates.first))
+            notAfters.append(certificate.notValidAfter)
+            serials.append(certificate.serialNumber.hexString)
+        }
+        let revoked = try await Self.call(
+            harness, .post, "/api/v1/certificates/\(serials[0])/revoke", token: harness.server.adminToken, body: #"{"reason":"superseded"}"#)
+        #expect(revoked.status == .ok, "\(revoked.text)")
+
+        #expect(try await Self.call(harness, "/api/v1/issuers", token: nil).status == .unauthorized)
+        #expect(try await Self.call(harness, "/api/v1/issuers?state=retired", token: Self.viewer).status == .badRequest)
+        let answer = try await Self.call(harness, "/api/v1/issuers", token: Self.viewer)
+        #expect(answer.status == .ok, "\(answer.text)")
+        let issuers = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]])
+        #expect(issuers.map { $0["name"] as? String } == ["dev", "spare"])
+        let dev = issuers[0]
+        #expect(dev["state"] as? String == "current")
+        #expect(dev["profiles"] as? [String] == ["default"])
+        #expect((dev["ca"] as? [String: Any])?["subject"] as? String == (try harness.caCertificate.subject.description))
+        #expect(dev["crlURL"] as? String == "https://pki.example.com/crl/dev.crl")
+        #expect(dev["ocspURL"] as? String == "https://pki.example.com/ocsp/dev")
+        #expect(dev["revocations"] as? Int == 1)
+        let held = try #require(dev["certificates"] as? [String: Any])
+        #expect(held["unexpired"] as? Int == 2)
+        #expect(held["active"] as? Int == 1)
+        #expect(held["revoked"] as? Int == 1)
+        let lastExpiry = try #require((held["lastExpiry"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+        #expect(abs(lastExpiry.timeIntervalSince(try #require(notAfters.max()))) < 1)
+
+        let spare = issuers[1]
+        #expect(spare["state"] as? String == "retired")
+        #expect(spare["profiles"] as? [String] == [])
+        #expect((spare["ca"] as? [String: Any])?["badge"] as? String == "green")
+        #expect((spare["certificates"] as? [String: Any])?["unexpired"] as? Int == 0)
+        #expect((spare["certificates"] as? [String: Any])?["lastExpiry"] == nil, "absent when nothing is left")
+        #expect(spare["revocations"] as? Int == 0)
     }
 
     @Test("Bulk revocation: refuses an empty selector, dry run counts, then revokes once; viewers may not")

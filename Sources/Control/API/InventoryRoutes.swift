@@ -45,6 +45,9 @@ package struct InventoryRoutes: Sendable {
                 return try APIResponse.json(ProfileView.all(configuration, edges: edges, now: now()))
             }
         }
+        read.get("issuers") { request, _ in
+            await answer(takingNoParameters: request) { try APIResponse.json(try await IssuerView.all(configuration, store: store, now: now())) }
+        }
         read.get("session") { request, _ in
             await answer(takingNoParameters: request) {
                 let principal = tokens.principal(authorization: request.headers[.authorization])

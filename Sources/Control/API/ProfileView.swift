@@ -16,13 +16,18 @@ struct ProfileView: Encodable {
         var raBadge: TrustAnchors.Anchor.Badge
     }
 
+    /// The issuing CA: its name, then its certificate as `GET /api/v1/issuers` shows it.
     struct Issuer: Encodable {
         var name: String
-        var subject: String
-        var notAfter: Date
-        /// The issuing CA certificate's days left and badge, by the same rule as the RA's.
-        var daysLeft: Int
-        var badge: TrustAnchors.Anchor.Badge
+        var ca: IssuerView.CA
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(name, forKey: .name)
+            try ca.encode(to: encoder)
+        }
+
+        private enum Keys: String, CodingKey { case name }
     }
 
     struct Policy: Encodable {
@@ -75,10 +80,7 @@ struct ProfileView: Encodable {
             }
             return groups
         }
-        let caNotAfter = profile.issuer.certificate.notValidAfter
-        issuer = Issuer(
-            name: profile.issuer.name, subject: profile.issuer.certificate.subject.description, notAfter: caNotAfter,
-            daysLeft: TrustAnchors.Anchor.daysLeft(until: caNotAfter, now: now), badge: .init(notAfter: caNotAfter, now: now))
+        issuer = Issuer(name: profile.issuer.name, ca: IssuerView.CA(profile.issuer.certificate, now: now))
         policy = Policy(
             validitySeconds: profile.policy.validity.components.seconds, maxValiditySeconds: profile.policy.maxValidity?.components.seconds,
             allowedEKUs: profile.policy.allowedEKUs.map(Self.name), minRSABits: profile.policy.minRSABits,

@@ -5,16 +5,19 @@ import SwiftASN1
 import X509
 import ScepterProtocol
 
-/// At start, whether each issuer name still stands for the CA that signed
-/// its certificates. The inventory, CRLs and OCSP know an issuer by name, so
-/// a rollover done by pointing an issuer's `CA_CERT_PATH`/`CA_KEY_PATH` at
-/// the new CA leaves the old CA's certificates under a name the new CA now
-/// answers for: their CRL no longer lists them and OCSP refuses their
-/// requests, so nothing a relying party reads can revoke them. The check
-/// reads, per issuer, the valid certificate that expires first (the oldest
-/// CA's, if there is more than one) among the `scanned` that expire first
-/// overall (a bounded read, however large the inventory), and says so when
-/// the issuer's CA did not sign it. It logs and never stops the start.
+/// At start, whether each issuer name the inventory holds still stands for
+/// the CA that signed its certificates. The inventory, CRLs and OCSP know an
+/// issuer by name, so two mistakes leave certificates nothing a relying
+/// party reads can revoke:
+/// - a rollover done by pointing an issuer's `CA_CERT_PATH`/`CA_KEY_PATH` at
+///   the new CA: the new CA answers for the old one's certificates, whose
+///   CRL no longer lists them and whose OCSP requests it refuses;
+/// - an issuer removed from `SCEPTER_ISSUERS` while certificates of it are
+///   unexpired: its CRL and OCSP are no longer served at all.
+/// The check reads, per configured issuer, the unexpired certificate that
+/// expires first (the oldest CA's, if there is more than one), and the
+/// names of every issuer with unexpired certificates, each from an index.
+/// It logs and never stops the start.
 package struct IssuerContinuityCheck: Service, CustomStringConvertible {
     let issuers: [LocalCA]
     let store: any ControlStore
@@ -31,9 +34,6 @@ package struct IssuerContinuityCheck: Service, CustomStringConvertible {
     /// ServiceLifecycle logs each service as this: the issuers' names, never their keys.
     package var description: String { "IssuerContinuityCheck(issuers: \(issuers.map(\.name).sorted()))" }
 
-    /// How many of the soonest-expiring valid certificates are read.
-    static let scanned = 10_000
-
     package func run() async throws {
         let found = await cancelWhenGracefulShutdown { await problems() }
         for problem in found { logger.warning("\(problem)") }
@@ -42,14 +42,28 @@ package struct IssuerContinuityCheck: Service, CustomStringConvertible {
         try? await gracefulShutdown()
     }
 
-    /// One sentence per issuer whose name another CA's valid certificates
-    /// still carry. An issuer the database cannot be asked about is skipped.
+    /// One sentence per issuer name that another CA's or no configured CA's
+    /// unexpired certificates still carry. What the database cannot be asked about is skipped.
     package func problems() async -> [String] {
+        let at = now()
         var found: [String] = []
+        do {
+            let configured = Set(issuers.map(\.name))
+            for held in try await store.issuerInventory(now: at) where !configured.contains(held.issuer) {
+                found.append(
+                    "issuer \(held.issuer) is not in SCEPTER_ISSUERS, but the inventory holds \(held.unexpired) unexpired certificate(s) "
+                        + "it issued (\(held.active) active, \(held.revoked) revoked), the last valid until \(held.lastExpiry): /crl/\(held.issuer).crl "
+                        + "and /ocsp/\(held.issuer) are not served, so revoking one reaches no relying party. Configure issuer "
+                        + "\(held.issuer) again with its CA (SCEPTER_ISSUER_\(Settings.variableName(held.issuer))_CA_CERT_PATH and _CA_KEY_PATH) "
+                        + "until then; no profile needs to use it (docs/ca.md, CA rollover)")
+            }
+        } catch {
+            logger.notice("issuers not checked against the inventory: it cannot be read", metadata: ["error": "\(error)"])
+        }
         for issuer in issuers.sorted(by: { $0.name < $1.name }) {
             let record: CertificateRecord?
             do {
-                record = try await store.soonestExpiring(issuer: issuer.name, now: now(), within: Self.scanned)
+                record = try await store.soonestExpiring(issuer: issuer.name, now: at)
             } catch {
                 logger.notice("issuer continuity not checked: the inventory cannot be read", metadata: ["issuer": "\(issuer.name)", "error": "\(error)"])
                 continue

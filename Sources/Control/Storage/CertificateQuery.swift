@@ -127,6 +127,18 @@ package struct InventorySummary: Sendable, Hashable {
     package var expiringPerDay: [String: Int]
 }
 
+/// The certificates an issuer name still answers for: those not yet
+/// expired, whose revocation its CRL and OCSP must go on publishing.
+package struct IssuerInventory: Sendable, Hashable {
+    package var issuer: String
+    /// Not expired, in any state.
+    package var unexpired: Int
+    package var active: Int
+    package var revoked: Int
+    /// When the last of them expires; from then on the issuer answers for nothing.
+    package var lastExpiry: Date
+}
+
 /// What changes whenever an issuer's revocations do.
 package struct RevocationStamp: Sendable, Hashable {
     package var count: Int

@@ -31,9 +31,12 @@ package protocol ControlStore: Sendable {
 
     func certificate(serialNumber: String) async throws -> CertificateRecord?
 
-    /// The certificate of `issuer` (by name) still valid at `now` that expires
-    /// first, if it is among the `limit` valid certificates that expire first.
-    func soonestExpiring(issuer: String, now: Date, within limit: Int) async throws -> CertificateRecord?
+    /// The certificate of `issuer` (by name) not yet expired at `now` that expires first.
+    func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord?
+
+    /// Every issuer name the inventory holds a certificate of that has not
+    /// expired at `now`, sorted by name, with what it still answers for.
+    func issuerInventory(now: Date) async throws -> [IssuerInventory]
 
     /// A page of the inventory matching `query`.
     func certificates(_ query: CertificateQuery) async throws -> CertificatePage

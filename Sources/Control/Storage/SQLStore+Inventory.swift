@@ -133,6 +133,38 @@ extension SQLStore {
         }
     }
 
+    package func issuerInventory(now: Date) async throws -> [IssuerInventory] {
+        // The distinct names by hopping along certificates_issuer (one probe per
+        // name, not a pass over the table), then each name's range from `now` on.
+        let names = SQLStatement(
+            """
+            WITH RECURSIVE names(issuer) AS (
+              SELECT min(issuer) FROM certificates
+              UNION ALL
+              SELECT (SELECT min(issuer) FROM certificates WHERE issuer > names.issuer) FROM names WHERE names.issuer IS NOT NULL
+            ) SELECT issuer FROM names WHERE issuer IS NOT NULL
+            """)
+        return try await run("issuerInventory") { sql in
+            var found: [IssuerInventory] = []
+            for row in try await sql.run(names) {
+                let issuer = try row.required(row.text, "issuer", in: "certificates")
+                let counts = SQLStatement(
+                    """
+                    SELECT count(*) AS unexpired, sum(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
+                        sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked, max(not_after) AS last_expiry
+                    FROM certificates WHERE issuer = ? AND not_after > ?
+                    """, [.text(issuer), .instant(now)])
+                guard let totals = try await sql.run(counts).first, let last = try totals.instant("last_expiry") else { continue }
+                func total(_ column: String) throws -> Int { Int(try totals.integer(column) ?? 0) }
+                found.append(
+                    IssuerInventory(
+                        issuer: issuer, unexpired: try total("unexpired"), active: try total("active"), revoked: try total("revoked"),
+                        lastExpiry: last))
+            }
+            return found.sorted { $0.issuer < $1.issuer }
+        }
+    }
+
     /// `%text%` for LIKE, lowercased, with LIKE's own characters escaped.
     static func containsPattern(_ text: String) -> String {
         let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

@@ -108,16 +108,13 @@ extension SQLStore {
         }
     }
 
-    package func soonestExpiring(issuer: String, now: Date, within limit: Int) async throws -> CertificateRecord? {
-        // The first `limit` rows of certificates_not_after from now on, then this issuer's first among them:
-        // bounded, where a filter on issuer (no index) would read the whole table for an issuer with none.
+    package func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord? {
         try await run("soonestExpiring") { sql in
             try await sql.run(
                 """
-                SELECT \(Schema.columnList(Schema.certificateColumns)) FROM (
-                  SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates WHERE not_after > ? ORDER BY not_after LIMIT ?
-                ) soonest WHERE issuer = ? ORDER BY not_after LIMIT 1
-                """, [.instant(now), .integer(Int64(limit)), .text(issuer)]
+                SELECT \(Schema.columnList(Schema.certificateColumns)) FROM certificates
+                WHERE issuer = ? AND not_after > ? ORDER BY not_after LIMIT 1
+                """, [.text(issuer), .instant(now)]
             ).first.map(CertificateRecord.init(row:))
         }
     }

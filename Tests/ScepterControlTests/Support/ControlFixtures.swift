@@ -98,9 +98,8 @@ extension ForwardingStore {
     func inventorySummary(now: Date) async throws -> InventorySummary { try await base.inventorySummary(now: now) }
     func commitRejected(_ enrollment: EnrollmentRecord) async throws { try await base.commitRejected(enrollment) }
     func certificate(serialNumber: String) async throws -> CertificateRecord? { try await base.certificate(serialNumber: serialNumber) }
-    func soonestExpiring(issuer: String, now: Date, within limit: Int) async throws -> CertificateRecord? {
-        try await base.soonestExpiring(issuer: issuer, now: now, within: limit)
-    }
+    func soonestExpiring(issuer: String, now: Date) async throws -> CertificateRecord? { try await base.soonestExpiring(issuer: issuer, now: now) }
+    func issuerInventory(now: Date) async throws -> [IssuerInventory] { try await base.issuerInventory(now: now) }
     func markDelivered(_ key: EnrollmentKey, reason: String) async throws { try await base.markDelivered(key, reason: reason) }
     func withdraw(_ key: EnrollmentKey, outcome: Outcome, reason: String, revocation: Revocation) async throws -> Bool {
         try await base.withdraw(key, outcome: outcome, reason: reason, revocation: revocation)
