@@ -181,6 +181,9 @@ struct SCEPSurfaceTests {
             let otherIssuer = try SCEPClient.request(.getCert, content: coder.serializedBytes, transactionID: "tx-other", recipient: harness.ra, signer: signer)
             #expect(try SCEPClient.readReply(try await client.pkiOperation(otherIssuer).1, requester: signer).failInfo == .badCertID)
 
+            // GetCRL names the CA whose CRL it wants: the profile's.
+            coder = DER.Serializer()
+            try coder.serialize(IssuerAndSerial(issuer: ca.subject, serialNumber: issued.serialNumber))
             let getCRL = try SCEPClient.request(.getCRL, content: coder.serializedBytes, transactionID: "tx-crl", recipient: harness.ra, signer: signer)
             let crl = try SCEPClient.readReply(try await client.pkiOperation(getCRL).1, requester: signer)
             #expect(crl.status == .success)

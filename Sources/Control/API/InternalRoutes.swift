@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScepterProtocol
+import X509
 
 /// The internal API edges call (SPEC §3 steps 4 and 6, §8 "Internal"), behind
 /// the edge token. Answers are JSON (`InternalAPI`), except the CRL (DER).
@@ -66,13 +67,23 @@ package struct InternalRoutes: Sendable {
         group.get("profiles/:profile/crl") { request, context in
             let profile = try Self.decoded(context, "profile")
             if let refusal = refuseOtherProfiles(request, profile) { return refusal }
+            // Optional: an edge that predates it asks for the profile's current issuer's CRL.
+            var issuer: DistinguishedName?
+            if let parameter = request.uri.queryParameters.get(InternalAPI.crlIssuerParameter) {
+                switch InternalAPI.crlIssuer(parameter: parameter) {
+                case .success(let name): issuer = name
+                case .failure(let problem): return Response.plain("\(problem)", status: .badRequest)
+                }
+            }
+            let crl: [UInt8]?
             do {
-                let crl = try await issuance.crl(profile: profile)
-                return Response(
-                    status: .ok, headers: [.contentType: "application/pkix-crl"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl)))
+                crl = try await issuance.crl(profile: profile, issuer: issuer)
             } catch {
                 return unavailable(error)
             }
+            guard let crl else { return Response.plain("no configured issuer's CA has that name", status: .notFound) }
+            return Response(
+                status: .ok, headers: [.contentType: "application/pkix-crl"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl)))
         }
     }
 

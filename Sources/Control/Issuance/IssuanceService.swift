@@ -305,11 +305,29 @@ package final class IssuanceService: Issuance {
         return IssuedCertificate(certificate: record.der, chain: configuration.chain(of: record, in: configured), serialNumber: serialNumber)
     }
 
-    package func crl(profile: String) async throws -> [UInt8] {
-        guard let configured = configuration.profiles[profile], let crl = try await crls.crl(issuer: configured.issuer.name) else {
+    package func crl(profile: String, issuer name: DistinguishedName?) async throws -> [UInt8]? {
+        guard let configured = configuration.profiles[profile] else {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }
+        var issuer = configured.issuer
+        if let name {
+            guard let named = self.issuer(named: name, preferring: configured.issuer) else { return nil }
+            issuer = named
+        }
+        guard let crl = try await crls.crl(issuer: issuer.name) else {
+            throw IssuanceUnavailable("issuer \(issuer.name) has no CRL publisher on the control plane")
+        }
         return crl.der
+    }
+
+    /// The configured issuer whose CA certificate's subject is `name` (RFC
+    /// 5280 §7.1), for GetCRL: any configured issuer, since a profile's older
+    /// certificates may come from one a rollover retired. Two issuers whose
+    /// CAs share a name: `current` (the profile's) first, then the issuer
+    /// name first in order, so every replica answers alike. nil when none.
+    func issuer(named name: DistinguishedName, preferring current: LocalCA) -> LocalCA? {
+        if current.certificate.subject.matches(name) { return current }
+        return configuration.issuers.values.filter { $0.certificate.subject.matches(name) }.min { $0.name < $1.name }
     }
 
     package func caCertificates(profile: String) async throws -> CACertificates {

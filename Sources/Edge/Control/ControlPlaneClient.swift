@@ -7,6 +7,8 @@ import NIOSSL
 import ScepterProtocol
 import ServiceLifecycle
 import Synchronization
+import SwiftASN1
+import X509
 
 /// The cluster's `Issuance`: the control plane over the internal HTTP API
 /// (SPEC §3 steps 4, 6 and 7; §8 "Internal"), authenticated by the edge token.
@@ -157,9 +159,22 @@ package final class ControlPlaneClient: Issuance, Service {
         return try decode(IssuedCertificate.self, status: status, body: body, path: path)
     }
 
-    package func crl(profile: String) async throws -> [UInt8] {
-        let path = InternalAPI.crlPath(profile: profile)
+    /// A control plane older than the `issuer` parameter ignores it and
+    /// answers the profile's current CRL. A name over
+    /// `InternalAPI.maxIssuerNameSize` bytes of DER, which the control plane
+    /// would refuse to look up, is nil without asking.
+    package func crl(profile: String, issuer: DistinguishedName?) async throws -> [UInt8]? {
+        var issuerDER: [UInt8]?
+        if let issuer {
+            var serializer = DER.Serializer()
+            try issuer.serialize(into: &serializer)
+            guard serializer.serializedBytes.count <= InternalAPI.maxIssuerNameSize else { return nil }
+            issuerDER = serializer.serializedBytes
+        }
+        let path = InternalAPI.crlPath(profile: profile, issuerDER: issuerDER)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
+        // 404 only for a name: without one, the route always has a CRL, and a 404 means another server.
+        if status == .notFound, issuer != nil { return nil }
         guard status == .ok else { throw refused(status, body, path) }
         return Array(body.readableBytesView)
     }

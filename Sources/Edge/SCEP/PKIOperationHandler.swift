@@ -157,7 +157,14 @@ package struct PKIOperationHandler: Sendable {
 
             case .issuerAndSerial(let issuerAndSerial):
                 if message.header.messageType == .getCRL {
-                    let crl = try await issuance.crl(profile: profile.name)
+                    // The CRL of the CA the client names (RFC 8894 §3.3.4), which after a rollover may be a retired one.
+                    guard let crl = try await issuance.crl(profile: profile.name, issuer: issuerAndSerial.issuer) else {
+                        // The client chose the name: at most 256 characters of it in the audit record.
+                        let named = String(describing: issuerAndSerial.issuer)
+                        let quoted = named.count > 256 ? String(named.prefix(256)) + "…" : named
+                        return .refused(
+                            Refusal(.unknownTransaction, "GetCRL names issuer \(quoted), which no configured issuer (SCEPTER_ISSUERS) has as its CA"))
+                    }
                     return .certificates([], crls: [crl], serial: nil, answering: message)
                 }
                 let serial = issuerAndSerial.serialNumber.hexString

@@ -1,4 +1,6 @@
 import Foundation
+import SwiftASN1
+import X509
 
 /// The edge ↔ control plane HTTP API (SPEC §3, §8 "Internal"): paths, the
 /// bearer token header and the JSON both sides speak. Byte strings travel as
@@ -20,8 +22,57 @@ public enum InternalAPI {
     /// `GET`: the profile's `CACertificates`.
     public static func caPath(profile: String) -> String { "/internal/v1/profiles/\(escape(profile))/ca" }
 
-    /// `GET`: the profile's issuer's current CRL (DER, `application/pkix-crl`).
-    public static func crlPath(profile: String) -> String { "/internal/v1/profiles/\(escape(profile))/crl" }
+    /// `GET`: a current CRL (DER, `application/pkix-crl`), that of the
+    /// configured issuer whose CA is named by `issuerDER`, the DER of an
+    /// X.501 Name (`Issuance.crl`), sent as `?issuer=` and its unpadded
+    /// base64url; 404 when no configured issuer's CA has that name. Without
+    /// it, the profile's current issuer's (what edges that predate the
+    /// parameter ask for).
+    public static func crlPath(profile: String, issuerDER: [UInt8]? = nil) -> String {
+        let path = "/internal/v1/profiles/\(escape(profile))/crl"
+        guard let issuerDER else { return path }
+        let base64url = String(
+            Base64.encode(issuerDER).compactMap { character -> Character? in
+                switch character {
+                case "+": "-"
+                case "/": "_"
+                case "=": nil
+                default: character
+                }
+            })
+        return path + "?\(crlIssuerParameter)=" + base64url
+    }
+
+    /// The query parameter of `crlPath` naming the issuer.
+    public static let crlIssuerParameter = "issuer"
+
+    /// Largest DER issuer Name `crlPath` carries; the control plane answers 400 to a longer one.
+    public static let maxIssuerNameSize = 4096
+
+    /// The issuer Name a `crlPath` query parameter carries, or why it carries none.
+    public static func crlIssuer(parameter text: String) -> Result<DistinguishedName, CRLIssuerError> {
+        // Base64 holds 3 bytes in 4 characters: anything longer decodes past the bound.
+        guard text.utf8.count <= (maxIssuerNameSize + 2) / 3 * 4 else {
+            return .failure(CRLIssuerError("the issuer parameter is over \(maxIssuerNameSize) bytes of DER"))
+        }
+        guard !text.isEmpty else { return .failure(CRLIssuerError("the issuer parameter is empty")) }
+        guard let der = Base64.decode(text) else {
+            return .failure(CRLIssuerError("the issuer parameter is not base64url"))
+        }
+        guard der.count <= maxIssuerNameSize else {
+            return .failure(CRLIssuerError("the issuer parameter is over \(maxIssuerNameSize) bytes of DER"))
+        }
+        guard let name = try? DistinguishedName(derEncoded: DER.parse(der)) else {
+            return .failure(CRLIssuerError("the issuer parameter is not the DER of an X.501 Name"))
+        }
+        return .success(name)
+    }
+
+    /// Why a `crlPath` issuer parameter was refused (HTTP 400).
+    public struct CRLIssuerError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
 
     /// Largest request body either side accepts on the internal API.
     public static let maxBodySize = 512 * 1024

@@ -1,4 +1,5 @@
 import Foundation
+import X509
 
 /// How an edge reaches the issuers: the control plane in process (embedded
 /// mode) or over the internal HTTP API (cluster). Every method throws only
@@ -15,11 +16,26 @@ public protocol Issuance: Sendable {
     /// A certificate this profile issued (GetCert); nil when unknown.
     func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate?
 
-    /// The profile's issuer's current CRL, DER (GetCRL).
-    func crl(profile: String) async throws -> [UInt8]
+    /// A current CRL, DER (GetCRL): that of the configured issuer whose CA
+    /// certificate's subject is `issuer`, compared as RFC 5280 §7.1 compares
+    /// names. Any configured issuer qualifies, one a rollover retired too;
+    /// when several CAs have that name, the profile's current issuer wins,
+    /// then the issuer name first in order. nil when no configured issuer's
+    /// CA has that name. With `issuer` nil, the profile's current issuer's.
+    func crl(profile: String, issuer: DistinguishedName?) async throws -> [UInt8]?
 
     /// The profile's CA chain for GetCACert/GetNextCACert.
     func caCertificates(profile: String) async throws -> CACertificates
+}
+
+extension Issuance {
+    /// The profile's current issuer's CRL, DER.
+    public func crl(profile: String) async throws -> [UInt8] {
+        guard let crl = try await crl(profile: profile, issuer: nil) else {
+            throw IssuanceUnavailable("no CRL for profile \(profile)")
+        }
+        return crl
+    }
 }
 
 /// An enrollment job from an edge (SPEC §3 step 4).
