@@ -3,7 +3,9 @@
 // password, the renewal limit, the Intune mode), its certificate policy and its issuing CA (with its
 // expiry badge); above the cards, a warning naming each RA certificate and issuing CA the server
 // badges other than green. An Intune profile's gates are on its Intune card, which the card links
-// to. Read only.
+// to. Below the cards, the Issuers section (issuers.js) from its own GET /api/v1/issuers, whose
+// failure the section says while the cards still show; its warning of unconfigured issuers sits
+// above the cards. Read only.
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
@@ -126,18 +128,21 @@
       ] : null);
   }
 
-  function render(list) {
+  function render({ list, issuers }) {
     fill($('#profiles-content'),
       expiryWarning(list),
-      list.length ? list.map(card) : h('p', { class: 'empty' }, 'No profile is configured.'));
+      S.issuers.warning(issuers),
+      list.length ? list.map(card) : h('p', { class: 'empty' }, 'No profile is configured.'),
+      S.issuers.section(issuers));
   }
 
   S.pages = S.pages || {};
   S.pages.profiles = loadedPage('profiles', {
     fetch: async () => {
-      const list = await S.api.profiles();
+      // Both at once; the issuers' read never throws (a failure is its section's to say).
+      const [list, issuers] = await Promise.all([S.api.profiles(), S.issuers.read()]);
       if (!Array.isArray(list)) throw new Error('The answer is not a list of profiles');
-      return list;
+      return { list, issuers };
     },
     render,
     what: 'profiles',
