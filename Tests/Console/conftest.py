@@ -6,6 +6,8 @@ failed request the test did not expect)."""
 import json
 import os
 import re
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +84,75 @@ def run() -> Run:
         artifacts=Path(_env("CONSOLE_ARTIFACTS")),
         seeds=seeds,
     )
+
+
+@dataclass
+class DevServer:
+    """A `scepter dev` a fixture started besides run.sh's."""
+
+    url: str
+    admin_token: str
+    work: Path
+
+    @property
+    def console(self) -> str:
+        return f"{self.url}/admin/"
+
+
+@pytest.fixture(scope="module")
+def retired_issuer_dev(run):
+    """A second `scepter dev` with an issuer `old` that no profile uses, as after a CA rollover (its CA
+    made here with openssl), and no enrollment: `old` is retired with no certificate left. Its work dir
+    sits beside run.sh's artifacts (kept after a failure); it is stopped with SIGTERM at the end."""
+    root = Path(__file__).resolve().parents[2]
+    binary = Path(os.environ.get("SCEPTER_BINARY", ".build/debug/scepter"))
+    if not binary.is_absolute():
+        binary = root / binary
+    work = run.artifacts.parent / "retired-issuer-dev"
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+         "-subj", "/CN=Console Test Retired CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", str(work / "old.key"), "-out", str(work / "old.pem")],
+        check=True, capture_output=True, timeout=60,
+    )
+    (work / "old.key").chmod(0o600)
+    # Only this server's variables, as run.sh does for its own.
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCEPTER_")}
+    env.update(
+        SCEPTER_LOG_LEVEL="info",
+        SCEPTER_ISSUERS="old",
+        SCEPTER_ISSUER_OLD_CA_CERT_PATH=str(work / "old.pem"),
+        SCEPTER_ISSUER_OLD_CA_KEY_PATH=str(work / "old.key"),
+    )
+    data = work / "data"
+    with (work / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [str(binary), "dev", "--data-dir", str(data), "--port", "0", "--host", "127.0.0.1"],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    try:
+        port = ""
+        deadline = time.monotonic() + 60
+        while not port and time.monotonic() < deadline:
+            if server.poll() is not None:
+                pytest.fail(f"the second scepter dev exited ({server.returncode}):\n{(work / 'server.log').read_text()}")
+            found = re.search(r"SCEP URL: *http://127\.0\.0\.1:(\d+)/scep", (work / "server.log").read_text())
+            token = data / "admin-token"
+            if found and token.exists() and token.read_text().strip():
+                port = found.group(1)
+            else:
+                time.sleep(0.1)
+        if not port:
+            pytest.fail(f"the second scepter dev printed no SCEP URL within 60 s:\n{(work / 'server.log').read_text()}")
+        yield DevServer(url=f"http://127.0.0.1:{port}", admin_token=(data / "admin-token").read_text().strip(), work=work)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def set_viewport(driver, size, mobile=False):

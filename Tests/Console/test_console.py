@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
@@ -267,6 +267,56 @@ def reopen_profiles(driver):
     go(driver, "#/overview")
     wait(driver, shown(css("#page-overview")), "the overview")
     go(driver, "#/profiles")
+
+
+def fake_issuers(driver, change: str):
+    """Alters the page's GET /api/v1/issuers answers: `change` is JavaScript run on the real
+    answer, `list`, before the page gets it. Until restore_fetch."""
+    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/issuers') ? window.realFetch(url, init)
+        : window.realFetch(url, init).then((r) => r.json()).then((list) => {
+            %s
+            return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
+          })""" % change)
+
+
+ISSUER_CELLS = ("ca", "profiles", "certificates", "lastExpiry", "revocations", "urls")
+
+
+def issuer_cells(driver, name: str) -> dict:
+    """The texts of an issuer's row in the Profiles page's Issuers table, by key."""
+    row = driver.find_element(*by_testid(f"issuers-row-{name}"))
+    cells = {"name": row.find_element(By.TAG_NAME, "th").text, "state": row.find_element(*by_testid(f"issuers-state-{name}")).text}
+    for key in ISSUER_CELLS:
+        cells[key] = row.find_element(*by_testid(f"issuers-{name}-{key}")).text
+    return cells
+
+
+def cells_of(driver, name: str) -> dict:
+    """issuer_cells, or {} while the row is not (or no longer) in the page: for waits."""
+    try:
+        return issuer_cells(driver, name)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return {}
+
+
+def utc_text(iso: str) -> str:
+    """An API time as the console shows it: 2026-12-07T14:02:11Z -> 2026-12-07 14:02:11 UTC."""
+    return iso.replace("T", " ").replace("Z", " UTC")
+
+
+def not_after_of(cert_file: str) -> str:
+    """A certificate's notAfter as the API writes times."""
+    out = subprocess.run(
+        ["openssl", "x509", "-noout", "-enddate", "-in", cert_file],
+        check=True, capture_output=True, text=True, timeout=TIMEOUT,
+    ).stdout
+    when = datetime.strptime(out.strip().split("=", 1)[1], "%b %d %H:%M:%S %Y %Z")
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def content_children(driver) -> list:
+    """The data-testid of each child of the Profiles page's content, in order."""
+    return [e.get_attribute("data-testid") for e in driver.find_elements(By.CSS_SELECTOR, "#profiles-content > *")]
 
 
 def utc_in(days: float) -> str:
@@ -1199,6 +1249,171 @@ def test_an_unknown_serial_is_reported_once(driver, run):
     screenshot(driver, run, "console-unknown-serial.png")
 
 
+def test_profiles_page_lists_the_issuers_with_what_they_answer_for(driver, run):
+    """The Issuers section under the profile cards, from its own GET /api/v1/issuers: run.sh's server
+    has the one issuer dev, current for both profiles, answering for the 4 certificates enrolled (the
+    tests above revoked console-laptop-2 and -3: 2 active, 2 revoked, 2 entries on its CRL), the last
+    expiring with the newest seed. Its CRL link downloads dev.crl, which lists both revocations."""
+    status, issuers = api(run, "/api/v1/issuers", token=run.viewer_token)
+    assert status == 200 and [i["name"] for i in issuers] == ["dev"], issuers
+    dev = issuers[0]
+    issued = [s for s in run.seeds if s.succeeded]
+    last = max(not_after_of(s.cert_file) for s in issued)
+    assert dev["state"] == "current" and dev["profiles"] == ["corp", "default"], dev
+    assert dev["certificates"] == {"unexpired": len(issued), "active": 2, "revoked": 2, "lastExpiry": last} and len(issued) == 4, dev
+    assert dev["revocations"] == 2, dev
+
+    ca = dev["ca"]
+    assert ca["badge"] == "green", ca
+    reopen_profiles(driver)
+    # The section drawn before the revocations stays until the new answer: wait for the new one.
+    wait(driver, lambda d: cells_of(d, "dev").get("certificates") == "4\n2 active, 2 revoked", "dev's row with the revocations")
+    assert content_children(driver) == ["profiles-card-corp", "profiles-card-default", "issuers"]
+    assert issuer_cells(driver, "dev") == {
+        "name": "dev",
+        "state": "current",
+        "ca": f"{ca['subject']}\nNot after {utc_text(ca['notAfter'])}\n{ca['daysLeft']} days left",
+        "profiles": "corp, default",
+        "certificates": "4\n2 active, 2 revoked",
+        "lastExpiry": utc_text(last),
+        "revocations": "2",
+        "urls": f"CRL: {dev['crlURL']}\nOCSP: {dev['ocspURL']}",
+    }
+    state = driver.find_element(*by_testid("issuers-state-dev"))
+    assert state.get_attribute("data-state") == "current" and "badge-green" in state.get_attribute("class").split()
+    # A green CA has no expiry badge, as on the profile cards.
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="issuers-dev-ca"] .badge')
+    assert not driver.find_elements(*by_testid("issuers-unconfigured")) and not driver.find_elements(*by_testid("issuers-error"))
+    # The table sits in a region that takes focus, as every table of the console.
+    assert driver.find_element(By.CSS_SELECTOR, '[data-testid="issuers"] .table-wrap').get_attribute("tabindex") == "0"
+    section = driver.find_element(*by_testid("issuers"))
+    assert no_horizontal_scroll(driver)
+    scroll_to(driver, section)
+    screenshot(driver, run, "console-profiles-issuers.png")
+    check_narrow(driver, run, section, "console-profiles-issuers-narrow.png")
+
+    # The CRL: downloaded from the link, DER, listing both revoked certificates.
+    for old in run.downloads.glob("dev*.crl"):
+        old.unlink()
+    link = driver.find_element(*by_testid("issuers-crl-dev"))
+    assert link.get_attribute("download") == "dev.crl" and link.get_attribute("href") == f"{run.url}{dev['crlURL']}"
+    scroll_to(driver, link)
+    link.click()
+    crl = run.downloads / "dev.crl"
+    wait(driver, lambda _: crl.exists() and not list(run.downloads.glob("*.crdownload")), f"{crl}")
+    text = subprocess.run(["openssl", "crl", "-inform", "DER", "-noout", "-text", "-in", str(crl)],
+                          check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    for cn in ("console-laptop-2", "console-laptop-3"):
+        assert f"Serial Number: {api_serial(run, cn).upper()}" in text, (cn, text)
+    assert driver.find_element(By.ID, "page-profiles").is_displayed(), "the download left the page"
+
+
+def test_issuers_warn_of_an_unconfigured_issuer(driver, run):
+    """An issuer the inventory still holds unexpired certificates of but no longer configures (the
+    answer altered in the page's fetch): a warning above the cards names it, with its certificates,
+    their last expiry and the variables to set again; its row says unconfigured and has no CA. A
+    subject with markup shows as text."""
+    last = utc_in(200.5)
+    fake_issuers(driver, """
+            list.push({ name: 'main-2021', state: 'unconfigured', profiles: [], crlURL: '/crl/main-2021.crl',
+              ocspURL: '/ocsp/main-2021', certificates: { unexpired: 3, active: 2, revoked: 1, lastExpiry: '%s' },
+              revocations: 1 });
+            list.push(Object.assign({}, list[0], { name: 'x-markup', state: 'retired', profiles: [],
+              ca: Object.assign({}, list[0].ca, { subject: '<img src=x onerror="window.pwned=1">CN=Evil' }),
+              crlURL: 'javascript:window.pwned=1' }));""" % last)
+    try:
+        reopen_profiles(driver)
+        warning = wait(driver, shown(by_testid("issuers-unconfigured")), "the unconfigured issuer's warning")
+        assert content_children(driver) == ["issuers-unconfigured", "profiles-card-corp", "profiles-card-default", "issuers"]
+        assert {"callout", "callout-warn"} <= set(warning.get_attribute("class").split())
+        assert warning.text.startswith("An issuer is not configured, yet the inventory holds unexpired certificates of it: "
+                                       "its CRL and OCSP are not served"), warning.text
+        assert "docs/ca.md, \u201cCA rollover\u201d" in warning.text, warning.text
+        items = [li.text for li in warning.find_elements(By.CSS_SELECTOR, "li")]
+        assert items == [
+            f"main-2021: 3 unexpired certificates, the last valid until {utc_text(last)}. Configure it again: add main-2021 "
+            "to SCEPTER_ISSUERS, set SCEPTER_ISSUER_MAIN_2021_CA_CERT_PATH and SCEPTER_ISSUER_MAIN_2021_CA_KEY_PATH to its "
+            "CA\u2019s files, and restart the control plane."], items
+        cells = issuer_cells(driver, "main-2021")
+        assert cells["state"] == "unconfigured" and cells["ca"] == "not configured", cells
+        assert cells["certificates"] == "3\n2 active, 1 revoked" and cells["lastExpiry"] == utc_text(last), cells
+        assert cells["revocations"] == "1" and cells["profiles"] == "none", cells
+        assert driver.find_element(*by_testid("issuers-state-main-2021")).get_attribute("data-state") == "unconfigured"
+        # Markup from the answer is text; a javascript: URL is no link.
+        assert issuer_cells(driver, "x-markup")["ca"].startswith('<img src=x onerror="window.pwned=1">CN=Evil\n'), issuer_cells(driver, "x-markup")
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="issuers"] img')
+        assert not driver.find_elements(*by_testid("issuers-crl-x-markup"))
+        assert driver.execute_script("return window.pwned === undefined;")
+        scroll_to(driver, warning)
+        screenshot(driver, run, "console-profiles-issuers-unconfigured.png")
+        check_narrow(driver, run, warning, "console-profiles-issuers-unconfigured-narrow.png")
+    finally:
+        restore_fetch(driver)
+    reopen_profiles(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("issuers-row-dev")) and not d.find_elements(*by_testid("issuers-unconfigured")),
+         "the real issuers again, without the warning")
+
+
+def test_issuers_say_when_they_cannot_be_read(driver, run):
+    """GET /api/v1/issuers answered with a 503: the section says so with the server's message and
+    shows no count, while the profile cards show as current and no banner is raised."""
+    fake_outage(driver, "/api/v1/issuers")
+    try:
+        reopen_profiles(driver)
+        error = wait(driver, shown(by_testid("issuers-error")), "the Issuers section's error")
+        assert error.text == "Issuers could not be read: the database is unreachable"
+        wait(driver, text_matches(css("#profiles-status"), r"^As of .+ UTC\.$"), "the Profiles page's 'As of' line")
+        assert content_children(driver) == ["profiles-card-corp", "profiles-card-default", "issuers"]
+        assert "stale" not in driver.find_element(By.ID, "profiles-content").get_attribute("class").split()
+        assert profile_setting(driver, "default", "issuerName") == "dev"
+        assert not driver.find_element(By.ID, "error").is_displayed(), driver.find_element(By.ID, "error-text").text
+        section = driver.find_element(*by_testid("issuers"))
+        assert not section.find_elements(By.TAG_NAME, "table") and not re.search(r"\b0\b", section.text), section.text
+        scroll_to(driver, section)
+        screenshot(driver, run, "console-profiles-issuers-error.png")
+    finally:
+        restore_fetch(driver)
+    driver.find_element(By.ID, "profiles-refresh").click()
+    wait(driver, shown(by_testid("issuers-row-dev")), "the Issuers table after a good refresh")
+
+
+def test_issuers_show_a_retired_issuer_with_none_left(driver, run, retired_issuer_dev):
+    """A second scepter dev (conftest) configures an issuer `old` that no profile uses, as after a
+    CA rollover, with no certificate: its row says retired, no profile, 0 unexpired and "none left —
+    may be removed"; dev, current with no certificate, says "none left" only."""
+    server = retired_issuer_dev
+    status, issuers = api(server, "/api/v1/issuers")
+    assert status == 200 and [(i["name"], i["state"]) for i in issuers] == [("dev", "current"), ("old", "retired")], issuers
+    old = issuers[1]
+    assert old["profiles"] == [] and old["certificates"] == {"unexpired": 0, "active": 0, "revoked": 0}, old
+    sign_out(driver)
+    try:
+        sign_in(driver, server, server.admin_token, "admin")
+        go(driver, "#/profiles")
+        wait(driver, shown(by_testid("issuers-row-old")), "old's row")
+        assert issuer_cells(driver, "old") == {
+            "name": "old",
+            "state": "retired",
+            "ca": f"CN=Console Test Retired CA\nNot after {utc_text(old['ca']['notAfter'])}\n{old['ca']['daysLeft']} days left",
+            "profiles": "none",
+            "certificates": "0\n0 active, 0 revoked",
+            "lastExpiry": "none left \u2014 may be removed",
+            "revocations": "0",
+            "urls": "CRL: /crl/old.crl\nOCSP: /ocsp/old",
+        }
+        state = driver.find_element(*by_testid("issuers-state-old"))
+        assert state.get_attribute("data-state") == "retired" and "badge-grey" in state.get_attribute("class").split()
+        assert issuer_cells(driver, "dev")["lastExpiry"] == "none left"
+        assert not driver.find_elements(*by_testid("issuers-unconfigured"))
+        section = driver.find_element(*by_testid("issuers"))
+        scroll_to(driver, section)
+        screenshot(driver, run, "console-profiles-issuers-retired.png")
+        check_narrow(driver, run, section, "console-profiles-issuers-retired-narrow.png")
+    finally:
+        sign_out(driver)
+        sign_in(driver, run, run.admin_token, "admin")
+
+
 def test_audit_filter_and_csv_export(driver, run):
     refused = run.seed("console-intruder")
     driver.find_element(By.ID, "nav-audit").click()
@@ -1356,6 +1571,8 @@ def test_viewer_reads_the_profiles_page(driver, run):
         group = profile["edges"][0]
         assert profile_setting(driver, profile["name"], "ra") == f"{group['settings']['ra']['notAfter'][:10]}\n{group['raDaysLeft']} days left"
         assert profile_setting(driver, profile["name"], "issuerSubject") == profile["issuer"]["subject"]
+    # GET /api/v1/issuers is the viewer's too.
+    assert issuer_cells(driver, "dev")["state"] == "current"
     page = driver.find_element(By.ID, "page-profiles")
     assert [b.get_attribute("id") for b in page.find_elements(By.TAG_NAME, "button")] == ["profiles-refresh"]
     assert not page.find_elements(By.CSS_SELECTOR, "input, select, textarea, form, [data-admin]")
