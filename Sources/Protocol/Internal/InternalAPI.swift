@@ -31,16 +31,7 @@ public enum InternalAPI {
     public static func crlPath(profile: String, issuerDER: [UInt8]? = nil) -> String {
         let path = "/internal/v1/profiles/\(escape(profile))/crl"
         guard let issuerDER else { return path }
-        let base64url = String(
-            Base64.encode(issuerDER).compactMap { character -> Character? in
-                switch character {
-                case "+": "-"
-                case "/": "_"
-                case "=": nil
-                default: character
-                }
-            })
-        return path + "?\(crlIssuerParameter)=" + base64url
+        return path + "?\(crlIssuerParameter)=" + Base64URL.encode(issuerDER)
     }
 
     /// The query parameter of `crlPath` naming the issuer.
@@ -56,7 +47,7 @@ public enum InternalAPI {
             return .failure(CRLIssuerError("the issuer parameter is over \(maxIssuerNameSize) bytes of DER"))
         }
         guard !text.isEmpty else { return .failure(CRLIssuerError("the issuer parameter is empty")) }
-        guard let der = Base64.decode(text) else {
+        guard let der = Base64URL.decode(text.utf8[...]) else {
             return .failure(CRLIssuerError("the issuer parameter is not base64url"))
         }
         guard der.count <= maxIssuerNameSize else {

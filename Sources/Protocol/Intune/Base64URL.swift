@@ -1,4 +1,5 @@
-/// Strict base64url (RFC 4648 §5) decoding for JWS segments.
+/// Strict base64url (RFC 4648 §5): JWS segments, and the issuer name of the
+/// internal API's CRL route.
 ///
 /// Both the padded and the unpadded form are accepted, because Connectors and
 /// proxies differ. Everything else is refused: characters outside the
@@ -6,6 +7,19 @@
 /// trailing bits. Refusing the last keeps the encoding canonical, so one
 /// signature has exactly one unpadded spelling.
 enum Base64URL {
+    /// Unpadded base64url: base64's digits with `-` and `_` for `+` and `/`.
+    static func encode(_ bytes: [UInt8]) -> String {
+        String(
+            Base64.encode(bytes).compactMap { character -> Character? in
+                switch character {
+                case "+": "-"
+                case "/": "_"
+                case "=": nil
+                default: character
+                }
+            })
+    }
+
     /// Decodes one segment; nil when it is not canonical base64url.
     static func decode(_ text: Substring.UTF8View) -> [UInt8]? {
         var body = text[...]

@@ -28,16 +28,6 @@ public protocol Issuance: Sendable {
     func caCertificates(profile: String) async throws -> CACertificates
 }
 
-extension Issuance {
-    /// The profile's current issuer's CRL, DER.
-    public func crl(profile: String) async throws -> [UInt8] {
-        guard let crl = try await crl(profile: profile, issuer: nil) else {
-            throw IssuanceUnavailable("no CRL for profile \(profile)")
-        }
-        return crl
-    }
-}
-
 /// An enrollment job from an edge (SPEC §3 step 4).
 public struct EnrollmentRequest: Sendable {
     public var profile: String
