@@ -25,21 +25,6 @@ struct GetCRLIssuerTests {
         return (IssuanceService(configuration: configuration, store: harness.store, logger: ControlFixtures.logger), nextIdentity)
     }
 
-    /// `name` as a client may re-encode it: PrintableString or UTF8String swapped, upper case, other spacing.
-    static func reencoded(_ name: DistinguishedName) throws -> DistinguishedName {
-        try DistinguishedName(
-            name.map { rdn in
-                try RelativeDistinguishedName(
-                    rdn.map { attribute in
-                        let text = try #require(String(attribute.value))
-                        let shouted = " " + text.uppercased().replacingOccurrences(of: " ", with: "  ") + "  "
-                        let printable = try? RelativeDistinguishedName.Attribute.Value(printableString: shouted)
-                        let value = printable.map { $0 == attribute.value ? .init(utf8String: shouted) : $0 } ?? .init(utf8String: shouted)
-                        return RelativeDistinguishedName.Attribute(type: attribute.type, value: value)
-                    })
-            })
-    }
-
     static func der(_ name: DistinguishedName) throws -> [UInt8] {
         var serializer = DER.Serializer()
         try name.serialize(into: &serializer)
@@ -75,7 +60,7 @@ struct GetCRLIssuerTests {
         try await IssuanceHarness.run { harness in
             let (after, next) = try Self.rolledOver(harness)
             for identity in [harness.caIdentity, next] {
-                let name = try Self.reencoded(identity.certificate.subject)
+                let name = try TestPKI.reencoded(identity.certificate.subject)
                 #expect(try Self.der(name) != (try Self.der(identity.certificate.subject)))
                 let crl = try #require(try await after.crl(profile: "corp", issuer: name))
                 #expect(try ParsedCRL(derEncoded: crl).issuer == identity.certificate.subject)
@@ -144,7 +129,7 @@ struct GetCRLIssuerTests {
                 }
                 let named = [(harness.caIdentity.certificate.subject, retired), (next.certificate.subject, current)]
                 for (name, expected) in named {
-                    let uri = InternalAPI.crlPath(profile: "corp", issuerDER: try Self.der(try Self.reencoded(name)))
+                    let uri = InternalAPI.crlPath(profile: "corp", issuerDER: try Self.der(try TestPKI.reencoded(name)))
                     #expect(uri.hasPrefix("/internal/v1/profiles/corp/crl?issuer="))
                     #expect(uri.filter { $0 == "=" }.count == 1, "base64url without padding")
                     try await client.execute(uri: uri, method: .get, headers: Self.headers) { response in

@@ -78,16 +78,7 @@ struct GetCRLRolloverTests {
         #expect(retiredCRL != currentCRL)
 
         // A name re-encoded as a client may (another string type, case, spacing) still names the dev CA.
-        let reencoded = try DistinguishedName(
-            dev.subject.map { rdn in
-                try RelativeDistinguishedName(
-                    rdn.map { attribute in
-                        let text = try #require(String(attribute.value))
-                        let shouted = "  " + text.uppercased().replacingOccurrences(of: " ", with: "   ") + " "
-                        let value = (try? RelativeDistinguishedName.Attribute.Value(printableString: shouted)) ?? .init(utf8String: shouted)
-                        return RelativeDistinguishedName.Attribute(type: attribute.type, value: value)
-                    })
-            })
+        let reencoded = try TestPKI.reencoded(dev.subject)
         #expect(reencoded != dev.subject)
         let again = try await Self.getCRL(reencoded, transactionID: "tx-crl-reencoded", in: setup)
         #expect(again.status == .success)

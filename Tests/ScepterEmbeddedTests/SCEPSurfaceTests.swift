@@ -156,17 +156,7 @@ struct SCEPSurfaceTests {
 
             // The CA's name re-encoded as a client may (UTF8String for PrintableString and back, upper case,
             // extra spaces) is still the CA's name (RFC 5280 §7.1).
-            let reencoded = try DistinguishedName(
-                ca.subject.map { rdn in
-                    try RelativeDistinguishedName(
-                        rdn.map { attribute in
-                            let text = try #require(String(attribute.value))
-                            let shouted = "  " + text.uppercased().replacingOccurrences(of: " ", with: "   ") + " "
-                            // The dev CA's names are UTF8Strings: PrintableString where the text allows it.
-                            let value = (try? RelativeDistinguishedName.Attribute.Value(printableString: shouted)) ?? .init(utf8String: shouted)
-                            return RelativeDistinguishedName.Attribute(type: attribute.type, value: value)
-                        })
-                })
+            let reencoded = try TestPKI.reencoded(ca.subject)
             #expect(reencoded != ca.subject)
             coder = DER.Serializer()
             try coder.serialize(IssuerAndSerial(issuer: reencoded, serialNumber: issued.serialNumber))

@@ -205,3 +205,26 @@ public struct TestDevice: Sendable {
             keyTransport: keyTransport, signer: try signer.keyPair(), digest: digest)
     }
 }
+
+extension TestPKI {
+    /// `name` as a client may re-encode it (RFC 5280 §7.1 still calls it the
+    /// same name): PrintableString and UTF8String swapped, upper case, other
+    /// spacing. Throws for an attribute whose value is not a string.
+    public static func reencoded(_ name: DistinguishedName) throws -> DistinguishedName {
+        try DistinguishedName(
+            name.map { rdn in
+                try RelativeDistinguishedName(
+                    rdn.map { attribute in
+                        guard let text = String(attribute.value) else { throw ReencodingError(attribute: "\(attribute)") }
+                        let shouted = " " + text.uppercased().replacingOccurrences(of: " ", with: "  ") + "  "
+                        let printable = try? RelativeDistinguishedName.Attribute.Value(printableString: shouted)
+                        let value = printable.map { $0 == attribute.value ? .init(utf8String: shouted) : $0 } ?? .init(utf8String: shouted)
+                        return RelativeDistinguishedName.Attribute(type: attribute.type, value: value)
+                    })
+            })
+    }
+
+    public struct ReencodingError: Error {
+        public var attribute: String
+    }
+}
