@@ -215,24 +215,24 @@ def fake_outage(driver, path: str):
         : window.realFetch(url, init)""" % path)
 
 
-def fake_profiles(driver, change: str):
-    """Alters the page's GET /api/v1/profiles answers: `change` is JavaScript run on the real
-    answer, `list`, before the page gets it. Until restore_fetch."""
-    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/profiles') ? window.realFetch(url, init)
-        : window.realFetch(url, init).then((r) => r.json()).then((list) => {
+def fake_answer(driver, path: str, name: str, change: str):
+    """Alters the page's GET `path` answers: `change` is JavaScript run on the real answer,
+    bound to `name`, before the page gets it. Until restore_fetch."""
+    fake_fetch(driver, """(url, init) => !String(url).startsWith('%s') ? window.realFetch(url, init)
+        : window.realFetch(url, init).then((r) => r.json()).then((%s) => {
             %s
-            return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
-          })""" % change)
+            return new Response(JSON.stringify(%s), { status: 200, headers: { 'Content-Type': 'application/json' } });
+          })""" % (path, name, change, name))
+
+
+def fake_profiles(driver, change: str):
+    """fake_answer for GET /api/v1/profiles; `change` alters `list`."""
+    fake_answer(driver, "/api/v1/profiles", "list", change)
 
 
 def fake_stats(driver, change: str):
-    """Alters the page's GET /api/v1/admin/scep/intune/stats answers: `change` is JavaScript run
-    on the real answer, `stats`, before the page gets it. Until restore_fetch."""
-    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/admin/scep/intune/stats') ? window.realFetch(url, init)
-        : window.realFetch(url, init).then((r) => r.json()).then((stats) => {
-            %s
-            return new Response(JSON.stringify(stats), { status: 200, headers: { 'Content-Type': 'application/json' } });
-          })""" % change)
+    """fake_answer for GET /api/v1/admin/scep/intune/stats; `change` alters `stats`."""
+    fake_answer(driver, "/api/v1/admin/scep/intune/stats", "stats", change)
 
 
 def more_fields(driver, row) -> list:
@@ -270,13 +270,8 @@ def reopen_profiles(driver):
 
 
 def fake_issuers(driver, change: str):
-    """Alters the page's GET /api/v1/issuers answers: `change` is JavaScript run on the real
-    answer, `list`, before the page gets it. Until restore_fetch."""
-    fake_fetch(driver, """(url, init) => !String(url).startsWith('/api/v1/issuers') ? window.realFetch(url, init)
-        : window.realFetch(url, init).then((r) => r.json()).then((list) => {
-            %s
-            return new Response(JSON.stringify(list), { status: 200, headers: { 'Content-Type': 'application/json' } });
-          })""" % change)
+    """fake_answer for GET /api/v1/issuers; `change` alters `list`."""
+    fake_answer(driver, "/api/v1/issuers", "list", change)
 
 
 ISSUER_CELLS = ("ca", "profiles", "certificates", "lastExpiry", "revocations", "urls")
