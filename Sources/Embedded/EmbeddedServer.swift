@@ -130,7 +130,7 @@ package struct EmbeddedServer {
             router: router, store: store, files: files,
             challenge: replacesDefault ? "(set by SCEPTER_PROFILE_DEFAULT_*)" : challenge, adminToken: adminToken, metrics: metrics,
             configuration: edgeConfiguration, limits: limits, reloader: reloader, intune: intune,
-            services: [reloader, IssuerContinuityCheck(issuers: Array(controlConfiguration.issuers.values), store: store, logger: logger)]
+            services: [reloader, IssuerContinuityCheck(configuration: controlConfiguration, store: store, metrics: controlMetrics, logger: logger)]
                 + ControlServer.revocationPoller(
                     intune, options: intuneOptions, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger)
                 + AuditPruner.services(retention: auditRetention, store: store, lease: ProcessLease(), metrics: controlMetrics, logger: logger))

@@ -173,6 +173,21 @@ struct CARolloverTests {
         let checked = try await server.waitForLog { $0.contains("issuer continuity checked") }
         #expect(checked.contains("problems=0"), "\(checked)")
         #expect(!checked.contains("did not sign certificate"), "\(checked)")
+
+        // The operator's view: dev retired with the certificate it still answers for, next current.
+        var issuersRequest = URLRequest(url: URL(string: base + "/api/v1/issuers")!)
+        issuersRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (issuersBody, _) = try await URLSession.shared.data(for: issuersRequest)
+        let issuers = try #require(try JSONSerialization.jsonObject(with: issuersBody) as? [[String: Any]])
+        #expect(issuers.map { $0["name"] as? String } == ["dev", "next"], "\(issuers)")
+        #expect(issuers.map { $0["state"] as? String } == ["retired", "current"], "\(issuers)")
+        #expect((issuers.first?["certificates"] as? [String: Any])?["revoked"] as? Int == 1, "\(issuers)")
+        #expect((issuers.last?["profiles"] as? [String]) == ["default"], "\(issuers)")
+        // And Prometheus's, as counted at start: the certificates issued before the switch under dev, none yet under next.
+        let metrics = String(decoding: try await Self.get(base + "/metrics").body, as: UTF8.self).split(separator: "\n")
+        let retired = metrics.first { $0.hasPrefix(#"scepter_issuer_unexpired_certificates{issuer="dev",state="retired"} "#) }
+        #expect((retired?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1, "\(metrics)")
+        #expect(metrics.contains(#"scepter_issuer_unexpired_certificates{issuer="next",state="current"} 0.0"#), "\(metrics)")
     }
 
     @Test("Swapping the CA files under the issuer's name is reported at start, naming a certificate of the replaced CA")

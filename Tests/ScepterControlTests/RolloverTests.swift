@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import SwiftASN1
 import Testing
 import X509
@@ -92,13 +94,13 @@ struct RolloverTests {
         try await IssuanceHarness.run { harness in
             let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
 
-            let sameCA = IssuerContinuityCheck(issuers: [harness.ca], store: harness.store, logger: ControlFixtures.logger)
-            #expect(await sameCA.problems().isEmpty)
+            let sameCA = Self.check([harness.ca], in: harness)
+            #expect(await sameCA.round().isEmpty)
 
             // The documented mistake: the same name, another CA's files.
             let replaced = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .rsa2048), name: "corp-ca")
             let unused = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Unused CA", key: .p256), name: "spare")
-            let problems = await IssuerContinuityCheck(issuers: [replaced, unused], store: harness.store, logger: ControlFixtures.logger).problems()
+            let problems = await Self.check([replaced, unused], in: harness).round()
             #expect(problems.count == 1, "\(problems)")
             let problem = try #require(problems.first)
             #expect(problem.contains(old.serialNumber))
@@ -107,18 +109,66 @@ struct RolloverTests {
         }
     }
 
+    /// The check with these issuers configured, no profile using them.
+    static func check(
+        _ issuers: [LocalCA], in harness: IssuanceHarness, metrics: ControlMetrics? = nil, logger: Logger = ControlFixtures.logger,
+        interval: Duration = .seconds(3600), now: @escaping @Sendable () -> Date = { Date() }
+    ) -> IssuerContinuityCheck {
+        IssuerContinuityCheck(
+            configuration: ControlConfiguration(profiles: [], issuers: issuers), store: harness.store, metrics: metrics, logger: logger,
+            interval: interval, now: now)
+    }
+
+    @Test("Checked every interval: a problem is logged once, and the metric falls to 0 once the removed issuer's last certificate expires")
+    func checkedAgain() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+            let expiry = try Certificate(derEncoded: old.certificate).notValidAfter
+            let successor = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .p256), name: "corp-ca-2026")
+            // The clock passes the certificate's expiry from the third round on.
+            let rounds = Mutex(0)
+            let clock: @Sendable () -> Date = {
+                rounds.withLock { count in
+                    count += 1
+                    return count < 3 ? Date() : expiry.addingTimeInterval(1)
+                }
+            }
+            let recorded = RecordedWarnings()
+            recorded.logLevel = .debug
+            let metrics = ControlMetrics()
+            let check = Self.check(
+                [successor], in: harness, metrics: metrics, logger: Logger(label: "test") { _ in recorded }, interval: .milliseconds(20), now: clock)
+            let service = Task { try await check.run() }
+            defer { service.cancel() }
+            let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"}"#
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0"), "the removed issuer's series still counts expired certificates")
+            let messages = recorded.messages
+            #expect(messages.filter { $0.contains("issuer continuity checked") }.count >= 3)
+            #expect(messages.filter { $0.contains("issuer corp-ca is not in SCEPTER_ISSUERS") }.count == 1, "\(messages)")
+        }
+    }
+
     @Test("An issuer removed from SCEPTER_ISSUERS while its certificates are unexpired is reported, naming it and its last expiry")
     func removedIssuerIsReported() async throws {
         try await IssuanceHarness.run { harness in
             let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
             let successor = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .p256), name: "corp-ca-2026")
-            let problems = await IssuerContinuityCheck(issuers: [successor], store: harness.store, logger: ControlFixtures.logger).problems()
+            let metrics = ControlMetrics()
+            let problems = await Self.check([successor], in: harness, metrics: metrics).round()
             #expect(problems.count == 1, "\(problems)")
             let problem = try #require(problems.first)
             #expect(problem.contains("issuer corp-ca is not in SCEPTER_ISSUERS"))
             #expect(problem.contains("1 unexpired certificate(s)"))
             #expect(problem.contains("\(try Certificate(derEncoded: old.certificate).notValidAfter)"))
             #expect(problem.contains("SCEPTER_ISSUER_CORP_CA_CA_CERT_PATH"))
+            // The alert's metric, and the successor (configured, no certificates) at 0.
+            let exported = String(decoding: metrics.render(), as: UTF8.self)
+            #expect(exported.contains(#"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"} 1"#), "\(exported)")
+            #expect(exported.contains(#"scepter_issuer_unexpired_certificates{issuer="corp-ca-2026",state="retired"} 0"#), "\(exported)")
 
             // The admin API lists the name the inventory still holds, as unconfigured, beside the current issuer.
             let profile = ControlConfiguration.Profile(name: "corp", issuer: successor, policy: CertificateProfile())
@@ -129,8 +179,8 @@ struct RolloverTests {
             #expect(listed.first?.certificates.unexpired == 1)
 
             // Configured again (retired: no profile uses it), nothing to report.
-            let both = IssuerContinuityCheck(issuers: [successor, harness.ca], store: harness.store, logger: ControlFixtures.logger)
-            #expect(await both.problems().isEmpty)
+            let both = Self.check([successor, harness.ca], in: harness)
+            #expect(await both.round().isEmpty)
             let retired = try await IssuerView.all(ControlConfiguration(profiles: [profile], issuers: [harness.ca]), store: harness.store, now: Date())
             #expect(retired.map(\.state) == [.retired, .current])
         }

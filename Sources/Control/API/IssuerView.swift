@@ -8,15 +8,6 @@ import ScepterProtocol
 /// longer configures. It answers the operator's question after a rollover:
 /// how long must the old issuer stay configured.
 struct IssuerView: Encodable {
-    enum State: String, Encodable {
-        /// A profile issues from it.
-        case current
-        /// Configured, no profile issues from it: kept for its certificates' CRL, OCSP and renewal.
-        case retired
-        /// Not in `SCEPTER_ISSUERS`, yet the inventory holds unexpired certificates of it: their CRL and OCSP are not served.
-        case unconfigured
-    }
-
     /// The issuer's CA certificate, as the profiles' view shows it.
     struct CA: Encodable {
         var subject: String
@@ -43,7 +34,7 @@ struct IssuerView: Encodable {
     }
 
     var name: String
-    var state: State
+    var state: IssuerStatus.State
     /// Absent for an unconfigured name.
     var ca: CA?
     /// The profiles that issue from it, sorted.
@@ -56,16 +47,12 @@ struct IssuerView: Encodable {
     var revocations: Int
 
     static func all(_ configuration: ControlConfiguration, store: any ControlStore, now: Date) async throws -> [IssuerView] {
-        let held = Dictionary(try await store.issuerInventory(now: now).map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
         var views: [IssuerView] = []
-        for name in Set(configuration.issuers.keys).union(held.keys).sorted() {
-            let ca = configuration.issuers[name]
-            let profiles = configuration.profiles.values.filter { $0.issuer.name == name }.map(\.name).sorted()
-            let state: State = ca == nil ? .unconfigured : profiles.isEmpty ? .retired : .current
-            let inventory = held[name]
+        for status in IssuerStatus.all(configuration, inventory: try await store.issuerInventory(now: now)) {
+            let (name, inventory) = (status.name, status.inventory)
             views.append(
                 IssuerView(
-                    name: name, state: state, ca: ca.map { CA($0.certificate, now: now) }, profiles: profiles,
+                    name: name, state: status.state, ca: status.ca.map { CA($0.certificate, now: now) }, profiles: status.profiles,
                     crlURL: configuration.crlURL(issuer: name) ?? "/crl/\(name).crl", ocspURL: configuration.ocspURL(issuer: name) ?? "/ocsp/\(name)",
                     certificates: Certificates(
                         unexpired: inventory?.unexpired ?? 0, active: inventory?.active ?? 0, revoked: inventory?.revoked ?? 0,

@@ -1,55 +1,88 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import SwiftASN1
 import X509
 import ScepterProtocol
 
-/// At start, whether each issuer name the inventory holds still stands for
-/// the CA that signed its certificates. The inventory, CRLs and OCSP know an
-/// issuer by name, so two mistakes leave certificates nothing a relying
-/// party reads can revoke:
+/// Whether each issuer name the inventory holds still stands for the CA
+/// that signed its certificates, at start and then every `interval`. The
+/// inventory, CRLs and OCSP know an issuer by name, so two mistakes leave
+/// certificates nothing a relying party reads can revoke:
 /// - a rollover done by pointing an issuer's `CA_CERT_PATH`/`CA_KEY_PATH` at
 ///   the new CA: the new CA answers for the old one's certificates, whose
 ///   CRL no longer lists them and whose OCSP requests it refuses;
 /// - an issuer removed from `SCEPTER_ISSUERS` while certificates of it are
 ///   unexpired: its CRL and OCSP are no longer served at all.
-/// The check reads, per configured issuer, the unexpired certificate that
-/// expires first (the oldest CA's, if there is more than one), and the
-/// names of every issuer with unexpired certificates, each from an index.
-/// It logs and never stops the start.
-package struct IssuerContinuityCheck: Service, CustomStringConvertible {
-    let issuers: [LocalCA]
+/// Each round reads the names of every issuer with unexpired certificates
+/// and, per configured issuer, the unexpired certificate that expires first
+/// (the oldest CA's, if there is more than one), each from an index. It
+/// publishes `scepter_issuer_unexpired_certificates` (the alert
+/// `ScepterIssuerUnconfigured` reads it), logs each problem the first time
+/// it is found, and never stops the process.
+package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sendable {
+    let configuration: ControlConfiguration
     let store: any ControlStore
+    let metrics: ControlMetrics?
     let logger: Logger
+    let interval: Duration
     let now: @Sendable () -> Date
+    /// The problems already logged and the issuer names already published.
+    private let seen = Mutex<(problems: Set<String>, names: Set<String>)>(([], []))
 
-    package init(issuers: [LocalCA], store: any ControlStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.issuers = issuers
+    package init(
+        configuration: ControlConfiguration, store: any ControlStore, metrics: ControlMetrics? = nil, logger: Logger,
+        interval: Duration = .seconds(3600), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
         self.store = store
+        self.metrics = metrics
         self.logger = logger
+        self.interval = interval
         self.now = now
     }
 
     /// ServiceLifecycle logs each service as this: the issuers' names, never their keys.
-    package var description: String { "IssuerContinuityCheck(issuers: \(issuers.map(\.name).sorted()))" }
+    package var description: String { "IssuerContinuityCheck(issuers: \(configuration.issuers.keys.sorted()))" }
 
     package func run() async throws {
-        let found = await cancelWhenGracefulShutdown { await problems() }
-        for problem in found { logger.warning("\(problem)") }
-        logger.info("issuer continuity checked", metadata: ["issuers": "\(issuers.count)", "problems": "\(found.count)"])
-        // A service that returns would stop the process: stay until shutdown.
-        try? await gracefulShutdown()
+        var first = true
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let found = await cancelWhenGracefulShutdown { await self.round() }
+            let fresh = seen.withLock { seen in
+                defer { seen.problems.formUnion(found) }
+                return found.filter { !seen.problems.contains($0) }
+            }
+            for problem in fresh { logger.warning("\(problem)") }
+            logger.log(
+                level: first ? .info : .debug, "issuer continuity checked",
+                metadata: ["issuers": "\(configuration.issuers.count)", "problems": "\(found.count)"])
+            first = false
+            // SIGTERM ends the wait at once.
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+            } catch {
+                return
+            }
+        }
     }
 
-    /// One sentence per issuer name that another CA's or no configured CA's
+    /// One round: publishes the issuers' unexpired certificates and returns
+    /// one sentence per issuer name that another CA's or no configured CA's
     /// unexpired certificates still carry. What the database cannot be asked about is skipped.
-    package func problems() async -> [String] {
+    package func round() async -> [String] {
         let at = now()
         var found: [String] = []
         do {
-            let configured = Set(issuers.map(\.name))
-            for held in try await store.issuerInventory(now: at) where !configured.contains(held.issuer) {
+            let statuses = IssuerStatus.all(configuration, inventory: try await store.issuerInventory(now: at))
+            let earlier = seen.withLock { seen in
+                defer { seen.names.formUnion(statuses.map(\.name)) }
+                return seen.names
+            }
+            metrics?.recordIssuers(statuses, earlier: earlier)
+            for status in statuses where status.state == .unconfigured {
+                guard let held = status.inventory else { continue }
                 found.append(
                     "issuer \(held.issuer) is not in SCEPTER_ISSUERS, but the inventory holds \(held.unexpired) unexpired certificate(s) "
                         + "it issued (\(held.active) active, \(held.revoked) revoked), the last valid until \(held.lastExpiry): /crl/\(held.issuer).crl "
@@ -60,7 +93,7 @@ package struct IssuerContinuityCheck: Service, CustomStringConvertible {
         } catch {
             logger.notice("issuers not checked against the inventory: it cannot be read", metadata: ["error": "\(error)"])
         }
-        for issuer in issuers.sorted(by: { $0.name < $1.name }) {
+        for issuer in configuration.issuers.values.sorted(by: { $0.name < $1.name }) {
             let record: CertificateRecord?
             do {
                 record = try await store.soonestExpiring(issuer: issuer.name, now: at)

@@ -19,6 +19,24 @@ package struct ControlMetrics: Sendable {
         named("issuer_certificate_not_after", "seconds", "notAfter of each issuing CA certificate, as Unix time")
     }
 
+    static var issuerUnexpired: MetricNameDescriptor {
+        named("issuer_unexpired_certificates", "",
+            "Certificates of each issuer name not yet expired, by its state: current (a profile issues from it), retired (configured, "
+                + "no profile does) or unconfigured (not in SCEPTER_ISSUERS: their CRL and OCSP are not served)")
+    }
+
+    /// Publishes each issuer's unexpired certificates under its state, and 0
+    /// for each of `earlier` (names published before) no longer among them.
+    package func recordIssuers(_ statuses: [IssuerStatus], earlier: Set<String>) {
+        for status in statuses {
+            registry.makeGauge(descriptor: Self.issuerUnexpired, labels: [("issuer", status.name), ("state", status.state.rawValue)])
+                .set(Double(status.inventory?.unexpired ?? 0))
+        }
+        for name in earlier.subtracting(statuses.map(\.name)) {
+            registry.makeGauge(descriptor: Self.issuerUnexpired, labels: [("issuer", name), ("state", IssuerStatus.State.unconfigured.rawValue)]).set(0.0)
+        }
+    }
+
     static var intuneClientNotAfter: MetricNameDescriptor {
         named("intune_client_certificate_not_after", "seconds", "notAfter of each profile's Entra client certificate (INTUNE_CLIENT_CERT_PATH), as Unix time")
     }

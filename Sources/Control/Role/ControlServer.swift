@@ -128,7 +128,7 @@ package struct ControlServer {
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [
                 store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer,
-                IssuerContinuityCheck(issuers: Array(configuration.issuers.values), store: store, logger: logger),
+                IssuerContinuityCheck(configuration: configuration, store: store, metrics: metrics, logger: logger),
             ] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),
                 metrics: metrics, logger: logger)
