@@ -83,7 +83,7 @@ struct GetCRLClusterTests {
             #expect(refused.failInfo == .badCertID)
             let row = try await Self.auditRow("tx-crl-stranger", in: cluster)
             #expect(row.prefix(2) == ["unknown_transaction", "badCertId"], "\(row)")
-            #expect(row.last?.contains("no configured issuer (SCEPTER_ISSUERS) has as its CA") == true, "\(row)")
+            #expect(row.last?.contains("a CA profile corp does not answer for (SCEPTER_ISSUERS, the profile's ISSUER)") == true, "\(row)")
             #expect(try await Self.auditRow("tx-crl-main", in: cluster).first == "success")
 
             // A name over the internal API's 4096 bytes is refused at the edge the same way, quoted only in part.
@@ -101,8 +101,8 @@ struct GetCRLClusterTests {
             #expect(try await Self.verifiedIssuer(unnamed.body, caPEM: nextPEM).contains("CN = Scepter Root CA 2026"))
 
             // A malformed or oversized parameter: 400 naming the problem, and the control plane goes on.
-            for (parameter, problem) in [("%FF%FE", "not base64url"), ("AAAA", "not the DER of an X.501 Name"), (String(repeating: "A", count: 8192), "over 4096 bytes")] {
-                let answer = try await cluster.http(cluster.controlURL(path + "?issuer=" + parameter), token: TestCluster.edgeToken)
+            for (parameter, problem) in [("%FF%FE", "not base64url"), ("AAAA", "not the DER of an IssuerAndSerialNumber"), (String(repeating: "A", count: 8192), "over 4096 bytes")] {
+                let answer = try await cluster.http(cluster.controlURL(path + "?issuerAndSerial=" + parameter), token: TestCluster.edgeToken)
                 #expect(answer.status == 400, "\(parameter.prefix(10)): \(answer.status) \(answer.text)")
                 #expect(answer.text.contains(problem), "\(answer.text)")
             }

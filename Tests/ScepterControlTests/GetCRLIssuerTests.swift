@@ -11,7 +11,8 @@ import ScepterTesting
 @testable import ScepterControl
 
 /// GetCRL answers the CRL of the CA the request names (RFC 8894 §3.3.4),
-/// a CA retired by a rollover too, in process and over the internal API.
+/// a CA retired by a rollover too, told apart from a CA of the same name by
+/// the request's serial, in process and over the internal API.
 @Suite("GetCRL: the CRL of the named CA", .timeLimit(.minutes(2)))
 struct GetCRLIssuerTests {
     static let edgeToken = "edge-token-" + String(repeating: "g", count: 32)
@@ -31,6 +32,17 @@ struct GetCRLIssuerTests {
         return serializer.serializedBytes
     }
 
+    /// A GetCRL's content: `name`, and a serial the inventory does not hold unless given.
+    static func request(_ name: DistinguishedName, serial: Certificate.SerialNumber = .init(bytes: [0x7F, 0x01])) -> IssuerAndSerial {
+        IssuerAndSerial(issuer: name, serialNumber: serial)
+    }
+
+    static func der(_ request: IssuerAndSerial) throws -> [UInt8] {
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return serializer.serializedBytes
+    }
+
     @Test("After a rollover, a name of the retired CA gets the retired CA's CRL, signed by it and listing its revocations")
     func retiredCAsCRL() async throws {
         try await IssuanceHarness.run { harness in
@@ -39,7 +51,7 @@ struct GetCRLIssuerTests {
             _ = try await harness.store.revoke(
                 Revocation(serialNumber: old.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
 
-            let oldCRL = try #require(try await after.crl(profile: "corp", issuer: harness.caIdentity.certificate.subject))
+            let oldCRL = try #require(try await after.crl(profile: "corp", naming: Self.request(harness.caIdentity.certificate.subject)))
             let parsed = try ParsedCRL(derEncoded: oldCRL)
             #expect(parsed.issuer == harness.caIdentity.certificate.subject)
             #expect(parsed.revoked?.count == 1)
@@ -47,11 +59,11 @@ struct GetCRLIssuerTests {
             _ = try await CRLBuilderTests.opensslCheck(crl: oldCRL, caPEM: harness.caIdentity.certificatePEM)
 
             // The current CA's name, and no name at all (an edge older than the parameter): the current CA's CRL.
-            let currentCRL = try #require(try await after.crl(profile: "corp", issuer: next.certificate.subject))
+            let currentCRL = try #require(try await after.crl(profile: "corp", naming: Self.request(next.certificate.subject)))
             #expect(try ParsedCRL(derEncoded: currentCRL).issuer == next.certificate.subject)
             #expect(try ParsedCRL(derEncoded: currentCRL).revoked == nil)
             _ = try await CRLBuilderTests.opensslCheck(crl: currentCRL, caPEM: next.certificatePEM)
-            #expect(try await after.crl(profile: "corp", issuer: nil) == currentCRL)
+            #expect(try await after.crl(profile: "corp", naming: nil) == currentCRL)
         }
     }
 
@@ -62,7 +74,7 @@ struct GetCRLIssuerTests {
             for identity in [harness.caIdentity, next] {
                 let name = try TestPKI.reencoded(identity.certificate.subject)
                 #expect(try Self.der(name) != (try Self.der(identity.certificate.subject)))
-                let crl = try #require(try await after.crl(profile: "corp", issuer: name))
+                let crl = try #require(try await after.crl(profile: "corp", naming: Self.request(name)))
                 #expect(try ParsedCRL(derEncoded: crl).issuer == identity.certificate.subject)
             }
         }
@@ -73,35 +85,62 @@ struct GetCRLIssuerTests {
         try await IssuanceHarness.run { harness in
             let (after, _) = try Self.rolledOver(harness)
             let stranger = try DistinguishedName { CommonName("Somebody Else's CA") }
-            #expect(try await after.crl(profile: "corp", issuer: stranger) == nil)
+            #expect(try await after.crl(profile: "corp", naming: Self.request(stranger)) == nil)
             // A CA name with an attribute more is another name.
             let longer = DistinguishedName(
                 harness.caIdentity.certificate.subject + [RelativeDistinguishedName(.init(type: .RDNAttributeType.organizationName, utf8String: "X"))])
-            #expect(try await after.crl(profile: "corp", issuer: longer) == nil)
-            await #expect(throws: IssuanceUnavailable.self) { try await after.crl(profile: "nope", issuer: stranger) }
+            #expect(try await after.crl(profile: "corp", naming: Self.request(longer)) == nil)
+            await #expect(throws: IssuanceUnavailable.self) { try await after.crl(profile: "nope", naming: Self.request(stranger)) }
         }
     }
 
-    @Test("Several CAs with one name: the profile's current issuer first, then the issuer name first in order")
-    func sameNameTieBreak() async throws {
+    @Test("Old and new CA with one name (scepter ca init's default): the serial picks the CA that issued it, an unknown one the current CA")
+    func sameNameTellsCAsApartBySerial() async throws {
         try await IssuanceHarness.run { harness in
+            let old = try Certificate(derEncoded: try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued).certificate)
             let subject = harness.caIdentity.certificate.subject
-            // Two more CAs named like the retired one, under issuer names before and after it.
-            let twinA = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "a-twin")
-            let twinZ = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "z-twin")
-            let (after, _) = try Self.rolledOver(harness, extra: [twinZ, twinA])
-            let picked = try #require(try await after.crl(profile: "corp", issuer: subject))
-            #expect(picked == (try #require(try await after.crls.crl(issuer: "a-twin")).der))
+            // The rollover with a new CA named exactly like the old one.
+            let nextIdentity = try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity)
+            #expect(nextIdentity.certificate.subject == subject)
+            let next = try ControlFixtures.localCA(nextIdentity, name: "corp-ca-2")
+            let after = IssuanceService(
+                configuration: ControlConfiguration(
+                    profiles: [ControlConfiguration.Profile(name: "corp", issuer: next, policy: CertificateProfile())], issuers: [harness.ca]),
+                store: harness.store, logger: ControlFixtures.logger)
+            let oldCRL = try #require(try await after.crl(profile: "corp", naming: Self.request(subject, serial: old.serialNumber)))
+            #expect(oldCRL == (try #require(try await after.crls.crl(issuer: "corp-ca")).der), "the old certificate's CA, by its serial")
+            _ = try await CRLBuilderTests.opensslCheck(crl: oldCRL, caPEM: harness.caIdentity.certificatePEM)
+            let unknown = try #require(try await after.crl(profile: "corp", naming: Self.request(subject)))
+            #expect(unknown == (try #require(try await after.crls.crl(issuer: "corp-ca-2")).der), "a serial the inventory lacks: the current CA")
+            // The serial travels over the internal API too.
+            try await Application(router: Self.routes(after)).test(.router) { client in
+                let uri = InternalAPI.crlPath(profile: "corp", naming: try Self.der(Self.request(subject, serial: old.serialNumber)))
+                try await client.execute(uri: uri, method: .get, headers: Self.headers) { response in
+                    #expect(response.status == .ok)
+                    #expect(Array(response.body.readableBytesView) == oldCRL)
+                }
+            }
+        }
+    }
 
-            // The profile's current issuer wins over an issuer name earlier in order.
-            let current = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "m-current")
+    @Test("Another profile's CA is not this profile's to answer for; retired CAs of one name: the first by issuer name")
+    func otherProfilesAndRetiredTwins() async throws {
+        try await IssuanceHarness.run { harness in
+            let guestIdentity = try TestPKI.makeCA(commonName: "Guest CA", keyUnlike: harness.caIdentity)
+            let guest = try ControlFixtures.localCA(guestIdentity, name: "guest-ca")
+            let twinA = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Retired CA", keyUnlike: harness.caIdentity), name: "a-retired")
+            let twinZ = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Retired CA", keyUnlike: harness.caIdentity), name: "z-retired")
             let service = IssuanceService(
                 configuration: ControlConfiguration(
-                    profiles: [ControlConfiguration.Profile(name: "corp", issuer: current, policy: CertificateProfile())],
-                    issuers: [harness.ca, twinA, twinZ]),
+                    profiles: [
+                        ControlConfiguration.Profile(name: "corp", issuer: harness.ca, policy: CertificateProfile()),
+                        ControlConfiguration.Profile(name: "guest", issuer: guest, policy: CertificateProfile()),
+                    ], issuers: [twinZ, twinA]),
                 store: harness.store, logger: ControlFixtures.logger)
-            let preferred = try #require(try await service.crl(profile: "corp", issuer: subject))
-            #expect(preferred == (try #require(try await service.crls.crl(issuer: "m-current")).der))
+            #expect(try await service.crl(profile: "corp", naming: Self.request(guestIdentity.certificate.subject)) == nil)
+            #expect(try await service.crl(profile: "guest", naming: Self.request(guestIdentity.certificate.subject)) != nil)
+            let retired = try #require(try await service.crl(profile: "corp", naming: Self.request(twinA.certificate.subject)))
+            #expect(retired == (try #require(try await service.crls.crl(issuer: "a-retired")).der))
         }
     }
 
@@ -129,18 +168,18 @@ struct GetCRLIssuerTests {
                 }
                 let named = [(harness.caIdentity.certificate.subject, retired), (next.certificate.subject, current)]
                 for (name, expected) in named {
-                    let uri = InternalAPI.crlPath(profile: "corp", issuerDER: try Self.der(try TestPKI.reencoded(name)))
-                    #expect(uri.hasPrefix("/internal/v1/profiles/corp/crl?issuer="))
+                    let uri = InternalAPI.crlPath(profile: "corp", naming: try Self.der(Self.request(try TestPKI.reencoded(name))))
+                    #expect(uri.hasPrefix("/internal/v1/profiles/corp/crl?issuerAndSerial="))
                     #expect(uri.filter { $0 == "=" }.count == 1, "base64url without padding")
                     try await client.execute(uri: uri, method: .get, headers: Self.headers) { response in
                         #expect(response.status == .ok)
                         #expect(Array(response.body.readableBytesView) == expected)
                     }
                 }
-                let stranger = InternalAPI.crlPath(profile: "corp", issuerDER: try Self.der(try DistinguishedName { CommonName("Nobody's CA") }))
+                let stranger = InternalAPI.crlPath(profile: "corp", naming: try Self.der(Self.request(try DistinguishedName { CommonName("Nobody's CA") })))
                 try await client.execute(uri: stranger, method: .get, headers: Self.headers) { response in
                     #expect(response.status == .notFound)
-                    #expect(String(buffer: response.body).contains("no configured issuer's CA has that name"))
+                    #expect(String(buffer: response.body).contains("profile corp answers for no CA of that name"))
                 }
                 // Without the edge token, nothing.
                 try await client.execute(uri: stranger, method: .get) { response in #expect(response.status == .unauthorized) }
@@ -149,11 +188,11 @@ struct GetCRLIssuerTests {
     }
 
     @Test(
-        "The internal CRL route answers a malformed or oversized issuer parameter with 400 naming the problem",
+        "The internal CRL route answers a malformed or oversized issuerAndSerial parameter with 400 naming the problem",
         arguments: [
             ("!!!not-base64", "is not base64url"),
             ("", "is empty"),
-            ("AAAA", "is not the DER of an X.501 Name"),
+            ("AAAA", "is not the DER of an IssuerAndSerialNumber"),
             // 4,097 bytes of DER, in base64url.
             (String(repeating: "A", count: 5464 + 4), "is over 4096 bytes of DER"),
         ])
@@ -161,7 +200,7 @@ struct GetCRLIssuerTests {
         try await IssuanceHarness.run { harness in
             let (after, _) = try Self.rolledOver(harness)
             try await Application(router: Self.routes(after)).test(.router) { client in
-                try await client.execute(uri: "/internal/v1/profiles/corp/crl?issuer=\(parameter)", method: .get, headers: Self.headers) { response in
+                try await client.execute(uri: "/internal/v1/profiles/corp/crl?issuerAndSerial=\(parameter)", method: .get, headers: Self.headers) { response in
                     #expect(response.status == .badRequest)
                     #expect(String(buffer: response.body).contains(problem), "\(String(buffer: response.body))")
                 }
@@ -169,18 +208,18 @@ struct GetCRLIssuerTests {
         }
     }
 
-    @Test("A name of exactly 4096 bytes of DER is read (and matches no CA); the bound is on the DER, not the text")
+    @Test("A request of exactly 4096 bytes of DER is read (and names no CA); the bound is on the DER, not the text")
     func largestParameter() async throws {
         try await IssuanceHarness.run { harness in
             let (after, _) = try Self.rolledOver(harness)
-            // One attribute whose value makes the Name 4096 bytes of DER: the headers' size measured at a similar length.
-            func name(_ length: Int) throws -> [UInt8] {
-                try Self.der(try DistinguishedName { OrganizationName(String(repeating: "o", count: length)) })
+            // One attribute whose value makes the request 4096 bytes of DER: the headers' size measured at a similar length.
+            func request(_ length: Int) throws -> [UInt8] {
+                try Self.der(Self.request(try DistinguishedName { OrganizationName(String(repeating: "o", count: length)) }))
             }
-            let der = try name(4096 - (try name(4000).count - 4000))
+            let der = try request(4096 - (try request(4000).count - 4000))
             #expect(der.count == 4096)
             try await Application(router: Self.routes(after)).test(.router) { client in
-                try await client.execute(uri: InternalAPI.crlPath(profile: "corp", issuerDER: der), method: .get, headers: Self.headers) { response in
+                try await client.execute(uri: InternalAPI.crlPath(profile: "corp", naming: der), method: .get, headers: Self.headers) { response in
                     #expect(response.status == .notFound, "\(String(buffer: response.body))")
                 }
             }
@@ -192,7 +231,7 @@ struct GetCRLIssuerTests {
         let router = Router(context: BasicRequestContext.self)
         router.get("/internal/v1/profiles/:profile/crl") { _, _ in "the profile's CRL" }
         try await Application(router: router).test(.router) { client in
-            try await client.execute(uri: "/internal/v1/profiles/corp/crl?issuer=MAA", method: .get) { response in
+            try await client.execute(uri: "/internal/v1/profiles/corp/crl?issuerAndSerial=MAA", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "the profile's CRL")
             }

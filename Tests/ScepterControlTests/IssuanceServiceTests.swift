@@ -334,8 +334,8 @@ struct IssuanceServiceTests {
     @Test("crl() is signed by the profile's CA, verifies with openssl, is reused until a revocation, and its number grows", arguments: [TestPKI.KeyKind.rsa2048, .p256])
     func crl(caKey: TestPKI.KeyKind) async throws {
         try await IssuanceHarness.run(caKey: caKey) { harness in
-            let first = try #require(try await harness.service.crl(profile: "corp", issuer: nil))
-            let second = try #require(try await harness.service.crl(profile: "corp", issuer: nil))
+            let first = try #require(try await harness.service.crl(profile: "corp", naming: nil))
+            let second = try #require(try await harness.service.crl(profile: "corp", naming: nil))
 
             let text = try await CRLBuilderTests.opensslCheck(crl: first, caPEM: harness.caIdentity.certificatePEM)
             #expect(text.contains("Issuer: CN = Scepter Test CA"), "\(text)")
@@ -348,10 +348,10 @@ struct IssuanceServiceTests {
 
             let issued = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
             _ = try await harness.store.revoke(Revocation(serialNumber: issued.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
-            let third = try ParsedCRL(derEncoded: try #require(try await harness.service.crl(profile: "corp", issuer: nil)))
+            let third = try ParsedCRL(derEncoded: try #require(try await harness.service.crl(profile: "corp", naming: nil)))
             #expect(third.revoked?.count == 1)
             #expect(try #require(try third.crlNumber) > (try #require(try parsedFirst.crlNumber)))
-            await #expect(throws: IssuanceUnavailable.self) { try await harness.service.crl(profile: "nope", issuer: nil) }
+            await #expect(throws: IssuanceUnavailable.self) { try await harness.service.crl(profile: "nope", naming: nil) }
         }
     }
 }

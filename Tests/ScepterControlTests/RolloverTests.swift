@@ -38,7 +38,7 @@ struct RolloverTests {
             // The new CA signs from now on, with its own, empty CRL.
             let new = try #require(try await after.enroll(IssuanceHarness.job(try Device())).issued)
             #expect(try Certificate(derEncoded: new.certificate).issuer == nextIdentity.certificate.subject)
-            #expect(try ParsedCRL(derEncoded: try #require(try await after.crl(profile: "corp", issuer: nil))).revoked == nil)
+            #expect(try ParsedCRL(derEncoded: try #require(try await after.crl(profile: "corp", naming: nil))).revoked == nil)
         }
     }
 
@@ -102,7 +102,7 @@ struct RolloverTests {
             let unused = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Unused CA", key: .p256), name: "spare")
             let problems = await Self.check([replaced, unused], in: harness).round()
             #expect(problems.count == 1, "\(problems)")
-            let problem = try #require(problems.first)
+            let problem = try #require(problems.first?.message)
             #expect(problem.contains(old.serialNumber))
             #expect(problem.contains("SCEPTER_ISSUER_CORP_CA_CA_CERT_PATH"))
             #expect(problem.contains("/crl/corp-ca.crl"))
@@ -119,36 +119,52 @@ struct RolloverTests {
             interval: interval, now: now)
     }
 
-    @Test("Checked every interval: a problem is logged once, and the metric falls to 0 once the removed issuer's last certificate expires")
+    @Test("Checked every interval: a problem is logged once though its counts change, and the metric falls to 0 once the removed issuer's last certificate expires")
     func checkedAgain() async throws {
         try await IssuanceHarness.run { harness in
             let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
             let expiry = try Certificate(derEncoded: old.certificate).notValidAfter
             let successor = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .p256), name: "corp-ca-2026")
-            // The clock passes the certificate's expiry from the third round on.
-            let rounds = Mutex(0)
-            let clock: @Sendable () -> Date = {
-                rounds.withLock { count in
-                    count += 1
-                    return count < 3 ? Date() : expiry.addingTimeInterval(1)
-                }
-            }
+            // The clock passes the certificate's expiry once the test says so.
+            let expired = Atomic(false)
             let recorded = RecordedWarnings()
             recorded.logLevel = .debug
             let metrics = ControlMetrics()
             let check = Self.check(
-                [successor], in: harness, metrics: metrics, logger: Logger(label: "test") { _ in recorded }, interval: .milliseconds(20), now: clock)
+                [successor], in: harness, metrics: metrics, logger: Logger(label: "test") { _ in recorded }, interval: .milliseconds(20),
+                now: { expired.load(ordering: .relaxed) ? expiry.addingTimeInterval(1) : Date() })
             let service = Task { try await check.run() }
             defer { service.cancel() }
-            let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"}"#
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0"), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
+            func rounds() -> Int { recorded.messages.filter { $0.contains("issuer continuity checked") }.count }
+            func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(condition(), "\(what)")
             }
-            #expect(String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0"), "the removed issuer's series still counts expired certificates")
-            let messages = recorded.messages
-            #expect(messages.filter { $0.contains("issuer continuity checked") }.count >= 3)
-            #expect(messages.filter { $0.contains("issuer corp-ca is not in SCEPTER_ISSUERS") }.count == 1, "\(messages)")
+            try await waitFor("a first round") { rounds() >= 1 }
+            // Its counts change (1 active, 0 revoked → 0 active, 1 revoked): still the same problem.
+            _ = try await harness.store.revoke(
+                Revocation(serialNumber: old.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
+            let before = rounds()
+            try await waitFor("two rounds after the revocation") { rounds() >= before + 2 }
+            expired.store(true, ordering: .relaxed)
+            let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"}"#
+            try await waitFor("the removed issuer's series at 0") { String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0") }
+            let warnings = recorded.messages.filter { $0.contains("issuer corp-ca is not in SCEPTER_ISSUERS") }
+            #expect(warnings.count == 1, "\(warnings)")
+        }
+    }
+
+    @Test("Two issuers whose CAs share a subject name are reported once, naming both and the option that avoids it")
+    func sharedNameIsReported() async throws {
+        try await IssuanceHarness.run { harness in
+            let twin = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "corp-ca-2026")
+            #expect(twin.certificate.subject == harness.ca.certificate.subject)
+            let problems = await Self.check([harness.ca, twin], in: harness).round()
+            #expect(problems.map(\.key.kind) == [.sharedName], "\(problems)")
+            let message = try #require(problems.first?.message)
+            #expect(message.contains("issuers corp-ca and corp-ca-2026"), "\(message)")
+            #expect(message.contains("--ca-name"), "\(message)")
         }
     }
 
@@ -160,7 +176,7 @@ struct RolloverTests {
             let metrics = ControlMetrics()
             let problems = await Self.check([successor], in: harness, metrics: metrics).round()
             #expect(problems.count == 1, "\(problems)")
-            let problem = try #require(problems.first)
+            let problem = try #require(problems.first?.message)
             #expect(problem.contains("issuer corp-ca is not in SCEPTER_ISSUERS"))
             #expect(problem.contains("1 unexpired certificate(s)"))
             #expect(problem.contains("\(try Certificate(derEncoded: old.certificate).notValidAfter)"))

@@ -104,6 +104,6 @@ struct GetCRLRolloverTests {
         let details = events.first?.details ?? ""
         #expect(details.contains("GetCRL names issuer"), "\(details)")
         #expect(details.contains("Somebody Else's CA"), "\(details)")
-        #expect(details.contains("no configured issuer (SCEPTER_ISSUERS) has as its CA"), "\(details)")
+        #expect(details.contains("a CA profile default does not answer for (SCEPTER_ISSUERS, the profile's ISSUER)"), "\(details)")
     }
 }

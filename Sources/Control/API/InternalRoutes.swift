@@ -68,20 +68,20 @@ package struct InternalRoutes: Sendable {
             let profile = try Self.decoded(context, "profile")
             if let refusal = refuseOtherProfiles(request, profile) { return refusal }
             // Optional: an edge that predates it asks for the profile's current issuer's CRL.
-            var issuer: DistinguishedName?
-            if let parameter = request.uri.queryParameters.get(InternalAPI.crlIssuerParameter) {
-                switch InternalAPI.crlIssuer(parameter: parameter) {
-                case .success(let name): issuer = name
+            var naming: IssuerAndSerial?
+            if let parameter = request.uri.queryParameters.get(InternalAPI.crlRequestParameter) {
+                switch InternalAPI.crlRequest(parameter: parameter) {
+                case .success(let named): naming = named
                 case .failure(let problem): return Response.plain("\(problem)", status: .badRequest)
                 }
             }
             let crl: [UInt8]?
             do {
-                crl = try await issuance.crl(profile: profile, issuer: issuer)
+                crl = try await issuance.crl(profile: profile, naming: naming)
             } catch {
                 return unavailable(error)
             }
-            guard let crl else { return Response.plain("no configured issuer's CA has that name", status: .notFound) }
+            guard let crl else { return Response.plain("profile \(profile) answers for no CA of that name", status: .notFound) }
             return Response(
                 status: .ok, headers: [.contentType: "application/pkix-crl"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl)))
         }

@@ -305,13 +305,13 @@ package final class IssuanceService: Issuance {
         return IssuedCertificate(certificate: record.der, chain: configuration.chain(of: record, in: configured), serialNumber: serialNumber)
     }
 
-    package func crl(profile: String, issuer name: DistinguishedName?) async throws -> [UInt8]? {
+    package func crl(profile: String, naming request: IssuerAndSerial?) async throws -> [UInt8]? {
         guard let configured = configuration.profiles[profile] else {
             throw IssuanceUnavailable("profile \(profile) is not configured on the control plane")
         }
         var issuer = configured.issuer
-        if let name {
-            guard let named = self.issuer(named: name, preferring: configured.issuer) else { return nil }
+        if let request {
+            guard let named = try await crlIssuer(for: request, in: configured) else { return nil }
             issuer = named
         }
         guard let crl = try await crls.crl(issuer: issuer.name) else {
@@ -320,14 +320,26 @@ package final class IssuanceService: Issuance {
         return crl.der
     }
 
-    /// The configured issuer whose CA certificate's subject is `name` (RFC
-    /// 5280 §7.1), for GetCRL: any configured issuer, since a profile's older
-    /// certificates may come from one a rollover retired. Two issuers whose
-    /// CAs share a name: `current` (the profile's) first, then the issuer
-    /// name first in order, so every replica answers alike. nil when none.
-    func issuer(named name: DistinguishedName, preferring current: LocalCA) -> LocalCA? {
-        if current.certificate.subject.matches(name) { return current }
-        return configuration.issuers.values.filter { $0.certificate.subject.matches(name) }.min { $0.name < $1.name }
+    /// The issuer whose CRL a GetCRL naming `request` asks for (RFC 8894
+    /// §3.3.4), its CA's subject matching the named issuer (RFC 5280 §7.1):
+    /// - the issuer the inventory says issued the request's serial, when it
+    ///   is a certificate of this profile: two CAs may share a name (`scepter
+    ///   ca init` names every CA alike unless told otherwise), the serial
+    ///   tells them apart;
+    /// - else the profile's current issuer, else one no profile issues from
+    ///   (retired by a rollover), the first by name. Other profiles' issuers
+    ///   are not this profile's to answer for.
+    /// nil when none matches.
+    func crlIssuer(for request: IssuerAndSerial, in profile: ControlConfiguration.Profile) async throws -> LocalCA? {
+        func named(_ issuer: LocalCA) -> Bool { issuer.certificate.subject.matches(request.issuer) }
+        if let record = try await store.certificate(serialNumber: request.serialNumber.hexString), record.profile == profile.name,
+            let issuer = configuration.issuers[record.issuer], named(issuer)
+        {
+            return issuer
+        }
+        if named(profile.issuer) { return profile.issuer }
+        let inUse = Set(configuration.profiles.values.map(\.issuer.name))
+        return configuration.issuers.values.filter { !inUse.contains($0.name) && named($0) }.min { $0.name < $1.name }
     }
 
     package func caCertificates(profile: String) async throws -> CACertificates {

@@ -9,7 +9,8 @@ import ScepterProtocol
 /// Whether each issuer name the inventory holds still stands for the CA
 /// that signed its certificates, at start and then every `interval`. The
 /// inventory, CRLs and OCSP know an issuer by name, so two mistakes leave
-/// certificates nothing a relying party reads can revoke:
+/// certificates nothing a relying party reads can revoke (a third, two CAs
+/// of one subject name, only confuses clients that pick a CA by name):
 /// - a rollover done by pointing an issuer's `CA_CERT_PATH`/`CA_KEY_PATH` at
 ///   the new CA: the new CA answers for the old one's certificates, whose
 ///   CRL no longer lists them and whose OCSP requests it refuses;
@@ -20,7 +21,8 @@ import ScepterProtocol
 /// (the oldest CA's, if there is more than one), each from an index. It
 /// publishes `scepter_issuer_unexpired_certificates` (the alert
 /// `ScepterIssuerUnconfigured` reads it), logs each problem the first time
-/// it is found, and never stops the process.
+/// it is found for an issuer (its counts change as certificates expire; it
+/// is not logged again for that), and never stops the process.
 package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sendable {
     let configuration: ControlConfiguration
     let store: any ControlStore
@@ -28,8 +30,23 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     let logger: Logger
     let interval: Duration
     let now: @Sendable () -> Date
-    /// The problems already logged and the issuer names already published.
-    private let seen = Mutex<(problems: Set<String>, names: Set<String>)>(([], []))
+    /// The problems already logged (by kind and issuer) and the issuer names already published.
+    private let seen = Mutex<(problems: Set<Problem.Key>, names: Set<String>)>(([], []))
+
+    /// One thing wrong with one issuer name.
+    package struct Problem: Sendable {
+        package enum Kind: Sendable, Hashable {
+            case unconfigured, replaced, sharedName
+        }
+
+        package struct Key: Sendable, Hashable {
+            var kind: Kind
+            var issuer: String
+        }
+
+        package var key: Key
+        package var message: String
+    }
 
     package init(
         configuration: ControlConfiguration, store: any ControlStore, metrics: ControlMetrics? = nil, logger: Logger,
@@ -50,11 +67,13 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
         var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let found = await cancelWhenGracefulShutdown { await self.round() }
+            // A round cut short by SIGTERM is not reported.
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
             let fresh = seen.withLock { seen in
-                defer { seen.problems.formUnion(found) }
-                return found.filter { !seen.problems.contains($0) }
+                defer { seen.problems.formUnion(found.map(\.key)) }
+                return found.filter { !seen.problems.contains($0.key) }
             }
-            for problem in fresh { logger.warning("\(problem)") }
+            for problem in fresh { logger.warning("\(problem.message)") }
             logger.log(
                 level: first ? .info : .debug, "issuer continuity checked",
                 metadata: ["issuers": "\(configuration.issuers.count)", "problems": "\(found.count)"])
@@ -69,11 +88,24 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     }
 
     /// One round: publishes the issuers' unexpired certificates and returns
-    /// one sentence per issuer name that another CA's or no configured CA's
-    /// unexpired certificates still carry. What the database cannot be asked about is skipped.
-    package func round() async -> [String] {
+    /// a problem per issuer name that another CA's or no configured CA's
+    /// unexpired certificates still carry, or whose CA's subject another
+    /// issuer's CA has too. What the database cannot be asked about is skipped.
+    package func round() async -> [Problem] {
         let at = now()
-        var found: [String] = []
+        var found: [Problem] = []
+        let configured = configuration.issuers.values.sorted { $0.name < $1.name }
+        for (index, issuer) in configured.enumerated() {
+            for other in configured[(index + 1)...] where other.certificate.subject.matches(issuer.certificate.subject) {
+                found.append(
+                    Problem(
+                        key: .init(kind: .sharedName, issuer: issuer.name),
+                        message: "issuers \(issuer.name) and \(other.name) have CAs of one subject name (\(issuer.certificate.subject)): "
+                            + "Scepter tells their certificates apart, but clients and relying parties that pick a CA by name (GetCRL, path "
+                            + "building without key identifiers) may take the wrong one. Give the next CA a name of its own "
+                            + "(scepter ca init --ca-name, docs/ca.md, CA rollover)"))
+            }
+        }
         do {
             let statuses = IssuerStatus.all(configuration, inventory: try await store.issuerInventory(now: at))
             let earlier = seen.withLock { seen in
@@ -84,20 +116,25 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
             for status in statuses where status.state == .unconfigured {
                 guard let held = status.inventory else { continue }
                 found.append(
-                    "issuer \(held.issuer) is not in SCEPTER_ISSUERS, but the inventory holds \(held.unexpired) unexpired certificate(s) "
+                    Problem(
+                        key: .init(kind: .unconfigured, issuer: held.issuer),
+                        message: "issuer \(held.issuer) is not in SCEPTER_ISSUERS, but the inventory holds \(held.unexpired) unexpired certificate(s) "
                         + "it issued (\(held.active) active, \(held.revoked) revoked), the last valid until \(held.lastExpiry): /crl/\(held.issuer).crl "
                         + "and /ocsp/\(held.issuer) are not served, so revoking one reaches no relying party. Configure issuer "
                         + "\(held.issuer) again with its CA (SCEPTER_ISSUER_\(Settings.variableName(held.issuer))_CA_CERT_PATH and _CA_KEY_PATH) "
-                        + "until then; no profile needs to use it (docs/ca.md, CA rollover)")
+                        + "until then; no profile needs to use it (docs/ca.md, CA rollover)"))
             }
-        } catch {
+        } catch where !(error is CancellationError) && !Task.isCancelled {
             logger.notice("issuers not checked against the inventory: it cannot be read", metadata: ["error": "\(error)"])
+        } catch {
+            return found
         }
-        for issuer in configuration.issuers.values.sorted(by: { $0.name < $1.name }) {
+        for issuer in configured {
             let record: CertificateRecord?
             do {
                 record = try await store.soonestExpiring(issuer: issuer.name, now: at)
             } catch {
+                if Task.isCancelled { return found }
                 logger.notice("issuer continuity not checked: the inventory cannot be read", metadata: ["issuer": "\(issuer.name)", "error": "\(error)"])
                 continue
             }
@@ -106,11 +143,13 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
             else { continue }
             let prefix = "SCEPTER_ISSUER_\(Settings.variableName(issuer.name))_"
             found.append(
-                "issuer \(issuer.name)'s CA (\(issuer.certificate.subject)) did not sign certificate \(record.serialNumber), which the inventory "
+                Problem(
+                    key: .init(kind: .replaced, issuer: issuer.name),
+                    message: "issuer \(issuer.name)'s CA (\(issuer.certificate.subject)) did not sign certificate \(record.serialNumber), which the inventory "
                     + "records under that name (signed by \(certificate.issuer), valid until \(record.notAfter)): the CA behind \(prefix)CA_CERT_PATH "
                     + "was replaced, so that certificate and the others of the earlier CA are no longer on /crl/\(issuer.name).crl and "
                     + "/ocsp/\(issuer.name) refuses them. Configure the earlier CA again under this name, and the new CA under a new "
-                    + "issuer name that the profiles' ISSUER names (docs/ca.md, CA rollover)")
+                    + "issuer name that the profiles' ISSUER names (docs/ca.md, CA rollover)"))
         }
         return found
     }

@@ -159,22 +159,21 @@ package final class ControlPlaneClient: Issuance, Service {
         return try decode(IssuedCertificate.self, status: status, body: body, path: path)
     }
 
-    /// A control plane older than the `issuer` parameter ignores it and
-    /// answers the profile's current CRL. A name over
-    /// `InternalAPI.maxIssuerNameSize` bytes of DER, which the control plane
-    /// would refuse to look up, is nil without asking.
-    package func crl(profile: String, issuer: DistinguishedName?) async throws -> [UInt8]? {
-        var issuerDER: [UInt8]?
-        if let issuer {
+    /// A control plane older than the parameter ignores it and answers the
+    /// profile's current CRL. A request over `InternalAPI.maxCRLRequestSize`
+    /// bytes of DER, which the control plane would refuse, is nil without asking.
+    package func crl(profile: String, naming request: IssuerAndSerial?) async throws -> [UInt8]? {
+        var requestDER: [UInt8]?
+        if let request {
             var serializer = DER.Serializer()
-            try issuer.serialize(into: &serializer)
-            guard serializer.serializedBytes.count <= InternalAPI.maxIssuerNameSize else { return nil }
-            issuerDER = serializer.serializedBytes
+            try serializer.serialize(request)
+            guard serializer.serializedBytes.count <= InternalAPI.maxCRLRequestSize else { return nil }
+            requestDER = serializer.serializedBytes
         }
-        let path = InternalAPI.crlPath(profile: profile, issuerDER: issuerDER)
+        let path = InternalAPI.crlPath(profile: profile, naming: requestDER)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
         // 404 only for a name: without one, the route always has a CRL, and a 404 means another server.
-        if status == .notFound, issuer != nil { return nil }
+        if status == .notFound, request != nil { return nil }
         guard status == .ok else { throw refused(status, body, path) }
         return Array(body.readableBytesView)
     }

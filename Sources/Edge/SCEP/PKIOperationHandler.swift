@@ -158,12 +158,12 @@ package struct PKIOperationHandler: Sendable {
             case .issuerAndSerial(let issuerAndSerial):
                 if message.header.messageType == .getCRL {
                     // The CRL of the CA the client names (RFC 8894 §3.3.4), which after a rollover may be a retired one.
-                    guard let crl = try await issuance.crl(profile: profile.name, issuer: issuerAndSerial.issuer) else {
-                        // The client chose the name: at most 256 characters of it in the audit record.
-                        let named = String(describing: issuerAndSerial.issuer)
+                    guard let crl = try await issuance.crl(profile: profile.name, naming: issuerAndSerial) else {
+                        // The client chose the name: at most 256 characters of it, on one line, in the audit record.
+                        let named = String(String(describing: issuerAndSerial.issuer).map { $0.isNewline || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true ? " " : $0 })
                         let quoted = named.count > 256 ? String(named.prefix(256)) + "…" : named
                         return .refused(
-                            Refusal(.unknownTransaction, "GetCRL names issuer \(quoted), which no configured issuer (SCEPTER_ISSUERS) has as its CA"))
+                            Refusal(.unknownTransaction, "GetCRL names issuer \(quoted), a CA profile \(profile.name) does not answer for (SCEPTER_ISSUERS, the profile's ISSUER)"))
                     }
                     return .certificates([], crls: [crl], serial: nil, answering: message)
                 }

@@ -22,46 +22,43 @@ public enum InternalAPI {
     /// `GET`: the profile's `CACertificates`.
     public static func caPath(profile: String) -> String { "/internal/v1/profiles/\(escape(profile))/ca" }
 
-    /// `GET`: a current CRL (DER, `application/pkix-crl`), that of the
-    /// configured issuer whose CA is named by `issuerDER`, the DER of an
-    /// X.501 Name (`Issuance.crl`), sent as `?issuer=` and its unpadded
-    /// base64url; 404 when no configured issuer's CA has that name. Without
-    /// it, the profile's current issuer's (what edges that predate the
-    /// parameter ask for).
-    public static func crlPath(profile: String, issuerDER: [UInt8]? = nil) -> String {
+    /// `GET`: a current CRL (DER, `application/pkix-crl`): that of the CA a
+    /// GetCRL's `IssuerAndSerialNumber` names (`Issuance.crl`), its DER sent
+    /// as `?issuerAndSerial=` in unpadded base64url; 404 when the profile may
+    /// answer for no CA of that name. Without it, the profile's current
+    /// issuer's (what edges that predate the parameter ask for).
+    public static func crlPath(profile: String, naming requestDER: [UInt8]? = nil) -> String {
         let path = "/internal/v1/profiles/\(escape(profile))/crl"
-        guard let issuerDER else { return path }
-        return path + "?\(crlIssuerParameter)=" + Base64URL.encode(issuerDER)
+        guard let requestDER else { return path }
+        return path + "?\(crlRequestParameter)=" + Base64URL.encode(requestDER)
     }
 
-    /// The query parameter of `crlPath` naming the issuer.
-    public static let crlIssuerParameter = "issuer"
+    /// The query parameter of `crlPath` carrying the GetCRL's `IssuerAndSerialNumber`.
+    public static let crlRequestParameter = "issuerAndSerial"
 
-    /// Largest DER issuer Name `crlPath` carries; the control plane answers 400 to a longer one.
-    public static let maxIssuerNameSize = 4096
+    /// Largest DER `IssuerAndSerialNumber` `crlPath` carries; the control plane answers 400 to a longer one.
+    public static let maxCRLRequestSize = 4096
 
-    /// The issuer Name a `crlPath` query parameter carries, or why it carries none.
-    public static func crlIssuer(parameter text: String) -> Result<DistinguishedName, CRLIssuerError> {
+    /// The `IssuerAndSerialNumber` a `crlPath` query parameter carries, or why it carries none.
+    package static func crlRequest(parameter text: String) -> Result<IssuerAndSerial, CRLRequestError> {
+        let parameter = crlRequestParameter
         // Base64 holds 3 bytes in 4 characters: anything longer decodes past the bound.
-        guard text.utf8.count <= (maxIssuerNameSize + 2) / 3 * 4 else {
-            return .failure(CRLIssuerError("the issuer parameter is over \(maxIssuerNameSize) bytes of DER"))
+        guard text.utf8.count <= (maxCRLRequestSize + 2) / 3 * 4 else {
+            return .failure(CRLRequestError("the \(parameter) parameter is over \(maxCRLRequestSize) bytes of DER"))
         }
-        guard !text.isEmpty else { return .failure(CRLIssuerError("the issuer parameter is empty")) }
+        guard !text.isEmpty else { return .failure(CRLRequestError("the \(parameter) parameter is empty")) }
         guard let der = Base64URL.decode(text.utf8[...]) else {
-            return .failure(CRLIssuerError("the issuer parameter is not base64url"))
+            return .failure(CRLRequestError("the \(parameter) parameter is not base64url"))
         }
-        guard der.count <= maxIssuerNameSize else {
-            return .failure(CRLIssuerError("the issuer parameter is over \(maxIssuerNameSize) bytes of DER"))
+        guard let request = try? IssuerAndSerial(derEncoded: DER.parse(der)) else {
+            return .failure(CRLRequestError("the \(parameter) parameter is not the DER of an IssuerAndSerialNumber"))
         }
-        guard let name = try? DistinguishedName(derEncoded: DER.parse(der)) else {
-            return .failure(CRLIssuerError("the issuer parameter is not the DER of an X.501 Name"))
-        }
-        return .success(name)
+        return .success(request)
     }
 
-    /// Why a `crlPath` issuer parameter was refused (HTTP 400).
-    public struct CRLIssuerError: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    /// Why a `crlPath` parameter was refused (HTTP 400).
+    package struct CRLRequestError: Error, Sendable, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 

@@ -16,13 +16,11 @@ public protocol Issuance: Sendable {
     /// A certificate this profile issued (GetCert); nil when unknown.
     func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate?
 
-    /// A current CRL, DER (GetCRL): that of the configured issuer whose CA
-    /// certificate's subject is `issuer`, compared as RFC 5280 §7.1 compares
-    /// names. Any configured issuer qualifies, one a rollover retired too;
-    /// when several CAs have that name, the profile's current issuer wins,
-    /// then the issuer name first in order. nil when no configured issuer's
-    /// CA has that name. With `issuer` nil, the profile's current issuer's.
-    func crl(profile: String, issuer: DistinguishedName?) async throws -> [UInt8]?
+    /// A current CRL, DER (GetCRL): that of the CA `request` names (RFC 8894
+    /// §3.3.4), names compared as RFC 5280 §7.1 compares them. nil when the
+    /// profile may answer for no CA of that name. With `request` nil, the
+    /// profile's current issuer's.
+    func crl(profile: String, naming request: IssuerAndSerial?) async throws -> [UInt8]?
 
     /// The profile's CA chain for GetCACert/GetNextCACert.
     func caCertificates(profile: String) async throws -> CACertificates
