@@ -61,6 +61,13 @@ struct InventoryIndexTests {
             sql: #"SELECT serial FROM certificates WHERE (device_id = 'laptop-42' OR lower(subject) LIKE '%laptop-42%' ESCAPE '\') ORDER BY created_at DESC, serial ASC LIMIT 51"#,
             indexes: ["certificates_device", "certificates_subject_trgm"], sqlite: false, bitmapOnly: true),
         Read(
+            name: "an issuer's unexpired certificates (the issuers' counts)",
+            sql: "SELECT count(*) AS unexpired, max(not_after) AS last_expiry FROM certificates WHERE issuer = 'corp' AND not_after > '2026-01-01T00:00:00.000Z'",
+            indexes: ["certificates_issuer"]),
+        Read(
+            name: "the next issuer name (the issuers' hop)", sql: "SELECT min(issuer) FROM certificates WHERE issuer > 'corp'",
+            indexes: ["certificates_issuer"]),
+        Read(
             name: "the CRL's revocation stamp", sql: "SELECT count(*) AS n, max(revoked_at) AS latest FROM revocations WHERE issuer = 'bench'",
             indexes: ["revocations_issuer"]),
     ]
@@ -114,12 +121,12 @@ struct InventoryIndexTests {
             #expect(try await database.scalar(Self.trigramIndexes) == 0)
             // Another replica building: this one leaves it.
             let other = try await database.connect()
-            _ = try await other.query("SELECT pg_advisory_lock(\(PostgresStore.textSearchLock))", logger: ControlFixtures.logger)
-            #expect(await store.buildTextSearchIndexes() == .buildingElsewhere)
+            _ = try await other.query("SELECT pg_advisory_lock(\(PostgresStore.onlineIndexLock))", logger: ControlFixtures.logger)
+            #expect(await store.buildOnlineIndexes() == .buildingElsewhere)
             try await other.close()
-            #expect(await store.buildTextSearchIndexes() == .built(["certificates_sans_trgm", "certificates_subject_trgm"]))
+            #expect(await store.buildOnlineIndexes() == .built(["certificates_issuer", "certificates_sans_trgm", "certificates_subject_trgm"]))
             #expect(try await database.scalar(Self.trigramIndexes) == 2)
-            #expect(await store.buildTextSearchIndexes() == .present)
+            #expect(await store.buildOnlineIndexes() == .present)
         }
     }
 
@@ -145,7 +152,7 @@ struct InventoryIndexTests {
                 try await database.scalar(
                     "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'certificates_subject_trgm' AND NOT i.indisvalid")
                     == 1)
-            #expect(await store.buildTextSearchIndexes() == .built(["certificates_sans_trgm", "certificates_subject_trgm"]))
+            #expect(await store.buildOnlineIndexes() == .built(["certificates_issuer", "certificates_sans_trgm", "certificates_subject_trgm"]))
             #expect(try await database.scalar(Self.trigramIndexes) == 2)
             #expect(try await database.scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'certificates_subject_trgm' AND indexdef LIKE '%gin_trgm_ops%'") == 1)
         }
@@ -160,7 +167,7 @@ struct InventoryIndexTests {
             let warnings = RecordedWarnings()
             let restricted = PostgresStore(configuration: database.configuration, logger: Logger(label: "test") { _ in warnings })
             try await restricted.migrate()
-            guard case .extensionUnavailable = await restricted.buildTextSearchIndexes() else {
+            guard case .extensionUnavailable = await restricted.buildOnlineIndexes() else {
                 Issue.record("the build did not report the missing extension")
                 return
             }
@@ -172,7 +179,7 @@ struct InventoryIndexTests {
 
             try await PostgresTestDatabase.administer(database.configuration, "GRANT CREATE ON DATABASE \(unescaped: database.name) TO CURRENT_USER")
             let later = PostgresStore(configuration: database.configuration, logger: ControlFixtures.logger)
-            #expect(await later.buildTextSearchIndexes() == .built(["certificates_sans_trgm", "certificates_subject_trgm"]))
+            #expect(await later.buildOnlineIndexes() == .built(["certificates_sans_trgm", "certificates_subject_trgm"]))
             #expect(try await database.scalar(Self.trigramIndexes) == 2)
         }
     }
@@ -182,7 +189,7 @@ struct InventoryIndexTests {
     func postgresPlans(_ read: Read) async throws {
         try await PostgresTestDatabase.withStore { store, _ in
             try await store.migrate()
-            _ = await store.buildTextSearchIndexes()
+            _ = await store.buildOnlineIndexes()
             let plan = try await store.transaction("test") { sql in
                 try await sql.run("SET LOCAL enable_seqscan = off")
                 if read.bitmapOnly { try await sql.run("SET LOCAL enable_indexscan = off") }

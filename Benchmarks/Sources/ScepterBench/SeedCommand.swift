@@ -71,8 +71,8 @@ enum ScepterBinary {
 
 extension ControlPlaneProcess {
     /// Runs the control plane's migrations on `databaseURL`: starts it until
-    /// it listens and has built the text search indexes it builds after
-    /// starting (`TextSearchIndexBuilder`; on the empty tables, at once), then
+    /// it listens and has built the online indexes it builds after
+    /// starting (`OnlineIndexBuilder`; on the empty tables, at once), then
     /// stops it. The seeder then rebuilds every index after its COPY, those
     /// included, so none is built while a probe measures.
     static func migrate(binary: String, directory: String, databaseURL: String) throws {
@@ -82,7 +82,7 @@ extension ControlPlaneProcess {
         while try InventoryProbe.query(databaseURL, built).trimmingCharacters(in: .whitespacesAndNewlines) != "2" {
             guard Date() < deadline else {
                 control.stop()
-                throw BenchError("the control plane did not build the text search indexes within 30 s (is pg_trgm installed? its log: \(directory)/control.log)")
+                throw BenchError("the control plane did not build the online indexes within 30 s (is pg_trgm installed? its log: \(directory)/control.log)")
             }
             usleep(50_000)
         }

@@ -127,7 +127,7 @@ package struct ControlServer {
             router: router, internalListener: internalListener, store: store, metrics: metrics,
             options: Options(listen: listen, shutdownGrace: shutdownGrace, controlID: controlID, limits: limits, tls: tls),
             services: [
-                store, TextSearchIndexBuilder(store: store), RedisClientService(client: redis), consumer,
+                store, OnlineIndexBuilder(store: store), RedisClientService(client: redis), consumer,
                 IssuerContinuityCheck(configuration: configuration, store: store, metrics: metrics, logger: logger),
             ] + revocationPoller(
                 intune, options: intuneOptions, store: store, lease: RedisLease(client: redis, owner: controlID, logger: logger),

@@ -68,6 +68,11 @@ package final class SQLiteStore: SQLStore {
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", [.integer(Int64(migration.version)), .instant(Date())])
             }
         }
+        try await run("migrate") { sql in
+            for index in Schema.onlineIndexes where !index.trigram {
+                try await sql.run("CREATE INDEX IF NOT EXISTS \(index.name) ON \(index.definition)")
+            }
+        }
     }
 
     // MARK: SQLStore

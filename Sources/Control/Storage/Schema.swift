@@ -157,24 +157,32 @@ enum Schema {
         Migration(version: 6, statements: [
             "CREATE INDEX certificates_status_created ON certificates (status, created_at DESC, serial, not_after)"
         ]),
-        // What each issuer name still answers for (`GET /api/v1/issuers`, the
-        // start-time issuer checks): the names by a hop per name, and each
-        // name's unexpired certificates as one range, from this index alone.
-        Migration(version: 7, statements: [
-            "CREATE INDEX certificates_issuer ON certificates (issuer, not_after, status)"
-        ]),
     ]
 
-    /// PostgreSQL's trigram indexes for the certificate searches by text
-    /// (`q`, `device`: `lower(…) LIKE '%…%'`, which no B-tree serves). They
-    /// need the `pg_trgm` extension, which a database user may not be allowed
-    /// to create, and on a large inventory they take a while to build, so
-    /// they are not a migration: `TextSearchIndexBuilder` builds the missing
-    /// ones after the control plane starts, without blocking writes, and the
-    /// searches work, slower, without them. SQLite has no equivalent.
-    static let textSearchIndexes = [
-        "certificates_subject_trgm": "CREATE INDEX CONCURRENTLY IF NOT EXISTS certificates_subject_trgm ON certificates USING gin (lower(subject) gin_trgm_ops)",
-        "certificates_sans_trgm": "CREATE INDEX CONCURRENTLY IF NOT EXISTS certificates_sans_trgm ON certificates USING gin (lower(sans) gin_trgm_ops)",
+    /// An index that is not a migration: on a large inventory building it
+    /// blocks writes for as long as it takes (and the migrations have a time
+    /// limit), so on PostgreSQL `OnlineIndexBuilder` builds the missing ones
+    /// after the control plane starts, with `CREATE INDEX CONCURRENTLY`
+    /// (enrollments go on writing), and the reads they serve work, slower,
+    /// without them. SQLite (`scepter dev`: one process, a small inventory)
+    /// creates those it can at each start. Nor do they change the schema
+    /// version, so a release before them runs on the same database.
+    struct OnlineIndex {
+        var name: String
+        /// What follows `ON`.
+        var definition: String
+        /// Needs PostgreSQL's `pg_trgm`, which a database user may not be allowed to create; SQLite has no equivalent.
+        var trigram: Bool = false
+    }
+
+    static let onlineIndexes = [
+        // What each issuer name still answers for (`GET /api/v1/issuers`, the
+        // issuer checks): the names by a hop per name, and each name's
+        // unexpired certificates as one range, from this index alone.
+        OnlineIndex(name: "certificates_issuer", definition: "certificates (issuer, not_after, status)"),
+        // The certificate searches by text (`q`, `device`: `lower(…) LIKE '%…%'`, which no B-tree serves).
+        OnlineIndex(name: "certificates_subject_trgm", definition: "certificates USING gin (lower(subject) gin_trgm_ops)", trigram: true),
+        OnlineIndex(name: "certificates_sans_trgm", definition: "certificates USING gin (lower(sans) gin_trgm_ops)", trigram: true),
     ]
 
     /// The name of the enrollments table's key: a second insert of one
