@@ -1333,6 +1333,7 @@ def test_issuers_warn_of_an_unconfigured_issuer(driver, run):
         assert cells["state"] == "unconfigured" and cells["ca"] == "not configured", cells
         assert cells["certificates"] == "3\n2 active, 1 revoked" and cells["lastExpiry"] == utc_text(last), cells
         assert cells["revocations"] == "1" and cells["profiles"] == "none", cells
+        assert cells["urls"] == "not served (not configured)" and not driver.find_elements(*by_testid("issuers-crl-main-2021")), cells
         assert driver.find_element(*by_testid("issuers-state-main-2021")).get_attribute("data-state") == "unconfigured"
         # Markup from the answer is text; a javascript: URL is no link.
         assert issuer_cells(driver, "x-markup")["ca"].startswith('<img src=x onerror="window.pwned=1">CN=Evil\n'), issuer_cells(driver, "x-markup")

@@ -53,7 +53,8 @@ struct IssuerView: Encodable {
             views.append(
                 IssuerView(
                     name: name, state: status.state, ca: status.ca.map { CA($0.certificate, now: now) }, profiles: status.profiles,
-                    crlURL: configuration.crlURL(issuer: name) ?? "/crl/\(name).crl", ocspURL: configuration.ocspURL(issuer: name) ?? "/ocsp/\(name)",
+                    crlURL: configuration.crlURL(issuer: name) ?? ControlConfiguration.crlPath(issuer: name),
+                    ocspURL: configuration.ocspURL(issuer: name) ?? ControlConfiguration.ocspPath(issuer: name),
                     certificates: Certificates(
                         unexpired: inventory?.unexpired ?? 0, active: inventory?.active ?? 0, revoked: inventory?.revoked ?? 0,
                         lastExpiry: inventory?.lastExpiry),

@@ -76,6 +76,8 @@
   }
 
   function urlsCell(issuer, name) {
+    // Nothing serves them: no link that would only answer 404.
+    if (issuer.state === 'unconfigured') return muted('not served (not configured)');
     return [
       h('div', null, 'CRL: ', safeLink(issuer.crlURL, { download: `${name}.crl`, testid: `${TESTID}-crl-${name}` }, issuer.crlURL)),
       h('div', null, 'OCSP: ', issuer.ocspURL ? code(issuer.ocspURL) : muted('unknown')),

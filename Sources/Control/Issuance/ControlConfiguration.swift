@@ -57,11 +57,15 @@ package struct ControlConfiguration: Sendable {
         return [issuer.certificateDER] + issuer.chain
     }
 
+    /// Where this server publishes an issuer's CRL and answers OCSP for it (PublicationRoutes).
+    package static func crlPath(issuer: String) -> String { "/crl/\(issuer).crl" }
+    package static func ocspPath(issuer: String) -> String { "/ocsp/\(issuer)" }
+
     /// The CRL distribution point an issuer's certificates carry.
-    package func crlURL(issuer: String) -> String? { publicURL.map { "\($0)/crl/\(issuer).crl" } }
+    package func crlURL(issuer: String) -> String? { publicURL.map { $0 + Self.crlPath(issuer: issuer) } }
 
     /// The OCSP responder an issuer's certificates name (authorityInfoAccess).
-    package func ocspURL(issuer: String) -> String? { publicURL.map { "\($0)/ocsp/\(issuer)" } }
+    package func ocspURL(issuer: String) -> String? { publicURL.map { $0 + Self.ocspPath(issuer: issuer) } }
 
     /// One Intune client per app registration, keyed by the profiles that use it.
     package func intuneClients(http: HTTPClient = MicrosoftHTTP.sharedClient, metrics: ControlMetrics?, logger: Logger) -> [String: IntuneClient] {

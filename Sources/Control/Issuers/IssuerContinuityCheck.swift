@@ -119,8 +119,8 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
                     Problem(
                         key: .init(kind: .unconfigured, issuer: held.issuer),
                         message: "issuer \(held.issuer) is not in SCEPTER_ISSUERS, but the inventory holds \(held.unexpired) unexpired certificate(s) "
-                        + "it issued (\(held.active) active, \(held.revoked) revoked), the last valid until \(held.lastExpiry): /crl/\(held.issuer).crl "
-                        + "and /ocsp/\(held.issuer) are not served, so revoking one reaches no relying party. Configure issuer "
+                        + "it issued (\(held.active) active, \(held.revoked) revoked), the last valid until \(held.lastExpiry): "
+                        + "\(ControlConfiguration.crlPath(issuer: held.issuer)) and \(ControlConfiguration.ocspPath(issuer: held.issuer)) are not served, so revoking one reaches no relying party. Configure issuer "
                         + "\(held.issuer) again with its CA (SCEPTER_ISSUER_\(Settings.variableName(held.issuer))_CA_CERT_PATH and _CA_KEY_PATH) "
                         + "until then; no profile needs to use it (docs/ca.md, CA rollover)"))
             }
@@ -147,8 +147,8 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
                     key: .init(kind: .replaced, issuer: issuer.name),
                     message: "issuer \(issuer.name)'s CA (\(issuer.certificate.subject)) did not sign certificate \(record.serialNumber), which the inventory "
                     + "records under that name (signed by \(certificate.issuer), valid until \(record.notAfter)): the CA behind \(prefix)CA_CERT_PATH "
-                    + "was replaced, so that certificate and the others of the earlier CA are no longer on /crl/\(issuer.name).crl and "
-                    + "/ocsp/\(issuer.name) refuses them. Configure the earlier CA again under this name, and the new CA under a new "
+                    + "was replaced, so that certificate and the others of the earlier CA are no longer on \(ControlConfiguration.crlPath(issuer: issuer.name)) "
+                    + "and \(ControlConfiguration.ocspPath(issuer: issuer.name)) refuses them. Configure the earlier CA again under this name, and the new CA under a new "
                     + "issuer name that the profiles' ISSUER names (docs/ca.md, CA rollover)"))
         }
         return found

@@ -2,7 +2,7 @@ import Foundation
 
 /// What an issuer name is to this control plane and what it still answers
 /// for: the one reading `GET /api/v1/issuers`, the issuer metrics and the
-/// start-time checks share.
+/// hourly issuer checks share.
 package struct IssuerStatus: Sendable {
     package enum State: String, Sendable, Encodable, CaseIterable {
         /// A profile issues from it.
