@@ -123,6 +123,38 @@ struct GetCRLIssuerTests {
         }
     }
 
+    @Test("A profile moved off a CA another profile keeps: its old certificates get that CA's CRL; a CA's own serial picks that CA; an issuer no longer configured gets nil")
+    func serialsOfMovedProfilesAndCAs() async throws {
+        try await IssuanceHarness.run { harness in
+            let old = try Certificate(derEncoded: try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued).certificate)
+            let subject = harness.caIdentity.certificate.subject
+            // corp moves to corp-ca-2 (named like corp-ca); guest still issues from corp-ca.
+            let nextIdentity = try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity)
+            let next = try ControlFixtures.localCA(nextIdentity, name: "corp-ca-2")
+            let service = IssuanceService(
+                configuration: ControlConfiguration(
+                    profiles: [
+                        ControlConfiguration.Profile(name: "corp", issuer: next, policy: CertificateProfile()),
+                        ControlConfiguration.Profile(name: "guest", issuer: harness.ca, policy: CertificateProfile()),
+                    ]),
+                store: harness.store, logger: ControlFixtures.logger)
+            let oldCA = try #require(try await service.crls.crl(issuer: "corp-ca")).der
+            let nextCA = try #require(try await service.crls.crl(issuer: "corp-ca-2")).der
+            #expect(try await service.crl(profile: "corp", naming: Self.request(subject, serial: old.serialNumber)) == oldCA)
+            // The CA certificate's own serial (some clients send it): that CA, if it is this profile's to answer for.
+            #expect(try await service.crl(profile: "corp", naming: Self.request(subject, serial: nextIdentity.certificate.serialNumber)) == nextCA)
+            #expect(try await service.crl(profile: "corp", naming: Self.request(subject, serial: harness.caIdentity.certificate.serialNumber)) == nil)
+            #expect(try await service.crl(profile: "guest", naming: Self.request(subject, serial: harness.caIdentity.certificate.serialNumber)) == oldCA)
+
+            // corp-ca removed altogether: no CRL here can list the old certificate, so none is answered for it.
+            let forgotten = IssuanceService(
+                configuration: ControlConfiguration(profiles: [ControlConfiguration.Profile(name: "corp", issuer: next, policy: CertificateProfile())]),
+                store: harness.store, logger: ControlFixtures.logger)
+            #expect(try await forgotten.crl(profile: "corp", naming: Self.request(subject, serial: old.serialNumber)) == nil)
+            #expect(try await forgotten.crl(profile: "corp", naming: Self.request(subject)) != nil, "an unknown serial: the current CA")
+        }
+    }
+
     @Test("Another profile's CA is not this profile's to answer for; retired CAs of one name: the first by issuer name")
     func otherProfilesAndRetiredTwins() async throws {
         try await IssuanceHarness.run { harness in
@@ -193,8 +225,10 @@ struct GetCRLIssuerTests {
             ("!!!not-base64", "is not base64url"),
             ("", "is empty"),
             ("AAAA", "is not the DER of an IssuerAndSerialNumber"),
-            // 4,097 bytes of DER, in base64url.
+            // 4,101 bytes of DER, in base64url: refused by the text's length.
             (String(repeating: "A", count: 5464 + 4), "is over 4096 bytes of DER"),
+            // 4,097 bytes of DER: a text short enough, refused once decoded.
+            (String(repeating: "A", count: 5463), "is over 4096 bytes of DER"),
         ])
     func malformedParameter(parameter: String, problem: String) async throws {
         try await IssuanceHarness.run { harness in

@@ -95,12 +95,12 @@ struct RolloverTests {
             let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
 
             let sameCA = Self.check([harness.ca], in: harness)
-            #expect(await sameCA.round().isEmpty)
+            #expect(await sameCA.round().problems.isEmpty)
 
             // The documented mistake: the same name, another CA's files.
             let replaced = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .rsa2048), name: "corp-ca")
             let unused = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Unused CA", key: .p256), name: "spare")
-            let problems = await Self.check([replaced, unused], in: harness).round()
+            let problems = await Self.check([replaced, unused], in: harness).round().problems
             #expect(problems.count == 1, "\(problems)")
             let problem = try #require(problems.first?.message)
             #expect(problem.contains(old.serialNumber))
@@ -155,12 +155,33 @@ struct RolloverTests {
         }
     }
 
+    @Test("A round that cannot read the inventory is tried again soon, not an hour later")
+    func unreadableInventoryIsRetried() async throws {
+        try await IssuanceHarness.run { harness in
+            _ = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
+            let store = FailingInventoryStore(harness.store, failures: 1)
+            let metrics = ControlMetrics()
+            let check = IssuerContinuityCheck(
+                configuration: ControlConfiguration(profiles: [], issuers: []), store: store, metrics: metrics, logger: ControlFixtures.logger,
+                interval: .seconds(3600), retry: .milliseconds(20))
+            let service = Task { try await check.run() }
+            defer { service.cancel() }
+            let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"} 1"#
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !String(decoding: metrics.render(), as: UTF8.self).contains(series), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(String(decoding: metrics.render(), as: UTF8.self).contains(series), "the second round never came")
+            #expect(store.attempts >= 2)
+        }
+    }
+
     @Test("Two issuers whose CAs share a subject name are reported once, naming both and the option that avoids it")
     func sharedNameIsReported() async throws {
         try await IssuanceHarness.run { harness in
             let twin = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "corp-ca-2026")
             #expect(twin.certificate.subject == harness.ca.certificate.subject)
-            let problems = await Self.check([harness.ca, twin], in: harness).round()
+            let problems = await Self.check([harness.ca, twin], in: harness).round().problems
             #expect(problems.map(\.key.kind) == [.sharedName], "\(problems)")
             let message = try #require(problems.first?.message)
             #expect(message.contains("issuers corp-ca and corp-ca-2026"), "\(message)")
@@ -174,7 +195,7 @@ struct RolloverTests {
             let old = try #require(try await harness.service.enroll(IssuanceHarness.job(try Device())).issued)
             let successor = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA 2", key: .p256), name: "corp-ca-2026")
             let metrics = ControlMetrics()
-            let problems = await Self.check([successor], in: harness, metrics: metrics).round()
+            let problems = await Self.check([successor], in: harness, metrics: metrics).round().problems
             #expect(problems.count == 1, "\(problems)")
             let problem = try #require(problems.first?.message)
             #expect(problem.contains("issuer corp-ca is not in SCEPTER_ISSUERS"))
@@ -196,9 +217,31 @@ struct RolloverTests {
 
             // Configured again (retired: no profile uses it), nothing to report.
             let both = Self.check([successor, harness.ca], in: harness)
-            #expect(await both.round().isEmpty)
+            #expect(await both.round().problems.isEmpty)
             let retired = try await IssuerView.all(ControlConfiguration(profiles: [profile], issuers: [harness.ca]), store: harness.store, now: Date())
             #expect(retired.map(\.state) == [.retired, .current])
         }
+    }
+}
+
+/// A store whose first `failures` inventory reads fail, as on a database that is away.
+final class FailingInventoryStore: ForwardingStore, Sendable {
+    let base: any ControlStore
+    private let counted: Mutex<(attempts: Int, failures: Int)>
+
+    init(_ base: any ControlStore, failures: Int) {
+        self.base = base
+        counted = Mutex((0, failures))
+    }
+
+    var attempts: Int { counted.withLock { $0.attempts } }
+
+    func issuerInventory(now: Date) async throws -> [IssuerInventory] {
+        let fail = counted.withLock { counted in
+            counted.attempts += 1
+            return counted.attempts <= counted.failures
+        }
+        if fail { throw IssuanceUnavailable("the database is away (a test)") }
+        return try await base.issuerInventory(now: now)
     }
 }

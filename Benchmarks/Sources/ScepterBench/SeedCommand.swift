@@ -77,9 +77,9 @@ extension ControlPlaneProcess {
     /// included, so none is built while a probe measures.
     static func migrate(binary: String, directory: String, databaseURL: String) throws {
         let control = try ControlPlaneProcess(binary: binary, directory: directory, databaseURL: databaseURL, cpu: nil)
-        let built = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'certificates_%_trgm' AND i.indisvalid"
+        let built = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE (c.relname LIKE 'certificates_%_trgm' OR c.relname = 'certificates_issuer') AND i.indisvalid"
         let deadline = Date().addingTimeInterval(30)
-        while try InventoryProbe.query(databaseURL, built).trimmingCharacters(in: .whitespacesAndNewlines) != "2" {
+        while try InventoryProbe.query(databaseURL, built).trimmingCharacters(in: .whitespacesAndNewlines) != "3" {
             guard Date() < deadline else {
                 control.stop()
                 throw BenchError("the control plane did not build the online indexes within 30 s (is pg_trgm installed? its log: \(directory)/control.log)")

@@ -321,25 +321,31 @@ package final class IssuanceService: Issuance {
     }
 
     /// The issuer whose CRL a GetCRL naming `request` asks for (RFC 8894
-    /// §3.3.4), its CA's subject matching the named issuer (RFC 5280 §7.1):
-    /// - the issuer the inventory says issued the request's serial, when it
-    ///   is a certificate of this profile: two CAs may share a name (`scepter
-    ///   ca init` names every CA alike unless told otherwise), the serial
-    ///   tells them apart;
+    /// §3.3.4), its CA's subject matching the named issuer (RFC 5280 §7.1).
+    /// Two CAs may share a name (`scepter ca init` names every CA alike
+    /// unless told otherwise); the serial tells them apart:
+    /// - a certificate of this profile with that serial: the issuer the
+    ///   inventory says issued it, or nil when that issuer is no longer
+    ///   configured (no CRL here can list it);
+    /// - a CA certificate's own serial (some clients send it): that CA;
     /// - else the profile's current issuer, else one no profile issues from
-    ///   (retired by a rollover), the first by name. Other profiles' issuers
-    ///   are not this profile's to answer for.
+    ///   (retired by a rollover), the first by name. Other profiles'
+    ///   issuers are not this profile's to answer for.
     /// nil when none matches.
     func crlIssuer(for request: IssuerAndSerial, in profile: ControlConfiguration.Profile) async throws -> LocalCA? {
-        func named(_ issuer: LocalCA) -> Bool { issuer.certificate.subject.matches(request.issuer) }
-        if let record = try await store.certificate(serialNumber: request.serialNumber.hexString), record.profile == profile.name,
-            let issuer = configuration.issuers[record.issuer], named(issuer)
-        {
-            return issuer
-        }
-        if named(profile.issuer) { return profile.issuer }
         let inUse = Set(configuration.profiles.values.map(\.issuer.name))
-        return configuration.issuers.values.filter { !inUse.contains($0.name) && named($0) }.min { $0.name < $1.name }
+        let candidates = configuration.issuers.values.filter { $0.certificate.subject.matches(request.issuer) }
+        guard !candidates.isEmpty else { return nil }
+        if let record = try await store.certificate(serialNumber: request.serialNumber.hexString), record.profile == profile.name {
+            if let issuer = candidates.first(where: { $0.name == record.issuer }) { return issuer }
+            let issuedBy = (try? Certificate(derEncoded: record.der))?.issuer
+            if configuration.issuers[record.issuer] == nil, issuedBy?.matches(request.issuer) == true { return nil }
+        }
+        if let named = candidates.filter({ $0.certificate.serialNumber == request.serialNumber }).min(by: { $0.name < $1.name }) {
+            return named.name == profile.issuer.name || !inUse.contains(named.name) ? named : nil
+        }
+        if candidates.contains(where: { $0.name == profile.issuer.name }) { return profile.issuer }
+        return candidates.filter { !inUse.contains($0.name) }.min { $0.name < $1.name }
     }
 
     package func caCertificates(profile: String) async throws -> CACertificates {

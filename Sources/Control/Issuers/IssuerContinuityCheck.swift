@@ -29,6 +29,9 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     let metrics: ControlMetrics?
     let logger: Logger
     let interval: Duration
+    /// How soon a round that could not read the inventory (the database away,
+    /// or the issuer index not built yet on a large one) is tried again.
+    let retry: Duration
     let now: @Sendable () -> Date
     /// The problems already logged (by kind and issuer) and the issuer names already published.
     private let seen = Mutex<(problems: Set<Problem.Key>, names: Set<String>)>(([], []))
@@ -48,15 +51,24 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
         package var message: String
     }
 
+    /// What a round found, and whether it could read everything it asks the inventory.
+    package struct Round: Sendable {
+        package var problems: [Problem] = []
+        package var complete = true
+    }
+
+
+
     package init(
         configuration: ControlConfiguration, store: any ControlStore, metrics: ControlMetrics? = nil, logger: Logger,
-        interval: Duration = .seconds(3600), now: @escaping @Sendable () -> Date = { Date() }
+        interval: Duration = .seconds(3600), retry: Duration = .seconds(60), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
         self.logger = logger
         self.interval = interval
+        self.retry = retry
         self.now = now
     }
 
@@ -66,9 +78,10 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     package func run() async throws {
         var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let found = await cancelWhenGracefulShutdown { await self.round() }
+            let round = await cancelWhenGracefulShutdown { await self.round() }
             // A round cut short by SIGTERM is not reported.
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
+            let found = round.problems
             let fresh = seen.withLock { seen in
                 defer { seen.problems.formUnion(found.map(\.key)) }
                 return found.filter { !seen.problems.contains($0.key) }
@@ -80,7 +93,8 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
             first = false
             // SIGTERM ends the wait at once.
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+                let wait = round.complete ? interval : min(interval, retry)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             } catch {
                 return
             }
@@ -91,9 +105,10 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     /// a problem per issuer name that another CA's or no configured CA's
     /// unexpired certificates still carry, or whose CA's subject another
     /// issuer's CA has too. What the database cannot be asked about is skipped.
-    package func round() async -> [Problem] {
+    package func round() async -> Round {
         let at = now()
         var found: [Problem] = []
+        var complete = true
         let configured = configuration.issuers.values.sorted { $0.name < $1.name }
         for (index, issuer) in configured.enumerated() {
             for other in configured[(index + 1)...] where other.certificate.subject.matches(issuer.certificate.subject) {
@@ -125,16 +140,20 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
                         + "until then; no profile needs to use it (docs/ca.md, CA rollover)"))
             }
         } catch where !(error is CancellationError) && !Task.isCancelled {
-            logger.notice("issuers not checked against the inventory: it cannot be read", metadata: ["error": "\(error)"])
+            complete = false
+            logger.notice(
+                "issuers not checked against the inventory: it cannot be read; trying again within \(min(interval, retry))",
+                metadata: ["error": "\(error)"])
         } catch {
-            return found
+            return Round(problems: found, complete: false)
         }
         for issuer in configured {
             let record: CertificateRecord?
             do {
                 record = try await store.soonestExpiring(issuer: issuer.name, now: at)
             } catch {
-                if Task.isCancelled { return found }
+                complete = false
+                if Task.isCancelled { return Round(problems: found, complete: false) }
                 logger.notice("issuer continuity not checked: the inventory cannot be read", metadata: ["issuer": "\(issuer.name)", "error": "\(error)"])
                 continue
             }
@@ -151,6 +170,6 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
                     + "and \(ControlConfiguration.ocspPath(issuer: issuer.name)) refuses them. Configure the earlier CA again under this name, and the new CA under a new "
                     + "issuer name that the profiles' ISSUER names (docs/ca.md, CA rollover)"))
         }
-        return found
+        return Round(problems: found, complete: complete)
     }
 }

@@ -160,7 +160,11 @@ package struct PKIOperationHandler: Sendable {
                     // The CRL of the CA the client names (RFC 8894 §3.3.4), which after a rollover may be a retired one.
                     guard let crl = try await issuance.crl(profile: profile.name, naming: issuerAndSerial) else {
                         // The client chose the name: at most 256 characters of it, on one line, in the audit record.
-                        let named = String(String(describing: issuerAndSerial.issuer).map { $0.isNewline || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true ? " " : $0 })
+                        let named = String(
+                            String(describing: issuerAndSerial.issuer).map { character in
+                                character.isNewline || character.unicodeScalars.contains { [.control, .format].contains($0.properties.generalCategory) }
+                                    ? " " : character
+                            })
                         let quoted = named.count > 256 ? String(named.prefix(256)) + "…" : named
                         return .refused(
                             Refusal(.unknownTransaction, "GetCRL names issuer \(quoted), a CA profile \(profile.name) does not answer for (SCEPTER_ISSUERS, the profile's ISSUER)"))

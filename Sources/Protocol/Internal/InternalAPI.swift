@@ -27,17 +27,17 @@ public enum InternalAPI {
     /// as `?issuerAndSerial=` in unpadded base64url; 404 when the profile may
     /// answer for no CA of that name. Without it, the profile's current
     /// issuer's (what edges that predate the parameter ask for).
-    public static func crlPath(profile: String, naming requestDER: [UInt8]? = nil) -> String {
+    package static func crlPath(profile: String, naming requestDER: [UInt8]? = nil) -> String {
         let path = "/internal/v1/profiles/\(escape(profile))/crl"
         guard let requestDER else { return path }
         return path + "?\(crlRequestParameter)=" + Base64URL.encode(requestDER)
     }
 
     /// The query parameter of `crlPath` carrying the GetCRL's `IssuerAndSerialNumber`.
-    public static let crlRequestParameter = "issuerAndSerial"
+    package static let crlRequestParameter = "issuerAndSerial"
 
     /// Largest DER `IssuerAndSerialNumber` `crlPath` carries; the control plane answers 400 to a longer one.
-    public static let maxCRLRequestSize = 4096
+    package static let maxCRLRequestSize = 4096
 
     /// The `IssuerAndSerialNumber` a `crlPath` query parameter carries, or why it carries none.
     package static func crlRequest(parameter text: String) -> Result<IssuerAndSerial, CRLRequestError> {
@@ -49,6 +49,9 @@ public enum InternalAPI {
         guard !text.isEmpty else { return .failure(CRLRequestError("the \(parameter) parameter is empty")) }
         guard let der = Base64URL.decode(text.utf8[...]) else {
             return .failure(CRLRequestError("the \(parameter) parameter is not base64url"))
+        }
+        guard der.count <= maxCRLRequestSize else {
+            return .failure(CRLRequestError("the \(parameter) parameter is over \(maxCRLRequestSize) bytes of DER"))
         }
         guard let request = try? IssuerAndSerial(derEncoded: DER.parse(der)) else {
             return .failure(CRLRequestError("the \(parameter) parameter is not the DER of an IssuerAndSerialNumber"))
