@@ -109,6 +109,13 @@ struct RolloverTests {
         }
     }
 
+    /// Waits until `condition` holds, checking every 10 ms, 20 s at most; records an issue naming `what` if it never does.
+    static func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition(), "\(what)")
+    }
+
     /// The check with these issuers configured, no profile using them.
     static func check(
         _ issuers: [LocalCA], in harness: IssuanceHarness, metrics: ControlMetrics? = nil, logger: Logger = ControlFixtures.logger,
@@ -136,20 +143,15 @@ struct RolloverTests {
             let service = Task { try await check.run() }
             defer { service.cancel() }
             func rounds() -> Int { recorded.messages.filter { $0.contains("issuer continuity checked") }.count }
-            func waitFor(_ what: String, _ condition: () -> Bool) async throws {
-                let deadline = ContinuousClock.now + .seconds(20)
-                while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-                #expect(condition(), "\(what)")
-            }
-            try await waitFor("a first round") { rounds() >= 1 }
+            try await Self.waitFor("a first round") { rounds() >= 1 }
             // Its counts change (1 active, 0 revoked → 0 active, 1 revoked): still the same problem.
             _ = try await harness.store.revoke(
                 Revocation(serialNumber: old.serialNumber, reason: .keyCompromise, actor: "test", at: Date()), audit: { _ in nil })
             let before = rounds()
-            try await waitFor("two rounds after the revocation") { rounds() >= before + 2 }
+            try await Self.waitFor("two rounds after the revocation") { rounds() >= before + 2 }
             expired.store(true, ordering: .relaxed)
             let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"}"#
-            try await waitFor("the removed issuer's series at 0") { String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0") }
+            try await Self.waitFor("the removed issuer's series at 0") { String(decoding: metrics.render(), as: UTF8.self).contains(series + " 0") }
             let warnings = recorded.messages.filter { $0.contains("issuer corp-ca is not in SCEPTER_ISSUERS") }
             #expect(warnings.count == 1, "\(warnings)")
         }
@@ -167,11 +169,7 @@ struct RolloverTests {
             let service = Task { try await check.run() }
             defer { service.cancel() }
             let series = #"scepter_issuer_unexpired_certificates{issuer="corp-ca",state="unconfigured"} 1"#
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !String(decoding: metrics.render(), as: UTF8.self).contains(series), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(String(decoding: metrics.render(), as: UTF8.self).contains(series), "the second round never came")
+            try await Self.waitFor("a second round, soon") { String(decoding: metrics.render(), as: UTF8.self).contains(series) }
             #expect(store.attempts >= 2)
         }
     }
