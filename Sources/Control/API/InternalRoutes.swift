@@ -81,7 +81,7 @@ package struct InternalRoutes: Sendable {
             } catch {
                 return unavailable(error)
             }
-            guard let crl else { return Response.plain("profile \(profile) answers for no CA of that name", status: .notFound) }
+            guard let crl else { return Response.plain("profile \(profile) \(InternalAPI.unknownCRLIssuer)", status: .notFound) }
             return Response(
                 status: .ok, headers: [.contentType: "application/pkix-crl"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: crl)))
         }

@@ -172,8 +172,8 @@ package final class ControlPlaneClient: Issuance, Service {
         }
         let path = InternalAPI.crlPath(profile: profile, naming: requestDER)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
-        // 404 only for a name: without one, the route always has a CRL, and a 404 means another server.
-        if status == .notFound, request != nil { return nil }
+        // Only the control plane's own answer that it has no such CA: any other 404 is another server's, an outage.
+        if status == .notFound, request != nil, String(buffer: body).contains(InternalAPI.unknownCRLIssuer) { return nil }
         guard status == .ok else { throw refused(status, body, path) }
         return Array(body.readableBytesView)
     }

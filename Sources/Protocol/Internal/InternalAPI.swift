@@ -36,6 +36,11 @@ public enum InternalAPI {
     /// The query parameter of `crlPath` carrying the GetCRL's `IssuerAndSerialNumber`.
     package static let crlRequestParameter = "issuerAndSerial"
 
+    /// In the body of `crlPath`'s 404 when the profile answers for no CA of
+    /// the name: an edge tells that answer from any other 404 (a proxy's,
+    /// another server's), which is an outage, not an unknown CA.
+    package static let unknownCRLIssuer = "answers for no CA of that name"
+
     /// Largest DER `IssuerAndSerialNumber` `crlPath` carries; the control plane answers 400 to a longer one.
     package static let maxCRLRequestSize = 4096
 
