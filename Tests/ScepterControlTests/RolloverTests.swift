@@ -184,6 +184,11 @@ struct RolloverTests {
             let message = try #require(problems.first?.message)
             #expect(message.contains("issuers corp-ca and corp-ca-2026"), "\(message)")
             #expect(message.contains("--ca-name"), "\(message)")
+            // Three of one name are one problem naming all three.
+            let third = try ControlFixtures.localCA(try TestPKI.makeCA(commonName: "Scepter Test CA", keyUnlike: harness.caIdentity), name: "corp-ca-2027")
+            let three = await Self.check([harness.ca, twin, third], in: harness).round().problems
+            #expect(three.map(\.message).filter { $0.contains("issuers corp-ca, corp-ca-2026 and corp-ca-2027") }.count == 1, "\(three)")
+            #expect(three.count == 1, "\(three)")
         }
     }
 

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import ScepterProtocol
-import X509
 
 /// The internal API edges call (SPEC §3 steps 4 and 6, §8 "Internal"), behind
 /// the edge token. Answers are JSON (`InternalAPI`), except the CRL (DER).

@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, badge, code, dl, formatTime, muted } = S.ui;
+  const { h, badge, code, dl, formatTime, muted, variablePrefix } = S.ui;
   const { edgeList } = S.edgeSettings;
 
 
@@ -55,7 +55,7 @@
    * (policy_violation), so the warning names the variables to set there.
    */
   function noCredentials(name, edges) {
-    const variable = `SCEPTER_PROFILE_${name.toUpperCase().replace(/-/g, '_')}_INTUNE_`;
+    const variable = `${variablePrefix('PROFILE', name)}INTUNE_`;
     const one = edges.length === 1;
     return h('div', { class: 'callout callout-bad', testid: `settings-no-credentials-${name}` },
       h('p', null, badge('No intune-api credentials', 'red'),

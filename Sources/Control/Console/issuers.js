@@ -12,7 +12,7 @@
 (function () {
   'use strict';
   const S = (window.Scepter = window.Scepter || {});
-  const { h, badge, muted, formatTime, timeEl, code, plural, table, errorLine } = S.ui;
+  const { h, badge, muted, formatTime, timeEl, code, plural, table, errorLine, variablePrefix } = S.ui;
   const { daysLeftLine } = S.edgeSettings;
 
   const TESTID = 'issuers';
@@ -33,8 +33,6 @@
     return !Number.isNaN(t) && t <= Date.now();
   };
 
-  /** SCEPTER_ISSUER_<NAME>_: the issuer's variables, named as the configuration names them. */
-  const variablePrefix = (name) => `SCEPTER_ISSUER_${name.toUpperCase().replace(/-/g, '_')}_`;
 
   /** A link for a URL of the server or of http(s) only; anything else stays text. */
   function safeLink(url, attrs, text) {
@@ -139,7 +137,7 @@
       h('ul', null, list.map((issuer) => {
         const name = String(issuer.name);
         const c = issuer.certificates || {};
-        const prefix = variablePrefix(name);
+        const prefix = variablePrefix('ISSUER', name);
         return h('li', { testid: `${TESTID}-unconfigured-${name}` }, h('strong', null, name), ': ',
           count(c.unexpired) === null ? 'an unknown number of unexpired certificates' : plural(c.unexpired, 'unexpired certificate', 'unexpired certificates'),
           c.lastExpiry ? `, the last valid until ${formatTime(c.lastExpiry)}` : '',

@@ -334,8 +334,11 @@
     return document.getElementById(id).content.firstElementChild.cloneNode(true);
   }
 
+  /** A profile's or issuer's variable prefix, as the configuration names it (Settings.variableName): SCEPTER_<KIND>_<NAME>_. */
+  const variablePrefix = (kind, name) => `SCEPTER_${kind}_${String(name).toUpperCase().replace(/-/g, '_')}_`;
+
   S.ui = {
-    h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
+    variablePrefix, h, svg, fill, $, formatTime, timeEl, toISO, localInputToISO, ago, plural,
     badge, stateBadge, outcomeBadge, table, dl, more, sanList, code, shortFingerprint,
     setStatus, freshness, loadedPage, muted, showError, clearError, errorLine, download, openDialog, showListTop, cloneTemplate,
   };

@@ -33,6 +33,8 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     /// or the issuer index not built yet on a large one) is tried again.
     let retry: Duration
     let now: @Sendable () -> Date
+    /// Issuers whose CAs share a subject name: configuration, read once.
+    let sharedNames: [Problem]
     /// The problems already logged (by kind and issuer) and the issuer names already published.
     private let seen = Mutex<(problems: Set<Problem.Key>, names: Set<String>)>(([], []))
 
@@ -57,8 +59,6 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
         package var complete = true
     }
 
-
-
     package init(
         configuration: ControlConfiguration, store: any ControlStore, metrics: ControlMetrics? = nil, logger: Logger,
         interval: Duration = .seconds(3600), retry: Duration = .seconds(60), now: @escaping @Sendable () -> Date = { Date() }
@@ -70,6 +70,7 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
         self.interval = interval
         self.retry = retry
         self.now = now
+        sharedNames = Self.sharedNames(configuration.issuers.values.sorted { $0.name < $1.name })
     }
 
     /// ServiceLifecycle logs each service as this: the issuers' names, never their keys.
@@ -107,20 +108,9 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
     /// issuer's CA has too. What the database cannot be asked about is skipped.
     package func round() async -> Round {
         let at = now()
-        var found: [Problem] = []
         var complete = true
         let configured = configuration.issuers.values.sorted { $0.name < $1.name }
-        for (index, issuer) in configured.enumerated() {
-            for other in configured[(index + 1)...] where other.certificate.subject.matches(issuer.certificate.subject) {
-                found.append(
-                    Problem(
-                        key: .init(kind: .sharedName, issuer: issuer.name),
-                        message: "issuers \(issuer.name) and \(other.name) have CAs of one subject name (\(issuer.certificate.subject)): "
-                            + "Scepter tells their certificates apart, but clients and relying parties that pick a CA by name (GetCRL, path "
-                            + "building without key identifiers) may take the wrong one. Give the next CA a name of its own "
-                            + "(scepter ca init --ca-name, docs/ca.md, CA rollover)"))
-            }
-        }
+        var found = sharedNames
         do {
             let statuses = IssuerStatus.all(configuration, inventory: try await store.issuerInventory(now: at))
             let earlier = seen.withLock { seen in
@@ -172,4 +162,25 @@ package final class IssuerContinuityCheck: Service, CustomStringConvertible, Sen
         }
         return Round(problems: found, complete: complete)
     }
+
+    /// One problem per group of configured issuers whose CAs have one subject name (configuration, so the same each round).
+    static func sharedNames(_ issuers: [LocalCA]) -> [Problem] {
+        var groups: [[LocalCA]] = []
+        for issuer in issuers {
+            if let index = groups.firstIndex(where: { $0[0].certificate.subject.matches(issuer.certificate.subject) }) {
+                groups[index].append(issuer)
+            } else {
+                groups.append([issuer])
+            }
+        }
+        return groups.filter { $0.count > 1 }.map { group in
+            Problem(
+                key: .init(kind: .sharedName, issuer: group[0].name),
+                message: "issuers \(group.dropLast().map(\.name).joined(separator: ", ")) and \(group[group.count - 1].name) have CAs of one subject name (\(group[0].certificate.subject)): "
+                    + "Scepter tells their certificates apart, but clients and relying parties that pick a CA by name (GetCRL, path "
+                    + "building without key identifiers) may take the wrong one. Give the next CA a name of its own "
+                    + "(scepter ca init --ca-name, docs/ca.md, CA rollover)")
+        }
+    }
+
 }

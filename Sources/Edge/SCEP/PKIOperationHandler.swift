@@ -159,12 +159,8 @@ package struct PKIOperationHandler: Sendable {
                 if message.header.messageType == .getCRL {
                     // The CRL of the CA the client names (RFC 8894 §3.3.4), which after a rollover may be a retired one.
                     guard let crl = try await issuance.crl(profile: profile.name, naming: issuerAndSerial) else {
-                        // The client chose the name: at most 256 characters of it, on one line, in the audit record.
-                        let named = String(
-                            String(describing: issuerAndSerial.issuer).map { character in
-                                character.isNewline || character.unicodeScalars.contains { [.control, .format].contains($0.properties.generalCategory) }
-                                    ? " " : character
-                            })
+                        // The client chose the name: at most 256 characters of it in the audit record (the log escapes what it prints).
+                        let named = String(describing: issuerAndSerial.issuer)
                         let quoted = named.count > 256 ? String(named.prefix(256)) + "…" : named
                         return .refused(
                             Refusal(.unknownTransaction, "GetCRL names issuer \(quoted), a CA profile \(profile.name) does not answer for (SCEPTER_ISSUERS, the profile's ISSUER)"))

@@ -1,5 +1,5 @@
-/// Strict base64url (RFC 4648 §5): JWS segments, and the issuer name of the
-/// internal API's CRL route.
+/// Strict base64url (RFC 4648 §5): JWS segments, and the GetCRL request the
+/// internal API's CRL route carries.
 ///
 /// Both the padded and the unpadded form are accepted, because Connectors and
 /// proxies differ. Everything else is refused: characters outside the

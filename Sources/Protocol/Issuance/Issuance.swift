@@ -1,5 +1,4 @@
 import Foundation
-import X509
 
 /// How an edge reaches the issuers: the control plane in process (embedded
 /// mode) or over the internal HTTP API (cluster). Every method throws only
