@@ -193,6 +193,41 @@ struct ClusterTests {
         }
     }
 
+    @Test("certmonger reads a PENDING answer as the CA working on it (not as an unreachable CA), and gets its certificate once issued")
+    func certmongerReadsPending() async throws {
+        try Certmonger.requireInstalled()
+        try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
+            let work = try Shell.temporaryDirectory()
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 4)
+            let run = try await Certmonger.run(
+                Certmonger.addCA(cluster.scepURL(edge: 0)) + Certmonger.request("cm-pending", challenge: TestCluster.staticPassword, in: work)
+                    + """
+                    getcert list -s -i cm-pending | grep -q 'status: CA_WORKING' && echo "== pending understood"
+                    # certmonger polls a pending request on its own only much later (not within a minute); resubmit asks now.
+                    for attempt in $(seq 30); do
+                      sleep 1
+                      getcert resubmit -s -i cm-pending -w --wait-timeout 10 >/dev/null
+                      getcert list -s -i cm-pending | grep -q 'status: MONITORING' && break
+                    done
+                    getcert list -s -i cm-pending
+
+                    """,
+                in: work)
+            _ = try await holder.value
+            let log = "\(run.output)\n\(run.log.suffix(6000))"
+            #expect(run.output.contains("status: MONITORING"), "\(log)")
+            let caPath = work.appendingPathComponent("ca.pem").path
+            try cluster.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
+            let verify = try await Shell.openssl("verify", "-CAfile", caPath, work.appendingPathComponent("cm-pending.pem").path)
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            let rows = try await cluster.sql(
+                "SELECT message_type, outcome FROM audit_events WHERE csr_subject = 'CN=cm-pending.example.com' AND NOT provisional ORDER BY time")
+            // certmonger's resubmit sends a new PKCSReq with a new CSR: refused while the first is pending, then issued.
+            #expect(rows.first == ["PKCSReq", "pending"] && rows.last?[1] == "success", "\(rows)")
+            #expect(run.output.contains("== pending understood"), "\(log)")
+        }
+    }
+
     @Test("The renewal limit is counted across edges: attempts through one edge count on the other")
     func renewalLimitAcrossEdges() async throws {
         try await Self.withCluster(environment: ["SCEPTER_PROFILE_CORP_RENEWAL_LIMIT": "1"]) { cluster in

@@ -56,10 +56,10 @@ enum CMSWriter {
     /// with `attributes` among its signed attributes, beside contentType,
     /// signingTime and messageDigest; the signer's certificate included.
     static func signedData(
-        _ content: [UInt8]?, signer: CertificateKeyPair, signerID: [UInt8], digest: DigestAlgorithm,
+        _ content: [UInt8], signer: CertificateKeyPair, signerID: [UInt8], digest: DigestAlgorithm,
         attributes: [(CMSCodec.Attribute, [UInt8])], now: Int = time(nil)
     ) throws -> [UInt8] {
-        guard let messageDigest = CMSPrimitives.digest((content ?? [])[...], digest) else {
+        guard let messageDigest = CMSPrimitives.digest(content[...], digest) else {
             throw OpenSSL.Failure("hashing the CertRep's content with \(digest.rawValue)")
         }
         var signed = [
@@ -81,9 +81,8 @@ enum CMSWriter {
             DERTag.tlv(DERTag.context(0), joining: signed),
             algorithm(CMSObject.rsaEncryption, parameters: DERTag.tlv(DERTag.null)),
             DERTag.tlv(DERTag.octetString, signature))
-        let encapsulated =
-            content.map { DERTag.tlv(DERTag.sequence, oid(CMSObject.data), DERTag.tlv(DERTag.context(0), DERTag.tlv(DERTag.octetString, $0))) }
-            ?? DERTag.tlv(DERTag.sequence, oid(CMSObject.data))
+        let encapsulated = DERTag.tlv(
+            DERTag.sequence, oid(CMSObject.data), DERTag.tlv(DERTag.context(0), DERTag.tlv(DERTag.octetString, content)))
         let signedData = DERTag.tlv(
             DERTag.sequence,
             integer(1),

@@ -36,7 +36,7 @@ public enum CertRep {
         ra: RAIdentity,
         senderNonce: [UInt8] = freshNonce()
     ) throws -> [UInt8] {
-        try sign(nil, status: .failure, failInfo: failInfo, header: header, ra: ra, senderNonce: senderNonce)
+        try sign([], status: .failure, failInfo: failInfo, header: header, ra: ra, senderNonce: senderNonce)
     }
 
     /// A PENDING CertRep: the requester polls with CertPoll.
@@ -45,7 +45,7 @@ public enum CertRep {
         ra: RAIdentity,
         senderNonce: [UInt8] = freshNonce()
     ) throws -> [UInt8] {
-        try sign(nil, status: .pending, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
+        try sign([], status: .pending, failInfo: nil, header: header, ra: ra, senderNonce: senderNonce)
     }
 
     /// 16 random bytes from the system CSPRNG.
@@ -60,8 +60,12 @@ public enum CertRep {
         return try CMSCodec.encrypt(content, to: try OpenSSLCertificate(derEncoded: certificate), cipher: cipher)
     }
 
+    /// FAILURE and PENDING sign an empty content: present, zero octets, as
+    /// EJBCA's and micromdm's servers write it. A detached SignedData (no
+    /// content at all) is refused by OpenSSL's `PKCS7_verify`, which
+    /// certmonger's SCEP helper calls without detached data.
     private static func sign(
-        _ content: [UInt8]?,
+        _ content: [UInt8],
         status: PKIStatus,
         failInfo: FailInfo?,
         header: PKIMessage.Header,

@@ -133,7 +133,7 @@ enum CMSCodec {
             do {
                 // The signer is named explicitly: the message may no longer carry it (see above).
                 let signers = try OpenSSLCertificateStack([signer.1])
-                // FAILURE and PENDING CertReps carry no content: their digest is over nothing.
+                // A detached SignedData (no content at all) is verified over nothing.
                 let detached = CMS_is_detached(cms) == 1
                 content = try OpenSSL.collectingBIO { out in
                     let flags = UInt32(CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)
@@ -286,18 +286,17 @@ enum CMSCodec {
         return (certificates, crls)
     }
 
-    /// Signs `content` (nil: no content, as in FAILURE/PENDING CertReps) with
-    /// the SCEP attributes as authenticated attributes.
+    /// Signs `content` (empty in FAILURE/PENDING CertReps, never detached)
+    /// with the SCEP attributes as authenticated attributes.
     static func sign(
-        _ content: [UInt8]?,
+        _ content: [UInt8],
         certificate: OpenSSLCertificate,
         key: OpenSSLKey,
         digest: DigestAlgorithm,
         attributes: [(Attribute, [UInt8])]
     ) throws -> [UInt8] {
         OpenSSL.initialize()
-        let baseFlags = UInt32(CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP)
-        let flags = content == nil ? baseFlags | UInt32(CMS_DETACHED) : baseFlags
+        let flags = UInt32(CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP)
         guard let cms = CMS_sign(nil, nil, nil, nil, flags) else { throw OpenSSL.Failure("creating a SignedData") }
         defer { CMS_ContentInfo_free(cms) }
         guard let evpDigest = digest.evpDigest,
@@ -311,7 +310,7 @@ enum CMSCodec {
             }
             guard added == 1 else { throw OpenSSL.Failure("adding a SCEP attribute") }
         }
-        try OpenSSL.withReadBIO(content ?? []) { data in
+        try OpenSSL.withReadBIO(content) { data in
             guard CMS_final(cms, data, nil, flags) == 1 else { throw OpenSSL.Failure("signing the CertRep") }
         }
         return try OpenSSL.encode({ i2d_CMS_ContentInfo(cms, $0) }, what: "a SignedData")
