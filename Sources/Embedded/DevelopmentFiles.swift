@@ -42,12 +42,28 @@ package struct DevelopmentFiles: Sendable {
             try SecretFiles.create(ra.certificatePEM, at: files.raCertificatePath, mode: 0o644)
         }
         if !manager.fileExists(atPath: files.challengePath) {
-            try SecretFiles.create(randomToken(bytes: 18) + "\n", at: files.challengePath, mode: 0o600)
+            try SecretFiles.create(randomChallenge(length: 24) + "\n", at: files.challengePath, mode: 0o600)
         }
         if !manager.fileExists(atPath: files.adminTokenPath) {
             try SecretFiles.create(randomToken(bytes: 24) + "\n", at: files.adminTokenPath, mode: 0o600)
         }
         return files
+    }
+
+    /// `length` random letters and digits from the system CSPRNG (about 5.95
+    /// bits each). A challenge password travels in the CSR, and certmonger,
+    /// like other clients that encode it as a PrintableString, silently
+    /// leaves out one with a character PrintableString lacks (`_`, `@`, …).
+    package static func randomChallenge(length: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var characters: [Character] = []
+        while characters.count < length {
+            // 62 × 4 = 248: bytes from 248 up are dropped, so every character is equally likely.
+            for byte in SystemRandom.bytes(length) where byte < 248 && characters.count < length {
+                characters.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return String(characters)
     }
 
     /// URL-safe random text from the system CSPRNG.

@@ -58,19 +58,8 @@ public enum Certmonger {
         return (try String(contentsOfFile: output, encoding: .utf8), try String(contentsOfFile: log, encoding: .utf8))
     }
 
-    /// Adds `url` as SCEP CA `Scepter` and waits (up to 30 s) until certmonger
-    /// has fetched its certificates (GetCACert) and capabilities. A request made
-    /// before that is sent without its challenge password.
-    public static func addCA(_ url: String) -> String {
-        """
-        getcert add-scep-ca -s -c Scepter -u \(url)
-        for attempt in $(seq 150); do
-          getcert list-cas -s -c Scepter | grep -q 'SCEP CA certificate thumbprint' && break
-          sleep 0.2
-        done
-
-        """
-    }
+    /// Adds `url` as SCEP CA `name`; certmonger fetches GetCACaps and GetCACert itself.
+    public static func addCA(_ url: String, name: String = "Scepter") -> String { "getcert add-scep-ca -s -c \(name) -u \(url)\n" }
 
     /// `getcert request` from CA `Scepter` for CN=`name`.example.com, key and
     /// certificate as `name`.key and `name`.pem in `work`, waiting up to 60 s
