@@ -96,4 +96,39 @@ final class CertmongerClientTests {
         let audited = try await audit("cm-wrong")
         #expect(!audited.isEmpty && audited.allSatisfy { $0["outcome"] as? String == "challenge_invalid" }, "\(audited)")
     }
+
+    @Test("After the challenge changed, its renewal (a PKCSReq signed with its certificate, the old challenge inside) still renews")
+    func renewsAfterTheChallengeChanged() async throws {
+        let first = try await certmonger(addCA + request("cm-rotate", challenge: server.challenge))
+        #expect(first.output.contains("status: MONITORING"), "\(first.output)\n\(first.log.suffix(4000))")
+        let firstSerial = try await x509("cm-rotate.pem", "-serial")
+
+        // The operator changes the challenge: the same data directory, restarted with a new one.
+        server.terminate()
+        let challengeFile = server.dataDirectory.appendingPathComponent("challenge").path
+        try FileManager.default.removeItem(atPath: challengeFile)
+        #expect(FileManager.default.createFile(atPath: challengeFile, contents: Data("a-new-challenge\n".utf8), attributes: [.posixPermissions: 0o600]))
+        let restarted = try await DevServerProcess.start(dataDirectory: server.dataDirectory)
+        defer { restarted.terminate() }
+        #expect(restarted.challenge == "a-new-challenge")
+
+        let renewal = try await certmonger(
+            Certmonger.addCA(restarted.scepURL, name: "Restarted") + """
+                getcert resubmit -s -i cm-rotate -c Restarted -w --wait-timeout 60
+                echo "== resubmit: $?"
+                getcert list -s -i cm-rotate
+
+                """)
+        #expect(renewal.output.contains("status: MONITORING"), "\(renewal.output)\n\(renewal.log.suffix(4000))")
+        #expect(try await x509("cm-rotate.pem", "-serial") != firstSerial)
+        let verify = try await Shell.openssl("verify", "-CAfile", restarted.caCertificatePath, path("cm-rotate.pem"))
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let (status, body) = try await restarted.request(
+            "/api/v1/audit?operation=PKIOperation&limit=10", headers: ["Authorization": "Bearer \(try restarted.adminToken)"])
+        try #require(status == 200)
+        let items = try #require((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["items"] as? [[String: Any]])
+        let renewed = try #require(items.first, "\(items)")
+        #expect(renewed["outcome"] as? String == "success" && renewed["messageType"] as? String == "PKCSReq", "\(renewed)")
+        #expect((renewed["details"] as? String)?.hasPrefix("PKCSReq renewed by its signer certificate") == true, "\(renewed)")
+    }
 }

@@ -124,30 +124,7 @@ package struct PKIOperationHandler: Sendable {
         do {
             switch message.content {
             case .certificationRequest(let csr):
-                var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil)
-                if message.header.messageType == .renewalReq {
-                    let gate = RenewalGate(profile: profile, state: state, now: now())
-                    if let refusal = try await gate.check(signerCertificate: message.signerCertificate, csr: csr, transactionID: transactionID) {
-                        return .refused(refusal)
-                    }
-                } else {
-                    let gate = ChallengeGate(profile: profile, state: state, now: now())
-                    switch try await gate.check(csr, transactionID: transactionID) {
-                    case .refused(let refusal, let claim):
-                        event.describe(claim)
-                        return .refused(refusal)
-                    case .passed(let gates):
-                        passed = gates
-                    }
-                }
-                event.describe(passed.claim)
-                let request = EnrollmentRequest(
-                    profile: profile.name, transactionID: transactionID, messageType: message.header.messageType,
-                    csr: csr.derEncoded, signerCertificate: message.signerCertificate,
-                    claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
-                    gates: ["message"] + passed.gates, challenge: passed.check, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
-                    auditEventID: event.id, auditEventTime: event.time, csrSubject: event.csrSubject, csrSANs: event.csrSANs, parsedCSR: csr)
-                return verdict(for: try await issuance.enroll(request), message: message)
+                return try await enroll(csr, message: message, profile: profile, event: &event)
 
             case .issuerAndSubject:
                 guard let decision = try await issuance.poll(profile: profile.name, transactionID: transactionID) else {
@@ -186,6 +163,71 @@ package struct PKIOperationHandler: Sendable {
             logger.warning("a dependency is unavailable", metadata: ["profile": "\(profile.name)", "error": "\(error)"])
             return .unavailable("unavailable: \(error)")
         }
+    }
+
+    /// A PKCSReq or RenewalReq: its challenge or its signer certificate, then the control plane.
+    private func enroll(
+        _ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile, event: inout AuditEvent
+    ) async throws -> Verdict {
+        let transactionID = message.header.transactionID
+        var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil)
+        // A PKCSReq whose challenge fails but that is signed with a certificate of this profile's CA is
+        // that certificate's renewal, checked as a RenewalReq (NDES's renewal mode; certmonger renews so).
+        var failedChallenge: Refusal?
+        if message.header.messageType == .pkcsReq {
+            let gate = ChallengeGate(profile: profile, state: state, now: now())
+            switch try await gate.check(csr, transactionID: transactionID) {
+            case .refused(let refusal, let claim):
+                guard refusal.outcome == .challengeInvalid, try await signedByProfileCA(message, profile: profile) else {
+                    event.describe(claim)
+                    return .refused(refusal)
+                }
+                failedChallenge = refusal
+            case .passed(let gates):
+                passed = gates
+            }
+        }
+        if message.header.messageType == .renewalReq || failedChallenge != nil {
+            let gate = RenewalGate(profile: profile, state: state, now: now())
+            if let refusal = try await gate.check(signerCertificate: message.signerCertificate, csr: csr, transactionID: transactionID) {
+                return .refused(Self.asRenewal(refusal, of: failedChallenge))
+            }
+        }
+        event.describe(passed.claim)
+        let request = EnrollmentRequest(
+            // The control plane checks a renewal when, and only when, it is told RenewalReq.
+            profile: profile.name, transactionID: transactionID, messageType: failedChallenge == nil ? message.header.messageType : .renewalReq,
+            csr: csr.derEncoded, signerCertificate: message.signerCertificate,
+            claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
+            gates: ["message"] + passed.gates, challenge: passed.check, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
+            auditEventID: event.id, auditEventTime: event.time, csrSubject: event.csrSubject, csrSANs: event.csrSANs, parsedCSR: csr)
+        let decided = verdict(for: try await issuance.enroll(request), message: message)
+        guard failedChallenge != nil else { return decided }
+        switch decided {
+        case .certificates(let certificates, let crls, let serial, let details, let answering):
+            let renewed = "PKCSReq renewed by its signer certificate, checked as a RenewalReq (its challenge failed)"
+            return .certificates(certificates, crls: crls, serial: serial, details: details.map { "\(renewed); \($0)" } ?? renewed, answering: answering)
+        case .refused(let refusal):
+            return .refused(Self.asRenewal(refusal, of: failedChallenge))
+        case .pending, .unavailable:
+            return decided
+        }
+    }
+
+    /// Whether the message's signer certificate names this profile's current
+    /// CA as its issuer (a self-signed one, a first enrollment's, does not).
+    /// Throws when the CA chain cannot be had: the renewal could not be issued either.
+    private func signedByProfileCA(_ message: PKIMessage, profile: EdgeConfiguration.Profile) async throws -> Bool {
+        guard let signer = try? Certificate(derEncoded: message.signerCertificate), signer.issuer != signer.subject else { return false }
+        let ca = try Certificate(derEncoded: try await issuance.caCertificates(profile: profile.name).issuer)
+        return signer.issuer.matches(ca.subject)
+    }
+
+    /// A refusal of a PKCSReq taken as a renewal says both why its challenge
+    /// failed and why the renewal did.
+    private static func asRenewal(_ refusal: Refusal, of challenge: Refusal?) -> Refusal {
+        guard let challenge else { return refusal }
+        return Refusal(refusal.outcome, "\(challenge.reason); as a renewal by its signer certificate: \(refusal.reason)")
     }
 
     private func verdict(for decision: EnrollmentDecision, message: PKIMessage) -> Verdict {
