@@ -129,6 +129,6 @@ final class CertmongerClientTests {
         let items = try #require((try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["items"] as? [[String: Any]])
         let renewed = try #require(items.first, "\(items)")
         #expect(renewed["outcome"] as? String == "success" && renewed["messageType"] as? String == "PKCSReq", "\(renewed)")
-        #expect((renewed["details"] as? String)?.hasPrefix("PKCSReq renewed by its signer certificate") == true, "\(renewed)")
+        #expect((renewed["details"] as? String)?.hasPrefix("PKCSReq taken as a renewal by its signer certificate") == true, "\(renewed)")
     }
 }

@@ -50,7 +50,7 @@ struct PKCSReqRenewalTests {
         #expect(try await harness.server.store.certificate(serialNumber: firstCertificate.serialNumber.hexString)?.status == .superseded)
         let event = try await Self.event(harness, "tx-wrong")
         #expect(event.outcome == .success && event.messageType == "PKCSReq")
-        #expect(event.details.hasPrefix("PKCSReq renewed by its signer certificate"), "\(event.details)")
+        #expect(event.details.hasPrefix("PKCSReq taken as a renewal by its signer certificate"), "\(event.details)")
 
         // The renewed certificate renews in turn, with no challenge.
         let secondPair = try CertificateKeyPair(certificatePEM: try second.serializeAsPEM().pemString, keyPEM: rekeyed.signer.keyPEM)
@@ -66,18 +66,23 @@ struct PKCSReqRenewalTests {
         #expect(details.contains("superseded"), "\(details)")
     }
 
-    @Test("It renews only what a RenewalReq would: another subject or a new name is refused, with both reasons")
+    @Test("It renews only what a RenewalReq would: another subject or a new name stays challenge_invalid, unrecorded, with both reasons")
     func renewalChecksStillHold() async throws {
         let (harness, signer, _) = try await Self.enrolled("cm-narrow", dnsNames: ["cm-narrow.example.com"])
-        for (transaction, device) in [
-            ("tx-other-subject", try TestDevice(commonName: "someone-else", challenge: "wrong", dnsNames: ["cm-narrow.example.com"])),
-            ("tx-new-name", try TestDevice(commonName: "cm-narrow", challenge: "wrong", dnsNames: ["cm-narrow.example.com", "extra.example.com"])),
+        for (transaction, device, problem) in [
+            ("tx-other-subject", try TestDevice(commonName: "someone-else", challenge: "wrong", dnsNames: ["cm-narrow.example.com"]), "renewal asks for subject"),
+            (
+                "tx-new-name", try TestDevice(commonName: "cm-narrow", challenge: "wrong", dnsNames: ["cm-narrow.example.com", "extra.example.com"]),
+                "renewal adds names"
+            ),
         ] {
             let reply = try await Self.pkcsReq(harness, device, signer: signer, transaction: transaction)
-            #expect(reply.status == .failure && reply.failInfo == .badMessageCheck, "\(transaction)")
+            #expect(reply.status == .failure && reply.failInfo == .badRequest, "\(transaction)")
             let event = try await Self.event(harness, transaction)
-            #expect(event.outcome == .renewalInvalid, "\(transaction)")
-            #expect(event.details.hasPrefix("challengePassword does not match"), "\(event.details)")
+            #expect(event.outcome == .challengeInvalid, "\(transaction)")
+            #expect(event.details.hasPrefix("challengePassword does not match") && event.details.contains(problem), "\(event.details)")
+            // Refused before the control plane: nothing pins the refusal to the transaction.
+            #expect(try await harness.server.store.enrollments(profile: "default", transactionID: transaction).isEmpty)
         }
     }
 
@@ -91,7 +96,9 @@ struct PKCSReqRenewalTests {
             let device = try TestDevice(commonName: "cm-foreign", challenge: "wrong", signer: signer)
             let reply = try await Self.pkcsReq(harness, device, signer: try signer.keyPair(), transaction: transaction)
             #expect(reply.status == .failure && reply.failInfo == .badRequest, "\(transaction)")
-            #expect(try await Self.event(harness, transaction).outcome == .challengeInvalid, "\(transaction)")
+            let event = try await Self.event(harness, transaction)
+            #expect(event.outcome == .challengeInvalid, "\(transaction)")
+            #expect(event.details.contains("cannot renew") == (transaction == "tx-foreign"), "\(event.details)")
         }
     }
 }

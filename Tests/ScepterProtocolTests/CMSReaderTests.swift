@@ -210,6 +210,10 @@ struct CMSReaderTests {
             // The Swift reader takes only an encapsulated content (eContent present): what OpenSSL's PKCS7_verify needs.
             #expect(CMSReader.verifiedSignedData(reply)?.content.isEmpty == true)
         }
+        // OpenSSL's writer, for an RA whose certificate the Swift one does not take, encapsulates it as well: [0] { OCTET STRING {} }.
+        let signed = try RASignedData.sign([], ra: ra.identity)
+        let emptyContent: [UInt8] = [0xA0, 0x02, 0x04, 0x00]
+        #expect((0...(signed.count - emptyContent.count)).contains { Array(signed[$0..<($0 + emptyContent.count)]) == emptyContent })
     }
 
     @Test("UTCTime of the signingTime attribute")

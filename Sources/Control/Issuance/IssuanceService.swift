@@ -252,14 +252,8 @@ package final class IssuanceService: Issuance {
         guard record.status == .active else {
             throw Refusal(.renewalInvalid, "renewal signer certificate \(serial) is \(record.status.rawValue)")
         }
-        guard csr.subject == signer.subject else {
-            throw Refusal(.renewalInvalid, "renewal asks for subject \(csr.subject), but certificate \(serial) is for \(signer.subject)")
-        }
-        let held = Set(((try? signer.extensions.subjectAlternativeNames) ?? nil).map { Array($0) } ?? [])
-        let requested = ((try? csr.requestedExtensions?.subjectAlternativeNames) ?? nil).map { Array($0) } ?? []
-        let added = requested.filter { !held.contains($0) }
-        guard added.isEmpty else {
-            throw Refusal(.renewalInvalid, "renewal adds names certificate \(serial) does not have: \(added.map { "\($0)" }.joined(separator: ", "))")
+        if let problem = csr.renewalProblem(renewing: signer) {
+            throw Refusal(.renewalInvalid, problem)
         }
         return serial
     }

@@ -173,14 +173,7 @@ package struct LocalCA: Sendable {
 
     /// Whether `certificate` was signed by this CA and is valid at `now`.
     func vouchesFor(_ candidate: Certificate, now: Date) -> String? {
-        guard candidate.issuer == certificate.subject else { return "issuer is \(candidate.issuer), not \(certificate.subject)" }
-        guard certificate.publicKey.isValidSignature(candidate.signature, for: candidate) else {
-            return "signature is not by CA \(name)"
-        }
-        guard candidate.notValidBefore <= now, now < candidate.notValidAfter else {
-            return "outside its validity (\(candidate.notValidBefore) – \(candidate.notValidAfter))"
-        }
-        return nil
+        certificate.problemVouching(for: candidate, now: now, caName: name)
     }
 }
 

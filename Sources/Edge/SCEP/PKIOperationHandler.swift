@@ -170,64 +170,84 @@ package struct PKIOperationHandler: Sendable {
         _ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile, event: inout AuditEvent
     ) async throws -> Verdict {
         let transactionID = message.header.transactionID
-        var passed = ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil)
-        // A PKCSReq whose challenge fails but that is signed with a certificate of this profile's CA is
-        // that certificate's renewal, checked as a RenewalReq (NDES's renewal mode; certmonger renews so).
-        var failedChallenge: Refusal?
-        if message.header.messageType == .pkcsReq {
-            let gate = ChallengeGate(profile: profile, state: state, now: now())
-            switch try await gate.check(csr, transactionID: transactionID) {
-            case .refused(let refusal, let claim):
-                guard refusal.outcome == .challengeInvalid, try await signedByProfileCA(message, profile: profile) else {
-                    event.describe(claim)
-                    return .refused(refusal)
-                }
-                failedChallenge = refusal
-            case .passed(let gates):
-                passed = gates
-            }
+        let authentication: Authentication
+        switch try await authenticate(csr, message: message, profile: profile) {
+        case .refused(let refusal, let claim):
+            event.describe(claim)
+            return .refused(refusal)
+        case .authenticated(let authenticated):
+            authentication = authenticated
         }
-        if message.header.messageType == .renewalReq || failedChallenge != nil {
+        if case .renewal(let failedChallenge) = authentication {
             let gate = RenewalGate(profile: profile, state: state, now: now())
             if let refusal = try await gate.check(signerCertificate: message.signerCertificate, csr: csr, transactionID: transactionID) {
-                return .refused(Self.asRenewal(refusal, of: failedChallenge))
+                return .refused(refusal.standingIn(for: failedChallenge))
             }
         }
+        let passed = authentication.passed
         event.describe(passed.claim)
         let request = EnrollmentRequest(
-            // The control plane checks a renewal when, and only when, it is told RenewalReq.
-            profile: profile.name, transactionID: transactionID, messageType: failedChallenge == nil ? message.header.messageType : .renewalReq,
+            profile: profile.name, transactionID: transactionID, messageType: authentication.messageType,
             csr: csr.derEncoded, signerCertificate: message.signerCertificate,
             claim: passed.claim.map { ClaimSummary(subject: $0.subject, issuer: $0.issuer, deviceName: $0.deviceName) },
             gates: ["message"] + passed.gates, challenge: passed.check, edgeID: configuration.edgeID, sourceAddress: event.sourceAddress,
             auditEventID: event.id, auditEventTime: event.time, csrSubject: event.csrSubject, csrSANs: event.csrSANs, parsedCSR: csr)
         let decided = verdict(for: try await issuance.enroll(request), message: message)
-        guard failedChallenge != nil else { return decided }
-        switch decided {
-        case .certificates(let certificates, let crls, let serial, let details, let answering):
-            let renewed = "PKCSReq renewed by its signer certificate, checked as a RenewalReq (its challenge failed)"
-            return .certificates(certificates, crls: crls, serial: serial, details: details.map { "\(renewed); \($0)" } ?? renewed, answering: answering)
-        case .refused(let refusal):
-            return .refused(Self.asRenewal(refusal, of: failedChallenge))
-        case .pending, .unavailable:
-            return decided
+        guard case .renewal(let failedChallenge?) = authentication else { return decided }
+        return decided.standingIn(for: failedChallenge)
+    }
+
+    /// What vouches for an enrollment before the control plane sees it.
+    private enum Authentication {
+        /// A PKCSReq's challenge passed its gates.
+        case challenge(ChallengeGate.Passed)
+        /// A RenewalReq, or a PKCSReq whose static challenge failed (`failedChallenge`) and whose
+        /// signer certificate stands in for it: the control plane checks it as a RenewalReq.
+        case renewal(failedChallenge: Refusal?)
+
+        var passed: ChallengeGate.Passed {
+            guard case .challenge(let passed) = self else { return ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil) }
+            return passed
+        }
+
+        /// The control plane runs its renewal checks when, and only when, it is told RenewalReq.
+        var messageType: MessageType {
+            if case .renewal = self { return .renewalReq }
+            return .pkcsReq
         }
     }
 
-    /// Whether the message's signer certificate names this profile's current
-    /// CA as its issuer (a self-signed one, a first enrollment's, does not).
-    /// Throws when the CA chain cannot be had: the renewal could not be issued either.
-    private func signedByProfileCA(_ message: PKIMessage, profile: EdgeConfiguration.Profile) async throws -> Bool {
-        guard let signer = try? Certificate(derEncoded: message.signerCertificate), signer.issuer != signer.subject else { return false }
-        let ca = try Certificate(derEncoded: try await issuance.caCertificates(profile: profile.name).issuer)
-        return signer.issuer.matches(ca.subject)
+    private enum Authenticated {
+        case authenticated(Authentication)
+        /// Refused; the claim is given when it was trustworthy enough to read.
+        case refused(Refusal, claim: IntuneClaim?)
     }
 
-    /// A refusal of a PKCSReq taken as a renewal says both why its challenge
-    /// failed and why the renewal did.
-    private static func asRenewal(_ refusal: Refusal, of challenge: Refusal?) -> Refusal {
-        guard let challenge else { return refusal }
-        return Refusal(refusal.outcome, "\(challenge.reason); as a renewal by its signer certificate: \(refusal.reason)")
+    /// A RenewalReq is a renewal. A PKCSReq is its challenge's, unless that is
+    /// a static challenge that fails (`challenge_invalid`) while the message
+    /// is signed with what can renew: then it is that certificate's renewal,
+    /// as in NDES's renewal mode (certmonger and Cisco IOS renew so, with a
+    /// challenge that may have changed since).
+    private func authenticate(_ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile) async throws -> Authenticated {
+        guard message.header.messageType == .pkcsReq else { return .authenticated(.renewal(failedChallenge: nil)) }
+        let gate = ChallengeGate(profile: profile, state: state, now: now())
+        switch try await gate.check(csr, transactionID: message.header.transactionID) {
+        case .passed(let passed):
+            return .authenticated(.challenge(passed))
+        case .refused(let refusal, let claim):
+            guard refusal.outcome == .challengeInvalid, let signer = try? Certificate(derEncoded: message.signerCertificate),
+                signer.issuer != signer.subject
+            else { return .refused(refusal, claim: claim) }
+            // Judged here what needs no inventory, so a request that cannot renew stays a challenge refusal,
+            // which is never recorded against its transaction; the control plane checks the rest.
+            let ca = try Certificate(derEncoded: try await issuance.caCertificates(profile: profile.name).issuer)
+            let serial = signer.serialNumber.hexString
+            if let problem = ca.problemVouching(for: signer, now: now(), caName: "of profile \(profile.name)") ?? csr.renewalProblem(renewing: signer) {
+                return .refused(
+                    Refusal(.challengeInvalid, "\(refusal.reason); its signer certificate \(serial) cannot renew: \(problem)"), claim: claim)
+            }
+            return .authenticated(.renewal(failedChallenge: refusal))
+        }
     }
 
     private func verdict(for decision: EnrollmentDecision, message: PKIMessage) -> Verdict {
@@ -326,6 +346,30 @@ extension AuditEvent {
         if case .certificationRequest(let csr) = message.content {
             csrSubject = csr.subject.description
             csrSANs = csr.subjectAlternativeNames.summary
+        }
+    }
+}
+
+extension Refusal {
+    /// This renewal refusal of a PKCSReq whose failed `challenge` its signer
+    /// certificate stood in for: both reasons (nil: a RenewalReq's own).
+    func standingIn(for challenge: Refusal?) -> Refusal {
+        guard let challenge else { return self }
+        return Refusal(outcome, "\(challenge.reason); as a renewal by its signer certificate: \(reason)")
+    }
+}
+
+extension PKIOperationHandler.Verdict {
+    /// The control plane's answer to a PKCSReq taken as a renewal, saying so in the audit record.
+    func standingIn(for challenge: Refusal) -> Self {
+        switch self {
+        case .certificates(let certificates, let crls, let serial, let details, let answering):
+            let taken = "PKCSReq taken as a renewal by its signer certificate (its challenge failed)"
+            return .certificates(certificates, crls: crls, serial: serial, details: details.map { "\(taken); \($0)" } ?? taken, answering: answering)
+        case .refused(let refusal):
+            return .refused(refusal.standingIn(for: challenge))
+        case .pending, .unavailable:
+            return self
         }
     }
 }
