@@ -104,7 +104,9 @@ package struct EmbeddedServer {
             sourceRateLimit: network.sourceRateLimit)
         let metrics = EdgeMetrics()
         let now = Date()
-        for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordCertificateExpiries(of: controlConfiguration, now: now) {
+        for warning in metrics.recordRACertificates(of: edgeConfiguration, now: now) + controlMetrics.recordCertificateExpiries(of: controlConfiguration, now: now)
+            + edgeConfiguration.challengeCharacterWarnings
+        {
             logger.warning("\(warning)")
         }
         metrics.startCounting(profiles: edgeConfiguration.profiles.keys)

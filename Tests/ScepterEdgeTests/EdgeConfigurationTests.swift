@@ -93,6 +93,23 @@ struct EdgeConfigurationTests {
         #expect(!json.contains(secretToken), "no secret in what the heartbeat publishes: \(json)")
     }
 
+    @Test("A static challenge certmonger cannot send is warned about, naming the variable and not the characters")
+    func challengeCharactersAreWarnedAbout() throws {
+        let files = try Self.files.get()
+        var environment = ["SCEPTER_PROFILES": "wifi,vpn,lab"]
+        for (name, challenge) in [("WIFI", "s3cret_with@signs"), ("VPN", "Plain-Old.Secret+2026"), ("LAB", "x:y=z?(1),'a b'/")] {
+            environment["SCEPTER_PROFILE_\(name)_RA_CERT_PATH"] = files.raCertificate
+            environment["SCEPTER_PROFILE_\(name)_RA_KEY_PATH"] = files.raKey
+            environment["SCEPTER_PROFILE_\(name)_CHALLENGE_PASSWORD"] = challenge
+        }
+        let (profiles, problems) = Self.load(environment)
+        #expect(problems.isEmpty, "\(problems)")
+        let warnings = EdgeConfiguration(profiles: profiles, edgeID: "edge-1").challengeCharacterWarnings
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.hasPrefix("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD holds characters") == true, "\(warnings)")
+        #expect(warnings.first?.contains("certmonger") == true && warnings.first?.contains("s3cret") == false)
+    }
+
     @Test func anIntuneAPIProfileNeedsNoAnchorsAndRefusesSignedChallengeSettings() throws {
         let files = try Self.files.get()
         let (profiles, problems) = Self.load([

@@ -83,7 +83,9 @@ package struct EdgeServer {
             baseURL: controlURL, token: token, profiles: profiles.map(\.name).sorted(), waitBudget: waitBudget,
             connections: controlConnections, tls: controlTLS?.configuration, logger: logger)
         let metrics = EdgeMetrics()
-        for warning in metrics.recordRACertificates(of: configuration, now: Date()) { logger.warning("\(warning)") }
+        for warning in metrics.recordRACertificates(of: configuration, now: Date()) + configuration.challengeCharacterWarnings {
+            logger.warning("\(warning)")
+        }
         metrics.startCounting(profiles: configuration.profiles.keys)
         let handler = PKIOperationHandler(
             configuration: configuration, issuance: control, audit: RedisAuditSink(client: redis), state: state,
