@@ -24,6 +24,12 @@ final class CertmongerClientTests {
 
     deinit { server.terminate() }
 
+    /// Stops `server` off the cooperative pool: `terminate()` waits for the
+    /// process to exit, and the whole test run shares the pool's two threads.
+    func stop(_ server: DevServerProcess) async throws {
+        try await Shell.offPool { server.terminate() }
+    }
+
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
     func certmonger(_ commands: String) async throws -> (output: String, log: String) {
@@ -84,6 +90,7 @@ final class CertmongerClientTests {
         let auditedSerials = Set(audited.compactMap { ($0["serialNumber"] as? String)?.lowercased() })
         let issuedSerials = Set(serials.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased() })
         #expect(auditedSerials == issuedSerials, "audited \(auditedSerials), issued \(issuedSerials)")
+        try await stop(server)
     }
 
     @Test("A wrong challenge is the CA's rejection to certmonger, not an unreachable CA, and is audited")
@@ -95,6 +102,7 @@ final class CertmongerClientTests {
         #expect(!FileManager.default.fileExists(atPath: path("cm-wrong.pem")))
         let audited = try await audit("cm-wrong")
         #expect(!audited.isEmpty && audited.allSatisfy { $0["outcome"] as? String == "challenge_invalid" }, "\(audited)")
+        try await stop(server)
     }
 
     @Test("After the challenge changed, its renewal (a PKCSReq signed with its certificate, the old challenge inside) still renews")
@@ -104,12 +112,11 @@ final class CertmongerClientTests {
         let firstSerial = try await x509("cm-rotate.pem", "-serial")
 
         // The operator changes the challenge: the same data directory, restarted with a new one.
-        server.terminate()
+        try await stop(server)
         let challengeFile = server.dataDirectory.appendingPathComponent("challenge").path
         try FileManager.default.removeItem(atPath: challengeFile)
         #expect(FileManager.default.createFile(atPath: challengeFile, contents: Data("a-new-challenge\n".utf8), attributes: [.posixPermissions: 0o600]))
         let restarted = try await DevServerProcess.start(dataDirectory: server.dataDirectory)
-        defer { restarted.terminate() }
         #expect(restarted.challenge == "a-new-challenge")
 
         let renewal = try await certmonger(
@@ -130,5 +137,6 @@ final class CertmongerClientTests {
         let renewed = try #require(items.first, "\(items)")
         #expect(renewed["outcome"] as? String == "success" && renewed["messageType"] as? String == "PKCSReq", "\(renewed)")
         #expect((renewed["details"] as? String)?.hasPrefix("PKCSReq taken as a renewal by its signer certificate") == true, "\(renewed)")
+        try await stop(restarted)
     }
 }
