@@ -10,7 +10,7 @@ import ScepterTesting
 
 /// A CA rollover done as docs/ca.md says: the new CA under a new issuer
 /// name, the old one still configured under its own, used by no profile.
-@Suite("CA rollover", .timeLimit(.minutes(1)))
+@Suite("CA rollover", .timeLimit(.minutes(3)))
 struct RolloverTests {
     @Test("A retired issuer no profile uses still serves its CRL, with its revocations, and its OCSP")
     func retiredIssuerStillPublishes() async throws {
