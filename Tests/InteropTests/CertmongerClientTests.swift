@@ -22,13 +22,6 @@ final class CertmongerClientTests {
         work = try Shell.temporaryDirectory()
     }
 
-    deinit { server.terminate() }
-
-    /// Stops `server` off the cooperative pool: `terminate()` waits for the
-    /// process to exit, and the whole test run shares the pool's two threads.
-    func stop(_ server: DevServerProcess) async throws {
-        try await Shell.offPool { server.terminate() }
-    }
 
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
@@ -90,7 +83,7 @@ final class CertmongerClientTests {
         let auditedSerials = Set(audited.compactMap { ($0["serialNumber"] as? String)?.lowercased() })
         let issuedSerials = Set(serials.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased() })
         #expect(auditedSerials == issuedSerials, "audited \(auditedSerials), issued \(issuedSerials)")
-        try await stop(server)
+        try await server.stop()
     }
 
     @Test("A wrong challenge is the CA's rejection to certmonger, not an unreachable CA, and is audited")
@@ -102,7 +95,7 @@ final class CertmongerClientTests {
         #expect(!FileManager.default.fileExists(atPath: path("cm-wrong.pem")))
         let audited = try await audit("cm-wrong")
         #expect(!audited.isEmpty && audited.allSatisfy { $0["outcome"] as? String == "challenge_invalid" }, "\(audited)")
-        try await stop(server)
+        try await server.stop()
     }
 
     @Test("After the challenge changed, its renewal (a PKCSReq signed with its certificate, the old challenge inside) still renews")
@@ -112,7 +105,7 @@ final class CertmongerClientTests {
         let firstSerial = try await x509("cm-rotate.pem", "-serial")
 
         // The operator changes the challenge: the same data directory, restarted with a new one.
-        try await stop(server)
+        try await server.stop()
         let challengeFile = server.dataDirectory.appendingPathComponent("challenge").path
         try FileManager.default.removeItem(atPath: challengeFile)
         #expect(FileManager.default.createFile(atPath: challengeFile, contents: Data("a-new-challenge\n".utf8), attributes: [.posixPermissions: 0o600]))
@@ -137,6 +130,6 @@ final class CertmongerClientTests {
         let renewed = try #require(items.first, "\(items)")
         #expect(renewed["outcome"] as? String == "success" && renewed["messageType"] as? String == "PKCSReq", "\(renewed)")
         #expect((renewed["details"] as? String)?.hasPrefix("PKCSReq taken as a renewal by its signer certificate") == true, "\(renewed)")
-        try await stop(restarted)
+        try await restarted.stop()
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import ScepterEdge
+@testable import ScepterEdge
 import ScepterProtocol
 import ScepterTesting
 
@@ -108,6 +108,13 @@ struct EdgeConfigurationTests {
         #expect(warnings.count == 1, "\(warnings)")
         #expect(warnings.first?.hasPrefix("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD holds characters") == true, "\(warnings)")
         #expect(warnings.first?.contains("certmonger") == true && warnings.first?.contains("s3cret") == false)
+
+        // A CSR without a challenge on that profile: the refusal names the likely cause; on the others it does not.
+        for profile in profiles {
+            let reason = try #require(ChallengeGate.staticPassword(nil, profile: profile)).reason
+            #expect(reason.hasPrefix("the CSR carries no challengePassword"))
+            #expect(reason.contains("SCEPTER_PROFILE_WIFI_CHALLENGE_PASSWORD holds characters") == (profile.name == "wifi"), "\(reason)")
+        }
     }
 
     @Test func anIntuneAPIProfileNeedsNoAnchorsAndRefusesSignedChallengeSettings() throws {

@@ -114,9 +114,20 @@ public final class DevServerProcess: @unchecked Sendable {
         }
     }
 
-    /// Stops the process with SIGTERM (a graceful shutdown), or SIGKILL when
-    /// it has not exited within 10 s, and reaps it.
+    /// Stops the process with SIGTERM (a graceful shutdown, seconds), or
+    /// SIGKILL when it has not exited within 10 s, and reaps it; waits on the
+    /// calling thread.
     public func terminate() {
+        Self.stop(process)
+    }
+
+    /// `terminate()` on a thread of its own: the cooperative pool's two
+    /// threads are shared by every test running at once.
+    public func stop() async throws {
+        try await Shell.offPool { [process] in Self.stop(process) }
+    }
+
+    private static func stop(_ process: Process) {
         guard process.isRunning else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(10)
@@ -129,5 +140,14 @@ public final class DevServerProcess: @unchecked Sendable {
         }
     }
 
-    deinit { terminate() }
+    /// A test releases its server on whichever pool thread it ends on: the
+    /// SIGTERM is sent now, the wait for the exit happens off the pool (it
+    /// held a pool thread for a graceful shutdown per test, and trivial tests
+    /// waited 27-41 s to be scheduled in the suite's first minute).
+    deinit {
+        let process = process
+        guard process.isRunning else { return }
+        process.terminate()
+        Thread.detachNewThread { Self.stop(process) }
+    }
 }

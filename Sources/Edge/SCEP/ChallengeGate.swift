@@ -122,7 +122,8 @@ struct ChallengeGate {
             return Refusal(.challengeInvalid, "profile \(profile.name) has no static challenge password configured\(hint)")
         }
         guard let presented, !presented.isEmpty else {
-            return Refusal(.challengeInvalid, "the CSR carries no challengePassword")
+            // The likely cause when this profile's own challenge is one such clients cannot send.
+            return Refusal(.challengeInvalid, "the CSR carries no challengePassword" + (profile.challengeCharacterProblem.map { " (\($0))" } ?? ""))
         }
         guard ConstantTime.equals(presented, expected) else {
             return Refusal(.challengeInvalid, "challengePassword does not match profile \(profile.name)'s static password")
