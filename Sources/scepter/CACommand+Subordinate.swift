@@ -73,6 +73,9 @@ extension CACommand {
         @Option(help: "Common name of the RA.")
         var raName = "Scepter SCEP RA"
 
+        @Flag(help: "Two RA pairs, as NDES has them: ra.pem signs CertReps (digitalSignature), ra-encryption.pem is what devices encrypt to (keyEncipherment).")
+        var split = false
+
         func run() throws {
             let ca: PKIBootstrap.Pair
             var chainPEM: String?
@@ -93,17 +96,15 @@ extension CACommand {
             }
             for warning in warnings { StandardError.writeLine("warning: \(warning)") }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try CACommand.refuseExisting(["ra.pem", "ra.key"], in: out, what: "an RA")
-            let ra = try PKIBootstrap.makeRA(commonName: raName, ca: ca)
-            try SecretFiles.create(ra.keyPEM, at: "\(out)/ra.key", mode: 0o600)
-            try SecretFiles.create(ra.certificatePEM, at: "\(out)/ra.pem", mode: 0o644)
+            try CACommand.refuseExisting(CACommand.raFiles(split: split), in: out, what: "an RA")
+            let written = try CACommand.writeRA(commonName: raName, ca: ca, split: split, in: out)
             let certificate = try Certificate(pemEncoded: ca.certificatePEM)
             let selfIssued = certificate.subject == certificate.issuer
-            print("wrote \(out)/ra.pem, \(out)/ra.key (0600), signed by \(certificate.subject)")
+            print("wrote \(written), signed by \(certificate.subject)")
             print(CACommand.variables(
                 caCertificate: caCert, caKey: caKey,
                 chain: chain ?? (selfIssued ? nil : "<the certificates above \(caCert), PEM, nearest first, up to \(certificate.issuer)'s root>"),
-                ra: out))
+                ra: out, split: split))
         }
     }
 }

@@ -35,15 +35,13 @@ struct CACommand: ParsableCommand {
         func run() throws {
             let name = try CACommand.subject(caName: caName ?? "Scepter Root CA", subject: subject)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try CACommand.refuseExisting(["ca.pem", "ca.key", "ra.pem", "ra.key"], in: out, what: "a CA")
+            try CACommand.refuseExisting(["ca.pem", "ca.key"] + CACommand.raFiles(split: false), in: out, what: "a CA")
             let ca = try PKIBootstrap.makeRootCA(subject: name, algorithm: algorithm)
-            let ra = try PKIBootstrap.makeRA(commonName: raName, ca: ca)
             try SecretFiles.create(ca.keyPEM, at: "\(out)/ca.key", mode: 0o600)
             try SecretFiles.create(ca.certificatePEM, at: "\(out)/ca.pem", mode: 0o644)
-            try SecretFiles.create(ra.keyPEM, at: "\(out)/ra.key", mode: 0o600)
-            try SecretFiles.create(ra.certificatePEM, at: "\(out)/ra.pem", mode: 0o644)
-            print("wrote \(out)/ca.pem, \(out)/ca.key (0600), \(out)/ra.pem, \(out)/ra.key (0600)")
-            print(CACommand.variables(caCertificate: "\(out)/ca.pem", caKey: "\(out)/ca.key", chain: nil, ra: out))
+            let written = try CACommand.writeRA(commonName: raName, ca: ca, split: false, in: out)
+            print("wrote \(out)/ca.pem, \(out)/ca.key (0600), \(written)")
+            print(CACommand.variables(caCertificate: "\(out)/ca.pem", caKey: "\(out)/ca.key", chain: nil, ra: out, split: false))
         }
     }
 
@@ -64,8 +62,32 @@ struct CACommand: ParsableCommand {
         }
     }
 
+    /// The RA files `ca init` and `ca ra` write into `directory`: `ra.pem` and
+    /// `ra.key`, and with `split` a second pair, `ra-encryption.pem` and
+    /// `ra-encryption.key`, that devices encrypt to while the first signs
+    /// (digitalSignature only, keyEncipherment only). Returns what was written.
+    static func writeRA(commonName: String, ca: PKIBootstrap.Pair, split: Bool, in directory: String) throws -> String {
+        let files: [(name: String, usage: PKIBootstrap.RAUsage, commonName: String)] =
+            split
+            ? [("ra", .signing, commonName), ("ra-encryption", .encryption, commonName + " (encryption)")]
+            : [("ra", .signingAndEncryption, commonName)]
+        var written: [String] = []
+        for file in files {
+            let pair = try PKIBootstrap.makeRA(commonName: file.commonName, ca: ca, usage: file.usage)
+            try SecretFiles.create(pair.keyPEM, at: "\(directory)/\(file.name).key", mode: 0o600)
+            try SecretFiles.create(pair.certificatePEM, at: "\(directory)/\(file.name).pem", mode: 0o644)
+            written += ["\(directory)/\(file.name).pem", "\(directory)/\(file.name).key (0600)"]
+        }
+        return written.joined(separator: ", ")
+    }
+
+    /// The names of the RA files `writeRA` writes.
+    static func raFiles(split: Bool) -> [String] {
+        split ? ["ra.pem", "ra.key", "ra-encryption.pem", "ra-encryption.key"] : ["ra.pem", "ra.key"]
+    }
+
     /// The variables that point an issuer and a profile at the files, as `ca init` and `ca ra` print them.
-    static func variables(caCertificate: String, caKey: String, chain: String?, ra directory: String) -> String {
+    static func variables(caCertificate: String, caKey: String, chain: String?, ra directory: String, split: Bool) -> String {
         var lines = [
             "configure an issuer and a profile with them, e.g.:",
             "  SCEPTER_ISSUER_<NAME>_CA_CERT_PATH=\(caCertificate)",
@@ -74,6 +96,10 @@ struct CACommand: ParsableCommand {
         if let chain { lines.append("  SCEPTER_ISSUER_<NAME>_CHAIN_PATH=\(chain)") }
         lines.append("  SCEPTER_PROFILE_<NAME>_RA_CERT_PATH=\(directory)/ra.pem")
         lines.append("  SCEPTER_PROFILE_<NAME>_RA_KEY_PATH=\(directory)/ra.key")
+        if split {
+            lines.append("  SCEPTER_PROFILE_<NAME>_RA_ENCRYPTION_CERT_PATH=\(directory)/ra-encryption.pem")
+            lines.append("  SCEPTER_PROFILE_<NAME>_RA_ENCRYPTION_KEY_PATH=\(directory)/ra-encryption.key")
+        }
         return lines.joined(separator: "\n")
     }
 }

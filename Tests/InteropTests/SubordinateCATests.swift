@@ -185,6 +185,30 @@ struct SubordinateCATests {
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("ra.key").path))
     }
 
+    @Test("ca ra --split writes a signing pair and an encryption pair, each with its one key usage and signed by the CA, prints their variables, and overwrites neither")
+    func splitRA() async throws {
+        let directory = try Shell.temporaryDirectory()
+        let ca = directory.appendingPathComponent("ca")
+        try #require(try await Self.scepter("ca", "init", "--out", ca.path, "--rsa2048").status == 0)
+        let out = directory.appendingPathComponent("ra")
+        let arguments = ["ca", "ra", "--split", "--out", out.path, "--ca-cert", ca.path + "/ca.pem", "--ca-key", ca.path + "/ca.key", "--ra-name", "Split RA"]
+        let made = try await Shell.run(DevServerProcess.binary, arguments)
+        try #require(made.status == 0, "\(made.stderr)")
+        for (file, usage, subject) in [("ra", "Digital Signature", "CN=Split RA,O=Scepter"), ("ra-encryption", "Key Encipherment", "CN=Split RA (encryption),O=Scepter")] {
+            let certificate = out.appendingPathComponent("\(file).pem").path
+            let text = try await Shell.openssl("x509", "-in", certificate, "-noout", "-ext", "keyUsage").stdout
+            #expect(text.contains("critical") && text.split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) == usage, "\(file): \(text)")
+            #expect(try await Self.subject(of: certificate) == "subject=\(subject)")
+            #expect(try await Shell.openssl("verify", "-CAfile", ca.path + "/ca.pem", certificate).status == 0)
+            let mode = try FileManager.default.attributesOfItem(atPath: out.appendingPathComponent("\(file).key").path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file).key")
+        }
+        #expect(made.stdout.contains("SCEPTER_PROFILE_<NAME>_RA_ENCRYPTION_CERT_PATH=\(out.path)/ra-encryption.pem"), "\(made.stdout)")
+        #expect(made.stdout.contains("SCEPTER_PROFILE_<NAME>_RA_ENCRYPTION_KEY_PATH=\(out.path)/ra-encryption.key"), "\(made.stdout)")
+        let again = try await Shell.run(DevServerProcess.binary, arguments)
+        #expect(again.status != 0 && again.stderr.contains("refusing to overwrite an RA"), "\(again.stderr)")
+    }
+
     @Test("ca init --subject sets the CA's subject as written; --ca-name still gives O=Scepter; the RA is signed by the CA")
     func initSubject() async throws {
         let directory = try Shell.temporaryDirectory()

@@ -68,6 +68,7 @@ struct KnownVariablesReadTests {
         }
         for (suffix, value) in [
             ("ISSUER", "main"), ("RA_CERT_PATH", raPath), ("RA_KEY_PATH", raKey), ("INTUNE_MODE", "intune-api"),
+            ("RA_ENCRYPTION_CERT_PATH", raPath), ("RA_ENCRYPTION_KEY_PATH", raKey),
             ("INTUNE_TENANT_ID", "contoso.onmicrosoft.com"), ("INTUNE_CLIENT_ID", "app"), ("INTUNE_CLIENT_SECRET", "secret"),
             ("INTUNE_LOGIN_URL", "https://login.example"), ("INTUNE_GRAPH_URL", "https://graph.example"),
             ("INTUNE_RESOURCE_URL", "https://intune.example/"), ("INTUNE_TIMEOUT", "10s"),

@@ -110,6 +110,10 @@ struct PKIMessageTests {
         }
         #expect(refusal.outcome == .badMessageCheck)
         #expect(refusal.reason.contains("not encrypted to this profile's RA"))
+        // Both certificates named, so an operator tells a client that encrypts to the CA from a stale RA.
+        let serial = { (identity: TestPKI.Identity) in identity.certificate.serialNumber.hexString }
+        #expect(refusal.reason.contains("(serial \(serial(ra.leaf)) issued by CN=Test CA) but to serial \(serial(other.leaf)) issued by CN=Test CA"), "\(refusal.reason)")
+        #expect(refusal.reason.contains("RA_ENCRYPTION_CERT_PATH"))
     }
 
     @Test func everyTruncationIsRefusedWithoutACrash() throws {

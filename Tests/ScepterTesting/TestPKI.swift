@@ -127,10 +127,11 @@ public enum TestPKI {
     /// self-signed transient certificate when `issuer` is nil.
     public static func makeLeaf(
         commonName: String, key kind: KeyKind = .rsa2048, issuer: Identity? = nil,
-        notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(365 * 86400)
+        notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(365 * 86400),
+        keyUsage: KeyUsage = KeyUsage(digitalSignature: true, keyEncipherment: true)
     ) throws -> Identity {
         try makeCertificate(commonName: commonName, key: kind, issuer: issuer, notBefore: notBefore, notAfter: notAfter) { _ in
-            try Certificate.Extensions { Critical(KeyUsage(digitalSignature: true, keyEncipherment: true)) }
+            try Certificate.Extensions { Critical(keyUsage) }
         }
     }
 

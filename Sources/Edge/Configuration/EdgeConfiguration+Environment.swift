@@ -69,38 +69,6 @@ extension EdgeConfiguration {
         return Profile(name: name, ra: ra, challengePassword: challenge, intune: intune, intuneAPI: intuneAPI, renewalLimit: renewalLimit)
     }
 
-    private static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?) -> RAIdentity? {
-        let certificatePath = settings.string(prefix + "RA_CERT_PATH")
-        let keyPath = settings.string(prefix + "RA_KEY_PATH")
-        guard let certificatePath, let keyPath else {
-            if certificatePath == nil, keyPath == nil, let fallback { return fallback }
-            let missing = certificatePath == nil ? "RA_CERT_PATH" : "RA_KEY_PATH"
-            settings.problem(prefix + missing, "is required (the profile's RA certificate and its private key)")
-            return nil
-        }
-        do {
-            let certificate = try SecretFiles.readPublic(at: certificatePath, setting: prefix + "RA_CERT_PATH")
-            let key = try SecretFiles.readSecret(at: keyPath, setting: prefix + "RA_KEY_PATH")
-            do {
-                let pair = try CertificateKeyPair(certificatePEM: certificate, keyPEM: key)
-                if let validity = CertificateExpiry.validity(of: pair.certificate),
-                    let refusal = CertificateExpiry.refusal(validity, now: Date())
-                {
-                    settings.problem(
-                        prefix + "RA_CERT_PATH",
-                        "RA certificate \(certificatePath) \(refusal): devices reject every CertRep it signs; issue a new RA certificate (docs/ca.md)")
-                    return nil
-                }
-                return RAIdentity(pair)
-            } catch {
-                settings.problem(prefix + "RA_CERT_PATH", "RA pair \(certificatePath) + \(keyPath) refused: \(error.reason)")
-            }
-        } catch {
-            settings.problem(error.setting, error.message)
-        }
-        return nil
-    }
-
     private static func loadIntune(prefix: String, _ settings: inout Settings, now: Date) -> Intune? {
         var allowed = IntuneValidator.SANType.boundByClaims
         let listed = settings.list(prefix + "ALLOWED_SAN_TYPES")

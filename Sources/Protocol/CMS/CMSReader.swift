@@ -138,6 +138,28 @@ enum CMSReader {
     /// shape above, not addressed to that recipient byte for byte, or its
     /// key transport to it is not RSA PKCS #1 v1.5.
     static func envelopedData(_ der: [UInt8], for recipient: [UInt8]) -> EnvelopedData? {
+        guard let envelope = envelope(der) else { return nil }
+        for var info in envelope.recipients where info.id.elementsEqual(recipient) {
+            guard let transport = algorithm(&info.rest), transport.elementsEqual(CMSObject.rsaEncryption),
+                let encryptedKey = info.rest.content(DERTag.octetString), info.rest.isAtEnd
+            else { return nil }
+            return EnvelopedData(cipher: envelope.cipher, iv: envelope.iv, encryptedContent: envelope.encryptedContent, encryptedKey: encryptedKey)
+        }
+        return nil
+    }
+
+    /// The IssuerAndSerialNumbers (DER) a DER EnvelopedData of the shape
+    /// above is encrypted to, in order; nil when it is not of that shape.
+    /// Names the certificates a client chose when none is the RA's.
+    static func envelopeRecipients(_ der: [UInt8]) -> [ArraySlice<UInt8>]? {
+        envelope(der)?.recipients.map(\.id)
+    }
+
+    /// An EnvelopedData's content and its KeyTransRecipientInfos, each split
+    /// into its IssuerAndSerialNumber and what follows it.
+    private static func envelope(
+        _ der: [UInt8]
+    ) -> (cipher: ContentCipher, iv: ArraySlice<UInt8>, encryptedContent: ArraySlice<UInt8>, recipients: [(id: ArraySlice<UInt8>, rest: DERCursor)])? {
         var top = DERCursor(der[...])
         guard var contentInfo = top.enter(DERTag.sequence), top.isAtEnd,
             contentInfo.content(DERTag.objectIdentifier)?.elementsEqual(CMSObject.envelopedData) == true,
@@ -152,17 +174,14 @@ enum CMSReader {
             let iv = cipherAlgorithm.content(DERTag.octetString), cipherAlgorithm.isAtEnd, iv.count == cipher.ivLength,
             let encryptedContent = encryptedContentInfo.content(DERTag.contextPrimitive0), encryptedContentInfo.isAtEnd
         else { return nil }
+        var recipients: [(id: ArraySlice<UInt8>, rest: DERCursor)] = []
         while !recipientInfos.isAtEnd {
             // KeyTransRecipientInfo ::= SEQUENCE { version, rid, keyEncryptionAlgorithm, encryptedKey }
             guard var info = recipientInfos.enter(DERTag.sequence), info.content(DERTag.integer)?.elementsEqual([0]) == true,
                 let recipientID = info.read(DERTag.sequence)
             else { return nil }
-            guard recipientID.whole.elementsEqual(recipient) else { continue }
-            guard let transport = algorithm(&info), transport.elementsEqual(CMSObject.rsaEncryption),
-                let encryptedKey = info.content(DERTag.octetString), info.isAtEnd
-            else { return nil }
-            return EnvelopedData(cipher: cipher, iv: iv, encryptedContent: encryptedContent, encryptedKey: encryptedKey)
+            recipients.append((recipientID.whole, info))
         }
-        return nil
+        return (cipher, iv, encryptedContent, recipients)
     }
 }

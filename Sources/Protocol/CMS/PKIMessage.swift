@@ -168,7 +168,7 @@ public struct PKIMessage: Sendable {
             case .notEnveloped:
                 return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
             case .notForThisRecipient:
-                return refuse(.badMessageCheck, "the pkcsPKIEnvelope is not encrypted to this profile's RA certificate")
+                return refuse(.badMessageCheck, notForTheRA(envelope, ra: ra))
             case .failed(let detail):
                 if cipher == .des && !OpenSSL.legacyAvailable {
                     return refuse(.unsupportedAlgorithm, "single DES needs OpenSSL's legacy provider, which is not installed")
@@ -178,6 +178,24 @@ public struct PKIMessage: Sendable {
         }
 
         return .opened(cipher, keyTransport, plaintext)
+    }
+
+    /// Why an envelope addressed to other certificates is refused, naming
+    /// them: a client that encrypts to the CA certificate, or to an RA
+    /// certificate the profile no longer has, is told apart by its operator.
+    static func notForTheRA(_ envelope: [UInt8], ra: RAIdentity) -> String {
+        func name(_ der: ArraySlice<UInt8>) -> String? {
+            guard let named = try? IssuerAndSerial(derEncoded: der) else { return nil }
+            return "serial \(named.serialNumber.hexString) issued by \(named.issuer)"
+        }
+        var reason = "the pkcsPKIEnvelope is not encrypted to this profile's RA certificate"
+        if let own = ra.encryption.issuerAndSerialNumber.flatMap({ name($0[...]) }) { reason += " (\(own))" }
+        let others = CMSReader.envelopeRecipients(envelope)?.compactMap(name) ?? []
+        if !others.isEmpty {
+            reason += " but to \(others.joined(separator: "; ")): a client that encrypts to the CA certificate needs an RA "
+                + "encryption certificate with keyEncipherment and without digitalSignature (RA_ENCRYPTION_CERT_PATH, docs/scep.md)"
+        }
+        return reason
     }
 
     /// The decrypted content, read as its message type says.

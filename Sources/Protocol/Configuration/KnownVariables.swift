@@ -97,6 +97,8 @@ package enum KnownVariables {
         .init(.profile, "CHALLENGE_PASSWORD", guards: true),
         .init(.profile, "RA_CERT_PATH", guards: true),
         .init(.profile, "RA_KEY_PATH", guards: true),
+        .init(.profile, "RA_ENCRYPTION_CERT_PATH", guards: true),
+        .init(.profile, "RA_ENCRYPTION_KEY_PATH", guards: true),
         .init(.profile, "CERT_VALIDITY", guards: true),
         .init(.profile, "MAX_VALIDITY", guards: true),
         .init(.profile, "ALLOWED_EKUS", guards: true),
