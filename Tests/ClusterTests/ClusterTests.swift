@@ -203,10 +203,11 @@ struct ClusterTests {
                 Certmonger.addCA(cluster.scepURL(edge: 0)) + Certmonger.request("cm-pending", challenge: TestCluster.staticPassword, in: work)
                     + """
                     getcert list -s -i cm-pending | grep -q 'status: CA_WORKING' && echo "== pending understood"
-                    # certmonger polls a pending request on its own only much later (not within a minute); resubmit asks now.
+                    # certmonger polls a pending request on its own only much later (not within a minute);
+                    # refresh makes it poll now, with the same request (GetCertInitial).
                     for attempt in $(seq 30); do
                       sleep 1
-                      getcert resubmit -s -i cm-pending -w --wait-timeout 10 >/dev/null
+                      getcert refresh -s -i cm-pending >/dev/null
                       getcert list -s -i cm-pending | grep -q 'status: MONITORING' && break
                     done
                     getcert list -s -i cm-pending
@@ -221,9 +222,15 @@ struct ClusterTests {
             let verify = try await Shell.openssl("verify", "-CAfile", caPath, work.appendingPathComponent("cm-pending.pem").path)
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             let rows = try await cluster.sql(
-                "SELECT message_type, outcome FROM audit_events WHERE csr_subject = 'CN=cm-pending.example.com' AND NOT provisional ORDER BY time")
-            // certmonger's resubmit sends a new PKCSReq with a new CSR: refused while the first is pending, then issued.
-            #expect(rows.first == ["PKCSReq", "pending"] && rows.last?[1] == "success", "\(rows)")
+                "SELECT message_type, outcome, transaction_id FROM audit_events WHERE csr_subject = 'CN=cm-pending.example.com' AND NOT provisional ORDER BY time")
+            // certmonger polls by sending its PKCSReq again (same transaction, same CSR; RFC 8894 §3.3.3 allows
+            // either that or CertPoll): pending until the issuance commits, then the certificate. No second CSR,
+            // no second certificate.
+            #expect(rows.count >= 2 && Set(rows.map { $0[2] }).count == 1, "\(rows)")
+            #expect(rows.first?.prefix(2) == ["PKCSReq", "pending"] && rows.last?.prefix(2) == ["PKCSReq", "success"], "\(rows)")
+            #expect(rows.dropFirst().dropLast().allSatisfy { $0.prefix(2) == ["PKCSReq", "pending"] }, "\(rows)")
+            let issued = try await cluster.sql("SELECT count(*) FROM certificates WHERE subject = 'CN=cm-pending.example.com'")
+            #expect(issued == [["1"]], "\(issued)")
             #expect(run.output.contains("== pending understood"), "\(log)")
         }
     }
