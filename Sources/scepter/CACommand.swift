@@ -67,13 +67,13 @@ struct CACommand: ParsableCommand {
     /// `ra-encryption.key`, that devices encrypt to while the first signs
     /// (digitalSignature only, keyEncipherment only). Returns what was written.
     static func writeRA(commonName: String, ca: PKIBootstrap.Pair, split: Bool, in directory: String) throws -> String {
-        let files: [(name: String, usage: PKIBootstrap.RAUsage, commonName: String)] =
+        let files: [(name: String, roles: [RAIdentity.Role], commonName: String)] =
             split
-            ? [("ra", .signing, commonName), ("ra-encryption", .encryption, commonName + " (encryption)")]
-            : [("ra", .signingAndEncryption, commonName)]
+            ? [("ra", [.signing], commonName), ("ra-encryption", [.encryption], commonName + " (encryption)")]
+            : [("ra", [.signing, .encryption], commonName)]
         var written: [String] = []
         for file in files {
-            let pair = try PKIBootstrap.makeRA(commonName: file.commonName, ca: ca, usage: file.usage)
+            let pair = try PKIBootstrap.makeRA(commonName: file.commonName, ca: ca, roles: file.roles)
             try SecretFiles.create(pair.keyPEM, at: "\(directory)/\(file.name).key", mode: 0o600)
             try SecretFiles.create(pair.certificatePEM, at: "\(directory)/\(file.name).pem", mode: 0o644)
             written += ["\(directory)/\(file.name).pem", "\(directory)/\(file.name).key (0600)"]

@@ -1015,6 +1015,37 @@ def test_profiles_page_badges_an_ra_certificate_that_expires_soon(driver, run):
          "default's own RA certificate again, without the warning")
 
 
+def test_profiles_page_shows_both_certificates_of_a_split_ra(driver, run):
+    """default's RA split in two (the server's answer altered in the page's fetch), its signing
+    certificate with 10 days left: the card shows the encryption and the signing certificate, each
+    with its date, the days left and the badge on the signing one, which expires first; the warning
+    above the cards gives that one's date."""
+    not_after = utc_in(10.5)
+    fake_profiles(driver, """
+            const group = list.find((p) => p.name === 'default').edges[0];
+            group.raDaysLeft = 10;
+            group.raBadge = 'amber';
+            group.settings.raSigning = { subject: 'CN=Split RA,O=Scepter', fingerprint: 'ab'.repeat(32), notAfter: '%s' };""" % not_after)
+    try:
+        reopen_profiles(driver)
+        wait(driver, shown(by_testid("profiles-setting-default-raSigning")), "the RA signing certificate's row")
+        encryption = driver.find_element(By.CSS_SELECTOR, '[data-testid="profiles-setting-default-ra"]')
+        assert encryption.find_element(By.TAG_NAME, "dt").text == "RA encryption certificate expires", encryption.text
+        assert "days left" not in profile_setting(driver, "default", "ra"), profile_setting(driver, "default", "ra")
+        assert profile_setting(driver, "default", "raSigning") == f"{not_after[:10]}\n10 days left Renew soon"
+        items = [li.text for li in driver.find_elements(By.CSS_SELECTOR, '[data-testid="profiles-expiry-ra"] > li')]
+        assert items == [f"default: Renew soon expires {not_after.replace('T', ' ').replace('Z', ' UTC')} (10 days left)"], items
+        assert profile_setting(driver, "corp", "ra").endswith("days left"), "corp's single RA keeps its one row"
+        assert not driver.find_elements(*by_testid("profiles-setting-corp-raSigning"))
+        scroll_to(driver, encryption)
+        screenshot(driver, run, "console-profiles-split-ra.png")
+    finally:
+        restore_fetch(driver)
+    reopen_profiles(driver)
+    wait(driver, lambda d: d.find_elements(*by_testid("profiles-card-default"))
+         and not d.find_elements(*by_testid("profiles-setting-default-raSigning")), "default's own single RA again")
+
+
 def test_profiles_page_badges_an_issuing_ca_that_expires_soon(driver, run):
     """The issuing CA with 10 days left (the server's answer altered in the page's fetch): both
     cards show its notAfter, the days left and the amber badge Renew soon, and the warning above the

@@ -103,5 +103,9 @@ final class PyScepClientTests {
         let details = refusal["details"] as? String ?? ""
         #expect(details.contains("not encrypted to this profile's RA certificate"), "\(details)")
         #expect(details.contains("RA_ENCRYPTION_CERT_PATH"), "\(details)")
+        // The certificate PyScep chose, by its serial: the CA's.
+        let caSerial = try await Shell.openssl("x509", "-in", split.server.caCertificatePath, "-noout", "-serial").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+        #expect(details.contains("but to serial \(caSerial) issued by CN=Scepter Development CA"), "\(details)")
     }
 }

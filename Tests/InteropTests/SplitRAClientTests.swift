@@ -45,7 +45,8 @@ final class SplitRAClientTests {
     func strongSwan() async throws {
         let pki = "/usr/bin/pki"
         let fetched = try await Shell.run(
-            "/usr/bin/timeout", ["60", pki, "--scepca", "--url", split.url, "--caout", path("ca.pem"), "--raout", path("ra.pem"), "--outform", "pem", "--force"])
+            pki, ["--scepca", "--url", split.url, "--caout", path("ca.pem"), "--raout", path("ra.pem"), "--outform", "pem", "--force"],
+            timeout: .seconds(60))
         try #require(fetched.status == 0, "\(fetched.stderr)")
         // The second RA certificate goes to ra-2.pem; which is which, strongSwan decides.
         var encryption = "", signing = ""
@@ -56,10 +57,12 @@ final class SplitRAClientTests {
         try #require(!encryption.isEmpty && !signing.isEmpty, "strongSwan did not write one RA certificate of each kind")
         let key = try await Shell.run(pki, ["--gen", "--type", "rsa", "--size", "2048", "--outform", "pem"])
         try key.stdout.write(toFile: path("sw.key"), atomically: true, encoding: .utf8)
-        let run = try await Shell.run("/usr/bin/timeout", [
-            "60", pki, "--scep", "--url", split.url, "--in", path("sw.key"), "--dn", "CN=sw-split", "--password", split.challenge,
-            "--cacert-enc", encryption, "--cacert-sig", signing, "--cacert", path("ca.pem"), "--outform", "pem",
-        ])
+        let run = try await Shell.run(
+            pki,
+            [
+                "--scep", "--url", split.url, "--in", path("sw.key"), "--dn", "CN=sw-split", "--password", split.challenge,
+                "--cacert-enc", encryption, "--cacert-sig", signing, "--cacert", path("ca.pem"), "--outform", "pem",
+            ], timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr.suffix(3000))")
         try run.stdout.write(toFile: path("sw.pem"), atomically: true, encoding: .utf8)
         try await verify("sw.pem")

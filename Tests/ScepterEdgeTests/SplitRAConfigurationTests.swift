@@ -28,18 +28,20 @@ struct SplitRAConfigurationTests {
         return (certificate, key)
     }
 
-    func load(signing: (String, String)?, encryption: (String?, String?)) -> ([EdgeConfiguration.Profile], [String]) {
+    func load(
+        signing: (String, String)?, encryption: (String?, String?), fallback: RAIdentity? = nil
+    ) -> ([EdgeConfiguration.Profile], [String]) {
         var environment = ["SCEPTER_PROFILES": "ndes", "SCEPTER_PROFILE_NDES_CHALLENGE_PASSWORD": "static-challenge"]
         environment["SCEPTER_PROFILE_NDES_RA_CERT_PATH"] = signing?.0
         environment["SCEPTER_PROFILE_NDES_RA_KEY_PATH"] = signing?.1
         environment["SCEPTER_PROFILE_NDES_RA_ENCRYPTION_CERT_PATH"] = encryption.0
         environment["SCEPTER_PROFILE_NDES_RA_ENCRYPTION_KEY_PATH"] = encryption.1
         var settings = Settings(environment: environment)
-        let profiles = EdgeConfiguration.loadProfiles(&settings)
+        let profiles = EdgeConfiguration.loadProfiles(&settings, fallbacks: fallback.map { .init(ra: $0) })
         return (profiles, settings.problems.map(\.description))
     }
 
-    @Test("Both pairs load: the encryption pair decrypts, the other signs, and GetCACert publishes both")
+    @Test("Both pairs load, each in its part, GetCACert's list has both (signing first), and the expiry is the earlier one's")
     func loads() throws {
         let signing = try pair("signing", KeyUsage(digitalSignature: true))
         let encryption = try pair("encryption", KeyUsage(keyEncipherment: true), notAfter: Date().addingTimeInterval(3600))
@@ -52,6 +54,29 @@ struct SplitRAConfigurationTests {
         // The expiry gauge and warning take the earlier of the two.
         let encryptionNotAfter = try Certificate(derEncoded: ra.encryption.certificate).notValidAfter
         #expect(ra.notAfter == encryptionNotAfter)
+        // A signing certificate with digitalSignature only never decrypts.
+        #expect(ra.decryptionPairs.map(\.certificate) == [ra.encryption.certificate])
+        // The heartbeat shows both, each with its own notAfter.
+        let settings = try #require(profiles.first?.settings)
+        #expect(settings.ra.subject.contains("CN=encryption") && settings.raSigning?.subject.contains("CN=signing") == true, "\(settings)")
+        #expect(settings.raNotAfter == encryptionNotAfter && settings.raSigning?.notAfter != encryptionNotAfter)
+    }
+
+    @Test("In scepter dev, encryption variables alone add an encryption certificate to the development RA, which still decrypts too")
+    func devFallback() throws {
+        let development = RAIdentity(try TestPKI.makeLeaf(commonName: "Dev RA", issuer: ca).keyPair())
+        let encryption = try pair("encryption", KeyUsage(keyEncipherment: true))
+        let (profiles, problems) = load(signing: nil, encryption: encryption, fallback: development)
+        #expect(problems.isEmpty, "\(problems)")
+        let ra = try #require(profiles.first?.ra)
+        #expect(ra.signing.certificate == development.signing.certificate)
+        #expect(try Certificate(derEncoded: ra.encryption.certificate).subject.description.contains("CN=encryption"))
+        // The development RA has keyEncipherment: a client that encrypts to the first such certificate of
+        // GetCACert (micromdm's) picks it, so it decrypts after the encryption pair.
+        #expect(ra.decryptionPairs.map(\.certificate) == [ra.encryption.certificate, development.signing.certificate])
+        let (single, _) = load(signing: nil, encryption: (nil, nil), fallback: development)
+        #expect(single.first?.ra.certificates == development.certificates)
+        #expect(single.first?.settings.raSigning == nil)
     }
 
     @Test("One of the two encryption variables alone is refused, naming the other")

@@ -7,6 +7,34 @@ import ScepterTesting
 
 @Suite("PKIMessage decoding and CertRep encoding", .timeLimit(.minutes(5)))
 struct PKIMessageTests {
+    @Test("A split RA decrypts what is encrypted to its encryption certificate, and to its signing one only when that allows keyEncipherment")
+    func splitRADecryption() throws {
+        let ca = try TestPKI.makeCA(commonName: "Test CA")
+        let encryption = try TestPKI.makeLeaf(commonName: "RA encryption", issuer: ca, keyUsage: KeyUsage(keyEncipherment: true))
+        let signingOnly = try TestPKI.makeLeaf(commonName: "RA signing", issuer: ca, keyUsage: KeyUsage(digitalSignature: true))
+        let signingBoth = try TestPKI.makeLeaf(commonName: "RA both", issuer: ca)
+        func decoded(_ recipient: TestPKI.Identity, by ra: RAIdentity) throws -> PKIMessage.Decoded {
+            try PKIMessage.decode(try TestDevice(challenge: "pass").pkcsReq(ra: recipient.certificateDER), ra: ra)
+        }
+        let strict = RAIdentity(encryption: try encryption.keyPair(), signing: try signingOnly.keyPair())
+        guard case .message = try decoded(encryption, by: strict) else {
+            Issue.record("a request encrypted to the encryption certificate was refused")
+            return
+        }
+        guard case .refused(_, let refusal, _) = try decoded(signingOnly, by: strict) else {
+            Issue.record("a request encrypted to a signing-only certificate was decrypted")
+            return
+        }
+        #expect(refusal.outcome == .badMessageCheck && refusal.reason.contains("but to serial"), "\(refusal.reason)")
+        // Already split: no advice to split it.
+        #expect(!refusal.reason.contains("RA_ENCRYPTION_CERT_PATH"), "\(refusal.reason)")
+        let lenient = RAIdentity(encryption: try encryption.keyPair(), signing: try signingBoth.keyPair())
+        guard case .message = try decoded(signingBoth, by: lenient) else {
+            Issue.record("a request encrypted to a signing certificate with keyEncipherment was refused")
+            return
+        }
+    }
+
     struct RA {
         let ca: TestPKI.Identity
         let leaf: TestPKI.Identity

@@ -39,7 +39,7 @@ public enum PyScep {
     /// Runs `pyscep_client.py` with `arguments` (a command, then its operands), bounded to 60 s.
     public static func run(python: String, _ arguments: [String]) async throws -> Run {
         let script = directory.appendingPathComponent("pyscep_client.py").path
-        let result = try await Shell.run("/usr/bin/timeout", ["60", python, "-W", "ignore", script] + arguments)
+        let result = try await Shell.run(python, ["-W", "ignore", script] + arguments, timeout: .seconds(60))
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         return Run(status: result.status, report: try? JSONDecoder().decode(Report.self, from: Data(line.utf8)), stderr: result.stderr)
     }

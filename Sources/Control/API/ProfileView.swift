@@ -71,7 +71,7 @@ struct ProfileView: Encodable {
                 if let index = groups.firstIndex(where: { $0.settings == settings }) {
                     groups[index].edges.append(heartbeat.edgeID)
                 } else {
-                    let notAfter = settings.ra.notAfter
+                    let notAfter = settings.raNotAfter
                     groups.append(
                         EdgeGroup(
                             edges: [heartbeat.edgeID], settings: settings, raDaysLeft: TrustAnchors.Anchor.daysLeft(until: notAfter, now: now),

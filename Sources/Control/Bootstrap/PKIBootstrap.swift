@@ -102,22 +102,13 @@ package enum PKIBootstrap {
         return (try request.serializeAsPEM().pemString, keyPEM)
     }
 
-    /// What an RA certificate is for: both parts, as `ca init` makes it, or
-    /// one of a split RA's two (`ca ra --split`, NDES's layout).
-    package enum RAUsage: Sendable {
-        case signingAndEncryption, signing, encryption
-
-        var keyUsage: KeyUsage {
-            switch self {
-            case .signingAndEncryption: KeyUsage(digitalSignature: true, keyEncipherment: true)
-            case .signing: KeyUsage(digitalSignature: true)
-            case .encryption: KeyUsage(keyEncipherment: true)
-            }
-        }
-    }
-
-    /// An RSA 2048 RA certificate signed by the CA, valid 2 years (clients encrypt to RSA only).
-    package static func makeRA(commonName: String, ca: Pair, usage: RAUsage = .signingAndEncryption, now: Date = Date()) throws -> Pair {
+    /// An RSA 2048 RA certificate signed by the CA, valid 2 years (clients
+    /// encrypt to RSA only), for `roles`: both, as `ca init` makes it, or one
+    /// of a split RA's two (`ca ra --split`, NDES's layout), with only the
+    /// keyUsage bits its roles need.
+    package static func makeRA(
+        commonName: String, ca: Pair, roles: [RAIdentity.Role] = [.signing, .encryption], now: Date = Date()
+    ) throws -> Pair {
         let caCertificate = try Certificate(pemEncoded: ca.certificatePEM)
         let caKey = try Certificate.PrivateKey(pemEncoded: ca.keyPEM)
         let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
@@ -127,7 +118,7 @@ package enum PKIBootstrap {
             ?? SubjectKeyIdentifier(hash: caCertificate.publicKey).keyIdentifier
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
-            Critical(usage.keyUsage)
+            Critical(RAIdentity.Role.keyUsage(roles))
             SubjectKeyIdentifier(hash: key.publicKey)
             AuthorityKeyIdentifier(keyIdentifier: caKeyIdentifier)
         }

@@ -59,7 +59,7 @@
     const local = new Date(ra.notAfter).toLocaleString();
     return [
       h('time', { datetime: ra.notAfter, title: `${formatTime(ra.notAfter)}; local time: ${local}` }, formatTime(ra.notAfter).slice(0, 10)),
-      daysLeftLine(daysLeft, badgeName),
+      daysLeft === null ? null : daysLeftLine(daysLeft, badgeName),
     ];
   }
 
@@ -95,10 +95,19 @@
     add('staticPassword', 'Static password', 'static password', s.challengePassword ? 'set' : 'none',
       s.challengePassword ? (mode === 'off' ? 'set' : 'set (skips the Intune checks)') : muted('none'));
     add('renewalLimit', 'Renewal limit', 'renewal limit', limit(s.renewalLimit), limit(s.renewalLimit, 'per certificate per 24\u00a0h'));
+    // A split RA (NDES's layout) has two certificates; the group's days left are the earlier one's.
     const ra = s.ra || {};
-    const fp = String(ra.fingerprint || '');
-    add('ra', 'RA certificate expires', 'RA certificate',
-      `${fp.length > 20 ? `${fp.slice(0, 12)}\u2026` : fp} expiring ${formatTime(ra.notAfter)}`, raExpiry(ra, group.raDaysLeft, group.raBadge));
+    const signing = s.raSigning;
+    const certificates = signing
+      ? [['ra', 'RA encryption certificate', ra], ['raSigning', 'RA signing certificate', signing]]
+      : [['ra', 'RA certificate', ra]];
+    const earliest = certificates.map(([, , c]) => String(c.notAfter || '')).sort()[0];
+    for (const [key, name, certificate] of certificates) {
+      const fp = String(certificate.fingerprint || '');
+      const decides = String(certificate.notAfter || '') === earliest;
+      add(key, `${name} expires`, name, `${fp.length > 20 ? `${fp.slice(0, 12)}\u2026` : fp} expiring ${formatTime(certificate.notAfter)}`,
+        raExpiry(certificate, decides ? group.raDaysLeft : null, group.raBadge));
+    }
     return facts;
   }
 

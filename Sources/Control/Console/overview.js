@@ -35,7 +35,9 @@
       for (const g of Array.isArray(entry.edges) ? entry.edges : []) {
         if (!g.raBadge || g.raBadge === 'green') continue;
         const ra = (g.settings && g.settings.ra) || {};
-        note(ras, String(ra.fingerprint || `${entry.name} ${g.edges}`), g.raBadge);
+        const signing = (g.settings && g.settings.raSigning) || {};
+        // A split RA counts once, by its two certificates.
+        note(ras, String(ra.fingerprint ? `${ra.fingerprint} ${signing.fingerprint || ''}` : `${entry.name} ${g.edges}`), g.raBadge);
       }
       const issuer = entry.issuer || {};
       if (issuer.badge && issuer.badge !== 'green') note(cas, String(issuer.name || issuer.subject || entry.name), issuer.badge);

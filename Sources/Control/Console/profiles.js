@@ -13,7 +13,7 @@
   const { read, duration, expiryBadge, daysLeftLine } = S.edgeSettings;
 
   // The edges' facts this page lists; the other ones (an Intune profile's gates) are on its Intune card.
-  const EDGE_KEYS = ['ra', 'staticPassword', 'renewalLimit', 'mode'];
+  const EDGE_KEYS = ['ra', 'raSigning', 'staticPassword', 'renewalLimit', 'mode'];
   const TESTID = 'profiles-';
 
   let cardSeq = 0;
@@ -112,7 +112,10 @@
           + 'Devices reject every CertRep an expired RA certificate signs: sign a new one with the same CA and restart the '
           + 'edges (docs/ca.md, \u201cRequirements when Scepter loads a CA and an RA\u201d).'),
         h('ul', { testid: `${TESTID}expiry-ra` }, ras.map(({ name, group, named }) => {
-          const ra = (group.settings && group.settings.ra) || {};
+          // Of a split RA, the certificate that expires first.
+          const settings = group.settings || {};
+          const ra = [settings.ra, settings.raSigning].filter((c) => c && c.notAfter)
+            .sort((a, b) => String(a.notAfter).localeCompare(String(b.notAfter)))[0] || {};
           const ids = Array.isArray(group.edges) ? group.edges.join(', ') : '';
           return h('li', null, h('strong', null, name), named && ids ? ` (edges ${ids})` : '', ': ',
             expiryBadge(group.raBadge), ' ', expiry(ra.notAfter, group.raDaysLeft));

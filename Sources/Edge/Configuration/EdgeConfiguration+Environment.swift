@@ -31,7 +31,7 @@ extension EdgeConfiguration {
 
     private static func loadProfile(_ name: String, _ settings: inout Settings, fallbacks: Fallbacks?, now: Date) -> Profile? {
         let prefix = "SCEPTER_PROFILE_\(Settings.variableName(name))_"
-        let ra = loadRA(prefix: prefix, &settings, fallback: fallbacks?.ra)
+        let ra = loadRA(prefix: prefix, &settings, fallback: fallbacks?.ra, now: now)
         let challenge = settings.secret(prefix + "CHALLENGE_PASSWORD")
 
         var intune: Intune?

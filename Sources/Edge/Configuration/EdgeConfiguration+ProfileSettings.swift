@@ -11,13 +11,16 @@ extension EdgeConfiguration {
 extension EdgeConfiguration.Profile {
     /// This profile's effective settings, secrets only as `set` (SPEC §8).
     package var settings: EdgeProfileSettings {
-        let der = ra.encryption.certificate
-        let certificate = try? Certificate(derEncoded: der)
+        func summary(_ der: [UInt8]) -> CertificateSummary {
+            let certificate = try? Certificate(derEncoded: der)
+            return CertificateSummary(
+                subject: certificate?.subject.description ?? "(unreadable)", fingerprint: SHA256Hex.of(der),
+                notAfter: certificate?.notValidAfter ?? .distantPast)
+        }
         let mode: IntuneMode = intune != nil ? .signedChallenge : intuneAPI != nil ? .intuneAPI : .off
         var settings = EdgeProfileSettings(
-            ra: .init(
-                subject: certificate?.subject.description ?? "(unreadable)", fingerprint: SHA256Hex.of(der),
-                notAfter: ra.notAfter ?? .distantPast),
+            ra: summary(ra.encryption.certificate),
+            raSigning: ra.signing.certificate == ra.encryption.certificate ? nil : summary(ra.signing.certificate),
             challengePassword: challengePassword == nil ? nil : "set", intuneMode: mode,
             replayWindowSeconds: intuneAPI?.replayWindow.components.seconds, renewalLimit: renewalLimit)
         if let intune {

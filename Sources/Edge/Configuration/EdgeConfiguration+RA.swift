@@ -1,6 +1,4 @@
 import Foundation
-import SwiftASN1
-import X509
 import ScepterProtocol
 
 extension EdgeConfiguration {
@@ -9,58 +7,44 @@ extension EdgeConfiguration {
     /// `RA_ENCRYPTION_CERT_PATH` and `RA_ENCRYPTION_KEY_PATH` are set, a
     /// second pair that devices encrypt to while the first signs CertReps,
     /// as NDES's two RA certificates do. Problems name the variable.
-    static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?) -> RAIdentity? {
-        let encryptionSet = settings.string(prefix + "RA_ENCRYPTION_CERT_PATH") != nil || settings.string(prefix + "RA_ENCRYPTION_KEY_PATH") != nil
+    static func loadRA(prefix: String, _ settings: inout Settings, fallback: RAIdentity?, now: Date) -> RAIdentity? {
+        let signingPaths = (settings.string(prefix + "RA_CERT_PATH"), settings.string(prefix + "RA_KEY_PATH"))
+        let encryptionPaths = (settings.string(prefix + "RA_ENCRYPTION_CERT_PATH"), settings.string(prefix + "RA_ENCRYPTION_KEY_PATH"))
+        let split = encryptionPaths != (nil, nil)
         let signing: RAIdentity.Pair?
-        if settings.string(prefix + "RA_CERT_PATH") == nil, settings.string(prefix + "RA_KEY_PATH") == nil, let fallback {
+        if signingPaths == (nil, nil), let fallback {
+            guard split else { return fallback }
             signing = fallback.signing
         } else {
-            signing = loadPair(prefix: prefix, .signing, &settings, split: encryptionSet)
+            signing = loadPair(prefix: prefix, .signing, paths: signingPaths, &settings, split: split, now: now)
         }
-        guard encryptionSet else { return signing.map { RAIdentity($0) } }
-        let encryption = loadPair(prefix: prefix, .encryption, &settings, split: true)
+        guard split else { return signing.map { RAIdentity($0) } }
+        let encryption = loadPair(prefix: prefix, .encryption, paths: encryptionPaths, &settings, split: true, now: now)
         guard let signing, let encryption else { return nil }
         return RAIdentity(encryption: encryption, signing: signing)
     }
 
-    /// The two certificates of a split RA, and the variables naming them.
-    enum RARole {
-        /// Signs CertReps (`RA_CERT_PATH`); alone, it also decrypts.
-        case signing
-        /// Decrypts pkcsPKIEnvelopes (`RA_ENCRYPTION_CERT_PATH`).
-        case encryption
-
-        var certificateVariable: String { self == .signing ? "RA_CERT_PATH" : "RA_ENCRYPTION_CERT_PATH" }
-        var keyVariable: String { self == .signing ? "RA_KEY_PATH" : "RA_ENCRYPTION_KEY_PATH" }
-        var name: String { self == .signing ? "RA certificate" : "RA encryption certificate" }
-        var expiredEffect: String {
-            self == .signing ? "devices reject every CertRep it signs" : "devices refuse to encrypt their requests to it"
-        }
-    }
-
     /// One RA pair, checked: it loads, the key is RSA of 2048 bits or more,
-    /// the certificate is valid now, and, in a split RA, its keyUsage (when
-    /// it has one) allows what it is for: clients choose the certificate to
+    /// the certificate is valid `now`, and, in a split RA, its keyUsage (when
+    /// it has one) allows its part: clients choose the certificate to
     /// encrypt to by keyEncipherment, and verify CertReps against
     /// digitalSignature.
-    private static func loadPair(prefix: String, _ role: RARole, _ settings: inout Settings, split: Bool) -> RAIdentity.Pair? {
-        let certificateVariable = prefix + role.certificateVariable
-        let certificatePath = settings.string(certificateVariable)
-        let keyPath = settings.string(prefix + role.keyVariable)
-        guard let certificatePath, let keyPath else {
-            let missing = certificatePath == nil ? role.certificateVariable : role.keyVariable
-            let other = certificatePath == nil ? role.keyVariable : role.certificateVariable
-            let why =
-                role == .signing
-                ? "is required (the profile's RA certificate and its private key)"
-                : "is required with \(prefix)\(other) (the RA certificate devices encrypt to, and its private key)"
-            settings.problem(prefix + missing, why)
+    private static func loadPair(
+        prefix: String, _ role: RAIdentity.Role, paths: (String?, String?), _ settings: inout Settings, split: Bool, now: Date
+    ) -> RAIdentity.Pair? {
+        let (certificateVariable, keyVariable) = (prefix + role.certificateVariable, prefix + role.keyVariable)
+        guard let certificatePath = paths.0, let keyPath = paths.1 else {
+            let (missing, other) = paths.0 == nil ? (certificateVariable, keyVariable) : (keyVariable, certificateVariable)
+            switch role {
+            case .signing: settings.problem(missing, "is required (the profile's RA certificate and its private key)")
+            case .encryption: settings.problem(missing, "is required with \(other) (the RA certificate devices encrypt to, and its private key)")
+            }
             return nil
         }
         let pair: RAIdentity.Pair
         do {
             let certificate = try SecretFiles.readPublic(at: certificatePath, setting: certificateVariable)
-            let key = try SecretFiles.readSecret(at: keyPath, setting: prefix + role.keyVariable)
+            let key = try SecretFiles.readSecret(at: keyPath, setting: keyVariable)
             do {
                 pair = try CertificateKeyPair(certificatePEM: certificate, keyPEM: key)
             } catch {
@@ -71,30 +55,52 @@ extension EdgeConfiguration {
             settings.problem(error.setting, error.message)
             return nil
         }
-        if let validity = CertificateExpiry.validity(of: pair.certificate), let refusal = CertificateExpiry.refusal(validity, now: Date()) {
-            settings.problem(
-                certificateVariable,
-                "\(role.name) \(certificatePath) \(refusal): \(role.expiredEffect); issue a new one (docs/ca.md)")
+        if let validity = CertificateExpiry.validity(of: pair.certificate), let refusal = CertificateExpiry.refusal(validity, now: now) {
+            settings.problem(certificateVariable, "\(role.name) \(certificatePath) \(refusal): \(role.expiredEffect); issue a new one (docs/ca.md)")
             return nil
         }
-        if split, let problem = keyUsageProblem(pair.certificate, role) {
-            settings.problem(certificateVariable, "\(role.name) \(certificatePath) \(problem)")
+        if split, !role.allowed(by: pair.certificate) {
+            settings.problem(certificateVariable, "\(role.name) \(certificatePath) \(role.missingKeyUsage)")
             return nil
         }
         return pair
     }
+}
 
-    /// Why a split RA's certificate cannot do its part, from its keyUsage;
-    /// nil without a keyUsage (which allows everything) or when it can.
-    static func keyUsageProblem(_ der: [UInt8], _ role: RARole) -> String? {
-        guard let certificate = try? Certificate(derEncoded: der), let usage = try? certificate.extensions.keyUsage else { return nil }
-        switch role {
-        case .signing where !usage.digitalSignature:
-            return "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit"
-        case .encryption where !usage.keyEncipherment:
-            return "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit"
-        default:
-            return nil
+extension RAIdentity.Role {
+    /// The variables of this part's certificate and key, after the profile's prefix.
+    var certificateVariable: String {
+        switch self {
+        case .signing: "RA_CERT_PATH"
+        case .encryption: "RA_ENCRYPTION_CERT_PATH"
+        }
+    }
+
+    var keyVariable: String {
+        switch self {
+        case .signing: "RA_KEY_PATH"
+        case .encryption: "RA_ENCRYPTION_KEY_PATH"
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .signing: "RA certificate"
+        case .encryption: "RA encryption certificate"
+        }
+    }
+
+    var expiredEffect: String {
+        switch self {
+        case .signing: "devices reject every CertRep it signs"
+        case .encryption: "devices refuse to encrypt their requests to it"
+        }
+    }
+
+    var missingKeyUsage: String {
+        switch self {
+        case .signing: "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit"
+        case .encryption: "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit"
         }
     }
 }

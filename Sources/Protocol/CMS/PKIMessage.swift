@@ -123,15 +123,22 @@ public struct PKIMessage: Sendable {
     }
 
     /// The pkcsPKIEnvelope's algorithms and content. A DER envelope of the
-    /// usual shape, addressed to the RA by its bytes, is read in Swift
-    /// (`CMSReader`); anything else by OpenSSL's CMS.
+    /// usual shape, addressed to one of the RA's decryption pairs by its
+    /// bytes, is read in Swift (`CMSReader`); anything else by OpenSSL's CMS.
     private static func decrypt(_ envelope: [UInt8], ra: RAIdentity) -> Opened {
-        guard let recipient = ra.encryption.issuerAndSerialNumber, let parsed = CMSReader.envelopedData(envelope, for: recipient),
-            CMSPrimitives.canCrypt(parsed.cipher)
-        else { return decryptWithOpenSSL(envelope, ra: ra) }
+        var found: (pair: RAIdentity.Pair, parsed: CMSReader.EnvelopedData)?
+        for pair in ra.decryptionPairs {
+            if let recipient = pair.issuerAndSerialNumber, let parsed = CMSReader.envelopedData(envelope, for: recipient) {
+                found = (pair, parsed)
+                break
+            }
+        }
+        guard let (pair, parsed) = found.flatMap({ CMSPrimitives.canCrypt($0.parsed.cipher) ? $0 : nil }) else {
+            return decryptWithOpenSSL(envelope, ra: ra)
+        }
         // From here the answer is final: a second reader's extra time would
         // tell a bad key padding from a bad content.
-        let key = CMSPrimitives.unwrapKey(parsed.encryptedKey, key: ra.encryption.key, length: parsed.cipher.keyLength)
+        let key = CMSPrimitives.unwrapKey(parsed.encryptedKey, key: pair.key, length: parsed.cipher.keyLength)
         do {
             let plaintext = try CMSPrimitives.crypt(parsed.encryptedContent, .decrypt, cipher: parsed.cipher, key: key, iv: parsed.iv)
             return .opened(parsed.cipher, .rsaPKCS1, plaintext)
@@ -160,40 +167,46 @@ public struct PKIMessage: Sendable {
             let name = OBJ_nid2sn(algorithms.keyTransportNID).map { String(cString: $0) } ?? "unknown"
             return refuse(.unsupportedAlgorithm, "key transport \(name) is not supported")
         }
-        let plaintext: [UInt8]
-        do {
-            plaintext = try CMSCodec.decrypt(envelope, key: ra.encryption.key, certificate: ra.encryption.openSSLCertificate)
-        } catch {
-            switch error {
-            case .notEnveloped:
-                return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
-            case .notForThisRecipient:
-                return refuse(.badMessageCheck, notForTheRA(envelope, ra: ra))
-            case .failed(let detail):
-                if cipher == .des && !OpenSSL.legacyAvailable {
-                    return refuse(.unsupportedAlgorithm, "single DES needs OpenSSL's legacy provider, which is not installed")
+        for pair in ra.decryptionPairs {
+            do {
+                let plaintext = try CMSCodec.decrypt(envelope, key: pair.key, certificate: pair.openSSLCertificate)
+                return .opened(cipher, keyTransport, plaintext)
+            } catch {
+                switch error {
+                case .notEnveloped:
+                    return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
+                case .notForThisRecipient:
+                    continue
+                case .failed(let detail):
+                    if cipher == .des && !OpenSSL.legacyAvailable {
+                        return refuse(.unsupportedAlgorithm, "single DES needs OpenSSL's legacy provider, which is not installed")
+                    }
+                    return refuse(.badMessageCheck, "the pkcsPKIEnvelope does not decrypt: \(detail)")
                 }
-                return refuse(.badMessageCheck, "the pkcsPKIEnvelope does not decrypt: \(detail)")
             }
         }
-
-        return .opened(cipher, keyTransport, plaintext)
+        return refuse(.badMessageCheck, notForTheRA(envelope, ra: ra))
     }
 
     /// Why an envelope addressed to other certificates is refused, naming
-    /// them: a client that encrypts to the CA certificate, or to an RA
-    /// certificate the profile no longer has, is told apart by its operator.
-    static func notForTheRA(_ envelope: [UInt8], ra: RAIdentity) -> String {
+    /// them (at most three; the envelope is the client's): a client that
+    /// encrypts to the CA certificate, or to an RA certificate the profile
+    /// no longer has, is told apart by its operator.
+    private static func notForTheRA(_ envelope: [UInt8], ra: RAIdentity) -> String {
         func name(_ der: ArraySlice<UInt8>) -> String? {
             guard let named = try? IssuerAndSerial(derEncoded: der) else { return nil }
             return "serial \(named.serialNumber.hexString) issued by \(named.issuer)"
         }
         var reason = "the pkcsPKIEnvelope is not encrypted to this profile's RA certificate"
         if let own = ra.encryption.issuerAndSerialNumber.flatMap({ name($0[...]) }) { reason += " (\(own))" }
-        let others = CMSReader.envelopeRecipients(envelope)?.compactMap(name) ?? []
-        if !others.isEmpty {
-            reason += " but to \(others.joined(separator: "; ")): a client that encrypts to the CA certificate needs an RA "
-                + "encryption certificate with keyEncipherment and without digitalSignature (RA_ENCRYPTION_CERT_PATH, docs/scep.md)"
+        let others = CMSReader.envelopeRecipients(envelope) ?? []
+        let named = others.prefix(3).compactMap(name)
+        guard !named.isEmpty else { return reason }
+        reason += " but to \(named.joined(separator: "; "))"
+        if others.count > named.count { reason += " and \(others.count - named.count) more" }
+        if ra.encryption.certificate == ra.signing.certificate {
+            reason += ": a client that encrypts to the CA certificate needs an RA encryption certificate with keyEncipherment "
+                + "and without digitalSignature (RA_ENCRYPTION_CERT_PATH, docs/scep.md)"
         }
         return reason
     }

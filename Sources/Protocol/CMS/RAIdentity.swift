@@ -1,11 +1,13 @@
 import COpenSSL
+import SwiftASN1
+import X509
 
 /// A profile's Registration Authority: the certificate clients encrypt to and
 /// the key that decrypts requests and signs CertReps.
 ///
-/// Separate encryption and signing pairs are supported; by default one RSA
-/// pair does both. Clients require RSA, so only RSA keys of 2048 bits or more
-/// are accepted.
+/// Separate encryption and signing pairs are supported (NDES's layout); by
+/// default one RSA pair does both. Clients require RSA, so only RSA keys of
+/// 2048 bits or more are accepted.
 public struct RAIdentity: Sendable {
     public typealias Pair = CertificateKeyPair
 
@@ -13,10 +15,40 @@ public struct RAIdentity: Sendable {
     public let encryption: Pair
     /// Signs CertReps.
     public let signing: Pair
+    /// The pairs a pkcsPKIEnvelope may be addressed to, in the order tried:
+    /// the encryption pair, then a separate signing pair whose certificate
+    /// allows keyEncipherment too, since clients that take the first RA
+    /// certificate with that bit (micromdm's) encrypt to it.
+    package let decryptionPairs: [Pair]
 
     public init(encryption: Pair, signing: Pair) {
         self.encryption = encryption
         self.signing = signing
+        let signingDecrypts = encryption.certificate != signing.certificate && Role.encryption.allowed(by: signing.certificate)
+        decryptionPairs = signingDecrypts ? [encryption, signing] : [encryption]
+    }
+
+    /// A certificate's part in a split RA, and the keyUsage bit it needs.
+    package enum Role: Sendable {
+        case signing, encryption
+
+        /// The keyUsage of a certificate made for `roles`: their bits only.
+        package static func keyUsage(_ roles: [Role]) -> KeyUsage {
+            var usage = KeyUsage()
+            usage.digitalSignature = roles.contains(.signing)
+            usage.keyEncipherment = roles.contains(.encryption)
+            return usage
+        }
+
+        /// Whether the DER certificate may do this part: its keyUsage, when it
+        /// has one, has the bit; a certificate without a keyUsage may do all.
+        package func allowed(by der: [UInt8]) -> Bool {
+            guard let certificate = try? Certificate(derEncoded: der), let usage = try? certificate.extensions.keyUsage else { return true }
+            switch self {
+            case .signing: return usage.digitalSignature
+            case .encryption: return usage.keyEncipherment
+            }
+        }
     }
 
     public init(_ pair: Pair) {

@@ -35,8 +35,12 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
         }
     }
 
-    /// The RA certificate devices encrypt to (`RA_CERT_PATH`).
+    /// The RA certificate devices encrypt to: `RA_ENCRYPTION_CERT_PATH` when
+    /// the RA is split, else `RA_CERT_PATH`.
     public var ra: CertificateSummary
+    /// The RA certificate that signs CertReps (`RA_CERT_PATH`) when the RA is
+    /// split; nil when `ra` does both (and from edges before 0.3.0).
+    public var raSigning: CertificateSummary?
     /// `set` when the profile has a static challenge password.
     public var challengePassword: String?
     public var intuneMode: IntuneMode
@@ -46,16 +50,20 @@ public struct EdgeProfileSettings: Sendable, Codable, Hashable {
     public var renewalLimit: Int
 
     public init(
-        ra: CertificateSummary, challengePassword: String?, intuneMode: IntuneMode, signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil,
-        renewalLimit: Int
+        ra: CertificateSummary, raSigning: CertificateSummary? = nil, challengePassword: String?, intuneMode: IntuneMode,
+        signedChallenge: SignedChallenge? = nil, replayWindowSeconds: Int64? = nil, renewalLimit: Int
     ) {
         self.ra = ra
+        self.raSigning = raSigning
         self.challengePassword = challengePassword
         self.intuneMode = intuneMode
         self.signedChallenge = signedChallenge
         self.replayWindowSeconds = replayWindowSeconds
         self.renewalLimit = renewalLimit
     }
+
+    /// When the first of the RA's certificates expires.
+    public var raNotAfter: Date { min(ra.notAfter, raSigning?.notAfter ?? ra.notAfter) }
 
     /// `url`'s `scheme://host[:port]`: what may be shown of a webhook's address.
     public static func origin(of url: String) -> String {
