@@ -41,6 +41,19 @@ final class SplitRAClientTests {
         #expect(try await auditedOutcome(transaction: run.report?.transactionID) == "success")
     }
 
+    @Test("Beside a signing certificate that has keyEncipherment too, micromdm's client encrypts to that one, and it is decrypted")
+    func micromdmWithASigningCertificateThatEncrypts() async throws {
+        try await InteropClient.ensureBuilt()
+        let run = try await InteropClient.run([
+            "-url", split.server.scepURL + "/mixed", "-challenge", split.challenge, "-cn", "mm-mixed", "-cert-out", path("mixed.pem"),
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.report?.pkiStatus == "SUCCESS" && run.report?.signatureOK == true, "\(String(describing: run.report))")
+        // The profile takes the only configured issuer, the split RA's CA.
+        let verify = try await Shell.openssl("verify", "-CAfile", split.caCertificatePath, path("mixed.pem"))
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
     @Test("strongSwan's pki writes both RA certificates, encrypts to the one with keyEncipherment, and enrolls")
     func strongSwan() async throws {
         let pki = "/usr/bin/pki"

@@ -3,8 +3,10 @@ import Foundation
 /// A `scepter dev` whose profile `ndes` has its RA split in two, as NDES
 /// has it: `scepter ca init` makes the issuing CA, `scepter ca ra --split` a
 /// signing certificate (digitalSignature only) and the certificate devices
-/// encrypt to (keyEncipherment only). The built-in `default` profile keeps
-/// the development RA, one certificate for both.
+/// encrypt to (keyEncipherment only). Profile `mixed` gives only the
+/// encryption pair, beside the development RA (digitalSignature and
+/// keyEncipherment), which signs. The built-in `default` profile keeps the
+/// development RA, one certificate for both.
 public struct SplitRAServer: Sendable {
     public let server: DevServerProcess
     /// The issuing CA of profile `ndes`, PEM.
@@ -29,7 +31,10 @@ public struct SplitRAServer: Sendable {
             "SCEPTER_ISSUERS": "corp",
             "SCEPTER_ISSUER_CORP_CA_CERT_PATH": ca + "/ca.pem",
             "SCEPTER_ISSUER_CORP_CA_KEY_PATH": ca + "/ca.key",
-            "SCEPTER_PROFILES": "ndes",
+            "SCEPTER_PROFILES": "ndes,mixed",
+            "SCEPTER_PROFILE_MIXED_CHALLENGE_PASSWORD": "NdesStyleChallenge2026",
+            "SCEPTER_PROFILE_MIXED_RA_ENCRYPTION_CERT_PATH": ra + "/ra-encryption.pem",
+            "SCEPTER_PROFILE_MIXED_RA_ENCRYPTION_KEY_PATH": ra + "/ra-encryption.key",
             "SCEPTER_PROFILE_NDES_ISSUER": "corp",
             "SCEPTER_PROFILE_NDES_CHALLENGE_PASSWORD": "NdesStyleChallenge2026",
             // PyScep's CSRs ask for both (csrbuilder's default); the profile grants what it lists.
