@@ -198,11 +198,14 @@ struct ClusterTests {
         try Certmonger.requireInstalled()
         try await Self.withCluster(environment: ["SCEPTER_EDGE_WAIT_BUDGET": "1s"]) { cluster in
             let work = try Shell.temporaryDirectory()
-            let holder = try await cluster.holdEnrollmentsLock(seconds: 4)
+            // Held until certmonger has seen the PENDING (the script ends the holding session), at most 60 s.
+            let holder = try await cluster.holdEnrollmentsLock(seconds: 60)
             let run = try await Certmonger.run(
                 Certmonger.addCA(cluster.scepURL(edge: 0)) + Certmonger.request("cm-pending", challenge: TestCluster.staticPassword, in: work)
                     + """
                     getcert list -s -i cm-pending | grep -q 'status: CA_WORKING' && echo "== pending understood"
+                    psql '\(cluster.databaseURL)' -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                      WHERE query LIKE 'BEGIN; LOCK TABLE enrollments%' AND pid <> pg_backend_pid()" >/dev/null
                     # certmonger polls a pending request on its own only much later (not within a minute);
                     # refresh makes it poll now, with the same request (GetCertInitial).
                     for attempt in $(seq 30); do
@@ -214,7 +217,7 @@ struct ClusterTests {
 
                     """,
                 in: work)
-            _ = try await holder.value
+            _ = try await holder.value  // psql's exit status: terminated by the script, as meant
             let log = "\(run.output)\n\(run.log.suffix(6000))"
             #expect(run.output.contains("status: MONITORING"), "\(log)")
             let caPath = work.appendingPathComponent("ca.pem").path

@@ -56,9 +56,11 @@ final class CertmongerClientTests {
                 cp \(path("cm-host.pem")) \(path("first.pem"))
                 getcert resubmit -s -i cm-host -w --wait-timeout 60
                 echo "== resubmit: $?"
+                \(Certmonger.awaitNewCertificate(path("cm-host.pem"), unlike: path("first.pem")))\
                 cp \(path("cm-host.pem")) \(path("renewed.pem"))
                 getcert rekey -s -i cm-host -w --wait-timeout 60
                 echo "== rekey: $?"
+                \(Certmonger.awaitNewCertificate(path("cm-host.pem"), unlike: path("renewed.pem")))\
                 getcert list -s -i cm-host
 
                 """)

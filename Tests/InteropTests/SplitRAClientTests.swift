@@ -89,6 +89,7 @@ final class SplitRAClientTests {
                 cp \(path("cm-split.pem")) \(path("cm-first.pem"))
                 getcert resubmit -s -i cm-split -w --wait-timeout 60
                 echo "== resubmit: $?"
+                \(Certmonger.awaitNewCertificate(path("cm-split.pem"), unlike: path("cm-first.pem")))\
                 getcert list -s -i cm-split
 
                 """, in: work)

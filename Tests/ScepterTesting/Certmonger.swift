@@ -61,6 +61,13 @@ public enum Certmonger {
     /// Adds `url` as SCEP CA `name`; certmonger fetches GetCACaps and GetCACert itself.
     public static func addCA(_ url: String, name: String = "Scepter") -> String { "getcert add-scep-ca -s -c \(name) -u \(url)\n" }
 
+    /// Waits (up to 60 s) until `certificate` differs from `previous`: under
+    /// load `getcert resubmit -w` and `rekey -w` can return before certmonger
+    /// has even begun, so the script waits for the new certificate itself.
+    public static func awaitNewCertificate(_ certificate: String, unlike previous: String) -> String {
+        "for attempt in $(seq 60); do cmp -s \(certificate) \(previous) || break; sleep 1; done\n"
+    }
+
     /// `getcert request` from CA `Scepter` for CN=`name`.example.com, key and
     /// certificate as `name`.key and `name`.pem in `work`, waiting up to 60 s
     /// for the outcome; then the tracking entry (`status: MONITORING` once issued).

@@ -119,7 +119,7 @@ package struct InternalRoutes: Sendable {
         } catch {
             return unavailable(error)
         }
-        guard let value else { return Response.plain("not found", status: .notFound) }
+        guard let value else { return Response.plain(InternalAPI.notFound, status: .notFound) }
         let body = try InternalAPI.encoder().encode(value)
         return Response(
             status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

@@ -155,7 +155,7 @@ package final class ControlPlaneClient: Issuance, Service {
     package func certificate(profile: String, serialNumber: String) async throws -> IssuedCertificate? {
         let path = InternalAPI.certificatePath(profile: profile, serialNumber: serialNumber)
         let (status, body) = try await call(.GET, path, timeout: requestTimeout)
-        if status == .notFound { return nil }
+        if Self.isOwnNotFound(status, body) { return nil }
         return try decode(IssuedCertificate.self, status: status, body: body, path: path)
     }
 
@@ -248,12 +248,19 @@ package final class ControlPlaneClient: Issuance, Service {
 
     private func decision(_ response: (HTTPResponseStatus, ByteBuffer), path: String) throws -> EnrollmentDecision? {
         let (status, body) = response
-        if status == .notFound { return nil }
+        if Self.isOwnNotFound(status, body) { return nil }
         let wire = try decode(InternalAPI.Decision.self, status: status, body: body, path: path)
         guard let decision = wire.decision else {
             throw IssuanceUnavailable("control plane answered \(path) with a decision this edge cannot read (status \(wire.status))")
         }
         return decision
+    }
+
+    /// Whether a 404 is the control plane's own "no such record": any other
+    /// (a proxy's, another server's) is an outage, answered as one, not an
+    /// unknown transaction or serial.
+    private static func isOwnNotFound(_ status: HTTPResponseStatus, _ body: ByteBuffer) -> Bool {
+        status == .notFound && String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines) == InternalAPI.notFound
     }
 
     private func decode<Value: Decodable>(_ type: Value.Type, status: HTTPResponseStatus, body: ByteBuffer, path: String) throws -> Value {
@@ -283,6 +290,7 @@ package final class ControlPlaneClient: Issuance, Service {
             logger.error("the control plane refused this edge", metadata: ["status": "\(status.code)", "reason": "\(reason)"])
             return IssuanceUnavailable("control plane \(reason)")
         }
-        return IssuanceUnavailable("control plane answered \(path) with HTTP \(status.code): \(text)")
+        let hint = status == .notFound ? " (not the control plane's own answer: is SCEPTER_CONTROL_URL the control plane?)" : ""
+        return IssuanceUnavailable("control plane answered \(path) with HTTP \(status.code): \(text)\(hint)")
     }
 }

@@ -36,6 +36,12 @@ public enum InternalAPI {
     /// The query parameter of `crlPath` carrying the GetCRL's `IssuerAndSerialNumber`.
     package static let crlRequestParameter = "issuerAndSerial"
 
+    /// The whole body of the control plane's 404 when it holds no such
+    /// enrollment or certificate (every release wrote it): an edge tells
+    /// that answer from any other 404 (a proxy's, another server's at
+    /// `SCEPTER_CONTROL_URL`), which is an outage, not an unknown request.
+    package static let notFound = "not found"
+
     /// In the body of `crlPath`'s 404 when the profile answers for no CA of
     /// the name: an edge tells that answer from any other 404 (a proxy's,
     /// another server's), which is an outage, not an unknown CA.
