@@ -136,46 +136,15 @@ enum CMSReader {
     /// Reads a DER EnvelopedData ContentInfo for the recipient whose
     /// IssuerAndSerialNumber is `recipient` (DER); nil when it is not of the
     /// shape above, not addressed to that recipient byte for byte, or its
-    /// key transport to it is not RSA PKCS #1 v1.5. RecipientInfos after the
-    /// recipient's are not read.
+    /// key transport to it is not RSA PKCS #1 v1.5.
     static func envelopedData(_ der: [UInt8], for recipient: [UInt8]) -> EnvelopedData? {
-        guard var envelope = envelope(der) else { return nil }
-        while !envelope.recipientInfos.isAtEnd {
-            guard var info = nextRecipient(&envelope.recipientInfos) else { return nil }
-            guard info.id.elementsEqual(recipient) else { continue }
-            guard let transport = algorithm(&info.rest), transport.elementsEqual(CMSObject.rsaEncryption),
-                let encryptedKey = info.rest.content(DERTag.octetString), info.rest.isAtEnd
-            else { return nil }
-            return EnvelopedData(cipher: envelope.cipher, iv: envelope.iv, encryptedContent: envelope.encryptedContent, encryptedKey: encryptedKey)
-        }
-        return nil
-    }
-
-    /// The IssuerAndSerialNumbers (DER) a DER EnvelopedData of the shape
-    /// above is encrypted to, in order; nil when it is not of that shape
-    /// (a recipient named otherwise included). Names the certificates a
-    /// client chose when none is the RA's.
-    static func envelopeRecipients(_ der: [UInt8]) -> [ArraySlice<UInt8>]? {
-        guard var envelope = envelope(der) else { return nil }
-        var recipients: [ArraySlice<UInt8>] = []
-        while !envelope.recipientInfos.isAtEnd {
-            guard let info = nextRecipient(&envelope.recipientInfos) else { return nil }
-            recipients.append(info.id)
-        }
-        return recipients
-    }
-
-    /// An EnvelopedData's content, and its RecipientInfos still to be read.
-    private static func envelope(
-        _ der: [UInt8]
-    ) -> (cipher: ContentCipher, iv: ArraySlice<UInt8>, encryptedContent: ArraySlice<UInt8>, recipientInfos: DERCursor)? {
         var top = DERCursor(der[...])
         guard var contentInfo = top.enter(DERTag.sequence), top.isAtEnd,
             contentInfo.content(DERTag.objectIdentifier)?.elementsEqual(CMSObject.envelopedData) == true,
             var explicit = contentInfo.enter(DERTag.context(0)), contentInfo.isAtEnd,
             var enveloped = explicit.enter(DERTag.sequence), explicit.isAtEnd,
             enveloped.read(DERTag.integer) != nil,
-            let recipientInfos = enveloped.enter(DERTag.set),
+            var recipientInfos = enveloped.enter(DERTag.set),
             var encryptedContentInfo = enveloped.enter(DERTag.sequence), enveloped.isAtEnd,
             encryptedContentInfo.content(DERTag.objectIdentifier)?.elementsEqual(CMSObject.data) == true,
             var cipherAlgorithm = encryptedContentInfo.enter(DERTag.sequence),
@@ -183,16 +152,17 @@ enum CMSReader {
             let iv = cipherAlgorithm.content(DERTag.octetString), cipherAlgorithm.isAtEnd, iv.count == cipher.ivLength,
             let encryptedContent = encryptedContentInfo.content(DERTag.contextPrimitive0), encryptedContentInfo.isAtEnd
         else { return nil }
-        return (cipher, iv, encryptedContent, recipientInfos)
-    }
-
-    /// The next KeyTransRecipientInfo ::= SEQUENCE { version 0, rid
-    /// IssuerAndSerialNumber, keyEncryptionAlgorithm, encryptedKey }: its
-    /// rid, and the rest; nil for anything else.
-    private static func nextRecipient(_ infos: inout DERCursor) -> (id: ArraySlice<UInt8>, rest: DERCursor)? {
-        guard var info = infos.enter(DERTag.sequence), info.content(DERTag.integer)?.elementsEqual([0]) == true,
-            let recipientID = info.read(DERTag.sequence)
-        else { return nil }
-        return (recipientID.whole, info)
+        while !recipientInfos.isAtEnd {
+            // KeyTransRecipientInfo ::= SEQUENCE { version, rid, keyEncryptionAlgorithm, encryptedKey }
+            guard var info = recipientInfos.enter(DERTag.sequence), info.content(DERTag.integer)?.elementsEqual([0]) == true,
+                let recipientID = info.read(DERTag.sequence)
+            else { return nil }
+            guard recipientID.whole.elementsEqual(recipient) else { continue }
+            guard let transport = algorithm(&info), transport.elementsEqual(CMSObject.rsaEncryption),
+                let encryptedKey = info.content(DERTag.octetString), info.isAtEnd
+            else { return nil }
+            return EnvelopedData(cipher: cipher, iv: iv, encryptedContent: encryptedContent, encryptedKey: encryptedKey)
+        }
+        return nil
     }
 }

@@ -181,7 +181,9 @@ enum CMSCodec {
 
     enum DecryptError: Error {
         case notEnveloped
-        case notForThisRecipient
+        /// With the IssuerAndSerialNumbers (DER) of the first few
+        /// key-transport recipients it is addressed to instead.
+        case notForThisRecipient(others: [[UInt8]])
         case failed(String)
     }
 
@@ -199,17 +201,20 @@ enum CMSCodec {
         defer { CMS_ContentInfo_free(cms) }
         guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_enveloped else { throw .notEnveloped }
         var addressedToUs = false
+        var others: [[UInt8]] = []
         if let recipients = CMS_get0_RecipientInfos(cms) {
             for index in 0..<scepter_sk_CMS_RecipientInfo_num(recipients) {
-                if let recipient = scepter_sk_CMS_RecipientInfo_value(recipients, index),
-                    CMS_RecipientInfo_type(recipient) == CMS_RECIPINFO_TRANS,
-                    CMS_RecipientInfo_ktri_cert_cmp(recipient, certificate.pointer) == 0
-                {
+                guard let recipient = scepter_sk_CMS_RecipientInfo_value(recipients, index),
+                    CMS_RecipientInfo_type(recipient) == CMS_RECIPINFO_TRANS
+                else { continue }
+                if CMS_RecipientInfo_ktri_cert_cmp(recipient, certificate.pointer) == 0 {
                     addressedToUs = true
+                } else if others.count < 4, let named = issuerAndSerialNumber(of: recipient) {
+                    others.append(named)
                 }
             }
         }
-        guard addressedToUs else { throw .notForThisRecipient }
+        guard addressedToUs else { throw .notForThisRecipient(others: others) }
         do {
             return try OpenSSL.collectingBIO { out in
                 guard CMS_decrypt(cms, key.pointer, certificate.pointer, nil, out, UInt32(CMS_BINARY)) == 1 else {
@@ -219,6 +224,18 @@ enum CMSCodec {
         } catch {
             throw .failed(String(describing: error))
         }
+    }
+
+    /// A key-transport recipient's IssuerAndSerialNumber, DER; nil for one
+    /// named by subject key identifier.
+    private static func issuerAndSerialNumber(of recipient: OpaquePointer) -> [UInt8]? {
+        var issuer: OpaquePointer?
+        var serial: UnsafeMutablePointer<ASN1_INTEGER>?
+        guard CMS_RecipientInfo_ktri_get0_signer_id(recipient, nil, &issuer, &serial) == 1, let issuer, let serial,
+            let name = try? OpenSSL.encode({ i2d_X509_NAME(issuer, $0) }, what: "a recipient's issuer"),
+            let number = try? OpenSSL.encode({ i2d_ASN1_INTEGER(serial, $0) }, what: "a recipient's serial")
+        else { return nil }
+        return DERTag.tlv(DERTag.sequence, name, number)
     }
 
     /// Encrypts `content` to `recipient` with `cipher`; key transport is RSA
