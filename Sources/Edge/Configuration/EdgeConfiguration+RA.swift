@@ -68,39 +68,22 @@ extension EdgeConfiguration {
 }
 
 extension RAIdentity.Role {
-    /// The variables of this part's certificate and key, after the profile's prefix.
-    var certificateVariable: String {
+    /// The variables of this part's certificate and key (after the profile's
+    /// prefix), its name in problems, and what its problems mean.
+    private var words: (certificate: String, key: String, name: String, expiredEffect: String, missingKeyUsage: String) {
         switch self {
-        case .signing: "RA_CERT_PATH"
-        case .encryption: "RA_ENCRYPTION_CERT_PATH"
+        case .signing:
+            ("RA_CERT_PATH", "RA_KEY_PATH", "RA certificate", "devices reject every CertRep it signs",
+             "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit")
+        case .encryption:
+            ("RA_ENCRYPTION_CERT_PATH", "RA_ENCRYPTION_KEY_PATH", "RA encryption certificate", "devices refuse to encrypt their requests to it",
+             "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit")
         }
     }
 
-    var keyVariable: String {
-        switch self {
-        case .signing: "RA_KEY_PATH"
-        case .encryption: "RA_ENCRYPTION_KEY_PATH"
-        }
-    }
-
-    var name: String {
-        switch self {
-        case .signing: "RA certificate"
-        case .encryption: "RA encryption certificate"
-        }
-    }
-
-    var expiredEffect: String {
-        switch self {
-        case .signing: "devices reject every CertRep it signs"
-        case .encryption: "devices refuse to encrypt their requests to it"
-        }
-    }
-
-    var missingKeyUsage: String {
-        switch self {
-        case .signing: "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit"
-        case .encryption: "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit"
-        }
-    }
+    var certificateVariable: String { words.certificate }
+    var keyVariable: String { words.key }
+    var name: String { words.name }
+    var expiredEffect: String { words.expiredEffect }
+    var missingKeyUsage: String { words.missingKeyUsage }
 }
