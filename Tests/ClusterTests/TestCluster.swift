@@ -202,7 +202,14 @@ final class TestCluster: Sendable {
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         // Bounded: a request to a dead edge would otherwise wait out the pool's reconnect attempts.
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+        } catch let error where (error as? ChannelError) == .ioOnClosedChannel || (error as? HTTPClientError) == .remoteConnectionClosed {
+            // A pooled keep-alive connection the server closed as idle (SCEPTER_REQUEST_TIMEOUT) just as it was
+            // reused: the request was not read, so sending it once more is what any client does.
+            response = try await client.execute(request, timeout: .seconds(30))
+        }
         let collected = try await response.body.collect(upTo: 4 * 1024 * 1024)
         return HTTPAnswer(
             status: Int(response.status.code), body: Array(collected.readableBytesView), retryAfter: response.headers.first(name: "Retry-After"))

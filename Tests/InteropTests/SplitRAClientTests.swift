@@ -44,6 +44,9 @@ final class SplitRAClientTests {
     @Test("Beside a signing certificate that has keyEncipherment too, micromdm's client encrypts to that one, and it is decrypted")
     func micromdmWithASigningCertificateThatEncrypts() async throws {
         try await InteropClient.ensureBuilt()
+        // The client's choice, as it reports it: the development RA (signing, with keyEncipherment too), listed first.
+        let choice = try await Shell.run(InteropClient.binary, ["-url", split.server.scepURL + "/mixed", "-op", "getcacert"])
+        #expect(choice.stdout.contains("\"recipient\":\"CN=Scepter Development RA,O=Scepter\""), "\(choice.stdout)\(choice.stderr)")
         let run = try await InteropClient.run([
             "-url", split.server.scepURL + "/mixed", "-challenge", split.challenge, "-cn", "mm-mixed", "-cert-out", path("mixed.pem"),
         ])

@@ -13,8 +13,9 @@ struct PKIMessageTests {
         let encryption = try TestPKI.makeLeaf(commonName: "RA encryption", issuer: ca, keyUsage: KeyUsage(keyEncipherment: true))
         let signingOnly = try TestPKI.makeLeaf(commonName: "RA signing", issuer: ca, keyUsage: KeyUsage(digitalSignature: true))
         let signingBoth = try TestPKI.makeLeaf(commonName: "RA both", issuer: ca)
-        func decoded(_ recipient: TestPKI.Identity, by ra: RAIdentity) throws -> PKIMessage.Decoded {
-            try PKIMessage.decode(try TestDevice(challenge: "pass").pkcsReq(ra: recipient.certificateDER), ra: ra)
+        // OAEP key transport takes OpenSSL's reader, PKCS #1 v1.5 the Swift one: both choose among the pairs.
+        func decoded(_ recipient: TestPKI.Identity, by ra: RAIdentity, _ transport: KeyTransport = .rsaPKCS1) throws -> PKIMessage.Decoded {
+            try PKIMessage.decode(try TestDevice(challenge: "pass").pkcsReq(ra: recipient.certificateDER, keyTransport: transport), ra: ra)
         }
         let strict = RAIdentity(encryption: try encryption.keyPair(), signing: try signingOnly.keyPair())
         guard case .message = try decoded(encryption, by: strict) else {
@@ -28,10 +29,20 @@ struct PKIMessageTests {
         #expect(refusal.outcome == .badMessageCheck && refusal.reason.contains("but to serial"), "\(refusal.reason)")
         // Already split: no advice to split it.
         #expect(!refusal.reason.contains("RA_ENCRYPTION_CERT_PATH"), "\(refusal.reason)")
-        let lenient = RAIdentity(encryption: try encryption.keyPair(), signing: try signingBoth.keyPair())
-        guard case .message = try decoded(signingBoth, by: lenient) else {
-            Issue.record("a request encrypted to a signing certificate with keyEncipherment was refused")
+        guard case .refused = try decoded(signingOnly, by: strict, .rsaOAEP) else {
+            Issue.record("OpenSSL's reader decrypted a request encrypted to a signing-only certificate")
             return
+        }
+        let lenient = RAIdentity(encryption: try encryption.keyPair(), signing: try signingBoth.keyPair())
+        for transport in [KeyTransport.rsaPKCS1, .rsaOAEP] {
+            guard case .message = try decoded(signingBoth, by: lenient, transport) else {
+                Issue.record("a request encrypted (\(transport)) to a signing certificate with keyEncipherment was refused")
+                return
+            }
+            guard case .message = try decoded(encryption, by: lenient, transport) else {
+                Issue.record("a request encrypted (\(transport)) to the encryption certificate was refused")
+                return
+            }
         }
     }
 

@@ -167,7 +167,7 @@ public struct PKIMessage: Sendable {
             let name = OBJ_nid2sn(algorithms.keyTransportNID).map { String(cString: $0) } ?? "unknown"
             return refuse(.unsupportedAlgorithm, "key transport \(name) is not supported")
         }
-        var others: [[UInt8]] = []
+        var others: (named: [[UInt8]], count: Int) = ([], 0)
         for pair in ra.decryptionPairs {
             do {
                 let plaintext = try CMSCodec.decrypt(envelope, key: pair.key, certificate: pair.openSSLCertificate)
@@ -176,8 +176,8 @@ public struct PKIMessage: Sendable {
                 switch error {
                 case .notEnveloped:
                     return refuse(.badMessageCheck, "the signed content is not a pkcsPKIEnvelope (EnvelopedData)")
-                case .notForThisRecipient(let named):
-                    others = named
+                case .notForThisRecipient(let named, let count):
+                    others = (named, count)
                     continue
                 case .failed(let detail):
                     if cipher == .des && !OpenSSL.legacyAvailable {
@@ -187,14 +187,15 @@ public struct PKIMessage: Sendable {
                 }
             }
         }
-        return refuse(.badMessageCheck, notForTheRA(others: others.map { $0[...] }, ra: ra))
+        return refuse(.badMessageCheck, notForTheRA(others: others.named.map { $0[...] }, count: others.count, ra: ra))
     }
 
-    /// Why an envelope addressed to `others` (IssuerAndSerialNumbers, DER,
-    /// as OpenSSL read them) is refused, naming at most three: a client that
+    /// Why an envelope with `count` recipients, among them `others`
+    /// (IssuerAndSerialNumbers, DER, as OpenSSL read them), is refused,
+    /// naming at most three: a client that
     /// encrypts to the CA certificate, or to an RA certificate the profile
     /// no longer has, is told apart by its operator.
-    private static func notForTheRA(others: [ArraySlice<UInt8>], ra: RAIdentity) -> String {
+    private static func notForTheRA(others: [ArraySlice<UInt8>], count: Int, ra: RAIdentity) -> String {
         func name(_ der: ArraySlice<UInt8>) -> String? {
             guard let named = try? IssuerAndSerial(derEncoded: der) else { return nil }
             return "serial \(named.serialNumber.hexString) issued by \(named.issuer)"
@@ -204,10 +205,10 @@ public struct PKIMessage: Sendable {
         let named = others.prefix(3).compactMap(name)
         guard !named.isEmpty else { return reason }
         reason += " but to \(named.joined(separator: "; "))"
-        if others.count > named.count { reason += " and \(others.count - named.count) more" }
+        if count > named.count { reason += " and \(count - named.count) more" }
         if ra.encryption.certificate == ra.signing.certificate {
             reason += ": if that is the CA certificate, point the client at the RA certificate (a fingerprint it pins, too), "
-                + "or, for a client that encrypts only to a certificate with keyEncipherment and without digitalSignature, "
+                + "or, for a client that encrypts only to a certificate with keyEncipherment alone, "
                 + "split the RA (RA_ENCRYPTION_CERT_PATH, docs/scep.md)"
         }
         return reason

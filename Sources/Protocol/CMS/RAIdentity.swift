@@ -42,8 +42,16 @@ public struct RAIdentity: Sendable {
 
         /// Whether the DER certificate may do this part: its keyUsage, when it
         /// has one, has the bit; a certificate without a keyUsage may do all.
+        /// One whose keyUsage cannot be read may do nothing.
         package func allowed(by der: [UInt8]) -> Bool {
-            guard let certificate = try? Certificate(derEncoded: der), let usage = try? certificate.extensions.keyUsage else { return true }
+            guard let certificate = try? Certificate(derEncoded: der) else { return false }
+            let usage: KeyUsage?
+            do {
+                usage = try certificate.extensions.keyUsage
+            } catch {
+                return false
+            }
+            guard let usage else { return true }
             switch self {
             case .signing: return usage.digitalSignature
             case .encryption: return usage.keyEncipherment

@@ -182,8 +182,9 @@ enum CMSCodec {
     enum DecryptError: Error {
         case notEnveloped
         /// With the IssuerAndSerialNumbers (DER) of the first few
-        /// key-transport recipients it is addressed to instead.
-        case notForThisRecipient(others: [[UInt8]])
+        /// key-transport recipients it is addressed to instead, and how many
+        /// recipients it has.
+        case notForThisRecipient(others: [[UInt8]], count: Int)
         case failed(String)
     }
 
@@ -202,7 +203,9 @@ enum CMSCodec {
         guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_enveloped else { throw .notEnveloped }
         var addressedToUs = false
         var others: [[UInt8]] = []
+        var count = 0
         if let recipients = CMS_get0_RecipientInfos(cms) {
+            count = Int(scepter_sk_CMS_RecipientInfo_num(recipients))
             for index in 0..<scepter_sk_CMS_RecipientInfo_num(recipients) {
                 guard let recipient = scepter_sk_CMS_RecipientInfo_value(recipients, index),
                     CMS_RecipientInfo_type(recipient) == CMS_RECIPINFO_TRANS
@@ -214,7 +217,7 @@ enum CMSCodec {
                 }
             }
         }
-        guard addressedToUs else { throw .notForThisRecipient(others: others) }
+        guard addressedToUs else { throw .notForThisRecipient(others: others, count: count) }
         do {
             return try OpenSSL.collectingBIO { out in
                 guard CMS_decrypt(cms, key.pointer, certificate.pointer, nil, out, UInt32(CMS_BINARY)) == 1 else {
