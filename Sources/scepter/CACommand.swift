@@ -67,13 +67,10 @@ struct CACommand: ParsableCommand {
     /// `ra-encryption.key`, that devices encrypt to while the first signs
     /// (digitalSignature only, keyEncipherment only). Returns what was written.
     static func writeRA(commonName: String, ca: PKIBootstrap.Pair, split: Bool, in directory: String) throws -> String {
-        let files: [(name: String, roles: [RAIdentity.Role], commonName: String)] =
-            split
-            ? [("ra", [.signing], commonName), ("ra-encryption", [.encryption], commonName + " (encryption)")]
-            : [("ra", [.signing, .encryption], commonName)]
         var written: [String] = []
-        for file in files {
-            let pair = try PKIBootstrap.makeRA(commonName: file.commonName, ca: ca, roles: file.roles)
+        for file in raLayout(split: split) {
+            let suffix = file.roles == [.encryption] ? " (encryption)" : ""
+            let pair = try PKIBootstrap.makeRA(commonName: commonName + suffix, ca: ca, roles: file.roles)
             try SecretFiles.create(pair.keyPEM, at: "\(directory)/\(file.name).key", mode: 0o600)
             try SecretFiles.create(pair.certificatePEM, at: "\(directory)/\(file.name).pem", mode: 0o644)
             written += ["\(directory)/\(file.name).pem", "\(directory)/\(file.name).key (0600)"]
@@ -81,9 +78,14 @@ struct CACommand: ParsableCommand {
         return written.joined(separator: ", ")
     }
 
+    /// Each RA pair `writeRA` writes: its file name (`.pem` and `.key`) and what it is for.
+    private static func raLayout(split: Bool) -> [(name: String, roles: [RAIdentity.Role])] {
+        split ? [("ra", [.signing]), ("ra-encryption", [.encryption])] : [("ra", [.signing, .encryption])]
+    }
+
     /// The names of the RA files `writeRA` writes.
     static func raFiles(split: Bool) -> [String] {
-        split ? ["ra.pem", "ra.key", "ra-encryption.pem", "ra-encryption.key"] : ["ra.pem", "ra.key"]
+        raLayout(split: split).flatMap { [$0.name + ".pem", $0.name + ".key"] }
     }
 
     /// The variables that point an issuer and a profile at the files, as `ca init` and `ca ra` print them.

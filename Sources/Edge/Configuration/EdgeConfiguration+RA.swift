@@ -74,10 +74,12 @@ extension RAIdentity.Role {
         switch self {
         case .signing:
             ("RA_CERT_PATH", "RA_KEY_PATH", "RA certificate", "devices reject every CertRep it signs",
-             "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit")
+             "has a keyUsage without digitalSignature: it signs the CertReps, and clients check that bit; "
+                + "use a signing certificate with it, as scepter ca ra --split writes ra.pem (docs/ca.md)")
         case .encryption:
             ("RA_ENCRYPTION_CERT_PATH", "RA_ENCRYPTION_KEY_PATH", "RA encryption certificate", "devices refuse to encrypt their requests to it",
-             "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit")
+             "has a keyUsage without keyEncipherment: clients choose the certificate they encrypt to by that bit; "
+                + "use an encryption certificate with it, as scepter ca ra --split writes ra-encryption.pem (docs/ca.md)")
         }
     }
 

@@ -170,19 +170,18 @@ package struct PKIOperationHandler: Sendable {
         _ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile, event: inout AuditEvent
     ) async throws -> Verdict {
         let transactionID = message.header.transactionID
-        let authentication: Authentication
-        switch try await authenticate(csr, message: message, profile: profile) {
+        let authentication = try await authenticate(csr, message: message, profile: profile)
+        switch authentication {
         case .refused(let refusal, let claim):
             event.describe(claim)
             return .refused(refusal)
-        case .authenticated(let authenticated):
-            authentication = authenticated
-        }
-        if case .renewal(let failedChallenge) = authentication {
+        case .renewal(let failedChallenge):
             let gate = RenewalGate(profile: profile, state: state, now: now())
             if let refusal = try await gate.check(signerCertificate: message.signerCertificate, csr: csr, transactionID: transactionID) {
                 return .refused(refusal.standingIn(for: failedChallenge))
             }
+        case .challenge:
+            break
         }
         let passed = authentication.passed
         event.describe(passed.claim)
@@ -197,13 +196,15 @@ package struct PKIOperationHandler: Sendable {
         return decided.standingIn(for: failedChallenge)
     }
 
-    /// What vouches for an enrollment before the control plane sees it.
+    /// What vouches for an enrollment before the control plane sees it, or why nothing does.
     private enum Authentication {
         /// A PKCSReq's challenge passed its gates.
         case challenge(ChallengeGate.Passed)
         /// A RenewalReq, or a PKCSReq whose static challenge failed (`failedChallenge`) and whose
         /// signer certificate stands in for it: the control plane checks it as a RenewalReq.
         case renewal(failedChallenge: Refusal?)
+        /// Refused; the claim is given when it was trustworthy enough to read.
+        case refused(Refusal, claim: IntuneClaim?)
 
         var passed: ChallengeGate.Passed {
             guard case .challenge(let passed) = self else { return ChallengeGate.Passed(gates: ["renewal"], claim: nil, check: nil) }
@@ -217,23 +218,17 @@ package struct PKIOperationHandler: Sendable {
         }
     }
 
-    private enum Authenticated {
-        case authenticated(Authentication)
-        /// Refused; the claim is given when it was trustworthy enough to read.
-        case refused(Refusal, claim: IntuneClaim?)
-    }
-
     /// A RenewalReq is a renewal. A PKCSReq is its challenge's, unless that is
     /// a static challenge that fails (`challenge_invalid`) while the message
     /// is signed with what can renew: then it is that certificate's renewal,
     /// as in NDES's renewal mode (certmonger and Cisco IOS renew so, with a
     /// challenge that may have changed since).
-    private func authenticate(_ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile) async throws -> Authenticated {
-        guard message.header.messageType == .pkcsReq else { return .authenticated(.renewal(failedChallenge: nil)) }
+    private func authenticate(_ csr: CertificationRequest, message: PKIMessage, profile: EdgeConfiguration.Profile) async throws -> Authentication {
+        guard message.header.messageType == .pkcsReq else { return .renewal(failedChallenge: nil) }
         let gate = ChallengeGate(profile: profile, state: state, now: now())
         switch try await gate.check(csr, transactionID: message.header.transactionID) {
         case .passed(let passed):
-            return .authenticated(.challenge(passed))
+            return .challenge(passed)
         case .refused(let refusal, let claim):
             guard refusal.outcome == .challengeInvalid, let signer = try? Certificate(derEncoded: message.signerCertificate),
                 signer.issuer != signer.subject
@@ -246,7 +241,7 @@ package struct PKIOperationHandler: Sendable {
                 return .refused(
                     Refusal(.challengeInvalid, "\(refusal.reason); its signer certificate \(serial) cannot renew: \(problem)"), claim: claim)
             }
-            return .authenticated(.renewal(failedChallenge: refusal))
+            return .renewal(failedChallenge: refusal)
         }
     }
 
