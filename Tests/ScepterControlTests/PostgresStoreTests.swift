@@ -86,7 +86,9 @@ struct PostgresStoreTests {
 
     @Test("Migration waits for the advisory lock another replica holds")
     func migrationTakesTheLock() async throws {
-        try await Database.withStore(configure: { $0.migrationTimeout = .seconds(1) }) { store, database in
+        // A generous connect timeout: the lock is what is timed here, and connections opened in the
+        // suite's crowded first minute took over the services' 2 s (a CI run of ea6398b).
+        try await Database.withStore(configure: { $0.migrationTimeout = .seconds(1); $0.connectTimeout = .seconds(30) }) { store, database in
             // Another replica in the middle of migrating holds the lock.
             let replica = try await database.connect()
             try await replica.query("BEGIN", logger: ControlFixtures.logger)
